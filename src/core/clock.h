@@ -1,0 +1,23 @@
+/* clock.h - wall-clock time in milliseconds, and its ISO-8601 form.
+ *
+ * Only the edges of otpd read the clock (the HTTP layer per request, the
+ * outbox worker per round); the engine and the stores take `now` as an
+ * argument so that tests inject any time they like.
+ */
+#ifndef OTP_CORE_CLOCK_H
+#define OTP_CORE_CLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Milliseconds since the Unix epoch (CLOCK_REALTIME). */
+int64_t otp_clock_now_ms(void);
+
+/* Monotonic milliseconds, for latencies and timeouts. */
+int64_t otp_clock_mono_ms(void);
+
+/* Writes "YYYY-MM-DDTHH:MM:SSZ" (20 chars + NUL) for ms since the epoch. */
+#define OTP_ISO8601_LEN 21
+void otp_clock_iso8601(int64_t ms, char out[OTP_ISO8601_LEN]);
+
+#endif

@@ -1,0 +1,69 @@
+/* config.h - otpd's settings, filled from one table (config.c).
+ *
+ * Precedence: built-in defaults < environment (OTPD_*) < command-line flags.
+ * The table in config.c is the only list of settings: --help, docs/CONFIG.md
+ * and the validation of every value come from it. Not thread-safe while
+ * loading; read-only afterwards.
+ */
+#ifndef OTP_CORE_CONFIG_H
+#define OTP_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+struct otp_config {
+	/* network */
+	char *listen;         /* "HOST:PORT" */
+	long threads;         /* 0: one per core */
+	long conn_limit;      /* open connections at most */
+	long conn_timeout;    /* s an idle or slow connection may live */
+	long body_max;        /* bytes of request body at most */
+	char *trusted_proxies; /* comma-separated IPs whose X-Forwarded-For counts */
+	/* parts */
+	char *store;       /* "sqlite:PATH" */
+	char *sms;         /* "console", "file:PATH", "null" */
+	char *secret_file; /* "" = next to the database */
+	/* codes */
+	long code_length;   /* digits, 4..10 */
+	long code_ttl;      /* s */
+	long code_attempts; /* wrong tries before a code is dead */
+	/* limits, 0 = off */
+	long limit_ip;        /* requests per minute per client IP */
+	long limit_phone;     /* sends per hour per phone */
+	long resend_cooldown; /* s between two sends to one phone */
+	/* sessions */
+	long session_ttl; /* s an authenticated session lives */
+	char *cookie_name;
+	bool cookie_secure;
+	char *cookie_samesite; /* "Lax", "Strict" or "None" */
+	/* destinations */
+	char *countries_allow; /* calling codes, comma-separated; "" = all */
+	char *countries_deny;  /* calling codes refused with 403 */
+	/* message */
+	char *app_name;
+	char *domain; /* for the "@domain #code" autofill line; "" = none */
+	/* operations */
+	char *log_level;
+	long purge_interval; /* s between purges of expired rows */
+};
+
+/* How the loader reads the environment (getenv in production). */
+typedef const char *(*otp_config_getenv_fn)(const char *name);
+
+enum { OTP_CONFIG_RUN = 0, OTP_CONFIG_HELP = 1, OTP_CONFIG_HELP_MD = 2 };
+
+/* Fills `c` from defaults, then env, then argv (argv[0] is skipped).
+ * Returns OTP_CONFIG_RUN, OTP_CONFIG_HELP (--help seen), OTP_CONFIG_HELP_MD
+ * (--help-md seen), or a negative OTP_E* with a message naming the option and
+ * the reason in `err`. Strings in `c` are owned by it: otp_config_deinit. */
+int otp_config_load(struct otp_config *c, int argc, char **argv,
+		    otp_config_getenv_fn env, char *err, size_t errlen);
+
+void otp_config_deinit(struct otp_config *c);
+
+/* The table as text for --help, and as the Markdown of docs/CONFIG.md. */
+void otp_config_usage(FILE *f);
+void otp_config_markdown(FILE *f);
+
+#endif

@@ -1,0 +1,64 @@
+/* err.h - the one list of errors otpd can answer with.
+ *
+ * Every fallible function returns 0 or a negative OTP_E* value. The list below
+ * is the only place that ties an error to its HTTP status, its stable wire
+ * string (clients may switch on it) and its human message. Only the HTTP
+ * dispatcher turns an error into a response body; nothing else writes one.
+ */
+#ifndef OTP_CORE_ERR_H
+#define OTP_CORE_ERR_H
+
+/* X(NAME, http status, wire code, message) */
+#define OTP_ERROR_LIST(X)                                                      \
+	X(EINTERNAL, 500, "internal", "internal error")                        \
+	X(EJSON, 400, "invalid_json", "body is not valid JSON")                \
+	X(ENOTOBJECT, 400, "invalid_json", "body must be a JSON object")       \
+	X(EMISSING, 400, "missing_field", "a required field is missing")       \
+	X(ETYPE, 400, "invalid_field", "a field has the wrong type")           \
+	X(EUNKNOWN, 400, "unknown_field", "the body has an unknown field")     \
+	X(ETOOLONG, 400, "field_too_long", "a field is too long")              \
+	X(EUTF8, 400, "invalid_utf8", "a field is not valid UTF-8 or has NUL") \
+	X(EPHONE, 400, "invalid_phone", "not a valid phone number")            \
+	X(ECODEFMT, 400, "invalid_code", "the code must be digits only")       \
+	X(EEXPIRED, 400, "session_expired", "session expired")                 \
+	X(EUNAUTH, 401, "unauthorized", "not logged in")                       \
+	X(EAPIKEY, 401, "invalid_api_key", "missing or invalid API key")       \
+	X(EDENIED, 403, "destination_not_allowed",                             \
+	  "destination not allowed")                                           \
+	X(ENOTFOUND, 404, "not_found", "not found")                            \
+	X(EMETHOD, 405, "method_not_allowed", "method not allowed")            \
+	X(ECONFLICT, 409, "idempotency_conflict",                              \
+	  "idempotency key already used for another request")                  \
+	X(EGONE, 410, "gone", "the request is expired, used or dead")          \
+	X(ETOOBIG, 413, "payload_too_large", "request body too large")         \
+	X(EMEDIA, 415, "unsupported_media_type",                               \
+	  "Content-Type must be application/json")                             \
+	X(ELIMITED, 429, "rate_limited", "too many requests")                  \
+	X(EUPSTREAM, 502, "upstream_failed", "upstream provider failed")       \
+	X(EUNAVAIL, 503, "backend_unavailable", "storage backend unavailable") \
+	X(EBUSY, 503, "busy", "server is shutting down")
+
+enum otp_err {
+	OTP_OK = 0,
+#define OTP_ERR_ENUM_(name, status, wire, msg) OTP_##name##_IDX_,
+	OTP_ERR_FIRST_IDX_ = 0,
+	OTP_ERROR_LIST(OTP_ERR_ENUM_)
+#undef OTP_ERR_ENUM_
+		OTP_ERR_COUNT_
+};
+
+/* OTP_EJSON etc.: the negative of the index, usable in switch labels. */
+enum otp_errno {
+#define OTP_ERR_NEG_(name, status, wire, msg) OTP_##name = -OTP_##name##_IDX_,
+	OTP_ERROR_LIST(OTP_ERR_NEG_)
+#undef OTP_ERR_NEG_
+};
+
+/* HTTP status for an error (500 for anything unknown). */
+int otp_err_status(int err);
+/* Stable wire string, e.g. "rate_limited". */
+const char *otp_err_code(int err);
+/* Human message, e.g. "too many requests". */
+const char *otp_err_message(int err);
+
+#endif

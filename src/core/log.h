@@ -1,0 +1,23 @@
+/* log.h - structured logs: one JSON object per line on stderr.
+ *
+ * Thread-safe: each line is built in memory and written with one write(2).
+ * Callers pass already-safe values: phone numbers masked with otp_phone_mask,
+ * never a code, a token, a secret or a request body.
+ */
+#ifndef OTP_CORE_LOG_H
+#define OTP_CORE_LOG_H
+
+enum otp_log_level { OTP_LOG_DEBUG, OTP_LOG_INFO, OTP_LOG_WARN, OTP_LOG_ERROR };
+
+void otp_log_set_level(enum otp_log_level lvl);
+/* Parses "debug", "info", "warn", "error"; returns 0 or OTP_ETYPE. */
+int otp_log_parse_level(const char *s, enum otp_log_level *out);
+
+/* Logs `msg` with key/value string pairs, NULL-terminated:
+ *   otp_log(OTP_LOG_INFO, "sent", "to", masked, "driver", "file", NULL);
+ * Values are JSON-escaped. A key starting with '#' takes its value as a raw
+ * JSON number (e.g. "#status", "200"); the '#' is dropped. */
+void otp_log(enum otp_log_level lvl, const char *msg, ...)
+	__attribute__((sentinel));
+
+#endif

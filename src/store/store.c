@@ -1,0 +1,39 @@
+/* store.c - picks a store backend by URL scheme, once, at open. */
+#include "store/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+
+extern const struct otp_store_ops otp_store_sqlite_ops;
+
+static const struct otp_store_ops *const backends[] = {
+	&otp_store_sqlite_ops,
+};
+
+const struct otp_store_ops *otp_store_backend(const char *url)
+{
+	for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
+		size_t n = strlen(backends[i]->scheme);
+		if (strncmp(url, backends[i]->scheme, n) == 0)
+			return backends[i];
+	}
+	return NULL;
+}
+
+int otp_store_open(const char *url, struct otp_store **out)
+{
+	const struct otp_store_ops *ops = otp_store_backend(url);
+	*out = NULL;
+	if (!ops)
+		return OTP_ETYPE;
+	return ops->open(url + strlen(ops->scheme), out);
+}
+
+void otp_msg_deinit(struct otp_msg *m)
+{
+	free(m->body);
+	m->body = NULL;
+	m->body_len = 0;
+}

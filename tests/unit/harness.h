@@ -1,0 +1,81 @@
+/* harness.h - a small unit-test harness.
+ *
+ * Each test is a function registered in a table; the runner prints one line
+ * per failure and ends with "N passed, N failed". A test fails on the first
+ * CHECK that does not hold. Include it once per test program.
+ */
+#ifndef OTP_TEST_HARNESS_H
+#define OTP_TEST_HARNESS_H
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+static int harness_failed_;
+
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
+				__LINE__, #cond);                              \
+			harness_failed_ = 1;                                   \
+			return;                                                \
+		}                                                              \
+	} while (0)
+
+#define CHECK_INT(a, b)                                                        \
+	do {                                                                   \
+		long long a_ = (long long)(a), b_ = (long long)(b);            \
+		if (a_ != b_) {                                                \
+			fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n",  \
+				__FILE__, __LINE__, #a, a_, b_);               \
+			harness_failed_ = 1;                                   \
+			return;                                                \
+		}                                                              \
+	} while (0)
+
+#define CHECK_STR(a, b)                                                        \
+	do {                                                                   \
+		const char *a_ = (a), *b_ = (b);                               \
+		if (strcmp(a_, b_) != 0) {                                     \
+			fprintf(stderr, "%s:%d: %s == \"%s\", expected "       \
+					"\"%s\"\n",                            \
+				__FILE__, __LINE__, #a, a_, b_);               \
+			harness_failed_ = 1;                                   \
+			return;                                                \
+		}                                                              \
+	} while (0)
+
+struct harness_test {
+	const char *name;
+	void (*fn)(void);
+};
+
+#define TEST(name) {#name, name}
+
+static inline int harness_run(const char *suite, const struct harness_test *t,
+			      size_t n)
+{
+	int passed = 0, failed = 0;
+	for (size_t i = 0; i < n; i++) {
+		harness_failed_ = 0;
+		t[i].fn();
+		if (harness_failed_) {
+			fprintf(stderr, "FAIL %s.%s\n", suite, t[i].name);
+			failed++;
+		} else {
+			passed++;
+		}
+	}
+	printf("%s: %d passed, %d failed\n", suite, passed, failed);
+	return failed ? 1 : 0;
+}
+
+#define HARNESS_MAIN(suite, tests)                                             \
+	int main(void)                                                         \
+	{                                                                      \
+		return harness_run(suite, tests,                               \
+				   sizeof(tests) / sizeof((tests)[0]));        \
+	}
+
+#endif
