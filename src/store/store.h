@@ -46,7 +46,10 @@ struct otp_session_bind {
 struct otp_verify_in {
 	char id[OTP_ID_LEN + 1];
 	unsigned char mac[OTP_MAC_LEN]; /* MAC of the code tried */
-	bool force_fail; /* count the attempt, never accept (e.g. phone mismatch) */
+	bool force_fail; /* count the attempt, never accept */
+	/* If not "", the phone the caller expects the code to have gone to: a
+	 * code of another phone counts the attempt and is not accepted. */
+	char expect_phone[OTP_PHONE_MAX];
 	/* Optional: on success, replace session `old_hash` by a new,
 	 * authenticated session `new_hash` for the code's phone. */
 	bool rotate;

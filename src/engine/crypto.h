@@ -1,0 +1,53 @@
+/* crypto.h - every secret-bearing operation of the engine, on libsodium.
+ *
+ * The server secret is never used directly: three subkeys are derived from
+ * it (codes, session tokens, outbox bodies) and kept in sodium_malloc'd,
+ * locked memory, wiped when freed. Codes exist only as MACs bound to their
+ * request id; session tokens only as keyed hashes; an outbox body (which
+ * must hold the code until it is sent) only sealed. All functions are
+ * thread-safe once the keys exist.
+ */
+#ifndef OTP_ENGINE_CRYPTO_H
+#define OTP_ENGINE_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define OTP_SECRET_LEN 32
+#define OTP_TOKEN_LEN 43 /* base64url, no padding, of 32 random bytes */
+#define OTP_CODE_MAX 10
+
+struct otp_keys;
+
+/* Calls sodium_init. Returns 0 or OTP_EINTERNAL. */
+int otp_crypto_init(void);
+
+/* Derives the subkeys from a 32-byte secret. */
+struct otp_keys *otp_keys_new(const unsigned char secret[OTP_SECRET_LEN]);
+void otp_keys_free(struct otp_keys *k);
+
+/* len (4..10) uniformly random digits and a NUL into out. */
+void otp_code_generate(int len, char out[OTP_CODE_MAX + 1]);
+
+/* MAC(code key, id || 0 || code). */
+void otp_code_mac(const struct otp_keys *k, const char *id, const char *code,
+		  size_t code_len, unsigned char mac[OTP_MAC_LEN]);
+
+/* A new random request id: 32 lowercase hex characters. */
+void otp_request_id_new(char id[OTP_ID_LEN + 1]);
+
+/* A new random session token, and the keyed hash the store keeps. */
+void otp_token_new(char tok[OTP_TOKEN_LEN + 1]);
+void otp_token_hash(const struct otp_keys *k, const char *tok, size_t len,
+		    unsigned char hash[OTP_HASH_LEN]);
+
+/* Seals text for the outbox: *out is malloc'd (nonce || box). */
+void otp_seal(const struct otp_keys *k, const char *text, size_t len,
+	      unsigned char **out, size_t *out_len);
+/* Opens a sealed body into text (NUL-terminated). 0 or OTP_EINTERNAL. */
+int otp_unseal(const struct otp_keys *k, const unsigned char *in,
+	       size_t in_len, char *text, size_t cap);
+
+#endif

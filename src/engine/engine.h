@@ -1,0 +1,106 @@
+/* engine.h - the OTP engine: codes, policy, limits and sessions.
+ *
+ * The rules of DESIGN.md section 2, over the store interface. The engine
+ * knows no HTTP (handlers translate), no SQL (stores do), and no clock: every
+ * call takes `now`. It is shared by all threads (read-only after init); each
+ * call takes the calling thread's store handle.
+ *
+ * Errors: 0 or a negative OTP_E*; OTP_ELIMITED comes with retry_after_s set.
+ */
+#ifndef OTP_ENGINE_ENGINE_H
+#define OTP_ENGINE_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "engine/crypto.h"
+#include "store/store.h"
+
+struct otp_engine {
+	const struct otp_config *cfg; /* borrowed */
+	struct otp_keys *keys;
+	/* Called after a message was committed (wakes the outbox). */
+	void (*notify)(void *arg);
+	void *notify_arg;
+};
+
+/* Derives the keys from the secret; the caller wipes its copy. */
+int otp_engine_init(struct otp_engine *e, const struct otp_config *cfg,
+		    const unsigned char secret[OTP_SECRET_LEN]);
+void otp_engine_deinit(struct otp_engine *e);
+
+/* --- login API (cookie sessions) --- */
+
+struct otp_send_in {
+	const char *phone; /* as the client wrote it */
+	size_t phone_len;
+	const char *token; /* the session cookie's value, or NULL */
+	size_t token_len;
+	int64_t now;
+};
+
+struct otp_send_out {
+	char phone[OTP_PHONE_MAX]; /* normalised */
+	char request_id[OTP_ID_LEN + 1];
+	int64_t expires_ms;
+	int64_t retry_after_s;              /* cooldown, or wait when limited */
+	char new_token[OTP_TOKEN_LEN + 1]; /* "" if the cookie stays */
+};
+
+/* Normalises and checks the phone, takes the per-phone limits, issues a code
+ * bound to the session (created if the cookie names none) with its message
+ * in the outbox. OTP_EPHONE, OTP_EDENIED, OTP_ELIMITED, store errors. */
+int otp_engine_send(struct otp_engine *e, struct otp_store *s,
+		    const struct otp_send_in *in, struct otp_send_out *out);
+
+struct otp_verify_req {
+	const char *token;
+	size_t token_len;
+	const char *code;
+	size_t code_len;
+	const char *phone; /* optional: must be the phone the code went to */
+	size_t phone_len;
+	int64_t now;
+};
+
+struct otp_verify_res {
+	bool verified;
+	int attempts_left;                 /* when not verified */
+	char phone[OTP_PHONE_MAX];         /* when verified */
+	char new_token[OTP_TOKEN_LEN + 1]; /* when verified: the rotated token */
+};
+
+/* Tries the code bound to the session. 0 with res->verified true or false
+ * (a wrong code, or a phone that is not the code's, costs an attempt);
+ * OTP_ECODEFMT, OTP_EPHONE, OTP_EEXPIRED (no live code bound), store errors. */
+int otp_engine_verify(struct otp_engine *e, struct otp_store *s,
+		      const struct otp_verify_req *in,
+		      struct otp_verify_res *res);
+
+/* The authenticated session a token names, or OTP_EUNAUTH. */
+int otp_engine_session(struct otp_engine *e, struct otp_store *s,
+		       const char *token, size_t token_len, int64_t now,
+		       struct otp_session *out);
+
+/* Destroys the session a token names (0 even if there was none). */
+int otp_engine_logout(struct otp_engine *e, struct otp_store *s,
+		      const char *token, size_t token_len);
+
+/* --- policy shared by every face --- */
+
+/* Takes one request from the client IP's bucket (limit-ip per minute).
+ * 0 or OTP_ELIMITED with *retry_after_s. */
+int otp_engine_limit_ip(struct otp_engine *e, struct otp_store *s,
+			const char *ip, int64_t now, int64_t *retry_after_s);
+
+/* Is this normalised number's country allowed by countries-allow/deny? */
+bool otp_engine_destination_ok(const struct otp_engine *e, const char *e164);
+
+/* Opens a sealed outbox body (the outbox worker's unseal callback; arg is
+ * the engine). */
+int otp_engine_unseal(void *arg, const struct otp_msg *m, char *text,
+		      size_t cap);
+
+#endif
