@@ -1,0 +1,69 @@
+/* app.c - the handlers' shared context and per-thread store handles. */
+#include "handlers/app.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "core/err.h"
+#include "core/log.h"
+
+static struct otp_app the_app;
+static pthread_key_t store_key;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+
+static void close_store(void *p)
+{
+	otp_store_close(p);
+}
+
+static void make_key(void)
+{
+	if (pthread_key_create(&store_key, close_store) != 0)
+		abort();
+}
+
+void otp_app_init(const struct otp_app *app)
+{
+	the_app = *app;
+	pthread_once(&key_once, make_key);
+}
+
+const struct otp_app *otp_app(void)
+{
+	return &the_app;
+}
+
+int otp_app_store(struct otp_store **out)
+{
+	struct otp_store *s = pthread_getspecific(store_key);
+	if (!s) {
+		int rc = otp_store_open(the_app.store_url, &s);
+		if (rc < 0) {
+			otp_log(OTP_LOG_ERROR, "store open failed", "error",
+				otp_err_code(rc), NULL);
+			return OTP_EUNAVAIL;
+		}
+		pthread_setspecific(store_key, s);
+	}
+	*out = s;
+	return 0;
+}
+
+void otp_app_release(void)
+{
+	struct otp_store *s = pthread_getspecific(store_key);
+	if (s) {
+		pthread_setspecific(store_key, NULL);
+		otp_store_close(s);
+	}
+}
+
+int otp_app_guard(struct otp_req *r)
+{
+	struct otp_store *s;
+	int rc = otp_app_store(&s);
+	if (rc < 0)
+		return rc;
+	return otp_engine_limit_ip(the_app.engine, s, r->ip, r->now,
+				   &r->retry_after_s);
+}

@@ -1,0 +1,48 @@
+/* app.h - what every handler shares: the engine, the settings, and the
+ * calling thread's store handle.
+ *
+ * Set up once by main before the server starts; read-only afterwards. The
+ * store handle is opened lazily on each server thread and closed when the
+ * thread ends (one handle per thread, as store.h asks).
+ */
+#ifndef OTP_HANDLERS_APP_H
+#define OTP_HANDLERS_APP_H
+
+#include "core/config.h"
+#include "engine/engine.h"
+#include "http/http.h"
+#include "store/store.h"
+
+struct otp_app {
+	const struct otp_config *cfg;
+	struct otp_engine *engine;
+	const char *store_url;
+};
+
+/* Installs the shared context (main, once, before serving). */
+void otp_app_init(const struct otp_app *app);
+/* Closes the calling thread's handle, if any (main's thread at exit). */
+void otp_app_release(void);
+
+/* For handlers: the shared context and this thread's store handle
+ * (0 or OTP_EUNAVAIL). */
+const struct otp_app *otp_app(void);
+int otp_app_store(struct otp_store **out);
+
+/* The per-IP limit, run by the server before each limited route. */
+int otp_app_guard(struct otp_req *r);
+
+/* The routes, for the server (routes.c). */
+extern const struct otp_route otp_routes[];
+extern const size_t otp_nroutes;
+
+/* Handlers (auth.c, ops.c). */
+int otp_h_send_otp(struct otp_req *r);
+int otp_h_verify_otp(struct otp_req *r);
+int otp_h_session(struct otp_req *r);
+int otp_h_logout(struct otp_req *r);
+int otp_h_check(struct otp_req *r);
+int otp_h_healthz(struct otp_req *r);
+int otp_h_readyz(struct otp_req *r);
+
+#endif

@@ -1,0 +1,21 @@
+/* ops.c - the operator's routes: liveness and readiness. */
+#include "core/err.h"
+#include "handlers/app.h"
+
+int otp_h_healthz(struct otp_req *r)
+{
+	r->out = json_pack("{s:s}", "status", "ok");
+	return 0;
+}
+
+int otp_h_readyz(struct otp_req *r)
+{
+	struct otp_store *s;
+	int rc = otp_app_store(&s);
+	if (rc == 0)
+		rc = otp_store_ping(s);
+	if (rc < 0)
+		return OTP_EUNAVAIL;
+	r->out = json_pack("{s:s}", "status", "ready");
+	return 0;
+}

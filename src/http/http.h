@@ -1,0 +1,108 @@
+/* http.h - the HTTP face as handlers see it: requests, routes, the server.
+ *
+ * This header is all a handler knows of HTTP. The server (server.c, the only
+ * file that includes microhttpd.h) reads a request, finds its route in the
+ * caller's table, applies the route's flags (method, body cap, JSON content
+ * type, guard), calls the handler, and writes what the handler left in the
+ * request: a status and a JSON body, or, for a negative OTP_E* return, the
+ * error from core/err.h's list. Handlers never write an error body.
+ *
+ * Threads: handlers run on the server's pool threads, one request per thread
+ * at a time; a struct otp_req belongs to its thread until the handler returns.
+ */
+#ifndef OTP_HTTP_HTTP_H
+#define OTP_HTTP_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/json.h"
+#include "core/phone.h"
+
+#define OTP_IP_MAX 46 /* INET6_ADDRSTRLEN */
+
+enum otp_route_flags {
+	OTP_R_JSON = 1 << 0,    /* body must be application/json */
+	OTP_R_NOLIMIT = 1 << 1, /* the guard (per-IP limit) does not apply */
+	OTP_R_PREFIX = 1 << 2,  /* path is a prefix; the rest is r->param */
+};
+
+struct otp_req;
+
+typedef int (*otp_handler_fn)(struct otp_req *r);
+
+struct otp_route {
+	const char *method; /* "GET", "POST" */
+	const char *path;   /* exact, or a prefix with OTP_R_PREFIX */
+	otp_handler_fn fn;
+	unsigned flags;
+	size_t body_max; /* 0: the server's default */
+	/* OTP_R_JSON: the body's fields; any other field is refused */
+	const struct otp_jfield *fields;
+	size_t nfields;
+};
+
+struct otp_req {
+	/* in */
+	const char *method;
+	const char *path;
+	const char *param; /* what follows a prefix route's path, or "" */
+	const char *body;  /* NUL-terminated copy, body_len bytes */
+	size_t body_len;
+	json_t *in; /* for OTP_R_JSON routes: the parsed object (borrowed) */
+	char ip[OTP_IP_MAX]; /* the client: the socket's peer, or
+				X-Forwarded-For's from a trusted proxy */
+	int64_t now;         /* ms since the epoch, read once per request */
+	const struct otp_route *route;
+	void *conn; /* the server's */
+
+	/* out: a handler sets status and json (owned; may be NULL) */
+	int status;
+	json_t *out;
+	int64_t retry_after_s; /* > 0: a Retry-After header (and for 429 a
+				  "retry_after" field) */
+	char set_cookie[320];  /* "" or a Set-Cookie value */
+	char auth_phone[OTP_PHONE_MAX]; /* "" or an X-Auth-Phone value */
+	const char *allow; /* for 405: the Allow header */
+
+	/* for the request log line, never secrets */
+	char log_phone[OTP_PHONE_MAX]; /* masked */
+	const char *log_field; /* the field an error is about */
+};
+
+/* A request header (case-insensitive name), or NULL. */
+const char *otp_req_header(struct otp_req *r, const char *name);
+/* The value of cookie `name` from the Cookie header, or NULL. */
+const char *otp_req_cookie(struct otp_req *r, const char *name, size_t *len);
+
+/* The server. */
+struct otp_http_cfg {
+	const char *listen; /* "HOST:PORT" */
+	unsigned threads;   /* 0: one per core */
+	unsigned conn_limit;
+	unsigned conn_timeout_s;
+	size_t body_max;
+	const char *trusted_proxies; /* comma-separated IPs */
+	const struct otp_route *routes;
+	size_t nroutes;
+	/* Runs before every handler of a route without OTP_R_NOLIMIT; a
+	 * negative return is answered instead of calling the handler. */
+	int (*guard)(struct otp_req *r);
+};
+
+struct otp_http;
+
+/* Binds and starts serving. 0, or OTP_ETYPE (bad listen address) or
+ * OTP_EINTERNAL with a reason in err. */
+int otp_http_start(struct otp_http **out, const struct otp_http_cfg *cfg,
+		   char *err, size_t errlen);
+/* Stops accepting, waits up to drain_ms for requests in flight, stops. */
+void otp_http_stop(struct otp_http *h, int64_t drain_ms);
+
+/* Parses "HOST:PORT" / "[V6]:PORT". 0 or OTP_ETYPE. (For config checks.) */
+int otp_http_parse_listen(const char *s, char *host, size_t hostlen,
+			  unsigned *port);
+
+#endif

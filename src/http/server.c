@@ -1,0 +1,480 @@
+/* server.c - the HTTP server on libmicrohttpd; the only file that includes
+ * microhttpd.h.
+ *
+ * One epoll listener feeding an internal pool of threads. Per request: find
+ * the route (404/405 from the table), check the body's size (413) and type
+ * (415), collect the body, parse it strictly for JSON routes, run the guard
+ * (per-IP limit) and the handler, then write the handler's status and JSON or
+ * the error of its return value. Slow and idle clients are cut by the
+ * connection timeout; the connection limit bounds what they can hold.
+ *
+ * Not here: what routes exist and what they do (src/handlers/).
+ */
+#include "http/http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "http/cookie.h"
+
+struct otp_http {
+	struct MHD_Daemon *d;
+	struct otp_http_cfg cfg;
+	char *proxies; /* copy of cfg.trusted_proxies */
+	atomic_int in_flight;
+};
+
+/* Per-request state, from the first call of the access handler to the
+ * completion callback. */
+struct ctx {
+	struct otp_req r;
+	struct otp_http *h;
+	int err; /* an error decided before the body was read */
+	char *body;
+	size_t len, cap, max;
+	bool too_big;
+	int64_t start;
+};
+
+static const struct otp_route *find_route(const struct otp_http *h,
+					  const char *method, const char *path,
+					  const char **param, char *allow,
+					  size_t allow_cap)
+{
+	bool path_seen = false;
+	allow[0] = '\0';
+	for (size_t i = 0; i < h->cfg.nroutes; i++) {
+		const struct otp_route *rt = &h->cfg.routes[i];
+		size_t n = strlen(rt->path);
+		bool match;
+		if (rt->flags & OTP_R_PREFIX)
+			match = strncmp(path, rt->path, n) == 0 && path[n] &&
+				!strchr(path + n, '/');
+		else
+			match = strcmp(path, rt->path) == 0;
+		if (!match)
+			continue;
+		if (strcmp(method, rt->method) == 0 ||
+		    (strcmp(method, "HEAD") == 0 &&
+		     strcmp(rt->method, "GET") == 0)) {
+			*param = (rt->flags & OTP_R_PREFIX) ? path + n : "";
+			return rt;
+		}
+		if (!strstr(allow, rt->method)) {
+			size_t used = strlen(allow);
+			snprintf(allow + used, allow_cap - used, "%s%s",
+				 path_seen ? ", " : "", rt->method);
+		}
+		path_seen = true;
+	}
+	return NULL;
+}
+
+const char *otp_req_header(struct otp_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *otp_req_cookie(struct otp_req *r, const char *name, size_t *len)
+{
+	const char *v;
+	const char *hdr = otp_req_header(r, MHD_HTTP_HEADER_COOKIE);
+	if (!otp_cookie_find(hdr, name, &v, len))
+		return NULL;
+	return v;
+}
+
+static bool is_json_type(const char *ct)
+{
+	static const char want[] = "application/json";
+	if (!ct || strncasecmp(ct, want, sizeof want - 1) != 0)
+		return false;
+	char next = ct[sizeof want - 1];
+	return next == '\0' || next == ';' || next == ' ';
+}
+
+static bool in_list(const char *list, const char *ip)
+{
+	size_t n = strlen(ip);
+	for (const char *p = list; p && *p;) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		size_t len = strcspn(p, ", ");
+		if (len == n && memcmp(p, ip, n) == 0)
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+/* The socket's peer; if that is a trusted proxy, the right-most address of
+ * X-Forwarded-For that is not itself a trusted proxy. */
+static void client_ip(struct ctx *c, struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char *ip = c->r.ip;
+	strcpy(ip, "unknown");
+	if (ci && ci->client_addr) {
+		const struct sockaddr *sa = ci->client_addr;
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET,
+				  &((const struct sockaddr_in *)sa)->sin_addr,
+				  ip, OTP_IP_MAX);
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6,
+				  &((const struct sockaddr_in6 *)sa)->sin6_addr,
+				  ip, OTP_IP_MAX);
+	}
+	if (!c->h->proxies || !in_list(c->h->proxies, ip))
+		return;
+	const char *xff = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						      "X-Forwarded-For");
+	if (!xff)
+		return;
+	const char *end = xff + strlen(xff);
+	while (end > xff) {
+		const char *start = end;
+		while (start > xff && start[-1] != ',')
+			start--;
+		const char *a = start, *b = end;
+		while (a < b && *a == ' ')
+			a++;
+		while (b > a && b[-1] == ' ')
+			b--;
+		char cand[OTP_IP_MAX];
+		unsigned char bin[sizeof(struct in6_addr)];
+		size_t n = (size_t)(b - a);
+		if (n == 0 || n >= sizeof cand)
+			return;
+		memcpy(cand, a, n);
+		cand[n] = '\0';
+		if (inet_pton(AF_INET, cand, bin) != 1 &&
+		    inet_pton(AF_INET6, cand, bin) != 1)
+			return; /* garbage: keep the proxy's own address */
+		memcpy(ip, cand, n + 1);
+		if (!in_list(c->h->proxies, cand))
+			return;
+		end = start > xff ? start - 1 : xff;
+	}
+}
+
+static void add_common_headers(struct MHD_Response *resp, struct otp_req *r)
+{
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (r->set_cookie[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE,
+					r->set_cookie);
+	if (r->auth_phone[0])
+		MHD_add_response_header(resp, "X-Auth-Phone", r->auth_phone);
+	if (r->retry_after_s > 0) {
+		char v[24];
+		snprintf(v, sizeof v, "%lld", (long long)r->retry_after_s);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v);
+	}
+	if (r->allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+}
+
+static void error_body(struct otp_req *r, int err)
+{
+	json_decref(r->out);
+	r->status = otp_err_status(err);
+	r->out = json_pack("{s:s, s:s}", "error", otp_err_message(err),
+			   "code", otp_err_code(err));
+	if (r->log_field && err != OTP_EUNKNOWN)
+		json_object_set_new(r->out, "field",
+				    json_string(r->log_field));
+	if (err == OTP_ELIMITED)
+		json_object_set_new(r->out, "retry_after",
+				    json_integer(r->retry_after_s));
+	else
+		r->retry_after_s = 0;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *conn, struct ctx *c)
+{
+	struct otp_req *r = &c->r;
+	struct MHD_Response *resp;
+	if (r->out && r->status != 204) {
+		char *s = json_dumps(r->out, JSON_COMPACT);
+		size_t n = strlen(s);
+		s[n] = '\n'; /* json_dumps leaves room for the NUL */
+		resp = MHD_create_response_from_buffer(n + 1, s,
+						       MHD_RESPMEM_MUST_FREE);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+					"application/json");
+	} else {
+		resp = MHD_create_response_from_buffer(0, NULL,
+						       MHD_RESPMEM_PERSISTENT);
+	}
+	add_common_headers(resp, r);
+	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status,
+						 resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result fail(struct MHD_Connection *conn, struct ctx *c,
+			    int err)
+{
+	error_body(&c->r, err);
+	return respond(conn, c);
+}
+
+static void dispatch(struct ctx *c)
+{
+	struct otp_req *r = &c->r;
+	const struct otp_route *rt = r->route;
+	json_t *in = NULL;
+	int rc = 0;
+
+	r->body = c->body ? c->body : "";
+	r->body_len = c->len;
+	/* Parsing is pure: bad input is refused before any state is read or
+	 * written, the per-IP bucket included. */
+	if (rt->flags & OTP_R_JSON)
+		rc = otp_json_parse(r->body, r->body_len, rt->fields,
+				    rt->nfields, &in, &r->log_field);
+	if (rc == 0 && !(rt->flags & OTP_R_NOLIMIT) && c->h->cfg.guard)
+		rc = c->h->cfg.guard(r);
+	if (rc == 0) {
+		r->in = in;
+		r->status = 200;
+		rc = rt->fn(r);
+		r->in = NULL;
+	}
+	json_decref(in);
+	if (rc < 0)
+		error_body(r, rc);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	struct otp_http *h = cls;
+	struct ctx *c = *con_cls;
+	(void)version;
+
+	if (!c) {
+		c = calloc(1, sizeof *c);
+		if (!c)
+			abort();
+		*con_cls = c;
+		c->h = h;
+		c->start = otp_clock_mono_ms();
+		atomic_fetch_add(&h->in_flight, 1);
+		c->r.conn = conn;
+		c->r.method = method;
+		c->r.path = url;
+		c->r.now = otp_clock_now_ms();
+		client_ip(c, conn);
+
+		static __thread char allow[64];
+		const char *param = "";
+		c->r.route = find_route(h, method, url, &param, allow,
+					sizeof allow);
+		c->r.param = param;
+		if (!c->r.route) {
+			if (allow[0]) {
+				c->r.allow = allow;
+				c->err = OTP_EMETHOD;
+			} else {
+				c->err = OTP_ENOTFOUND;
+			}
+		} else if ((c->r.route->flags & OTP_R_JSON) &&
+			   !is_json_type(MHD_lookup_connection_value(
+				   conn, MHD_HEADER_KIND,
+				   MHD_HTTP_HEADER_CONTENT_TYPE))) {
+			c->err = OTP_EMEDIA;
+		}
+		c->max = c->r.route && c->r.route->body_max
+				 ? c->r.route->body_max
+				 : h->cfg.body_max;
+		const char *cl = MHD_lookup_connection_value(
+			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (!c->err && cl) {
+			char *end;
+			unsigned long long n = strtoull(cl, &end, 10);
+			if (*end == '\0' && n > c->max)
+				c->err = OTP_ETOOBIG;
+		}
+		/* Refuse before reading a body we will not use. */
+		if (c->err)
+			return fail(conn, c, c->err);
+		return MHD_YES;
+	}
+
+	if (*upload_size) {
+		size_t n = *upload_size;
+		*upload_size = 0;
+		if (c->too_big || c->len + n > c->max) {
+			c->too_big = true;
+			return MHD_YES;
+		}
+		if (c->len + n + 1 > c->cap) {
+			c->cap = c->len + n + 1 < 512 ? 512 : c->len + n + 1;
+			c->body = realloc(c->body, c->cap);
+			if (!c->body)
+				abort();
+		}
+		memcpy(c->body + c->len, upload, n);
+		c->len += n;
+		c->body[c->len] = '\0';
+		return MHD_YES;
+	}
+
+	if (c->too_big)
+		return fail(conn, c, OTP_ETOOBIG);
+	dispatch(c);
+	return respond(conn, c);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+			 void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct otp_http *h = cls;
+	struct ctx *c = *con_cls;
+	(void)conn;
+	if (!c)
+		return;
+	char status[8], ms[24];
+	snprintf(status, sizeof status, "%d",
+		 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? c->r.status : 0);
+	snprintf(ms, sizeof ms, "%lld",
+		 (long long)(otp_clock_mono_ms() - c->start));
+	otp_log(OTP_LOG_INFO, "request", "method", c->r.method, "route",
+		c->r.route ? c->r.route->path : "-", "#status", status,
+		"#ms", ms, "phone", c->r.log_phone[0] ? c->r.log_phone : NULL,
+		"error", c->r.status >= 400 && c->r.out ?
+			json_string_value(json_object_get(c->r.out, "code")) :
+			NULL,
+		NULL);
+	json_decref(c->r.out);
+	free(c->body);
+	free(c);
+	*con_cls = NULL;
+	atomic_fetch_sub(&h->in_flight, 1);
+}
+
+int otp_http_parse_listen(const char *s, char *host, size_t hostlen,
+			  unsigned *port)
+{
+	const char *colon;
+	size_t n;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (!close || close[1] != ':')
+			return OTP_ETYPE;
+		n = (size_t)(close - s - 1);
+		s++;
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			return OTP_ETYPE;
+		n = (size_t)(colon - s);
+	}
+	if (n == 0 || n >= hostlen)
+		return OTP_ETYPE;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	char *end;
+	unsigned long p = strtoul(colon + 1, &end, 10);
+	if (*end || p == 0 || p > 65535 || colon[1] == '\0')
+		return OTP_ETYPE;
+	*port = (unsigned)p;
+	return 0;
+}
+
+int otp_http_start(struct otp_http **out, const struct otp_http_cfg *cfg,
+		   char *err, size_t errlen)
+{
+	char host[256];
+	unsigned port;
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof ss);
+
+	if (otp_http_parse_listen(cfg->listen, host, sizeof host, &port) < 0) {
+		snprintf(err, errlen, "--listen: %s is not HOST:PORT",
+			 cfg->listen);
+		return OTP_ETYPE;
+	}
+	if (strcmp(host, "localhost") == 0)
+		strcpy(host, "127.0.0.1");
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		flags |= MHD_USE_IPv6;
+	} else {
+		snprintf(err, errlen, "--listen: %s is not an IP address",
+			 host);
+		return OTP_ETYPE;
+	}
+
+	struct otp_http *h = calloc(1, sizeof *h);
+	if (!h)
+		abort();
+	h->cfg = *cfg;
+	if (cfg->trusted_proxies && cfg->trusted_proxies[0])
+		h->proxies = strdup(cfg->trusted_proxies);
+	unsigned threads = cfg->threads;
+	if (threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = n > 0 ? (unsigned)n : 1;
+	}
+	h->d = MHD_start_daemon(
+		flags, (uint16_t)port, NULL, NULL, on_request, h,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_THREAD_POOL_SIZE, threads,
+		MHD_OPTION_CONNECTION_LIMIT, cfg->conn_limit,
+		MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
+		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+		MHD_OPTION_END);
+	if (!h->d) {
+		snprintf(err, errlen, "cannot listen on %s", cfg->listen);
+		free(h->proxies);
+		free(h);
+		return OTP_EINTERNAL;
+	}
+	*out = h;
+	return 0;
+}
+
+void otp_http_stop(struct otp_http *h, int64_t drain_ms)
+{
+	if (!h)
+		return;
+	MHD_quiesce_daemon(h->d);
+	int64_t deadline = otp_clock_mono_ms() + drain_ms;
+	while (atomic_load(&h->in_flight) > 0 &&
+	       otp_clock_mono_ms() < deadline) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	MHD_stop_daemon(h->d);
+	free(h->proxies);
+	free(h);
+}

@@ -1,0 +1,195 @@
+/* main.c - otpd: wiring only.
+ *
+ * Reads the settings, opens (and migrates) the store, loads the secret,
+ * starts the delivery worker and the HTTP server, then waits for SIGTERM or
+ * SIGINT while purging expired rows now and then. On a signal it stops
+ * accepting, drains requests in flight, lets the worker finish its message,
+ * and exits 0.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/secret.h"
+#include "engine/engine.h"
+#include "handlers/app.h"
+#include "http/http.h"
+#include "outbox/outbox.h"
+#include "sms/sms.h"
+#include "store/store.h"
+
+static const char *env(const char *name)
+{
+	return getenv(name);
+}
+
+/* For "sqlite:PATH": the directory of PATH, created if missing, and the
+ * default secret file in it. Other stores keep the secret in ./var. */
+static int prepare_paths(const char *store, char *secret, size_t cap)
+{
+	char dir[4096] = "var";
+	if (strncmp(store, "sqlite:", 7) == 0) {
+		char copy[4096];
+		snprintf(copy, sizeof copy, "%s", store + 7);
+		snprintf(dir, sizeof dir, "%s", dirname(copy));
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "otpd: cannot create %s: %s\n", dir,
+			strerror(errno));
+		return -1;
+	}
+	snprintf(secret, cap, "%s/otpd.secret", dir);
+	return 0;
+}
+
+static void wake_outbox(void *arg)
+{
+	otp_outbox_notify(arg);
+}
+
+static void serve_until_signal(const struct otp_config *cfg,
+			       struct otp_store *store)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	for (;;) {
+		struct timespec ts = {cfg->purge_interval, 0};
+		int sig = sigtimedwait(&set, NULL, &ts);
+		if (sig == SIGTERM || sig == SIGINT) {
+			otp_log(OTP_LOG_INFO, "stopping", "signal",
+				sig == SIGTERM ? "TERM" : "INT", NULL);
+			return;
+		}
+		long removed = 0;
+		if (otp_store_purge(store, otp_clock_now_ms(), &removed) < 0)
+			otp_log(OTP_LOG_WARN, "purge failed", NULL);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct otp_config cfg = {0};
+	char err[512], secret_path[4200];
+	int rc = otp_config_load(&cfg, argc, argv, env, err, sizeof err);
+	if (rc == OTP_CONFIG_HELP || rc == OTP_CONFIG_HELP_MD) {
+		if (rc == OTP_CONFIG_HELP)
+			otp_config_usage(stdout);
+		else
+			otp_config_markdown(stdout);
+		otp_config_deinit(&cfg);
+		return 0;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "otpd: %s\n", err);
+		return 2;
+	}
+	enum otp_log_level lvl = OTP_LOG_INFO;
+	otp_log_parse_level(cfg.log_level, &lvl);
+	otp_log_set_level(lvl);
+
+	/* Threads started below inherit this mask: only main takes signals. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int status = 1;
+	struct otp_store *store = NULL;
+	struct otp_engine engine;
+	struct otp_sms *sms = NULL;
+	struct otp_outbox *outbox = NULL;
+	struct otp_http *http = NULL;
+	unsigned char *secret = NULL;
+	bool created;
+
+	if (prepare_paths(cfg.store, secret_path, sizeof secret_path) < 0)
+		goto fail_paths;
+	rc = otp_store_open(cfg.store, &store);
+	if (rc < 0) {
+		fprintf(stderr, "otpd: cannot open store %s: %s\n", cfg.store,
+			otp_err_message(rc));
+		goto fail_paths;
+	}
+	rc = otp_secret_load(getenv("OTPD_SECRET"), cfg.secret_file,
+			     secret_path, &secret, &created, err, sizeof err);
+	if (rc < 0) {
+		fprintf(stderr, "otpd: %s\n", err);
+		goto fail_secret;
+	}
+	if (created)
+		otp_log(OTP_LOG_WARN,
+			"no secret configured: created one; keep it with the "
+			"database",
+			"file", secret_path, NULL);
+	rc = otp_engine_init(&engine, &cfg, secret);
+	otp_secret_free(secret);
+	if (rc < 0)
+		goto fail_secret;
+
+	if (otp_sms_open(cfg.sms, &sms, err, sizeof err) < 0) {
+		fprintf(stderr, "otpd: --sms: %s\n", err);
+		goto fail_sms;
+	}
+	struct otp_outbox_cfg ocfg = {
+		.store_url = cfg.store,
+		.sms = sms,
+		.unseal = otp_engine_unseal,
+		.arg = &engine,
+	};
+	if (otp_outbox_start(&outbox, &ocfg) < 0) {
+		fprintf(stderr, "otpd: cannot start the delivery worker\n");
+		goto fail_outbox;
+	}
+	engine.notify = wake_outbox;
+	engine.notify_arg = outbox;
+
+	struct otp_app app = {
+		.cfg = &cfg, .engine = &engine, .store_url = cfg.store};
+	otp_app_init(&app);
+	struct otp_http_cfg hcfg = {
+		.listen = cfg.listen,
+		.threads = (unsigned)cfg.threads,
+		.conn_limit = (unsigned)cfg.conn_limit,
+		.conn_timeout_s = (unsigned)cfg.conn_timeout,
+		.body_max = (size_t)cfg.body_max,
+		.trusted_proxies = cfg.trusted_proxies,
+		.routes = otp_routes,
+		.nroutes = otp_nroutes,
+		.guard = otp_app_guard,
+	};
+	if (otp_http_start(&http, &hcfg, err, sizeof err) < 0) {
+		fprintf(stderr, "otpd: %s\n", err);
+		goto fail_http;
+	}
+	otp_log(OTP_LOG_INFO, "listening", "addr", cfg.listen, "store",
+		otp_store_backend(cfg.store)->name, "sms", sms->ops->name,
+		NULL);
+
+	serve_until_signal(&cfg, store);
+	otp_http_stop(http, 5000);
+	status = 0;
+fail_http:
+	otp_outbox_stop(outbox);
+fail_outbox:
+	otp_sms_close(sms);
+fail_sms:
+	otp_engine_deinit(&engine);
+fail_secret:
+	otp_store_close(store);
+fail_paths:
+	otp_config_deinit(&cfg);
+	return status;
+}
