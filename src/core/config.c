@@ -1,0 +1,635 @@
+/* config.c - the table of otpd's settings and the loader that fills
+ * struct otp_config from it.
+ *
+ * Each setting is one row of `settings`: flag name, type, field, default as
+ * text, bounds, environment variable and help. Defaults, OTPD_* variables and
+ * --flags all pass through the same parser and checks, so a default cannot
+ * dodge validation, and --help and docs/CONFIG.md cannot drift from the code.
+ * This file checks syntax only: what a value means (opening the store, picking
+ * the SMS driver) lives with the part it configures, wired up in main.c. The
+ * secret is deliberately not a row: it comes only from OTPD_SECRET, so it never
+ * shows in argv or ps.
+ *
+ * otp_config_load needs `c` zeroed or filled by an earlier load: it frees the
+ * old strings on success and leaves `c` untouched on help or error.
+ */
+#include "core/config.h"
+#include "core/err.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum kind { K_STR, K_INT, K_BOOL, K_ENUM };
+
+struct setting {
+	const char *name; /* --name VALUE, --name=VALUE */
+	enum kind kind;
+	size_t off;	 /* of the field in struct otp_config */
+	const char *def; /* default, as text, parsed like any other value */
+	long min, max;	 /* K_INT: value; K_STR: length in bytes if max > 0 */
+	const char *const *values; /* K_ENUM: allowed spellings, NULL-ended */
+	const char *(*check)(const char *v); /* K_STR: NULL or why not */
+	const char *form; /* K_STR: the shape shown as the range */
+	const char *env;
+	const char *help;
+};
+
+#define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+static const char *check_listen(const char *v);
+static const char *check_ips(const char *v);
+static const char *check_store(const char *v);
+static const char *check_sms(const char *v);
+static const char *check_token(const char *v);
+static const char *check_codes(const char *v);
+static const char *check_text(const char *v);
+static const char *check_host(const char *v);
+
+static const char *const samesites[] = {"Lax", "Strict", "None", NULL};
+static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
+
+/* clang-format off */
+#define FIELD(f) offsetof(struct otp_config, f)
+#define STR(name, f, def, lo, hi, check, form, env, help) \
+	{name, K_STR, FIELD(f), def, lo, hi, NULL, check, form, env, help}
+#define INT(name, f, def, lo, hi, env, help) \
+	{name, K_INT, FIELD(f), def, lo, hi, NULL, NULL, NULL, env, help}
+#define BOOL(name, f, def, env, help) \
+	{name, K_BOOL, FIELD(f), def, 0, 0, NULL, NULL, NULL, env, help}
+#define ENUM(name, f, def, values, env, help) \
+	{name, K_ENUM, FIELD(f), def, 0, 0, values, NULL, NULL, env, help}
+
+static const struct setting settings[] = {
+	STR("listen", listen, "127.0.0.1:8080", 0, 0, check_listen, "HOST:PORT",
+	    "OTPD_LISTEN", "address to listen on: IPv4, localhost or [IPv6], and a port"),
+	INT("threads", threads, "0", 0, 256,
+	    "OTPD_THREADS", "worker threads; 0 = one per CPU core"),
+	INT("conn-limit", conn_limit, "1024", 1, 65536,
+	    "OTPD_CONN_LIMIT", "open connections at most"),
+	INT("conn-timeout", conn_timeout, "10", 1, 3600,
+	    "OTPD_CONN_TIMEOUT", "seconds an idle or slow connection may stay open"),
+	INT("body-max", body_max, "8192", 64, 1048576,
+	    "OTPD_BODY_MAX", "bytes of request body at most"),
+	STR("trusted-proxies", trusted_proxies, "", 0, 0, check_ips, "IPs, comma-separated",
+	    "OTPD_TRUSTED_PROXIES", "proxies whose X-Forwarded-For is believed; empty = none"),
+	STR("store", store, "sqlite:./var/otpd.db", 0, 0, check_store, "sqlite:PATH",
+	    "OTPD_STORE", "where codes and sessions are kept"),
+	STR("sms", sms, "console", 0, 0, check_sms, "console, null, file:PATH",
+	    "OTPD_SMS", "how codes are sent: console prints, null drops, file:PATH appends to a file"),
+	STR("secret-file", secret_file, "", 0, 0, NULL, "PATH",
+	    "OTPD_SECRET_FILE", "file for the server's secret key; empty = next to the database"),
+	INT("code-length", code_length, "6", 4, 10,
+	    "OTPD_CODE_LENGTH", "digits in a code"),
+	INT("code-ttl", code_ttl, "300", 30, 86400,
+	    "OTPD_CODE_TTL", "seconds a code stays valid"),
+	INT("code-attempts", code_attempts, "5", 1, 100,
+	    "OTPD_CODE_ATTEMPTS", "wrong guesses before a code is dead"),
+	INT("limit-ip", limit_ip, "60", 0, 100000000,
+	    "OTPD_LIMIT_IP", "requests per minute from one client IP; 0 = off"),
+	INT("limit-phone", limit_phone, "5", 0, 100000000,
+	    "OTPD_LIMIT_PHONE", "codes sent per hour to one phone; 0 = off"),
+	INT("resend-cooldown", resend_cooldown, "30", 0, 86400,
+	    "OTPD_RESEND_COOLDOWN", "seconds between two sends to one phone; 0 = off"),
+	INT("session-ttl", session_ttl, "86400", 60, 31536000,
+	    "OTPD_SESSION_TTL", "seconds a login session lasts"),
+	STR("cookie-name", cookie_name, "otpd_session", 1, 64, check_token, "1..64 of A-Z a-z 0-9 _ -",
+	    "OTPD_COOKIE_NAME", "name of the session cookie"),
+	BOOL("cookie-secure", cookie_secure, "false",
+	     "OTPD_COOKIE_SECURE", "send the session cookie over HTTPS only (Secure)"),
+	ENUM("cookie-samesite", cookie_samesite, "Lax", samesites,
+	     "OTPD_COOKIE_SAMESITE", "SameSite of the session cookie; None needs --cookie-secure"),
+	STR("countries-allow", countries_allow, "", 0, 0, check_codes, "calling codes, e.g. 1,44",
+	    "OTPD_COUNTRIES_ALLOW", "only these destinations get codes; empty = all"),
+	STR("countries-deny", countries_deny, "", 0, 0, check_codes, "calling codes, e.g. 1,44",
+	    "OTPD_COUNTRIES_DENY", "these destinations are refused with 403"),
+	STR("app-name", app_name, "otpd", 1, 32, check_text, NULL,
+	    "OTPD_APP_NAME", "name shown in the SMS text"),
+	STR("domain", domain, "", 0, 253, check_host, "hostname, at most 253 bytes",
+	    "OTPD_DOMAIN", "adds an \"@domain #code\" line so browsers can autofill; empty = none"),
+	ENUM("log-level", log_level, "info", levels,
+	     "OTPD_LOG_LEVEL", "least severe message logged"),
+	INT("purge-interval", purge_interval, "60", 1, 86400,
+	    "OTPD_PURGE_INTERVAL", "seconds between purges of expired rows"),
+};
+/* clang-format on */
+
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+static const char *const trues[] = {"true", "1", "yes", "on", NULL};
+static const char *const falses[] = {"false", "0", "no", "off", NULL};
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return OTP_ETYPE;
+}
+
+static char *copy(const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		abort();
+	return d;
+}
+
+static void replace(char **p, const char *v)
+{
+	free(*p);
+	*p = copy(v);
+}
+
+/* The spelling in `list` that matches v, ignoring case; NULL if none. */
+static const char *match(const char *const *list, const char *v)
+{
+	for (; *list; list++)
+		if (strcasecmp(*list, v) == 0)
+			return *list;
+	return NULL;
+}
+
+/* 1 true, 0 false, -1 not a boolean. */
+static int to_bool(const char *v)
+{
+	if (match(trues, v))
+		return 1;
+	return match(falses, v) ? 0 : -1;
+}
+
+static const char *join(const char *const *list, char *buf, size_t n)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (; *list && len < n; list++)
+		len += snprintf(buf + len, n - len, "%s%s", len ? ", " : "",
+				*list);
+	return buf;
+}
+
+static const struct setting *find(const char *name, size_t len)
+{
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (strlen(settings[i].name) == len &&
+		    memcmp(settings[i].name, name, len) == 0)
+			return &settings[i];
+	return NULL;
+}
+
+/* --- the shapes of string values; each returns NULL or why not --- */
+
+static const char *check_listen(const char *v)
+{
+	static const char why[] = "is not HOST:PORT (HOST an IPv4 address, "
+				  "localhost or [IPv6]; PORT 1..65535)";
+	unsigned char addr[16];
+	char host[64];
+	const char *h = v, *port;
+	size_t hl;
+	int family = AF_INET;
+	long n;
+
+	if (*v == '[') {
+		const char *close = strchr(v, ']');
+		if (!close || close[1] != ':')
+			return why;
+		h = v + 1;
+		hl = (size_t)(close - h);
+		port = close + 2;
+		family = AF_INET6;
+	} else {
+		const char *colon = strchr(v, ':');
+		if (!colon || strchr(colon + 1, ':'))
+			return why;
+		hl = (size_t)(colon - v);
+		port = colon + 1;
+	}
+	if (hl == 0 || hl >= sizeof(host))
+		return why;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	if (!(family == AF_INET && strcmp(host, "localhost") == 0) &&
+	    inet_pton(family, host, addr) != 1)
+		return why;
+	/* digits only: strtol alone would take "+80" or " 80" */
+	hl = strlen(port);
+	if (hl < 1 || hl > 5 || strspn(port, "0123456789") != hl)
+		return why;
+	n = strtol(port, NULL, 10);
+	return n >= 1 && n <= 65535 ? NULL : why;
+}
+
+static const char *check_ips(const char *v)
+{
+	static const char why[] = "is not a comma-separated list of IP "
+				  "addresses (no spaces)";
+	unsigned char addr[16];
+	char ip[64];
+
+	if (!*v)
+		return NULL;
+	for (;;) {
+		size_t n = strcspn(v, ",");
+		if (n == 0 || n >= sizeof(ip))
+			return why;
+		memcpy(ip, v, n);
+		ip[n] = '\0';
+		if (inet_pton(AF_INET, ip, addr) != 1 &&
+		    inet_pton(AF_INET6, ip, addr) != 1)
+			return why;
+		if (!v[n])
+			return NULL;
+		v += n + 1;
+	}
+}
+
+/* The one place that knows which stores exist. */
+static const char *check_store(const char *v)
+{
+	if (strncmp(v, "sqlite:", 7) == 0 && v[7])
+		return NULL;
+	return "is not a store: use sqlite:PATH";
+}
+
+/* The one place that knows which SMS drivers exist. */
+static const char *check_sms(const char *v)
+{
+	if (strcmp(v, "console") == 0 || strcmp(v, "null") == 0)
+		return NULL;
+	if (strncmp(v, "file:", 5) == 0 && v[5])
+		return NULL;
+	return "is not an SMS driver: use console, null or file:PATH";
+}
+
+static const char *check_token(const char *v)
+{
+	if (strspn(v, ALNUM "_-") == strlen(v))
+		return NULL;
+	return "may hold only letters, digits, _ and -";
+}
+
+static const char *check_codes(const char *v)
+{
+	static const char why[] = "is not a comma-separated list of calling "
+				  "codes (1-3 digits, no leading 0, e.g. 1,44)";
+
+	if (!*v)
+		return NULL;
+	for (;;) {
+		size_t n = strspn(v, "0123456789");
+		if (n < 1 || n > 3 || *v == '0')
+			return why;
+		v += n;
+		if (!*v)
+			return NULL;
+		if (*v++ != ',')
+			return why;
+	}
+}
+
+static const char *check_text(const char *v)
+{
+	for (; *v; v++)
+		if ((unsigned char)*v < 0x20 || *v == 0x7f)
+			return "has a control character";
+	return NULL;
+}
+
+static const char *check_host(const char *v)
+{
+	static const char why[] = "is not a hostname (labels of letters, "
+				  "digits and -, joined by dots)";
+
+	if (!*v)
+		return NULL;
+	for (;;) {
+		size_t n = strspn(v, ALNUM "-");
+		if (n < 1 || n > 63 || v[0] == '-' || v[n - 1] == '-')
+			return why;
+		v += n;
+		if (!*v)
+			return NULL;
+		if (*v++ != '.')
+			return why;
+	}
+}
+
+/* --- parsing one value into its field --- */
+
+#define CLIP 48
+
+/* A value as an error message shows it: cut short so that a long one cannot
+ * push the reason out of a small buffer. */
+static void clip(const char *v, char q[CLIP])
+{
+	if (strlen(v) < CLIP)
+		memcpy(q, v, strlen(v) + 1);
+	else
+		snprintf(q, CLIP, "%.*s...", CLIP - 4, v);
+}
+
+static int set_int(long *p, const struct setting *s, const char *v,
+		   const char *q, const char *src, char *err, size_t errlen)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (end == v || *end || isspace((unsigned char)*v))
+		return fail(err, errlen, "%s: '%s' is not a whole number", src,
+			    q);
+	if (errno == ERANGE || n < s->min || n > s->max)
+		return fail(err, errlen, "%s: %s is out of range %ld..%ld", src,
+			    q, s->min, s->max);
+	*p = n;
+	return 0;
+}
+
+static int set_str(char **p, const struct setting *s, const char *v,
+		   const char *q, const char *src, char *err, size_t errlen)
+{
+	size_t len = strlen(v);
+	const char *why;
+
+	if (s->max > 0 && (len < (size_t)s->min || len > (size_t)s->max))
+		return fail(err, errlen,
+			    "%s: '%s' is %zu bytes long, not %ld..%ld", src, q,
+			    len, s->min, s->max);
+	if (s->check && (why = s->check(v)))
+		return fail(err, errlen, "%s: '%s' %s", src, q, why);
+	replace(p, v);
+	return 0;
+}
+
+static int set(struct otp_config *c, const struct setting *s, const char *v,
+	       const char *src, char *err, size_t errlen)
+{
+	void *p = (char *)c + s->off;
+	char buf[128], q[CLIP];
+	const char *e;
+	int b;
+
+	clip(v, q);
+	switch (s->kind) {
+	case K_INT:
+		return set_int(p, s, v, q, src, err, errlen);
+	case K_STR:
+		return set_str(p, s, v, q, src, err, errlen);
+	case K_BOOL:
+		if ((b = to_bool(v)) < 0)
+			return fail(err, errlen,
+				    "%s: '%s' is not a boolean (true/false, "
+				    "yes/no, on/off, 1/0)",
+				    src, q);
+		*(bool *)p = b;
+		return 0;
+	case K_ENUM:
+		if (!(e = match(s->values, v)))
+			return fail(err, errlen, "%s: '%s' is not one of %s",
+				    src, q, join(s->values, buf, sizeof(buf)));
+		replace(p, e);
+		return 0;
+	}
+	return OTP_EINTERNAL;
+}
+
+/* Rules between settings, checked once everything is loaded. */
+static int check_all(const struct otp_config *c, char *err, size_t errlen)
+{
+	if (strcmp(c->cookie_samesite, "None") == 0 && !c->cookie_secure)
+		return fail(err, errlen,
+			    "--cookie-samesite None requires --cookie-secure "
+			    "true (OTPD_COOKIE_SAMESITE, OTPD_COOKIE_SECURE): "
+			    "browsers drop SameSite=None cookies without "
+			    "Secure");
+	return 0;
+}
+
+/* --- the command line --- */
+
+/* Reads the option at argv[*i] and moves *i past it and its value. Returns 0
+ * with *s and *v set, a help code, or OTP_ETYPE. A boolean takes the next
+ * argument only if it reads as a boolean: a bare flag means true. */
+static int step(int argc, char **argv, int *i, const struct setting **s,
+		const char **v, char *err, size_t errlen)
+{
+	const char *a = argv[(*i)++], *name, *eq;
+	char q[CLIP];
+	size_t len;
+
+	if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
+		return OTP_CONFIG_HELP;
+	if (strcmp(a, "--help-md") == 0)
+		return OTP_CONFIG_HELP_MD;
+	clip(a, q);
+	if (a[0] != '-')
+		return fail(err, errlen,
+			    "'%s': unexpected argument (settings are --flags)",
+			    q);
+	if (a[1] != '-')
+		return fail(err, errlen, "%s: unknown option (see --help)", q);
+	name = a + 2;
+	eq = strchr(name, '=');
+	len = eq ? (size_t)(eq - name) : strlen(name);
+	if (!(*s = find(name, len)))
+		return fail(err, errlen, "--%.*s: unknown option (see --help)",
+			    len < CLIP ? (int)len : CLIP, name);
+	if (eq) {
+		*v = eq + 1;
+	} else if ((*s)->kind == K_BOOL) {
+		*v = "true";
+		if (*i < argc && to_bool(argv[*i]) >= 0)
+			*v = argv[(*i)++];
+	} else if (*i >= argc || strncmp(argv[*i], "--", 2) == 0) {
+		return fail(err, errlen, "--%s: missing value", (*s)->name);
+	} else {
+		*v = argv[(*i)++];
+	}
+	return 0;
+}
+
+/* getenv returns char *, not const char *: wrap it to fit the type. */
+static const char *sysenv(const char *name)
+{
+	return getenv(name);
+}
+
+int otp_config_load(struct otp_config *c, int argc, char **argv,
+		    otp_config_getenv_fn env, char *err, size_t errlen)
+{
+	struct otp_config n = {0};
+	const struct setting *s;
+	const char *v;
+	char src[64];
+	int i, r;
+
+	if (errlen)
+		err[0] = '\0';
+	/* the command line's shape first, so --help works with a broken env */
+	for (i = 1; i < argc;)
+		if ((r = step(argc, argv, &i, &s, &v, err, errlen)) != 0)
+			return r;
+	if (!env)
+		env = sysenv;
+
+	for (s = settings; s < settings + NSETTINGS; s++) {
+		snprintf(src, sizeof(src), "default of --%s", s->name);
+		if (set(&n, s, s->def, src, err, errlen) < 0) {
+			r = OTP_EINTERNAL;
+			goto fail;
+		}
+	}
+	for (s = settings; s < settings + NSETTINGS; s++)
+		if ((v = env(s->env)) &&
+		    (r = set(&n, s, v, s->env, err, errlen)) < 0)
+			goto fail;
+	for (i = 1; i < argc;) {
+		step(argc, argv, &i, &s, &v, err, errlen);
+		snprintf(src, sizeof(src), "--%s", s->name);
+		if ((r = set(&n, s, v, src, err, errlen)) < 0)
+			goto fail;
+	}
+	if ((r = check_all(&n, err, errlen)) < 0)
+		goto fail;
+
+	otp_config_deinit(c);
+	*c = n;
+	return OTP_CONFIG_RUN;
+fail:
+	otp_config_deinit(&n);
+	return r;
+}
+
+void otp_config_deinit(struct otp_config *c)
+{
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (settings[i].kind == K_STR || settings[i].kind == K_ENUM)
+			free(*(char **)((char *)c + settings[i].off));
+	memset(c, 0, sizeof(*c));
+}
+
+/* --- the table as text --- */
+
+static const char *range(const struct setting *s, char *buf, size_t n)
+{
+	buf[0] = '\0';
+	switch (s->kind) {
+	case K_INT:
+		snprintf(buf, n, "%ld..%ld", s->min, s->max);
+		break;
+	case K_BOOL:
+		snprintf(buf, n, "true, false");
+		break;
+	case K_ENUM:
+		join(s->values, buf, n);
+		break;
+	case K_STR:
+		if (s->form)
+			snprintf(buf, n, "%s", s->form);
+		else if (s->max > 0)
+			snprintf(buf, n, "%ld..%ld bytes", s->min, s->max);
+		break;
+	}
+	return buf;
+}
+
+static const char *shown(const char *def)
+{
+	return *def ? def : "\"\"";
+}
+
+static int widest(int w, const char *s, size_t extra)
+{
+	int n = (int)(strlen(s) + extra);
+	return n > w ? n : w;
+}
+
+void otp_config_usage(FILE *f)
+{
+	int wf = 4, we = 3, wd = 7, wr = 5; /* the header words */
+	char buf[128];
+	const struct setting *s;
+
+	for (s = settings; s < settings + NSETTINGS; s++) {
+		wf = widest(wf, s->name, 2);
+		we = widest(we, s->env, 0);
+		wd = widest(wd, shown(s->def), 0);
+		wr = widest(wr, range(s, buf, sizeof(buf)), 0);
+	}
+	fprintf(f, "usage: otpd [options]\n\n"
+		   "Each setting comes from its flag (--name VALUE or "
+		   "--name=VALUE), else its\n"
+		   "environment variable, else the default. A bare boolean "
+		   "flag means true.\n"
+		   "The secret itself comes only from the OTPD_SECRET "
+		   "environment variable,\n"
+		   "never a flag, so it never shows in ps.\n\n");
+	fprintf(f, "  %-*s  %-*s  %-*s  %-*s  %s\n", wf, "FLAG", we, "ENV", wd,
+		"DEFAULT", wr, "RANGE", "MEANING");
+	for (s = settings; s < settings + NSETTINGS; s++)
+		fprintf(f, "  --%-*s  %-*s  %-*s  %-*s  %s\n", wf - 2, s->name,
+			we, s->env, wd, shown(s->def), wr,
+			range(s, buf, sizeof(buf)), s->help);
+	fprintf(f, "\n  -h, --help   this text\n"
+		   "  --help-md    this table as Markdown (docs/CONFIG.md)\n");
+}
+
+/* One table cell; `|` would end the cell early, so it is escaped. */
+static void cell(FILE *f, const char *v, bool code)
+{
+	const char *tick = code && *v ? "`" : "";
+
+	fprintf(f, " %s", tick);
+	for (; *v; v++) {
+		if (*v == '|')
+			fputc('\\', f);
+		fputc(*v, f);
+	}
+	fprintf(f, "%s |", tick);
+}
+
+void otp_config_markdown(FILE *f)
+{
+	char buf[128];
+	const struct setting *s;
+
+	fprintf(f,
+		"# otpd configuration\n\n"
+		"<!-- Generated by `otpd --help-md` from the table in "
+		"src/core/config.c. Do not edit. -->\n\n"
+		"Every setting has a default, which its environment variable "
+		"overrides, which its command-line flag overrides in turn "
+		"(defaults < environment < flags). Flags take "
+		"`--name VALUE` or `--name=VALUE`; a bare boolean flag means "
+		"true, and booleans accept true/false, yes/no, on/off and "
+		"1/0.\n\n"
+		"The secret itself comes only from the `OTPD_SECRET` "
+		"environment variable, never from a flag, so it never shows "
+		"in `ps`.\n\n"
+		"| flag | env | default | range | meaning |\n"
+		"|---|---|---|---|---|\n");
+	for (s = settings; s < settings + NSETTINGS; s++) {
+		snprintf(buf, sizeof(buf), "--%s", s->name);
+		fputc('|', f);
+		cell(f, buf, true);
+		cell(f, s->env, true);
+		cell(f, shown(s->def), true);
+		cell(f, range(s, buf, sizeof(buf)), false);
+		cell(f, s->help, false);
+		fputc('\n', f);
+	}
+}

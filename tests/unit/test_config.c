@@ -1,0 +1,624 @@
+/* test_config.c - the settings table through its public face: defaults, the
+ * environment and flags in order of precedence, every class of bad value and
+ * the text of --help and docs/CONFIG.md. The environment is a fake table, so
+ * nothing here depends on the shell the tests run in.
+ */
+#include "core/config.h"
+#include "core/err.h"
+#include "harness.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+
+/* --- a fake environment --- */
+
+static const char *fake[16][2];
+
+static const char *fake_env(const char *name)
+{
+	for (size_t i = 0; i < sizeof(fake) / sizeof(fake[0]) && fake[i][0];
+	     i++)
+		if (strcmp(fake[i][0], name) == 0)
+			return fake[i][1];
+	return NULL;
+}
+
+static void setenv_fake(const char *name, const char *value)
+{
+	size_t i = 0;
+	while (fake[i][0])
+		i++;
+	fake[i][0] = name;
+	fake[i][1] = value;
+}
+
+static void clearenv_fake(void)
+{
+	memset(fake, 0, sizeof(fake));
+}
+
+/* --- loading --- */
+
+static struct otp_config cfg;
+static char err[256];
+
+/* Loads argv (NULL-ended, without argv[0]) over the fake env. */
+static int load_v(const char **args)
+{
+	char *argv[32] = {"otpd"};
+	int argc = 1;
+
+	while (args[argc - 1])
+		argv[argc] = (char *)args[argc - 1], argc++;
+	return otp_config_load(&cfg, argc, argv, fake_env, err, sizeof(err));
+}
+
+#define LOAD(...) load_v((const char *[]){__VA_ARGS__, NULL})
+
+static void reset(void)
+{
+	otp_config_deinit(&cfg);
+	clearenv_fake();
+	err[0] = '\0';
+}
+
+static const char *flags[] = {
+    "listen",	      "threads",	 "conn-limit",	    "conn-timeout",
+    "body-max",	      "trusted-proxies", "store",	    "sms",
+    "secret-file",    "code-length",	 "code-ttl",	    "code-attempts",
+    "limit-ip",	      "limit-phone",	 "resend-cooldown", "session-ttl",
+    "cookie-name",    "cookie-secure",	 "cookie-samesite", "countries-allow",
+    "countries-deny", "app-name",	 "domain",	    "log-level",
+    "purge-interval",
+};
+#define NFLAGS (sizeof(flags) / sizeof(flags[0]))
+
+/* OTPD_ + upper case, - to _ */
+static void env_of(const char *flag, char *out, size_t n)
+{
+	size_t i = (size_t)snprintf(out, n, "OTPD_");
+	for (; *flag && i + 1 < n; flag++)
+		out[i++] =
+		    *flag == '-' ? '_' : (char)toupper((unsigned char)*flag);
+	out[i] = '\0';
+}
+
+/* --- tests --- */
+
+static void defaults(void)
+{
+	reset();
+	CHECK_INT(otp_config_load(&cfg, 1, (char *[]){"otpd", NULL}, fake_env,
+				  err, sizeof(err)),
+		  OTP_CONFIG_RUN);
+	CHECK_STR(cfg.listen, "127.0.0.1:8080");
+	CHECK_INT(cfg.threads, 0);
+	CHECK_INT(cfg.conn_limit, 1024);
+	CHECK_INT(cfg.conn_timeout, 10);
+	CHECK_INT(cfg.body_max, 8192);
+	CHECK_STR(cfg.trusted_proxies, "");
+	CHECK_STR(cfg.store, "sqlite:./var/otpd.db");
+	CHECK_STR(cfg.sms, "console");
+	CHECK_STR(cfg.secret_file, "");
+	CHECK_INT(cfg.code_length, 6);
+	CHECK_INT(cfg.code_ttl, 300);
+	CHECK_INT(cfg.code_attempts, 5);
+	CHECK_INT(cfg.limit_ip, 60);
+	CHECK_INT(cfg.limit_phone, 5);
+	CHECK_INT(cfg.resend_cooldown, 30);
+	CHECK_INT(cfg.session_ttl, 86400);
+	CHECK_STR(cfg.cookie_name, "otpd_session");
+	CHECK(!cfg.cookie_secure);
+	CHECK_STR(cfg.cookie_samesite, "Lax");
+	CHECK_STR(cfg.countries_allow, "");
+	CHECK_STR(cfg.countries_deny, "");
+	CHECK_STR(cfg.app_name, "otpd");
+	CHECK_STR(cfg.domain, "");
+	CHECK_STR(cfg.log_level, "info");
+	CHECK_INT(cfg.purge_interval, 60);
+	CHECK_STR(err, "");
+	reset();
+}
+
+static void null_env_means_getenv(void)
+{
+	reset();
+	setenv("OTPD_CODE_TTL", "77", 1);
+	int r = otp_config_load(&cfg, 1, (char *[]){"otpd", NULL}, NULL, err,
+				sizeof(err));
+	unsetenv("OTPD_CODE_TTL");
+	CHECK_INT(r, OTP_CONFIG_RUN);
+	CHECK_INT(cfg.code_ttl, 77);
+	reset();
+}
+
+static void env_overrides_default(void)
+{
+	reset();
+	setenv_fake("OTPD_CODE_LENGTH", "8");
+	setenv_fake("OTPD_LISTEN", "[::1]:9000");
+	setenv_fake("OTPD_SECRET_FILE", "/etc/otpd/secret");
+	setenv_fake("OTPD_LIMIT_IP", "0");
+	setenv_fake("OTPD_COOKIE_SECURE", "yes");
+	setenv_fake("OTPD_LOG_LEVEL", "debug");
+	setenv_fake("OTPD_TRUSTED_PROXIES", "10.0.0.1,::1");
+	CHECK_INT(LOAD(NULL), OTP_CONFIG_RUN);
+	CHECK_INT(cfg.code_length, 8);
+	CHECK_STR(cfg.listen, "[::1]:9000");
+	CHECK_STR(cfg.secret_file, "/etc/otpd/secret");
+	CHECK_INT(cfg.limit_ip, 0);
+	CHECK(cfg.cookie_secure);
+	CHECK_STR(cfg.log_level, "debug");
+	CHECK_STR(cfg.trusted_proxies, "10.0.0.1,::1");
+	CHECK_INT(cfg.code_ttl, 300); /* untouched */
+	reset();
+}
+
+static void every_flag_has_its_env(void)
+{
+	/* each OTPD_* name reaches its setting: set it to a bad value */
+	char env[64];
+	for (size_t i = 0; i < NFLAGS; i++) {
+		reset();
+		env_of(flags[i], env, sizeof(env));
+		setenv_fake(env, "\x01 bad");
+		if (strcmp(flags[i], "secret-file") == 0) {
+			/* any path goes */
+			CHECK_INT(LOAD(NULL), OTP_CONFIG_RUN);
+			CHECK_STR(cfg.secret_file, "\x01 bad");
+			continue;
+		}
+		CHECK_INT(LOAD(NULL), OTP_ETYPE);
+		CHECK(strncmp(err, env, strlen(env)) == 0);
+		CHECK(err[strlen(env)] == ':');
+	}
+	reset();
+}
+
+static void flag_overrides_env(void)
+{
+	reset();
+	setenv_fake("OTPD_CODE_LENGTH", "8");
+	setenv_fake("OTPD_APP_NAME", "FromEnv");
+	CHECK_INT(LOAD("--code-length", "7"), OTP_CONFIG_RUN);
+	CHECK_INT(cfg.code_length, 7);
+	CHECK_STR(cfg.app_name, "FromEnv");
+	reset();
+	/* a flag wins even over a bad env value */
+	setenv_fake("OTPD_CODE_LENGTH", "99");
+	CHECK_INT(LOAD("--code-length=4"), OTP_ETYPE);
+	CHECK_STR(err, "OTPD_CODE_LENGTH: 99 is out of range 4..10");
+	reset();
+}
+
+static void flag_forms(void)
+{
+	reset();
+	CHECK_INT(LOAD("--listen=0.0.0.0:80", "--threads", "4", "--app-name",
+		       "My App", "--domain=example.com", "--sms=file:/tmp/x"),
+		  OTP_CONFIG_RUN);
+	CHECK_STR(cfg.listen, "0.0.0.0:80");
+	CHECK_INT(cfg.threads, 4);
+	CHECK_STR(cfg.app_name, "My App");
+	CHECK_STR(cfg.domain, "example.com");
+	CHECK_STR(cfg.sms, "file:/tmp/x");
+	reset();
+	/* the last of two wins; = may give an empty value; = may hold = */
+	CHECK_INT(LOAD("--threads=2", "--threads=3",
+		       "--secret-file=", "--store=sqlite:/a=b.db"),
+		  OTP_CONFIG_RUN);
+	CHECK_INT(cfg.threads, 3);
+	CHECK_STR(cfg.secret_file, "");
+	CHECK_STR(cfg.store, "sqlite:/a=b.db");
+	reset();
+	/* a negative number is a value, not a flag */
+	CHECK_INT(LOAD("--threads", "-1"), OTP_ETYPE);
+	CHECK_STR(err, "--threads: -1 is out of range 0..256");
+	reset();
+}
+
+static void reload_does_not_leak(void)
+{
+	reset();
+	CHECK_INT(LOAD("--app-name=one"), OTP_CONFIG_RUN);
+	CHECK_INT(LOAD("--app-name=two"), OTP_CONFIG_RUN);
+	CHECK_STR(cfg.app_name, "two");
+	/* a failed load leaves the struct as it was */
+	CHECK_INT(LOAD("--app-name=three", "--threads=x"), OTP_ETYPE);
+	CHECK_STR(cfg.app_name, "two");
+	otp_config_deinit(&cfg);
+	CHECK(cfg.app_name == NULL && cfg.listen == NULL && cfg.threads == 0);
+	otp_config_deinit(&cfg); /* twice is harmless */
+	reset();
+}
+
+static void unknown_and_positional(void)
+{
+	reset();
+	CHECK_INT(LOAD("--bogus"), OTP_ETYPE);
+	CHECK_STR(err, "--bogus: unknown option (see --help)");
+	CHECK_INT(LOAD("--bogus=1"), OTP_ETYPE);
+	CHECK_STR(err, "--bogus: unknown option (see --help)");
+	CHECK_INT(LOAD("-x"), OTP_ETYPE);
+	CHECK_STR(err, "-x: unknown option (see --help)");
+	CHECK_INT(LOAD("--"), OTP_ETYPE);
+	CHECK_INT(LOAD("--listen1=x"), OTP_ETYPE); /* no prefix matches */
+	CHECK_INT(LOAD("--list=x"), OTP_ETYPE);
+	CHECK_INT(LOAD("serve"), OTP_ETYPE);
+	CHECK(strstr(err, "'serve': unexpected argument") == err);
+	CHECK_INT(LOAD("--threads", "2", "extra"), OTP_ETYPE);
+	CHECK(strstr(err, "'extra'") != NULL);
+	CHECK(cfg.listen == NULL); /* untouched */
+	reset();
+}
+
+static void missing_value(void)
+{
+	reset();
+	CHECK_INT(LOAD("--listen"), OTP_ETYPE);
+	CHECK_STR(err, "--listen: missing value");
+	CHECK_INT(LOAD("--app-name", "--threads", "2"), OTP_ETYPE);
+	CHECK_STR(err, "--app-name: missing value");
+	reset();
+}
+
+static void bad_integers(void)
+{
+	static const char *bad[] = {"abc",  "12abc", "",   " 5",
+				    "0x10", "5 ",    "1.5"};
+	char arg[64];
+
+	reset();
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(arg, sizeof(arg), "--code-length=%s", bad[i]);
+		CHECK_INT(LOAD(arg), OTP_ETYPE);
+		snprintf(arg, sizeof(arg),
+			 "--code-length: '%s' is not a whole number", bad[i]);
+		CHECK_STR(err, arg);
+	}
+	CHECK_INT(LOAD("--code-length", "11"), OTP_ETYPE);
+	CHECK_STR(err, "--code-length: 11 is out of range 4..10");
+	CHECK_INT(LOAD("--code-length=3"), OTP_ETYPE);
+	CHECK_STR(err, "--code-length: 3 is out of range 4..10");
+	CHECK_INT(LOAD("--limit-ip=99999999999999999999999"), OTP_ETYPE);
+	CHECK_STR(err, "--limit-ip: 99999999999999999999999 is out of range "
+		       "0..100000000");
+	CHECK_INT(LOAD("--code-length=10", "--code-length=4"), OTP_CONFIG_RUN);
+	CHECK_INT(cfg.code_length, 4);
+	CHECK_INT(LOAD("--limit-phone=100000000", "--session-ttl=31536000"),
+		  OTP_CONFIG_RUN);
+	CHECK_INT(cfg.limit_phone, 100000000);
+	reset();
+	setenv_fake("OTPD_CODE_LENGTH", "11");
+	CHECK_INT(LOAD(NULL), OTP_ETYPE);
+	CHECK_STR(err, "OTPD_CODE_LENGTH: 11 is out of range 4..10");
+	reset();
+}
+
+static void bools(void)
+{
+	static const char *yes[] = {"true", "1", "yes", "on", "TRUE", "On"};
+	static const char *no[] = {"false", "0", "no", "off", "False", "OFF"};
+	char arg[64];
+
+	reset();
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		snprintf(arg, sizeof(arg), "--cookie-secure=%s", yes[i]);
+		CHECK_INT(LOAD(arg), OTP_CONFIG_RUN);
+		CHECK(cfg.cookie_secure);
+		CHECK_INT(LOAD("--cookie-secure", no[i]), OTP_CONFIG_RUN);
+		CHECK(!cfg.cookie_secure);
+	}
+	CHECK_INT(LOAD("--cookie-secure"), OTP_CONFIG_RUN);
+	CHECK(cfg.cookie_secure);
+	/* a bare flag does not swallow the next option */
+	CHECK_INT(LOAD("--cookie-secure", "--threads", "3"), OTP_CONFIG_RUN);
+	CHECK(cfg.cookie_secure);
+	CHECK_INT(cfg.threads, 3);
+	/* nor a word that is not a boolean: that is a stray argument */
+	CHECK_INT(LOAD("--cookie-secure", "maybe"), OTP_ETYPE);
+	CHECK(strstr(err, "'maybe': unexpected argument") == err);
+	CHECK_INT(LOAD("--cookie-secure=maybe"), OTP_ETYPE);
+	CHECK(strstr(err, "--cookie-secure: 'maybe' is not a boolean") == err);
+	CHECK_INT(LOAD("--cookie-secure="), OTP_ETYPE);
+	reset();
+	setenv_fake("OTPD_COOKIE_SECURE", "nah");
+	CHECK_INT(LOAD(NULL), OTP_ETYPE);
+	CHECK(strstr(err, "OTPD_COOKIE_SECURE: 'nah' is not a boolean") == err);
+	reset();
+	setenv_fake("OTPD_COOKIE_SECURE", "on");
+	CHECK_INT(LOAD("--cookie-secure=off"), OTP_CONFIG_RUN);
+	CHECK(!cfg.cookie_secure);
+	reset();
+}
+
+static void enums(void)
+{
+	reset();
+	CHECK_INT(LOAD("--cookie-samesite=strict", "--log-level", "WARN"),
+		  OTP_CONFIG_RUN);
+	CHECK_STR(cfg.cookie_samesite, "Strict"); /* canonical spelling */
+	CHECK_STR(cfg.log_level, "warn");
+	CHECK_INT(LOAD("--log-level=loud"), OTP_ETYPE);
+	CHECK_STR(err,
+		  "--log-level: 'loud' is not one of debug, info, warn, error");
+	CHECK_INT(LOAD("--cookie-samesite=Lax-ish"), OTP_ETYPE);
+	CHECK_STR(err,
+		  "--cookie-samesite: 'Lax-ish' is not one of Lax, Strict, "
+		  "None");
+	reset();
+}
+
+static void samesite_none_needs_secure(void)
+{
+	reset();
+	CHECK_INT(LOAD("--cookie-samesite=None"), OTP_ETYPE);
+	CHECK(strstr(err, "--cookie-samesite") != NULL);
+	CHECK(strstr(err, "--cookie-secure") != NULL);
+	CHECK(cfg.cookie_samesite == NULL);
+	CHECK_INT(LOAD("--cookie-samesite=None", "--cookie-secure"),
+		  OTP_CONFIG_RUN);
+	CHECK_STR(cfg.cookie_samesite, "None");
+	/* checked after everything: the order of flags does not matter */
+	CHECK_INT(LOAD("--cookie-secure", "--cookie-samesite=None"),
+		  OTP_CONFIG_RUN);
+	reset();
+	setenv_fake("OTPD_COOKIE_SAMESITE", "None");
+	setenv_fake("OTPD_COOKIE_SECURE", "true");
+	CHECK_INT(LOAD(NULL), OTP_CONFIG_RUN);
+	CHECK_INT(LOAD("--cookie-secure=false"), OTP_ETYPE);
+	CHECK(strstr(err, "--cookie-secure") != NULL);
+	reset();
+}
+
+static void listen_forms(void)
+{
+	static const char *good[] = {"127.0.0.1:8080", "0.0.0.0:65535",
+				     "localhost:1",    "[::1]:80",
+				     "[::]:8080",      "[2001:db8::1]:443"};
+	static const char *bad[] = {
+	    "localhost",      ":80",	      "127.0.0.1:",  "127.0.0.1:0",
+	    "1.2.3.4:65536",  "[::1]8080",    "::1:80",	     "[::1]:",
+	    "example.com:80", "1.2.3.4:80x",  "1.2.3.4:+80", "1.2.3.4: 80",
+	    "256.1.1.1:80",   "[1.2.3.4]:80", "[]:80",	     "1.2.3.4:123456"};
+	char arg[64];
+
+	reset();
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(arg, sizeof(arg), "--listen=%s", good[i]);
+		CHECK_INT(LOAD(arg), OTP_CONFIG_RUN);
+		CHECK_STR(cfg.listen, good[i]);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(arg, sizeof(arg), "--listen=%s", bad[i]);
+		if (LOAD(arg) != OTP_ETYPE)
+			fprintf(stderr, "accepted --listen=%s\n", bad[i]);
+		CHECK_INT(LOAD(arg), OTP_ETYPE);
+		snprintf(arg, sizeof(arg), "--listen: '%s' is not HOST:PORT",
+			 bad[i]);
+		CHECK(strncmp(err, arg, strlen(arg)) == 0);
+	}
+	reset();
+}
+
+/* Each string check: one value it takes, one it refuses, and the words the
+ * refusal must hold. */
+static void string_shapes(void)
+{
+	static const struct {
+		const char *arg;
+		int want;
+		const char *msg;
+	} cases[] = {
+	    {"--store=sqlite:x.db", OTP_CONFIG_RUN, NULL},
+	    {"--store=sqlite:", OTP_ETYPE, "--store: 'sqlite:' is not a store"},
+	    {"--store=redis://h", OTP_ETYPE, "--store: 'redis://h' is not"},
+	    {"--sms=null", OTP_CONFIG_RUN, NULL},
+	    {"--sms=console", OTP_CONFIG_RUN, NULL},
+	    {"--sms=file:", OTP_ETYPE, "--sms: 'file:' is not an SMS driver"},
+	    {"--sms=twilio", OTP_ETYPE, "--sms: 'twilio' is not"},
+	    {"--cookie-name=a-B_9", OTP_CONFIG_RUN, NULL},
+	    {"--cookie-name=", OTP_ETYPE, "--cookie-name: '' is 0 bytes long"},
+	    {"--cookie-name=a;b", OTP_ETYPE, "--cookie-name: 'a;b' may hold"},
+	    {"--cookie-name=a b", OTP_ETYPE, "--cookie-name: 'a b' may hold"},
+	    {"--cookie-name="
+	     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	     "aaaaaaaaaaa",
+	     OTP_ETYPE, "--cookie-name: 'aaaa"},
+	    {"--countries-allow=1,44,351", OTP_CONFIG_RUN, NULL},
+	    {"--countries-deny=7", OTP_CONFIG_RUN, NULL},
+	    {"--countries-allow=1,,44", OTP_ETYPE,
+	     "--countries-allow: '1,,44'"},
+	    {"--countries-allow=1234", OTP_ETYPE, "--countries-allow: '1234'"},
+	    {"--countries-allow=+44", OTP_ETYPE, "--countries-allow: '+44'"},
+	    {"--countries-deny=44,", OTP_ETYPE, "--countries-deny: '44,'"},
+	    {"--countries-deny=044", OTP_ETYPE, "--countries-deny: '044'"},
+	    {"--countries-deny=1, 44", OTP_ETYPE, "--countries-deny: '1, 44'"},
+	    {"--app-name=Acme Login", OTP_CONFIG_RUN, NULL},
+	    {"--app-name=", OTP_ETYPE,
+	     "--app-name: '' is 0 bytes long, not 1..32"},
+	    {"--app-name=123456789012345678901234567890123", OTP_ETYPE,
+	     "--app-name: '123456789012345678901234567890123' is 33 bytes "
+	     "long"},
+	    {"--app-name=a\nb", OTP_ETYPE, "--app-name: 'a\nb' has a control"},
+	    {"--domain=login.example-1.com", OTP_CONFIG_RUN, NULL},
+	    {"--domain=localhost", OTP_CONFIG_RUN, NULL},
+	    {"--domain=exa mple.com", OTP_ETYPE,
+	     "--domain: 'exa mple.com' is not"},
+	    {"--domain=.example.com", OTP_ETYPE, "--domain: '.example.com'"},
+	    {"--domain=example.com.", OTP_ETYPE, "--domain: 'example.com.'"},
+	    {"--domain=a..b", OTP_ETYPE, "--domain: 'a..b'"},
+	    {"--domain=-a.com", OTP_ETYPE, "--domain: '-a.com'"},
+	    {"--domain=https://a.com", OTP_ETYPE, "--domain: 'https://a.com'"},
+	    {"--trusted-proxies=10.0.0.1", OTP_CONFIG_RUN, NULL},
+	    {"--trusted-proxies=10.0.0.1,fd00::2", OTP_CONFIG_RUN, NULL},
+	    {"--trusted-proxies=10.0.0.1,", OTP_ETYPE,
+	     "--trusted-proxies: '10.0.0.1,' is not"},
+	    {"--trusted-proxies=proxy.local", OTP_ETYPE,
+	     "--trusted-proxies: 'proxy.local'"},
+	};
+
+	reset();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = LOAD(cases[i].arg);
+		if (r != cases[i].want ||
+		    (cases[i].msg &&
+		     strncmp(err, cases[i].msg, strlen(cases[i].msg)) != 0))
+			fprintf(stderr, "case %s: got %d \"%s\"\n",
+				cases[i].arg, r, err);
+		CHECK_INT(r, cases[i].want);
+		if (cases[i].msg)
+			CHECK(strncmp(err, cases[i].msg,
+				      strlen(cases[i].msg)) == 0);
+	}
+	reset();
+}
+
+static void domain_length(void)
+{
+	char arg[300] = "--domain=";
+	size_t n = strlen(arg);
+
+	/* 4 labels of 63 plus dots: 255 bytes, too long; drop 2 to fit */
+	for (int l = 0; l < 4; l++) {
+		if (l)
+			arg[n++] = '.';
+		memset(arg + n, 'a', 63);
+		n += 63;
+	}
+	arg[n] = '\0';
+	reset();
+	CHECK_INT(LOAD(arg), OTP_ETYPE);
+	/* the value is cut short in the message; the reason survives */
+	CHECK(strstr(err, "aaa...' is 255 bytes long, not 0..253") != NULL);
+	CHECK(strlen(err) < 120);
+	arg[n - 2] = '\0';
+	CHECK_INT(LOAD(arg), OTP_CONFIG_RUN);
+	CHECK_INT(strlen(cfg.domain), 253);
+	/* a label over 63 */
+	memset(arg + 9, 'b', 64);
+	arg[9 + 64] = '\0';
+	CHECK_INT(LOAD(arg), OTP_ETYPE);
+	reset();
+}
+
+static void help(void)
+{
+	reset();
+	CHECK_INT(LOAD("--help"), OTP_CONFIG_HELP);
+	CHECK_INT(LOAD("-h"), OTP_CONFIG_HELP);
+	CHECK_INT(LOAD("--threads", "2", "--help"), OTP_CONFIG_HELP);
+	CHECK_INT(LOAD("--help-md"), OTP_CONFIG_HELP_MD);
+	CHECK(cfg.listen == NULL); /* help fills nothing */
+	/* a broken environment does not hide the help */
+	setenv_fake("OTPD_THREADS", "many");
+	CHECK_INT(LOAD("--help"), OTP_CONFIG_HELP);
+	CHECK_INT(LOAD(NULL), OTP_ETYPE);
+	reset();
+}
+
+/* Runs `out` into memory and returns the text (caller frees). */
+static char *capture(void (*out)(FILE *))
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	out(f);
+	fclose(f);
+	return buf;
+}
+
+/* `word` in text as a whole word: no name character on either side. */
+static bool has_word(const char *text, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = strstr(text, word); p; p = strstr(p + 1, word)) {
+		char before = p == text ? ' ' : p[-1], after = p[n];
+		if (!isalnum((unsigned char)before) && before != '-' &&
+		    before != '_' && !isalnum((unsigned char)after) &&
+		    after != '-' && after != '_')
+			return true;
+	}
+	return false;
+}
+
+static bool has_all_flags(const char *text)
+{
+	char want[64];
+
+	for (size_t i = 0; i < NFLAGS; i++) {
+		snprintf(want, sizeof(want), "--%s", flags[i]);
+		if (!has_word(text, want)) {
+			fprintf(stderr, "missing %s\n", want);
+			return false;
+		}
+		env_of(flags[i], want, sizeof(want));
+		if (!has_word(text, want)) {
+			fprintf(stderr, "missing %s\n", want);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void usage_text(void)
+{
+	char *text = capture(otp_config_usage);
+	bool ok = strncmp(text, "usage: otpd [options]\n", 22) == 0 &&
+		  has_all_flags(text) && strstr(text, "OTPD_SECRET ") &&
+		  strstr(text, "127.0.0.1:8080") && strstr(text, "4..10") &&
+		  strstr(text, "Lax, Strict, None");
+	free(text);
+	CHECK(ok);
+}
+
+static void markdown_text(void)
+{
+	char *a = capture(otp_config_markdown);
+	char *b = capture(otp_config_markdown);
+	bool same = strcmp(a, b) == 0;
+	bool ok = strncmp(a, "# otpd configuration\n", 21) == 0 &&
+		  has_all_flags(a) && strstr(a, "`OTPD_SECRET`") &&
+		  strstr(a, "| flag | env | default | range | meaning |") &&
+		  strstr(a, "| `--code-length` | `OTPD_CODE_LENGTH` | `6` | "
+			    "4..10 |");
+	/* every table row has the same number of cells */
+	size_t rows = 0;
+	for (char *line = strstr(a, "\n| `--"); line;
+	     line = strstr(line + 1, "\n| `--")) {
+		int bars = 0;
+		for (char *p = line + 1; *p && *p != '\n'; p++)
+			bars += *p == '|' && p[-1] != '\\';
+		ok = ok && bars == 6;
+		rows++;
+	}
+	free(a);
+	free(b);
+	CHECK(same);
+	CHECK(ok);
+	CHECK_INT(rows, NFLAGS);
+}
+
+static const struct harness_test tests[] = {
+    TEST(defaults),
+    TEST(null_env_means_getenv),
+    TEST(env_overrides_default),
+    TEST(every_flag_has_its_env),
+    TEST(flag_overrides_env),
+    TEST(flag_forms),
+    TEST(reload_does_not_leak),
+    TEST(unknown_and_positional),
+    TEST(missing_value),
+    TEST(bad_integers),
+    TEST(bools),
+    TEST(enums),
+    TEST(samesite_none_needs_secure),
+    TEST(listen_forms),
+    TEST(string_shapes),
+    TEST(domain_length),
+    TEST(help),
+    TEST(usage_text),
+    TEST(markdown_text),
+};
+
+HARNESS_MAIN("config", tests)
