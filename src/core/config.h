@@ -56,7 +56,9 @@ enum { OTP_CONFIG_RUN = 0, OTP_CONFIG_HELP = 1, OTP_CONFIG_HELP_MD = 2 };
 /* Fills `c` from defaults, then env, then argv (argv[0] is skipped).
  * Returns OTP_CONFIG_RUN, OTP_CONFIG_HELP (--help seen), OTP_CONFIG_HELP_MD
  * (--help-md seen), or a negative OTP_E* with a message naming the option and
- * the reason in `err`. Strings in `c` are owned by it: otp_config_deinit. */
+ * the reason in `err`. `c` must be zeroed or from an earlier load; it is
+ * changed only when OTP_CONFIG_RUN is returned. Strings in `c` are owned by
+ * it: otp_config_deinit. */
 int otp_config_load(struct otp_config *c, int argc, char **argv,
 		    otp_config_getenv_fn env, char *err, size_t errlen);
 

@@ -1,0 +1,133 @@
+/* test_crypto.c - code generation, MACs, tokens, sealing, message text. */
+#include <sodium.h>
+
+#include "engine/crypto.h"
+#include "engine/message.h"
+#include "harness.h"
+
+static const unsigned char secret[32] = {1, 2, 3, 4, 5, 6, 7, 8};
+
+static void codes_have_length_and_digits(void)
+{
+	char c[OTP_CODE_MAX + 1];
+	for (int len = 4; len <= 10; len++) {
+		for (int i = 0; i < 200; i++) {
+			otp_code_generate(len, c);
+			CHECK_INT(strlen(c), len);
+			for (int j = 0; j < len; j++)
+				CHECK(c[j] >= '0' && c[j] <= '9');
+		}
+	}
+}
+
+/* No modulo bias by construction (randombytes_uniform); here we check the
+ * digits are spread evenly enough that a gross bias would show: 60,000
+ * digits, each count within 6 % of 6,000. */
+static void digits_are_uniform(void)
+{
+	int count[10] = {0};
+	char c[OTP_CODE_MAX + 1];
+	for (int i = 0; i < 6000; i++) {
+		otp_code_generate(10, c);
+		for (int j = 0; j < 10; j++)
+			count[c[j] - '0']++;
+	}
+	for (int d = 0; d < 10; d++)
+		CHECK(count[d] > 5640 && count[d] < 6360);
+}
+
+static void mac_binds_id_code_and_key(void)
+{
+	struct otp_keys *k = otp_keys_new(secret), *k2;
+	unsigned char other[32] = {9};
+	unsigned char a[32], b[32];
+	k2 = otp_keys_new(other);
+	otp_code_mac(k, "id1", "123456", 6, a);
+	otp_code_mac(k, "id1", "123456", 6, b);
+	CHECK(sodium_memcmp(a, b, 32) == 0);
+	otp_code_mac(k, "id2", "123456", 6, b);
+	CHECK(sodium_memcmp(a, b, 32) != 0);
+	otp_code_mac(k, "id1", "123457", 6, b);
+	CHECK(sodium_memcmp(a, b, 32) != 0);
+	otp_code_mac(k2, "id1", "123456", 6, b);
+	CHECK(sodium_memcmp(a, b, 32) != 0);
+	/* id and code are separated: "id1"+"1..." != "id11"+"..." */
+	otp_code_mac(k, "id11", "23456", 5, b);
+	CHECK(sodium_memcmp(a, b, 32) != 0);
+	otp_keys_free(k);
+	otp_keys_free(k2);
+}
+
+static void ids_and_tokens_are_random_and_well_formed(void)
+{
+	char id1[OTP_ID_LEN + 1], id2[OTP_ID_LEN + 1];
+	char t1[OTP_TOKEN_LEN + 1], t2[OTP_TOKEN_LEN + 1];
+	otp_request_id_new(id1);
+	otp_request_id_new(id2);
+	CHECK_INT(strlen(id1), OTP_ID_LEN);
+	CHECK(strspn(id1, "0123456789abcdef") == OTP_ID_LEN);
+	CHECK(strcmp(id1, id2) != 0);
+	otp_token_new(t1);
+	otp_token_new(t2);
+	CHECK_INT(strlen(t1), OTP_TOKEN_LEN);
+	CHECK(strcmp(t1, t2) != 0);
+}
+
+static void token_hash_is_keyed(void)
+{
+	struct otp_keys *k = otp_keys_new(secret);
+	unsigned char h1[32], h2[32], plain[32];
+	otp_token_hash(k, "tok", 3, h1);
+	otp_token_hash(k, "tok", 3, h2);
+	CHECK(memcmp(h1, h2, 32) == 0);
+	crypto_generichash(plain, 32, (const unsigned char *)"tok", 3, NULL,
+			   0);
+	CHECK(memcmp(h1, plain, 32) != 0);
+	otp_keys_free(k);
+}
+
+static void seal_round_trip_and_tamper(void)
+{
+	struct otp_keys *k = otp_keys_new(secret);
+	unsigned char *box;
+	size_t n;
+	char out[64];
+	otp_seal(k, "123456 is your code", 19, &box, &n);
+	CHECK(memmem(box, n, "123456", 6) == NULL);
+	CHECK_INT(otp_unseal(k, box, n, out, sizeof out), 0);
+	CHECK_STR(out, "123456 is your code");
+	CHECK(otp_unseal(k, box, n, out, 10) < 0); /* does not fit */
+	box[n - 1] ^= 1;
+	CHECK(otp_unseal(k, box, n, out, sizeof out) < 0);
+	free(box);
+	otp_keys_free(k);
+}
+
+static void message_text_and_autofill_line(void)
+{
+	char m[OTP_MESSAGE_MAX];
+	CHECK(otp_message_render(m, sizeof m, "123456", "Acme", 300, "") > 0);
+	CHECK_STR(m, "123456 is your Acme code. It expires in 5 minutes.");
+	CHECK(otp_message_render(m, sizeof m, "123456", "Acme", 60,
+				 "example.com") > 0);
+	CHECK_STR(m, "123456 is your Acme code. It expires in 1 minute."
+		     "\n\n@example.com #123456");
+	CHECK_INT(otp_message_render(m, 10, "123456", "Acme", 60, ""), 0);
+}
+
+static const struct harness_test tests[] = {
+	TEST(codes_have_length_and_digits),
+	TEST(digits_are_uniform),
+	TEST(mac_binds_id_code_and_key),
+	TEST(ids_and_tokens_are_random_and_well_formed),
+	TEST(token_hash_is_keyed),
+	TEST(seal_round_trip_and_tamper),
+	TEST(message_text_and_autofill_line),
+};
+
+int main(void)
+{
+	if (otp_crypto_init() < 0)
+		return 1;
+	return harness_run("crypto", tests, sizeof tests / sizeof tests[0]);
+}
