@@ -1,0 +1,844 @@
+/* test_outbox.c - the delivery worker and the SMS drivers.
+ *
+ * Rounds run against a real SQLite store in a temporary directory with an
+ * injected `now`; a scripted driver defined here sits behind the same
+ * struct otp_sms_ops as the real ones and records what it was given. The
+ * real drivers (console, file, null) are tested on their own, and the thread
+ * API once with the real clock. The store's own semantics are the contract
+ * suite's job (tests/contract/), not this file's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/phone.h"
+#include "outbox/outbox.h"
+#include "sms/sms.h"
+#include "store/store.h"
+
+#include "harness.h"
+
+#define T0   1700000000000LL /* 2023-11-14T22:13:20Z */
+#define HOUR 3600000LL
+
+/* ---- a scripted driver: records each message, answers from a script ---- */
+
+#define REC_MAX 64
+
+struct rec {
+	char to[OTP_PHONE_MAX];
+	char body[512];
+	char request_id[OTP_ID_LEN + 1];
+	int64_t message_id;
+	int64_t now_ms;
+};
+
+struct script_sms {
+	struct otp_sms base; /* first */
+	pthread_mutex_t mu;  /* the thread test reads while the worker sends */
+	enum otp_sms_result script[REC_MAX];
+	size_t nscript;		    /* answers after the script: SENT */
+	enum otp_sms_result repeat; /* answer once the script ran out */
+	size_t calls;
+	struct rec recs[REC_MAX];
+};
+
+static enum otp_sms_result script_send(struct otp_sms *d,
+				       const struct otp_sms_msg *m, char *err,
+				       size_t errlen)
+{
+	struct script_sms *t = (struct script_sms *)d;
+	pthread_mutex_lock(&t->mu);
+	size_t i = t->calls++;
+	if (i < REC_MAX) {
+		struct rec *r = &t->recs[i];
+		snprintf(r->to, sizeof r->to, "%s", m->to);
+		snprintf(r->body, sizeof r->body, "%s", m->body);
+		snprintf(r->request_id, sizeof r->request_id, "%s",
+			 m->request_id);
+		r->message_id = m->message_id;
+		r->now_ms = m->now_ms;
+	}
+	enum otp_sms_result res = i < t->nscript ? t->script[i] : t->repeat;
+	pthread_mutex_unlock(&t->mu);
+	if (res == OTP_SMS_RETRY)
+		snprintf(err, errlen, "script: busy");
+	else if (res == OTP_SMS_FAILED)
+		snprintf(err, errlen, "script: refused");
+	return res;
+}
+
+static int script_open(const char *arg, struct otp_sms **out, char *err,
+		       size_t errlen)
+{
+	(void)arg;
+	(void)out;
+	snprintf(err, errlen, "test driver");
+	return OTP_ETYPE;
+}
+
+static void script_close(struct otp_sms *d)
+{
+	(void)d;
+}
+
+static const struct otp_sms_ops script_ops = {
+    .name = "script",
+    .prefix = "script",
+    .version = 1,
+    .open = script_open,
+    .send = script_send,
+    .close = script_close,
+};
+
+static void script_init(struct script_sms *t)
+{
+	memset(t, 0, sizeof *t);
+	t->base.ops = &script_ops;
+	t->repeat = OTP_SMS_SENT;
+	pthread_mutex_init(&t->mu, NULL);
+}
+
+static size_t script_calls(struct script_sms *t)
+{
+	pthread_mutex_lock(&t->mu);
+	size_t n = t->calls;
+	pthread_mutex_unlock(&t->mu);
+	return n;
+}
+
+/* ---- a toy seal: "S1" then the text XOR 0x5a, so sealed != text ---- */
+
+struct unseal_arg {
+	int calls;
+};
+
+static size_t seal(const char *text, unsigned char *out)
+{
+	size_t n = strlen(text);
+	out[0] = 'S';
+	out[1] = '1';
+	for (size_t i = 0; i < n; i++)
+		out[2 + i] = (unsigned char)text[i] ^ 0x5a;
+	return n + 2;
+}
+
+static int test_unseal(void *arg, const struct otp_msg *m, char *text,
+		       size_t cap)
+{
+	struct unseal_arg *u = arg;
+	u->calls++;
+	if (m->body_len < 2 || m->body[0] != 'S' || m->body[1] != '1' ||
+	    m->body_len - 2 >= cap)
+		return OTP_EINTERNAL;
+	for (size_t i = 2; i < m->body_len; i++)
+		text[i - 2] = (char)(m->body[i] ^ 0x5a);
+	text[m->body_len - 2] = '\0';
+	return 0;
+}
+
+/* ---- a store in a fresh temporary directory ---- */
+
+struct fixture {
+	char dir[64];
+	char url[128];
+	struct otp_store *s;
+	struct script_sms sms;
+	struct unseal_arg u;
+	struct otp_outbox_cfg cfg;
+	unsigned seq;
+};
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	(void)f;
+	return remove(p);
+}
+
+static void rm_tree(const char *dir)
+{
+	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+static bool tmp_dir(char out[64])
+{
+	snprintf(out, 64, "/tmp/otpd-outbox-XXXXXX");
+	return mkdtemp(out) != NULL;
+}
+
+static bool fx_open(struct fixture *fx)
+{
+	memset(fx, 0, sizeof *fx);
+	if (sodium_init() < 0 || !tmp_dir(fx->dir))
+		return false;
+	snprintf(fx->url, sizeof fx->url, "sqlite:%s/otpd.db", fx->dir);
+	if (otp_store_open(fx->url, &fx->s) != 0)
+		return false;
+	script_init(&fx->sms);
+	fx->cfg = (struct otp_outbox_cfg){
+	    .store_url = fx->url,
+	    .sms = &fx->sms.base,
+	    .unseal = test_unseal,
+	    .arg = &fx->u,
+	    .backoff_ms = 1000,
+	};
+	return true;
+}
+
+static void fx_close(struct fixture *fx)
+{
+	otp_store_close(fx->s);
+	pthread_mutex_destroy(&fx->sms.mu);
+	rm_tree(fx->dir);
+}
+
+/* Commits a code for `phone` with its sealed message `text`; writes the
+ * request id in id. Returns the store's answer. */
+static int issue(struct fixture *fx, const char *phone, const char *text,
+		 int64_t now, int64_t expires_ms, char id[OTP_ID_LEN + 1])
+{
+	struct otp_code_new c = {.attempts = 5, .expires_ms = expires_ms};
+	unsigned char body[600];
+	snprintf(c.id, sizeof c.id, "%016x%016x", 0xabcdefu, ++fx->seq);
+	snprintf(c.phone, sizeof c.phone, "%s", phone);
+	randombytes_buf(c.mac, sizeof c.mac);
+	snprintf(id, OTP_ID_LEN + 1, "%s", c.id);
+	size_t n = seal(text, body);
+	return otp_store_code_issue(fx->s, &c, body, n, NULL, now);
+}
+
+static int state_of(struct fixture *fx, const char *id)
+{
+	enum otp_msg_state st;
+	int rc = otp_store_outbox_state(fx->s, id, &st);
+	return rc < 0 ? rc : (int)st;
+}
+
+static int round_at(struct fixture *fx, int64_t now, size_t *handled)
+{
+	return otp_outbox_round(&fx->cfg, fx->s, now, handled);
+}
+
+/* ---- stderr capture, for the console driver and the log checks ---- */
+
+struct capture {
+	char path[96];
+	int saved;
+};
+
+static bool capture_begin(struct capture *c, const char *dir)
+{
+	snprintf(c->path, sizeof c->path, "%s/stderr.txt", dir);
+	int fd = open(c->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return false;
+	fflush(stderr);
+	c->saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	return c->saved >= 0;
+}
+
+/* Restores stderr and returns what was written, malloc'd. */
+static char *capture_end(struct capture *c)
+{
+	fflush(stderr);
+	dup2(c->saved, STDERR_FILENO);
+	close(c->saved);
+	FILE *f = fopen(c->path, "r");
+	if (!f)
+		return NULL;
+	char *buf = calloc(1, 65536);
+	size_t n = fread(buf, 1, 65535, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* ---- the worker, one round at a time ---- */
+
+static void delivers_once_then_acks(void)
+{
+	struct fixture fx;
+	char id[OTP_ID_LEN + 1];
+	size_t n;
+	CHECK(fx_open(&fx));
+	CHECK_INT(issue(&fx, "+14155550100", "Your code is 123456", T0,
+			T0 + HOUR, id),
+		  0);
+	CHECK_INT(state_of(&fx, id), OTP_MSG_QUEUED);
+
+	CHECK_INT(round_at(&fx, T0, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(fx.sms.calls, 1);
+	CHECK_STR(fx.sms.recs[0].to, "+14155550100");
+	CHECK_STR(fx.sms.recs[0].request_id, id);
+	CHECK_STR(fx.sms.recs[0].body, "Your code is 123456");
+	CHECK_INT(fx.sms.recs[0].now_ms, T0);
+	CHECK(fx.sms.recs[0].message_id > 0);
+	CHECK_INT(state_of(&fx, id), OTP_MSG_SENT);
+
+	/* Acked: neither a later round nor an expired lease sends it again. */
+	CHECK_INT(round_at(&fx, T0 + 1, &n), 0);
+	CHECK_INT(n, 0);
+	CHECK_INT(round_at(&fx, T0 + 10 * 60000, &n), 0);
+	CHECK_INT(n, 0);
+	CHECK_INT(fx.sms.calls, 1);
+	fx_close(&fx);
+}
+
+static void unseals_before_sending(void)
+{
+	struct fixture fx;
+	char id[OTP_ID_LEN + 1], bad[OTP_ID_LEN + 1];
+	size_t n;
+	CHECK(fx_open(&fx));
+	CHECK_INT(issue(&fx, "+14155550101", "Code 987654 for Acme", T0,
+			T0 + HOUR, id),
+		  0);
+	/* A body the unseal function refuses: dead-lettered, never sent. */
+	struct otp_code_new c = {.attempts = 5, .expires_ms = T0 + HOUR};
+	snprintf(c.id, sizeof c.id, "%032x", 0xbadu);
+	snprintf(c.phone, sizeof c.phone, "+14155550102");
+	snprintf(bad, sizeof bad, "%s", c.id);
+	CHECK_INT(otp_store_code_issue(fx.s, &c, (const unsigned char *)"XX", 2,
+				       NULL, T0),
+		  0);
+
+	CHECK_INT(round_at(&fx, T0, &n), 0);
+	CHECK_INT(n, 2);
+	CHECK_INT(fx.u.calls, 2);
+	CHECK_INT(fx.sms.calls, 1);
+	CHECK_STR(fx.sms.recs[0].body, "Code 987654 for Acme");
+	CHECK_STR(fx.sms.recs[0].request_id, id);
+	CHECK_INT(state_of(&fx, id), OTP_MSG_SENT);
+	CHECK_INT(state_of(&fx, bad), OTP_MSG_FAILED);
+	fx_close(&fx);
+}
+
+static void retry_waits_for_backoff(void)
+{
+	struct fixture fx;
+	char id[OTP_ID_LEN + 1];
+	size_t n;
+	CHECK(fx_open(&fx));
+	fx.sms.script[0] = OTP_SMS_RETRY;
+	fx.sms.nscript = 1;
+	CHECK_INT(issue(&fx, "+14155550103", "Your code is 111111", T0,
+			T0 + HOUR, id),
+		  0);
+
+	CHECK_INT(round_at(&fx, T0, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(fx.sms.calls, 1);
+	CHECK_INT(state_of(&fx, id), OTP_MSG_QUEUED);
+
+	/* The first retry waits 800..1000 ms (1000 ms less up to 20 %). */
+	CHECK_INT(round_at(&fx, T0 + 799, &n), 0);
+	CHECK_INT(n, 0);
+	CHECK_INT(fx.sms.calls, 1);
+
+	CHECK_INT(round_at(&fx, T0 + 1001, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(fx.sms.calls, 2);
+	CHECK_STR(fx.sms.recs[1].body, "Your code is 111111");
+	CHECK_INT(fx.sms.recs[0].message_id, fx.sms.recs[1].message_id);
+	CHECK_INT(state_of(&fx, id), OTP_MSG_SENT);
+	fx_close(&fx);
+}
+
+static void failed_is_dead_letter(void)
+{
+	struct fixture fx;
+	char id[OTP_ID_LEN + 1];
+	size_t n;
+	CHECK(fx_open(&fx));
+	fx.sms.script[0] = OTP_SMS_FAILED;
+	fx.sms.nscript = 1;
+	CHECK_INT(issue(&fx, "+14155550104", "Your code is 222222", T0,
+			T0 + HOUR, id),
+		  0);
+
+	CHECK_INT(round_at(&fx, T0, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(state_of(&fx, id), OTP_MSG_FAILED);
+	for (int64_t t = T0 + 1000; t < T0 + 10 * 60000; t += 61000) {
+		CHECK_INT(round_at(&fx, t, &n), 0);
+		CHECK_INT(n, 0);
+	}
+	CHECK_INT(fx.sms.calls, 1);
+	fx_close(&fx);
+}
+
+static void max_attempts_dead_letters(void)
+{
+	struct fixture fx;
+	char id[OTP_ID_LEN + 1];
+	size_t n;
+	CHECK(fx_open(&fx));
+	fx.cfg.max_attempts = 3;
+	fx.sms.repeat = OTP_SMS_RETRY;
+	CHECK_INT(issue(&fx, "+14155550105", "Your code is 333333", T0,
+			T0 + HOUR, id),
+		  0);
+
+	int64_t t = T0;
+	for (int i = 1; i <= 3; i++, t += 61000) {
+		CHECK_INT(round_at(&fx, t, &n), 0);
+		CHECK_INT(n, 1);
+		CHECK_INT(fx.sms.calls, i);
+		CHECK_INT(state_of(&fx, id),
+			  i < 3 ? OTP_MSG_QUEUED : OTP_MSG_FAILED);
+	}
+	CHECK_INT(round_at(&fx, t + 61000, &n), 0);
+	CHECK_INT(n, 0);
+	CHECK_INT(fx.sms.calls, 3);
+	fx_close(&fx);
+}
+
+static void expired_is_not_sent(void)
+{
+	struct fixture fx;
+	char id[OTP_ID_LEN + 1];
+	size_t n;
+	CHECK(fx_open(&fx));
+	CHECK_INT(issue(&fx, "+14155550106", "Your code is 444444", T0,
+			T0 + 1000, id),
+		  0);
+	CHECK_INT(round_at(&fx, T0 + 1000, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(fx.sms.calls, 0);
+	CHECK_INT(fx.u.calls, 0);
+	CHECK_INT(state_of(&fx, id), OTP_MSG_EXPIRED);
+	CHECK_INT(round_at(&fx, T0 + 2 * 60000, &n), 0);
+	CHECK_INT(n, 0);
+	CHECK_INT(fx.sms.calls, 0);
+	fx_close(&fx);
+}
+
+static void crashed_claim_is_delivered_after_lease(void)
+{
+	struct fixture fx;
+	char id[OTP_ID_LEN + 1];
+	size_t n;
+	CHECK(fx_open(&fx));
+	CHECK_INT(issue(&fx, "+14155550107", "Your code is 555555", T0,
+			T0 + HOUR, id),
+		  0);
+
+	/* A worker claims it and dies before sending or acking. */
+	struct otp_msg m[4] = {0};
+	CHECK_INT(otp_store_outbox_claim(fx.s, T0, 30000, m, 4, &n), 0);
+	CHECK_INT(n, 1);
+	otp_msg_deinit(&m[0]);
+	CHECK_INT(state_of(&fx, id), OTP_MSG_SENDING);
+
+	CHECK_INT(round_at(&fx, T0 + 29999, &n), 0);
+	CHECK_INT(n, 0);
+	CHECK_INT(fx.sms.calls, 0);
+
+	CHECK_INT(round_at(&fx, T0 + 30001, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(fx.sms.calls, 1);
+	CHECK_STR(fx.sms.recs[0].body, "Your code is 555555");
+	CHECK_INT(state_of(&fx, id), OTP_MSG_SENT);
+	fx_close(&fx);
+}
+
+static void full_batch_then_rest(void)
+{
+	struct fixture fx;
+	char id[OTP_ID_LEN + 1], phone[OTP_PHONE_MAX];
+	size_t n;
+	CHECK(fx_open(&fx));
+	for (int i = 0; i < 20; i++) {
+		snprintf(phone, sizeof phone, "+1415555%04d", 200 + i);
+		CHECK_INT(
+		    issue(&fx, phone, "Your code is 666666", T0, T0 + HOUR, id),
+		    0);
+	}
+	CHECK_INT(round_at(&fx, T0, &n), 0);
+	CHECK_INT(n, 16);
+	CHECK_INT(round_at(&fx, T0, &n), 0);
+	CHECK_INT(n, 4);
+	CHECK_INT(round_at(&fx, T0, &n), 0);
+	CHECK_INT(n, 0);
+	CHECK_INT(fx.sms.calls, 20);
+	fx_close(&fx);
+}
+
+static void logs_mask_phone_and_hide_text(void)
+{
+	struct fixture fx;
+	char a[OTP_ID_LEN + 1], b[OTP_ID_LEN + 1], c[OTP_ID_LEN + 1];
+	char masked[OTP_PHONE_MAX];
+	struct capture cap;
+	size_t n;
+	CHECK(fx_open(&fx));
+	fx.sms.script[0] = OTP_SMS_SENT;
+	fx.sms.script[1] = OTP_SMS_RETRY;
+	fx.sms.script[2] = OTP_SMS_FAILED;
+	fx.sms.nscript = 3;
+	CHECK_INT(
+	    issue(&fx, "+14155550123", "Your code is 424242", T0, T0 + HOUR, a),
+	    0);
+	CHECK_INT(
+	    issue(&fx, "+14155550124", "Your code is 424242", T0, T0 + HOUR, b),
+	    0);
+	CHECK_INT(
+	    issue(&fx, "+14155550125", "Your code is 424242", T0, T0 + HOUR, c),
+	    0);
+	CHECK(capture_begin(&cap, fx.dir));
+	int rc = round_at(&fx, T0, &n);
+	char *out = capture_end(&cap);
+	CHECK(out != NULL);
+	CHECK_INT(rc, 0);
+	CHECK_INT(n, 3);
+	otp_phone_mask("+14155550123", masked);
+	bool ok = strstr(out, "\"sms sent\"") && strstr(out, "\"sms retry\"") &&
+		  strstr(out, "\"sms dead-lettered\"") && strstr(out, masked) &&
+		  strstr(out, a) && !strstr(out, "424242") &&
+		  !strstr(out, "+14155550123") && !strstr(out, "+14155550124");
+	if (!ok)
+		fprintf(stderr, "captured log:\n%s", out);
+	free(out);
+	CHECK(ok);
+	fx_close(&fx);
+}
+
+/* ---- backoff ---- */
+
+static void backoff_grows_with_jitter_and_caps(void)
+{
+	struct otp_outbox_cfg cfg = {.backoff_ms = 1000};
+	CHECK(sodium_init() >= 0);
+	for (int a = 1; a <= 12; a++) {
+		int64_t full = 1000LL << (a - 1);
+		if (full > 60000)
+			full = 60000;
+		int64_t lo = full, hi = 0;
+		for (int i = 0; i < 500; i++) {
+			int64_t d = otp_outbox_backoff(&cfg, a);
+			CHECK(d * 10 >= full * 8);
+			CHECK(d <= full);
+			lo = d < lo ? d : lo;
+			hi = d > hi ? d : hi;
+		}
+		CHECK(lo < hi); /* there is jitter */
+	}
+	for (int a = 30; a <= 10000; a *= 7) {
+		int64_t d = otp_outbox_backoff(&cfg, a);
+		CHECK(d >= 48000 && d <= 60000);
+	}
+	CHECK(otp_outbox_backoff(&cfg, 2147483647) <= 60000);
+	/* Unset: 1 s to begin with. */
+	cfg.backoff_ms = 0;
+	int64_t d = otp_outbox_backoff(&cfg, 1);
+	CHECK(d >= 800 && d <= 1000);
+	/* A first delay above the cap is capped too. */
+	cfg.backoff_ms = 120000;
+	d = otp_outbox_backoff(&cfg, 1);
+	CHECK(d >= 48000 && d <= 60000);
+}
+
+/* ---- the real drivers ---- */
+
+static void sms_open_picks_by_prefix(void)
+{
+	struct otp_sms *d = NULL;
+	char err[128] = "";
+	CHECK_INT(otp_sms_open("null", &d, err, sizeof err), 0);
+	CHECK_STR(d->ops->name, "null");
+	struct otp_sms_msg m = {.to = "+14155550100",
+				.body = "Your code is 123456",
+				.request_id = "r1",
+				.message_id = 1,
+				.now_ms = T0};
+	CHECK_INT(otp_sms_send(d, &m, err, sizeof err), OTP_SMS_SENT);
+	otp_sms_close(d);
+
+	CHECK_INT(otp_sms_open("console", &d, err, sizeof err), 0);
+	CHECK_STR(d->ops->name, "console");
+	otp_sms_close(d);
+	CHECK_INT(otp_sms_open("file:/tmp/x.jsonl", &d, err, sizeof err), 0);
+	CHECK_STR(d->ops->name, "file");
+	otp_sms_close(d);
+
+	const char *bad[] = {"twilio", "", "file:", "console:x", "nullx"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		err[0] = '\0';
+		d = (struct otp_sms *)&err; /* must be reset to NULL */
+		CHECK_INT(otp_sms_open(bad[i], &d, err, sizeof err), OTP_ETYPE);
+		CHECK(d == NULL);
+		CHECK(err[0] != '\0');
+	}
+	otp_sms_close(NULL);
+}
+
+static void console_prints_framed_block(void)
+{
+	char dir[64];
+	struct otp_sms *d = NULL;
+	struct capture cap;
+	char err[128] = "";
+	CHECK(tmp_dir(dir));
+	CHECK_INT(otp_sms_open("console", &d, err, sizeof err), 0);
+	struct otp_sms_msg m = {.to = "+14155550100",
+				.body = "Your code is 123456\n@example.com "
+					"#123456",
+				.request_id =
+				    "0123456789abcdef0123456789abcdef",
+				.message_id = 7,
+				.now_ms = T0};
+	CHECK(capture_begin(&cap, dir));
+	enum otp_sms_result res = otp_sms_send(d, &m, err, sizeof err);
+	char *out = capture_end(&cap);
+	otp_sms_close(d);
+	rm_tree(dir);
+	CHECK(out != NULL);
+	CHECK_INT(res, OTP_SMS_SENT);
+	bool ok = strcmp(out, "--- SMS to +14155550100 (request "
+			      "0123456789abcdef0123456789abcdef) ---\n"
+			      "Your code is 123456\n@example.com #123456\n"
+			      "---\n") == 0;
+	if (!ok)
+		fprintf(stderr, "console wrote:\n%s", out);
+	free(out);
+	CHECK(ok);
+}
+
+/* Reads a whole small file into buf (NUL-terminated); returns its length
+ * or -1. */
+static long slurp(const char *path, char *buf, size_t cap)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, cap - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return (long)n;
+}
+
+static void file_appends_json_lines(void)
+{
+	char dir[64], spec[256], path[128], buf[4096], err[128] = "";
+	char at[OTP_ISO8601_LEN];
+	struct otp_sms *d = NULL;
+	CHECK(tmp_dir(dir));
+	snprintf(path, sizeof path, "%s/sms.jsonl", dir);
+	snprintf(spec, sizeof spec, "file:%s", path);
+	CHECK_INT(otp_sms_open(spec, &d, err, sizeof err), 0);
+	struct otp_sms_msg m = {
+	    .to = "+14155550100",
+	    .body = "Your code is 123456 \"quoted\"\n#123456",
+	    .request_id = "0123456789abcdef0123456789abcdef",
+	    .message_id = 3,
+	    .now_ms = T0 + 1234};
+	CHECK_INT(otp_sms_send(d, &m, err, sizeof err), OTP_SMS_SENT);
+	m.to = "+447700900123";
+	m.body = "second";
+	CHECK_INT(otp_sms_send(d, &m, err, sizeof err), OTP_SMS_SENT);
+	otp_sms_close(d);
+
+	struct stat st;
+	CHECK_INT(stat(path, &st), 0);
+	CHECK_INT(st.st_mode & 0777, 0600);
+	long len = slurp(path, buf, sizeof buf);
+	rm_tree(dir);
+	CHECK(len > 0);
+	CHECK(buf[len - 1] == '\n');
+	char *nl = strchr(buf, '\n');
+	CHECK(nl != NULL && nl != buf + len - 1); /* two lines */
+	CHECK(strchr(nl + 1, '\n') == buf + len - 1);
+
+	json_error_t jerr;
+	json_t *o = json_loadb(buf, (size_t)(nl - buf), 0, &jerr);
+	CHECK(o != NULL);
+	CHECK(json_is_object(o));
+	CHECK_INT(json_object_size(o), 4);
+	otp_clock_iso8601(T0 + 1234, at);
+	bool ok =
+	    json_is_string(json_object_get(o, "to")) &&
+	    strcmp(json_string_value(json_object_get(o, "to")),
+		   "+14155550100") == 0 &&
+	    strcmp(json_string_value(json_object_get(o, "body")),
+		   "Your code is 123456 \"quoted\"\n#123456") == 0 &&
+	    strcmp(json_string_value(json_object_get(o, "request_id")),
+		   "0123456789abcdef0123456789abcdef") == 0 &&
+	    strcmp(json_string_value(json_object_get(o, "at")), at) == 0 &&
+	    strcmp(at, "2023-11-14T22:13:21Z") == 0;
+	json_decref(o);
+	CHECK(ok);
+	o = json_loads(nl + 1, 0, &jerr);
+	CHECK(o != NULL);
+	ok = strcmp(json_string_value(json_object_get(o, "to")),
+		    "+447700900123") == 0;
+	json_decref(o);
+	CHECK(ok);
+}
+
+static void file_missing_dir_retries_then_works(void)
+{
+	char dir[64], sub[96], spec[256], path[160], buf[2048];
+	char err[128] = "";
+	struct otp_sms *d = NULL;
+	CHECK(tmp_dir(dir));
+	snprintf(sub, sizeof sub, "%s/later", dir);
+	snprintf(path, sizeof path, "%s/sms.jsonl", sub);
+	snprintf(spec, sizeof spec, "file:%s", path);
+	/* Opening the driver does not need the directory yet. */
+	CHECK_INT(otp_sms_open(spec, &d, err, sizeof err), 0);
+	struct otp_sms_msg m = {.to = "+14155550100",
+				.body = "Your code is 123456",
+				.request_id =
+				    "0123456789abcdef0123456789abcdef",
+				.message_id = 3,
+				.now_ms = T0};
+	enum otp_sms_result res = otp_sms_send(d, &m, err, sizeof err);
+	CHECK_INT(res, OTP_SMS_RETRY);
+	CHECK_STR(err, "open: No such file or directory");
+	CHECK_INT(mkdir(sub, 0700), 0);
+	err[0] = '\0';
+	CHECK_INT(otp_sms_send(d, &m, err, sizeof err), OTP_SMS_SENT);
+	otp_sms_close(d);
+	long len = slurp(path, buf, sizeof buf);
+	rm_tree(dir);
+	CHECK(len > 0 && buf[len - 1] == '\n');
+	CHECK(strstr(buf, "\"body\":\"Your code is 123456\"") != NULL);
+}
+
+/* The file driver behind the worker: a missing directory is a retry, and
+ * the message arrives once the directory exists. */
+static void outbox_with_file_driver(void)
+{
+	struct fixture fx;
+	char id[OTP_ID_LEN + 1], sub[96], spec[256], path[160], buf[2048];
+	char err[128] = "";
+	struct otp_sms *file = NULL;
+	size_t n;
+	CHECK(fx_open(&fx));
+	snprintf(sub, sizeof sub, "%s/spool", fx.dir);
+	snprintf(path, sizeof path, "%s/sms.jsonl", sub);
+	snprintf(spec, sizeof spec, "file:%s", path);
+	CHECK_INT(otp_sms_open(spec, &file, err, sizeof err), 0);
+	fx.cfg.sms = file;
+	CHECK_INT(issue(&fx, "+14155550108", "Your code is 777777", T0,
+			T0 + HOUR, id),
+		  0);
+	CHECK_INT(round_at(&fx, T0, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(state_of(&fx, id), OTP_MSG_QUEUED);
+	CHECK_INT(mkdir(sub, 0700), 0);
+	CHECK_INT(round_at(&fx, T0 + 1001, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(state_of(&fx, id), OTP_MSG_SENT);
+	otp_sms_close(file);
+	long len = slurp(path, buf, sizeof buf);
+	CHECK(len > 0);
+	CHECK(strstr(buf, "\"body\":\"Your code is 777777\"") != NULL);
+	CHECK(strstr(buf, id) != NULL);
+	fx_close(&fx);
+}
+
+/* ---- the thread, with the real clock ---- */
+
+/* Polls until the message of `id` is SENT and the driver has `calls`
+ * calls, for at most 10 s. */
+static bool wait_sent(struct fixture *fx, const char *id, size_t calls)
+{
+	int64_t deadline = otp_clock_mono_ms() + 10000;
+	while (otp_clock_mono_ms() < deadline) {
+		if (script_calls(&fx->sms) >= calls &&
+		    state_of(fx, id) == OTP_MSG_SENT)
+			return true;
+		struct timespec ts = {0, 5 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+static void thread_delivers_on_notify(void)
+{
+	struct fixture fx;
+	char a[OTP_ID_LEN + 1], b[OTP_ID_LEN + 1];
+	struct otp_outbox *o = NULL;
+	CHECK(fx_open(&fx));
+	/* Idle wake-ups far apart: only notify (or the first round) can
+	 * explain a delivery within the deadline. */
+	fx.cfg.poll_ms = 60000;
+	int64_t now = otp_clock_now_ms();
+	CHECK_INT(issue(&fx, "+14155550109", "Your code is 888888", now,
+			now + HOUR, a),
+		  0);
+	CHECK_INT(otp_outbox_start(&o, &fx.cfg), 0);
+	CHECK(wait_sent(&fx, a, 1)); /* the first round */
+
+	now = otp_clock_now_ms();
+	CHECK_INT(issue(&fx, "+14155550110", "Your code is 999999", now,
+			now + HOUR, b),
+		  0);
+	otp_outbox_notify(o);
+	CHECK(wait_sent(&fx, b, 2));
+
+	/* Stop wakes the idle worker rather than waiting out poll_ms. */
+	int64_t t = otp_clock_mono_ms();
+	otp_outbox_stop(o);
+	CHECK(otp_clock_mono_ms() - t < 5000);
+	CHECK_INT(script_calls(&fx.sms), 2);
+	CHECK_STR(fx.sms.recs[1].body, "Your code is 999999");
+	fx_close(&fx);
+}
+
+static void start_fails_on_bad_store(void)
+{
+	struct script_sms sms;
+	struct unseal_arg u = {0};
+	struct otp_outbox *o = (struct otp_outbox *)&u;
+	script_init(&sms);
+	struct otp_outbox_cfg cfg = {.store_url = "nosuch:x",
+				     .sms = &sms.base,
+				     .unseal = test_unseal,
+				     .arg = &u};
+	CHECK_INT(otp_outbox_start(&o, &cfg), OTP_ETYPE);
+	CHECK(o == NULL);
+	otp_outbox_stop(NULL);
+	pthread_mutex_destroy(&sms.mu);
+}
+
+static const struct harness_test tests[] = {
+    TEST(delivers_once_then_acks),
+    TEST(unseals_before_sending),
+    TEST(retry_waits_for_backoff),
+    TEST(failed_is_dead_letter),
+    TEST(max_attempts_dead_letters),
+    TEST(expired_is_not_sent),
+    TEST(crashed_claim_is_delivered_after_lease),
+    TEST(full_batch_then_rest),
+    TEST(logs_mask_phone_and_hide_text),
+    TEST(backoff_grows_with_jitter_and_caps),
+    TEST(sms_open_picks_by_prefix),
+    TEST(console_prints_framed_block),
+    TEST(file_appends_json_lines),
+    TEST(file_missing_dir_retries_then_works),
+    TEST(outbox_with_file_driver),
+    TEST(thread_delivers_on_notify),
+    TEST(start_fails_on_bad_store),
+};
+
+HARNESS_MAIN("outbox", tests)
