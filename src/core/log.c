@@ -42,8 +42,9 @@ struct line {
 
 static void put(struct line *l, const char *s, size_t n)
 {
-	if (l->len + n > sizeof l->buf - 2)
-		n = sizeof l->buf - 2 - l->len;
+	size_t room = sizeof l->buf - 2 - l->len; /* len never passes it */
+	if (n > room)
+		n = room;
 	memcpy(l->buf + l->len, s, n);
 	l->len += n;
 }
@@ -107,12 +108,12 @@ void otp_log(enum otp_log_level lvl, const char *msg, ...)
 			break;
 		const char *val = va_arg(ap, const char *);
 		bool raw = key[0] == '#';
+		if (!val)
+			continue; /* an absent value leaves its key out */
 		put(&l, ",", 1);
 		put_escaped(&l, raw ? key + 1 : key);
 		put(&l, ":", 1);
-		if (!val)
-			put(&l, "null", 4);
-		else if (raw)
+		if (raw)
 			put_number(&l, val);
 		else
 			put_escaped(&l, val);
