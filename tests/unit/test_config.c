@@ -518,7 +518,8 @@ static void help(void)
 }
 
 /* Runs `out` into memory and returns the text (caller frees). */
-static char *capture(void (*out)(FILE *))
+/* noinline: gcc -O2 mistakes the memstream buffer for a dangling local. */
+__attribute__((noinline)) static char *capture(void (*out)(FILE *))
 {
 	char *buf = NULL;
 	size_t len = 0;
