@@ -1,0 +1,114 @@
+"""The HTTP layer: keep-alive, slow clients, response framing."""
+
+import json
+import socket
+import time
+
+import requests
+
+from helpers import PHONE, recv_response, wait_closed
+
+
+def connect(srv, timeout=5):
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=timeout)
+    return s
+
+
+def healthz_request(port):
+    return (f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Accept: application/json\r\n\r\n").encode()
+
+
+def test_keep_alive_serves_two_requests_on_one_connection(server):
+    with connect(server) as s:
+        deadline = time.monotonic() + 5
+        for _ in range(2):
+            s.sendall(healthz_request(server.port))
+            status, headers, body = recv_response(s, deadline)
+            assert status == 200
+            assert json.loads(body) == {"status": "ok"}
+            assert headers.get("connection", "").lower() != "close"
+
+
+def test_error_response_keeps_connection_or_announces_close(server):
+    """An error may end the connection, but never silently: either the
+    response says `Connection: close` and the server closes, or the next
+    request on the same connection is answered."""
+    with connect(server) as s:
+        deadline = time.monotonic() + 5
+        s.sendall(f"GET /nope HTTP/1.1\r\nHost: 127.0.0.1:{server.port}"
+                  "\r\n\r\n".encode())
+        status, headers, body = recv_response(s, deadline)
+        assert status == 404
+        assert json.loads(body)["code"] == "not_found"
+        if headers.get("connection", "").lower() == "close":
+            assert wait_closed(s, 5)
+        else:
+            s.sendall(healthz_request(server.port))
+            status, _, _ = recv_response(s, deadline)
+            assert status == 200
+
+
+def test_keep_alive_with_post_body(server):
+    body = b'{"phone": "+14155550100"}'
+    with connect(server) as s:
+        deadline = time.monotonic() + 5
+        s.sendall(f"POST /auth/send-otp HTTP/1.1\r\n"
+                  f"Host: 127.0.0.1:{server.port}\r\n"
+                  "Content-Type: application/json\r\n"
+                  f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        status, headers, resp = recv_response(s, deadline)
+        assert status == 200, resp
+        assert "otpd_session=" in headers.get("set-cookie", "")
+        s.sendall(healthz_request(server.port))
+        status, _, _ = recv_response(s, deadline)
+        assert status == 200
+    server.wait_code(PHONE)
+
+
+def test_slow_client_is_disconnected(otpd):
+    srv = otpd("--conn-timeout", "1")
+    with connect(srv) as slow:
+        slow.sendall(b"GET /heal")  # a partial request line, then silence
+        # others are served meanwhile
+        r = requests.get(srv.url("/healthz"), timeout=2)
+        assert r.status_code == 200
+        assert wait_closed(slow, 5), "server kept the slow connection open"
+
+
+def test_slow_body_is_disconnected(otpd):
+    srv = otpd("--conn-timeout", "1")
+    with connect(srv) as slow:
+        slow.sendall(f"POST /auth/send-otp HTTP/1.1\r\n"
+                     f"Host: 127.0.0.1:{srv.port}\r\n"
+                     "Content-Type: application/json\r\n"
+                     "Content-Length: 100\r\n\r\n"
+                     '{"phone": "+1'.encode())
+        assert wait_closed(slow, 5), "server kept the slow connection open"
+    assert srv.db_count("codes") == 0
+
+
+def test_many_idle_connections_do_not_block_others(otpd):
+    srv = otpd("--conn-timeout", "1")
+    idle = [connect(srv) for _ in range(20)]
+    try:
+        for s in idle:
+            s.sendall(b"POST /auth/send-otp HTTP/1.1\r\n")
+        t0 = time.monotonic()
+        r = requests.get(srv.url("/healthz"), timeout=3)
+        assert r.status_code == 200
+        assert time.monotonic() - t0 < 3
+        for s in idle:
+            assert wait_closed(s, 5)
+    finally:
+        for s in idle:
+            s.close()
+
+
+def test_responses_are_json_with_length(server):
+    r = requests.get(server.url("/healthz"))
+    assert r.headers["Content-Type"].startswith("application/json")
+    assert int(r.headers["Content-Length"]) == len(r.content)
+    r = requests.get(server.url("/nope"))
+    assert r.headers["Content-Type"].startswith("application/json")
+    assert int(r.headers["Content-Length"]) == len(r.content)

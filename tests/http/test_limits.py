@@ -1,0 +1,127 @@
+"""Rate limits: per client IP, per phone, resend cooldown."""
+
+from helpers import OTHER_PHONE, PHONE, assert_rate_limited
+
+
+def get_session(srv, xff=None):
+    headers = {"X-Forwarded-For": xff} if xff else {}
+    return srv.browser().get(srv.url("/auth/session"), headers=headers)
+
+
+# -- per client IP ---------------------------------------------------------
+def test_ip_limit_refuses_request_over_the_limit(otpd):
+    srv = otpd("--limit-ip", "5", "--trusted-proxies", "127.0.0.1")
+    ip = "198.51.100.7"
+    for _ in range(5):
+        assert get_session(srv, ip).status_code == 401
+    assert_rate_limited(get_session(srv, ip), 1, 60)
+
+
+def test_ip_limit_counts_every_route(otpd):
+    srv = otpd("--limit-ip", "5", "--trusted-proxies", "127.0.0.1")
+    h = {"X-Forwarded-For": "198.51.100.9"}
+    b = srv.browser()
+    assert b.get(srv.url("/auth/session"), headers=h).status_code == 401
+    assert b.get(srv.url("/auth/check"), headers=h).status_code == 401
+    assert b.post(srv.url("/auth/logout"), headers=h).status_code == 204
+    assert srv.send(b, PHONE, headers=h).status_code == 200
+    assert b.get(srv.url("/auth/session"), headers=h).status_code == 401
+    r = srv.send(b, OTHER_PHONE, headers=h)
+    assert_rate_limited(r, 1, 60)
+    # the refused send queued nothing
+    srv.wait_code(PHONE)
+    assert srv.db_count("outbox") == 1
+
+
+def test_ip_limit_keys_on_forwarded_address_from_trusted_proxy(otpd):
+    srv = otpd("--limit-ip", "5", "--trusted-proxies", "127.0.0.1")
+    for _ in range(5):
+        assert get_session(srv, "198.51.100.7").status_code == 401
+    assert get_session(srv, "198.51.100.7").status_code == 429
+    # another forwarded client has its own bucket
+    assert get_session(srv, "198.51.100.8").status_code == 401
+
+
+def test_ip_limit_ignores_forwarded_for_from_untrusted_peer(otpd):
+    srv = otpd("--limit-ip", "5")
+    statuses = [get_session(srv, f"198.51.100.{i}").status_code
+                for i in range(1, 7)]
+    # six requests from one socket address: the sixth at the latest is over
+    assert statuses[-1] == 429, statuses
+    assert set(statuses) <= {401, 429}, statuses
+
+
+def test_ip_limit_zero_means_off(server):
+    b = server.browser()
+    statuses = {b.get(server.url("/auth/session")).status_code
+                for _ in range(80)}
+    assert statuses == {401}
+
+
+# -- per phone -------------------------------------------------------------
+def test_phone_limit_refuses_sixth_send_in_an_hour(otpd):
+    srv = otpd("--limit-phone", "5", "--resend-cooldown", "0")
+    written = ["+14155550100", "+1 (415) 555-0100", "+1.415.555.0100",
+               "0014155550100", "+1 415-555-0100"]
+    for w in written:
+        r = srv.send(srv.browser(), w)
+        assert r.status_code == 200, (w, r.text)
+    r = srv.send(srv.browser(), PHONE)
+    assert_rate_limited(r, 1, 3600)
+    srv.wait_code(PHONE, count=5)
+    assert srv.db_count("outbox") == 5
+    assert len(srv.messages_to(PHONE)) == 5
+
+
+def test_phone_limit_is_per_phone(otpd):
+    srv = otpd("--limit-phone", "5", "--resend-cooldown", "0")
+    for _ in range(5):
+        assert srv.send(srv.browser(), PHONE).status_code == 200
+    assert srv.send(srv.browser(), PHONE).status_code == 429
+    r = srv.send(srv.browser(), OTHER_PHONE)
+    assert r.status_code == 200, r.text
+    srv.wait_code(OTHER_PHONE)
+
+
+def test_phone_limit_default_is_five_per_hour(otpd):
+    srv = otpd("--resend-cooldown", "0")
+    for _ in range(5):
+        assert srv.send(srv.browser(), PHONE).status_code == 200
+    assert_rate_limited(srv.send(srv.browser(), PHONE), 1, 3600)
+
+
+# -- resend cooldown -------------------------------------------------------
+def test_resend_cooldown_refuses_second_send(server):
+    assert server.send(server.browser(), PHONE).status_code == 200
+    r = server.send(server.browser(), "+1 (415) 555-0100")
+    assert_rate_limited(r, 1, 30)
+    server.wait_code(PHONE)
+    assert server.db_count("outbox") == 1
+    assert len(server.messages_to(PHONE)) == 1
+
+
+def test_resend_cooldown_same_browser(server):
+    b = server.browser()
+    assert server.send(b, PHONE).status_code == 200
+    code = server.wait_code(PHONE)
+    assert_rate_limited(server.send(b, PHONE), 1, 30)
+    # the refused resend did not retire the code already sent
+    r = server.verify(b, code)
+    assert r.status_code == 200, r.text
+
+
+def test_resend_cooldown_is_per_phone(server):
+    assert server.send(server.browser(), PHONE).status_code == 200
+    r = server.send(server.browser(), OTHER_PHONE)
+    assert r.status_code == 200, r.text
+    server.wait_code(PHONE)
+    server.wait_code(OTHER_PHONE)
+
+
+def test_resend_cooldown_flag(otpd):
+    srv = otpd("--resend-cooldown", "5")
+    r = srv.send(srv.browser(), PHONE)
+    assert r.status_code == 200, r.text
+    assert r.json()["retry_after"] == 5
+    assert_rate_limited(srv.send(srv.browser(), PHONE), 1, 5)
+
