@@ -314,8 +314,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			if (*end == '\0' && n > c->max)
 				c->err = OTP_ETOOBIG;
 		}
-		/* Refuse before reading a body we will not use. */
-		if (c->err)
+		/* A body announced too big is refused before it is read (and
+		 * the connection closed); other errors wait for the end of the
+		 * request so the connection can be kept alive. */
+		if (c->err == OTP_ETOOBIG)
 			return fail(conn, c, c->err);
 		return MHD_YES;
 	}
@@ -323,6 +325,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	if (*upload_size) {
 		size_t n = *upload_size;
 		*upload_size = 0;
+		if (c->err)
+			return MHD_YES; /* discarded: the answer is decided */
 		if (c->too_big || c->len + n > c->max) {
 			c->too_big = true;
 			return MHD_YES;
@@ -339,6 +343,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		return MHD_YES;
 	}
 
+	if (c->err)
+		return fail(conn, c, c->err);
 	if (c->too_big)
 		return fail(conn, c, OTP_ETOOBIG);
 	dispatch(c);
