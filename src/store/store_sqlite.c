@@ -1,0 +1,795 @@
+/* store_sqlite.c - the SQLite backend of the store interface (store.h).
+ *
+ * A handle is one connection to one file in WAL mode, with every statement
+ * prepared once at open and kept in the handle. Each domain operation is one
+ * transaction; writers start it with BEGIN IMMEDIATE so that concurrent
+ * writers (threads or processes on one file) queue on the busy timeout
+ * instead of failing on a lock upgrade. The schema is versioned by
+ * PRAGMA user_version and grown by the append-only list of migrations below.
+ * It reads no clock, creates no directory and decides no policy (TTLs,
+ * attempts, rates): the engine does, and passes time in as `now`.
+ */
+#include "store/store.h"
+
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+
+#define DAY_MS	 (24LL * 60 * 60 * 1000)
+#define BUSY_MS	 5000
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+extern const struct otp_store_ops otp_store_sqlite_ops;
+
+/* The schema: entry i takes a file from user_version i to i + 1, all of them
+ * in one transaction at open. Append only; never edit a released entry.
+ * States are words so that a person at the sqlite3 shell can read them. */
+static const char *const migrations[] = {
+    /* 1: codes, sessions, limits, outbox. */
+    "CREATE TABLE codes ("
+    " id TEXT PRIMARY KEY,"
+    " phone TEXT NOT NULL,"
+    " mac BLOB NOT NULL,"
+    " attempts_left INTEGER NOT NULL,"
+    " state TEXT NOT NULL"
+    "  CHECK (state IN ('pending', 'used', 'dead', 'retired')),"
+    " created INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL);"
+    "CREATE INDEX codes_phone_state ON codes (phone, state);"
+    "CREATE INDEX codes_expires ON codes (expires);"
+    "CREATE TABLE sessions ("
+    " hash BLOB PRIMARY KEY,"
+    " phone TEXT NOT NULL,"
+    " authenticated INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL,"
+    " pending_id TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX sessions_expires ON sessions (expires);"
+    "CREATE TABLE limits ("
+    " key TEXT PRIMARY KEY,"
+    " tat INTEGER NOT NULL) WITHOUT ROWID;"
+    /* AUTOINCREMENT: a message id is never reused, even after a purge,
+     * so a late ack from a slow worker cannot hit another message. */
+    "CREATE TABLE outbox ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " request_id TEXT NOT NULL,"
+    " to_phone TEXT NOT NULL,"
+    " body BLOB,"
+    " state TEXT NOT NULL CHECK (state IN"
+    "  ('queued', 'sending', 'sent', 'failed', 'expired')),"
+    " attempts INTEGER NOT NULL,"
+    " next_at INTEGER NOT NULL,"
+    " lease_until INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL,"
+    " last_error TEXT NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " updated INTEGER NOT NULL);"
+    "CREATE INDEX outbox_state_next ON outbox (state, next_at);"
+    "CREATE INDEX outbox_request ON outbox (request_id);"
+    "CREATE INDEX outbox_expires ON outbox (expires);",
+};
+
+#define SCHEMA_VERSION ((int)COUNT(migrations))
+
+/* Every statement a handle runs, prepared once at open. */
+#define STATEMENTS(X)                                                          \
+	X(BEGIN, "BEGIN IMMEDIATE")                                            \
+	X(COMMIT, "COMMIT")                                                    \
+	X(ROLLBACK, "ROLLBACK")                                                \
+	X(PING, "PRAGMA user_version")                                         \
+	X(CODE_RETIRE, "UPDATE codes SET state = 'retired'"                    \
+		       " WHERE phone = ?1 AND state = 'pending'")              \
+	X(CODE_INSERT, "INSERT INTO codes (id, phone, mac, attempts_left,"     \
+		       " state, created, expires)"                             \
+		       " VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6)")          \
+	X(CODE_GET, "SELECT phone, mac, attempts_left, state, expires"         \
+		    " FROM codes WHERE id = ?1")                               \
+	X(CODE_SET, "UPDATE codes SET state = ?2, attempts_left = ?3"          \
+		    " WHERE id = ?1")                                          \
+	/* An expired row that purge has not reached yet must not lend its     \
+	 * login to the new binding: it starts over unauthenticated. */        \
+	X(SESSION_BIND,                                                        \
+	  "INSERT INTO sessions (hash, phone, authenticated, expires,"         \
+	  " pending_id) VALUES (?1, '', 0, ?2, ?3)"                            \
+	  " ON CONFLICT (hash) DO UPDATE SET"                                  \
+	  " phone = CASE WHEN expires > ?4 THEN phone ELSE '' END,"            \
+	  " authenticated = CASE WHEN expires > ?4 THEN authenticated"         \
+	  "  ELSE 0 END,"                                                      \
+	  " expires = CASE WHEN expires > ?4"                                  \
+	  "  THEN max(expires, excluded.expires) ELSE excluded.expires END,"   \
+	  " pending_id = excluded.pending_id")                                 \
+	X(SESSION_PUT, "INSERT OR REPLACE INTO sessions (hash, phone,"         \
+		       " authenticated, expires, pending_id)"                  \
+		       " VALUES (?1, ?2, ?3, ?4, '')")                         \
+	X(SESSION_GET, "SELECT phone, authenticated, expires, pending_id"      \
+		       " FROM sessions WHERE hash = ?1 AND expires > ?2")      \
+	X(SESSION_DELETE, "DELETE FROM sessions WHERE hash = ?1")              \
+	X(LIMIT_GET, "SELECT tat FROM limits WHERE key = ?1")                  \
+	X(LIMIT_PUT, "INSERT INTO limits (key, tat) VALUES (?1, ?2)"           \
+		     " ON CONFLICT (key) DO UPDATE SET tat = excluded.tat")    \
+	X(MSG_INSERT,                                                          \
+	  "INSERT INTO outbox (request_id, to_phone, body, state,"             \
+	  " attempts, next_at, lease_until, expires, last_error,"              \
+	  " created, updated)"                                                 \
+	  " VALUES (?1, ?2, ?3, 'queued', 0, ?4, 0, ?5, '', ?4, ?4)")          \
+	X(MSG_DUE, "SELECT id, request_id, to_phone, body, attempts, expires"  \
+		   " FROM outbox"                                              \
+		   " WHERE (state = 'queued' AND next_at <= ?1)"               \
+		   " OR (state = 'sending' AND lease_until <= ?1)"             \
+		   " ORDER BY id LIMIT ?2")                                    \
+	X(MSG_LEASE, "UPDATE outbox SET state = 'sending', lease_until = ?2,"  \
+		     " attempts = attempts + 1, updated = ?3 WHERE id = ?1")   \
+	X(MSG_ACK, "UPDATE outbox SET state = 'sent', body = NULL,"            \
+		   " lease_until = 0, updated = ?2 WHERE id = ?1")             \
+	X(MSG_RETRY, "UPDATE outbox SET state = 'queued', next_at = ?2,"       \
+		     " lease_until = 0, last_error = ?3 WHERE id = ?1")        \
+	X(MSG_FAIL, "UPDATE outbox SET state = ?2, body = NULL,"               \
+		    " lease_until = 0, last_error = ?3 WHERE id = ?1")         \
+	X(MSG_STATE, "SELECT state FROM outbox WHERE request_id = ?1"          \
+		     " ORDER BY id DESC LIMIT 1")                              \
+	X(PURGE_CODES, "DELETE FROM codes WHERE expires < ?1")                 \
+	X(PURGE_MSGS, "DELETE FROM outbox WHERE expires < ?1")                 \
+	X(PURGE_SESSIONS, "DELETE FROM sessions WHERE expires <= ?1")          \
+	X(PURGE_LIMITS, "DELETE FROM limits WHERE tat <= ?1")
+
+enum stmt {
+#define STMT_ENUM_(name, sql) ST_##name,
+	STATEMENTS(STMT_ENUM_)
+#undef STMT_ENUM_
+	    ST_COUNT
+};
+
+static const char *const sqls[ST_COUNT] = {
+#define STMT_SQL_(name, sql) [ST_##name] = sql,
+    STATEMENTS(STMT_SQL_)
+#undef STMT_SQL_
+};
+
+enum code_state { CODE_PENDING, CODE_USED, CODE_DEAD, CODE_RETIRED };
+
+static const char *const code_states[] = {
+    [CODE_PENDING] = "pending",
+    [CODE_USED] = "used",
+    [CODE_DEAD] = "dead",
+    [CODE_RETIRED] = "retired",
+};
+
+static const char *const msg_states[] = {
+    [OTP_MSG_QUEUED] = "queued",   [OTP_MSG_SENDING] = "sending",
+    [OTP_MSG_SENT] = "sent",	   [OTP_MSG_FAILED] = "failed",
+    [OTP_MSG_EXPIRED] = "expired",
+};
+
+/* base comes first: a struct otp_store * is a struct sq *. */
+struct sq {
+	struct otp_store base;
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_COUNT];
+};
+
+static struct sq *cast(struct otp_store *s)
+{
+	return (struct sq *)s;
+}
+
+/* Busy beyond the timeout is "try again later"; the rest is our fault. */
+static int map(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return OTP_EUNAVAIL;
+	default:
+		return OTP_EINTERNAL;
+	}
+}
+
+/* Returns a cached statement to its pristine state for the next use. */
+static void done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* Steps a statement that returns no rows, then resets it. */
+static int run(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	done(st);
+	return rc == SQLITE_DONE ? 0 : map(rc);
+}
+
+/* Binds at most max - 1 bytes of a NUL-terminated field of a fixed array. */
+static void bind_str(sqlite3_stmt *st, int i, const char *t, size_t max)
+{
+	sqlite3_bind_text(st, i, t, (int)strnlen(t, max - 1), SQLITE_STATIC);
+}
+
+/* Binds an error text cut to OTP_ERROR_TEXT_MAX - 1 bytes, never inside a
+ * UTF-8 sequence. */
+static void bind_error(sqlite3_stmt *st, int i, const char *error)
+{
+	if (!error)
+		error = "";
+	size_t n = strnlen(error, OTP_ERROR_TEXT_MAX - 1);
+	if (error[n] != '\0')
+		while (n > 0 && ((unsigned char)error[n] & 0xc0) == 0x80)
+			n--;
+	sqlite3_bind_text(st, i, error, (int)n, SQLITE_STATIC);
+}
+
+static void copy_text(sqlite3_stmt *st, int col, char *dst, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	size_t n = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
+	if (n >= cap)
+		n = cap - 1;
+	if (n)
+		memcpy(dst, t, n);
+	dst[n] = '\0';
+}
+
+/* Index of column `col`'s text in names[], or -1. */
+static int parse_state(sqlite3_stmt *st, int col, const char *const *names,
+		       size_t count)
+{
+	const char *t = (const char *)sqlite3_column_text(st, col);
+	for (int i = 0; t && (size_t)i < count; i++)
+		if (strcmp(t, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static int begin(struct sq *q)
+{
+	return run(q->st[ST_BEGIN]);
+}
+
+/* Ends the transaction begin() opened: commits if rc is 0, else rolls back.
+ * Returns rc, or the commit's error. */
+static int end(struct sq *q, int rc)
+{
+	if (rc == 0) {
+		rc = run(q->st[ST_COMMIT]);
+		if (rc == 0)
+			return 0;
+	}
+	/* Some errors (I/O, full disk) have rolled back already. */
+	if (!sqlite3_get_autocommit(q->db))
+		run(q->st[ST_ROLLBACK]);
+	return rc;
+}
+
+/* Runs one bound writing statement in its own transaction. With must_hit, a
+ * statement that changed no row is OTP_ENOTFOUND. */
+static int write1(struct sq *q, sqlite3_stmt *st, bool must_hit)
+{
+	int rc = begin(q);
+	if (rc) {
+		done(st);
+		return rc;
+	}
+	rc = run(st);
+	if (rc == 0 && must_hit && sqlite3_changes(q->db) == 0)
+		rc = OTP_ENOTFOUND;
+	return end(q, rc);
+}
+
+static int read_version(sqlite3 *db, int *version)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return map(rc);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : map(rc);
+}
+
+/* Brings the file to SCHEMA_VERSION. Several openers may race here: the
+ * version is read again under the write lock, so only one migrates. */
+static int migrate(sqlite3 *db)
+{
+	int have, rc = read_version(db, &have);
+	if (rc == 0 && have == SCHEMA_VERSION)
+		return 0;
+	if (rc == 0 && (have < 0 || have > SCHEMA_VERSION))
+		return OTP_EINTERNAL; /* made by a newer otpd: do not touch */
+	if (rc)
+		return rc;
+	rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return map(rc);
+	int err = read_version(db, &have);
+	if (err == 0 && (have < 0 || have > SCHEMA_VERSION))
+		err = OTP_EINTERNAL;
+	for (int v = have; err == 0 && v < SCHEMA_VERSION; v++) {
+		rc = sqlite3_exec(db, migrations[v], NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			err = map(rc);
+	}
+	if (err == 0 && have < SCHEMA_VERSION) {
+		/* A PRAGMA takes no parameters; the number is ours. */
+		char sql[64];
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
+			 SCHEMA_VERSION);
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			err = map(rc);
+	}
+	if (err == 0) {
+		rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			err = map(rc);
+	}
+	if (err && !sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return err;
+}
+
+/* Switching a file to WAL takes an exclusive lock that SQLite does not wait
+ * for with the busy handler, so two processes opening a brand-new file at
+ * once could fail here: wait and retry, up to the busy timeout. Once the
+ * file is in WAL (it stays so) this is a no-op. */
+static int set_wal(sqlite3 *db)
+{
+	for (int waited = 0;; waited += 10) {
+		int rc = sqlite3_exec(db,
+				      "PRAGMA journal_mode = WAL;"
+				      "PRAGMA synchronous = NORMAL;",
+				      NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			return 0;
+		if ((rc & 0xff) != SQLITE_BUSY || waited >= BUSY_MS)
+			return map(rc);
+		sqlite3_sleep(10);
+	}
+}
+
+static void close_db(struct otp_store *s)
+{
+	struct sq *q = cast(s);
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(q->st[i]);
+	sqlite3_close(q->db);
+	free(q);
+}
+
+static int open_db(const char *arg, struct otp_store **out)
+{
+	*out = NULL;
+	if (!arg || !*arg || !sqlite3_threadsafe() || sodium_init() < 0)
+		return OTP_EINTERNAL;
+	struct sq *q = calloc(1, sizeof *q);
+	if (!q)
+		abort();
+	q->base.ops = &otp_store_sqlite_ops;
+	/* NOMUTEX: a handle belongs to one thread at a time (store.h). */
+	int rc = sqlite3_open_v2(arg, &q->db,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				     SQLITE_OPEN_NOMUTEX,
+				 NULL);
+	int err = OTP_EINTERNAL;
+	if (rc != SQLITE_OK)
+		goto fail_setup;
+	sqlite3_extended_result_codes(q->db, 1);
+	sqlite3_busy_timeout(q->db, BUSY_MS);
+	err = set_wal(q->db);
+	if (err)
+		goto fail_setup;
+	err = migrate(q->db);
+	if (err)
+		goto fail_setup;
+	for (int i = 0; i < ST_COUNT; i++) {
+		rc = sqlite3_prepare_v3(q->db, sqls[i], -1,
+					SQLITE_PREPARE_PERSISTENT, &q->st[i],
+					NULL);
+		if (rc != SQLITE_OK) {
+			err = map(rc);
+			goto fail_setup;
+		}
+	}
+	*out = &q->base;
+	return 0;
+fail_setup:
+	close_db(&q->base); /* finalizes what was prepared; NULLs are no-ops */
+	return err;
+}
+
+static int ping(struct otp_store *s)
+{
+	sqlite3_stmt *st = cast(s)->st[ST_PING];
+	int rc = sqlite3_step(st);
+	done(st);
+	return rc == SQLITE_ROW ? 0 : map(rc);
+}
+
+static int issue(struct otp_store *s, const struct otp_code_new *code,
+		 const unsigned char *body, size_t body_len,
+		 const struct otp_session_bind *bind, int64_t now)
+{
+	struct sq *q = cast(s);
+	int rc = begin(q);
+	if (rc)
+		return rc;
+
+	sqlite3_stmt *st = q->st[ST_CODE_RETIRE];
+	bind_str(st, 1, code->phone, OTP_PHONE_MAX);
+	rc = run(st);
+	if (rc)
+		goto out;
+
+	st = q->st[ST_CODE_INSERT];
+	bind_str(st, 1, code->id, OTP_ID_LEN + 1);
+	bind_str(st, 2, code->phone, OTP_PHONE_MAX);
+	sqlite3_bind_blob(st, 3, code->mac, OTP_MAC_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, code->attempts);
+	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_int64(st, 6, code->expires_ms);
+	rc = run(st);
+	if (rc)
+		goto out;
+
+	st = q->st[ST_MSG_INSERT];
+	bind_str(st, 1, code->id, OTP_ID_LEN + 1);
+	bind_str(st, 2, code->phone, OTP_PHONE_MAX);
+	/* Never NULL for a queued message: NULL means "wiped". */
+	rc = sqlite3_bind_blob64(st, 3, body ? (const void *)body : "",
+				 body ? body_len : 0, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now);
+	sqlite3_bind_int64(st, 5, code->expires_ms);
+	if (rc != SQLITE_OK) {
+		done(st);
+		rc = OTP_EINTERNAL; /* too big for a blob */
+		goto out;
+	}
+	rc = run(st);
+	if (rc || !bind)
+		goto out;
+
+	st = q->st[ST_SESSION_BIND];
+	sqlite3_bind_blob(st, 1, bind->hash, OTP_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, bind->expires_ms);
+	bind_str(st, 3, code->id, OTP_ID_LEN + 1);
+	sqlite3_bind_int64(st, 4, now);
+	rc = run(st);
+out:
+	return end(q, rc);
+}
+
+static int set_code(struct sq *q, const char *id, enum code_state state,
+		    int attempts_left)
+{
+	sqlite3_stmt *st = q->st[ST_CODE_SET];
+	bind_str(st, 1, id, OTP_ID_LEN + 1);
+	sqlite3_bind_text(st, 2, code_states[state], -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, attempts_left);
+	return run(st);
+}
+
+/* Replaces session old_hash by an authenticated session new_hash. */
+static int rotate(struct sq *q, const struct otp_verify_in *in,
+		  const char *phone, int64_t now)
+{
+	sqlite3_stmt *st = q->st[ST_SESSION_DELETE];
+	sqlite3_bind_blob(st, 1, in->old_hash, OTP_HASH_LEN, SQLITE_STATIC);
+	int rc = run(st);
+	if (rc)
+		return rc;
+	st = q->st[ST_SESSION_PUT];
+	sqlite3_bind_blob(st, 1, in->new_hash, OTP_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, phone, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 4, in->session_expires_ms);
+	return run(st);
+}
+
+static int verify(struct otp_store *s, const struct otp_verify_in *in,
+		  int64_t now, struct otp_verify_out *out)
+{
+	struct sq *q = cast(s);
+	memset(out, 0, sizeof *out);
+	out->result = OTP_VERIFY_NOTFOUND;
+	int rc = begin(q);
+	if (rc)
+		return rc;
+
+	sqlite3_stmt *st = q->st[ST_CODE_GET];
+	bind_str(st, 1, in->id, OTP_ID_LEN + 1);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		done(st);
+		return end(q, rc == SQLITE_DONE ? 0 : map(rc));
+	}
+	copy_text(st, 0, out->phone, sizeof out->phone);
+	const void *mac = sqlite3_column_blob(st, 1);
+	bool match = sqlite3_column_bytes(st, 1) == OTP_MAC_LEN &&
+		     sodium_memcmp(mac, in->mac, OTP_MAC_LEN) == 0;
+	int left = sqlite3_column_int(st, 2);
+	int state = parse_state(st, 3, code_states, COUNT(code_states));
+	int64_t expires = sqlite3_column_int64(st, 4);
+	done(st);
+
+	out->attempts_left = left;
+	rc = 0;
+	if (state == CODE_USED) {
+		out->result = OTP_VERIFY_USED;
+	} else if (state == CODE_DEAD || state == CODE_RETIRED) {
+		out->result = OTP_VERIFY_DEAD;
+	} else if (state != CODE_PENDING) {
+		rc = OTP_EINTERNAL;
+	} else if (now >= expires) {
+		out->result = OTP_VERIFY_EXPIRED;
+	} else if (match && !in->force_fail) {
+		rc = set_code(q, in->id, CODE_USED, left);
+		if (rc == 0 && in->rotate)
+			rc = rotate(q, in, out->phone, now);
+		out->result = OTP_VERIFY_OK;
+	} else {
+		left = left > 1 ? left - 1 : 0;
+		rc = set_code(q, in->id, left ? CODE_PENDING : CODE_DEAD, left);
+		out->result = OTP_VERIFY_WRONG;
+		out->attempts_left = left;
+	}
+	rc = end(q, rc);
+	if (rc) {
+		memset(out, 0, sizeof *out);
+		out->result = OTP_VERIFY_NOTFOUND;
+	}
+	return rc;
+}
+
+static int get_tat(struct sq *q, const char *key, int64_t *tat)
+{
+	sqlite3_stmt *st = q->st[ST_LIMIT_GET];
+	bind_str(st, 1, key, OTP_LIMIT_KEY_MAX);
+	int rc = sqlite3_step(st);
+	*tat = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : map(rc);
+}
+
+static int put_tat(struct sq *q, const char *key, int64_t tat)
+{
+	sqlite3_stmt *st = q->st[ST_LIMIT_PUT];
+	bind_str(st, 1, key, OTP_LIMIT_KEY_MAX);
+	sqlite3_bind_int64(st, 2, tat);
+	return run(st);
+}
+
+/* Takes as it goes, inside the transaction, so a key named twice counts
+ * twice; any refusal rolls the whole call back. */
+static int take(struct otp_store *s, const struct otp_limit *lims, size_t n,
+		int64_t now, int64_t *retry_ms)
+{
+	struct sq *q = cast(s);
+	size_t live = 0;
+	if (retry_ms)
+		*retry_ms = 0;
+	for (size_t i = 0; i < n; i++)
+		live += lims[i].rate.interval_ms > 0;
+	if (!live)
+		return 0;
+
+	int rc = begin(q);
+	if (rc)
+		return rc;
+	bool refused = false;
+	int64_t longest = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const struct otp_limit *l = &lims[i];
+		int64_t tat, next = 0, wait = 0;
+		if (l->rate.interval_ms <= 0)
+			continue;
+		rc = get_tat(q, l->key, &tat);
+		if (rc)
+			break;
+		if (!otp_gcra_take(&l->rate, tat, now, &next, &wait)) {
+			refused = true;
+			if (wait > longest)
+				longest = wait;
+		} else if (!refused) {
+			rc = put_tat(q, l->key, next);
+		}
+	}
+	if (rc == 0 && refused)
+		rc = OTP_ELIMITED;
+	rc = end(q, rc);
+	if (rc == OTP_ELIMITED && retry_ms)
+		*retry_ms = longest;
+	return rc;
+}
+
+static int get_session(struct otp_store *s,
+		       const unsigned char hash[OTP_HASH_LEN], int64_t now,
+		       struct otp_session *out)
+{
+	sqlite3_stmt *st = cast(s)->st[ST_SESSION_GET];
+	memset(out, 0, sizeof *out);
+	sqlite3_bind_blob(st, 1, hash, OTP_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		copy_text(st, 0, out->phone, sizeof out->phone);
+		out->authenticated_ms = sqlite3_column_int64(st, 1);
+		out->expires_ms = sqlite3_column_int64(st, 2);
+		copy_text(st, 3, out->pending_id, sizeof out->pending_id);
+	}
+	done(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? OTP_ENOTFOUND : map(rc);
+}
+
+static int delete_session(struct otp_store *s,
+			  const unsigned char hash[OTP_HASH_LEN])
+{
+	struct sq *q = cast(s);
+	sqlite3_stmt *st = q->st[ST_SESSION_DELETE];
+	sqlite3_bind_blob(st, 1, hash, OTP_HASH_LEN, SQLITE_STATIC);
+	return write1(q, st, false);
+}
+
+/* Copies the current row of ST_MSG_DUE into m. */
+static void copy_msg(sqlite3_stmt *st, struct otp_msg *m)
+{
+	memset(m, 0, sizeof *m);
+	m->id = sqlite3_column_int64(st, 0);
+	copy_text(st, 1, m->request_id, sizeof m->request_id);
+	copy_text(st, 2, m->to, sizeof m->to);
+	const void *body = sqlite3_column_blob(st, 3);
+	m->body_len = body ? (size_t)sqlite3_column_bytes(st, 3) : 0;
+	m->body = malloc(m->body_len ? m->body_len : 1);
+	if (!m->body)
+		abort();
+	if (m->body_len)
+		memcpy(m->body, body, m->body_len);
+	m->attempts = sqlite3_column_int(st, 4) + 1;
+	m->expires_ms = sqlite3_column_int64(st, 5);
+}
+
+static int claim(struct otp_store *s, int64_t now, int64_t lease_ms,
+		 struct otp_msg *out, size_t max, size_t *n)
+{
+	struct sq *q = cast(s);
+	*n = 0;
+	if (max == 0)
+		return 0;
+	int rc = begin(q);
+	if (rc)
+		return rc;
+
+	/* Read them all first: updating rows under a running SELECT of the
+	 * same table is asking for trouble. */
+	sqlite3_stmt *st = q->st[ST_MSG_DUE];
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, max > INT32_MAX ? INT32_MAX : (int64_t)max);
+	size_t k = 0;
+	while (k < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		copy_msg(st, &out[k++]);
+	done(st);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : map(rc);
+
+	st = q->st[ST_MSG_LEASE];
+	for (size_t i = 0; i < k && rc == 0; i++) {
+		sqlite3_bind_int64(st, 1, out[i].id);
+		sqlite3_bind_int64(st, 2, now + lease_ms);
+		sqlite3_bind_int64(st, 3, now);
+		rc = run(st);
+	}
+	rc = end(q, rc);
+	if (rc) {
+		for (size_t i = 0; i < k; i++)
+			otp_msg_deinit(&out[i]);
+		return rc;
+	}
+	*n = k;
+	return 0;
+}
+
+static int ack(struct otp_store *s, int64_t id, int64_t now)
+{
+	struct sq *q = cast(s);
+	sqlite3_stmt *st = q->st[ST_MSG_ACK];
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, now);
+	return write1(q, st, true);
+}
+
+static int retry(struct otp_store *s, int64_t id, int64_t next_ms,
+		 const char *error)
+{
+	struct sq *q = cast(s);
+	sqlite3_stmt *st = q->st[ST_MSG_RETRY];
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, next_ms);
+	bind_error(st, 3, error);
+	return write1(q, st, true);
+}
+
+static int fail(struct otp_store *s, int64_t id, enum otp_msg_state state,
+		const char *error)
+{
+	struct sq *q = cast(s);
+	if (state != OTP_MSG_FAILED && state != OTP_MSG_EXPIRED)
+		return OTP_EINTERNAL;
+	sqlite3_stmt *st = q->st[ST_MSG_FAIL];
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, msg_states[state], -1, SQLITE_STATIC);
+	bind_error(st, 3, error);
+	return write1(q, st, true);
+}
+
+static int get_state(struct otp_store *s, const char *request_id,
+		     enum otp_msg_state *state)
+{
+	sqlite3_stmt *st = cast(s)->st[ST_MSG_STATE];
+	bind_str(st, 1, request_id, OTP_ID_LEN + 1);
+	int rc = sqlite3_step(st), i = -1;
+	if (rc == SQLITE_ROW)
+		i = parse_state(st, 0, msg_states, COUNT(msg_states));
+	done(st);
+	if (rc == SQLITE_DONE)
+		return OTP_ENOTFOUND;
+	if (rc != SQLITE_ROW)
+		return map(rc);
+	if (i < 0)
+		return OTP_EINTERNAL;
+	*state = (enum otp_msg_state)i;
+	return 0;
+}
+
+static int purge(struct otp_store *s, int64_t now, long *removed)
+{
+	static const struct {
+		enum stmt st;
+		int64_t grace_ms;
+	} steps[] = {
+	    {ST_PURGE_CODES, DAY_MS},
+	    {ST_PURGE_MSGS, DAY_MS},
+	    {ST_PURGE_SESSIONS, 0},
+	    {ST_PURGE_LIMITS, 0},
+	};
+	struct sq *q = cast(s);
+	long count = 0;
+	*removed = 0;
+	int rc = begin(q);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < COUNT(steps) && !rc; i++) {
+		sqlite3_stmt *st = q->st[steps[i].st];
+		sqlite3_bind_int64(st, 1, now - steps[i].grace_ms);
+		rc = run(st);
+		count += rc ? 0 : sqlite3_changes(q->db);
+	}
+	rc = end(q, rc);
+	if (rc == 0)
+		*removed = count;
+	return rc;
+}
+
+const struct otp_store_ops otp_store_sqlite_ops = {
+    .name = "sqlite",
+    .scheme = "sqlite:",
+    .version = 1,
+    .caps = 0,
+    .open = open_db,
+    .close = close_db,
+    .ping = ping,
+    .code_issue = issue,
+    .code_verify = verify,
+    .limit_take = take,
+    .session_get = get_session,
+    .session_delete = delete_session,
+    .outbox_claim = claim,
+    .outbox_ack = ack,
+    .outbox_retry = retry,
+    .outbox_fail = fail,
+    .outbox_state = get_state,
+    .purge = purge,
+};
