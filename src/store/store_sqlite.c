@@ -525,7 +525,9 @@ static int verify(struct otp_store *s, const struct otp_verify_in *in,
 		rc = OTP_EINTERNAL;
 	} else if (now >= expires) {
 		out->result = OTP_VERIFY_EXPIRED;
-	} else if (match && !in->force_fail) {
+	} else if (match && !in->force_fail &&
+		   (!in->expect_phone[0] ||
+		    strcmp(in->expect_phone, out->phone) == 0)) {
 		rc = set_code(q, in->id, CODE_USED, left);
 		if (rc == 0 && in->rotate)
 			rc = rotate(q, in, out->phone, now);

@@ -237,6 +237,25 @@ static void ct_force_fail_counts(void)
 	otp_store_close(s);
 }
 
+/* A code tried for another phone than its own counts the attempt and is
+ * not accepted, in the same atomic step. */
+static void ct_expect_phone(void)
+{
+	struct otp_store *s = ct_open();
+	CHECK(s);
+	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	CHECK_INT(ct_issue(s, &c, NULL, CT_T0), 0);
+	struct otp_verify_in in = ct_make_try(c.id, CT_RIGHT);
+	struct otp_verify_out out;
+	snprintf(in.expect_phone, sizeof in.expect_phone, "%s", CT_P2);
+	CHECK_INT(ct_verify(s, &in, CT_T0 + 1, &out), OTP_VERIFY_WRONG);
+	CHECK_INT(out.attempts_left, 4);
+	snprintf(in.expect_phone, sizeof in.expect_phone, "%s", CT_P1);
+	CHECK_INT(ct_verify(s, &in, CT_T0 + 2, &out), OTP_VERIFY_OK);
+	CHECK_STR(out.phone, CT_P1);
+	otp_store_close(s);
+}
+
 /* A failed issue (here: a duplicate id) leaves nothing behind: the earlier
  * code of that phone is not retired and no second message is queued. */
 static void ct_issue_atomic(void)
@@ -696,7 +715,7 @@ static void ct_purge(void)
 	TEST(ct_ping), TEST(ct_verify_ok_then_used), TEST(ct_verify_notfound), \
 	    TEST(ct_wrong_until_dead), TEST(ct_expired_not_counted),           \
 	    TEST(ct_resend_retires), TEST(ct_force_fail_counts),               \
-	    TEST(ct_issue_atomic), TEST(ct_rotate),                            \
+	    TEST(ct_expect_phone), TEST(ct_issue_atomic), TEST(ct_rotate),     \
 	    TEST(ct_rotate_only_on_ok), TEST(ct_session_expiry),               \
 	    TEST(ct_session_bind), TEST(ct_limit_burst),                       \
 	    TEST(ct_limit_all_or_nothing), TEST(ct_limit_disabled),            \

@@ -1,0 +1,293 @@
+/* test_engine.c - the login flows of the engine over a real SQLite store,
+ * with an injected clock and codes read back from the sealed outbox. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/err.h"
+#include "engine/engine.h"
+#include "harness.h"
+#include "store/store.h"
+
+static struct otp_config cfg;
+static struct otp_engine eng;
+static struct otp_store *st;
+static char dir[] = "/tmp/otpd-engine-XXXXXX";
+static int64_t now = 1700000000000;
+
+static void setup(void)
+{
+	static const unsigned char secret[32] = {42};
+	static int n;
+	char url[128], err[256];
+	char *argv[] = {"otpd", NULL};
+	otp_config_deinit(&cfg);
+	memset(&cfg, 0, sizeof cfg);
+	if (otp_config_load(&cfg, 1, argv, NULL, err, sizeof err) != 0)
+		abort();
+	otp_store_close(st);
+	snprintf(url, sizeof url, "sqlite:%s/e%d.db", dir, n++);
+	if (otp_store_open(url, &st) != 0)
+		abort();
+	otp_engine_deinit(&eng);
+	otp_engine_init(&eng, &cfg, secret);
+}
+
+/* The newest code sent to `phone`: claims the outbox and unseals. */
+static void last_code(char code[16])
+{
+	struct otp_msg m[16];
+	size_t n = 0;
+	char text[512];
+	code[0] = '\0';
+	otp_store_outbox_claim(st, now, 1000, m, 16, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (otp_engine_unseal(&eng, &m[i], text, sizeof text) == 0)
+			snprintf(code, 16, "%.*s",
+				 (int)strspn(text, "0123456789"), text);
+		otp_store_outbox_ack(st, m[i].id, now);
+		otp_msg_deinit(&m[i]);
+	}
+}
+
+static int send(const char *phone, const char *token, struct otp_send_out *o)
+{
+	struct otp_send_in in = {phone, strlen(phone), token,
+				 token ? strlen(token) : 0, now};
+	return otp_engine_send(&eng, st, &in, o);
+}
+
+static int verify(const char *token, const char *code, const char *phone,
+		  struct otp_verify_res *r)
+{
+	struct otp_verify_req in = {token, strlen(token),
+				    code,  strlen(code),
+				    phone, phone ? strlen(phone) : 0,
+				    now};
+	return otp_engine_verify(&eng, st, &in, r);
+}
+
+static void full_flow(void)
+{
+	struct otp_send_out o;
+	struct otp_verify_res r;
+	struct otp_session s;
+	char code[16];
+	setup();
+	CHECK_INT(send("+1 (415) 555-0100", NULL, &o), 0);
+	CHECK_STR(o.phone, "+14155550100");
+	CHECK_INT(o.expires_ms, now + 300000);
+	CHECK_INT(strlen(o.new_token), OTP_TOKEN_LEN);
+	last_code(code);
+	CHECK_INT(strlen(code), 6);
+	/* not authenticated yet */
+	CHECK_INT(
+	    otp_engine_session(&eng, st, o.new_token, OTP_TOKEN_LEN, now, &s),
+	    OTP_EUNAUTH);
+	CHECK_INT(verify(o.new_token, code, NULL, &r), 0);
+	CHECK(r.verified);
+	CHECK_STR(r.phone, "+14155550100");
+	CHECK(strcmp(r.new_token, o.new_token) != 0);
+	CHECK_INT(
+	    otp_engine_session(&eng, st, r.new_token, OTP_TOKEN_LEN, now, &s),
+	    0);
+	CHECK_STR(s.phone, "+14155550100");
+	/* the pre-rotation token is gone */
+	CHECK_INT(
+	    otp_engine_session(&eng, st, o.new_token, OTP_TOKEN_LEN, now, &s),
+	    OTP_EUNAUTH);
+	/* the code is single use */
+	CHECK_INT(verify(r.new_token, code, NULL, &r), OTP_EEXPIRED);
+}
+
+static void wrong_codes_then_dead(void)
+{
+	struct otp_send_out o;
+	struct otp_verify_res r;
+	char code[16], wrong[16];
+	setup();
+	CHECK_INT(send("+14155550100", NULL, &o), 0);
+	last_code(code);
+	snprintf(wrong, sizeof wrong, "%06d", (atoi(code) + 1) % 1000000);
+	for (int left = 4; left >= 0; left--) {
+		CHECK_INT(verify(o.new_token, wrong, NULL, &r), 0);
+		CHECK(!r.verified);
+		CHECK_INT(r.attempts_left, left);
+	}
+	CHECK_INT(verify(o.new_token, code, NULL, &r), OTP_EEXPIRED);
+}
+
+static void other_phone_in_body_costs_an_attempt(void)
+{
+	struct otp_send_out o;
+	struct otp_verify_res r;
+	char code[16];
+	setup();
+	CHECK_INT(send("+14155550100", NULL, &o), 0);
+	last_code(code);
+	CHECK_INT(verify(o.new_token, code, "+14155550199", &r), 0);
+	CHECK(!r.verified);
+	CHECK_INT(r.attempts_left, 4);
+	/* the same number in another format is the same phone */
+	CHECK_INT(verify(o.new_token, code, "+1 415-555-0100", &r), 0);
+	CHECK(r.verified);
+	CHECK_STR(r.phone, "+14155550100");
+}
+
+static void expiry_with_injected_clock(void)
+{
+	struct otp_send_out o;
+	struct otp_verify_res r;
+	char code[16];
+	setup();
+	CHECK_INT(send("+14155550100", NULL, &o), 0);
+	last_code(code);
+	int64_t t0 = now;
+	now = t0 + 300000;
+	CHECK_INT(verify(o.new_token, code, NULL, &r), OTP_EEXPIRED);
+	now = t0;
+}
+
+static void resend_retires_old_code_and_cooldown(void)
+{
+	struct otp_send_out o, o2;
+	struct otp_verify_res r;
+	char c1[16], c2[16];
+	setup();
+	CHECK_INT(send("+14155550100", NULL, &o), 0);
+	last_code(c1);
+	/* a second send within 30 s: refused, with the wait */
+	now += 10000;
+	CHECK_INT(send("+1 415 555 0100", o.new_token, &o2), OTP_ELIMITED);
+	CHECK_INT(o2.retry_after_s, 20);
+	now += 20000;
+	CHECK_INT(send("+1 415 555 0100", o.new_token, &o2), 0);
+	CHECK_STR(o2.new_token, ""); /* same session, same cookie */
+	last_code(c2);
+	if (strcmp(c1, c2) != 0) {
+		CHECK_INT(verify(o.new_token, c1, NULL, &r), 0);
+		CHECK(!r.verified);
+	}
+	CHECK_INT(verify(o.new_token, c2, NULL, &r), 0);
+	CHECK(r.verified);
+}
+
+static void five_sends_per_hour(void)
+{
+	struct otp_send_out o;
+	setup();
+	cfg.resend_cooldown = 0;
+	const char *forms[] = {"+14155550100", "+1 415 555 0100",
+			       "001 415 555 0100", "+1.415.555.0100",
+			       "+1(415)5550100"};
+	for (int i = 0; i < 5; i++)
+		CHECK_INT(send(forms[i], NULL, &o), 0);
+	CHECK_INT(send("+14155550100", NULL, &o), OTP_ELIMITED);
+	CHECK_INT(o.retry_after_s, 720);
+	/* another phone has its own bucket */
+	CHECK_INT(send("+14155550101", NULL, &o), 0);
+	now += 720000;
+	CHECK_INT(send("+14155550100", NULL, &o), 0);
+	now -= 720000;
+}
+
+static void limits_can_be_switched_off(void)
+{
+	struct otp_send_out o;
+	int64_t retry;
+	setup();
+	cfg.resend_cooldown = 0;
+	cfg.limit_phone = 0;
+	cfg.limit_ip = 0;
+	for (int i = 0; i < 20; i++) {
+		CHECK_INT(send("+14155550100", NULL, &o), 0);
+		CHECK_INT(
+		    otp_engine_limit_ip(&eng, st, "127.0.0.1", now, &retry), 0);
+	}
+}
+
+static void ip_limit_sixty_per_minute(void)
+{
+	int64_t retry = 0;
+	setup();
+	for (int i = 0; i < 60; i++)
+		CHECK_INT(
+		    otp_engine_limit_ip(&eng, st, "10.0.0.1", now, &retry), 0);
+	CHECK_INT(otp_engine_limit_ip(&eng, st, "10.0.0.1", now, &retry),
+		  OTP_ELIMITED);
+	CHECK_INT(retry, 1);
+	CHECK_INT(otp_engine_limit_ip(&eng, st, "10.0.0.2", now, &retry), 0);
+}
+
+static void bad_phones_and_codes(void)
+{
+	struct otp_send_out o;
+	struct otp_verify_res r;
+	setup();
+	CHECK_INT(send("4155550100", NULL, &o), OTP_EPHONE);
+	CHECK_INT(send("+1 415 CALL NOW", NULL, &o), OTP_EPHONE);
+	CHECK_INT(send("+14155550100", NULL, &o), 0);
+	CHECK_INT(verify(o.new_token, "12a456", NULL, &r), OTP_ECODEFMT);
+	CHECK_INT(verify(o.new_token, "123", NULL, &r), OTP_ECODEFMT);
+	CHECK_INT(verify(o.new_token, "123456", "garbage", &r), OTP_EPHONE);
+	CHECK_INT(verify("not-a-token", "123456", NULL, &r), OTP_EEXPIRED);
+}
+
+static void destination_lists(void)
+{
+	struct otp_send_out o;
+	setup();
+	free(cfg.countries_deny);
+	cfg.countries_deny = strdup("44,7");
+	CHECK_INT(send("+442079460958", NULL, &o), OTP_EDENIED);
+	CHECK_INT(send("+14155550100", NULL, &o), 0);
+	free(cfg.countries_allow);
+	cfg.countries_allow = strdup("33");
+	CHECK_INT(send("+14155550101", NULL, &o), OTP_EDENIED);
+	CHECK_INT(send("+33612345678", NULL, &o), 0);
+}
+
+static void logout_destroys_session(void)
+{
+	struct otp_send_out o;
+	struct otp_verify_res r;
+	struct otp_session s;
+	char code[16];
+	setup();
+	CHECK_INT(send("+14155550100", NULL, &o), 0);
+	last_code(code);
+	CHECK_INT(verify(o.new_token, code, NULL, &r), 0);
+	CHECK_INT(otp_engine_logout(&eng, st, r.new_token, OTP_TOKEN_LEN), 0);
+	CHECK_INT(
+	    otp_engine_session(&eng, st, r.new_token, OTP_TOKEN_LEN, now, &s),
+	    OTP_EUNAUTH);
+}
+
+static const struct harness_test tests[] = {
+    TEST(full_flow),
+    TEST(wrong_codes_then_dead),
+    TEST(other_phone_in_body_costs_an_attempt),
+    TEST(expiry_with_injected_clock),
+    TEST(resend_retires_old_code_and_cooldown),
+    TEST(five_sends_per_hour),
+    TEST(limits_can_be_switched_off),
+    TEST(ip_limit_sixty_per_minute),
+    TEST(bad_phones_and_codes),
+    TEST(destination_lists),
+    TEST(logout_destroys_session),
+};
+
+int main(void)
+{
+	if (!mkdtemp(dir))
+		return 1;
+	int rc = harness_run("engine", tests, sizeof tests / sizeof tests[0]);
+	otp_store_close(st);
+	otp_engine_deinit(&eng);
+	otp_config_deinit(&cfg);
+	char cmd[64];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		rc = 1;
+	return rc;
+}
