@@ -144,10 +144,10 @@ int main(int argc, char **argv)
 		goto fail_sms;
 	}
 	struct otp_outbox_cfg ocfg = {
-		.store_url = cfg.store,
-		.sms = sms,
-		.unseal = otp_engine_unseal,
-		.arg = &engine,
+	    .store_url = cfg.store,
+	    .sms = sms,
+	    .unseal = otp_engine_unseal,
+	    .arg = &engine,
 	};
 	if (otp_outbox_start(&outbox, &ocfg) < 0) {
 		fprintf(stderr, "otpd: cannot start the delivery worker\n");
@@ -157,18 +157,18 @@ int main(int argc, char **argv)
 	engine.notify_arg = outbox;
 
 	struct otp_app app = {
-		.cfg = &cfg, .engine = &engine, .store_url = cfg.store};
+	    .cfg = &cfg, .engine = &engine, .store_url = cfg.store};
 	otp_app_init(&app);
 	struct otp_http_cfg hcfg = {
-		.listen = cfg.listen,
-		.threads = (unsigned)cfg.threads,
-		.conn_limit = (unsigned)cfg.conn_limit,
-		.conn_timeout_s = (unsigned)cfg.conn_timeout,
-		.body_max = (size_t)cfg.body_max,
-		.trusted_proxies = cfg.trusted_proxies,
-		.routes = otp_routes,
-		.nroutes = otp_nroutes,
-		.guard = otp_app_guard,
+	    .listen = cfg.listen,
+	    .threads = (unsigned)cfg.threads,
+	    .conn_limit = (unsigned)cfg.conn_limit,
+	    .conn_timeout_s = (unsigned)cfg.conn_timeout,
+	    .body_max = (size_t)cfg.body_max,
+	    .trusted_proxies = cfg.trusted_proxies,
+	    .routes = otp_routes,
+	    .nroutes = otp_nroutes,
+	    .guard = otp_app_guard,
 	};
 	if (otp_http_start(&http, &hcfg, err, sizeof err) < 0) {
 		fprintf(stderr, "otpd: %s\n", err);

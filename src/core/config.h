@@ -14,22 +14,23 @@
 
 struct otp_config {
 	/* network */
-	char *listen;         /* "HOST:PORT" */
-	long threads;         /* 0: one per core */
-	long conn_limit;      /* open connections at most */
-	long conn_timeout;    /* s an idle or slow connection may live */
-	long body_max;        /* bytes of request body at most */
-	char *trusted_proxies; /* comma-separated IPs whose X-Forwarded-For counts */
+	char *listen;	       /* "HOST:PORT" */
+	long threads;	       /* 0: one per core */
+	long conn_limit;       /* open connections at most */
+	long conn_timeout;     /* s an idle or slow connection may live */
+	long body_max;	       /* bytes of request body at most */
+	char *trusted_proxies; /* comma-separated IPs whose X-Forwarded-For
+				  counts */
 	/* parts */
-	char *store;       /* "sqlite:PATH" */
-	char *sms;         /* "console", "file:PATH", "null" */
+	char *store;	   /* "sqlite:PATH" */
+	char *sms;	   /* "console", "file:PATH", "null" */
 	char *secret_file; /* "" = next to the database */
 	/* codes */
 	long code_length;   /* digits, 4..10 */
-	long code_ttl;      /* s */
+	long code_ttl;	    /* s */
 	long code_attempts; /* wrong tries before a code is dead */
 	/* limits, 0 = off */
-	long limit_ip;        /* requests per minute per client IP */
+	long limit_ip;	      /* requests per minute per client IP */
 	long limit_phone;     /* sends per hour per phone */
 	long resend_cooldown; /* s between two sends to one phone */
 	/* sessions */

@@ -8,9 +8,9 @@ struct row {
 };
 
 static const struct row rows[OTP_ERR_COUNT_] = {
-	[0] = {500, "internal", "internal error"},
+    [0] = {500, "internal", "internal error"},
 #define OTP_ERR_ROW_(name, st, wire, msg) [OTP_##name##_IDX_] = {st, wire, msg},
-	OTP_ERROR_LIST(OTP_ERR_ROW_)
+    OTP_ERROR_LIST(OTP_ERR_ROW_)
 #undef OTP_ERR_ROW_
 };
 
@@ -22,6 +22,15 @@ static const struct row *find(int err)
 	return &rows[i];
 }
 
-int otp_err_status(int err) { return find(err)->status; }
-const char *otp_err_code(int err) { return find(err)->wire; }
-const char *otp_err_message(int err) { return find(err)->msg; }
+int otp_err_status(int err)
+{
+	return find(err)->status;
+}
+const char *otp_err_code(int err)
+{
+	return find(err)->wire;
+}
+const char *otp_err_message(int err)
+{
+	return find(err)->msg;
+}

@@ -23,8 +23,7 @@
 	X(EEXPIRED, 400, "session_expired", "session expired")                 \
 	X(EUNAUTH, 401, "unauthorized", "not logged in")                       \
 	X(EAPIKEY, 401, "invalid_api_key", "missing or invalid API key")       \
-	X(EDENIED, 403, "destination_not_allowed",                             \
-	  "destination not allowed")                                           \
+	X(EDENIED, 403, "destination_not_allowed", "destination not allowed")  \
 	X(ENOTFOUND, 404, "not_found", "not found")                            \
 	X(EMETHOD, 405, "method_not_allowed", "method not allowed")            \
 	X(ECONFLICT, 409, "idempotency_conflict",                              \
@@ -44,7 +43,7 @@ enum otp_err {
 	OTP_ERR_FIRST_IDX_ = 0,
 	OTP_ERROR_LIST(OTP_ERR_ENUM_)
 #undef OTP_ERR_ENUM_
-		OTP_ERR_COUNT_
+	    OTP_ERR_COUNT_
 };
 
 /* OTP_EJSON etc.: the negative of the index, usable in switch labels. */

@@ -12,7 +12,7 @@
 
 struct otp_gcra {
 	int64_t interval_ms; /* emission interval T; <= 0 means no limit */
-	int64_t burst;       /* events allowed at once, >= 1 */
+	int64_t burst;	     /* events allowed at once, >= 1 */
 };
 
 /* Decides one event at `now` given the stored `tat` (0 if none).

@@ -71,8 +71,8 @@ int otp_json_parse(const char *body, size_t len, const struct otp_jfield *spec,
 	*field = NULL;
 	if (len == 0)
 		return OTP_EJSON;
-	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-				  &e);
+	json_t *root =
+	    json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
 	if (!root)
 		return load_error(&e);
 	if (!json_is_object(root)) {

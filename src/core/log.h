@@ -15,9 +15,10 @@ int otp_log_parse_level(const char *s, enum otp_log_level *out);
 
 /* Logs `msg` with key/value string pairs, NULL-terminated:
  *   otp_log(OTP_LOG_INFO, "sent", "to", masked, "driver", "file", NULL);
- * A NULL value leaves its key out. Values are JSON-escaped. A key starting with '#' takes its value as a raw
- * JSON number (e.g. "#status", "200"); the '#' is dropped. */
+ * A NULL value leaves its key out. Values are JSON-escaped. A key starting with
+ * '#' takes its value as a raw JSON number (e.g. "#status", "200"); the '#' is
+ * dropped. */
 void otp_log(enum otp_log_level lvl, const char *msg, ...)
-	__attribute__((sentinel));
+    __attribute__((sentinel));
 
 #endif

@@ -24,8 +24,8 @@ static int from_text(const char *s, size_t len, unsigned char *out)
 		return 0;
 	if (len < OTP_SECRET_BYTES)
 		return OTP_ETYPE;
-	crypto_generichash(out, OTP_SECRET_BYTES, (const unsigned char *)s,
-			   len, NULL, 0);
+	crypto_generichash(out, OTP_SECRET_BYTES, (const unsigned char *)s, len,
+			   NULL, 0);
 	return 0;
 }
 
@@ -61,8 +61,8 @@ static int create_file(const char *path, unsigned char *out, char *err,
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot create secret file %s: %s",
-			 path, strerror(errno));
+		snprintf(err, errlen, "cannot create secret file %s: %s", path,
+			 strerror(errno));
 		return OTP_ETYPE;
 	}
 	randombytes_buf(out, OTP_SECRET_BYTES);

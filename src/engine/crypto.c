@@ -26,8 +26,8 @@ struct otp_keys *otp_keys_new(const unsigned char secret[OTP_SECRET_LEN])
 		abort();
 	crypto_kdf_derive_from_key(k->code, sizeof k->code, 1, "otpdcode",
 				   secret);
-	crypto_kdf_derive_from_key(k->session, sizeof k->session, 2,
-				   "otpdsess", secret);
+	crypto_kdf_derive_from_key(k->session, sizeof k->session, 2, "otpdsess",
+				   secret);
 	crypto_kdf_derive_from_key(k->box, sizeof k->box, 3, "otpdobox",
 				   secret);
 	sodium_mprotect_readonly(k);
@@ -90,7 +90,8 @@ void otp_token_hash(const struct otp_keys *k, const char *tok, size_t len,
 void otp_seal(const struct otp_keys *k, const char *text, size_t len,
 	      unsigned char **out, size_t *out_len)
 {
-	size_t n = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + len;
+	size_t n =
+	    crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + len;
 	unsigned char *b = malloc(n);
 	if (!b)
 		abort();
@@ -101,17 +102,16 @@ void otp_seal(const struct otp_keys *k, const char *text, size_t len,
 	*out_len = n;
 }
 
-int otp_unseal(const struct otp_keys *k, const unsigned char *in,
-	       size_t in_len, char *text, size_t cap)
+int otp_unseal(const struct otp_keys *k, const unsigned char *in, size_t in_len,
+	       char *text, size_t cap)
 {
 	size_t over = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES;
 	if (in_len < over || in_len - over >= cap)
 		return OTP_EINTERNAL;
 	size_t len = in_len - over;
-	if (crypto_secretbox_open_easy((unsigned char *)text,
-				       in + crypto_secretbox_NONCEBYTES,
-				       in_len - crypto_secretbox_NONCEBYTES,
-				       in, k->box) != 0)
+	if (crypto_secretbox_open_easy(
+		(unsigned char *)text, in + crypto_secretbox_NONCEBYTES,
+		in_len - crypto_secretbox_NONCEBYTES, in, k->box) != 0)
 		return OTP_EINTERNAL;
 	text[len] = '\0';
 	return 0;

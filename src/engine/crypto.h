@@ -16,8 +16,8 @@
 #include "store/store.h"
 
 #define OTP_SECRET_LEN 32
-#define OTP_TOKEN_LEN 43 /* base64url, no padding, of 32 random bytes */
-#define OTP_CODE_MAX 10
+#define OTP_TOKEN_LEN  43 /* base64url, no padding, of 32 random bytes */
+#define OTP_CODE_MAX   10
 
 struct otp_keys;
 
@@ -47,7 +47,7 @@ void otp_token_hash(const struct otp_keys *k, const char *tok, size_t len,
 void otp_seal(const struct otp_keys *k, const char *text, size_t len,
 	      unsigned char **out, size_t *out_len);
 /* Opens a sealed body into text (NUL-terminated). 0 or OTP_EINTERNAL. */
-int otp_unseal(const struct otp_keys *k, const unsigned char *in,
-	       size_t in_len, char *text, size_t cap);
+int otp_unseal(const struct otp_keys *k, const unsigned char *in, size_t in_len,
+	       char *text, size_t cap);
 
 #endif

@@ -92,8 +92,8 @@ static int phone_limits(struct otp_engine *e, struct otp_store *s,
 			const char *phone, int64_t now, int64_t *retry_after_s)
 {
 	struct otp_limit l[2] = {
-		{.rate = per(e->cfg->limit_phone, 3600000)},
-		{.rate = {e->cfg->resend_cooldown * 1000, 1}},
+	    {.rate = per(e->cfg->limit_phone, 3600000)},
+	    {.rate = {e->cfg->resend_cooldown * 1000, 1}},
 	};
 	int64_t retry_ms = 0;
 	limit_key(&l[0], "ph", phone);

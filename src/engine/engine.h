@@ -45,7 +45,7 @@ struct otp_send_out {
 	char phone[OTP_PHONE_MAX]; /* normalised */
 	char request_id[OTP_ID_LEN + 1];
 	int64_t expires_ms;
-	int64_t retry_after_s;              /* cooldown, or wait when limited */
+	int64_t retry_after_s;		   /* cooldown, or wait when limited */
 	char new_token[OTP_TOKEN_LEN + 1]; /* "" if the cookie stays */
 };
 
@@ -67,9 +67,10 @@ struct otp_verify_req {
 
 struct otp_verify_res {
 	bool verified;
-	int attempts_left;                 /* when not verified */
-	char phone[OTP_PHONE_MAX];         /* when verified */
-	char new_token[OTP_TOKEN_LEN + 1]; /* when verified: the rotated token */
+	int attempts_left;	   /* when not verified */
+	char phone[OTP_PHONE_MAX]; /* when verified */
+	char
+	    new_token[OTP_TOKEN_LEN + 1]; /* when verified: the rotated token */
 };
 
 /* Tries the code bound to the session. 0 with res->verified true or false

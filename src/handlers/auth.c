@@ -26,9 +26,9 @@ static void set_cookie(struct otp_req *r, const char *value, long max_age)
 {
 	const struct otp_config *cfg = otp_app()->cfg;
 	struct otp_cookie_attrs a = {
-		.max_age = max_age,
-		.secure = cfg->cookie_secure,
-		.same_site = cfg->cookie_samesite,
+	    .max_age = max_age,
+	    .secure = cfg->cookie_secure,
+	    .same_site = cfg->cookie_samesite,
 	};
 	if (otp_cookie_format(r->set_cookie, sizeof r->set_cookie,
 			      cfg->cookie_name, value, &a) < 0)

@@ -4,25 +4,25 @@
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct otp_jfield send_fields[] = {
-	{"phone", OTP_J_STRING, true, 64},
+    {"phone", OTP_J_STRING, true, 64},
 };
 
 static const struct otp_jfield verify_fields[] = {
-	{"code", OTP_J_STRING, true, 32},
-	{"phone", OTP_J_STRING, false, 64},
+    {"code", OTP_J_STRING, true, 32},
+    {"phone", OTP_J_STRING, false, 64},
 };
 
 const struct otp_route otp_routes[] = {
-	/* login API (DESIGN.md 1.1) */
-	{"POST", "/auth/send-otp", otp_h_send_otp, OTP_R_JSON, 0,
-	 send_fields, LEN(send_fields)},
-	{"POST", "/auth/verify-otp", otp_h_verify_otp, OTP_R_JSON, 0,
-	 verify_fields, LEN(verify_fields)},
-	{"GET", "/auth/session", otp_h_session, 0, 0, NULL, 0},
-	{"POST", "/auth/logout", otp_h_logout, 0, 0, NULL, 0},
-	{"GET", "/auth/check", otp_h_check, 0, 0, NULL, 0},
-	/* operator face */
-	{"GET", "/healthz", otp_h_healthz, OTP_R_NOLIMIT, 0, NULL, 0},
-	{"GET", "/readyz", otp_h_readyz, OTP_R_NOLIMIT, 0, NULL, 0},
+    /* login API (DESIGN.md 1.1) */
+    {"POST", "/auth/send-otp", otp_h_send_otp, OTP_R_JSON, 0, send_fields,
+     LEN(send_fields)},
+    {"POST", "/auth/verify-otp", otp_h_verify_otp, OTP_R_JSON, 0, verify_fields,
+     LEN(verify_fields)},
+    {"GET", "/auth/session", otp_h_session, 0, 0, NULL, 0},
+    {"POST", "/auth/logout", otp_h_logout, 0, 0, NULL, 0},
+    {"GET", "/auth/check", otp_h_check, 0, 0, NULL, 0},
+    /* operator face */
+    {"GET", "/healthz", otp_h_healthz, OTP_R_NOLIMIT, 0, NULL, 0},
+    {"GET", "/readyz", otp_h_readyz, OTP_R_NOLIMIT, 0, NULL, 0},
 };
 const size_t otp_nroutes = LEN(otp_routes);

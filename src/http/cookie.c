@@ -23,7 +23,8 @@ bool otp_cookie_find(const char *header, const char *name, const char **val,
 		const char *eq = memchr(p, '=', (size_t)(end - p));
 		if (eq) {
 			const char *k_end = eq;
-			while (k_end > p && (k_end[-1] == ' ' || k_end[-1] == '\t'))
+			while (k_end > p &&
+			       (k_end[-1] == ' ' || k_end[-1] == '\t'))
 				k_end--;
 			if ((size_t)(k_end - p) == nlen &&
 			    memcmp(p, name, nlen) == 0) {
@@ -50,8 +51,9 @@ bool otp_cookie_find(const char *header, const char *name, const char **val,
 int otp_cookie_format(char *out, size_t cap, const char *name,
 		      const char *value, const struct otp_cookie_attrs *a)
 {
-	int n = snprintf(out, cap, "%s=%s; Path=/; Max-Age=%ld; HttpOnly; "
-				   "SameSite=%s%s",
+	int n = snprintf(out, cap,
+			 "%s=%s; Path=/; Max-Age=%ld; HttpOnly; "
+			 "SameSite=%s%s",
 			 name, value, a->max_age, a->same_site,
 			 a->secure ? "; Secure" : "");
 	return (n < 0 || (size_t)n >= cap) ? -1 : 0;

@@ -24,9 +24,9 @@
 #define OTP_IP_MAX 46 /* INET6_ADDRSTRLEN */
 
 enum otp_route_flags {
-	OTP_R_JSON = 1 << 0,    /* body must be application/json */
+	OTP_R_JSON = 1 << 0,	/* body must be application/json */
 	OTP_R_NOLIMIT = 1 << 1, /* the guard (per-IP limit) does not apply */
-	OTP_R_PREFIX = 1 << 2,  /* path is a prefix; the rest is r->param */
+	OTP_R_PREFIX = 1 << 2,	/* path is a prefix; the rest is r->param */
 };
 
 struct otp_req;
@@ -54,7 +54,7 @@ struct otp_req {
 	json_t *in; /* for OTP_R_JSON routes: the parsed object (borrowed) */
 	char ip[OTP_IP_MAX]; /* the client: the socket's peer, or
 				X-Forwarded-For's from a trusted proxy */
-	int64_t now;         /* ms since the epoch, read once per request */
+	int64_t now;	     /* ms since the epoch, read once per request */
 	const struct otp_route *route;
 	void *conn; /* the server's */
 
@@ -65,11 +65,11 @@ struct otp_req {
 				  "retry_after" field) */
 	char set_cookie[320];  /* "" or a Set-Cookie value */
 	char auth_phone[OTP_PHONE_MAX]; /* "" or an X-Auth-Phone value */
-	const char *allow; /* for 405: the Allow header */
+	const char *allow;		/* for 405: the Allow header */
 
 	/* for the request log line, never secrets */
 	char log_phone[OTP_PHONE_MAX]; /* masked */
-	const char *log_field; /* the field an error is about */
+	const char *log_field;	       /* the field an error is about */
 };
 
 /* A request header (case-insensitive name), or NULL. */

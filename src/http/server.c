@@ -125,7 +125,7 @@ static bool in_list(const char *list, const char *ip)
 static void client_ip(struct ctx *c, struct MHD_Connection *conn)
 {
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	char *ip = c->r.ip;
 	strcpy(ip, "unknown");
 	if (ci && ci->client_addr) {
@@ -193,11 +193,10 @@ static void error_body(struct otp_req *r, int err)
 {
 	json_decref(r->out);
 	r->status = otp_err_status(err);
-	r->out = json_pack("{s:s, s:s}", "error", otp_err_message(err),
-			   "code", otp_err_code(err));
+	r->out = json_pack("{s:s, s:s}", "error", otp_err_message(err), "code",
+			   otp_err_code(err));
 	if (r->log_field && err != OTP_EUNKNOWN)
-		json_object_set_new(r->out, "field",
-				    json_string(r->log_field));
+		json_object_set_new(r->out, "field", json_string(r->log_field));
 	if (err == OTP_ELIMITED)
 		json_object_set_new(r->out, "retry_after",
 				    json_integer(r->retry_after_s));
@@ -222,14 +221,13 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct ctx *c)
 						       MHD_RESPMEM_PERSISTENT);
 	}
 	add_common_headers(resp, r);
-	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status,
-						 resp);
+	enum MHD_Result ret =
+	    MHD_queue_response(conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }
 
-static enum MHD_Result fail(struct MHD_Connection *conn, struct ctx *c,
-			    int err)
+static enum MHD_Result fail(struct MHD_Connection *conn, struct ctx *c, int err)
 {
 	error_body(&c->r, err);
 	return respond(conn, c);
@@ -287,8 +285,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 
 		static __thread char allow[64];
 		const char *param = "";
-		c->r.route = find_route(h, method, url, &param, allow,
-					sizeof allow);
+		c->r.route =
+		    find_route(h, method, url, &param, allow, sizeof allow);
 		c->r.param = param;
 		if (!c->r.route) {
 			if (allow[0]) {
@@ -299,15 +297,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			}
 		} else if ((c->r.route->flags & OTP_R_JSON) &&
 			   !is_json_type(MHD_lookup_connection_value(
-				   conn, MHD_HEADER_KIND,
-				   MHD_HTTP_HEADER_CONTENT_TYPE))) {
+			       conn, MHD_HEADER_KIND,
+			       MHD_HTTP_HEADER_CONTENT_TYPE))) {
 			c->err = OTP_EMEDIA;
 		}
 		c->max = c->r.route && c->r.route->body_max
-				 ? c->r.route->body_max
-				 : h->cfg.body_max;
+			     ? c->r.route->body_max
+			     : h->cfg.body_max;
 		const char *cl = MHD_lookup_connection_value(
-			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (!c->err && cl) {
 			char *end;
 			unsigned long long n = strtoull(cl, &end, 10);
@@ -351,8 +349,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	return respond(conn, c);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn,
-			 void **con_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
 {
 	struct otp_http *h = cls;
 	struct ctx *c = *con_cls;
@@ -365,11 +363,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	snprintf(ms, sizeof ms, "%lld",
 		 (long long)(otp_clock_mono_ms() - c->start));
 	otp_log(OTP_LOG_INFO, "request", "method", c->r.method, "route",
-		c->r.route ? c->r.route->path : "-", "#status", status,
-		"#ms", ms, "phone", c->r.log_phone[0] ? c->r.log_phone : NULL,
-		"error", c->r.status >= 400 && c->r.out ?
-			json_string_value(json_object_get(c->r.out, "code")) :
-			NULL,
+		c->r.route ? c->r.route->path : "-", "#status", status, "#ms",
+		ms, "phone", c->r.log_phone[0] ? c->r.log_phone : NULL, "error",
+		c->r.status >= 400 && c->r.out
+		    ? json_string_value(json_object_get(c->r.out, "code"))
+		    : NULL,
 		NULL);
 	json_decref(c->r.out);
 	free(c->body);
@@ -451,14 +449,12 @@ int otp_http_start(struct otp_http **out, const struct otp_http_cfg *cfg,
 		threads = n > 0 ? (unsigned)n : 1;
 	}
 	h->d = MHD_start_daemon(
-		flags, (uint16_t)port, NULL, NULL, on_request, h,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_THREAD_POOL_SIZE, threads,
-		MHD_OPTION_CONNECTION_LIMIT, cfg->conn_limit,
-		MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
-		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-		MHD_OPTION_END);
+	    flags, (uint16_t)port, NULL, NULL, on_request, h,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
+	    cfg->conn_limit, MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
+	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, h, MHD_OPTION_END);
 	if (!h->d) {
 		snprintf(err, errlen, "cannot listen on %s", cfg->listen);
 		free(h->proxies);

@@ -12,10 +12,10 @@
 #include <stdint.h>
 
 struct otp_sms_msg {
-	const char *to;         /* E.164 */
-	const char *body;       /* rendered text, holds the code: never log it */
+	const char *to;	  /* E.164 */
+	const char *body; /* rendered text, holds the code: never log it */
 	const char *request_id; /* the code's request id */
-	int64_t message_id;     /* the outbox row, stable across retries */
+	int64_t message_id;	/* the outbox row, stable across retries */
 	int64_t now_ms;
 };
 

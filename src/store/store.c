@@ -9,7 +9,7 @@
 extern const struct otp_store_ops otp_store_sqlite_ops;
 
 static const struct otp_store_ops *const backends[] = {
-	&otp_store_sqlite_ops,
+    &otp_store_sqlite_ops,
 };
 
 const struct otp_store_ops *otp_store_backend(const char *url)

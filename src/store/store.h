@@ -21,18 +21,18 @@
 #include "core/gcra.h"
 #include "core/phone.h"
 
-#define OTP_ID_LEN 32   /* request id: 32 lowercase hex characters */
-#define OTP_MAC_LEN 32  /* keyed MAC of a code */
-#define OTP_HASH_LEN 32 /* keyed hash of a session token */
-#define OTP_LIMIT_KEY_MAX 96
+#define OTP_ID_LEN	   32 /* request id: 32 lowercase hex characters */
+#define OTP_MAC_LEN	   32 /* keyed MAC of a code */
+#define OTP_HASH_LEN	   32 /* keyed hash of a session token */
+#define OTP_LIMIT_KEY_MAX  96
 #define OTP_ERROR_TEXT_MAX 256
 
 /* A new code, as the engine made it. */
 struct otp_code_new {
 	char id[OTP_ID_LEN + 1];
-	char phone[OTP_PHONE_MAX];      /* E.164 */
+	char phone[OTP_PHONE_MAX];	/* E.164 */
 	unsigned char mac[OTP_MAC_LEN]; /* MAC(secret, id, code) */
-	int attempts;                   /* wrong tries allowed */
+	int attempts;			/* wrong tries allowed */
 	int64_t expires_ms;
 };
 
@@ -46,7 +46,7 @@ struct otp_session_bind {
 struct otp_verify_in {
 	char id[OTP_ID_LEN + 1];
 	unsigned char mac[OTP_MAC_LEN]; /* MAC of the code tried */
-	bool force_fail; /* count the attempt, never accept */
+	bool force_fail;		/* count the attempt, never accept */
 	/* If not "", the phone the caller expects the code to have gone to: a
 	 * code of another phone counts the attempt and is not accepted. */
 	char expect_phone[OTP_PHONE_MAX];
@@ -59,7 +59,7 @@ struct otp_verify_in {
 };
 
 enum otp_verify_result {
-	OTP_VERIFY_OK,       /* right code: now used */
+	OTP_VERIFY_OK,	     /* right code: now used */
 	OTP_VERIFY_WRONG,    /* wrong code: attempts_left says what is left */
 	OTP_VERIFY_NOTFOUND, /* no such request id */
 	OTP_VERIFY_EXPIRED,  /* its TTL has passed */
@@ -91,7 +91,7 @@ enum otp_msg_state {
 	OTP_MSG_QUEUED,
 	OTP_MSG_SENDING, /* claimed by a worker, lease running */
 	OTP_MSG_SENT,
-	OTP_MSG_FAILED,  /* dead letter */
+	OTP_MSG_FAILED,	 /* dead letter */
 	OTP_MSG_EXPIRED, /* its code expired before it could be sent */
 };
 
@@ -188,12 +188,10 @@ static inline int otp_store_ping(struct otp_store *s)
 {
 	return s->ops->ping(s);
 }
-static inline int otp_store_code_issue(struct otp_store *s,
-				       const struct otp_code_new *code,
-				       const unsigned char *body,
-				       size_t body_len,
-				       const struct otp_session_bind *bind,
-				       int64_t now)
+static inline int
+otp_store_code_issue(struct otp_store *s, const struct otp_code_new *code,
+		     const unsigned char *body, size_t body_len,
+		     const struct otp_session_bind *bind, int64_t now)
 {
 	return s->ops->code_issue(s, code, body, body_len, bind, now);
 }

@@ -38,8 +38,9 @@ static int harness_failed_;
 	do {                                                                   \
 		const char *a_ = (a), *b_ = (b);                               \
 		if (strcmp(a_, b_) != 0) {                                     \
-			fprintf(stderr, "%s:%d: %s == \"%s\", expected "       \
-					"\"%s\"\n",                            \
+			fprintf(stderr,                                        \
+				"%s:%d: %s == \"%s\", expected "               \
+				"\"%s\"\n",                                    \
 				__FILE__, __LINE__, #a, a_, b_);               \
 			harness_failed_ = 1;                                   \
 			return;                                                \
@@ -51,7 +52,10 @@ struct harness_test {
 	void (*fn)(void);
 };
 
-#define TEST(name) {#name, name}
+#define TEST(name)                                                             \
+	{                                                                      \
+#name, name                                                    \
+	}
 
 static inline int harness_run(const char *suite, const struct harness_test *t,
 			      size_t n)

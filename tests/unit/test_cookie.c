@@ -18,8 +18,7 @@ static void finds_among_several(void)
 	CHECK_STR(find("a=1; otpd_session=tok; b=2", "otpd_session"), "tok");
 	CHECK_STR(find("otpd_session=tok", "otpd_session"), "tok");
 	CHECK_STR(find("a=1;otpd_session=tok", "otpd_session"), "tok");
-	CHECK_STR(find("a=1;  otpd_session = tok ;b=2", "otpd_session"),
-		  "tok");
+	CHECK_STR(find("a=1;  otpd_session = tok ;b=2", "otpd_session"), "tok");
 }
 
 static void name_must_match_whole(void)
@@ -61,8 +60,10 @@ static void formats_flags(void)
 }
 
 static const struct harness_test tests[] = {
-	TEST(finds_among_several),     TEST(name_must_match_whole),
-	TEST(first_wins_and_quotes_drop), TEST(odd_headers),
-	TEST(formats_flags),
+    TEST(finds_among_several),
+    TEST(name_must_match_whole),
+    TEST(first_wins_and_quotes_drop),
+    TEST(odd_headers),
+    TEST(formats_flags),
 };
 HARNESS_MAIN("cookie", tests)

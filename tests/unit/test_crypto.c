@@ -80,8 +80,7 @@ static void token_hash_is_keyed(void)
 	otp_token_hash(k, "tok", 3, h1);
 	otp_token_hash(k, "tok", 3, h2);
 	CHECK(memcmp(h1, h2, 32) == 0);
-	crypto_generichash(plain, 32, (const unsigned char *)"tok", 3, NULL,
-			   0);
+	crypto_generichash(plain, 32, (const unsigned char *)"tok", 3, NULL, 0);
 	CHECK(memcmp(h1, plain, 32) != 0);
 	otp_keys_free(k);
 }
@@ -116,13 +115,13 @@ static void message_text_and_autofill_line(void)
 }
 
 static const struct harness_test tests[] = {
-	TEST(codes_have_length_and_digits),
-	TEST(digits_are_uniform),
-	TEST(mac_binds_id_code_and_key),
-	TEST(ids_and_tokens_are_random_and_well_formed),
-	TEST(token_hash_is_keyed),
-	TEST(seal_round_trip_and_tamper),
-	TEST(message_text_and_autofill_line),
+    TEST(codes_have_length_and_digits),
+    TEST(digits_are_uniform),
+    TEST(mac_binds_id_code_and_key),
+    TEST(ids_and_tokens_are_random_and_well_formed),
+    TEST(token_hash_is_keyed),
+    TEST(seal_round_trip_and_tamper),
+    TEST(message_text_and_autofill_line),
 };
 
 int main(void)

@@ -79,12 +79,12 @@ static void retry_seconds_round_up(void)
 }
 
 static const struct harness_test tests[] = {
-	TEST(burst_then_refuse),
-	TEST(refills_one_per_interval),
-	TEST(cooldown),
-	TEST(refusal_does_not_consume),
-	TEST(idle_time_does_not_bank_beyond_burst),
-	TEST(disabled_limit_always_allows),
-	TEST(retry_seconds_round_up),
+    TEST(burst_then_refuse),
+    TEST(refills_one_per_interval),
+    TEST(cooldown),
+    TEST(refusal_does_not_consume),
+    TEST(idle_time_does_not_bank_beyond_burst),
+    TEST(disabled_limit_always_allows),
+    TEST(retry_seconds_round_up),
 };
 HARNESS_MAIN("gcra", tests)

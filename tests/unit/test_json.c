@@ -4,8 +4,8 @@
 #include "harness.h"
 
 static const struct otp_jfield spec[] = {
-	{"code", OTP_J_STRING, true, 10},
-	{"phone", OTP_J_STRING, false, 20},
+    {"code", OTP_J_STRING, true, 10},
+    {"phone", OTP_J_STRING, false, 20},
 };
 
 static int parse(const char *body, size_t len, const char **field)
@@ -75,8 +75,10 @@ static void error_table_is_consistent(void)
 }
 
 static const struct harness_test tests[] = {
-	TEST(accepts_exact_fields),	   TEST(syntax_errors),
-	TEST(utf8_and_nul),		   TEST(field_errors_name_the_field),
-	TEST(error_table_is_consistent),
+    TEST(accepts_exact_fields),
+    TEST(syntax_errors),
+    TEST(utf8_and_nul),
+    TEST(field_errors_name_the_field),
+    TEST(error_table_is_consistent),
 };
 HARNESS_MAIN("json", tests)
