@@ -4,7 +4,7 @@
 #   make test       install what is missing, build, run every suite
 #   make lint       clang-format check;  make format  rewrite in place
 #   make SANITIZE=address,undefined test   the same under ASan + UBSan
-PKGS     := libmicrohttpd jansson libsodium sqlite3
+PKGS     := libmicrohttpd jansson libsodium sqlite3 hiredis libcurl
 SANITIZE ?=
 BUILD    ?= build$(if $(SANITIZE),-san)
 CC       ?= cc
