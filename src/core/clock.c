@@ -25,3 +25,30 @@ void otp_clock_iso8601(int64_t ms, char out[OTP_ISO8601_LEN])
 	gmtime_r(&t, &tm);
 	strftime(out, OTP_ISO8601_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
+
+int otp_clock_parse_iso8601(const char *s, int64_t *ms)
+{
+	struct tm tm = {0};
+	int frac = 0, n = 0;
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
+		   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
+		return -1;
+	const char *p = s + n;
+	if (*p == '.') {
+		int digits = 0;
+		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+			if (digits < 3)
+				frac = frac * 10 + (*p - '0');
+		for (; digits < 3; digits++)
+			frac *= 10;
+	}
+	if (p[0] != 'Z' || p[1] != '\0')
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	time_t t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -1;
+	*ms = (int64_t)t * 1000 + frac;
+	return 0;
+}

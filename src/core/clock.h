@@ -20,4 +20,7 @@ int64_t otp_clock_mono_ms(void);
 #define OTP_ISO8601_LEN 21
 void otp_clock_iso8601(int64_t ms, char out[OTP_ISO8601_LEN]);
 
+/* Parses "YYYY-MM-DDTHH:MM:SS[.fff]Z" (UTC). 0, or -1 if it is not that. */
+int otp_clock_parse_iso8601(const char *s, int64_t *ms);
+
 #endif
