@@ -15,6 +15,7 @@
 	X(ENOTOBJECT, 400, "invalid_json", "body must be a JSON object")       \
 	X(EMISSING, 400, "missing_field", "a required field is missing")       \
 	X(ETYPE, 400, "invalid_field", "a field has the wrong type")           \
+	X(EVALUE, 400, "invalid_field", "a field's value is out of range")     \
 	X(EUNKNOWN, 400, "unknown_field", "the body has an unknown field")     \
 	X(ETOOLONG, 400, "field_too_long", "a field is too long")              \
 	X(EUTF8, 400, "invalid_utf8", "a field is not valid UTF-8 or has NUL") \
