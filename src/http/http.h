@@ -24,9 +24,14 @@
 #define OTP_IP_MAX 46 /* INET6_ADDRSTRLEN */
 
 enum otp_route_flags {
-	OTP_R_JSON = 1 << 0,	/* body must be application/json */
-	OTP_R_NOLIMIT = 1 << 1, /* the guard (per-IP limit) does not apply */
-	OTP_R_PREFIX = 1 << 2,	/* path is a prefix; the rest is r->param */
+	OTP_R_JSON = 1 << 0, /* body must be application/json */
+	OTP_R_NOLIMIT = 1 << 1,
+	/* the guard (per-IP limit) does not apply */ OTP_R_PREFIX =
+	    1 << 2,		 /* path is a prefix; the rest is r->param */
+	OTP_R_APIKEY = 1 << 3,	 /* the auth hook runs first (X-API-Key) */
+	OTP_R_ENVELOPE = 1 << 4, /* errors in the provider API's envelope:
+				    {"success": false, "statusCode",
+				     "error": {"code", "message"}} */
 };
 
 struct otp_req;
@@ -70,6 +75,7 @@ struct otp_req {
 	/* for the request log line, never secrets */
 	char log_phone[OTP_PHONE_MAX]; /* masked */
 	const char *log_field;	       /* the field an error is about */
+	char log_key[24];	       /* the API key's id, never the key */
 };
 
 /* A request header (case-insensitive name), or NULL. */
@@ -86,9 +92,13 @@ struct otp_http_cfg {
 	size_t body_max;
 	const char *trusted_proxies; /* comma-separated IPs */
 	const struct otp_route *routes;
-	size_t nroutes;
-	/* Runs before every handler of a route without OTP_R_NOLIMIT; a
-	 * negative return is answered instead of calling the handler. */
+	size_t nroutes; /* For OTP_R_APIKEY routes, before the body is parsed:
+			 * may refuse (a negative return is answered) and may
+			 * fill r->log_key. */
+	int (*auth)(struct otp_req *r);
+	/* Runs before every handler of a route without OTP_R_NOLIMIT, after
+	 * the body was parsed; a negative return is answered instead of
+	 * calling the handler. */
 	int (*guard)(struct otp_req *r);
 };
 

@@ -189,19 +189,33 @@ static void add_common_headers(struct MHD_Response *resp, struct otp_req *r)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
 }
 
+/* The error object: {"error": message, "code": wire[, "field"]
+ * [, "retry_after"]}, or for OTP_R_ENVELOPE routes the provider API's
+ * envelope with {"code", "message"[, "field"]} inside. */
 static void error_body(struct otp_req *r, int err)
 {
+	bool envelope = r->route && (r->route->flags & OTP_R_ENVELOPE);
+	json_t *e;
 	json_decref(r->out);
 	r->status = otp_err_status(err);
-	r->out = json_pack("{s:s, s:s}", "error", otp_err_message(err), "code",
-			   otp_err_code(err));
+	if (envelope)
+		e = json_pack("{s:s, s:s}", "code", otp_err_code(err),
+			      "message", otp_err_message(err));
+	else
+		e = json_pack("{s:s, s:s}", "error", otp_err_message(err),
+			      "code", otp_err_code(err));
 	if (r->log_field && err != OTP_EUNKNOWN)
-		json_object_set_new(r->out, "field", json_string(r->log_field));
+		json_object_set_new(e, "field", json_string(r->log_field));
 	if (err == OTP_ELIMITED)
-		json_object_set_new(r->out, "retry_after",
+		json_object_set_new(e, "retry_after",
 				    json_integer(r->retry_after_s));
 	else
 		r->retry_after_s = 0;
+	if (envelope)
+		r->out = json_pack("{s:b, s:i, s:o}", "success", 0,
+				   "statusCode", r->status, "error", e);
+	else
+		r->out = e;
 }
 
 static enum MHD_Result respond(struct MHD_Connection *conn, struct ctx *c)
@@ -239,12 +253,14 @@ static void dispatch(struct ctx *c)
 	const struct otp_route *rt = r->route;
 	json_t *in = NULL;
 	int rc = 0;
-
 	r->body = c->body ? c->body : "";
 	r->body_len = c->len;
-	/* Parsing is pure: bad input is refused before any state is read or
-	 * written, the per-IP bucket included. */
-	if (rt->flags & OTP_R_JSON)
+	/* Who asks comes first (read-only); then parsing, which is pure: bad
+	 * input is refused before any state is written, the per-IP bucket
+	 * included. */
+	if ((rt->flags & OTP_R_APIKEY) && c->h->cfg.auth)
+		rc = c->h->cfg.auth(r);
+	if (rc == 0 && (rt->flags & OTP_R_JSON))
 		rc = otp_json_parse(r->body, r->body_len, rt->fields,
 				    rt->nfields, &in, &r->log_field);
 	if (rc == 0 && !(rt->flags & OTP_R_NOLIMIT) && c->h->cfg.guard)
@@ -364,7 +380,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		 (long long)(otp_clock_mono_ms() - c->start));
 	otp_log(OTP_LOG_INFO, "request", "method", c->r.method, "route",
 		c->r.route ? c->r.route->path : "-", "#status", status, "#ms",
-		ms, "phone", c->r.log_phone[0] ? c->r.log_phone : NULL, "error",
+		ms, "phone", c->r.log_phone[0] ? c->r.log_phone : NULL, "key",
+		c->r.log_key[0] ? c->r.log_key : NULL, "error",
 		c->r.status >= 400 && c->r.out
 		    ? json_string_value(json_object_get(c->r.out, "code"))
 		    : NULL,
