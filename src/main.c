@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/secret.h"
 #include "engine/engine.h"
+#include "engine/message.h"
 #include "handlers/app.h"
 #include "http/http.h"
 #include "outbox/outbox.h"
@@ -92,6 +93,16 @@ int main(int argc, char **argv)
 	}
 	if (rc < 0) {
 		fprintf(stderr, "otpd: %s\n", err);
+		return 2;
+	}
+	/* A template that cannot fit one segment would bill every login two
+	 * or more SMS: refuse it now rather than at the first send. */
+	struct otp_message_cfg mcfg = {cfg.sms_template, cfg.app_name,
+				       cfg.code_ttl, cfg.domain,
+				       cfg.android_app_hash};
+	if (otp_message_check(&mcfg, err, sizeof err) < 0) {
+		fprintf(stderr, "otpd: %s\n", err);
+		otp_config_deinit(&cfg);
 		return 2;
 	}
 	enum otp_log_level lvl = OTP_LOG_INFO;

@@ -49,6 +49,7 @@ static const char *check_token(const char *v);
 static const char *check_codes(const char *v);
 static const char *check_text(const char *v);
 static const char *check_host(const char *v);
+static const char *check_app_hash(const char *v);
 
 static const char *const samesites[] = {"Lax", "Strict", "None", NULL};
 static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
@@ -111,6 +112,12 @@ static const struct setting settings[] = {
 	    "OTPD_APP_NAME", "name shown in the SMS text"),
 	STR("domain", domain, "", 0, 253, check_host, "hostname, at most 253 bytes",
 	    "OTPD_DOMAIN", "adds an \"@domain #code\" line so browsers can autofill; empty = none"),
+	STR("sms-template", sms_template,
+	    "{code} is your {app} code. It expires in {minutes} minutes.", 1, 320,
+	    check_text, "text with {code}, {app}, {minutes}, {domain}; \\n = new line",
+	    "OTPD_SMS_TEMPLATE", "the SMS text; must fit one SMS segment with a 10-digit code"),
+	STR("android-app-hash", android_app_hash, "", 0, 11, check_app_hash, "11 characters of A-Z a-z 0-9 + /",
+	    "OTPD_ANDROID_APP_HASH", "adds this Android SMS Retriever app hash line; empty = none"),
 	ENUM("log-level", log_level, "info", levels,
 	     "OTPD_LOG_LEVEL", "least severe message logged"),
 	INT("purge-interval", purge_interval, "60", 1, 86400,
@@ -325,6 +332,13 @@ static const char *check_host(const char *v)
 		if (*v++ != '.')
 			return why;
 	}
+}
+
+static const char *check_app_hash(const char *v)
+{
+	if (!*v || (strlen(v) == 11 && strspn(v, ALNUM "+/") == 11))
+		return NULL;
+	return "is not 11 characters of A-Z a-z 0-9 + /";
 }
 
 /* --- parsing one value into its field --- */

@@ -44,6 +44,8 @@ struct otp_config {
 	/* message */
 	char *app_name;
 	char *domain; /* for the "@domain #code" autofill line; "" = none */
+	char *sms_template;	/* {code} {app} {minutes} {domain}; \n */
+	char *android_app_hash; /* SMS Retriever hash line; "" = none */
 	/* operations */
 	char *log_level;
 	long purge_interval; /* s between purges of expired rows */

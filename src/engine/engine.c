@@ -153,8 +153,11 @@ int otp_engine_send(struct otp_engine *e, struct otp_store *s,
 	otp_request_id_new(code.id);
 	otp_code_generate((int)cfg->code_length, digits);
 	otp_code_mac(e->keys, code.id, digits, strlen(digits), code.mac);
-	text_len = otp_message_render(text, sizeof text, digits, cfg->app_name,
-				      cfg->code_ttl, cfg->domain);
+	text_len = otp_message_format(
+	    &(struct otp_message_cfg){cfg->sms_template, cfg->app_name,
+				      cfg->code_ttl, cfg->domain,
+				      cfg->android_app_hash},
+	    digits, text, sizeof text);
 	sodium_memzero(digits, sizeof digits);
 	if (text_len == 0)
 		return OTP_EINTERNAL;

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <sodium.h>
@@ -26,6 +27,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/phone.h"
+#include "engine/message.h"
 
 #define BATCH	       16    /* messages claimed per round */
 #define TEXT_MAX       512   /* unsealed message text, NUL included */
@@ -110,6 +112,10 @@ static int deliver(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 	    .message_id = m->id,
 	    .now_ms = now,
 	};
+	struct otp_segments seg = {OTP_SMS_GSM7, 0, 0};
+	otp_message_segments(text, strlen(text), &seg);
+	char parts[16];
+	snprintf(parts, sizeof parts, "%d", seg.parts);
 	char reason[OTP_ERROR_TEXT_MAX] = "";
 	enum otp_sms_result res =
 	    otp_sms_send(cfg->sms, &sm, reason, sizeof reason);
@@ -120,7 +126,8 @@ static int deliver(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 		rc = otp_store_outbox_ack(s, m->id, now);
 		otp_log(OTP_LOG_INFO, "sms sent", "to", masked, "request_id",
 			m->request_id, "driver", driver, "#attempt", attempt,
-			NULL);
+			"encoding", otp_sms_coding_name(seg.coding),
+			"#segments", parts, NULL);
 		return rc;
 	case OTP_SMS_RETRY: {
 		if (!reason[0])

@@ -63,13 +63,13 @@ static void reset(void)
 }
 
 static const char *flags[] = {
-    "listen",	      "threads",	 "conn-limit",	    "conn-timeout",
-    "body-max",	      "trusted-proxies", "store",	    "sms",
-    "secret-file",    "code-length",	 "code-ttl",	    "code-attempts",
-    "limit-ip",	      "limit-phone",	 "resend-cooldown", "session-ttl",
-    "cookie-name",    "cookie-secure",	 "cookie-samesite", "countries-allow",
-    "countries-deny", "app-name",	 "domain",	    "log-level",
-    "purge-interval",
+    "listen",		"threads",	   "conn-limit",      "conn-timeout",
+    "body-max",		"trusted-proxies", "store",	      "sms",
+    "secret-file",	"code-length",	   "code-ttl",	      "code-attempts",
+    "limit-ip",		"limit-phone",	   "resend-cooldown", "session-ttl",
+    "cookie-name",	"cookie-secure",   "cookie-samesite", "countries-allow",
+    "countries-deny",	"app-name",	   "domain",	      "sms-template",
+    "android-app-hash", "log-level",	   "purge-interval",
 };
 #define NFLAGS (sizeof(flags) / sizeof(flags[0]))
 
@@ -114,6 +114,10 @@ static void defaults(void)
 	CHECK_STR(cfg.countries_deny, "");
 	CHECK_STR(cfg.app_name, "otpd");
 	CHECK_STR(cfg.domain, "");
+	CHECK_STR(
+	    cfg.sms_template,
+	    "{code} is your {app} code. It expires in {minutes} minutes.");
+	CHECK_STR(cfg.android_app_hash, "");
 	CHECK_STR(cfg.log_level, "info");
 	CHECK_INT(cfg.purge_interval, 60);
 	CHECK_STR(err, "");
@@ -441,6 +445,14 @@ static void string_shapes(void)
 	     "--app-name: '123456789012345678901234567890123' is 33 bytes "
 	     "long"},
 	    {"--app-name=a\nb", OTP_ETYPE, "--app-name: 'a\nb' has a control"},
+	    {"--android-app-hash=FA+9qCX9VSu", OTP_CONFIG_RUN, NULL},
+	    {"--android-app-hash=", OTP_CONFIG_RUN, NULL},
+	    {"--android-app-hash=FA+9qCX9VS", OTP_ETYPE,
+	     "--android-app-hash: 'FA+9qCX9VS' is not 11"},
+	    {"--android-app-hash=FA-9qCX9VSu", OTP_ETYPE,
+	     "--android-app-hash: 'FA-9qCX9VSu' is not 11"},
+	    {"--sms-template={code}\\n{app}", OTP_CONFIG_RUN, NULL},
+	    {"--sms-template=", OTP_ETYPE, "--sms-template: '' is 0 bytes"},
 	    {"--domain=login.example-1.com", OTP_CONFIG_RUN, NULL},
 	    {"--domain=localhost", OTP_CONFIG_RUN, NULL},
 	    {"--domain=exa mple.com", OTP_ETYPE,
