@@ -18,9 +18,10 @@
 
 extern const struct otp_sms_ops otp_sms_console_ops;
 
-static int console_open(const char *arg, struct otp_sms **out, char *err,
-			size_t errlen)
+static int console_open(const char *arg, const struct otp_sms_env *env,
+			struct otp_sms **out, char *err, size_t errlen)
 {
+	(void)env;
 	if (arg[0] != '\0') {
 		snprintf(err, errlen, "console takes no argument");
 		return OTP_ETYPE;
@@ -70,7 +71,7 @@ static void console_close(struct otp_sms *d)
 const struct otp_sms_ops otp_sms_console_ops = {
     .name = "console",
     .prefix = "console",
-    .version = 1,
+    .version = 2,
     .caps = 0,
     .open = console_open,
     .send = console_send,

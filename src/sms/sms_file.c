@@ -29,9 +29,10 @@ struct file_sms {
 	char *path;
 };
 
-static int file_open(const char *arg, struct otp_sms **out, char *err,
-		     size_t errlen)
+static int file_open(const char *arg, const struct otp_sms_env *env,
+		     struct otp_sms **out, char *err, size_t errlen)
 {
+	(void)env;
 	if (arg[0] == '\0') {
 		snprintf(err, errlen, "file driver needs a path (file:PATH)");
 		return OTP_ETYPE;
@@ -120,7 +121,7 @@ static void file_close(struct otp_sms *d)
 const struct otp_sms_ops otp_sms_file_ops = {
     .name = "file",
     .prefix = "file:",
-    .version = 1,
+    .version = 2,
     .caps = 0,
     .open = file_open,
     .send = file_send,

@@ -12,9 +12,10 @@
 
 extern const struct otp_sms_ops otp_sms_null_ops;
 
-static int null_open(const char *arg, struct otp_sms **out, char *err,
-		     size_t errlen)
+static int null_open(const char *arg, const struct otp_sms_env *env,
+		     struct otp_sms **out, char *err, size_t errlen)
 {
+	(void)env;
 	if (arg[0] != '\0') {
 		snprintf(err, errlen, "null takes no argument");
 		return OTP_ETYPE;
@@ -46,7 +47,7 @@ static void null_close(struct otp_sms *d)
 const struct otp_sms_ops otp_sms_null_ops = {
     .name = "null",
     .prefix = "null",
-    .version = 1,
+    .version = 2,
     .caps = 0,
     .open = null_open,
     .send = null_send,

@@ -81,10 +81,11 @@ static enum otp_sms_result script_send(struct otp_sms *d,
 	return res;
 }
 
-static int script_open(const char *arg, struct otp_sms **out, char *err,
-		       size_t errlen)
+static int script_open(const char *arg, const struct otp_sms_env *env,
+		       struct otp_sms **out, char *err, size_t errlen)
 {
 	(void)arg;
+	(void)env;
 	(void)out;
 	snprintf(err, errlen, "test driver");
 	return OTP_ETYPE;
