@@ -121,8 +121,12 @@ int otp_engine_send(struct otp_engine *e, struct otp_store *s,
 		    const struct otp_send_in *in, struct otp_send_out *out)
 {
 	const struct otp_config *cfg = e->cfg;
-	struct otp_code_new code = {.attempts = (int)cfg->code_attempts};
 	struct otp_session_bind bind;
+	/* No idempotency key: only the provider API has those. */
+	struct otp_issue iss = {.code.attempts = (int)cfg->code_attempts,
+				.bind = &bind};
+	struct otp_code_new *code = &iss.code;
+	struct otp_issue_out issued;
 	char digits[OTP_CODE_MAX + 1];
 	char text[OTP_MESSAGE_MAX];
 	unsigned char *sealed;
@@ -147,12 +151,12 @@ int otp_engine_send(struct otp_engine *e, struct otp_store *s,
 			       bind.hash);
 	}
 
-	memcpy(code.phone, out->phone, sizeof code.phone);
-	code.expires_ms = in->now + cfg->code_ttl * 1000;
-	bind.expires_ms = code.expires_ms;
-	otp_request_id_new(code.id);
+	memcpy(code->phone, out->phone, sizeof code->phone);
+	code->expires_ms = in->now + cfg->code_ttl * 1000;
+	bind.expires_ms = code->expires_ms;
+	otp_request_id_new(code->id);
 	otp_code_generate((int)cfg->code_length, digits);
-	otp_code_mac(e->keys, code.id, digits, strlen(digits), code.mac);
+	otp_code_mac(e->keys, code->id, digits, strlen(digits), code->mac);
 	text_len = otp_message_format(
 	    &(struct otp_message_cfg){cfg->sms_template, cfg->app_name,
 				      cfg->code_ttl, cfg->domain,
@@ -164,12 +168,14 @@ int otp_engine_send(struct otp_engine *e, struct otp_store *s,
 	otp_seal(e->keys, text, text_len, &sealed, &sealed_len);
 	sodium_memzero(text, sizeof text);
 
-	rc = otp_store_code_issue(s, &code, sealed, sealed_len, &bind, in->now);
+	iss.body = sealed;
+	iss.body_len = sealed_len;
+	rc = otp_store_code_issue(s, &iss, in->now, &issued);
 	free(sealed);
 	if (rc < 0)
 		return rc;
-	memcpy(out->request_id, code.id, sizeof out->request_id);
-	out->expires_ms = code.expires_ms;
+	memcpy(out->request_id, issued.id, sizeof out->request_id);
+	out->expires_ms = issued.expires_ms;
 	out->retry_after_s = cfg->resend_cooldown;
 	if (e->notify)
 		e->notify(e->notify_arg);
@@ -208,7 +214,10 @@ int otp_engine_verify(struct otp_engine *e, struct otp_store *s,
 		return OTP_EEXPIRED;
 	otp_token_hash(e->keys, in->token, in->token_len, v.old_hash);
 	rc = otp_store_session_get(s, v.old_hash, in->now, &sess);
-	if (rc == OTP_ENOTFOUND || (rc == 0 && !sess.pending_id[0]))
+	/* A pending id that is not one of our request ids (an upstream
+	 * provider's) is no local code to try. */
+	if (rc == OTP_ENOTFOUND ||
+	    (rc == 0 && strlen(sess.pending_id) != OTP_ID_LEN))
 		return OTP_EEXPIRED;
 	if (rc < 0)
 		return rc;

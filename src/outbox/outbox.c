@@ -70,9 +70,12 @@ int64_t otp_outbox_backoff(const struct otp_outbox_cfg *cfg, int attempt)
 /* Dead-letters m, logging why. Returns the store's answer. */
 static int dead_letter(struct otp_store *s, const struct otp_msg *m,
 		       const char *masked, enum otp_msg_state state,
-		       const char *reason, const char *attempt)
+		       const char *reason, const char *attempt, int64_t now)
 {
-	int rc = otp_store_outbox_fail(s, m->id, state, reason);
+	/* m->attempts is the claim's lease token: a stale claim settles
+	 * nothing. */
+	int rc =
+	    otp_store_outbox_fail(s, m->id, m->attempts, state, reason, now);
 	otp_log(state == OTP_MSG_EXPIRED ? OTP_LOG_INFO : OTP_LOG_ERROR,
 		state == OTP_MSG_EXPIRED ? "sms expired" : "sms dead-lettered",
 		"to", masked, "request_id", m->request_id, "reason", reason,
@@ -92,7 +95,7 @@ static int deliver(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 
 	if (now >= m->expires_ms)
 		return dead_letter(s, m, masked, OTP_MSG_EXPIRED,
-				   "code expired", attempt);
+				   "code expired", attempt, now);
 
 	char text[TEXT_MAX];
 	int rc = cfg->unseal(cfg->arg, m, text, sizeof text);
@@ -101,7 +104,7 @@ static int deliver(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 		char reason[64];
 		snprintf(reason, sizeof reason, "unseal: %s", otp_err_code(rc));
 		return dead_letter(s, m, masked, OTP_MSG_FAILED, reason,
-				   attempt);
+				   attempt, now);
 	}
 	text[sizeof text - 1] = '\0';
 
@@ -123,7 +126,7 @@ static int deliver(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 
 	switch (res) {
 	case OTP_SMS_SENT:
-		rc = otp_store_outbox_ack(s, m->id, now);
+		rc = otp_store_outbox_ack(s, m->id, m->attempts, now);
 		otp_log(OTP_LOG_INFO, "sms sent", "to", masked, "request_id",
 			m->request_id, "driver", driver, "#attempt", attempt,
 			"encoding", otp_sms_coding_name(seg.coding),
@@ -135,11 +138,13 @@ static int deliver(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 				 driver);
 		if (m->attempts >= cfg->max_attempts)
 			return dead_letter(s, m, masked, OTP_MSG_FAILED, reason,
-					   attempt);
+					   attempt, now);
 		int64_t wait = otp_outbox_backoff(cfg, m->attempts);
 		char in[24];
 		snprintf(in, sizeof in, "%lld", (long long)wait);
-		rc = otp_store_outbox_retry(s, m->id, now + wait, reason);
+		/* Same driver for now; failover picks another one. */
+		rc = otp_store_outbox_retry(s, m->id, m->attempts, now + wait,
+					    m->driver, reason, now);
 		otp_log(OTP_LOG_WARN, "sms retry", "to", masked, "request_id",
 			m->request_id, "driver", driver, "reason", reason,
 			"#attempt", attempt, "#retry_in_ms", in, NULL);
@@ -150,7 +155,7 @@ static int deliver(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 		if (!reason[0])
 			snprintf(reason, sizeof reason, "%s: refused", driver);
 		return dead_letter(s, m, masked, OTP_MSG_FAILED, reason,
-				   attempt);
+				   attempt, now);
 	}
 }
 

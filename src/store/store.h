@@ -6,8 +6,9 @@
  * always passed in as `now` (ms since the epoch); no backend reads a clock.
  *
  * Threads: a handle is used by one thread at a time. Open one per thread.
- * Errors: 0, or OTP_ENOTFOUND where said, OTP_EUNAVAIL when the backend
- * cannot be reached or is busy beyond its timeout, OTP_EINTERNAL otherwise.
+ * Errors: 0, or OTP_ENOTFOUND (OTP_ECONFLICT, OTP_EGONE) where said,
+ * OTP_EUNAVAIL when the backend cannot be reached or is busy beyond its
+ * timeout, OTP_EINTERNAL otherwise (a file that cannot be opened included).
  * Secrets: the store never sees a code or a token, only MACs and hashes; an
  * outbox body is an opaque sealed blob made by the engine.
  */
@@ -26,6 +27,9 @@
 #define OTP_HASH_LEN	   32 /* keyed hash of a session token */
 #define OTP_LIMIT_KEY_MAX  96
 #define OTP_ERROR_TEXT_MAX 256
+#define OTP_PENDING_MAX	   65 /* a local id, or an upstream provider's id */
+#define OTP_KEY_ID_LEN	   16 /* API key id: 16 lowercase hex characters */
+#define OTP_KEY_NAME_MAX   65
 
 /* A new code, as the engine made it. */
 struct otp_code_new {
@@ -40,6 +44,39 @@ struct otp_code_new {
 struct otp_session_bind {
 	unsigned char hash[OTP_HASH_LEN]; /* hash of the cookie's token */
 	int64_t expires_ms; /* the session row lives at least this long */
+};
+
+/* Scope + hash, e.g. "k:<key id>:<64 hex>" (83 characters), NUL included. */
+#define OTP_IDEM_KEY_MAX 96
+
+/* An idempotency key: the first issue under it wins; later issues under it
+ * replay the first one's answer (same phone) or conflict (other phone). */
+struct otp_idem {
+	char key[OTP_IDEM_KEY_MAX];
+	int64_t expires_ms; /* live while now < expires_ms (24 h after the
+			       first use) */
+};
+
+/* Everything one send commits, atomically. */
+struct otp_issue {
+	struct otp_code_new code;
+	const unsigned char *body; /* sealed message, body_len bytes */
+	size_t body_len;
+	const struct otp_session_bind *bind; /* optional */
+	const struct otp_idem *idem;	     /* optional */
+};
+
+struct otp_issue_out {
+	bool replayed; /* the idempotency key was known: nothing was written */
+	char id[OTP_ID_LEN + 1]; /* the request id answered (new or first) */
+	int64_t expires_ms;
+};
+
+enum otp_code_state {
+	OTP_CODE_PENDING,
+	OTP_CODE_USED,
+	OTP_CODE_DEAD,	  /* out of attempts */
+	OTP_CODE_RETIRED, /* a newer send to the same phone replaced it */
 };
 
 /* One try of a code. */
@@ -73,26 +110,40 @@ struct otp_verify_out {
 	char phone[OTP_PHONE_MAX];
 };
 
+enum otp_msg_state {
+	OTP_MSG_QUEUED,
+	OTP_MSG_SENDING,     /* claimed by a worker, lease running */
+	OTP_MSG_SENT,	     /* handed to the gateway */
+	OTP_MSG_DELIVERED,   /* the gateway's delivery report said so */
+	OTP_MSG_UNDELIVERED, /* the gateway's delivery report said not */
+	OTP_MSG_FAILED,	 /* dead letter: permanent error or out of attempts */
+	OTP_MSG_EXPIRED, /* its code expired before it could be sent */
+};
+
+/* What a request id's status shows (never the code or its MAC). */
+struct otp_code_info {
+	char phone[OTP_PHONE_MAX];
+	enum otp_code_state state;
+	int attempts_left;
+	int64_t created_ms;
+	int64_t expires_ms;
+	enum otp_msg_state msg_state; /* of its message */
+};
+
 /* A server-side login session. */
 struct otp_session {
 	char phone[OTP_PHONE_MAX]; /* "" until authenticated */
 	int64_t authenticated_ms;  /* 0 until authenticated */
 	int64_t expires_ms;
-	char pending_id[OTP_ID_LEN + 1]; /* code bound to it, "" if none */
+	char pending_id[OTP_PENDING_MAX];  /* code bound to it, "" if none */
+	char pending_phone[OTP_PHONE_MAX]; /* where that code went, or "" */
+	int sends; /* sends counted on this session (session_bind) */
 };
 
 /* One rate limit to take a token from. */
 struct otp_limit {
 	char key[OTP_LIMIT_KEY_MAX]; /* e.g. "ph:+14155550100" */
 	struct otp_gcra rate;
-};
-
-enum otp_msg_state {
-	OTP_MSG_QUEUED,
-	OTP_MSG_SENDING, /* claimed by a worker, lease running */
-	OTP_MSG_SENT,
-	OTP_MSG_FAILED,	 /* dead letter */
-	OTP_MSG_EXPIRED, /* its code expired before it could be sent */
 };
 
 /* An outbox message claimed for delivery. */
@@ -102,8 +153,32 @@ struct otp_msg {
 	char to[OTP_PHONE_MAX];
 	unsigned char *body; /* sealed; malloc'd, freed by otp_msg_deinit */
 	size_t body_len;
-	int attempts; /* delivery attempts so far, this one included */
+	int attempts; /* delivery attempts so far, this one included; also the
+			 claim's lease token for ack/retry/fail */
+	int driver;   /* index of the SMS driver to use (failover order) */
 	int64_t expires_ms;
+};
+
+/* A message as otpctl lists it (no body). */
+struct otp_msg_info {
+	int64_t id;
+	char request_id[OTP_ID_LEN + 1];
+	char to[OTP_PHONE_MAX];
+	enum otp_msg_state state;
+	int attempts;
+	int driver;
+	int64_t next_ms, expires_ms, updated_ms;
+	char last_error[OTP_ERROR_TEXT_MAX];
+};
+
+/* An API key of the provider API. The key itself is shown once, never
+ * stored: only its hash. */
+struct otp_apikey {
+	char id[OTP_KEY_ID_LEN + 1];
+	char name[OTP_KEY_NAME_MAX];
+	unsigned char hash[OTP_HASH_LEN];
+	int64_t created_ms;
+	int64_t revoked_ms; /* 0 while valid */
 };
 
 struct otp_store;
@@ -119,12 +194,23 @@ struct otp_store_ops {
 	void (*close)(struct otp_store *s);
 	int (*ping)(struct otp_store *s);
 
-	/* Retires every pending code of code->phone, inserts the code and its
-	 * outbox message (body of body_len, sealed), and, if bind is given,
-	 * creates or updates that session so its pending code is this one. */
-	int (*code_issue)(struct otp_store *s, const struct otp_code_new *code,
-			  const unsigned char *body, size_t body_len,
-			  const struct otp_session_bind *bind, int64_t now);
+	/* One send, atomically: if in->idem names a live key (used before and
+	 * not expired at `now`), nothing is written (in->bind neither) and
+	 * *out replays the first answer (out->replayed, its id and its code's
+	 * expires_ms), or OTP_ECONFLICT if that first send went to another
+	 * phone. Otherwise: retires every pending code of the phone, inserts
+	 * the code and its outbox message (queued, driver 0), records the
+	 * idempotency key (an expired one is replaced), and, if in->bind is
+	 * given, creates or updates that session so its pending code is this
+	 * one (pending_phone = the phone; an expired session row is reset to
+	 * unauthenticated first). Two concurrent issues under one key: exactly
+	 * one writes, the other replays (or conflicts). */
+	int (*code_issue)(struct otp_store *s, const struct otp_issue *in,
+			  int64_t now, struct otp_issue_out *out);
+	/* Status of a request id (any state, until purged), or OTP_ENOTFOUND.
+	 */
+	int (*code_get)(struct otp_store *s, const char *id,
+			struct otp_code_info *out);
 	/* Compares, counts and consumes in one step (see otp_verify_in).
 	 * Returns 0 with the outcome in `out`. */
 	int (*code_verify)(struct otp_store *s, const struct otp_verify_in *in,
@@ -139,29 +225,88 @@ struct otp_store_ops {
 	int (*session_get)(struct otp_store *s,
 			   const unsigned char hash[OTP_HASH_LEN], int64_t now,
 			   struct otp_session *out);
+	/* Creates the session if absent (or expired: reset), or updates it:
+	 * lives at least until b->expires_ms; if pending_id is not NULL the
+	 * pending code becomes (pending_id, pending_phone; NULL reads ""); if
+	 * count_send, sends goes up by one (code_issue never counts). Used
+	 * where no local code exists (upstream mode). */
+	int (*session_bind)(struct otp_store *s,
+			    const struct otp_session_bind *b,
+			    const char *pending_id, const char *pending_phone,
+			    bool count_send, int64_t now);
+	/* Replaces session old_hash by an authenticated session new_hash for
+	 * phone (authenticated = now, no pending code, sends 0), atomically.
+	 * OTP_ENOTFOUND if old_hash is not a live session: nothing changes. */
+	int (*session_rotate)(struct otp_store *s,
+			      const unsigned char old_hash[OTP_HASH_LEN],
+			      const unsigned char new_hash[OTP_HASH_LEN],
+			      const char *phone, int64_t expires_ms,
+			      int64_t now);
 	/* Removes a session; 0 even if there was none. */
 	int (*session_delete)(struct otp_store *s,
 			      const unsigned char hash[OTP_HASH_LEN]);
 
+	/* API keys. put: OTP_ECONFLICT if the id exists (nothing changes).
+	 * get: by id, revoked or not (the caller checks revoked_ms), or
+	 * OTP_ENOTFOUND. list: up to max keys, revoked ones included, oldest
+	 * first (by created_ms, then id). revoke: sets revoked_ms to now (a
+	 * key revoked already keeps its first time); OTP_ENOTFOUND if
+	 * unknown. */
+	int (*apikey_put)(struct otp_store *s, const struct otp_apikey *k);
+	int (*apikey_get)(struct otp_store *s, const char *id,
+			  struct otp_apikey *out);
+	int (*apikey_list)(struct otp_store *s, struct otp_apikey *out,
+			   size_t max, size_t *n);
+	int (*apikey_revoke)(struct otp_store *s, const char *id, int64_t now);
+
 	/* Claims up to max messages due at `now` (queued with next attempt due,
-	 * or sending with an expired lease) for lease_ms; *n says how many. */
+	 * or sending with an expired lease), oldest first, for lease_ms; each
+	 * claim adds one to attempts, which is also the claim's lease token.
+	 * Messages past their expires_ms are returned too: the caller marks
+	 * them expired. *n says how many. Delivery is at least once. */
 	int (*outbox_claim)(struct otp_store *s, int64_t now, int64_t lease_ms,
 			    struct otp_msg *out, size_t max, size_t *n);
-	/* Marks a claimed message sent and wipes its body. */
-	int (*outbox_ack)(struct otp_store *s, int64_t id, int64_t now);
-	/* Puts a message back in the queue for another try at next_ms. */
-	int (*outbox_retry)(struct otp_store *s, int64_t id, int64_t next_ms,
-			    const char *error);
-	/* Dead-letters a message (OTP_MSG_FAILED or OTP_MSG_EXPIRED), wiping
-	 * its body and keeping the error. */
-	int (*outbox_fail)(struct otp_store *s, int64_t id,
-			   enum otp_msg_state state, const char *error);
-	/* State of the message of a request id, or OTP_ENOTFOUND. */
+	/* ack, retry and fail act only on a message still claimed under
+	 * `lease` (its attempts): otherwise OTP_ENOTFOUND and nothing changes,
+	 * so a worker whose lease ran out cannot undo a newer claim.
+	 * ack: marks it sent and wipes its body. */
+	int (*outbox_ack)(struct otp_store *s, int64_t id, int lease,
+			  int64_t now);
+	/* retry: back in the queue for another try at next_ms, with that
+	 * driver. */
+	int (*outbox_retry)(struct otp_store *s, int64_t id, int lease,
+			    int64_t next_ms, int driver, const char *error,
+			    int64_t now);
+	/* fail: dead letter. OTP_MSG_FAILED keeps the sealed body (so otpctl
+	 * can requeue it while its code lives), OTP_MSG_EXPIRED wipes it; any
+	 * other state is OTP_EINTERNAL. */
+	int (*outbox_fail)(struct otp_store *s, int64_t id, int lease,
+			   enum otp_msg_state state, const char *error,
+			   int64_t now);
+	/* A delivery report: SENT (or DELIVERED/UNDELIVERED already) becomes
+	 * DELIVERED or UNDELIVERED (another state asked for: OTP_EINTERNAL).
+	 * OTP_ENOTFOUND for an unknown id; OTP_EGONE, and no change, for a
+	 * message in any other state (e.g. a report that overtook the ack:
+	 * the caller may have the gateway send it again later). */
+	int (*outbox_report)(struct otp_store *s, int64_t id,
+			     enum otp_msg_state state, int64_t now);
+	/* Puts a FAILED message with its body back in the queue (driver 0, due
+	 * now). Its attempts stay: they are the lease token and only grow.
+	 * OTP_ENOTFOUND if unknown, OTP_EGONE if not FAILED or bodiless. */
+	int (*outbox_requeue)(struct otp_store *s, int64_t id, int64_t now);
+	/* Up to max messages, newest first; state < 0 means any state (above
+	 * OTP_MSG_EXPIRED: OTP_EINTERNAL). */
+	int (*outbox_list)(struct otp_store *s, int state,
+			   struct otp_msg_info *out, size_t max, size_t *n);
+	/* State of the message of a request id (one per id), or
+	 * OTP_ENOTFOUND. */
 	int (*outbox_state)(struct otp_store *s, const char *request_id,
 			    enum otp_msg_state *state);
 
-	/* Deletes what has expired (codes and messages a day after, sessions
-	 * and limits at once). *removed gets the number of rows. */
+	/* Deletes what has expired: codes and messages a day after their
+	 * expiry, idempotency keys, sessions and limits at once. *removed gets
+	 * the number of rows (a backend that expires keys by itself may say
+	 * 0). */
 	int (*purge)(struct otp_store *s, int64_t now, long *removed);
 };
 
@@ -188,12 +333,16 @@ static inline int otp_store_ping(struct otp_store *s)
 {
 	return s->ops->ping(s);
 }
-static inline int
-otp_store_code_issue(struct otp_store *s, const struct otp_code_new *code,
-		     const unsigned char *body, size_t body_len,
-		     const struct otp_session_bind *bind, int64_t now)
+static inline int otp_store_code_issue(struct otp_store *s,
+				       const struct otp_issue *in, int64_t now,
+				       struct otp_issue_out *out)
 {
-	return s->ops->code_issue(s, code, body, body_len, bind, now);
+	return s->ops->code_issue(s, in, now, out);
+}
+static inline int otp_store_code_get(struct otp_store *s, const char *id,
+				     struct otp_code_info *out)
+{
+	return s->ops->code_get(s, id, out);
 }
 static inline int otp_store_code_verify(struct otp_store *s,
 					const struct otp_verify_in *in,
@@ -213,11 +362,50 @@ static inline int otp_store_session_get(struct otp_store *s,
 {
 	return s->ops->session_get(s, hash, now, out);
 }
+static inline int otp_store_session_bind(struct otp_store *s,
+					 const struct otp_session_bind *b,
+					 const char *pending_id,
+					 const char *pending_phone,
+					 bool count_send, int64_t now)
+{
+	return s->ops->session_bind(s, b, pending_id, pending_phone, count_send,
+				    now);
+}
+static inline int
+otp_store_session_rotate(struct otp_store *s,
+			 const unsigned char old_hash[OTP_HASH_LEN],
+			 const unsigned char new_hash[OTP_HASH_LEN],
+			 const char *phone, int64_t expires_ms, int64_t now)
+{
+	return s->ops->session_rotate(s, old_hash, new_hash, phone, expires_ms,
+				      now);
+}
 static inline int
 otp_store_session_delete(struct otp_store *s,
 			 const unsigned char hash[OTP_HASH_LEN])
 {
 	return s->ops->session_delete(s, hash);
+}
+static inline int otp_store_apikey_put(struct otp_store *s,
+				       const struct otp_apikey *k)
+{
+	return s->ops->apikey_put(s, k);
+}
+static inline int otp_store_apikey_get(struct otp_store *s, const char *id,
+				       struct otp_apikey *out)
+{
+	return s->ops->apikey_get(s, id, out);
+}
+static inline int otp_store_apikey_list(struct otp_store *s,
+					struct otp_apikey *out, size_t max,
+					size_t *n)
+{
+	return s->ops->apikey_list(s, out, max, n);
+}
+static inline int otp_store_apikey_revoke(struct otp_store *s, const char *id,
+					  int64_t now)
+{
+	return s->ops->apikey_revoke(s, id, now);
 }
 static inline int otp_store_outbox_claim(struct otp_store *s, int64_t now,
 					 int64_t lease_ms, struct otp_msg *out,
@@ -226,20 +414,37 @@ static inline int otp_store_outbox_claim(struct otp_store *s, int64_t now,
 	return s->ops->outbox_claim(s, now, lease_ms, out, max, n);
 }
 static inline int otp_store_outbox_ack(struct otp_store *s, int64_t id,
-				       int64_t now)
+				       int lease, int64_t now)
 {
-	return s->ops->outbox_ack(s, id, now);
+	return s->ops->outbox_ack(s, id, lease, now);
 }
 static inline int otp_store_outbox_retry(struct otp_store *s, int64_t id,
-					 int64_t next_ms, const char *error)
+					 int lease, int64_t next_ms, int driver,
+					 const char *error, int64_t now)
 {
-	return s->ops->outbox_retry(s, id, next_ms, error);
+	return s->ops->outbox_retry(s, id, lease, next_ms, driver, error, now);
 }
 static inline int otp_store_outbox_fail(struct otp_store *s, int64_t id,
-					enum otp_msg_state state,
-					const char *error)
+					int lease, enum otp_msg_state state,
+					const char *error, int64_t now)
 {
-	return s->ops->outbox_fail(s, id, state, error);
+	return s->ops->outbox_fail(s, id, lease, state, error, now);
+}
+static inline int otp_store_outbox_report(struct otp_store *s, int64_t id,
+					  enum otp_msg_state state, int64_t now)
+{
+	return s->ops->outbox_report(s, id, state, now);
+}
+static inline int otp_store_outbox_requeue(struct otp_store *s, int64_t id,
+					   int64_t now)
+{
+	return s->ops->outbox_requeue(s, id, now);
+}
+static inline int otp_store_outbox_list(struct otp_store *s, int state,
+					struct otp_msg_info *out, size_t max,
+					size_t *n)
+{
+	return s->ops->outbox_list(s, state, out, max, n);
 }
 static inline int otp_store_outbox_state(struct otp_store *s,
 					 const char *request_id,

@@ -70,16 +70,76 @@ static const char *const migrations[] = {
     "CREATE INDEX outbox_state_next ON outbox (state, next_at);"
     "CREATE INDEX outbox_request ON outbox (request_id);"
     "CREATE INDEX outbox_expires ON outbox (expires);",
+
+    /* 2: idempotency keys, API keys, sessions bound to an upstream
+     * provider's request, SMS driver indexes and delivery reports. An
+     * idempotency key keeps its first code's expiry, so a replay needs no
+     * code row. Sessions of v1 learn the phone of their pending code.
+     * SQLite cannot alter a CHECK: outbox is rebuilt (create, copy, drop,
+     * rename) with its rows, ids and AUTOINCREMENT counter: the counter's
+     * row is handed to the new table before the old one is dropped (which
+     * would delete it), and RENAME renames it with the table. */
+    "CREATE TABLE idem ("
+    " key TEXT PRIMARY KEY,"
+    " request_id TEXT NOT NULL,"
+    " phone TEXT NOT NULL,"
+    " code_expires INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX idem_expires ON idem (expires);"
+    "CREATE TABLE apikeys ("
+    " id TEXT PRIMARY KEY,"
+    " name TEXT NOT NULL,"
+    " hash BLOB NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " revoked INTEGER NOT NULL) WITHOUT ROWID;"
+    "ALTER TABLE sessions ADD COLUMN pending_phone TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE sessions ADD COLUMN sends INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE sessions SET pending_phone = coalesce((SELECT phone FROM codes"
+    " WHERE codes.id = sessions.pending_id), '') WHERE pending_id != '';"
+    "CREATE TABLE outbox_v2 ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " request_id TEXT NOT NULL,"
+    " to_phone TEXT NOT NULL,"
+    " body BLOB,"
+    " state TEXT NOT NULL CHECK (state IN"
+    "  ('queued', 'sending', 'sent', 'delivered', 'undelivered',"
+    "   'failed', 'expired')),"
+    " attempts INTEGER NOT NULL,"
+    " driver INTEGER NOT NULL,"
+    " next_at INTEGER NOT NULL,"
+    " lease_until INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL,"
+    " last_error TEXT NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " updated INTEGER NOT NULL);"
+    "INSERT INTO outbox_v2 (id, request_id, to_phone, body, state,"
+    " attempts, driver, next_at, lease_until, expires, last_error,"
+    " created, updated)"
+    " SELECT id, request_id, to_phone, body, state, attempts, 0, next_at,"
+    " lease_until, expires, last_error, created, updated FROM outbox;"
+    "DELETE FROM sqlite_sequence WHERE name = 'outbox_v2';"
+    "UPDATE sqlite_sequence SET name = 'outbox_v2' WHERE name = 'outbox';"
+    "DROP TABLE outbox;"
+    "ALTER TABLE outbox_v2 RENAME TO outbox;"
+    "CREATE INDEX outbox_state_next ON outbox (state, next_at);"
+    "CREATE INDEX outbox_request ON outbox (request_id);"
+    "CREATE INDEX outbox_expires ON outbox (expires);",
 };
 
 #define SCHEMA_VERSION ((int)COUNT(migrations))
 
-/* Every statement a handle runs, prepared once at open. */
+/* Every statement a handle runs, prepared once at open. Outbox writes that
+ * settle a claim (ack, retry, fail) match its lease token, attempts, so a
+ * worker whose lease ran out and was re-claimed changes nothing. */
 #define STATEMENTS(X)                                                          \
 	X(BEGIN, "BEGIN IMMEDIATE")                                            \
 	X(COMMIT, "COMMIT")                                                    \
 	X(ROLLBACK, "ROLLBACK")                                                \
 	X(PING, "PRAGMA user_version")                                         \
+	X(IDEM_GET, "SELECT request_id, phone, code_expires FROM idem"         \
+		    " WHERE key = ?1 AND expires > ?2")                        \
+	X(IDEM_PUT, "INSERT OR REPLACE INTO idem (key, request_id, phone,"     \
+		    " code_expires, expires) VALUES (?1, ?2, ?3, ?4, ?5)")     \
 	X(CODE_RETIRE, "UPDATE codes SET state = 'retired'"                    \
 		       " WHERE phone = ?1 AND state = 'pending'")              \
 	X(CODE_INSERT, "INSERT INTO codes (id, phone, mac, attempts_left,"     \
@@ -87,51 +147,92 @@ static const char *const migrations[] = {
 		       " VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6)")          \
 	X(CODE_GET, "SELECT phone, mac, attempts_left, state, expires"         \
 		    " FROM codes WHERE id = ?1")                               \
+	X(CODE_INFO, "SELECT phone, state, attempts_left, created, expires,"   \
+		     " (SELECT state FROM outbox WHERE request_id = codes.id"  \
+		     "  ORDER BY id DESC LIMIT 1)"                             \
+		     " FROM codes WHERE id = ?1")                              \
 	X(CODE_SET, "UPDATE codes SET state = ?2, attempts_left = ?3"          \
 		    " WHERE id = ?1")                                          \
 	/* An expired row that purge has not reached yet must not lend its     \
-	 * login to the new binding: it starts over unauthenticated. */        \
+	 * login, pending code or send count to the new binding: it starts     \
+	 * over. ?3 NULL keeps the pending code; ?5 is 1 to count a send. */   \
 	X(SESSION_BIND,                                                        \
 	  "INSERT INTO sessions (hash, phone, authenticated, expires,"         \
-	  " pending_id) VALUES (?1, '', 0, ?2, ?3)"                            \
+	  " pending_id, pending_phone, sends)"                                 \
+	  " VALUES (?1, '', 0, ?2, coalesce(?3, ''), coalesce(?4, ''), ?5)"    \
 	  " ON CONFLICT (hash) DO UPDATE SET"                                  \
-	  " phone = CASE WHEN expires > ?4 THEN phone ELSE '' END,"            \
-	  " authenticated = CASE WHEN expires > ?4 THEN authenticated"         \
+	  " phone = CASE WHEN expires > ?6 THEN phone ELSE '' END,"            \
+	  " authenticated = CASE WHEN expires > ?6 THEN authenticated"         \
 	  "  ELSE 0 END,"                                                      \
-	  " expires = CASE WHEN expires > ?4"                                  \
+	  " expires = CASE WHEN expires > ?6"                                  \
 	  "  THEN max(expires, excluded.expires) ELSE excluded.expires END,"   \
-	  " pending_id = excluded.pending_id")                                 \
+	  " pending_id = CASE WHEN ?3 IS NOT NULL THEN excluded.pending_id"    \
+	  "  WHEN expires > ?6 THEN pending_id ELSE '' END,"                   \
+	  " pending_phone = CASE WHEN ?3 IS NOT NULL"                          \
+	  "  THEN excluded.pending_phone"                                      \
+	  "  WHEN expires > ?6 THEN pending_phone ELSE '' END,"                \
+	  " sends = CASE WHEN expires > ?6 THEN sends ELSE 0 END + ?5")        \
 	X(SESSION_PUT, "INSERT OR REPLACE INTO sessions (hash, phone,"         \
-		       " authenticated, expires, pending_id)"                  \
-		       " VALUES (?1, ?2, ?3, ?4, '')")                         \
-	X(SESSION_GET, "SELECT phone, authenticated, expires, pending_id"      \
+		       " authenticated, expires, pending_id, pending_phone,"   \
+		       " sends) VALUES (?1, ?2, ?3, ?4, '', '', 0)")           \
+	X(SESSION_GET, "SELECT phone, authenticated, expires, pending_id,"     \
+		       " pending_phone, sends"                                 \
 		       " FROM sessions WHERE hash = ?1 AND expires > ?2")      \
 	X(SESSION_DELETE, "DELETE FROM sessions WHERE hash = ?1")              \
+	X(SESSION_DELETE_LIVE, "DELETE FROM sessions"                          \
+			       " WHERE hash = ?1 AND expires > ?2")            \
 	X(LIMIT_GET, "SELECT tat FROM limits WHERE key = ?1")                  \
 	X(LIMIT_PUT, "INSERT INTO limits (key, tat) VALUES (?1, ?2)"           \
 		     " ON CONFLICT (key) DO UPDATE SET tat = excluded.tat")    \
+	X(KEY_PUT, "INSERT INTO apikeys (id, name, hash, created, revoked)"    \
+		   " VALUES (?1, ?2, ?3, ?4, ?5)")                             \
+	X(KEY_GET, "SELECT id, name, hash, created, revoked FROM apikeys"      \
+		   " WHERE id = ?1")                                           \
+	X(KEY_LIST, "SELECT id, name, hash, created, revoked FROM apikeys"     \
+		    " ORDER BY created, id LIMIT ?1")                          \
+	X(KEY_REVOKE, "UPDATE apikeys SET revoked ="                           \
+		      " CASE WHEN revoked = 0 THEN ?2 ELSE revoked END"        \
+		      " WHERE id = ?1")                                        \
 	X(MSG_INSERT,                                                          \
 	  "INSERT INTO outbox (request_id, to_phone, body, state,"             \
-	  " attempts, next_at, lease_until, expires, last_error,"              \
+	  " attempts, driver, next_at, lease_until, expires, last_error,"      \
 	  " created, updated)"                                                 \
-	  " VALUES (?1, ?2, ?3, 'queued', 0, ?4, 0, ?5, '', ?4, ?4)")          \
-	X(MSG_DUE, "SELECT id, request_id, to_phone, body, attempts, expires"  \
-		   " FROM outbox"                                              \
+	  " VALUES (?1, ?2, ?3, 'queued', 0, 0, ?4, 0, ?5, '', ?4, ?4)")       \
+	X(MSG_DUE, "SELECT id, request_id, to_phone, body, attempts, driver,"  \
+		   " expires FROM outbox"                                      \
 		   " WHERE (state = 'queued' AND next_at <= ?1)"               \
 		   " OR (state = 'sending' AND lease_until <= ?1)"             \
 		   " ORDER BY id LIMIT ?2")                                    \
 	X(MSG_LEASE, "UPDATE outbox SET state = 'sending', lease_until = ?2,"  \
 		     " attempts = attempts + 1, updated = ?3 WHERE id = ?1")   \
 	X(MSG_ACK, "UPDATE outbox SET state = 'sent', body = NULL,"            \
-		   " lease_until = 0, updated = ?2 WHERE id = ?1")             \
-	X(MSG_RETRY, "UPDATE outbox SET state = 'queued', next_at = ?2,"       \
-		     " lease_until = 0, last_error = ?3 WHERE id = ?1")        \
-	X(MSG_FAIL, "UPDATE outbox SET state = ?2, body = NULL,"               \
-		    " lease_until = 0, last_error = ?3 WHERE id = ?1")         \
+		   " lease_until = 0, updated = ?3"                            \
+		   " WHERE id = ?1 AND state = 'sending' AND attempts = ?2")   \
+	X(MSG_RETRY, "UPDATE outbox SET state = 'queued', next_at = ?3,"       \
+		     " driver = ?4, lease_until = 0, last_error = ?5,"         \
+		     " updated = ?6"                                           \
+		     " WHERE id = ?1 AND state = 'sending' AND attempts = ?2") \
+	X(MSG_FAIL, "UPDATE outbox SET state = ?3,"                            \
+		    " body = CASE WHEN ?3 = 'failed' THEN body END,"           \
+		    " lease_until = 0, last_error = ?4, updated = ?5"          \
+		    " WHERE id = ?1 AND state = 'sending' AND attempts = ?2")  \
+	X(MSG_REPORT, "UPDATE outbox SET state = ?2, updated = ?3"             \
+		      " WHERE id = ?1"                                         \
+		      " AND state IN ('sent', 'delivered', 'undelivered')")    \
+	X(MSG_REQUEUE, "UPDATE outbox SET state = 'queued', driver = 0,"       \
+		       " next_at = ?2, lease_until = 0, updated = ?2"          \
+		       " WHERE id = ?1 AND state = 'failed'"                   \
+		       " AND body IS NOT NULL")                                \
+	X(MSG_EXISTS, "SELECT 1 FROM outbox WHERE id = ?1")                    \
+	X(MSG_LIST, "SELECT id, request_id, to_phone, state, attempts,"        \
+		    " driver, next_at, expires, updated, last_error"           \
+		    " FROM outbox WHERE ?1 IS NULL OR state = ?1"              \
+		    " ORDER BY id DESC LIMIT ?2")                              \
 	X(MSG_STATE, "SELECT state FROM outbox WHERE request_id = ?1"          \
 		     " ORDER BY id DESC LIMIT 1")                              \
 	X(PURGE_CODES, "DELETE FROM codes WHERE expires < ?1")                 \
 	X(PURGE_MSGS, "DELETE FROM outbox WHERE expires < ?1")                 \
+	X(PURGE_IDEM, "DELETE FROM idem WHERE expires <= ?1")                  \
 	X(PURGE_SESSIONS, "DELETE FROM sessions WHERE expires <= ?1")          \
 	X(PURGE_LIMITS, "DELETE FROM limits WHERE tat <= ?1")
 
@@ -148,18 +249,20 @@ static const char *const sqls[ST_COUNT] = {
 #undef STMT_SQL_
 };
 
-enum code_state { CODE_PENDING, CODE_USED, CODE_DEAD, CODE_RETIRED };
-
 static const char *const code_states[] = {
-    [CODE_PENDING] = "pending",
-    [CODE_USED] = "used",
-    [CODE_DEAD] = "dead",
-    [CODE_RETIRED] = "retired",
+    [OTP_CODE_PENDING] = "pending",
+    [OTP_CODE_USED] = "used",
+    [OTP_CODE_DEAD] = "dead",
+    [OTP_CODE_RETIRED] = "retired",
 };
 
 static const char *const msg_states[] = {
-    [OTP_MSG_QUEUED] = "queued",   [OTP_MSG_SENDING] = "sending",
-    [OTP_MSG_SENT] = "sent",	   [OTP_MSG_FAILED] = "failed",
+    [OTP_MSG_QUEUED] = "queued",
+    [OTP_MSG_SENDING] = "sending",
+    [OTP_MSG_SENT] = "sent",
+    [OTP_MSG_DELIVERED] = "delivered",
+    [OTP_MSG_UNDELIVERED] = "undelivered",
+    [OTP_MSG_FAILED] = "failed",
     [OTP_MSG_EXPIRED] = "expired",
 };
 
@@ -409,14 +512,78 @@ static int ping(struct otp_store *s)
 	return rc == SQLITE_ROW ? 0 : map(rc);
 }
 
-static int issue(struct otp_store *s, const struct otp_code_new *code,
-		 const unsigned char *body, size_t body_len,
-		 const struct otp_session_bind *bind, int64_t now)
+/* Binds the session upsert (SESSION_BIND) and runs it. */
+static int bind_session(struct sq *q, const struct otp_session_bind *b,
+			const char *pending_id, const char *pending_phone,
+			bool count_send, int64_t now)
+{
+	sqlite3_stmt *st = q->st[ST_SESSION_BIND];
+	sqlite3_bind_blob(st, 1, b->hash, OTP_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, b->expires_ms);
+	if (pending_id) {
+		bind_str(st, 3, pending_id, OTP_PENDING_MAX);
+		bind_str(st, 4, pending_phone ? pending_phone : "",
+			 OTP_PHONE_MAX);
+	}
+	sqlite3_bind_int(st, 5, count_send ? 1 : 0);
+	sqlite3_bind_int64(st, 6, now);
+	return run(st);
+}
+
+/* Looks up a live idempotency key: fills out for a replay of the same
+ * phone, OTP_ECONFLICT for another phone, 0 with out untouched if none. */
+static int idem_find(struct sq *q, const struct otp_idem *k, const char *phone,
+		     int64_t now, struct otp_issue_out *out)
+{
+	sqlite3_stmt *st = q->st[ST_IDEM_GET];
+	bind_str(st, 1, k->key, OTP_IDEM_KEY_MAX);
+	sqlite3_bind_int64(st, 2, now);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		char first[OTP_PHONE_MAX];
+		copy_text(st, 1, first, sizeof first);
+		if (strncmp(first, phone, OTP_PHONE_MAX) != 0) {
+			done(st);
+			return OTP_ECONFLICT;
+		}
+		copy_text(st, 0, out->id, sizeof out->id);
+		out->expires_ms = sqlite3_column_int64(st, 2);
+		out->replayed = true;
+	}
+	done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : map(rc);
+}
+
+static int idem_put(struct sq *q, const struct otp_idem *k,
+		    const struct otp_code_new *code)
+{
+	sqlite3_stmt *st = q->st[ST_IDEM_PUT];
+	bind_str(st, 1, k->key, OTP_IDEM_KEY_MAX);
+	bind_str(st, 2, code->id, OTP_ID_LEN + 1);
+	bind_str(st, 3, code->phone, OTP_PHONE_MAX);
+	sqlite3_bind_int64(st, 4, code->expires_ms);
+	sqlite3_bind_int64(st, 5, k->expires_ms);
+	return run(st);
+}
+
+/* The key is looked up under the write lock BEGIN IMMEDIATE takes, so two
+ * issues under one key, from any thread or process, are serialised: the
+ * second one sees the first one's row. */
+static int issue(struct otp_store *s, const struct otp_issue *in, int64_t now,
+		 struct otp_issue_out *out)
 {
 	struct sq *q = cast(s);
+	const struct otp_code_new *code = &in->code;
+	memset(out, 0, sizeof *out);
 	int rc = begin(q);
 	if (rc)
 		return rc;
+
+	if (in->idem) {
+		rc = idem_find(q, in->idem, code->phone, now, out);
+		if (rc || out->replayed)
+			goto out;
+	}
 
 	sqlite3_stmt *st = q->st[ST_CODE_RETIRE];
 	bind_str(st, 1, code->phone, OTP_PHONE_MAX);
@@ -439,8 +606,8 @@ static int issue(struct otp_store *s, const struct otp_code_new *code,
 	bind_str(st, 1, code->id, OTP_ID_LEN + 1);
 	bind_str(st, 2, code->phone, OTP_PHONE_MAX);
 	/* Never NULL for a queued message: NULL means "wiped". */
-	rc = sqlite3_bind_blob64(st, 3, body ? (const void *)body : "",
-				 body ? body_len : 0, SQLITE_STATIC);
+	rc = sqlite3_bind_blob64(st, 3, in->body ? (const void *)in->body : "",
+				 in->body ? in->body_len : 0, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, now);
 	sqlite3_bind_int64(st, 5, code->expires_ms);
 	if (rc != SQLITE_OK) {
@@ -449,26 +616,72 @@ static int issue(struct otp_store *s, const struct otp_code_new *code,
 		goto out;
 	}
 	rc = run(st);
-	if (rc || !bind)
-		goto out;
-
-	st = q->st[ST_SESSION_BIND];
-	sqlite3_bind_blob(st, 1, bind->hash, OTP_HASH_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, bind->expires_ms);
-	bind_str(st, 3, code->id, OTP_ID_LEN + 1);
-	sqlite3_bind_int64(st, 4, now);
-	rc = run(st);
+	if (rc == 0 && in->idem)
+		rc = idem_put(q, in->idem, code);
+	if (rc == 0 && in->bind)
+		rc = bind_session(q, in->bind, code->id, code->phone, false,
+				  now);
+	if (rc == 0) {
+		memcpy(out->id, code->id, sizeof out->id);
+		out->id[OTP_ID_LEN] = '\0';
+		out->expires_ms = code->expires_ms;
+	}
 out:
-	return end(q, rc);
+	rc = end(q, rc);
+	if (rc)
+		memset(out, 0, sizeof *out);
+	return rc;
 }
 
-static int set_code(struct sq *q, const char *id, enum code_state state,
+static int code_info(struct otp_store *s, const char *id,
+		     struct otp_code_info *out)
+{
+	sqlite3_stmt *st = cast(s)->st[ST_CODE_INFO];
+	memset(out, 0, sizeof *out);
+	bind_str(st, 1, id, OTP_ID_LEN + 1);
+	int rc = sqlite3_step(st), state = -1, msg = -1;
+	if (rc == SQLITE_ROW) {
+		copy_text(st, 0, out->phone, sizeof out->phone);
+		state = parse_state(st, 1, code_states, COUNT(code_states));
+		out->attempts_left = sqlite3_column_int(st, 2);
+		out->created_ms = sqlite3_column_int64(st, 3);
+		out->expires_ms = sqlite3_column_int64(st, 4);
+		/* Issued together, purged together: no message is a fault. */
+		msg = parse_state(st, 5, msg_states, COUNT(msg_states));
+	}
+	done(st);
+	if (rc == SQLITE_DONE)
+		return OTP_ENOTFOUND;
+	if (rc != SQLITE_ROW)
+		return map(rc);
+	if (state < 0 || msg < 0) {
+		memset(out, 0, sizeof *out);
+		return OTP_EINTERNAL;
+	}
+	out->state = (enum otp_code_state)state;
+	out->msg_state = (enum otp_msg_state)msg;
+	return 0;
+}
+
+static int set_code(struct sq *q, const char *id, enum otp_code_state state,
 		    int attempts_left)
 {
 	sqlite3_stmt *st = q->st[ST_CODE_SET];
 	bind_str(st, 1, id, OTP_ID_LEN + 1);
 	sqlite3_bind_text(st, 2, code_states[state], -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, attempts_left);
+	return run(st);
+}
+
+/* Writes (or overwrites) an authenticated session with no pending code. */
+static int put_login(struct sq *q, const unsigned char hash[OTP_HASH_LEN],
+		     const char *phone, int64_t expires_ms, int64_t now)
+{
+	sqlite3_stmt *st = q->st[ST_SESSION_PUT];
+	sqlite3_bind_blob(st, 1, hash, OTP_HASH_LEN, SQLITE_STATIC);
+	bind_str(st, 2, phone, OTP_PHONE_MAX);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 4, expires_ms);
 	return run(st);
 }
 
@@ -481,12 +694,7 @@ static int rotate(struct sq *q, const struct otp_verify_in *in,
 	int rc = run(st);
 	if (rc)
 		return rc;
-	st = q->st[ST_SESSION_PUT];
-	sqlite3_bind_blob(st, 1, in->new_hash, OTP_HASH_LEN, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, phone, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	sqlite3_bind_int64(st, 4, in->session_expires_ms);
-	return run(st);
+	return put_login(q, in->new_hash, phone, in->session_expires_ms, now);
 }
 
 static int verify(struct otp_store *s, const struct otp_verify_in *in,
@@ -517,24 +725,25 @@ static int verify(struct otp_store *s, const struct otp_verify_in *in,
 
 	out->attempts_left = left;
 	rc = 0;
-	if (state == CODE_USED) {
+	if (state == OTP_CODE_USED) {
 		out->result = OTP_VERIFY_USED;
-	} else if (state == CODE_DEAD || state == CODE_RETIRED) {
+	} else if (state == OTP_CODE_DEAD || state == OTP_CODE_RETIRED) {
 		out->result = OTP_VERIFY_DEAD;
-	} else if (state != CODE_PENDING) {
+	} else if (state != OTP_CODE_PENDING) {
 		rc = OTP_EINTERNAL;
 	} else if (now >= expires) {
 		out->result = OTP_VERIFY_EXPIRED;
 	} else if (match && !in->force_fail &&
 		   (!in->expect_phone[0] ||
 		    strcmp(in->expect_phone, out->phone) == 0)) {
-		rc = set_code(q, in->id, CODE_USED, left);
+		rc = set_code(q, in->id, OTP_CODE_USED, left);
 		if (rc == 0 && in->rotate)
 			rc = rotate(q, in, out->phone, now);
 		out->result = OTP_VERIFY_OK;
 	} else {
 		left = left > 1 ? left - 1 : 0;
-		rc = set_code(q, in->id, left ? CODE_PENDING : CODE_DEAD, left);
+		rc = set_code(q, in->id,
+			      left ? OTP_CODE_PENDING : OTP_CODE_DEAD, left);
 		out->result = OTP_VERIFY_WRONG;
 		out->attempts_left = left;
 	}
@@ -621,11 +830,45 @@ static int get_session(struct otp_store *s,
 		out->authenticated_ms = sqlite3_column_int64(st, 1);
 		out->expires_ms = sqlite3_column_int64(st, 2);
 		copy_text(st, 3, out->pending_id, sizeof out->pending_id);
+		copy_text(st, 4, out->pending_phone, sizeof out->pending_phone);
+		out->sends = sqlite3_column_int(st, 5);
 	}
 	done(st);
 	if (rc == SQLITE_ROW)
 		return 0;
 	return rc == SQLITE_DONE ? OTP_ENOTFOUND : map(rc);
+}
+
+static int session_bind(struct otp_store *s, const struct otp_session_bind *b,
+			const char *pending_id, const char *pending_phone,
+			bool count_send, int64_t now)
+{
+	struct sq *q = cast(s);
+	int rc = begin(q);
+	if (rc)
+		return rc;
+	rc = bind_session(q, b, pending_id, pending_phone, count_send, now);
+	return end(q, rc);
+}
+
+static int session_rotate(struct otp_store *s,
+			  const unsigned char old_hash[OTP_HASH_LEN],
+			  const unsigned char new_hash[OTP_HASH_LEN],
+			  const char *phone, int64_t expires_ms, int64_t now)
+{
+	struct sq *q = cast(s);
+	int rc = begin(q);
+	if (rc)
+		return rc;
+	sqlite3_stmt *st = q->st[ST_SESSION_DELETE_LIVE];
+	sqlite3_bind_blob(st, 1, old_hash, OTP_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	rc = run(st);
+	if (rc == 0 && sqlite3_changes(q->db) == 0)
+		rc = OTP_ENOTFOUND;
+	if (rc == 0)
+		rc = put_login(q, new_hash, phone, expires_ms, now);
+	return end(q, rc);
 }
 
 static int delete_session(struct otp_store *s,
@@ -635,6 +878,84 @@ static int delete_session(struct otp_store *s,
 	sqlite3_stmt *st = q->st[ST_SESSION_DELETE];
 	sqlite3_bind_blob(st, 1, hash, OTP_HASH_LEN, SQLITE_STATIC);
 	return write1(q, st, false);
+}
+
+static int key_put(struct otp_store *s, const struct otp_apikey *k)
+{
+	struct sq *q = cast(s);
+	sqlite3_stmt *st = q->st[ST_KEY_PUT];
+	int rc = begin(q);
+	if (rc)
+		return rc;
+	bind_str(st, 1, k->id, OTP_KEY_ID_LEN + 1);
+	bind_str(st, 2, k->name, OTP_KEY_NAME_MAX);
+	sqlite3_bind_blob(st, 3, k->hash, OTP_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, k->created_ms);
+	sqlite3_bind_int64(st, 5, k->revoked_ms);
+	rc = sqlite3_step(st);
+	done(st);
+	if (rc == SQLITE_DONE)
+		rc = 0;
+	else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		rc = OTP_ECONFLICT;
+	else
+		rc = map(rc);
+	return end(q, rc);
+}
+
+/* Copies the current row of ST_KEY_GET or ST_KEY_LIST into k. */
+static void copy_key(sqlite3_stmt *st, struct otp_apikey *k)
+{
+	memset(k, 0, sizeof *k);
+	copy_text(st, 0, k->id, sizeof k->id);
+	copy_text(st, 1, k->name, sizeof k->name);
+	const void *hash = sqlite3_column_blob(st, 2);
+	if (hash && sqlite3_column_bytes(st, 2) == OTP_HASH_LEN)
+		memcpy(k->hash, hash, OTP_HASH_LEN);
+	k->created_ms = sqlite3_column_int64(st, 3);
+	k->revoked_ms = sqlite3_column_int64(st, 4);
+}
+
+static int key_get(struct otp_store *s, const char *id, struct otp_apikey *out)
+{
+	sqlite3_stmt *st = cast(s)->st[ST_KEY_GET];
+	memset(out, 0, sizeof *out);
+	bind_str(st, 1, id, OTP_KEY_ID_LEN + 1);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		copy_key(st, out);
+	done(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? OTP_ENOTFOUND : map(rc);
+}
+
+static int key_list(struct otp_store *s, struct otp_apikey *out, size_t max,
+		    size_t *n)
+{
+	sqlite3_stmt *st = cast(s)->st[ST_KEY_LIST];
+	*n = 0;
+	if (max == 0)
+		return 0;
+	sqlite3_bind_int64(st, 1, max > INT32_MAX ? INT32_MAX : (int64_t)max);
+	size_t k = 0;
+	int rc;
+	while (k < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		copy_key(st, &out[k++]);
+	done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return map(rc);
+	*n = k;
+	return 0;
+}
+
+static int key_revoke(struct otp_store *s, const char *id, int64_t now)
+{
+	struct sq *q = cast(s);
+	sqlite3_stmt *st = q->st[ST_KEY_REVOKE];
+	bind_str(st, 1, id, OTP_KEY_ID_LEN + 1);
+	sqlite3_bind_int64(st, 2, now);
+	return write1(q, st, true);
 }
 
 /* Copies the current row of ST_MSG_DUE into m. */
@@ -652,7 +973,8 @@ static void copy_msg(sqlite3_stmt *st, struct otp_msg *m)
 	if (m->body_len)
 		memcpy(m->body, body, m->body_len);
 	m->attempts = sqlite3_column_int(st, 4) + 1;
-	m->expires_ms = sqlite3_column_int64(st, 5);
+	m->driver = sqlite3_column_int(st, 5);
+	m->expires_ms = sqlite3_column_int64(st, 6);
 }
 
 static int claim(struct otp_store *s, int64_t now, int64_t lease_ms,
@@ -694,37 +1016,129 @@ static int claim(struct otp_store *s, int64_t now, int64_t lease_ms,
 	return 0;
 }
 
-static int ack(struct otp_store *s, int64_t id, int64_t now)
+static int ack(struct otp_store *s, int64_t id, int lease, int64_t now)
 {
 	struct sq *q = cast(s);
 	sqlite3_stmt *st = q->st[ST_MSG_ACK];
 	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int(st, 2, lease);
+	sqlite3_bind_int64(st, 3, now);
 	return write1(q, st, true);
 }
 
-static int retry(struct otp_store *s, int64_t id, int64_t next_ms,
-		 const char *error)
+static int retry(struct otp_store *s, int64_t id, int lease, int64_t next_ms,
+		 int driver, const char *error, int64_t now)
 {
 	struct sq *q = cast(s);
+	if (driver < 0)
+		return OTP_EINTERNAL;
 	sqlite3_stmt *st = q->st[ST_MSG_RETRY];
 	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, next_ms);
-	bind_error(st, 3, error);
+	sqlite3_bind_int(st, 2, lease);
+	sqlite3_bind_int64(st, 3, next_ms);
+	sqlite3_bind_int(st, 4, driver);
+	bind_error(st, 5, error);
+	sqlite3_bind_int64(st, 6, now);
 	return write1(q, st, true);
 }
 
-static int fail(struct otp_store *s, int64_t id, enum otp_msg_state state,
-		const char *error)
+static int fail(struct otp_store *s, int64_t id, int lease,
+		enum otp_msg_state state, const char *error, int64_t now)
 {
 	struct sq *q = cast(s);
 	if (state != OTP_MSG_FAILED && state != OTP_MSG_EXPIRED)
 		return OTP_EINTERNAL;
 	sqlite3_stmt *st = q->st[ST_MSG_FAIL];
 	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, msg_states[state], -1, SQLITE_STATIC);
-	bind_error(st, 3, error);
+	sqlite3_bind_int(st, 2, lease);
+	sqlite3_bind_text(st, 3, msg_states[state], -1, SQLITE_STATIC);
+	bind_error(st, 4, error);
+	sqlite3_bind_int64(st, 5, now);
 	return write1(q, st, true);
+}
+
+/* Runs a bound update of message id in the open transaction; if it changed
+ * nothing, tells an unknown id (OTP_ENOTFOUND) from one in the wrong state
+ * (OTP_EGONE). */
+static int update_msg(struct sq *q, sqlite3_stmt *st, int64_t id)
+{
+	int rc = run(st);
+	if (rc || sqlite3_changes(q->db) > 0)
+		return rc;
+	st = q->st[ST_MSG_EXISTS];
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	done(st);
+	if (rc == SQLITE_ROW)
+		return OTP_EGONE;
+	return rc == SQLITE_DONE ? OTP_ENOTFOUND : map(rc);
+}
+
+static int report(struct otp_store *s, int64_t id, enum otp_msg_state state,
+		  int64_t now)
+{
+	struct sq *q = cast(s);
+	if (state != OTP_MSG_DELIVERED && state != OTP_MSG_UNDELIVERED)
+		return OTP_EINTERNAL;
+	int rc = begin(q);
+	if (rc)
+		return rc;
+	sqlite3_stmt *st = q->st[ST_MSG_REPORT];
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, msg_states[state], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	return end(q, update_msg(q, st, id));
+}
+
+static int requeue(struct otp_store *s, int64_t id, int64_t now)
+{
+	struct sq *q = cast(s);
+	int rc = begin(q);
+	if (rc)
+		return rc;
+	sqlite3_stmt *st = q->st[ST_MSG_REQUEUE];
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, now);
+	return end(q, update_msg(q, st, id));
+}
+
+static int list_msgs(struct otp_store *s, int state, struct otp_msg_info *out,
+		     size_t max, size_t *n)
+{
+	sqlite3_stmt *st = cast(s)->st[ST_MSG_LIST];
+	*n = 0;
+	if (state >= (int)COUNT(msg_states))
+		return OTP_EINTERNAL;
+	if (max == 0)
+		return 0;
+	if (state >= 0)
+		sqlite3_bind_text(st, 1, msg_states[state], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, max > INT32_MAX ? INT32_MAX : (int64_t)max);
+	size_t k = 0;
+	int rc, bad = 0;
+	while (k < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct otp_msg_info *m = &out[k++];
+		memset(m, 0, sizeof *m);
+		m->id = sqlite3_column_int64(st, 0);
+		copy_text(st, 1, m->request_id, sizeof m->request_id);
+		copy_text(st, 2, m->to, sizeof m->to);
+		int i = parse_state(st, 3, msg_states, COUNT(msg_states));
+		bad |= i < 0;
+		m->state = i < 0 ? OTP_MSG_QUEUED : (enum otp_msg_state)i;
+		m->attempts = sqlite3_column_int(st, 4);
+		m->driver = sqlite3_column_int(st, 5);
+		m->next_ms = sqlite3_column_int64(st, 6);
+		m->expires_ms = sqlite3_column_int64(st, 7);
+		m->updated_ms = sqlite3_column_int64(st, 8);
+		copy_text(st, 9, m->last_error, sizeof m->last_error);
+	}
+	done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return map(rc);
+	if (bad)
+		return OTP_EINTERNAL;
+	*n = k;
+	return 0;
 }
 
 static int get_state(struct otp_store *s, const char *request_id,
@@ -752,9 +1166,8 @@ static int purge(struct otp_store *s, int64_t now, long *removed)
 		enum stmt st;
 		int64_t grace_ms;
 	} steps[] = {
-	    {ST_PURGE_CODES, DAY_MS},
-	    {ST_PURGE_MSGS, DAY_MS},
-	    {ST_PURGE_SESSIONS, 0},
+	    {ST_PURGE_CODES, DAY_MS}, {ST_PURGE_MSGS, DAY_MS},
+	    {ST_PURGE_IDEM, 0},	      {ST_PURGE_SESSIONS, 0},
 	    {ST_PURGE_LIMITS, 0},
 	};
 	struct sq *q = cast(s);
@@ -778,20 +1191,30 @@ static int purge(struct otp_store *s, int64_t now, long *removed)
 const struct otp_store_ops otp_store_sqlite_ops = {
     .name = "sqlite",
     .scheme = "sqlite:",
-    .version = 1,
+    .version = 2,
     .caps = 0,
     .open = open_db,
     .close = close_db,
     .ping = ping,
     .code_issue = issue,
+    .code_get = code_info,
     .code_verify = verify,
     .limit_take = take,
     .session_get = get_session,
+    .session_bind = session_bind,
+    .session_rotate = session_rotate,
     .session_delete = delete_session,
+    .apikey_put = key_put,
+    .apikey_get = key_get,
+    .apikey_list = key_list,
+    .apikey_revoke = key_revoke,
     .outbox_claim = claim,
     .outbox_ack = ack,
     .outbox_retry = retry,
     .outbox_fail = fail,
+    .outbox_report = report,
+    .outbox_requeue = requeue,
+    .outbox_list = list_msgs,
     .outbox_state = get_state,
     .purge = purge,
 };

@@ -54,13 +54,25 @@ static struct otp_code_new ct_make_code(unsigned n, const char *phone,
 	return c;
 }
 
-static int ct_issue(struct otp_store *s, const struct otp_code_new *c,
-		    const struct otp_session_bind *bind, int64_t now)
+/* Issues c (optionally bound, optionally under an idempotency key) with a
+ * 40-byte body made from its id; *out gets the answer if out is given. */
+static int ct_issue_full(struct otp_store *s, const struct otp_code_new *c,
+			 const struct otp_session_bind *bind,
+			 const struct otp_idem *idem, int64_t now,
+			 struct otp_issue_out *out)
 {
 	/* Bodies are opaque bytes: NUL and 0xff included on purpose. */
 	unsigned char body[40] = {0, 1, 0xff};
 	memcpy(body + 3, c->id, OTP_ID_LEN);
-	return otp_store_code_issue(s, c, body, sizeof body, bind, now);
+	struct otp_issue in = {*c, body, sizeof body, bind, idem};
+	struct otp_issue_out o;
+	return otp_store_code_issue(s, &in, now, out ? out : &o);
+}
+
+static int ct_issue(struct otp_store *s, const struct otp_code_new *c,
+		    const struct otp_session_bind *bind, int64_t now)
+{
+	return ct_issue_full(s, c, bind, NULL, now, NULL);
 }
 
 static struct otp_verify_in ct_make_try(const char *id, unsigned char mac)
@@ -499,8 +511,13 @@ static void ct_outbox_claim_body(void)
 	CHECK(s);
 	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
 	unsigned char body[] = {0, 's', 'e', 'a', 'l', 0xff, 0, 7};
-	CHECK_INT(otp_store_code_issue(s, &c, body, sizeof body, NULL, CT_T0),
-		  0);
+	struct otp_issue in = {
+	    .code = c, .body = body, .body_len = sizeof body};
+	struct otp_issue_out o;
+	CHECK_INT(otp_store_code_issue(s, &in, CT_T0, &o), 0);
+	CHECK(!o.replayed);
+	CHECK_STR(o.id, c.id);
+	CHECK_INT(o.expires_ms, c.expires_ms);
 	CHECK_INT(ct_get_state(s, c.id), OTP_MSG_QUEUED);
 	struct otp_msg m[4];
 	size_t n = 9;
@@ -512,6 +529,7 @@ static void ct_outbox_claim_body(void)
 	CHECK_INT(m[0].body_len, sizeof body);
 	CHECK(memcmp(m[0].body, body, sizeof body) == 0);
 	CHECK_INT(m[0].attempts, 1);
+	CHECK_INT(m[0].driver, 0);
 	CHECK_INT(m[0].expires_ms, CT_T0 + CT_TTL);
 	otp_msg_deinit(&m[0]);
 	CHECK(m[0].body == NULL);
@@ -560,7 +578,11 @@ static void ct_outbox_ack(void)
 	size_t n = 9;
 	CHECK_INT(otp_store_outbox_claim(s, CT_T0, CT_LEASE, m, 2, &n), 0);
 	CHECK_INT(n, 1);
-	CHECK_INT(otp_store_outbox_ack(s, m[0].id, CT_T0 + 5), 0);
+	CHECK_INT(otp_store_outbox_ack(s, m[0].id, m[0].attempts, CT_T0 + 5),
+		  0);
+	/* Settled: the same lease cannot settle it again. */
+	CHECK_INT(otp_store_outbox_ack(s, m[0].id, m[0].attempts, CT_T0 + 6),
+		  OTP_ENOTFOUND);
 	otp_msg_deinit(&m[0]);
 	CHECK_INT(ct_get_state(s, c.id), OTP_MSG_SENT);
 	CHECK_INT(otp_store_outbox_claim(s, CT_T0 + 10 * CT_LEASE, CT_LEASE, m,
@@ -582,7 +604,9 @@ static void ct_outbox_retry(void)
 	CHECK_INT(n, 1);
 	int64_t id = m[0].id;
 	otp_msg_deinit(&m[0]);
-	CHECK_INT(otp_store_outbox_retry(s, id, CT_T0 + 5000, "timeout"), 0);
+	CHECK_INT(otp_store_outbox_retry(s, id, 1, CT_T0 + 5000, 0, "timeout",
+					 CT_T0 + 1),
+		  0);
 	CHECK_INT(ct_get_state(s, c.id), OTP_MSG_QUEUED);
 	CHECK_INT(otp_store_outbox_claim(s, CT_T0 + 4999, CT_LEASE, m, 2, &n),
 		  0);
@@ -594,7 +618,9 @@ static void ct_outbox_retry(void)
 	CHECK_INT(m[0].attempts, 2);
 	CHECK_INT(m[0].body_len, 40);
 	otp_msg_deinit(&m[0]);
-	CHECK_INT(otp_store_outbox_retry(s, id, CT_T0 + 6000, NULL), 0);
+	CHECK_INT(otp_store_outbox_retry(s, id, 2, CT_T0 + 6000, 0, NULL,
+					 CT_T0 + 5001),
+		  0);
 	otp_store_close(s);
 }
 
@@ -610,9 +636,12 @@ static void ct_outbox_fail(void)
 	size_t n = 9;
 	CHECK_INT(otp_store_outbox_claim(s, CT_T0, CT_LEASE, m, 2, &n), 0);
 	CHECK_INT(n, 2);
-	CHECK_INT(otp_store_outbox_fail(s, m[0].id, OTP_MSG_FAILED, "rejected"),
+	CHECK_INT(otp_store_outbox_fail(s, m[0].id, 1, OTP_MSG_FAILED,
+					"rejected", CT_T0 + 1),
 		  0);
-	CHECK_INT(otp_store_outbox_fail(s, m[1].id, OTP_MSG_EXPIRED, NULL), 0);
+	CHECK_INT(otp_store_outbox_fail(s, m[1].id, 1, OTP_MSG_EXPIRED, NULL,
+					CT_T0 + 1),
+		  0);
 	otp_msg_deinit(&m[0]);
 	otp_msg_deinit(&m[1]);
 	CHECK_INT(ct_get_state(s, c1.id), OTP_MSG_FAILED);

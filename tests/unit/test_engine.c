@@ -45,7 +45,7 @@ static void last_code(char code[16])
 		if (otp_engine_unseal(&eng, &m[i], text, sizeof text) == 0)
 			snprintf(code, 16, "%.*s",
 				 (int)strspn(text, "0123456789"), text);
-		otp_store_outbox_ack(st, m[i].id, now);
+		otp_store_outbox_ack(st, m[i].id, m[i].attempts, now);
 		otp_msg_deinit(&m[i]);
 	}
 }

@@ -219,8 +219,10 @@ static int issue(struct fixture *fx, const char *phone, const char *text,
 	snprintf(c.phone, sizeof c.phone, "%s", phone);
 	randombytes_buf(c.mac, sizeof c.mac);
 	snprintf(id, OTP_ID_LEN + 1, "%s", c.id);
-	size_t n = seal(text, body);
-	return otp_store_code_issue(fx->s, &c, body, n, NULL, now);
+	struct otp_issue in = {
+	    .code = c, .body = body, .body_len = seal(text, body)};
+	struct otp_issue_out out;
+	return otp_store_code_issue(fx->s, &in, now, &out);
 }
 
 static int state_of(struct fixture *fx, const char *id)
@@ -317,9 +319,10 @@ static void unseals_before_sending(void)
 	snprintf(c.id, sizeof c.id, "%032x", 0xbadu);
 	snprintf(c.phone, sizeof c.phone, "+14155550102");
 	snprintf(bad, sizeof bad, "%s", c.id);
-	CHECK_INT(otp_store_code_issue(fx.s, &c, (const unsigned char *)"XX", 2,
-				       NULL, T0),
-		  0);
+	struct otp_issue in = {
+	    .code = c, .body = (const unsigned char *)"XX", .body_len = 2};
+	struct otp_issue_out out;
+	CHECK_INT(otp_store_code_issue(fx.s, &in, T0, &out), 0);
 
 	CHECK_INT(round_at(&fx, T0, &n), 0);
 	CHECK_INT(n, 2);

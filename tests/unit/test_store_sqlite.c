@@ -370,32 +370,39 @@ static void sq_outbox_on_disk(void)
 	size_t n;
 	CHECK_INT(otp_store_outbox_claim(s, CT_T0, CT_LEASE, m, 3, &n), 0);
 	CHECK_INT(n, 3);
-	CHECK_INT(otp_store_outbox_ack(s, m[0].id, CT_T0 + 1), 0);
-	CHECK_INT(otp_store_outbox_fail(s, m[1].id, OTP_MSG_FAILED, "no"), 0);
+	CHECK_INT(otp_store_outbox_ack(s, m[0].id, 1, CT_T0 + 1), 0);
+	CHECK_INT(
+	    otp_store_outbox_fail(s, m[1].id, 1, OTP_MSG_FAILED, "no", CT_T0),
+	    0);
 	/* 200 two-byte characters: cut to fit, between characters. */
 	char err[401];
 	for (int i = 0; i < 200; i++)
 		memcpy(err + 2 * i, "\xc3\xa9", 2);
 	err[400] = '\0';
-	CHECK_INT(otp_store_outbox_retry(s, m[2].id, CT_T0 + 9, err), 0);
+	CHECK_INT(
+	    otp_store_outbox_retry(s, m[2].id, 1, CT_T0 + 9, 0, err, CT_T0), 0);
 	int64_t gone = m[2].id + 1000;
 	for (int i = 0; i < 3; i++)
 		otp_msg_deinit(&m[i]);
 
 	/* Unknown ids and states are refused, not silently accepted. */
-	CHECK_INT(otp_store_outbox_ack(s, gone, CT_T0), OTP_ENOTFOUND);
-	CHECK_INT(otp_store_outbox_retry(s, gone, CT_T0, "x"), OTP_ENOTFOUND);
-	CHECK_INT(otp_store_outbox_fail(s, gone, OTP_MSG_FAILED, "x"),
+	CHECK_INT(otp_store_outbox_ack(s, gone, 1, CT_T0), OTP_ENOTFOUND);
+	CHECK_INT(otp_store_outbox_retry(s, gone, 1, CT_T0, 0, "x", CT_T0),
 		  OTP_ENOTFOUND);
-	CHECK_INT(otp_store_outbox_fail(s, 1, OTP_MSG_QUEUED, "x"),
+	CHECK_INT(otp_store_outbox_fail(s, gone, 1, OTP_MSG_FAILED, "x", CT_T0),
+		  OTP_ENOTFOUND);
+	CHECK_INT(otp_store_outbox_fail(s, 1, 1, OTP_MSG_QUEUED, "x", CT_T0),
+		  OTP_EINTERNAL);
+	CHECK_INT(otp_store_outbox_retry(s, gone, 1, CT_T0, -1, "x", CT_T0),
 		  OTP_EINTERNAL);
 
 	sqlite3 *db;
 	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	/* Sent: wiped. Failed: kept sealed, for a requeue. */
 	const char *body_null = "SELECT body IS NULL FROM outbox"
 				" WHERE request_id = ?1";
 	CHECK_INT(query_int(db, body_null, c1.id), 1);
-	CHECK_INT(query_int(db, body_null, c2.id), 1);
+	CHECK_INT(query_int(db, body_null, c2.id), 0);
 	CHECK_INT(query_int(db, body_null, c3.id), 0);
 	CHECK_INT(
 	    query_int(db,
