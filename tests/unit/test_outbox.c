@@ -389,6 +389,66 @@ static void failed_is_dead_letter(void)
 	fx_close(&fx);
 }
 
+/* A retry keeps the driver the message was on (no failover yet). */
+static void retry_keeps_driver(void)
+{
+	struct fixture fx;
+	char id[OTP_ID_LEN + 1];
+	size_t n;
+	CHECK(fx_open(&fx));
+	fx.sms.script[0] = OTP_SMS_RETRY;
+	fx.sms.nscript = 1;
+	CHECK_INT(issue(&fx, "+14155550108", "Your code is 121212", T0,
+			T0 + HOUR, id),
+		  0);
+	/* An earlier try moved it to driver 1. */
+	struct otp_msg m[1] = {0};
+	CHECK_INT(otp_store_outbox_claim(fx.s, T0, 30000, m, 1, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(otp_store_outbox_retry(fx.s, m[0].id, m[0].attempts, T0 + 10,
+					 1, "moved", T0),
+		  0);
+	otp_msg_deinit(&m[0]);
+
+	CHECK_INT(round_at(&fx, T0 + 10, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(fx.sms.calls, 1);
+	CHECK_INT(state_of(&fx, id), OTP_MSG_QUEUED);
+	CHECK_INT(otp_store_outbox_claim(fx.s, T0 + 60000, 30000, m, 1, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(m[0].driver, 1);
+	CHECK_INT(m[0].attempts, 3);
+	otp_msg_deinit(&m[0]);
+	fx_close(&fx);
+}
+
+/* A dead letter keeps its sealed body: requeued, it goes out. */
+static void dead_letter_can_be_requeued(void)
+{
+	struct fixture fx;
+	char id[OTP_ID_LEN + 1];
+	size_t n;
+	CHECK(fx_open(&fx));
+	fx.sms.script[0] = OTP_SMS_FAILED;
+	fx.sms.nscript = 1;
+	CHECK_INT(issue(&fx, "+14155550109", "Your code is 343434", T0,
+			T0 + HOUR, id),
+		  0);
+	CHECK_INT(round_at(&fx, T0, &n), 0);
+	CHECK_INT(state_of(&fx, id), OTP_MSG_FAILED);
+	struct otp_msg_info l[1];
+	CHECK_INT(otp_store_outbox_list(fx.s, OTP_MSG_FAILED, l, 1, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_STR(l[0].last_error, "script: refused");
+	CHECK_INT(otp_store_outbox_requeue(fx.s, l[0].id, T0 + 5000), 0);
+	CHECK_INT(round_at(&fx, T0 + 5000, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(fx.sms.calls, 2);
+	CHECK_STR(fx.sms.recs[1].body, "Your code is 343434");
+	CHECK_INT(state_of(&fx, id), OTP_MSG_SENT);
+	fx_close(&fx);
+}
+
 static void max_attempts_dead_letters(void)
 {
 	struct fixture fx;
@@ -830,6 +890,8 @@ static const struct harness_test tests[] = {
     TEST(unseals_before_sending),
     TEST(retry_waits_for_backoff),
     TEST(failed_is_dead_letter),
+    TEST(retry_keeps_driver),
+    TEST(dead_letter_can_be_requeued),
     TEST(max_attempts_dead_letters),
     TEST(expired_is_not_sent),
     TEST(crashed_claim_is_delivered_after_lease),

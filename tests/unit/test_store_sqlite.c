@@ -229,6 +229,115 @@ static void sq_race_processes(void)
 	CHECK_INT(taken, 5);
 }
 
+/* Racers issue under one idempotency key at once, each with its own code
+ * id. Even rounds: all for one phone, so one writes and the others replay
+ * its answer. Odd rounds: two phones, so one writes, its phone's racers
+ * replay, the other phone's conflict. */
+#define IDEM_ROUNDS 20
+
+struct idem_racer {
+	const char *path;
+	pthread_barrier_t *bar;
+	int idx;
+	int open_rc;
+	int rc[IDEM_ROUNDS];
+	struct otp_issue_out out[IDEM_ROUNDS];
+};
+
+static const char *idem_phone(int round, int idx)
+{
+	return round % 2 && idx % 2 ? CT_P2 : CT_P1;
+}
+
+static void *race_idem(void *arg)
+{
+	struct idem_racer *r = arg;
+	struct otp_store *s = NULL;
+	r->open_rc = open_path(r->path, &s);
+	for (int i = 0; i < IDEM_ROUNDS; i++) {
+		pthread_barrier_wait(r->bar);
+		if (r->open_rc) {
+			r->rc[i] = r->open_rc;
+			continue;
+		}
+		struct otp_code_new c =
+		    ct_make_code((unsigned)(1000 * (i + 1) + r->idx),
+				 idem_phone(i, r->idx), CT_T0 + CT_TTL);
+		struct otp_idem k;
+		memset(&k, 0, sizeof k);
+		snprintf(k.key, sizeof k.key, "k:race:%d", i);
+		k.expires_ms = CT_T0 + CT_DAY;
+		r->rc[i] =
+		    ct_issue_full(s, &c, NULL, &k, CT_T0 + i, &r->out[i]);
+	}
+	otp_store_close(s);
+	return NULL;
+}
+
+static void sq_race_idem(void)
+{
+	char path[128];
+	name_file(path, sizeof path, "race-idem");
+	struct otp_store *s;
+	CHECK_INT(open_path(path, &s), 0);
+	otp_store_close(s);
+
+	pthread_barrier_t bar;
+	pthread_barrier_init(&bar, NULL, RACERS);
+	struct idem_racer r[RACERS];
+	pthread_t t[RACERS];
+	memset(r, 0, sizeof r);
+	for (int i = 0; i < RACERS; i++) {
+		r[i].path = path;
+		r[i].bar = &bar;
+		r[i].idx = i;
+		CHECK_INT(pthread_create(&t[i], NULL, race_idem, &r[i]), 0);
+	}
+	for (int i = 0; i < RACERS; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&bar);
+
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	for (int k = 0; k < IDEM_ROUNDS; k++) {
+		int writers = 0, w = -1;
+		for (int i = 0; i < RACERS; i++) {
+			CHECK_INT(r[i].open_rc, 0);
+			if (r[i].rc[k] == 0 && !r[i].out[k].replayed) {
+				writers++;
+				w = i;
+			}
+		}
+		CHECK_INT(writers, 1);
+		char id[OTP_ID_LEN + 1];
+		snprintf(id, sizeof id, "%032x",
+			 (unsigned)(1000 * (k + 1) + w));
+		for (int i = 0; i < RACERS; i++) {
+			bool same =
+			    strcmp(idem_phone(k, i), idem_phone(k, w)) == 0;
+			CHECK_INT(r[i].rc[k], same ? 0 : OTP_ECONFLICT);
+			if (same) {
+				CHECK_STR(r[i].out[k].id, id);
+				CHECK_INT(r[i].out[k].expires_ms,
+					  CT_T0 + CT_TTL);
+			}
+		}
+		/* One code and one message for the round, the winner's. */
+		CHECK_INT(query_int(db,
+				    "SELECT count(*) FROM outbox"
+				    " WHERE request_id = ?1",
+				    id),
+			  1);
+	}
+	CHECK_INT(query_int(db, "SELECT count(*) FROM codes", NULL),
+		  IDEM_ROUNDS);
+	CHECK_INT(query_int(db, "SELECT count(*) FROM outbox", NULL),
+		  IDEM_ROUNDS);
+	CHECK_INT(query_int(db, "SELECT count(*) FROM idem", NULL),
+		  IDEM_ROUNDS);
+	sqlite3_close(db);
+}
+
 /* ---- files ---- */
 
 static void sq_reopen_keeps_state(void)
@@ -268,13 +377,13 @@ static void sq_schema_version(void)
 	sqlite3 *db;
 	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
 	int64_t current = query_int(db, "PRAGMA user_version", NULL);
-	CHECK(current >= 1);
+	CHECK(current >= 2);
 	CHECK_INT(query_int(db,
 			    "SELECT count(*) FROM sqlite_master WHERE type ="
 			    " 'table' AND name IN ('codes', 'sessions',"
-			    " 'limits', 'outbox')",
+			    " 'limits', 'outbox', 'idem', 'apikeys')",
 			    NULL),
-		  4);
+		  6);
 	CHECK_INT(query_int(db,
 			    "SELECT count(*) FROM pragma_journal_mode"
 			    " WHERE journal_mode = 'wal'",
@@ -311,6 +420,259 @@ static void sq_schema_version(void)
 	sqlite3_close(db);
 }
 
+/* ---- migrations ---- */
+
+/* The schema as otpd wrote it at version 1, frozen here on purpose: a
+ * real v1 file, not whatever migration 1 says today. */
+static const char v1_schema[] =
+    "CREATE TABLE codes ("
+    " id TEXT PRIMARY KEY,"
+    " phone TEXT NOT NULL,"
+    " mac BLOB NOT NULL,"
+    " attempts_left INTEGER NOT NULL,"
+    " state TEXT NOT NULL"
+    "  CHECK (state IN ('pending', 'used', 'dead', 'retired')),"
+    " created INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL);"
+    "CREATE INDEX codes_phone_state ON codes (phone, state);"
+    "CREATE INDEX codes_expires ON codes (expires);"
+    "CREATE TABLE sessions ("
+    " hash BLOB PRIMARY KEY,"
+    " phone TEXT NOT NULL,"
+    " authenticated INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL,"
+    " pending_id TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX sessions_expires ON sessions (expires);"
+    "CREATE TABLE limits ("
+    " key TEXT PRIMARY KEY,"
+    " tat INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE outbox ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " request_id TEXT NOT NULL,"
+    " to_phone TEXT NOT NULL,"
+    " body BLOB,"
+    " state TEXT NOT NULL CHECK (state IN"
+    "  ('queued', 'sending', 'sent', 'failed', 'expired')),"
+    " attempts INTEGER NOT NULL,"
+    " next_at INTEGER NOT NULL,"
+    " lease_until INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL,"
+    " last_error TEXT NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " updated INTEGER NOT NULL);"
+    "CREATE INDEX outbox_state_next ON outbox (state, next_at);"
+    "CREATE INDEX outbox_request ON outbox (request_id);"
+    "CREATE INDEX outbox_expires ON outbox (expires);"
+    "PRAGMA user_version = 1;";
+
+#define HEX32(b)                                                               \
+	"X'" b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b "'"
+#define V1_ID(n) "'0000000000000000000000000000000" n "'"
+
+/* Rows of a v1 file at CT_T0 = 1700000000000 (TTL 300 s, a day 86400 s):
+ * a pending code bound to a session, a used one, a dead-lettered one, a
+ * logged-in session, a limit, and a message id 7 that was purged, so the
+ * AUTOINCREMENT counter is ahead of the rows. */
+static const char
+    v1_rows[] =
+	"INSERT INTO codes VALUES (" V1_ID("1") ", '" CT_P1 "', " HEX32(
+	    "a1") ", 5, 'pending', 1700000000000, 1700000300000);"
+		  "INSERT INTO codes VALUES (" V1_ID(
+		      "2") ", '" CT_P2
+			   "', " HEX32(
+			       "a1") ", 5, 'used', 1700000000000, "
+				     "1700000300000);"
+				     "INSERT INTO codes VALUES (" V1_ID(
+					 "3") ", '" CT_P3
+					      "', " HEX32(
+						  "a1") ", 5, 'pending', "
+							"1700000000000, "
+							"1700000300000);"
+							"INSERT INTO sessions "
+							"VALUES (" HEX32("12") ", '', 0, 1700086400000, " V1_ID(
+							    "1") ");"
+								 "INSERT INTO "
+								 "sessions "
+								 "VALUES "
+								 "(" HEX32(
+								     "13") ", "
+									   "'" CT_P2
+									   "', "
+									   "170"
+									   "000"
+									   "000"
+									   "000"
+									   "0, "
+									   "170"
+									   "008"
+									   "640"
+									   "000"
+									   "0, "
+									   "'')"
+									   ";"
+									   "INS"
+									   "ERT"
+									   " IN"
+									   "TO "
+									   "lim"
+									   "its"
+									   " VA"
+									   "LUE"
+									   "S "
+									   "('"
+									   "ph"
+									   ":" CT_P1
+									   "', "
+									   "170"
+									   "000"
+									   "000"
+									   "100"
+									   "0);"
+									   "INS"
+									   "ERT"
+									   " IN"
+									   "TO "
+									   "out"
+									   "box"
+									   " VA"
+									   "LUE"
+									   "S "
+									   "(1,"
+									   " " V1_ID(
+									       "1") ", '" CT_P1
+										    "', X'00ff01',"
+										    " 'queued', 0, 1700000000000, 0, 1700000300000, '', 1700000000000,"
+										    " 1700000000000);"
+										    "INSERT INTO outbox VALUES (2, " V1_ID(
+											"2") ", '" CT_P2
+											     "', NULL,"
+											     " 'sent', 1, 1700000000000, 0, 1700000300000, '', 1700000000000,"
+											     " 1700000000001);"
+											     "INSERT INTO outbox VALUES (3, " V1_ID(
+												 "3") ", '" CT_P3
+												      "', NULL,"
+												      " 'failed', 8, 1700000000000, 0, 1700000300000, 'rejected',"
+												      " 1700000000000, 1700000000002);"
+												      "INSERT INTO outbox VALUES (7, 'gone', '" CT_P3
+												      "', NULL, 'sent', 1,"
+												      " 0, 0, 0, '', 0, 0);"
+												      "DELETE FROM outbox WHERE id = 7;";
+
+static void sq_migrate_v1(void)
+{
+	char path[128];
+	name_file(path, sizeof path, "v1");
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_INT(
+	    sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL),
+	    SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, v1_schema, NULL, NULL, NULL), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, v1_rows, NULL, NULL, NULL), SQLITE_OK);
+	/* v1 refuses the states v2 brings. */
+	CHECK(sqlite3_exec(db, "UPDATE outbox SET state = 'delivered'", NULL,
+			   NULL, NULL) != SQLITE_OK);
+	sqlite3_close(db);
+
+	struct otp_store *s;
+	CHECK_INT(open_path(path, &s), 0);
+	const char *id1 = "00000000000000000000000000000001";
+	const char *id2 = "00000000000000000000000000000002";
+	const char *id3 = "00000000000000000000000000000003";
+
+	/* Sessions: kept, and the pending code's phone filled in. */
+	unsigned char h[OTP_HASH_LEN];
+	struct otp_session sess;
+	memset(h, 0x12, sizeof h);
+	CHECK_INT(otp_store_session_get(s, h, CT_T0, &sess), 0);
+	CHECK_STR(sess.pending_id, id1);
+	CHECK_STR(sess.pending_phone, CT_P1);
+	CHECK_INT(sess.sends, 0);
+	CHECK_INT(sess.expires_ms, CT_T0 + CT_DAY);
+	memset(h, 0x13, sizeof h);
+	CHECK_INT(otp_store_session_get(s, h, CT_T0, &sess), 0);
+	CHECK_STR(sess.phone, CT_P2);
+	CHECK_INT(sess.authenticated_ms, CT_T0);
+	CHECK_STR(sess.pending_phone, "");
+
+	/* Limits and codes: kept. */
+	struct otp_limit l = ct_make_limit("ph:" CT_P1, 1000, 1);
+	int64_t retry;
+	CHECK_INT(otp_store_limit_take(s, &l, 1, CT_T0, &retry), OTP_ELIMITED);
+	CHECK_INT(retry, 1000);
+	struct otp_code_info info;
+	CHECK_INT(otp_store_code_get(s, id2, &info), 0);
+	CHECK_INT(info.state, OTP_CODE_USED);
+	CHECK_INT(info.msg_state, OTP_MSG_SENT);
+	CHECK_INT(otp_store_code_get(s, id3, &info), 0);
+	CHECK_INT(info.msg_state, OTP_MSG_FAILED);
+	struct otp_verify_in in = ct_make_try(id1, CT_RIGHT);
+	struct otp_verify_out out;
+	CHECK_INT(ct_verify(s, &in, CT_T0 + 1, &out), OTP_VERIFY_OK);
+
+	/* Messages: kept with their ids, driver 0, the new states allowed. */
+	struct otp_msg_info li[4];
+	size_t n = 9;
+	CHECK_INT(otp_store_outbox_list(s, -1, li, 4, &n), 0);
+	CHECK_INT(n, 3);
+	CHECK_INT(li[0].id, 3);
+	CHECK_STR(li[0].last_error, "rejected");
+	CHECK_INT(li[0].attempts, 8);
+	CHECK_INT(li[0].driver, 0);
+	CHECK_INT(li[1].updated_ms, CT_T0 + 1);
+	struct otp_msg m[2];
+	CHECK_INT(otp_store_outbox_claim(s, CT_T0, CT_LEASE, m, 2, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(m[0].id, 1);
+	CHECK_INT(m[0].driver, 0);
+	CHECK_INT(m[0].body_len, 3);
+	CHECK(memcmp(m[0].body, "\x00\xff\x01", 3) == 0);
+	CHECK_INT(otp_store_outbox_ack(s, 1, m[0].attempts, CT_T0 + 2), 0);
+	otp_msg_deinit(&m[0]);
+	CHECK_INT(otp_store_outbox_report(s, 2, OTP_MSG_DELIVERED, CT_T0 + 3),
+		  0);
+	CHECK_INT(ct_get_state(s, id2), OTP_MSG_DELIVERED);
+
+	/* No message id is ever reused, the purged 7 included. */
+	struct otp_code_new c = ct_make_code(4, CT_P3, CT_T0 + CT_TTL);
+	CHECK_INT(ct_issue(s, &c, NULL, CT_T0 + 4), 0);
+	CHECK_INT(otp_store_outbox_list(s, OTP_MSG_QUEUED, li, 4, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(li[0].id, 8);
+	otp_store_close(s);
+
+	/* The file itself: current version, no leftovers, sound. */
+	CHECK_INT(open_path(path, &s), 0);
+	otp_store_close(s);
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_INT(query_int(db, "PRAGMA user_version", NULL), 2);
+	CHECK_INT(query_int(db, "SELECT count(*) FROM outbox", NULL), 4);
+	CHECK_INT(query_int(db,
+			    "SELECT count(*) FROM sqlite_master"
+			    " WHERE name LIKE '%v2%'",
+			    NULL),
+		  0);
+	CHECK_INT(query_int(db,
+			    "SELECT count(*) FROM sqlite_master WHERE type ="
+			    " 'index' AND tbl_name = 'outbox'"
+			    " AND name LIKE 'outbox_%'",
+			    NULL),
+		  3);
+	CHECK_INT(query_int(db,
+			    "SELECT seq FROM sqlite_sequence"
+			    " WHERE name = 'outbox'",
+			    NULL),
+		  8);
+	CHECK_INT(query_int(db, "SELECT count(*) FROM sqlite_sequence", NULL),
+		  1);
+	CHECK_INT(query_int(db,
+			    "SELECT count(*) FROM pragma_integrity_check"
+			    " WHERE integrity_check = 'ok'",
+			    NULL),
+		  1);
+	sqlite3_close(db);
+}
+
 static void sq_open_errors(void)
 {
 	struct otp_store *s;
@@ -337,7 +699,9 @@ static void sq_purge_counts(void)
 	int64_t exp = CT_T0 + CT_TTL;
 	struct otp_session_bind b = ct_make_bind(0x21, CT_T0 + 1000);
 	struct otp_code_new c = ct_make_code(1, CT_P1, exp);
-	CHECK_INT(ct_issue(s, &c, &b, CT_T0), 0);
+	struct otp_idem k = ct_make_idem(CT_IDEM_A, CT_T0 + 1000);
+	struct otp_issue_out o;
+	CHECK_INT(ct_issue_full(s, &c, &b, &k, CT_T0, &o), 0);
 	struct otp_limit l = ct_make_limit("k", 1000, 1);
 	int64_t retry;
 	CHECK_INT(otp_store_limit_take(s, &l, 1, CT_T0, &retry), 0);
@@ -345,12 +709,17 @@ static void sq_purge_counts(void)
 	CHECK_INT(otp_store_purge(s, CT_T0 + 999, &removed), 0);
 	CHECK_INT(removed, 0);
 	CHECK_INT(otp_store_purge(s, exp + CT_DAY, &removed), 0);
-	CHECK_INT(removed, 2); /* session and limit; code and message stay */
+	CHECK_INT(removed, 3); /* session, limit, key; code and message stay */
 	CHECK_INT(ct_get_state(s, c.id), OTP_MSG_QUEUED);
 	CHECK_INT(otp_store_purge(s, exp + CT_DAY + 1, &removed), 0);
 	CHECK_INT(removed, 2); /* code and message */
 	CHECK_INT(otp_store_purge(s, exp + CT_DAY + 1, &removed), 0);
 	CHECK_INT(removed, 0);
+	/* The key row is gone: back in its lifetime it is a fresh send. */
+	struct otp_code_new c2 = ct_make_code(2, CT_P2, CT_T0 + CT_TTL);
+	CHECK_INT(ct_issue_full(s, &c2, NULL, &k, CT_T0 + 1, &o), 0);
+	CHECK(!o.replayed);
+	CHECK_STR(o.id, c2.id);
 	otp_store_close(s);
 }
 
@@ -458,8 +827,10 @@ static const struct harness_test tests[] = {
 	TEST(sq_race_verify),
 	TEST(sq_race_limit),
 	TEST(sq_race_processes),
+	TEST(sq_race_idem),
 	TEST(sq_reopen_keeps_state),
 	TEST(sq_schema_version),
+	TEST(sq_migrate_v1),
 	TEST(sq_open_errors),
 	TEST(sq_purge_counts),
 	TEST(sq_outbox_on_disk),
