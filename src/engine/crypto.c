@@ -2,6 +2,7 @@
 #include "engine/crypto.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@ struct otp_keys {
 	unsigned char code[32];
 	unsigned char session[32];
 	unsigned char box[crypto_secretbox_KEYBYTES];
+	unsigned char dlr[crypto_auth_hmacsha256_KEYBYTES];
 };
 
 int otp_crypto_init(void)
@@ -29,6 +31,8 @@ struct otp_keys *otp_keys_new(const unsigned char secret[OTP_SECRET_LEN])
 	crypto_kdf_derive_from_key(k->session, sizeof k->session, 2, "otpdsess",
 				   secret);
 	crypto_kdf_derive_from_key(k->box, sizeof k->box, 3, "otpdobox",
+				   secret);
+	crypto_kdf_derive_from_key(k->dlr, sizeof k->dlr, 4, "otpddlr_",
 				   secret);
 	sodium_mprotect_readonly(k);
 	return k;
@@ -115,4 +119,32 @@ int otp_unseal(const struct otp_keys *k, const unsigned char *in, size_t in_len,
 		return OTP_EINTERNAL;
 	text[len] = '\0';
 	return 0;
+}
+
+/* HMAC-SHA256(dlr key, decimal id), the first 16 bytes in hex. */
+static void dlr_mac(const struct otp_keys *k, int64_t message_id,
+		    char out[OTP_DLR_TOKEN_LEN + 1])
+{
+	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+	char num[24];
+	int n = snprintf(num, sizeof num, "%lld", (long long)message_id);
+	crypto_auth_hmacsha256(mac, (const unsigned char *)num, (size_t)n,
+			       k->dlr);
+	sodium_bin2hex(out, OTP_DLR_TOKEN_LEN + 1, mac, OTP_DLR_TOKEN_LEN / 2);
+}
+
+void otp_dlr_token(const struct otp_keys *k, int64_t message_id,
+		   char out[OTP_DLR_TOKEN_LEN + 1])
+{
+	dlr_mac(k, message_id, out);
+}
+
+bool otp_dlr_token_ok(const struct otp_keys *k, int64_t message_id,
+		      const char *token)
+{
+	char want[OTP_DLR_TOKEN_LEN + 1];
+	if (!token || strlen(token) != OTP_DLR_TOKEN_LEN)
+		return false;
+	dlr_mac(k, message_id, want);
+	return sodium_memcmp(want, token, OTP_DLR_TOKEN_LEN) == 0;
 }

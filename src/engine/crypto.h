@@ -1,15 +1,16 @@
 /* crypto.h - every secret-bearing operation of the engine, on libsodium.
  *
- * The server secret is never used directly: three subkeys are derived from
- * it (codes, session tokens, outbox bodies) and kept in sodium_malloc'd,
- * locked memory, wiped when freed. Codes exist only as MACs bound to their
- * request id; session tokens only as keyed hashes; an outbox body (which
- * must hold the code until it is sent) only sealed. All functions are
- * thread-safe once the keys exist.
+ * The server secret is never used directly: four subkeys are derived from
+ * it (codes, session tokens, outbox bodies, delivery-report tokens) and kept in
+ * sodium_malloc'd, locked memory, wiped when freed. Codes exist only as MACs
+ * bound to their request id; session tokens only as keyed hashes; an outbox
+ * body (which must hold the code until it is sent) only sealed. All functions
+ * are thread-safe once the keys exist.
  */
 #ifndef OTP_ENGINE_CRYPTO_H
 #define OTP_ENGINE_CRYPTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,5 +50,14 @@ void otp_seal(const struct otp_keys *k, const char *text, size_t len,
 /* Opens a sealed body into text (NUL-terminated). 0 or OTP_EINTERNAL. */
 int otp_unseal(const struct otp_keys *k, const unsigned char *in, size_t in_len,
 	       char *text, size_t cap);
+
+/* The token a gateway's delivery report for outbox message `message_id`
+ * must carry (Kannel's dlr-url): a MAC of the id, 32 hex digits. */
+#define OTP_DLR_TOKEN_LEN 32
+void otp_dlr_token(const struct otp_keys *k, int64_t message_id,
+		   char out[OTP_DLR_TOKEN_LEN + 1]);
+/* Is `token` the one for message_id? Constant time. */
+bool otp_dlr_token_ok(const struct otp_keys *k, int64_t message_id,
+		      const char *token);
 
 #endif

@@ -44,5 +44,6 @@ int otp_h_logout(struct otp_req *r);
 int otp_h_check(struct otp_req *r);
 int otp_h_healthz(struct otp_req *r);
 int otp_h_readyz(struct otp_req *r);
+int otp_h_kannel_dlr(struct otp_req *r); /* hooks.c */
 
 #endif

@@ -24,5 +24,8 @@ const struct otp_route otp_routes[] = {
     /* operator face */
     {"GET", "/healthz", otp_h_healthz, OTP_R_NOLIMIT, 0, NULL, 0},
     {"GET", "/readyz", otp_h_readyz, OTP_R_NOLIMIT, 0, NULL, 0},
+    /* gateway callbacks (authenticated by a per-message token) */
+    {"GET", "/hooks/kannel/dlr", otp_h_kannel_dlr, OTP_R_NOLIMIT, 0, NULL, 0},
+    {"POST", "/hooks/kannel/dlr", otp_h_kannel_dlr, OTP_R_NOLIMIT, 0, NULL, 0},
 };
 const size_t otp_nroutes = LEN(otp_routes);

@@ -80,6 +80,8 @@ struct otp_req {
 
 /* A request header (case-insensitive name), or NULL. */
 const char *otp_req_header(struct otp_req *r, const char *name);
+/* A query-string argument, URL-decoded, or NULL. */
+const char *otp_req_query(struct otp_req *r, const char *name);
 /* The value of cookie `name` from the Cookie header, or NULL. */
 const char *otp_req_cookie(struct otp_req *r, const char *name, size_t *len);
 

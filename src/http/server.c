@@ -88,6 +88,12 @@ const char *otp_req_header(struct otp_req *r, const char *name)
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
+const char *otp_req_query(struct otp_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+					   name);
+}
+
 const char *otp_req_cookie(struct otp_req *r, const char *name, size_t *len)
 {
 	const char *v;

@@ -114,7 +114,28 @@ static void message_text_and_autofill_line(void)
 	CHECK_INT(otp_message_render(m, 10, "123456", "Acme", 60, ""), 0);
 }
 
+static void dlr_tokens_bind_id_and_key(void)
+{
+	unsigned char s1[OTP_SECRET_LEN] = {1}, s2[OTP_SECRET_LEN] = {2};
+	struct otp_keys *k1 = otp_keys_new(s1), *k2 = otp_keys_new(s2);
+	char t[OTP_DLR_TOKEN_LEN + 1], u[OTP_DLR_TOKEN_LEN + 1];
+	otp_dlr_token(k1, 42, t);
+	CHECK_INT(strlen(t), OTP_DLR_TOKEN_LEN);
+	CHECK(otp_dlr_token_ok(k1, 42, t));
+	CHECK(!otp_dlr_token_ok(k1, 43, t));
+	CHECK(!otp_dlr_token_ok(k2, 42, t));
+	otp_dlr_token(k1, 43, u);
+	CHECK(strcmp(t, u) != 0);
+	t[5] ^= 1;
+	CHECK(!otp_dlr_token_ok(k1, 42, t));
+	CHECK(!otp_dlr_token_ok(k1, 42, ""));
+	CHECK(!otp_dlr_token_ok(k1, 42, NULL));
+	otp_keys_free(k1);
+	otp_keys_free(k2);
+}
+
 static const struct harness_test tests[] = {
+    TEST(dlr_tokens_bind_id_and_key),
     TEST(codes_have_length_and_digits),
     TEST(digits_are_uniform),
     TEST(mac_binds_id_code_and_key),

@@ -1,0 +1,53 @@
+/* hooks.c - callbacks from SMS gateways: Kannel's delivery reports.
+ *
+ * Kannel calls the dlr-url a message was sent with (GET, or POST from a
+ * proxy that rewrites it): /hooks/kannel/dlr?id=ID&token=TOKEN&status=TYPE.
+ * The token authenticates the report (engine/delivery.c); the per-IP limit
+ * does not apply, since a gateway reports in bursts. The token is never
+ * logged: the request log shows the route, not the query.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "core/err.h"
+#include "engine/delivery.h"
+#include "handlers/app.h"
+
+static bool parse_num(const char *v, long long lo, long long hi, long long *out)
+{
+	char *end;
+	if (!v || !*v || *v == '-' || *v == '+' || *v == ' ')
+		return false;
+	errno = 0;
+	long long n = strtoll(v, &end, 10);
+	if (*end || errno || n < lo || n > hi)
+		return false;
+	*out = n;
+	return true;
+}
+
+int otp_h_kannel_dlr(struct otp_req *r)
+{
+	long long id, type;
+	bool recorded;
+	struct otp_store *s;
+
+	if (!parse_num(otp_req_query(r, "id"), 1, INT64_MAX, &id)) {
+		r->log_field = "id";
+		return OTP_EVALUE;
+	}
+	if (!parse_num(otp_req_query(r, "status"), 0, 1 << 30, &type)) {
+		r->log_field = "status";
+		return OTP_EVALUE;
+	}
+	int rc = otp_app_store(&s);
+	if (rc < 0)
+		return rc;
+	rc = otp_engine_dlr_kannel(otp_app()->engine, s, id,
+				   otp_req_query(r, "token"), (int)type, r->now,
+				   &recorded);
+	if (rc < 0)
+		return rc;
+	r->out = json_pack("{s:b}", "recorded", recorded);
+	return 0;
+}
