@@ -64,12 +64,18 @@ struct otp_issue {
 	size_t body_len;
 	const struct otp_session_bind *bind; /* optional */
 	const struct otp_idem *idem;	     /* optional */
+	/* Limits to take one token from, all or none, after the idempotency
+	 * check (a replay takes none) and before anything is written;
+	 * refused: OTP_ELIMITED with out->retry_ms, nothing written. */
+	const struct otp_limit *limits;
+	size_t nlimits;
 };
 
 struct otp_issue_out {
 	bool replayed; /* the idempotency key was known: nothing was written */
 	char id[OTP_ID_LEN + 1]; /* the request id answered (new or first) */
 	int64_t expires_ms;
+	int64_t retry_ms; /* OTP_ELIMITED: the longest wait among refusals */
 };
 
 enum otp_code_state {

@@ -569,6 +569,9 @@ static int idem_put(struct sq *q, const struct otp_idem *k,
 /* The key is looked up under the write lock BEGIN IMMEDIATE takes, so two
  * issues under one key, from any thread or process, are serialised: the
  * second one sees the first one's row. */
+static int take_in_tx(struct sq *q, const struct otp_limit *lims, size_t n,
+		      int64_t now, int64_t *longest);
+
 static int issue(struct otp_store *s, const struct otp_issue *in, int64_t now,
 		 struct otp_issue_out *out)
 {
@@ -578,13 +581,23 @@ static int issue(struct otp_store *s, const struct otp_issue *in, int64_t now,
 	int rc = begin(q);
 	if (rc)
 		return rc;
-
 	if (in->idem) {
 		rc = idem_find(q, in->idem, code->phone, now, out);
 		if (rc || out->replayed)
 			goto out;
 	}
-
+	if (in->nlimits) {
+		int64_t longest = 0;
+		rc = take_in_tx(q, in->limits, in->nlimits, now, &longest);
+		if (rc == OTP_ELIMITED) {
+			rc = end(q, rc);
+			memset(out, 0, sizeof *out);
+			out->retry_ms = longest;
+			return rc;
+		}
+		if (rc)
+			goto out;
+	}
 	sqlite3_stmt *st = q->st[ST_CODE_RETIRE];
 	bind_str(st, 1, code->phone, OTP_PHONE_MAX);
 	rc = run(st);
@@ -775,6 +788,33 @@ static int put_tat(struct sq *q, const char *key, int64_t tat)
 
 /* Takes as it goes, inside the transaction, so a key named twice counts
  * twice; any refusal rolls the whole call back. */
+/* Inside an open transaction: takes from all n limits or returns
+ * OTP_ELIMITED with *longest the longest wait (the caller rolls back). */
+static int take_in_tx(struct sq *q, const struct otp_limit *lims, size_t n,
+		      int64_t now, int64_t *longest)
+{
+	int rc = 0;
+	bool refused = false;
+	*longest = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const struct otp_limit *l = &lims[i];
+		int64_t tat, next = 0, wait = 0;
+		if (l->rate.interval_ms <= 0)
+			continue;
+		rc = get_tat(q, l->key, &tat);
+		if (rc)
+			break;
+		if (!otp_gcra_take(&l->rate, tat, now, &next, &wait)) {
+			refused = true;
+			if (wait > *longest)
+				*longest = wait;
+		} else if (!refused) {
+			rc = put_tat(q, l->key, next);
+		}
+	}
+	return rc == 0 && refused ? OTP_ELIMITED : rc;
+}
+
 static int take(struct otp_store *s, const struct otp_limit *lims, size_t n,
 		int64_t now, int64_t *retry_ms)
 {
@@ -786,31 +826,11 @@ static int take(struct otp_store *s, const struct otp_limit *lims, size_t n,
 		live += lims[i].rate.interval_ms > 0;
 	if (!live)
 		return 0;
-
 	int rc = begin(q);
 	if (rc)
 		return rc;
-	bool refused = false;
 	int64_t longest = 0;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		const struct otp_limit *l = &lims[i];
-		int64_t tat, next = 0, wait = 0;
-		if (l->rate.interval_ms <= 0)
-			continue;
-		rc = get_tat(q, l->key, &tat);
-		if (rc)
-			break;
-		if (!otp_gcra_take(&l->rate, tat, now, &next, &wait)) {
-			refused = true;
-			if (wait > longest)
-				longest = wait;
-		} else if (!refused) {
-			rc = put_tat(q, l->key, next);
-		}
-	}
-	if (rc == 0 && refused)
-		rc = OTP_ELIMITED;
-	rc = end(q, rc);
+	rc = end(q, take_in_tx(q, lims, n, now, &longest));
 	if (rc == OTP_ELIMITED && retry_ms)
 		*retry_ms = longest;
 	return rc;

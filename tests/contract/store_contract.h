@@ -64,7 +64,7 @@ static int ct_issue_full(struct otp_store *s, const struct otp_code_new *c,
 	/* Bodies are opaque bytes: NUL and 0xff included on purpose. */
 	unsigned char body[40] = {0, 1, 0xff};
 	memcpy(body + 3, c->id, OTP_ID_LEN);
-	struct otp_issue in = {*c, body, sizeof body, bind, idem};
+	struct otp_issue in = {*c, body, sizeof body, bind, idem, NULL, 0};
 	struct otp_issue_out o;
 	return otp_store_code_issue(s, &in, now, out ? out : &o);
 }
@@ -840,6 +840,48 @@ static void ct_idem_replay(void)
 	otp_store_close(s);
 }
 
+/* Limits taken inside the issue: all or none, nothing written when
+ * refused, and an idempotent replay takes none. */
+static void ct_issue_limits(void)
+{
+	struct otp_store *s = ct_open();
+	CHECK(s);
+	struct otp_limit lim[2] = {{"cd:" CT_P1, {30000, 1}},
+				   {"ph:" CT_P1, {720000, 5}}};
+	struct otp_idem k = ct_make_idem(CT_IDEM_A, CT_T0 + CT_DAY);
+	struct otp_code_new c1 = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	unsigned char body[8] = {1};
+	struct otp_issue in = {c1, body, sizeof body, NULL, &k, lim, 2};
+	struct otp_issue_out o;
+	CHECK_INT(otp_store_code_issue(s, &in, CT_T0, &o), 0);
+	/* the replay passes although the cooldown would refuse */
+	in.code = ct_make_code(2, CT_P1, CT_T0 + CT_TTL);
+	CHECK_INT(otp_store_code_issue(s, &in, CT_T0 + 10, &o), 0);
+	CHECK(o.replayed);
+	CHECK_STR(o.id, c1.id);
+	/* a new send within the cooldown: refused with the wait, no row */
+	in.idem = NULL;
+	in.code = ct_make_code(3, CT_P1, CT_T0 + CT_TTL);
+	CHECK_INT(otp_store_code_issue(s, &in, CT_T0 + 10000, &o),
+		  OTP_ELIMITED);
+	CHECK_INT(o.retry_ms, 20000);
+	struct otp_code_info info;
+	CHECK_INT(otp_store_code_get(s, in.code.id, &info), OTP_ENOTFOUND);
+	CHECK_INT(otp_store_code_get(s, c1.id, &info), 0);
+	CHECK_INT(info.state, OTP_CODE_PENDING); /* not retired */
+	/* the refusal consumed nothing: the hourly bucket still has 4 */
+	for (int i = 0; i < 4; i++) {
+		in.code = ct_make_code(10 + (unsigned)i, CT_P1, CT_T0 + CT_DAY);
+		CHECK_INT(
+		    otp_store_code_issue(s, &in, CT_T0 + 30000 * (i + 1), &o),
+		    0);
+	}
+	in.code = ct_make_code(20, CT_P1, CT_T0 + CT_DAY);
+	CHECK_INT(otp_store_code_issue(s, &in, CT_T0 + 150000, &o),
+		  OTP_ELIMITED);
+	otp_store_close(s);
+}
+
 static void ct_idem_conflict(void)
 {
 	struct otp_store *s = ct_open();
@@ -1487,7 +1529,7 @@ static void ct_purge_idem(void)
 	    TEST(ct_outbox_ack), TEST(ct_outbox_retry), TEST(ct_outbox_fail),  \
 	    TEST(ct_outbox_order), TEST(ct_outbox_state_notfound),             \
 	    TEST(ct_purge), TEST(ct_idem_replay), TEST(ct_idem_conflict),      \
-	    TEST(ct_idem_expiry), TEST(ct_code_get),                           \
+	    TEST(ct_issue_limits), TEST(ct_idem_expiry), TEST(ct_code_get),    \
 	    TEST(ct_session_bind_upstream), TEST(ct_session_rotate_op),        \
 	    TEST(ct_apikeys), TEST(ct_outbox_lease_token),                     \
 	    TEST(ct_outbox_retry_driver), TEST(ct_outbox_report),              \
