@@ -20,14 +20,14 @@ LDFLAGS  += -fsanitize=$(SANITIZE)
 endif
 
 LIB_SRC  := $(sort $(wildcard src/core/*.c src/engine/*.c src/store/*.c \
-	      src/sms/*.c src/outbox/*.c src/http/*.c src/handlers/*.c))
+	      src/sms/*.c src/outbox/*.c src/http/*.c src/handlers/*.c \
+	      src/provider/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all run test unit http lint format deps-build deps-test clean docs
-all: $(BUILD)/otpd
-
+all: $(BUILD)/otpd $(BUILD)/otpctl
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
@@ -38,6 +38,8 @@ $(BUILD)/libotpd.a: $(LIB_OBJ)
 $(BUILD)/otpd: $(BUILD)/src/main.o $(BUILD)/libotpd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/otpctl: $(BUILD)/src/otpctl.o $(BUILD)/libotpd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libotpd.a tests/unit/harness.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -MMD -MP -o $@ $< $(BUILD)/libotpd.a $(LDFLAGS) $(LDLIBS)

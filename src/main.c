@@ -20,6 +20,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/secret.h"
+#include "engine/apikey.h"
 #include "engine/engine.h"
 #include "engine/message.h"
 #include "handlers/app.h"
@@ -49,6 +50,28 @@ static int prepare_paths(const char *store, char *secret, size_t cap)
 		return -1;
 	}
 	snprintf(secret, cap, "%s/otpd.secret", dir);
+	return 0;
+}
+
+/* --provider startmessaging: codes come from the upstream, with the key in
+ * OTPD_UPSTREAM_API_KEY (or the tutorial's STARTMESSAGING_API_KEY). */
+static int use_upstream(const struct otp_config *cfg, struct otp_engine *e)
+{
+	struct otp_provider *p;
+	if (strcmp(cfg->provider, "startmessaging") != 0)
+		return 0;
+	const char *key = getenv("OTPD_UPSTREAM_API_KEY");
+	if (!key || !key[0])
+		key = getenv("STARTMESSAGING_API_KEY");
+	if (!key || !key[0] || !cfg->upstream_url[0]) {
+		fprintf(stderr, "otpd: --provider startmessaging needs "
+				"--upstream-url and OTPD_UPSTREAM_API_KEY\n");
+		return -1;
+	}
+	otp_provider_upstream_open(cfg->upstream_url, key,
+				   cfg->upstream_timeout * 1000, &p);
+	otp_provider_close(e->provider);
+	e->provider = p;
 	return 0;
 }
 
@@ -149,6 +172,16 @@ int main(int argc, char **argv)
 	otp_secret_free(secret);
 	if (rc < 0)
 		goto fail_secret;
+	if (use_upstream(&cfg, &engine) < 0)
+		goto fail_sms;
+	rc =
+	    otp_apikey_seed(store, getenv("OTPD_API_KEYS"), otp_clock_now_ms());
+	if (rc < 0) {
+		fprintf(stderr, "otpd: OTPD_API_KEYS: %s\n",
+			rc == OTP_ETYPE ? "each key needs 16 to 128 bytes"
+					: otp_err_message(rc));
+		goto fail_sms;
+	}
 
 	if (otp_sms_open(cfg.sms, &sms, err, sizeof err) < 0) {
 		fprintf(stderr, "otpd: --sms: %s\n", err);
@@ -179,6 +212,7 @@ int main(int argc, char **argv)
 	    .trusted_proxies = cfg.trusted_proxies,
 	    .routes = otp_routes,
 	    .nroutes = otp_nroutes,
+	    .auth = otp_app_auth,
 	    .guard = otp_app_guard,
 	};
 	if (otp_http_start(&http, &hcfg, err, sizeof err) < 0) {
@@ -187,7 +221,7 @@ int main(int argc, char **argv)
 	}
 	otp_log(OTP_LOG_INFO, "listening", "addr", cfg.listen, "store",
 		otp_store_backend(cfg.store)->name, "sms", sms->ops->name,
-		NULL);
+		"provider", engine.provider->ops->name, NULL);
 
 	serve_until_signal(&cfg, store);
 	otp_http_stop(http, 5000);

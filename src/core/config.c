@@ -45,6 +45,7 @@ static const char *check_listen(const char *v);
 static const char *check_ips(const char *v);
 static const char *check_store(const char *v);
 static const char *check_sms(const char *v);
+static const char *check_url(const char *v);
 static const char *check_token(const char *v);
 static const char *check_codes(const char *v);
 static const char *check_text(const char *v);
@@ -53,6 +54,7 @@ static const char *check_app_hash(const char *v);
 
 static const char *const samesites[] = {"Lax", "Strict", "None", NULL};
 static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
+static const char *const providers[] = {"local", "startmessaging", NULL};
 
 /* clang-format off */
 #define FIELD(f) offsetof(struct otp_config, f)
@@ -96,6 +98,14 @@ static const struct setting settings[] = {
 	    "OTPD_LIMIT_PHONE", "codes sent per hour to one phone; 0 = off"),
 	INT("resend-cooldown", resend_cooldown, "30", 0, 86400,
 	    "OTPD_RESEND_COOLDOWN", "seconds between two sends to one phone; 0 = off"),
+	INT("limit-key", limit_key, "20", 0, 1000000,
+	    "OTPD_LIMIT_KEY", "provider API requests per second per API key; 0 = off"),
+	ENUM("provider", provider, "local", providers,
+	     "OTPD_PROVIDER", "where codes come from: local (this otpd) or startmessaging (an upstream API)"),
+	STR("upstream-url", upstream_url, "", 0, 512, check_url, "http(s)://HOST[:PORT][/PATH]",
+	    "OTPD_UPSTREAM_URL", "base URL of the upstream API (its key: OTPD_UPSTREAM_API_KEY)"),
+	INT("upstream-timeout", upstream_timeout, "10", 1, 120,
+	    "OTPD_UPSTREAM_TIMEOUT", "seconds an upstream call may take"),
 	INT("session-ttl", session_ttl, "86400", 60, 31536000,
 	    "OTPD_SESSION_TTL", "seconds a login session lasts"),
 	STR("cookie-name", cookie_name, "otpd_session", 1, 64, check_token, "1..64 of A-Z a-z 0-9 _ -",
@@ -279,6 +289,19 @@ static const char *check_sms(const char *v)
 	if (strncmp(v, "file:", 5) == 0 && v[5])
 		return NULL;
 	return "is not an SMS driver: use console, null or file:PATH";
+}
+
+/* "" (none) or an http(s) URL without spaces or control characters. */
+static const char *check_url(const char *v)
+{
+	if (!*v)
+		return NULL;
+	if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
+		return "must start with http:// or https://";
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return "may not hold spaces or control characters";
+	return NULL;
 }
 
 static const char *check_token(const char *v)

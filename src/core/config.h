@@ -30,9 +30,14 @@ struct otp_config {
 	long code_ttl;	    /* s */
 	long code_attempts; /* wrong tries before a code is dead */
 	/* limits, 0 = off */
-	long limit_ip;	      /* requests per minute per client IP */
-	long limit_phone;     /* sends per hour per phone */
-	long resend_cooldown; /* s between two sends to one phone */
+	long limit_ip;	  /* requests per minute per client IP */
+	long limit_phone; /* sends per hour per phone */
+	long resend_cooldown;
+	    /* s between two sends to one phone */ /* provider */
+	char *provider;	       /* "local" or "startmessaging" */
+	char *upstream_url;    /* the upstream's base URL */
+	long upstream_timeout; /* s per upstream call */
+	long limit_key;	       /* provider API requests per second per key */
 	/* sessions */
 	long session_ttl; /* s an authenticated session lives */
 	char *cookie_name;

@@ -1,11 +1,12 @@
-/* engine.c - the login flows over the store (see engine.h).
+/* engine.c - the rules over the provider and the store (see engine.h).
  *
- * send:   phone -> E.164 -> destination policy -> per-phone limits -> a code,
- *         its MAC, its sealed message and the session binding, committed in
- *         one store operation -> wake the outbox.
- * verify: session -> its pending code -> one atomic try (compare, count,
- *         consume, rotate the session) in the store.
- * The per-IP limit is taken by the caller for every route (handlers' guard).
+ * send:   phone -> E.164 -> destination policy -> the provider issues a code
+ *         with the per-phone limits taken in the same step (a replay under
+ *         an idempotency key takes none), bound to the login session or
+ *         scoped to the API key.
+ * verify: session (or request id) -> one atomic try in the provider.
+ * The per-IP and per-key limits are taken by the caller for every request
+ * (the handlers' guard).
  */
 #include "engine/engine.h"
 
@@ -15,7 +16,6 @@
 
 #include "core/err.h"
 #include "core/phone.h"
-#include "engine/message.h"
 
 int otp_engine_init(struct otp_engine *e, const struct otp_config *cfg,
 		    const unsigned char secret[OTP_SECRET_LEN])
@@ -25,11 +25,14 @@ int otp_engine_init(struct otp_engine *e, const struct otp_config *cfg,
 	memset(e, 0, sizeof *e);
 	e->cfg = cfg;
 	e->keys = otp_keys_new(secret);
+	e->provider = otp_provider_local_new(e);
 	return 0;
 }
 
 void otp_engine_deinit(struct otp_engine *e)
 {
+	otp_provider_close(e->provider);
+	e->provider = NULL;
 	otp_keys_free(e->keys);
 	e->keys = NULL;
 }
@@ -69,39 +72,44 @@ static struct otp_gcra per(long n, int64_t per_ms)
 	return g;
 }
 
-static void limit_key(struct otp_limit *l, const char *kind, const char *v)
+static int take_one(struct otp_store *s, const char *kind, const char *v,
+		    struct otp_gcra rate, int64_t now, int64_t *retry_after_s)
 {
-	snprintf(l->key, sizeof l->key, "%s:%s", kind, v);
-}
-
-int otp_engine_limit_ip(struct otp_engine *e, struct otp_store *s,
-			const char *ip, int64_t now, int64_t *retry_after_s)
-{
-	struct otp_limit l = {.rate = per(e->cfg->limit_ip, 60000)};
+	struct otp_limit l = {.rate = rate};
 	int64_t retry_ms = 0;
-	if (l.rate.interval_ms <= 0)
+	if (rate.interval_ms <= 0)
 		return 0;
-	limit_key(&l, "ip", ip);
+	snprintf(l.key, sizeof l.key, "%s:%s", kind, v);
 	int rc = otp_store_limit_take(s, &l, 1, now, &retry_ms);
 	if (rc == OTP_ELIMITED)
 		*retry_after_s = otp_gcra_retry_s(retry_ms);
 	return rc;
 }
 
-static int phone_limits(struct otp_engine *e, struct otp_store *s,
-			const char *phone, int64_t now, int64_t *retry_after_s)
+int otp_engine_limit_ip(struct otp_engine *e, struct otp_store *s,
+			const char *ip, int64_t now, int64_t *retry_after_s)
 {
-	struct otp_limit l[2] = {
-	    {.rate = per(e->cfg->limit_phone, 3600000)},
-	    {.rate = {e->cfg->resend_cooldown * 1000, 1}},
-	};
-	int64_t retry_ms = 0;
-	limit_key(&l[0], "ph", phone);
-	limit_key(&l[1], "cd", phone);
-	int rc = otp_store_limit_take(s, l, 2, now, &retry_ms);
-	if (rc == OTP_ELIMITED)
-		*retry_after_s = otp_gcra_retry_s(retry_ms);
-	return rc;
+	return take_one(s, "ip", ip, per(e->cfg->limit_ip, 60000), now,
+			retry_after_s);
+}
+
+int otp_engine_limit_key(struct otp_engine *e, struct otp_store *s,
+			 const char *key_id, int64_t now,
+			 int64_t *retry_after_s)
+{
+	return take_one(s, "key", key_id, per(e->cfg->limit_key, 1000), now,
+			retry_after_s);
+}
+
+/* The per-phone limits of a send: so many per hour, and the cooldown. */
+static void phone_limits(const struct otp_config *cfg, const char *phone,
+			 struct otp_limit l[2])
+{
+	memset(l, 0, 2 * sizeof *l);
+	l[0].rate = per(cfg->limit_phone, 3600000);
+	l[1].rate = (struct otp_gcra){cfg->resend_cooldown * 1000, 1};
+	snprintf(l[0].key, sizeof l[0].key, "ph:%s", phone);
+	snprintf(l[1].key, sizeof l[1].key, "cd:%s", phone);
 }
 
 static bool token_ok(const char *tok, size_t len)
@@ -117,74 +125,9 @@ static bool token_ok(const char *tok, size_t len)
 	return true;
 }
 
-int otp_engine_send(struct otp_engine *e, struct otp_store *s,
-		    const struct otp_send_in *in, struct otp_send_out *out)
-{
-	const struct otp_config *cfg = e->cfg;
-	struct otp_session_bind bind;
-	/* No idempotency key: only the provider API has those. */
-	struct otp_issue iss = {.code.attempts = (int)cfg->code_attempts,
-				.bind = &bind};
-	struct otp_code_new *code = &iss.code;
-	struct otp_issue_out issued;
-	char digits[OTP_CODE_MAX + 1];
-	char text[OTP_MESSAGE_MAX];
-	unsigned char *sealed;
-	size_t sealed_len, text_len;
-	int rc;
-
-	memset(out, 0, sizeof *out);
-	rc = otp_phone_normalize(in->phone, in->phone_len, out->phone);
-	if (rc < 0)
-		return rc;
-	if (!otp_engine_destination_ok(e, out->phone))
-		return OTP_EDENIED;
-	rc = phone_limits(e, s, out->phone, in->now, &out->retry_after_s);
-	if (rc < 0)
-		return rc;
-
-	if (token_ok(in->token, in->token_len)) {
-		otp_token_hash(e->keys, in->token, in->token_len, bind.hash);
-	} else {
-		otp_token_new(out->new_token);
-		otp_token_hash(e->keys, out->new_token, OTP_TOKEN_LEN,
-			       bind.hash);
-	}
-
-	memcpy(code->phone, out->phone, sizeof code->phone);
-	code->expires_ms = in->now + cfg->code_ttl * 1000;
-	bind.expires_ms = code->expires_ms;
-	otp_request_id_new(code->id);
-	otp_code_generate((int)cfg->code_length, digits);
-	otp_code_mac(e->keys, code->id, digits, strlen(digits), code->mac);
-	text_len = otp_message_format(
-	    &(struct otp_message_cfg){cfg->sms_template, cfg->app_name,
-				      cfg->code_ttl, cfg->domain,
-				      cfg->android_app_hash},
-	    digits, text, sizeof text);
-	sodium_memzero(digits, sizeof digits);
-	if (text_len == 0)
-		return OTP_EINTERNAL;
-	otp_seal(e->keys, text, text_len, &sealed, &sealed_len);
-	sodium_memzero(text, sizeof text);
-
-	iss.body = sealed;
-	iss.body_len = sealed_len;
-	rc = otp_store_code_issue(s, &iss, in->now, &issued);
-	free(sealed);
-	if (rc < 0)
-		return rc;
-	memcpy(out->request_id, issued.id, sizeof out->request_id);
-	out->expires_ms = issued.expires_ms;
-	out->retry_after_s = cfg->resend_cooldown;
-	if (e->notify)
-		e->notify(e->notify_arg);
-	return 0;
-}
-
 static bool code_format_ok(const char *code, size_t len)
 {
-	if (len < 4 || len > OTP_CODE_MAX)
+	if (!code || len < 4 || len > OTP_CODE_MAX)
 		return false;
 	for (size_t i = 0; i < len; i++)
 		if (code[i] < '0' || code[i] > '9')
@@ -192,14 +135,66 @@ static bool code_format_ok(const char *code, size_t len)
 	return true;
 }
 
+/* Normalises and checks a destination. */
+static int destination(struct otp_engine *e, const char *phone, size_t len,
+		       char out[OTP_PHONE_MAX])
+{
+	int rc = otp_phone_normalize(phone, len, out);
+	if (rc < 0)
+		return rc;
+	return otp_engine_destination_ok(e, out) ? 0 : OTP_EDENIED;
+}
+
+int otp_engine_send(struct otp_engine *e, struct otp_store *s,
+		    const struct otp_send_in *in, struct otp_send_out *out)
+{
+	const struct otp_config *cfg = e->cfg;
+	struct otp_session_bind bind;
+	struct otp_limit lims[2];
+	struct otp_psend_out po;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	rc = destination(e, in->phone, in->phone_len, out->phone);
+	if (rc < 0)
+		return rc;
+	if (token_ok(in->token, in->token_len)) {
+		otp_token_hash(e->keys, in->token, in->token_len, bind.hash);
+	} else {
+		otp_token_new(out->new_token);
+		otp_token_hash(e->keys, out->new_token, OTP_TOKEN_LEN,
+			       bind.hash);
+	}
+	bind.expires_ms = in->now + cfg->code_ttl * 1000;
+	phone_limits(cfg, out->phone, lims);
+	struct otp_psend ps = {
+	    .phone = out->phone,
+	    .code_length = (int)cfg->code_length,
+	    .ttl_s = cfg->code_ttl,
+	    .bind = &bind,
+	    .limits = lims,
+	    .nlimits = 2,
+	    .now = in->now,
+	};
+	rc = otp_provider_send(e->provider, s, &ps, &po);
+	if (rc == OTP_ELIMITED)
+		out->retry_after_s = otp_gcra_retry_s(po.retry_ms);
+	if (rc < 0)
+		return rc;
+	snprintf(out->request_id, sizeof out->request_id, "%s", po.request_id);
+	out->expires_ms = po.expires_ms;
+	out->retry_after_s = cfg->resend_cooldown;
+	return 0;
+}
+
 int otp_engine_verify(struct otp_engine *e, struct otp_store *s,
 		      const struct otp_verify_req *in,
 		      struct otp_verify_res *res)
 {
-	struct otp_verify_in v = {.rotate = true};
+	struct otp_pverify v = {.rotate = true, .now = in->now};
 	struct otp_verify_out vo;
 	struct otp_session sess;
-	char phone[OTP_PHONE_MAX];
+	char phone[OTP_PHONE_MAX] = "";
 	int rc;
 
 	memset(res, 0, sizeof *res);
@@ -214,24 +209,19 @@ int otp_engine_verify(struct otp_engine *e, struct otp_store *s,
 		return OTP_EEXPIRED;
 	otp_token_hash(e->keys, in->token, in->token_len, v.old_hash);
 	rc = otp_store_session_get(s, v.old_hash, in->now, &sess);
-	/* A pending id that is not one of our request ids (an upstream
-	 * provider's) is no local code to try. */
-	if (rc == OTP_ENOTFOUND ||
-	    (rc == 0 && strlen(sess.pending_id) != OTP_ID_LEN))
+	if (rc == OTP_ENOTFOUND || (rc == 0 && !sess.pending_id[0]))
 		return OTP_EEXPIRED;
 	if (rc < 0)
 		return rc;
 
-	memcpy(v.id, sess.pending_id, sizeof v.id);
-	otp_code_mac(e->keys, v.id, in->code, in->code_len, v.mac);
 	otp_token_new(res->new_token);
 	otp_token_hash(e->keys, res->new_token, OTP_TOKEN_LEN, v.new_hash);
+	v.request_id = sess.pending_id;
+	v.code = in->code;
+	v.code_len = in->code_len;
+	v.expect_phone = phone; /* the provider checks it in the same step */
 	v.session_expires_ms = in->now + e->cfg->session_ttl * 1000;
-	/* The store compares it with the code's own phone, in the same step
-	 * that counts the attempt. */
-	if (in->phone)
-		memcpy(v.expect_phone, phone, sizeof v.expect_phone);
-	rc = otp_store_code_verify(s, &v, in->now, &vo);
+	rc = otp_provider_verify(e->provider, s, &v, &vo);
 	if (rc < 0)
 		return rc;
 	switch (vo.result) {
@@ -270,6 +260,81 @@ int otp_engine_logout(struct otp_engine *e, struct otp_store *s,
 		return 0;
 	otp_token_hash(e->keys, token, token_len, hash);
 	return otp_store_session_delete(s, hash);
+}
+
+/* "k:<key id>:<hash of the client's key>": keys of two API keys never
+ * meet, and the client's text is never stored. */
+static void scoped_idem(const char *key_id, const char *idem, size_t len,
+			char out[OTP_IDEM_KEY_MAX])
+{
+	unsigned char h[16];
+	char hex[33];
+	crypto_generichash(h, sizeof h, (const unsigned char *)idem, len, NULL,
+			   0);
+	sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+	snprintf(out, OTP_IDEM_KEY_MAX, "k:%s:%s", key_id, hex);
+}
+
+int otp_engine_api_send(struct otp_engine *e, struct otp_store *s,
+			const struct otp_api_send_in *in,
+			struct otp_api_send_out *out)
+{
+	const struct otp_config *cfg = e->cfg;
+	struct otp_limit lims[2];
+	struct otp_psend_out po;
+	char idem[OTP_IDEM_KEY_MAX];
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (in->idem && in->idem_len > 128)
+		return OTP_ETOOLONG;
+	rc = destination(e, in->phone, in->phone_len, out->phone);
+	if (rc < 0)
+		return rc;
+	phone_limits(cfg, out->phone, lims);
+	struct otp_psend ps = {
+	    .phone = out->phone,
+	    .code_length =
+		(int)(in->code_length ? in->code_length : cfg->code_length),
+	    .ttl_s = in->ttl_s ? in->ttl_s : cfg->code_ttl,
+	    .limits = lims,
+	    .nlimits = 2,
+	    .now = in->now,
+	};
+	if (in->idem && in->idem_len) {
+		scoped_idem(in->key_id, in->idem, in->idem_len, idem);
+		ps.idem = idem;
+	}
+	rc = otp_provider_send(e->provider, s, &ps, &po);
+	if (rc == OTP_ELIMITED)
+		out->retry_after_s = otp_gcra_retry_s(po.retry_ms);
+	if (rc < 0)
+		return rc;
+	snprintf(out->request_id, sizeof out->request_id, "%s", po.request_id);
+	out->expires_ms = po.expires_ms;
+	out->replayed = po.replayed;
+	return 0;
+}
+
+int otp_engine_api_verify(struct otp_engine *e, struct otp_store *s,
+			  const char *id, const char *code, size_t code_len,
+			  int64_t now, struct otp_verify_out *out)
+{
+	struct otp_pverify v = {.request_id = id,
+				.code = code,
+				.code_len = code_len,
+				.expect_phone = "",
+				.now = now};
+	memset(out, 0, sizeof *out);
+	if (!code_format_ok(code, code_len))
+		return OTP_ECODEFMT;
+	return otp_provider_verify(e->provider, s, &v, out);
+}
+
+int otp_engine_api_status(struct otp_engine *e, struct otp_store *s,
+			  const char *id, struct otp_code_info *out)
+{
+	return otp_provider_status(e->provider, s, id, out);
 }
 
 int otp_engine_unseal(void *arg, const struct otp_msg *m, char *text,

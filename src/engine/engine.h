@@ -16,15 +16,22 @@
 
 #include "core/config.h"
 #include "engine/crypto.h"
+#include "provider/provider.h"
 #include "store/store.h"
 
 struct otp_engine {
 	const struct otp_config *cfg; /* borrowed */
-	struct otp_keys *keys;
+	struct otp_keys
+	    *keys; /* Where codes come from: local by default, or an upstream
+		    * set by the caller after init (the engine then owns it). */
+	struct otp_provider *provider;
 	/* Called after a message was committed (wakes the outbox). */
 	void (*notify)(void *arg);
 	void *notify_arg;
 };
+
+/* The local provider: this engine issues and checks codes (local.c). */
+struct otp_provider *otp_provider_local_new(struct otp_engine *e);
 
 /* Derives the keys from the secret; the caller wipes its copy. */
 int otp_engine_init(struct otp_engine *e, const struct otp_config *cfg,
@@ -43,7 +50,7 @@ struct otp_send_in {
 
 struct otp_send_out {
 	char phone[OTP_PHONE_MAX]; /* normalised */
-	char request_id[OTP_ID_LEN + 1];
+	char request_id[OTP_PENDING_MAX];
 	int64_t expires_ms;
 	int64_t retry_after_s;		   /* cooldown, or wait when limited */
 	char new_token[OTP_TOKEN_LEN + 1]; /* "" if the cookie stays */
@@ -88,6 +95,49 @@ int otp_engine_session(struct otp_engine *e, struct otp_store *s,
 /* Destroys the session a token names (0 even if there was none). */
 int otp_engine_logout(struct otp_engine *e, struct otp_store *s,
 		      const char *token, size_t token_len);
+
+/* --- provider API (API keys) --- */
+
+struct otp_api_send_in {
+	const char *phone; /* as the client wrote it */
+	size_t phone_len;
+	const char *idem; /* the client's idempotencyKey, or NULL */
+	size_t idem_len;
+	const char *key_id; /* the API key's id: scopes idem */
+	long code_length;   /* 0: the configured length */
+	long ttl_s;	    /* 0: the configured TTL */
+	int64_t now;
+};
+
+struct otp_api_send_out {
+	char phone[OTP_PHONE_MAX];
+	char request_id[OTP_PENDING_MAX];
+	int64_t expires_ms;
+	int64_t retry_after_s; /* when limited */
+	bool replayed;
+};
+
+/* Same rules as otp_engine_send, no session; an idempotency key already
+ * used by this API key replays its first answer (before any limit), or
+ * OTP_ECONFLICT for another phone. OTP_ETOOLONG for a key over 128 bytes. */
+int otp_engine_api_send(struct otp_engine *e, struct otp_store *s,
+			const struct otp_api_send_in *in,
+			struct otp_api_send_out *out);
+
+/* One try of a request's code. 0 with the outcome in out (NOTFOUND,
+ * EXPIRED, USED, DEAD included), or OTP_ECODEFMT. */
+int otp_engine_api_verify(struct otp_engine *e, struct otp_store *s,
+			  const char *id, const char *code, size_t code_len,
+			  int64_t now, struct otp_verify_out *out);
+
+/* A request's status, or OTP_ENOTFOUND. */
+int otp_engine_api_status(struct otp_engine *e, struct otp_store *s,
+			  const char *id, struct otp_code_info *out);
+
+/* Takes one request from an API key's bucket (limit-key per second). */
+int otp_engine_limit_key(struct otp_engine *e, struct otp_store *s,
+			 const char *key_id, int64_t now,
+			 int64_t *retry_after_s);
 
 /* --- policy shared by every face --- */
 

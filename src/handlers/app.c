@@ -3,9 +3,12 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "core/err.h"
 #include "core/log.h"
+#include "engine/apikey.h"
 
 static struct otp_app the_app;
 static pthread_key_t store_key;
@@ -58,12 +61,30 @@ void otp_app_release(void)
 	}
 }
 
+int otp_app_auth(struct otp_req *r)
+{
+	struct otp_store *s;
+	const char *key = otp_req_header(r, "X-API-Key");
+	int rc = otp_app_store(&s);
+	if (rc < 0)
+		return rc;
+	char id[OTP_KEY_ID_LEN + 1];
+	rc = otp_apikey_check(s, key, key ? strlen(key) : 0, id);
+	if (rc == 0) /* only a known key's id is logged */
+		snprintf(r->log_key, sizeof r->log_key, "%s", id);
+	return rc;
+}
+
 int otp_app_guard(struct otp_req *r)
 {
 	struct otp_store *s;
 	int rc = otp_app_store(&s);
 	if (rc < 0)
 		return rc;
-	return otp_engine_limit_ip(the_app.engine, s, r->ip, r->now,
-				   &r->retry_after_s);
+	rc = otp_engine_limit_ip(the_app.engine, s, r->ip, r->now,
+				 &r->retry_after_s);
+	if (rc == 0 && (r->route->flags & OTP_R_APIKEY))
+		rc = otp_engine_limit_key(the_app.engine, s, r->log_key, r->now,
+					  &r->retry_after_s);
+	return rc;
 }

@@ -29,7 +29,10 @@ void otp_app_release(void);
 const struct otp_app *otp_app(void);
 int otp_app_store(struct otp_store **out);
 
-/* The per-IP limit, run by the server before each limited route. */
+/* The API key check, run by the server first on OTP_R_APIKEY routes. */
+int otp_app_auth(struct otp_req *r);
+/* The per-IP limit (and per-key limit on API-key routes), run by the server
+ * before each limited route. */
 int otp_app_guard(struct otp_req *r);
 
 /* The routes, for the server (routes.c). */
@@ -42,6 +45,9 @@ int otp_h_verify_otp(struct otp_req *r);
 int otp_h_session(struct otp_req *r);
 int otp_h_logout(struct otp_req *r);
 int otp_h_check(struct otp_req *r);
+int otp_h_otp_send(struct otp_req *r);
+int otp_h_otp_verify(struct otp_req *r);
+int otp_h_otp_status(struct otp_req *r);
 int otp_h_healthz(struct otp_req *r);
 int otp_h_readyz(struct otp_req *r);
 int otp_h_kannel_dlr(struct otp_req *r); /* hooks.c */

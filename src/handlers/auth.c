@@ -58,13 +58,16 @@ int otp_h_send_otp(struct otp_req *r)
 	log_phone(r, out.phone);
 	if (rc == OTP_ELIMITED)
 		r->retry_after_s = out.retry_after_s;
+	/* A session made before an upstream failed keeps its cookie, so that
+	 * the client's retry is recognised as the same send. */
+	if (out.new_token[0] && (rc == 0 || rc == OTP_EUPSTREAM))
+		set_cookie(r, out.new_token, app->cfg->code_ttl);
 	if (rc < 0)
 		return rc;
-	if (out.new_token[0])
-		set_cookie(r, out.new_token, app->cfg->code_ttl);
 	otp_clock_iso8601(out.expires_ms, at);
+	/* Rounded: an upstream's expiry comes in whole seconds. */
 	r->out = json_pack("{s:s, s:I, s:I}", "expires_at", at, "expires_in",
-			   (json_int_t)((out.expires_ms - r->now) / 1000),
+			   (json_int_t)((out.expires_ms - r->now + 500) / 1000),
 			   "retry_after", (json_int_t)out.retry_after_s);
 	return 0;
 }

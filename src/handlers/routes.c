@@ -7,6 +7,19 @@ static const struct otp_jfield send_fields[] = {
     {"phone", OTP_J_STRING, true, 64},
 };
 
+/* The provider API's bodies (StartMessaging's names). */
+static const struct otp_jfield otp_send_fields[] = {
+    {"phoneNumber", OTP_J_STRING, true, 64},
+    {"idempotencyKey", OTP_J_STRING, false, 128},
+    {"otpLength", OTP_J_INT, false, 0},
+    {"expirySeconds", OTP_J_INT, false, 0},
+};
+
+static const struct otp_jfield otp_verify_fields[] = {
+    {"requestId", OTP_J_STRING, true, 64},
+    {"otpCode", OTP_J_STRING, true, 32},
+};
+
 static const struct otp_jfield verify_fields[] = {
     {"code", OTP_J_STRING, true, 32},
     {"phone", OTP_J_STRING, false, 64},
@@ -21,6 +34,15 @@ const struct otp_route otp_routes[] = {
     {"GET", "/auth/session", otp_h_session, 0, 0, NULL, 0},
     {"POST", "/auth/logout", otp_h_logout, 0, 0, NULL, 0},
     {"GET", "/auth/check", otp_h_check, 0, 0, NULL, 0},
+    /* provider API (DESIGN.md 1.2): X-API-Key, envelopes */
+    {"POST", "/otp/send", otp_h_otp_send,
+     OTP_R_JSON | OTP_R_APIKEY | OTP_R_ENVELOPE, 0, otp_send_fields,
+     LEN(otp_send_fields)},
+    {"POST", "/otp/verify", otp_h_otp_verify,
+     OTP_R_JSON | OTP_R_APIKEY | OTP_R_ENVELOPE, 0, otp_verify_fields,
+     LEN(otp_verify_fields)},
+    {"GET", "/otp/", otp_h_otp_status,
+     OTP_R_PREFIX | OTP_R_APIKEY | OTP_R_ENVELOPE, 0, NULL, 0},
     /* operator face */
     {"GET", "/healthz", otp_h_healthz, OTP_R_NOLIMIT, 0, NULL, 0},
     {"GET", "/readyz", otp_h_readyz, OTP_R_NOLIMIT, 0, NULL, 0},

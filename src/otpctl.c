@@ -1,0 +1,121 @@
+/* otpctl.c - the operator's tool: API keys (and, with the delivery work,
+ * the outbox) of an otpd store, from the command line.
+ *
+ *   otpctl [--store URL] key create NAME   prints the new key, once
+ *   otpctl [--store URL] key list          id, name, created, state
+ *   otpctl [--store URL] key revoke ID     takes effect at once
+ *
+ * The store URL comes from --store, else OTPD_STORE, else otpd's default. It
+ * talks to the store directly (the same one otpd uses, concurrently): no
+ * HTTP, no secret needed. Exit status: 0 done, 1 refused, 2 usage.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/err.h"
+#include "engine/apikey.h"
+#include "store/store.h"
+
+static int usage(void)
+{
+	fputs("usage: otpctl [--store URL] key create NAME\n"
+	      "       otpctl [--store URL] key list\n"
+	      "       otpctl [--store URL] key revoke ID\n",
+	      stderr);
+	return 2;
+}
+
+static int key_create(struct otp_store *s, const char *name)
+{
+	char key[OTP_APIKEY_NEW_LEN + 1], id[OTP_KEY_ID_LEN + 1];
+	size_t n = strlen(name);
+	if (n == 0 || n >= OTP_KEY_NAME_MAX) {
+		fprintf(stderr, "otpctl: NAME must be 1..%d bytes\n",
+			OTP_KEY_NAME_MAX - 1);
+		return 2;
+	}
+	int rc = otp_apikey_create(s, name, otp_clock_now_ms(), key, id);
+	if (rc < 0) {
+		fprintf(stderr, "otpctl: %s\n", otp_err_message(rc));
+		return 1;
+	}
+	printf("%s\n", key);
+	fprintf(stderr, "created key %s (%s); it is shown only now\n", id,
+		name);
+	return 0;
+}
+
+static int key_list(struct otp_store *s)
+{
+	struct otp_apikey keys[256];
+	size_t n = 0;
+	int rc = otp_store_apikey_list(s, keys, 256, &n);
+	if (rc < 0) {
+		fprintf(stderr, "otpctl: %s\n", otp_err_message(rc));
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char created[OTP_ISO8601_LEN];
+		otp_clock_iso8601(keys[i].created_ms, created);
+		printf("%s\t%s\t%s\t%s\n", keys[i].id, keys[i].name, created,
+		       keys[i].revoked_ms ? "revoked" : "active");
+	}
+	return 0;
+}
+
+static int key_revoke(struct otp_store *s, const char *id)
+{
+	int rc = otp_store_apikey_revoke(s, id, otp_clock_now_ms());
+	if (rc == OTP_ENOTFOUND) {
+		fprintf(stderr, "otpctl: no key %s\n", id);
+		return 1;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "otpctl: %s\n", otp_err_message(rc));
+		return 1;
+	}
+	printf("revoked %s\n", id);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *url = getenv("OTPD_STORE");
+	int i = 1;
+	if (!url || !url[0])
+		url = "sqlite:./var/otpd.db";
+	if (i + 1 < argc && strcmp(argv[i], "--store") == 0) {
+		url = argv[i + 1];
+		i += 2;
+	} else if (i < argc && strncmp(argv[i], "--store=", 8) == 0) {
+		url = argv[i] + 8;
+		i++;
+	}
+	if (i + 1 >= argc || strcmp(argv[i], "key") != 0)
+		return usage();
+	const char *verb = argv[i + 1];
+	const char *arg = i + 2 < argc ? argv[i + 2] : NULL;
+	if (i + 3 < argc)
+		return usage();
+
+	struct otp_store *s;
+	int rc = otp_store_open(url, &s);
+	if (rc < 0) {
+		fprintf(stderr, "otpctl: cannot open store %s: %s\n", url,
+			otp_err_message(rc));
+		return 1;
+	}
+	int status;
+	if (strcmp(verb, "create") == 0 && arg)
+		status = key_create(s, arg);
+	else if (strcmp(verb, "list") == 0 && !arg)
+		status = key_list(s);
+	else if (strcmp(verb, "revoke") == 0 && arg)
+		status = key_revoke(s, arg);
+	else
+		status = usage();
+	otp_store_close(s);
+	return status;
+}
