@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/secret.h"
 #include "engine/apikey.h"
+#include "engine/delivery.h"
 #include "engine/engine.h"
 #include "engine/message.h"
 #include "handlers/app.h"
@@ -73,6 +74,24 @@ static int use_upstream(const struct otp_config *cfg, struct otp_engine *e)
 	otp_provider_close(e->provider);
 	e->provider = p;
 	return 0;
+}
+
+/* Where gateways reach otpd for delivery reports: --public-url, else the
+ * listen address (a wildcard one as loopback: a gateway elsewhere needs
+ * --public-url). */
+static void callback_url(const struct otp_config *cfg, char *out, size_t cap)
+{
+	if (cfg->public_url[0]) {
+		snprintf(out, cap, "%s", cfg->public_url);
+		return;
+	}
+	const char *l = cfg->listen;
+	if (strncmp(l, "0.0.0.0:", 8) == 0)
+		snprintf(out, cap, "http://127.0.0.1:%s", l + 8);
+	else if (strncmp(l, "[::]:", 5) == 0)
+		snprintf(out, cap, "http://[::1]:%s", l + 5);
+	else
+		snprintf(out, cap, "http://%s", l);
 }
 
 static void wake_outbox(void *arg)
@@ -143,7 +162,6 @@ int main(int argc, char **argv)
 	int status = 1;
 	struct otp_store *store = NULL;
 	struct otp_engine engine;
-	struct otp_sms *sms = NULL;
 	struct otp_outbox *outbox = NULL;
 	struct otp_http *http = NULL;
 	unsigned char *secret = NULL;
@@ -183,19 +201,35 @@ int main(int argc, char **argv)
 		goto fail_sms;
 	}
 
-	if (otp_sms_open(cfg.sms, &sms, err, sizeof err) < 0) {
-		fprintf(stderr, "otpd: --sms: %s\n", err);
-		goto fail_sms;
-	}
+	char callback[600];
+	callback_url(&cfg, callback, sizeof callback);
 	struct otp_outbox_cfg ocfg = {
 	    .store_url = cfg.store,
-	    .sms = sms,
+	    .sms_list = cfg.sms,
+	    .sms_env =
+		{
+		    .from = cfg.sms_from,
+		    .callback_url = callback,
+		    .connect_timeout_ms = cfg.sms_connect_timeout * 1000,
+		    .timeout_ms = cfg.sms_timeout * 1000,
+		},
 	    .unseal = otp_engine_unseal,
+	    .dlr_token = otp_engine_dlr_token,
 	    .arg = &engine,
+	    .workers = (int)cfg.sms_workers,
+	    .max_attempts = (int)cfg.sms_attempts,
+	    .backoff_ms = cfg.sms_backoff_ms,
 	};
-	if (otp_outbox_start(&outbox, &ocfg) < 0) {
-		fprintf(stderr, "otpd: cannot start the delivery worker\n");
-		goto fail_outbox;
+	/* Each delivery thread opens its own drivers: a bad --sms (a URL, a
+	 * missing OTPD_WEBHOOK_SECRET) stops otpd here, with the reason. */
+	rc = otp_outbox_start(&outbox, &ocfg, err, sizeof err);
+	if (rc < 0) {
+		fprintf(stderr, "otpd: %s%s\n",
+			rc == OTP_ETYPE ? "--sms: " : "",
+			err[0] ? err : "cannot start the delivery workers");
+		if (rc == OTP_ETYPE)
+			status = 2;
+		goto fail_sms;
 	}
 	engine.notify = wake_outbox;
 	engine.notify_arg = outbox;
@@ -220,16 +254,14 @@ int main(int argc, char **argv)
 		goto fail_http;
 	}
 	otp_log(OTP_LOG_INFO, "listening", "addr", cfg.listen, "store",
-		otp_store_backend(cfg.store)->name, "sms", sms->ops->name,
-		"provider", engine.provider->ops->name, NULL);
+		otp_store_backend(cfg.store)->name, "sms", cfg.sms, "provider",
+		engine.provider->ops->name, NULL);
 
 	serve_until_signal(&cfg, store);
 	otp_http_stop(http, 5000);
 	status = 0;
 fail_http:
 	otp_outbox_stop(outbox);
-fail_outbox:
-	otp_sms_close(sms);
 fail_sms:
 	otp_engine_deinit(&engine);
 fail_secret:

@@ -82,8 +82,24 @@ static const struct setting settings[] = {
 	    "OTPD_TRUSTED_PROXIES", "proxies whose X-Forwarded-For is believed; empty = none"),
 	STR("store", store, "sqlite:./var/otpd.db", 0, 0, check_store, "sqlite:PATH",
 	    "OTPD_STORE", "where codes and sessions are kept"),
-	STR("sms", sms, "console", 0, 0, check_sms, "console, null, file:PATH",
-	    "OTPD_SMS", "how codes are sent: console prints, null drops, file:PATH appends to a file"),
+	STR("sms", sms, "console", 0, 0, check_sms,
+	    "comma-separated: console, null, file:PATH, kannel:URL, twilio:[URL], webhook:URL",
+	    "OTPD_SMS", "how codes are sent, drivers tried in order (failover); console prints, "
+	    "null drops, file:PATH appends JSON lines"),
+	STR("sms-from", sms_from, "", 0, 64, check_text, "0..64 bytes",
+	    "OTPD_SMS_FROM", "sender: a number or name (Kannel, Twilio), or a Twilio Messaging Service SID"),
+	STR("public-url", public_url, "", 0, 512, check_url, "http(s)://HOST[:PORT][/PATH]",
+	    "OTPD_PUBLIC_URL", "otpd's URL as gateways reach it, for delivery reports; empty = http://LISTEN"),
+	INT("sms-workers", sms_workers, "4", 1, 64,
+	    "OTPD_SMS_WORKERS", "delivery threads, each with its own gateway connections"),
+	INT("sms-attempts", sms_attempts, "6", 1, 50,
+	    "OTPD_SMS_ATTEMPTS", "tries per driver for a transient failure before the next driver"),
+	INT("sms-backoff-ms", sms_backoff_ms, "1000", 10, 60000,
+	    "OTPD_SMS_BACKOFF_MS", "first retry delay in ms; doubles each try, at most 60 s, minus up to 20% jitter"),
+	INT("sms-timeout", sms_timeout, "10", 1, 120,
+	    "OTPD_SMS_TIMEOUT", "seconds a gateway request may take in all"),
+	INT("sms-connect-timeout", sms_connect_timeout, "3", 1, 60,
+	    "OTPD_SMS_CONNECT_TIMEOUT", "seconds to connect to a gateway"),
 	STR("secret-file", secret_file, "", 0, 0, NULL, "PATH",
 	    "OTPD_SECRET_FILE", "file for the server's secret key; empty = next to the database"),
 	INT("code-length", code_length, "6", 4, 10,
@@ -281,14 +297,30 @@ static const char *check_store(const char *v)
 	return "is not a store: use sqlite:PATH";
 }
 
-/* The one place that knows which SMS drivers exist. */
+/* The one place that knows which SMS drivers exist: a comma-separated list
+ * of them, tried in order. URLs are checked by the drivers when they open. */
 static const char *check_sms(const char *v)
 {
-	if (strcmp(v, "console") == 0 || strcmp(v, "null") == 0)
-		return NULL;
-	if (strncmp(v, "file:", 5) == 0 && v[5])
-		return NULL;
-	return "is not an SMS driver: use console, null or file:PATH";
+	static const char why[] = "is not an SMS driver list: use console, "
+				  "null, file:PATH, kannel:URL, twilio:[URL] "
+				  "or webhook:URL, comma-separated, 8 at most";
+	static const char *const with_arg[] = {
+	    "file:", "kannel:", "webhook:", NULL};
+	int n = 0;
+	for (;;) {
+		size_t len = strcspn(v, ",");
+		bool ok = (len == 7 && strncmp(v, "console", 7) == 0) ||
+			  (len == 4 && strncmp(v, "null", 4) == 0) ||
+			  (len >= 7 && strncmp(v, "twilio:", 7) == 0);
+		for (const char *const *p = with_arg; !ok && *p; p++)
+			ok =
+			    len > strlen(*p) && strncmp(v, *p, strlen(*p)) == 0;
+		if (!ok || ++n > 8)
+			return why;
+		if (!v[len])
+			return NULL;
+		v += len + 1;
+	}
 }
 
 /* "" (none) or an http(s) URL without spaces or control characters. */

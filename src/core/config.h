@@ -22,9 +22,16 @@ struct otp_config {
 	char *trusted_proxies; /* comma-separated IPs whose X-Forwarded-For
 				  counts */
 	/* parts */
-	char *store;	   /* "sqlite:PATH" */
-	char *sms;	   /* "console", "file:PATH", "null" */
-	char *secret_file; /* "" = next to the database */
+	char *store;	     /* "sqlite:PATH" */
+	char *sms;	     /* drivers, comma-separated, tried in order */
+	char *sms_from;	     /* sender id or number; "" = the gateway's */
+	char *public_url;    /* otpd as gateways reach it; "" = from listen */
+	long sms_workers;    /* delivery threads */
+	long sms_attempts;   /* tries per driver */
+	long sms_backoff_ms; /* first retry delay */
+	long sms_timeout;    /* s for a whole gateway request */
+	long sms_connect_timeout; /* s to connect to a gateway */
+	char *secret_file;	  /* "" = next to the database */
 	/* codes */
 	long code_length;   /* digits, 4..10 */
 	long code_ttl;	    /* s */
@@ -33,11 +40,11 @@ struct otp_config {
 	long limit_ip;	  /* requests per minute per client IP */
 	long limit_phone; /* sends per hour per phone */
 	long resend_cooldown;
-	    /* s between two sends to one phone */ /* provider */
-	char *provider;	       /* "local" or "startmessaging" */
-	char *upstream_url;    /* the upstream's base URL */
-	long upstream_timeout; /* s per upstream call */
-	long limit_key;	       /* provider API requests per second per key */
+	/* s between two sends to one phone */ /* provider */
+	char *provider;			       /* "local" or "startmessaging" */
+	char *upstream_url;		       /* the upstream's base URL */
+	long upstream_timeout;		       /* s per upstream call */
+	long limit_key; /* provider API requests per second per key */
 	/* sessions */
 	long session_ttl; /* s an authenticated session lives */
 	char *cookie_name;

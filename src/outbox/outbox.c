@@ -1,13 +1,22 @@
-/* outbox.c - the delivery worker: claims due messages, sends, settles them.
+/* outbox.c - the delivery workers: claim due messages, send, settle them.
  *
- * One thread with its own store handle runs rounds: claim up to a batch of
- * due messages under a lease, and for each one either mark it expired (its
- * code is dead, sending it would only confuse), or unseal it into a stack
- * buffer, hand it to the driver, wipe the buffer, and ack, retry with backoff
- * or dead-letter it. Delivery is at least once: a worker that dies between
- * send and ack leaves a lease that runs out, and the message goes again.
+ * A few threads, each with its own store handle and its own driver set, run
+ * rounds: claim a small batch of due messages under a lease, and for each
+ * one either mark it expired (its code is dead, sending it would only
+ * confuse), or unseal it into a stack buffer, hand it to its driver, wipe
+ * the buffer, and ack, retry with backoff, fail over, or dead-letter it (see
+ * outbox.h for the policy). Delivery is at least once: a worker that dies
+ * between send and ack leaves a lease that runs out, and the message goes
+ * again with the same idempotency key.
  *
- * A store error is logged and the next round tries again; it never stops the
+ * Which try on which driver: the store keeps the message's driver index and
+ * its total tries (which are also the lease token). Try k on the current
+ * driver is ((tries - 1) mod max_attempts) + 1, so tries 1..P go to driver
+ * 0, P+1..2P to driver 1, and so on; a dead letter after every driver is
+ * exhausted holds a multiple of P tries, so `otpctl outbox retry` (which
+ * puts it back on driver 0) gives it a full round again.
+ *
+ * A store error is logged and the next round tries again; it never stops a
  * worker. Logs carry the masked phone and the request id, never the text.
  * Not here: sealing and rendering (the engine), gateways (src/sms/).
  */
@@ -29,19 +38,39 @@
 #include "core/phone.h"
 #include "engine/message.h"
 
-#define BATCH	       16    /* messages claimed per round */
+#define BATCH	       4     /* messages claimed per round and worker */
 #define TEXT_MAX       512   /* unsealed message text, NUL included */
 #define BACKOFF_CAP_MS 60000 /* no retry waits longer */
+#define WORKERS_MAX    64
+
+struct worker {
+	struct otp_outbox *o;
+	pthread_t thread;
+	struct otp_store *store; /* this thread's own handle */
+	struct otp_sms_set own;	 /* opened for this thread */
+	struct otp_sms_set *set; /* &own, or the borrowed cfg.drivers */
+};
 
 struct otp_outbox {
 	struct otp_outbox_cfg cfg; /* defaults filled in */
-	struct otp_store *store;   /* the worker thread's own handle */
-	pthread_t thread;
-	pthread_mutex_t mu; /* guards stop and kicked */
+	int n;			   /* workers running */
+	struct worker *w;
+	pthread_mutex_t mu; /* guards stop and kicks */
 	pthread_cond_t cv;  /* on CLOCK_MONOTONIC */
 	bool stop;
-	bool kicked;
+	int kicks; /* notifications not yet taken by a worker */
 };
+
+/* A whole batch at the drivers' worst case must fit in one lease, or a
+ * slow gateway would let a second worker claim what the first still sends. */
+static int64_t min_lease(const struct otp_outbox_cfg *c)
+{
+	int64_t t = c->sms_env.timeout_ms > 0 ? c->sms_env.timeout_ms : 10000;
+	int64_t ct = c->sms_env.connect_timeout_ms > 0
+			 ? c->sms_env.connect_timeout_ms
+			 : 3000;
+	return BATCH * (t + ct) + 5000;
+}
 
 static void fill_defaults(const struct otp_outbox_cfg *in,
 			  struct otp_outbox_cfg *out)
@@ -49,10 +78,18 @@ static void fill_defaults(const struct otp_outbox_cfg *in,
 	*out = *in;
 	if (out->lease_ms <= 0)
 		out->lease_ms = 30000;
+	if (out->lease_ms < min_lease(out))
+		out->lease_ms = min_lease(out);
 	if (out->max_attempts <= 0)
-		out->max_attempts = 8;
+		out->max_attempts = 6;
 	if (out->poll_ms <= 0)
 		out->poll_ms = 1000;
+	if (out->workers <= 0)
+		out->workers = 4;
+	if (out->workers > WORKERS_MAX)
+		out->workers = WORKERS_MAX;
+	if (out->drivers)
+		out->workers = 1; /* a borrowed set is not shared */
 }
 
 int64_t otp_outbox_backoff(const struct otp_outbox_cfg *cfg, int attempt)
@@ -67,10 +104,17 @@ int64_t otp_outbox_backoff(const struct otp_outbox_cfg *cfg, int attempt)
 	return d - (int64_t)randombytes_uniform((uint32_t)(d / 5) + 1);
 }
 
+/* What one message is, for its log lines. */
+struct note {
+	char masked[OTP_PHONE_MAX];
+	char attempt[16];
+	const char *driver;
+};
+
 /* Dead-letters m, logging why. Returns the store's answer. */
 static int dead_letter(struct otp_store *s, const struct otp_msg *m,
-		       const char *masked, enum otp_msg_state state,
-		       const char *reason, const char *attempt, int64_t now)
+		       const struct note *nt, enum otp_msg_state state,
+		       const char *reason, int64_t now)
 {
 	/* m->attempts is the claim's lease token: a stale claim settles
 	 * nothing. */
@@ -78,24 +122,76 @@ static int dead_letter(struct otp_store *s, const struct otp_msg *m,
 	    otp_store_outbox_fail(s, m->id, m->attempts, state, reason, now);
 	otp_log(state == OTP_MSG_EXPIRED ? OTP_LOG_INFO : OTP_LOG_ERROR,
 		state == OTP_MSG_EXPIRED ? "sms expired" : "sms dead-lettered",
-		"to", masked, "request_id", m->request_id, "reason", reason,
-		"#attempt", attempt, NULL);
+		"to", nt->masked, "request_id", m->request_id, "driver",
+		nt->driver, "reason", reason, "#attempt", nt->attempt, NULL);
 	return rc;
+}
+
+/* A transient failure of try m->attempts on driver d: back off on d, move
+ * to the next driver, or give up. */
+static int settle_retry(const struct otp_outbox_cfg *cfg, struct otp_store *s,
+			const struct otp_msg *m, const struct note *nt,
+			size_t d, size_t ndrivers, const char *reason,
+			int64_t now)
+{
+	int per = cfg->max_attempts;
+	int k = (m->attempts - 1) % per + 1; /* try on this driver */
+	char in[24], why[OTP_ERROR_TEXT_MAX];
+	int rc;
+
+	if (k < per) {
+		int64_t wait = otp_outbox_backoff(cfg, k);
+		if (now + wait >= m->expires_ms) {
+			snprintf(why, sizeof why,
+				 "%.200s (the code expires before the next "
+				 "try)",
+				 reason);
+			return dead_letter(s, m, nt, OTP_MSG_EXPIRED, why, now);
+		}
+		snprintf(in, sizeof in, "%lld", (long long)wait);
+		rc = otp_store_outbox_retry(s, m->id, m->attempts, now + wait,
+					    (int)d, reason, now);
+		otp_log(OTP_LOG_WARN, "sms retry", "to", nt->masked,
+			"request_id", m->request_id, "driver", nt->driver,
+			"reason", reason, "#attempt", nt->attempt,
+			"#retry_in_ms", in, NULL);
+		return rc;
+	}
+	if (d + 1 < ndrivers) {
+		rc = otp_store_outbox_retry(s, m->id, m->attempts, now,
+					    (int)d + 1, reason, now);
+		snprintf(in, sizeof in, "%zu", d + 1);
+		otp_log(OTP_LOG_WARN, "sms failover", "to", nt->masked,
+			"request_id", m->request_id, "driver", nt->driver,
+			"reason", reason, "#attempt", nt->attempt,
+			"#next_driver", in, NULL);
+		return rc;
+	}
+	snprintf(why, sizeof why,
+		 "%.200s (gave up after %d tries on %zu "
+		 "driver%s)",
+		 reason, per, ndrivers, ndrivers == 1 ? "" : "s");
+	return dead_letter(s, m, nt, OTP_MSG_FAILED, why, now);
 }
 
 /* Delivers one claimed message and settles it in the store. Returns 0 or
  * the store's error from settling it (the lease then brings it back). */
 static int deliver(const struct otp_outbox_cfg *cfg, struct otp_store *s,
-		   const struct otp_msg *m, int64_t now)
+		   struct otp_sms_set *set, const struct otp_msg *m,
+		   int64_t now)
 {
-	char masked[OTP_PHONE_MAX], attempt[16];
-	const char *driver = cfg->sms->ops->name;
-	otp_phone_mask(m->to, masked);
-	snprintf(attempt, sizeof attempt, "%d", m->attempts);
+	struct note nt;
+	size_t d = m->driver < 0 ? 0 : (size_t)m->driver;
+	if (d >= set->n)
+		d = set->n - 1; /* the list got shorter since */
+	struct otp_sms *drv = set->d[d];
+	nt.driver = drv->ops->name;
+	otp_phone_mask(m->to, nt.masked);
+	snprintf(nt.attempt, sizeof nt.attempt, "%d", m->attempts);
 
 	if (now >= m->expires_ms)
-		return dead_letter(s, m, masked, OTP_MSG_EXPIRED,
-				   "code expired", attempt, now);
+		return dead_letter(s, m, &nt, OTP_MSG_EXPIRED, "code expired",
+				   now);
 
 	char text[TEXT_MAX];
 	int rc = cfg->unseal(cfg->arg, m, text, sizeof text);
@@ -103,80 +199,77 @@ static int deliver(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 		sodium_memzero(text, sizeof text);
 		char reason[64];
 		snprintf(reason, sizeof reason, "unseal: %s", otp_err_code(rc));
-		return dead_letter(s, m, masked, OTP_MSG_FAILED, reason,
-				   attempt, now);
+		return dead_letter(s, m, &nt, OTP_MSG_FAILED, reason, now);
 	}
 	text[sizeof text - 1] = '\0';
 
+	struct otp_segments seg = {OTP_SMS_GSM7, 0, 0};
+	otp_message_segments(text, strlen(text), &seg);
+	char parts[16], token[OTP_SMS_TOKEN_MAX] = "";
+	snprintf(parts, sizeof parts, "%d", seg.parts);
+	if (cfg->dlr_token)
+		cfg->dlr_token(cfg->arg, m->id, token, sizeof token);
 	struct otp_sms_msg sm = {
 	    .to = m->to,
 	    .body = text,
 	    .request_id = m->request_id,
 	    .message_id = m->id,
+	    /* One message per request id, and ids are random: the key is
+	     * unique across stores and the same on every try and driver. */
+	    .idem_key = m->request_id,
+	    .dlr_token = token,
+	    .ucs2 = seg.coding == OTP_SMS_UCS2,
+	    .expires_ms = m->expires_ms,
 	    .now_ms = now,
 	};
-	struct otp_segments seg = {OTP_SMS_GSM7, 0, 0};
-	otp_message_segments(text, strlen(text), &seg);
-	char parts[16];
-	snprintf(parts, sizeof parts, "%d", seg.parts);
 	char reason[OTP_ERROR_TEXT_MAX] = "";
-	enum otp_sms_result res =
-	    otp_sms_send(cfg->sms, &sm, reason, sizeof reason);
+	enum otp_sms_result res = otp_sms_send(drv, &sm, reason, sizeof reason);
 	sodium_memzero(text, sizeof text);
 
 	switch (res) {
 	case OTP_SMS_SENT:
 		rc = otp_store_outbox_ack(s, m->id, m->attempts, now);
-		otp_log(OTP_LOG_INFO, "sms sent", "to", masked, "request_id",
-			m->request_id, "driver", driver, "#attempt", attempt,
-			"encoding", otp_sms_coding_name(seg.coding),
+		otp_log(OTP_LOG_INFO, "sms sent", "to", nt.masked, "request_id",
+			m->request_id, "driver", nt.driver, "#attempt",
+			nt.attempt, "encoding", otp_sms_coding_name(seg.coding),
 			"#segments", parts, NULL);
 		return rc;
-	case OTP_SMS_RETRY: {
+	case OTP_SMS_RETRY:
 		if (!reason[0])
 			snprintf(reason, sizeof reason, "%s: try again",
-				 driver);
-		if (m->attempts >= cfg->max_attempts)
-			return dead_letter(s, m, masked, OTP_MSG_FAILED, reason,
-					   attempt, now);
-		int64_t wait = otp_outbox_backoff(cfg, m->attempts);
-		char in[24];
-		snprintf(in, sizeof in, "%lld", (long long)wait);
-		/* Same driver for now; failover picks another one. */
-		rc = otp_store_outbox_retry(s, m->id, m->attempts, now + wait,
-					    m->driver, reason, now);
-		otp_log(OTP_LOG_WARN, "sms retry", "to", masked, "request_id",
-			m->request_id, "driver", driver, "reason", reason,
-			"#attempt", attempt, "#retry_in_ms", in, NULL);
-		return rc;
-	}
+				 nt.driver);
+		return settle_retry(cfg, s, m, &nt, d, set->n, reason, now);
 	case OTP_SMS_FAILED:
 	default:
 		if (!reason[0])
-			snprintf(reason, sizeof reason, "%s: refused", driver);
-		return dead_letter(s, m, masked, OTP_MSG_FAILED, reason,
-				   attempt, now);
+			snprintf(reason, sizeof reason, "%s: refused",
+				 nt.driver);
+		return dead_letter(s, m, &nt, OTP_MSG_FAILED, reason, now);
 	}
 }
 
-int otp_outbox_round(const struct otp_outbox_cfg *cfg, struct otp_store *s,
-		     int64_t now, size_t *handled)
+/* One round; with `live`, each message after the first gets a fresh `now`
+ * and a message whose lease ran too low is left to the next claim. */
+static int run_round(const struct otp_outbox_cfg *c, struct otp_store *s,
+		     struct otp_sms_set *set, int64_t now, bool live,
+		     size_t *handled)
 {
-	struct otp_outbox_cfg c;
 	struct otp_msg msgs[BATCH] = {0};
 	size_t n = 0;
+	int64_t start = otp_clock_mono_ms(), per = min_lease(c) / BATCH;
 
 	*handled = 0;
-	if (!cfg->sms || !cfg->unseal)
-		return OTP_EINTERNAL;
-	fill_defaults(cfg, &c);
-	int rc = otp_store_outbox_claim(s, now, c.lease_ms, msgs, BATCH, &n);
+	int rc = otp_store_outbox_claim(s, now, c->lease_ms, msgs, BATCH, &n);
 	if (rc < 0)
 		return rc;
 	/* Every claimed message is handled, even after a store error: each
 	 * one is settled on its own, and its lease covers a failed settle. */
 	for (size_t i = 0; i < n; i++) {
-		int r = deliver(&c, s, &msgs[i], now);
+		int r = 0;
+		if (live && i > 0)
+			now = otp_clock_now_ms();
+		if (!live || otp_clock_mono_ms() - start + per < c->lease_ms)
+			r = deliver(c, s, set, &msgs[i], now);
 		if (r < 0 && rc == 0)
 			rc = r;
 		otp_msg_deinit(&msgs[i]);
@@ -185,7 +278,18 @@ int otp_outbox_round(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 	return rc;
 }
 
-/* Waits until notified, stopped, or poll_ms passed. */
+int otp_outbox_round(const struct otp_outbox_cfg *cfg, struct otp_store *s,
+		     int64_t now, size_t *handled)
+{
+	struct otp_outbox_cfg c;
+	*handled = 0;
+	if (!cfg->drivers || cfg->drivers->n == 0 || !cfg->unseal)
+		return OTP_EINTERNAL;
+	fill_defaults(cfg, &c);
+	return run_round(&c, s, cfg->drivers, now, false, handled);
+}
+
+/* Waits until notified, stopped, or poll_ms passed; takes a kick. */
 static void wait_kick(struct otp_outbox *o)
 {
 	struct timespec ts;
@@ -196,25 +300,27 @@ static void wait_kick(struct otp_outbox *o)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
-	while (!o->stop && !o->kicked)
+	while (!o->stop && o->kicks == 0)
 		if (pthread_cond_timedwait(&o->cv, &o->mu, &ts) == ETIMEDOUT)
 			break;
+	if (o->kicks > 0)
+		o->kicks--;
 }
 
-static void *worker(void *arg)
+static void *worker_main(void *arg)
 {
-	struct otp_outbox *o = arg;
+	struct worker *w = arg;
+	struct otp_outbox *o = w->o;
 	pthread_mutex_lock(&o->mu);
 	while (!o->stop) {
-		o->kicked = false;
 		pthread_mutex_unlock(&o->mu);
 
 		size_t n = 0;
-		int rc =
-		    otp_outbox_round(&o->cfg, o->store, otp_clock_now_ms(), &n);
+		int rc = run_round(&o->cfg, w->store, w->set,
+				   otp_clock_now_ms(), true, &n);
 		if (rc < 0)
 			otp_log(OTP_LOG_WARN, "outbox round failed", "error",
-				otp_err_code(rc), "store", o->store->ops->name,
+				otp_err_code(rc), "store", w->store->ops->name,
 				NULL);
 
 		pthread_mutex_lock(&o->mu);
@@ -226,13 +332,64 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int otp_outbox_start(struct otp_outbox **out, const struct otp_outbox_cfg *cfg)
+/* Store handle and drivers for one worker. 0, the store's error, or
+ * OTP_ETYPE with a reason in err. */
+static int worker_open(struct otp_outbox *o, struct worker *w, char *err,
+		       size_t errlen)
+{
+	w->o = o;
+	int rc = otp_store_open(o->cfg.store_url, &w->store);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot open the store for delivery: %s",
+			 otp_err_message(rc));
+		return rc;
+	}
+	if (o->cfg.drivers) {
+		w->set = o->cfg.drivers;
+		return 0;
+	}
+	rc = otp_sms_set_open(o->cfg.sms_list, &o->cfg.sms_env, &w->own, err,
+			      errlen);
+	if (rc < 0) {
+		otp_store_close(w->store);
+		w->store = NULL;
+		return rc;
+	}
+	w->set = &w->own;
+	return 0;
+}
+
+static void worker_close(struct worker *w)
+{
+	otp_sms_set_close(&w->own);
+	otp_store_close(w->store);
+}
+
+static void stop_workers(struct otp_outbox *o)
+{
+	pthread_mutex_lock(&o->mu);
+	o->stop = true;
+	pthread_cond_broadcast(&o->cv);
+	pthread_mutex_unlock(&o->mu);
+	/* Each round in hand finishes its batch: its messages are settled
+	 * rather than left to wait out their leases. */
+	for (int i = 0; i < o->n; i++)
+		pthread_join(o->w[i].thread, NULL);
+	for (int i = 0; i < o->n; i++)
+		worker_close(&o->w[i]);
+	o->n = 0;
+}
+
+int otp_outbox_start(struct otp_outbox **out, const struct otp_outbox_cfg *cfg,
+		     char *err, size_t errlen)
 {
 	pthread_condattr_t ca;
-	int rc;
+	int rc = OTP_EINTERNAL;
 
 	*out = NULL;
-	if (!cfg->sms || !cfg->unseal)
+	if (errlen)
+		err[0] = '\0';
+	if ((!cfg->drivers && !cfg->sms_list) || !cfg->unseal)
 		return OTP_EINTERNAL;
 	if (sodium_init() < 0)
 		return OTP_EINTERNAL;
@@ -240,11 +397,10 @@ int otp_outbox_start(struct otp_outbox **out, const struct otp_outbox_cfg *cfg)
 	if (!o)
 		abort();
 	fill_defaults(cfg, &o->cfg);
+	o->w = calloc((size_t)o->cfg.workers, sizeof *o->w);
+	if (!o->w)
+		abort();
 
-	rc = otp_store_open(cfg->store_url, &o->store);
-	if (rc < 0)
-		goto fail_store;
-	rc = OTP_EINTERNAL;
 	if (pthread_mutex_init(&o->mu, NULL) != 0)
 		goto fail_mutex;
 	if (pthread_condattr_init(&ca) != 0)
@@ -252,21 +408,33 @@ int otp_outbox_start(struct otp_outbox **out, const struct otp_outbox_cfg *cfg)
 	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
 	    pthread_cond_init(&o->cv, &ca) != 0)
 		goto fail_cond;
-	if (pthread_create(&o->thread, NULL, worker, o) != 0)
-		goto fail_thread;
 	pthread_condattr_destroy(&ca);
+	for (int i = 0; i < o->cfg.workers; i++) {
+		struct worker *w = &o->w[i];
+		rc = worker_open(o, w, err, errlen);
+		if (rc < 0)
+			goto fail_workers;
+		if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+			worker_close(w);
+			rc = OTP_EINTERNAL;
+			snprintf(err, errlen, "cannot start a delivery thread");
+			goto fail_workers;
+		}
+		o->n++;
+	}
 	*out = o;
 	return 0;
 
-fail_thread:
+fail_workers:
+	stop_workers(o);
 	pthread_cond_destroy(&o->cv);
+	goto fail_condattr;
 fail_cond:
 	pthread_condattr_destroy(&ca);
 fail_condattr:
 	pthread_mutex_destroy(&o->mu);
 fail_mutex:
-	otp_store_close(o->store);
-fail_store:
+	free(o->w);
 	free(o);
 	return rc;
 }
@@ -274,7 +442,8 @@ fail_store:
 void otp_outbox_notify(struct otp_outbox *o)
 {
 	pthread_mutex_lock(&o->mu);
-	o->kicked = true;
+	if (o->kicks < o->n)
+		o->kicks++;
 	pthread_cond_signal(&o->cv);
 	pthread_mutex_unlock(&o->mu);
 }
@@ -283,15 +452,9 @@ void otp_outbox_stop(struct otp_outbox *o)
 {
 	if (!o)
 		return;
-	pthread_mutex_lock(&o->mu);
-	o->stop = true;
-	pthread_cond_signal(&o->cv);
-	pthread_mutex_unlock(&o->mu);
-	/* The round in hand finishes its batch: its messages are settled
-	 * rather than left to wait out their leases. */
-	pthread_join(o->thread, NULL);
-	otp_store_close(o->store);
+	stop_workers(o);
 	pthread_cond_destroy(&o->cv);
 	pthread_mutex_destroy(&o->mu);
+	free(o->w);
 	free(o);
 }

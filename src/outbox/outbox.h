@@ -1,11 +1,23 @@
-/* outbox.h - delivery workers: from the store's outbox to an SMS driver.
+/* outbox.h - delivery workers: from the store's outbox to the SMS drivers.
  *
  * A request commits a code and its sealed message in one transaction and
- * returns; a worker thread claims due messages under a lease, unseals them,
- * hands them to the driver, and acks, retries with exponential backoff and
- * jitter, or dead-letters them. A message claimed by a process that died is
- * claimed again once its lease runs out, so a crash loses nothing. A message
- * whose code has expired is not sent (marked expired).
+ * returns; a small pool of worker threads, each with its own store handle
+ * and its own driver handles, claims due messages under a lease, unseals
+ * them, hands them to the message's driver, and settles them:
+ *   sent                 -> ack (state sent; a delivery report may follow)
+ *   transient failure    -> retry on the same driver after a backoff
+ *                           (backoff_ms doubling, capped at 60 s, minus up
+ *                           to 20 % jitter); after max_attempts tries on a
+ *                           driver, the next driver of the list at once;
+ *                           after the last one, dead letter
+ *   permanent failure    -> dead letter with the gateway's reason
+ *   code expired         -> not sent; state expired
+ * A message claimed by a process that died is claimed again once its lease
+ * runs out, so a crash loses nothing; delivery is at least once, and every
+ * try carries the same idempotency key (the request id) so that a gateway
+ * can drop a repeat whose first outcome was unknown. The lease is made long
+ * enough for a whole batch at the drivers' timeout, so a slow gateway never
+ * makes a live claim look dead.
  *
  * Not here: rendering the text (the engine seals the rendered text) and the
  * gateways' protocols (src/sms/).
@@ -20,36 +32,48 @@
 #include "store/store.h"
 
 struct otp_outbox_cfg {
-	const char *store_url; /* the worker opens its own handle */
-	struct otp_sms *sms;   /* borrowed; used by the worker thread only */
+	const char *store_url; /* each worker opens its own handle */
+	/* Drivers, in failover order: each worker opens its own set from
+	 * sms_list (the --sms value) with sms_env. Or, for tests, a borrowed
+	 * set used by a single worker. */
+	const char *sms_list;
+	struct otp_sms_env sms_env;
+	struct otp_sms_set *drivers;
 	/* Writes the message text of m, NUL-terminated, into text (cap bytes).
 	 * Returns 0 or a negative OTP_E* (the message is then dead-lettered).
 	 * The worker wipes text after use. */
 	int (*unseal)(void *arg, const struct otp_msg *m, char *text,
 		      size_t cap);
+	/* Optional: the delivery-report token of message id into out. */
+	void (*dlr_token)(void *arg, int64_t id, char *out, size_t cap);
 	void *arg;
-	int64_t lease_ms;   /* how long a claim holds; default 30000 */
-	int max_attempts;   /* tries before dead letter; default 8 */
+	int workers;	    /* delivery threads; default 4 */
+	int64_t lease_ms;   /* how long a claim holds at least; default 30000 */
+	int max_attempts;   /* tries per driver; default 6 */
 	int64_t backoff_ms; /* first retry delay; doubles, capped at 60 s */
 	int64_t poll_ms;    /* idle wake-up period; default 1000 */
 };
 
 struct otp_outbox;
 
-/* Starts one worker thread. Returns 0, or the store's error. */
-int otp_outbox_start(struct otp_outbox **out, const struct otp_outbox_cfg *cfg);
-/* Wakes the worker now: new messages were committed. Thread-safe. */
+/* Starts the workers. Returns 0, or the store's error, or OTP_ETYPE with a
+ * reason in err when the drivers cannot be opened. */
+int otp_outbox_start(struct otp_outbox **out, const struct otp_outbox_cfg *cfg,
+		     char *err, size_t errlen);
+/* Wakes a worker now: new messages were committed. Thread-safe. */
 void otp_outbox_notify(struct otp_outbox *o);
-/* Finishes the message in hand, stops the thread, frees everything. */
+/* Lets each worker finish the batch in hand, stops them, frees all. */
 void otp_outbox_stop(struct otp_outbox *o);
 
-/* One round on the caller's thread and store (for tests): claims what is
- * due at `now` and handles it. *handled gets the number of messages. */
+/* One round on the caller's thread, store and cfg->drivers (for tests):
+ * claims what is due at `now` and handles it. *handled gets the number of
+ * messages. */
 int otp_outbox_round(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 		     int64_t now, size_t *handled);
 
-/* Delay before retry number `attempt` (1-based): backoff_ms * 2^(attempt-1),
- * capped at 60 s, with up to 20 % jitter taken off. */
+/* Delay before the next try after try number `attempt` (1-based) on a
+ * driver: backoff_ms * 2^(attempt-1), capped at 60 s, with up to 20 %
+ * jitter taken off. */
 int64_t otp_outbox_backoff(const struct otp_outbox_cfg *cfg, int attempt);
 
 #endif

@@ -71,6 +71,13 @@ static const char *flags[] = {
     "trusted-proxies",
     "store",
     "sms",
+    "sms-from",
+    "public-url",
+    "sms-workers",
+    "sms-attempts",
+    "sms-backoff-ms",
+    "sms-timeout",
+    "sms-connect-timeout",
     "secret-file",
     "code-length",
     "code-ttl",
@@ -123,6 +130,13 @@ static void defaults(void)
 	CHECK_STR(cfg.trusted_proxies, "");
 	CHECK_STR(cfg.store, "sqlite:./var/otpd.db");
 	CHECK_STR(cfg.sms, "console");
+	CHECK_STR(cfg.sms_from, "");
+	CHECK_STR(cfg.public_url, "");
+	CHECK_INT(cfg.sms_workers, 4);
+	CHECK_INT(cfg.sms_attempts, 6);
+	CHECK_INT(cfg.sms_backoff_ms, 1000);
+	CHECK_INT(cfg.sms_timeout, 10);
+	CHECK_INT(cfg.sms_connect_timeout, 3);
 	CHECK_STR(cfg.secret_file, "");
 	CHECK_INT(cfg.code_length, 6);
 	CHECK_INT(cfg.code_ttl, 300);
@@ -445,6 +459,26 @@ static void string_shapes(void)
 	    {"--sms=console", OTP_CONFIG_RUN, NULL},
 	    {"--sms=file:", OTP_ETYPE, "--sms: 'file:' is not an SMS driver"},
 	    {"--sms=twilio", OTP_ETYPE, "--sms: 'twilio' is not"},
+	    {"--sms=twilio:", OTP_CONFIG_RUN, NULL},
+	    {"--sms=webhook:http://a/x,kannel:http://u:p@k:13013/cgi-bin/"
+	     "sendsms,twilio:https://api.twilio.com,file:/x,console,null",
+	     OTP_CONFIG_RUN, NULL},
+	    {"--sms=webhook:", OTP_ETYPE,
+	     "--sms: 'webhook:' is not an SMS driver list"},
+	    {"--sms=null,", OTP_ETYPE,
+	     "--sms: 'null,' is not an SMS driver list"},
+	    {"--sms=,null", OTP_ETYPE,
+	     "--sms: ',null' is not an SMS driver list"},
+	    {"--sms=null,null,null,null,null,null,null,null", OTP_CONFIG_RUN,
+	     NULL},
+	    {"--sms=null,null,null,null,null,null,null,null,null", OTP_ETYPE,
+	     "--sms: 'null,null,null,null,null,null,null,null,null' is not"},
+	    {"--public-url=https://otp.example.com:8443/base", OTP_CONFIG_RUN,
+	     NULL},
+	    {"--public-url=ftp://x", OTP_ETYPE,
+	     "--public-url: 'ftp://x' must start with"},
+	    {"--public-url=http://a b", OTP_ETYPE,
+	     "--public-url: 'http://a b' may not hold"},
 	    {"--cookie-name=a-B_9", OTP_CONFIG_RUN, NULL},
 	    {"--cookie-name=", OTP_ETYPE, "--cookie-name: '' is 0 bytes long"},
 	    {"--cookie-name=a;b", OTP_ETYPE, "--cookie-name: 'a;b' may hold"},

@@ -44,6 +44,9 @@ struct rec {
 	char request_id[OTP_ID_LEN + 1];
 	int64_t message_id;
 	int64_t now_ms;
+	char idem_key[64];
+	char dlr_token[64];
+	bool ucs2;
 };
 
 struct script_sms {
@@ -71,6 +74,11 @@ static enum otp_sms_result script_send(struct otp_sms *d,
 			 m->request_id);
 		r->message_id = m->message_id;
 		r->now_ms = m->now_ms;
+		snprintf(r->idem_key, sizeof r->idem_key, "%s",
+			 m->idem_key ? m->idem_key : "(null)");
+		snprintf(r->dlr_token, sizeof r->dlr_token, "%s",
+			 m->dlr_token ? m->dlr_token : "(null)");
+		r->ucs2 = m->ucs2;
 	}
 	enum otp_sms_result res = i < t->nscript ? t->script[i] : t->repeat;
 	pthread_mutex_unlock(&t->mu);
@@ -158,6 +166,7 @@ struct fixture {
 	char url[128];
 	struct otp_store *s;
 	struct script_sms sms;
+	struct otp_sms_set set; /* {&sms} unless a test says otherwise */
 	struct unseal_arg u;
 	struct otp_outbox_cfg cfg;
 	unsigned seq;
@@ -191,9 +200,11 @@ static bool fx_open(struct fixture *fx)
 	if (otp_store_open(fx->url, &fx->s) != 0)
 		return false;
 	script_init(&fx->sms);
+	fx->set.n = 1;
+	fx->set.d[0] = &fx->sms.base;
 	fx->cfg = (struct otp_outbox_cfg){
 	    .store_url = fx->url,
-	    .sms = &fx->sms.base,
+	    .drivers = &fx->set,
 	    .unseal = test_unseal,
 	    .arg = &fx->u,
 	    .backoff_ms = 1000,
@@ -389,13 +400,15 @@ static void failed_is_dead_letter(void)
 	fx_close(&fx);
 }
 
-/* A retry keeps the driver the message was on (no failover yet). */
+/* A retry keeps the driver the message was on while it has tries left. */
 static void retry_keeps_driver(void)
 {
 	struct fixture fx;
 	char id[OTP_ID_LEN + 1];
 	size_t n;
 	CHECK(fx_open(&fx));
+	fx.set.n = 2;
+	fx.set.d[1] = &fx.sms.base;
 	fx.sms.script[0] = OTP_SMS_RETRY;
 	fx.sms.nscript = 1;
 	CHECK_INT(issue(&fx, "+14155550108", "Your code is 121212", T0,
@@ -530,19 +543,22 @@ static void full_batch_then_rest(void)
 	char id[OTP_ID_LEN + 1], phone[OTP_PHONE_MAX];
 	size_t n;
 	CHECK(fx_open(&fx));
-	for (int i = 0; i < 20; i++) {
+	/* a round claims a batch of 4: a slow gateway holds few messages */
+	for (int i = 0; i < 10; i++) {
 		snprintf(phone, sizeof phone, "+1415555%04d", 200 + i);
 		CHECK_INT(
 		    issue(&fx, phone, "Your code is 666666", T0, T0 + HOUR, id),
 		    0);
 	}
 	CHECK_INT(round_at(&fx, T0, &n), 0);
-	CHECK_INT(n, 16);
+	CHECK_INT(n, 4);
 	CHECK_INT(round_at(&fx, T0, &n), 0);
 	CHECK_INT(n, 4);
 	CHECK_INT(round_at(&fx, T0, &n), 0);
+	CHECK_INT(n, 2);
+	CHECK_INT(round_at(&fx, T0, &n), 0);
 	CHECK_INT(n, 0);
-	CHECK_INT(fx.sms.calls, 20);
+	CHECK_INT(fx.sms.calls, 10);
 	fx_close(&fx);
 }
 
@@ -801,7 +817,7 @@ static void outbox_with_file_driver(void)
 	snprintf(path, sizeof path, "%s/sms.jsonl", sub);
 	snprintf(spec, sizeof spec, "file:%s", path);
 	CHECK_INT(otp_sms_open(spec, &file, err, sizeof err), 0);
-	fx.cfg.sms = file;
+	fx.set.d[0] = file;
 	CHECK_INT(issue(&fx, "+14155550108", "Your code is 777777", T0,
 			T0 + HOUR, id),
 		  0);
@@ -850,7 +866,8 @@ static void thread_delivers_on_notify(void)
 	CHECK_INT(issue(&fx, "+14155550109", "Your code is 888888", now,
 			now + HOUR, a),
 		  0);
-	CHECK_INT(otp_outbox_start(&o, &fx.cfg), 0);
+	char err[256];
+	CHECK_INT(otp_outbox_start(&o, &fx.cfg, err, sizeof err), 0);
 	CHECK(wait_sent(&fx, a, 1)); /* the first round */
 
 	now = otp_clock_now_ms();
@@ -875,17 +892,268 @@ static void start_fails_on_bad_store(void)
 	struct unseal_arg u = {0};
 	struct otp_outbox *o = (struct otp_outbox *)&u;
 	script_init(&sms);
+	struct otp_sms_set set = {1, {&sms.base}};
+	char err[256];
 	struct otp_outbox_cfg cfg = {.store_url = "nosuch:x",
-				     .sms = &sms.base,
+				     .drivers = &set,
 				     .unseal = test_unseal,
 				     .arg = &u};
-	CHECK_INT(otp_outbox_start(&o, &cfg), OTP_ETYPE);
+	CHECK_INT(otp_outbox_start(&o, &cfg, err, sizeof err), OTP_ETYPE);
+	CHECK(strstr(err, "cannot open the store") == err);
 	CHECK(o == NULL);
 	otp_outbox_stop(NULL);
 	pthread_mutex_destroy(&sms.mu);
 }
 
+/* ---- failover, the retry timeline, what each try carries ---- */
+
+static void test_token(void *arg, int64_t id, char *out, size_t cap)
+{
+	(void)arg;
+	snprintf(out, cap, "tok-%lld", (long long)id);
+}
+
+static int driver_of(struct fixture *fx)
+{
+	struct otp_msg_info l[1];
+	size_t n = 0;
+	if (otp_store_outbox_list(fx->s, -1, l, 1, &n) < 0 || n != 1)
+		return -1;
+	return l[0].driver;
+}
+
+/* Transient failures: max_attempts tries on driver 0 with backoff, then
+ * driver 1 at once; every try carries the same idempotency key. */
+static void fails_over_to_next_driver(void)
+{
+	struct fixture fx;
+	struct script_sms second;
+	char id[OTP_ID_LEN + 1];
+	size_t n;
+	CHECK(fx_open(&fx));
+	script_init(&second);
+	fx.set.n = 2;
+	fx.set.d[1] = &second.base;
+	fx.cfg.max_attempts = 3;
+	fx.sms.repeat = OTP_SMS_RETRY;
+	CHECK_INT(issue(&fx, "+14155550120", "Your code is 135791", T0,
+			T0 + HOUR, id),
+		  0);
+	/* tries 1 and 2 wait ~1 s and ~2 s; try 3 moves on at once */
+	int64_t t = T0;
+	for (int i = 1; i <= 3; i++) {
+		CHECK_INT(round_at(&fx, t, &n), 0);
+		CHECK_INT(n, 1);
+		CHECK_INT(fx.sms.calls, i);
+		CHECK_INT(driver_of(&fx), i < 3 ? 0 : 1);
+		CHECK_INT(round_at(&fx, t + 700, &n), 0); /* before backoff */
+		CHECK_INT(n, i < 3 ? 0 : 1);
+		if (i < 3)
+			t += 1000 << (i - 1);
+	}
+	CHECK_INT(second.calls, 1);
+	CHECK_INT(state_of(&fx, id), OTP_MSG_SENT);
+	CHECK_STR(second.recs[0].idem_key, id);
+	for (int i = 0; i < 3; i++)
+		CHECK_STR(fx.sms.recs[i].idem_key, id);
+	CHECK_INT(second.recs[0].message_id, fx.sms.recs[0].message_id);
+	pthread_mutex_destroy(&second.mu);
+	fx_close(&fx);
+}
+
+/* Every driver out of tries: a dead letter with the last reason; a requeue
+ * gives it a whole round on driver 0 again. */
+static void exhausted_drivers_dead_letter(void)
+{
+	struct fixture fx;
+	struct script_sms second;
+	char id[OTP_ID_LEN + 1];
+	size_t n;
+	CHECK(fx_open(&fx));
+	script_init(&second);
+	second.repeat = OTP_SMS_RETRY;
+	fx.set.n = 2;
+	fx.set.d[1] = &second.base;
+	fx.cfg.max_attempts = 2;
+	fx.sms.repeat = OTP_SMS_RETRY;
+	CHECK_INT(issue(&fx, "+14155550121", "Your code is 246802", T0,
+			T0 + HOUR, id),
+		  0);
+	for (int64_t t = T0; t < T0 + 10 * 61000; t += 61000)
+		CHECK_INT(round_at(&fx, t, &n), 0);
+	CHECK_INT(fx.sms.calls, 2);
+	CHECK_INT(second.calls, 2);
+	CHECK_INT(state_of(&fx, id), OTP_MSG_FAILED);
+	struct otp_msg_info l[1];
+	CHECK_INT(otp_store_outbox_list(fx.s, OTP_MSG_FAILED, l, 1, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_STR(l[0].last_error,
+		  "script: busy (gave up after 2 tries on 2 drivers)");
+	CHECK_INT(l[0].attempts, 4);
+
+	CHECK_INT(otp_store_outbox_requeue(fx.s, l[0].id, T0 + HOUR / 2), 0);
+	CHECK_INT(round_at(&fx, T0 + HOUR / 2, &n), 0);
+	CHECK_INT(fx.sms.calls, 3);
+	CHECK_INT(driver_of(&fx), 0); /* try 1 of 2 there, not a failover */
+	CHECK_INT(state_of(&fx, id), OTP_MSG_QUEUED);
+	pthread_mutex_destroy(&second.mu);
+	fx_close(&fx);
+}
+
+/* A permanent refusal on driver 0 never reaches driver 1. */
+static void permanent_failure_skips_failover(void)
+{
+	struct fixture fx;
+	struct script_sms second;
+	char id[OTP_ID_LEN + 1];
+	size_t n;
+	CHECK(fx_open(&fx));
+	script_init(&second);
+	fx.set.n = 2;
+	fx.set.d[1] = &second.base;
+	fx.sms.repeat = OTP_SMS_FAILED;
+	CHECK_INT(issue(&fx, "+14155550122", "Your code is 975310", T0,
+			T0 + HOUR, id),
+		  0);
+	CHECK_INT(round_at(&fx, T0, &n), 0);
+	CHECK_INT(state_of(&fx, id), OTP_MSG_FAILED);
+	CHECK_INT(round_at(&fx, T0 + HOUR / 2, &n), 0);
+	CHECK_INT(n, 0);
+	CHECK_INT(fx.sms.calls, 1);
+	CHECK_INT(second.calls, 0);
+	pthread_mutex_destroy(&second.mu);
+	fx_close(&fx);
+}
+
+/* A retry that would come after the code's expiry is not scheduled: the
+ * message is expired at once. */
+static void no_retry_past_expiry(void)
+{
+	struct fixture fx;
+	char id[OTP_ID_LEN + 1];
+	size_t n;
+	CHECK(fx_open(&fx));
+	fx.sms.repeat = OTP_SMS_RETRY;
+	CHECK_INT(issue(&fx, "+14155550123", "Your code is 112233", T0,
+			T0 + 2500, id),
+		  0);
+	CHECK_INT(round_at(&fx, T0, &n), 0); /* next try in <= 1 s: fine */
+	CHECK_INT(state_of(&fx, id), OTP_MSG_QUEUED);
+	CHECK_INT(round_at(&fx, T0 + 1000, &n), 0); /* next in >= 1.6 s: no */
+	CHECK_INT(n, 1);
+	CHECK_INT(state_of(&fx, id), OTP_MSG_EXPIRED);
+	CHECK_INT(fx.sms.calls, 2);
+	struct otp_msg_info l[1];
+	CHECK_INT(otp_store_outbox_list(fx.s, -1, l, 1, &n), 0);
+	CHECK(strstr(l[0].last_error, "expires before the next try") != NULL);
+	fx_close(&fx);
+}
+
+/* What a driver is handed besides the text. */
+static void message_carries_key_token_and_coding(void)
+{
+	struct fixture fx;
+	char a[OTP_ID_LEN + 1], b[OTP_ID_LEN + 1];
+	size_t n;
+	CHECK(fx_open(&fx));
+	fx.cfg.dlr_token = test_token;
+	CHECK_INT(
+	    issue(&fx, "+14155550124", "Your code is 123123", T0, T0 + HOUR, a),
+	    0);
+	CHECK_INT(
+	    issue(&fx, "+14155550125", "Ваш код 321321", T0, T0 + HOUR, b), 0);
+	CHECK_INT(round_at(&fx, T0, &n), 0);
+	CHECK_INT(n, 2);
+	CHECK_STR(fx.sms.recs[0].idem_key, a);
+	CHECK(!fx.sms.recs[0].ucs2);
+	CHECK(fx.sms.recs[1].ucs2);
+	char want[32];
+	snprintf(want, sizeof want, "tok-%lld",
+		 (long long)fx.sms.recs[1].message_id);
+	CHECK_STR(fx.sms.recs[1].dlr_token, want);
+	fx_close(&fx);
+}
+
+/* Several workers, each with its own drivers, deliver every message once. */
+static void pool_delivers_each_once(void)
+{
+	struct fixture fx;
+	char id[OTP_ID_LEN + 1], phone[OTP_PHONE_MAX], spec[400], err[256];
+	char path[128];
+	struct otp_outbox *o = NULL;
+	CHECK(fx_open(&fx));
+	snprintf(path, sizeof path, "%s/pool.jsonl", fx.dir);
+	int64_t now = otp_clock_now_ms();
+	for (int i = 0; i < 40; i++) {
+		snprintf(phone, sizeof phone, "+1415555%04d", 300 + i);
+		CHECK_INT(issue(&fx, phone, "Your code is 565656", now,
+				now + HOUR, id),
+			  0);
+	}
+	/* the first driver cannot write: every message fails over once */
+	snprintf(spec, sizeof spec, "file:%s/no/such/dir/x,file:%s", fx.dir,
+		 path);
+	fx.cfg.drivers = NULL;
+	fx.cfg.sms_list = spec;
+	fx.cfg.workers = 4;
+	fx.cfg.max_attempts = 1;
+	CHECK_INT(otp_outbox_start(&o, &fx.cfg, err, sizeof err), 0);
+	int64_t deadline = otp_clock_mono_ms() + 10000;
+	size_t lines = 0;
+	char *buf = malloc(1 << 16);
+	while (otp_clock_mono_ms() < deadline) {
+		long len = slurp(path, buf, 1 << 16);
+		lines = 0;
+		for (long i = 0; i < len; i++)
+			lines += buf[i] == '\n';
+		if (lines >= 40)
+			break;
+		otp_outbox_notify(o);
+		struct timespec ts = {0, 5 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	otp_outbox_stop(o);
+	CHECK_INT(lines, 40);
+	/* 40 different request ids, each once */
+	long len = slurp(path, buf, 1 << 16);
+	CHECK(len > 0);
+	for (int i = 0; i < 40; i++) {
+		snprintf(phone, sizeof phone, "\"+1415555%04d\"", 300 + i);
+		char *p = strstr(buf, phone);
+		CHECK(p != NULL);
+		CHECK(strstr(p + 1, phone) == NULL);
+	}
+	free(buf);
+	size_t n = 0;
+	struct otp_msg_info l[64];
+	CHECK_INT(otp_store_outbox_list(fx.s, OTP_MSG_SENT, l, 64, &n), 0);
+	CHECK_INT(n, 40);
+	fx_close(&fx);
+}
+
+static void start_fails_on_bad_driver(void)
+{
+	struct fixture fx;
+	struct otp_outbox *o = NULL;
+	char err[256];
+	CHECK(fx_open(&fx));
+	fx.cfg.drivers = NULL;
+	fx.cfg.sms_list = "null,webhook:gopher://x";
+	CHECK_INT(otp_outbox_start(&o, &fx.cfg, err, sizeof err), OTP_ETYPE);
+	CHECK(o == NULL);
+	CHECK_STR(err, "SMS driver #2: webhook: the URL is not an http:// or "
+		       "https:// URL");
+	fx_close(&fx);
+}
+
 static const struct harness_test tests[] = {
+    TEST(fails_over_to_next_driver),
+    TEST(exhausted_drivers_dead_letter),
+    TEST(permanent_failure_skips_failover),
+    TEST(no_retry_past_expiry),
+    TEST(message_carries_key_token_and_coding),
+    TEST(pool_delivers_each_once),
+    TEST(start_fails_on_bad_driver),
     TEST(delivers_once_then_acks),
     TEST(unseals_before_sending),
     TEST(retry_waits_for_backoff),
