@@ -7,9 +7,11 @@
 #include "core/err.h"
 
 extern const struct otp_store_ops otp_store_sqlite_ops;
+extern const struct otp_store_ops otp_store_redis_ops;
 
 static const struct otp_store_ops *const backends[] = {
     &otp_store_sqlite_ops,
+    &otp_store_redis_ops,
 };
 
 const struct otp_store_ops *otp_store_backend(const char *url)

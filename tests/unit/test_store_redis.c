@@ -1,0 +1,711 @@
+/* test_store_redis.c - the store contract on Redis, plus Redis's own tests.
+ *
+ * Starts its own redis-server (no persistence) on a free loopback port in a
+ * temporary directory, empties it before every contract test, and stops it
+ * at the end. The tests below the contract are what only this backend can
+ * promise: handles racing on one server (verify, idempotency, limits, a
+ * lease), scripts loaded again after SCRIPT FLUSH, a connection closed by
+ * the server picked up without an error, TTLs on every record, URLs,
+ * passwords and databases, exact purges, and the outage cases: a stopped
+ * or hung server answers OTP_EUNAVAIL within the timeouts, and a restarted
+ * one is used again without reopening. Time is injected except there.
+ */
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#include "../contract/store_contract.h"
+#include "core/clock.h"
+
+static char dir[] = "/tmp/otpd-redis-XXXXXX";
+static int port;
+static pid_t server = -1;
+static char url[128]; /* store URL, database 3 */
+
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof a;
+	int p = -1;
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		p = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return p;
+}
+
+/* A plain connection to the test server, database 3. */
+static redisContext *raw(void)
+{
+	struct timeval tv = {1, 0};
+	redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+	if (c && !c->err) {
+		redisReply *r = redisCommand(c, "SELECT 3");
+		if (r)
+			freeReplyObject(r);
+	}
+	return c;
+}
+
+/* Runs a command on a new raw connection; returns its integer reply, the
+ * length of an array or string reply, 0 for a status, -1 on an error. */
+static long long raw_cmd(const char *fmt, ...)
+{
+	redisContext *c = raw();
+	long long v = -1;
+	if (c && !c->err) {
+		va_list ap;
+		va_start(ap, fmt);
+		redisReply *r = redisvCommand(c, fmt, ap);
+		va_end(ap);
+		if (r) {
+			if (r->type == REDIS_REPLY_INTEGER)
+				v = r->integer;
+			else if (r->type == REDIS_REPLY_ARRAY)
+				v = (long long)r->elements;
+			else if (r->type == REDIS_REPLY_STRING)
+				v = (long long)r->len;
+			else if (r->type == REDIS_REPLY_STATUS)
+				v = 0;
+			freeReplyObject(r);
+		}
+	}
+	if (c)
+		redisFree(c);
+	return v;
+}
+
+static bool server_answers(void)
+{
+	redisContext *c = raw();
+	bool ok = false;
+	if (c && !c->err) {
+		redisReply *r = redisCommand(c, "PING");
+		ok = r && r->type == REDIS_REPLY_STATUS;
+		if (r)
+			freeReplyObject(r);
+	}
+	if (c)
+		redisFree(c);
+	return ok;
+}
+
+static int start_server(void)
+{
+	char p[16], log[128];
+	snprintf(p, sizeof p, "%d", port);
+	snprintf(log, sizeof log, "%s/redis.log", dir);
+	server = fork();
+	if (server < 0)
+		return -1;
+	if (server == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execlp("redis-server", "redis-server", "--port", p, "--bind",
+		       "127.0.0.1", "--save", "", "--appendonly", "no",
+		       "--daemonize", "no", "--dir", dir, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 500; i++) {
+		if (server_answers())
+			return 0;
+		if (waitpid(server, NULL, WNOHANG) == server) {
+			server = -1;
+			return -1;
+		}
+		usleep(10000);
+	}
+	return -1;
+}
+
+static void stop_server(void)
+{
+	if (server > 0) {
+		kill(server, SIGCONT);
+		kill(server, SIGTERM);
+		waitpid(server, NULL, 0);
+		server = -1;
+	}
+}
+
+static int open_fresh(struct otp_store **out)
+{
+	if (raw_cmd("FLUSHALL") != 0)
+		return OTP_EUNAVAIL;
+	return otp_store_open(url, out);
+}
+
+/* ---- handles racing on one server ---- */
+
+#define RACERS 6
+#define ROUNDS 40
+
+struct racer {
+	pthread_barrier_t *bar;
+	int idx;
+	int open_rc;
+	int results[ROUNDS];
+	int taken, limited, errors;
+	int rc[ROUNDS];
+	struct otp_issue_out out[ROUNDS];
+};
+
+static void *race_verify(void *arg)
+{
+	struct racer *r = arg;
+	struct otp_store *s = NULL;
+	r->open_rc = otp_store_open(url, &s);
+	for (int i = 0; i < ROUNDS; i++) {
+		pthread_barrier_wait(r->bar);
+		if (r->open_rc) {
+			r->results[i] = -1;
+			continue;
+		}
+		struct otp_code_new c =
+		    ct_make_code(i + 1, CT_P1, CT_T0 + CT_TTL);
+		struct otp_verify_in in = ct_make_try(c.id, CT_RIGHT);
+		struct otp_verify_out out;
+		r->results[i] = ct_verify(s, &in, CT_T0 + 1, &out);
+	}
+	otp_store_close(s);
+	return NULL;
+}
+
+static void run_racers(void *(*fn)(void *), struct racer *r)
+{
+	pthread_barrier_t bar;
+	pthread_t t[RACERS];
+	pthread_barrier_init(&bar, NULL, RACERS);
+	memset(r, 0, RACERS * sizeof *r);
+	for (int i = 0; i < RACERS; i++) {
+		r[i].bar = &bar;
+		r[i].idx = i;
+		if (pthread_create(&t[i], NULL, fn, &r[i]) != 0)
+			abort();
+	}
+	for (int i = 0; i < RACERS; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&bar);
+}
+
+static void rd_race_verify(void)
+{
+	struct otp_store *s;
+	CHECK_INT(open_fresh(&s), 0);
+	for (int i = 0; i < ROUNDS; i++) {
+		struct otp_code_new c =
+		    ct_make_code(i + 1, CT_P1, CT_T0 + CT_TTL);
+		snprintf(c.phone, sizeof c.phone, "+1415555%04d", i);
+		CHECK_INT(ct_issue(s, &c, NULL, CT_T0), 0);
+	}
+	otp_store_close(s);
+	static struct racer r[RACERS];
+	run_racers(race_verify, r);
+	for (int k = 0; k < ROUNDS; k++) {
+		int ok = 0, used = 0;
+		for (int i = 0; i < RACERS; i++) {
+			CHECK_INT(r[i].open_rc, 0);
+			ok += r[i].results[k] == OTP_VERIFY_OK;
+			used += r[i].results[k] == OTP_VERIFY_USED;
+		}
+		CHECK_INT(ok, 1);
+		CHECK_INT(used, RACERS - 1);
+	}
+}
+
+static void *race_limit(void *arg)
+{
+	struct racer *r = arg;
+	struct otp_store *s = NULL;
+	r->open_rc = otp_store_open(url, &s);
+	pthread_barrier_wait(r->bar);
+	if (r->open_rc)
+		return NULL;
+	struct otp_limit l = ct_make_limit("race", 3600000, 5);
+	for (int i = 0; i < 3; i++) {
+		int64_t retry;
+		int rc = otp_store_limit_take(s, &l, 1, CT_T0, &retry);
+		if (rc == 0)
+			r->taken++;
+		else if (rc == OTP_ELIMITED)
+			r->limited++;
+		else
+			r->errors++;
+	}
+	otp_store_close(s);
+	return NULL;
+}
+
+static void rd_race_limit(void)
+{
+	CHECK_INT(raw_cmd("FLUSHALL"), 0);
+	static struct racer r[RACERS];
+	run_racers(race_limit, r);
+	int taken = 0, limited = 0;
+	for (int i = 0; i < RACERS; i++) {
+		CHECK_INT(r[i].open_rc, 0);
+		CHECK_INT(r[i].errors, 0);
+		taken += r[i].taken;
+		limited += r[i].limited;
+	}
+	CHECK_INT(taken, 5);
+	CHECK_INT(limited, RACERS * 3 - 5);
+}
+
+/* Odd racers use another phone in odd rounds: one writes, its phone's
+ * racers replay, the other phone's conflict. */
+static const char *idem_phone(int round, int idx)
+{
+	return round % 2 && idx % 2 ? CT_P2 : CT_P1;
+}
+
+static void *race_idem(void *arg)
+{
+	struct racer *r = arg;
+	struct otp_store *s = NULL;
+	r->open_rc = otp_store_open(url, &s);
+	for (int i = 0; i < ROUNDS; i++) {
+		pthread_barrier_wait(r->bar);
+		if (r->open_rc) {
+			r->rc[i] = r->open_rc;
+			continue;
+		}
+		struct otp_code_new c =
+		    ct_make_code((unsigned)(1000 * (i + 1) + r->idx),
+				 idem_phone(i, r->idx), CT_T0 + CT_TTL);
+		struct otp_idem k;
+		memset(&k, 0, sizeof k);
+		snprintf(k.key, sizeof k.key, "k:race:%d", i);
+		k.expires_ms = CT_T0 + CT_DAY;
+		r->rc[i] =
+		    ct_issue_full(s, &c, NULL, &k, CT_T0 + i, &r->out[i]);
+	}
+	otp_store_close(s);
+	return NULL;
+}
+
+static void rd_race_idem(void)
+{
+	CHECK_INT(raw_cmd("FLUSHALL"), 0);
+	static struct racer r[RACERS];
+	run_racers(race_idem, r);
+	for (int k = 0; k < ROUNDS; k++) {
+		int writers = 0, w = -1;
+		for (int i = 0; i < RACERS; i++) {
+			CHECK_INT(r[i].open_rc, 0);
+			if (r[i].rc[k] == 0 && !r[i].out[k].replayed) {
+				writers++;
+				w = i;
+			}
+		}
+		CHECK_INT(writers, 1);
+		char id[OTP_ID_LEN + 1];
+		snprintf(id, sizeof id, "%032x",
+			 (unsigned)(1000 * (k + 1) + w));
+		for (int i = 0; i < RACERS; i++) {
+			bool same =
+			    strcmp(idem_phone(k, i), idem_phone(k, w)) == 0;
+			CHECK_INT(r[i].rc[k], same ? 0 : OTP_ECONFLICT);
+			if (same)
+				CHECK_STR(r[i].out[k].id, id);
+		}
+		CHECK_INT(raw_cmd("EXISTS otp:{c:%s}", id), 1);
+		CHECK(raw_cmd("EXISTS otp:{outbox}:r:%s", id) == 1);
+	}
+	/* One code and one message per round, the winners'. */
+	CHECK_INT(raw_cmd("ZCARD otp:{outbox}:ids"), ROUNDS);
+	CHECK_INT(raw_cmd("KEYS otp:{c:*"), ROUNDS);
+	CHECK_INT(raw_cmd("KEYS otp:{i:*"), ROUNDS);
+}
+
+/* Two processes' workers: only the lease's holder settles; the other gets
+ * the message once the lease has run out. */
+static void rd_lease_two_handles(void)
+{
+	struct otp_store *a, *b;
+	CHECK_INT(open_fresh(&a), 0);
+	CHECK_INT(otp_store_open(url, &b), 0);
+	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	CHECK_INT(ct_issue(a, &c, NULL, CT_T0), 0);
+	struct otp_msg m[2];
+	size_t n = 9;
+	CHECK_INT(otp_store_outbox_claim(a, CT_T0, CT_LEASE, m, 2, &n), 0);
+	CHECK_INT(n, 1);
+	otp_msg_deinit(&m[0]);
+	CHECK_INT(otp_store_outbox_claim(b, CT_T0 + 1, CT_LEASE, m, 2, &n), 0);
+	CHECK_INT(n, 0);
+	CHECK_INT(
+	    otp_store_outbox_claim(b, CT_T0 + CT_LEASE, CT_LEASE, m, 2, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(m[0].attempts, 2);
+	CHECK_INT(otp_store_outbox_ack(a, m[0].id, 1, CT_T0 + CT_LEASE + 1),
+		  OTP_ENOTFOUND);
+	CHECK_INT(otp_store_outbox_ack(b, m[0].id, 2, CT_T0 + CT_LEASE + 1), 0);
+	otp_msg_deinit(&m[0]);
+	CHECK_INT(ct_get_state(a, c.id), OTP_MSG_SENT);
+	otp_store_close(a);
+	otp_store_close(b);
+}
+
+/* ---- scripts and connections ---- */
+
+static void rd_noscript(void)
+{
+	struct otp_store *s;
+	CHECK_INT(open_fresh(&s), 0);
+	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	CHECK_INT(ct_issue(s, &c, NULL, CT_T0), 0);
+	CHECK_INT(raw_cmd("SCRIPT FLUSH"), 0);
+	struct otp_verify_in in = ct_make_try(c.id, CT_WRONG);
+	struct otp_verify_out out;
+	CHECK_INT(ct_verify(s, &in, CT_T0 + 1, &out), OTP_VERIFY_WRONG);
+	CHECK_INT(out.attempts_left, 4); /* counted once, not twice */
+	CHECK_INT(raw_cmd("SCRIPT FLUSH"), 0);
+	struct otp_code_info info; /* the pipelined read */
+	CHECK_INT(otp_store_code_get(s, c.id, &info), 0);
+	CHECK_INT(info.msg_state, OTP_MSG_QUEUED);
+	CHECK_INT(info.attempts_left, 4);
+	CHECK_INT(raw_cmd("SCRIPT FLUSH"), 0);
+	long removed = -1;
+	CHECK_INT(otp_store_purge(s, CT_T0, &removed), 0);
+	CHECK_INT(removed, 0);
+	otp_store_close(s);
+}
+
+/* The server closes idle connections (a restart, a timeout, CLIENT KILL):
+ * the next call sees it before sending and connects again, no error. */
+static void rd_closed_by_server(void)
+{
+	struct otp_store *s;
+	CHECK_INT(open_fresh(&s), 0);
+	CHECK_INT(otp_store_ping(s), 0);
+	CHECK(raw_cmd("CLIENT KILL TYPE normal") >= 1);
+	usleep(20000);
+	CHECK_INT(otp_store_ping(s), 0);
+	CHECK(raw_cmd("CLIENT KILL TYPE normal") >= 1);
+	usleep(20000);
+	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	CHECK_INT(ct_issue(s, &c, NULL, CT_T0), 0);
+	otp_store_close(s);
+}
+
+/* Every record key has a TTL from its own expiry (+ a minute of slack),
+ * counted from the caller's `now`; only the outbox's structures and API
+ * keys have none. */
+static void rd_ttls(void)
+{
+	struct otp_store *s;
+	CHECK_INT(open_fresh(&s), 0);
+	struct otp_session_bind b = ct_make_bind(0x11, CT_T0 + 3600000);
+	struct otp_idem k = ct_make_idem(CT_IDEM_A, CT_T0 + CT_DAY);
+	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	CHECK_INT(ct_issue_full(s, &c, &b, &k, CT_T0, NULL), 0);
+	struct otp_limit l = ct_make_limit("ip:127.0.0.1", 60000, 5);
+	int64_t retry;
+	CHECK_INT(otp_store_limit_take(s, &l, 1, CT_T0, &retry), 0);
+	struct otp_apikey key = ct_make_key("00000000000000a1", "ci", 1, CT_T0);
+	CHECK_INT(otp_store_apikey_put(s, &key), 0);
+
+	long long slack = 60000, code = CT_TTL + CT_DAY + slack;
+	long long pttl = raw_cmd("PTTL otp:{c:%s}", c.id);
+	CHECK(pttl > code - 5000 && pttl <= code);
+	pttl = raw_cmd("PTTL otp:{p:%s}", CT_P1);
+	CHECK(pttl > code - 5000 && pttl <= code);
+	pttl = raw_cmd("PTTL otp:{outbox}:m:1");
+	CHECK(pttl > code - 5000 && pttl <= code);
+	pttl = raw_cmd("PTTL otp:{outbox}:r:%s", c.id);
+	CHECK(pttl > code - 5000 && pttl <= code);
+	pttl = raw_cmd("PTTL otp:{s:%s}", "11111111111111111111111111111111"
+					  "11111111111111111111111111111111");
+	CHECK(pttl > 3600000 + slack - 5000 && pttl <= 3600000 + slack);
+	pttl = raw_cmd("PTTL otp:{i:%s}", CT_IDEM_A);
+	CHECK(pttl > CT_DAY + slack - 5000 && pttl <= CT_DAY + slack);
+	pttl = raw_cmd("PTTL otp:{l:ip:127.0.0.1}");
+	CHECK(pttl > 60000 + slack - 5000 && pttl <= 60000 + slack);
+
+	/* Everything else: the outbox's structures and the API keys. */
+	redisContext *rc = raw();
+	CHECK(rc && !rc->err);
+	redisReply *keys = redisCommand(rc, "KEYS *");
+	CHECK(keys && keys->type == REDIS_REPLY_ARRAY);
+	static const char *const forever[] = {
+	    "otp:{outbox}:seq",
+	    "otp:{outbox}:due",
+	    "otp:{outbox}:ids",
+	    "otp:{outbox}:exp",
+	    "otp:{outbox}:st:queued",
+	    "otp:{keys}:all",
+	    "otp:{keys}:k:00000000000000a1",
+	};
+	int without = 0;
+	for (size_t i = 0; i < keys->elements; i++) {
+		redisReply *t =
+		    redisCommand(rc, "PTTL %s", keys->element[i]->str);
+		bool listed = false;
+		for (size_t j = 0; j < sizeof forever / sizeof *forever; j++)
+			listed |=
+			    strcmp(keys->element[i]->str, forever[j]) == 0;
+		if (t->integer < 0) {
+			without++;
+			if (!listed)
+				fprintf(stderr, "no TTL: %s\n",
+					keys->element[i]->str);
+		}
+		freeReplyObject(t);
+	}
+	CHECK_INT(keys->elements, 14);
+	freeReplyObject(keys);
+	redisFree(rc);
+	CHECK_INT(without, 7);
+	otp_store_close(s);
+}
+
+/* Purge on the caller's clock: exact counts, and nothing left behind in
+ * the outbox's indexes. */
+static void rd_purge_exact(void)
+{
+	struct otp_store *s;
+	CHECK_INT(open_fresh(&s), 0);
+	struct otp_session_bind b = ct_make_bind(0x21, CT_T0 + 1000);
+	struct otp_idem k = ct_make_idem(CT_IDEM_B, CT_T0 + 2000);
+	for (unsigned i = 1; i <= 3; i++) {
+		struct otp_code_new c = ct_make_code(i, CT_P1, CT_T0 + CT_TTL);
+		CHECK_INT(ct_issue_full(s, &c, i == 1 ? &b : NULL,
+					i == 1 ? &k : NULL, CT_T0, NULL),
+			  0);
+	}
+	struct otp_limit l[2] = {ct_make_limit("a", 1000, 1),
+				 ct_make_limit("b{x}", 1000, 1)};
+	int64_t retry;
+	CHECK_INT(otp_store_limit_take(s, l, 2, CT_T0, &retry), 0);
+	long removed = -1;
+	CHECK_INT(otp_store_purge(s, CT_T0 + 1000, &removed), 0);
+	CHECK_INT(removed, 3); /* session, two limits */
+	CHECK_INT(otp_store_purge(s, CT_T0 + 2000, &removed), 0);
+	CHECK_INT(removed, 1); /* the idempotency key */
+	CHECK_INT(otp_store_purge(s, CT_T0 + CT_TTL + CT_DAY, &removed), 0);
+	CHECK_INT(removed, 0);
+	CHECK_INT(otp_store_purge(s, CT_T0 + CT_TTL + CT_DAY + 1, &removed), 0);
+	CHECK_INT(removed, 6); /* three codes, three messages */
+	CHECK_INT(raw_cmd("ZCARD otp:{outbox}:ids"), 0);
+	CHECK_INT(raw_cmd("ZCARD otp:{outbox}:due"), 0);
+	CHECK_INT(raw_cmd("ZCARD otp:{outbox}:exp"), 0);
+	CHECK_INT(raw_cmd("ZCARD otp:{outbox}:st:queued"), 0);
+	CHECK_INT(raw_cmd("KEYS otp:{outbox}:r:*"), 0);
+	otp_store_close(s);
+}
+
+/* ---- URLs, passwords, databases ---- */
+
+static int open_url(const char *fmt, ...)
+{
+	char u[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(u, sizeof u, fmt, ap);
+	va_end(ap);
+	struct otp_store *s = NULL;
+	int rc = otp_store_open(u, &s);
+	if (rc == 0)
+		rc = otp_store_ping(s);
+	otp_store_close(s);
+	return rc;
+}
+
+static void rd_urls(void)
+{
+	static const char *const bad[] = {
+	    "redis://",
+	    "redis://127.0.0.1",
+	    "redis://127.0.0.1:",
+	    "redis://127.0.0.1:0",
+	    "redis://127.0.0.1:65536",
+	    "redis://127.0.0.1:6379/x",
+	    "redis://127.0.0.1:6379/",
+	    "redis://[::1:6379",
+	    "redis://pw@127.0.0.1:1",
+	    "redis://:%zz@127.0.0.1:1",
+	    "redis://:%4@127.0.0.1:1",
+	    "redis://:6379",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		struct otp_store *s = NULL;
+		if (otp_store_open(bad[i], &s) != OTP_ETYPE)
+			fprintf(stderr, "accepted %s\n", bad[i]);
+		CHECK_INT(otp_store_open(bad[i], &s), OTP_ETYPE);
+		CHECK(s == NULL);
+	}
+	CHECK_INT(open_url("redis://localhost:%d", port), 0);
+	CHECK_INT(open_url("redis://127.0.0.1:%d/0", port), 0);
+	/* A database number out of range is a configuration error. */
+	CHECK_INT(open_url("redis://127.0.0.1:%d/99999", port), OTP_EINTERNAL);
+}
+
+static void rd_databases(void)
+{
+	struct otp_store *s3, *s4;
+	CHECK_INT(open_fresh(&s3), 0);
+	char u[128];
+	snprintf(u, sizeof u, "redis://127.0.0.1:%d/4", port);
+	CHECK_INT(otp_store_open(u, &s4), 0);
+	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	CHECK_INT(ct_issue(s3, &c, NULL, CT_T0), 0);
+	struct otp_code_info info;
+	CHECK_INT(otp_store_code_get(s4, c.id, &info), OTP_ENOTFOUND);
+	CHECK_INT(otp_store_code_get(s3, c.id, &info), 0);
+	otp_store_close(s3);
+	otp_store_close(s4);
+}
+
+static void rd_password(void)
+{
+	CHECK_INT(raw_cmd("CONFIG SET requirepass %s", "p@ss:w/rd"), 0);
+	/* Percent-encoded, and with a user (Redis 6 ACL: "default"). */
+	int with = open_url("redis://:p%%40ss%%3Aw%%2Frd@127.0.0.1:%d/3", port);
+	int user =
+	    open_url("redis://default:p%%40ss%%3Aw%%2Frd@127.0.0.1:%d", port);
+	int wrong = open_url("redis://:nope@127.0.0.1:%d/3", port);
+	int none = open_url("redis://127.0.0.1:%d", port);
+	/* Undo with a connection that authenticates. */
+	redisContext *c = redisConnect("127.0.0.1", port);
+	CHECK(c && !c->err);
+	redisReply *r = redisCommand(c, "AUTH %s", "p@ss:w/rd");
+	CHECK(r && r->type == REDIS_REPLY_STATUS);
+	freeReplyObject(r);
+	r = redisCommand(c, "CONFIG SET requirepass %s", "");
+	CHECK(r && r->type == REDIS_REPLY_STATUS);
+	freeReplyObject(r);
+	redisFree(c);
+	CHECK_INT(with, 0);
+	CHECK_INT(user, 0);
+	CHECK_INT(wrong, OTP_EINTERNAL);
+	CHECK_INT(none, OTP_EINTERNAL);
+}
+
+/* ---- outages (real time) ---- */
+
+/* A hung server (SIGSTOP): the command timeout, 500 ms, answers. */
+static void rd_hung(void)
+{
+	struct otp_store *s;
+	CHECK_INT(open_fresh(&s), 0);
+	CHECK_INT(otp_store_ping(s), 0);
+	kill(server, SIGSTOP);
+	int64_t t0 = otp_clock_mono_ms();
+	int rc = otp_store_ping(s);
+	int64_t took = otp_clock_mono_ms() - t0;
+	kill(server, SIGCONT);
+	CHECK_INT(rc, OTP_EUNAVAIL);
+	CHECK(took >= 400 && took < 1500);
+	/* Back: a new connection, after a short wait at most. */
+	int64_t deadline = otp_clock_mono_ms() + 3000;
+	while (otp_store_ping(s) != 0 && otp_clock_mono_ms() < deadline)
+		usleep(10000);
+	CHECK_INT(otp_store_ping(s), 0);
+	otp_store_close(s);
+}
+
+/* A stopped server: OTP_EUNAVAIL at once, for every kind of call, and no
+ * hammering (a backoff between connection attempts); a handle opened
+ * meanwhile works once it is back; so do the old ones, without reopening. */
+static void rd_down_and_back(void)
+{
+	struct otp_store *s, *late = NULL;
+	CHECK_INT(open_fresh(&s), 0);
+	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	CHECK_INT(ct_issue(s, &c, NULL, CT_T0), 0);
+	stop_server();
+
+	int64_t t0 = otp_clock_mono_ms();
+	struct otp_verify_in in = ct_make_try(c.id, CT_RIGHT);
+	struct otp_verify_out out;
+	CHECK_INT(otp_store_code_verify(s, &in, CT_T0 + 1, &out), OTP_EUNAVAIL);
+	CHECK_INT(out.result, OTP_VERIFY_NOTFOUND); /* never "ok" */
+	struct otp_limit l = ct_make_limit("ph:" CT_P1, 1000, 1);
+	int64_t retry;
+	for (int i = 0; i < 50; i++) {
+		CHECK_INT(otp_store_ping(s), OTP_EUNAVAIL);
+		CHECK_INT(otp_store_limit_take(s, &l, 1, CT_T0, &retry),
+			  OTP_EUNAVAIL);
+		struct otp_code_new d = ct_make_code(2, CT_P1, CT_T0 + CT_TTL);
+		CHECK_INT(ct_issue(s, &d, NULL, CT_T0), OTP_EUNAVAIL);
+		struct otp_msg m[1];
+		size_t n = 9;
+		CHECK_INT(otp_store_outbox_claim(s, CT_T0, CT_LEASE, m, 1, &n),
+			  OTP_EUNAVAIL);
+		CHECK_INT(n, 0);
+	}
+	CHECK(otp_clock_mono_ms() - t0 < 1500);
+	CHECK_INT(otp_store_open(url, &late), 0); /* opens; connects later */
+	CHECK_INT(otp_store_ping(late), OTP_EUNAVAIL);
+
+	CHECK_INT(start_server(), 0);
+	int64_t deadline = otp_clock_mono_ms() + 3000;
+	while ((otp_store_ping(s) != 0 || otp_store_ping(late) != 0) &&
+	       otp_clock_mono_ms() < deadline)
+		usleep(20000);
+	CHECK_INT(otp_store_ping(s), 0);
+	CHECK_INT(otp_store_ping(late), 0);
+	/* The server kept nothing (no persistence here): the code is gone,
+	 * not accepted. */
+	CHECK_INT(ct_verify(s, &in, CT_T0 + 2, &out), OTP_VERIFY_NOTFOUND);
+	CHECK_INT(ct_issue(late, &c, NULL, CT_T0), 0);
+	CHECK_INT(ct_verify(s, &in, CT_T0 + 3, &out), OTP_VERIFY_OK);
+	otp_store_close(s);
+	otp_store_close(late);
+}
+
+static const struct harness_test tests[] = {
+    CONTRACT_TESTS,
+    TEST(rd_race_verify),
+    TEST(rd_race_limit),
+    TEST(rd_race_idem),
+    TEST(rd_lease_two_handles),
+    TEST(rd_noscript),
+    TEST(rd_closed_by_server),
+    TEST(rd_ttls),
+    TEST(rd_purge_exact),
+    TEST(rd_urls),
+    TEST(rd_databases),
+    TEST(rd_password),
+    TEST(rd_hung),
+    TEST(rd_down_and_back),
+};
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	contract_open = open_fresh;
+	if (!mkdtemp(dir) || (port = free_port()) < 0 || start_server() < 0) {
+		fprintf(stderr, "cannot start redis-server (is it installed?)"
+				"\n");
+		printf("store_redis: 0 passed, 1 failed\n");
+		return 1;
+	}
+	snprintf(url, sizeof url, "redis://127.0.0.1:%d/3", port);
+	int rc =
+	    harness_run("store_redis", tests, sizeof tests / sizeof tests[0]);
+	stop_server();
+	char log[128];
+	snprintf(log, sizeof log, "%s/redis.log", dir);
+	unlink(log);
+	rmdir(dir);
+	return rc;
+}
