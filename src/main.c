@@ -219,6 +219,7 @@ int main(int argc, char **argv)
 	    .workers = (int)cfg.sms_workers,
 	    .max_attempts = (int)cfg.sms_attempts,
 	    .backoff_ms = cfg.sms_backoff_ms,
+	    .lease_ms = cfg.outbox_lease * 1000, /* 0: the outbox's default */
 	};
 	/* Each delivery thread opens its own drivers: a bad --sms (a URL, a
 	 * missing OTPD_WEBHOOK_SECRET) stops otpd here, with the reason. */

@@ -80,8 +80,10 @@ static const struct setting settings[] = {
 	    "OTPD_BODY_MAX", "bytes of request body at most"),
 	STR("trusted-proxies", trusted_proxies, "", 0, 0, check_ips, "IPs, comma-separated",
 	    "OTPD_TRUSTED_PROXIES", "proxies whose X-Forwarded-For is believed; empty = none"),
-	STR("store", store, "sqlite:./var/otpd.db", 0, 0, check_store, "sqlite:PATH",
-	    "OTPD_STORE", "where codes and sessions are kept"),
+	STR("store", store, "sqlite:./var/otpd.db", 0, 0, check_store,
+	    "sqlite:PATH or redis://[[USER]:PASSWORD@]HOST:PORT[/DB]",
+	    "OTPD_STORE", "where codes, sessions, limits and the outbox are kept: an SQLite file "
+	    "(one process), or a Redis server that several otpd processes share"),
 	STR("sms", sms, "console", 0, 0, check_sms,
 	    "comma-separated: console, null, file:PATH, kannel:URL, twilio:[URL], webhook:URL",
 	    "OTPD_SMS", "how codes are sent, drivers tried in order (failover); console prints, "
@@ -100,6 +102,9 @@ static const struct setting settings[] = {
 	    "OTPD_SMS_TIMEOUT", "seconds a gateway request may take in all"),
 	INT("sms-connect-timeout", sms_connect_timeout, "3", 1, 60,
 	    "OTPD_SMS_CONNECT_TIMEOUT", "seconds to connect to a gateway"),
+	INT("outbox-lease", outbox_lease, "0", 0, 3600,
+	    "OTPD_OUTBOX_LEASE", "seconds a delivery worker holds a message it took before another "
+	    "worker or process may take it; 0 = 30; raised to cover a batch at the SMS timeouts"),
 	STR("secret-file", secret_file, "", 0, 0, NULL, "PATH",
 	    "OTPD_SECRET_FILE", "file for the server's secret key; empty = next to the database"),
 	INT("code-length", code_length, "6", 4, 10,
@@ -289,12 +294,71 @@ static const char *check_ips(const char *v)
 	}
 }
 
+/* "%XX" escapes only, in [p, end). */
+static bool escapes_ok(const char *p, const char *end)
+{
+	for (; p < end; p++)
+		if (*p == '%' &&
+		    !(end - p > 2 && isxdigit((unsigned char)p[1]) &&
+		      isxdigit((unsigned char)p[2])))
+			return false;
+	return true;
+}
+
+/* redis://[[USER]:PASSWORD@]HOST:PORT[/DB], HOST a name, IPv4 or [IPv6]:
+ * the shape only; the store reads it again when it connects. */
+static bool is_redis_url(const char *v)
+{
+	const char *at, *host, *end, *port;
+	size_t n;
+
+	if (strncmp(v, "redis://", 8) != 0)
+		return false;
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return false;
+	host = v + 8;
+	at = strrchr(host, '@');
+	if (at) {
+		if (!memchr(host, ':', (size_t)(at - host)) ||
+		    !escapes_ok(host, at))
+			return false;
+		host = at + 1;
+	}
+	if (*host == '[') {
+		end = strchr(host, ']');
+		if (!end || end == host + 1 || end[1] != ':')
+			return false;
+		port = end + 2;
+	} else {
+		end = strchr(host, ':');
+		if (!end || end == host ||
+		    strcspn(host, "/[]") < (size_t)(end - host))
+			return false;
+		port = end + 1;
+	}
+	n = strspn(port, "0123456789");
+	if (n < 1 || n > 5 || strtol(port, NULL, 10) < 1 ||
+	    strtol(port, NULL, 10) > 65535)
+		return false;
+	if (!port[n])
+		return true;
+	if (port[n] != '/')
+		return false;
+	v = port + n + 1;
+	n = strspn(v, "0123456789");
+	return n >= 1 && n <= 6 && !v[n];
+}
+
 /* The one place that knows which stores exist. */
 static const char *check_store(const char *v)
 {
 	if (strncmp(v, "sqlite:", 7) == 0 && v[7])
 		return NULL;
-	return "is not a store: use sqlite:PATH";
+	if (is_redis_url(v))
+		return NULL;
+	return "is not a store: use sqlite:PATH or "
+	       "redis://[[USER]:PASSWORD@]HOST:PORT[/DB]";
 }
 
 /* The one place that knows which SMS drivers exist: a comma-separated list

@@ -22,7 +22,7 @@ struct otp_config {
 	char *trusted_proxies; /* comma-separated IPs whose X-Forwarded-For
 				  counts */
 	/* parts */
-	char *store;	     /* "sqlite:PATH" */
+	char *store;	     /* "sqlite:PATH" or "redis://..." */
 	char *sms;	     /* drivers, comma-separated, tried in order */
 	char *sms_from;	     /* sender id or number; "" = the gateway's */
 	char *public_url;    /* otpd as gateways reach it; "" = from listen */
@@ -31,6 +31,7 @@ struct otp_config {
 	long sms_backoff_ms; /* first retry delay */
 	long sms_timeout;    /* s for a whole gateway request */
 	long sms_connect_timeout; /* s to connect to a gateway */
+	long outbox_lease;	  /* s a claim holds; 0 = the outbox's own */
 	char *secret_file;	  /* "" = next to the database */
 	/* codes */
 	long code_length;   /* digits, 4..10 */

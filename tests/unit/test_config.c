@@ -78,6 +78,7 @@ static const char *flags[] = {
     "sms-backoff-ms",
     "sms-timeout",
     "sms-connect-timeout",
+    "outbox-lease",
     "secret-file",
     "code-length",
     "code-ttl",
@@ -137,6 +138,7 @@ static void defaults(void)
 	CHECK_INT(cfg.sms_backoff_ms, 1000);
 	CHECK_INT(cfg.sms_timeout, 10);
 	CHECK_INT(cfg.sms_connect_timeout, 3);
+	CHECK_INT(cfg.outbox_lease, 0);
 	CHECK_STR(cfg.secret_file, "");
 	CHECK_INT(cfg.code_length, 6);
 	CHECK_INT(cfg.code_ttl, 300);
@@ -330,6 +332,10 @@ static void bad_integers(void)
 	CHECK_INT(LOAD("--limit-phone=100000000", "--session-ttl=31536000"),
 		  OTP_CONFIG_RUN);
 	CHECK_INT(cfg.limit_phone, 100000000);
+	CHECK_INT(LOAD("--outbox-lease=3601"), OTP_ETYPE);
+	CHECK_STR(err, "--outbox-lease: 3601 is out of range 0..3600");
+	CHECK_INT(LOAD("--outbox-lease=5"), OTP_CONFIG_RUN);
+	CHECK_INT(cfg.outbox_lease, 5);
 	reset();
 	setenv_fake("OTPD_CODE_LENGTH", "11");
 	CHECK_INT(LOAD(NULL), OTP_ETYPE);
@@ -455,6 +461,27 @@ static void string_shapes(void)
 	    {"--store=sqlite:x.db", OTP_CONFIG_RUN, NULL},
 	    {"--store=sqlite:", OTP_ETYPE, "--store: 'sqlite:' is not a store"},
 	    {"--store=redis://h", OTP_ETYPE, "--store: 'redis://h' is not"},
+	    {"--store=redis://127.0.0.1:6379", OTP_CONFIG_RUN, NULL},
+	    {"--store=redis://redis.internal:6380/2", OTP_CONFIG_RUN, NULL},
+	    {"--store=redis://:s%40cret@[::1]:6379/0", OTP_CONFIG_RUN, NULL},
+	    {"--store=redis://otpd:pw@10.0.0.5:6379", OTP_CONFIG_RUN, NULL},
+	    {"--store=redis://h:0", OTP_ETYPE, "--store: 'redis://h:0' is not"},
+	    {"--store=redis://h:65536", OTP_ETYPE,
+	     "--store: 'redis://h:65536'"},
+	    {"--store=redis://h:6379/", OTP_ETYPE,
+	     "--store: 'redis://h:6379/'"},
+	    {"--store=redis://h:6379/x", OTP_ETYPE,
+	     "--store: 'redis://h:6379/x'"},
+	    {"--store=redis://pw@h:6379", OTP_ETYPE,
+	     "--store: 'redis://pw@h:6"},
+	    {"--store=redis://:%zz@h:1", OTP_ETYPE,
+	     "--store: 'redis://:%zz@h:1'"},
+	    {"--store=redis://:6379", OTP_ETYPE, "--store: 'redis://:6379'"},
+	    {"--store=redis://[::1:6379", OTP_ETYPE, "--store: 'redis://[::1:"},
+	    {"--store=redis://h :1", OTP_ETYPE,
+	     "--store: 'redis://h :1' is not"},
+	    {"--store=redis:h:1", OTP_ETYPE,
+	     "--store: 'redis:h:1' is not a store"},
 	    {"--sms=null", OTP_CONFIG_RUN, NULL},
 	    {"--sms=console", OTP_CONFIG_RUN, NULL},
 	    {"--sms=file:", OTP_ETYPE, "--sms: 'file:' is not an SMS driver"},
