@@ -7,6 +7,13 @@ Every test gets fresh otpd processes from the `otpd` factory:
     srv = otpd(env={"OTPD_SECRET": "ab" * 32})    # extra environment
     srv = otpd(sms="file:{dir}/missing/sms.jsonl")  # another SMS sink
 
+A private redis-server (no persistence, free loopback port) for the tests of
+otpd processes sharing one store:
+
+    rs = redis_server()                           # started; rs.url
+    srv = otpd("--store", rs.url, env={"OTPD_SECRET": "ab" * 32})
+    rs.kill(); rs.start()                         # same port, empty again
+
 The binary is $OTPD_BIN (default: build/otpd under the repo root). Each server
 lives in its own temp dir (srv.dir) holding otpd.db, sms.jsonl and otpd.log
 (otpd's stderr). srv.stop() / srv.kill() / srv.start() restart the same server
@@ -17,6 +24,7 @@ added to the report.
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import sqlite3
@@ -255,3 +263,77 @@ def otpd(request, tmp_path):
 def server(otpd):
     """One otpd with the default flags."""
     return otpd()
+
+
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+class RedisServer:
+    """redis-server on a free loopback port, its files in `workdir`."""
+
+    def __init__(self, workdir):
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.proc = None
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def ping(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port),
+                                          timeout=1) as s:
+                s.sendall(b"*1\r\n$4\r\nPING\r\n")
+                return s.recv(64).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def start(self):
+        """(Re)starts on the same port, empty (nothing is persisted)."""
+        if not os.access(REDIS_SERVER, os.X_OK):
+            pytest.fail(f"redis-server not found: {REDIS_SERVER}")
+        with open(self.dir / "redis.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [REDIS_SERVER, "--port", str(self.port), "--bind",
+                 "127.0.0.1", "--save", "", "--appendonly", "no",
+                 "--daemonize", "no", "--dir", str(self.dir)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        deadline = time.monotonic() + 10
+        while not self.ping():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("redis-server did not start:\n" +
+                                   (self.dir / "redis.log").read_text())
+            time.sleep(0.02)
+        return self
+
+    def kill(self):
+        """kill -9."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """Factory: redis_server() -> a started RedisServer, stopped at the
+    end of the test."""
+    servers = []
+
+    def make():
+        rs = RedisServer(tmp_path / f"redis{len(servers)}")
+        servers.append(rs)
+        return rs.start()
+
+    yield make
+    for rs in servers:
+        rs.stop()
