@@ -1,9 +1,16 @@
-/* otpctl.c - the operator's tool: API keys (and, with the delivery work,
- * the outbox) of an otpd store, from the command line.
+/* otpctl.c - the operator's tool: API keys and the outbox of an otpd
+ * store, from the command line.
  *
  *   otpctl [--store URL] key create NAME   prints the new key, once
  *   otpctl [--store URL] key list          id, name, created, state
  *   otpctl [--store URL] key revoke ID     takes effect at once
+ *   otpctl [--store URL] outbox list [STATE]
+ *                                          newest messages first: id, state,
+ *                                          driver, tries, masked phone,
+ *                                          updated, next try, last error
+ *   otpctl [--store URL] outbox retry ID   puts a dead letter back in the
+ *                                          queue (first driver, now), while
+ *                                          its code lives
  *
  * The store URL comes from --store, else OTPD_STORE, else otpd's default. It
  * talks to the store directly (the same one otpd uses, concurrently): no
@@ -15,6 +22,7 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/phone.h"
 #include "engine/apikey.h"
 #include "store/store.h"
 
@@ -22,7 +30,11 @@ static int usage(void)
 {
 	fputs("usage: otpctl [--store URL] key create NAME\n"
 	      "       otpctl [--store URL] key list\n"
-	      "       otpctl [--store URL] key revoke ID\n",
+	      "       otpctl [--store URL] key revoke ID\n"
+	      "       otpctl [--store URL] outbox list [STATE]\n"
+	      "       otpctl [--store URL] outbox retry ID\n"
+	      "STATE: queued, sending, sent, delivered, undelivered, failed, "
+	      "expired\n",
 	      stderr);
 	return 2;
 }
@@ -80,6 +92,78 @@ static int key_revoke(struct otp_store *s, const char *id)
 	return 0;
 }
 
+static const char *const msg_states[] = {
+    [OTP_MSG_QUEUED] = "queued",
+    [OTP_MSG_SENDING] = "sending",
+    [OTP_MSG_SENT] = "sent",
+    [OTP_MSG_DELIVERED] = "delivered",
+    [OTP_MSG_UNDELIVERED] = "undelivered",
+    [OTP_MSG_FAILED] = "failed",
+    [OTP_MSG_EXPIRED] = "expired",
+};
+#define NSTATES (int)(sizeof msg_states / sizeof msg_states[0])
+
+static int outbox_list(struct otp_store *s, const char *state)
+{
+	static struct otp_msg_info msgs[1000];
+	int want = -1;
+	size_t n = 0;
+	if (state) {
+		for (int i = 0; i < NSTATES; i++)
+			if (strcmp(state, msg_states[i]) == 0)
+				want = i;
+		if (want < 0)
+			return usage();
+	}
+	int rc = otp_store_outbox_list(s, want, msgs, 1000, &n);
+	if (rc < 0) {
+		fprintf(stderr, "otpctl: %s\n", otp_err_message(rc));
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct otp_msg_info *m = &msgs[i];
+		char masked[OTP_PHONE_MAX], updated[OTP_ISO8601_LEN];
+		char next[OTP_ISO8601_LEN] = "-";
+		otp_phone_mask(m->to, masked);
+		otp_clock_iso8601(m->updated_ms, updated);
+		if (m->state == OTP_MSG_QUEUED)
+			otp_clock_iso8601(m->next_ms, next);
+		printf("%lld\t%s\t%s\tdriver=%d\ttries=%d\t%s\t%s\t%s\t%s\n",
+		       (long long)m->id, m->request_id,
+		       (int)m->state < NSTATES ? msg_states[m->state] : "?",
+		       m->driver, m->attempts, masked, updated, next,
+		       m->last_error[0] ? m->last_error : "-");
+	}
+	return 0;
+}
+
+static int outbox_retry(struct otp_store *s, const char *arg)
+{
+	char *end;
+	long long id = strtoll(arg, &end, 10);
+	if (*end || id <= 0)
+		return usage();
+	int rc = otp_store_outbox_requeue(s, id, otp_clock_now_ms());
+	if (rc == OTP_ENOTFOUND) {
+		fprintf(stderr, "otpctl: no message %lld\n", id);
+		return 1;
+	}
+	if (rc == OTP_EGONE) {
+		fprintf(stderr,
+			"otpctl: message %lld is not a dead letter with its "
+			"text (only failed messages can be retried)\n",
+			id);
+		return 1;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "otpctl: %s\n", otp_err_message(rc));
+		return 1;
+	}
+	/* A running otpd picks it up within its poll interval. */
+	printf("requeued %lld\n", id);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *url = getenv("OTPD_STORE");
@@ -93,8 +177,10 @@ int main(int argc, char **argv)
 		url = argv[i] + 8;
 		i++;
 	}
-	if (i + 1 >= argc || strcmp(argv[i], "key") != 0)
+	if (i + 1 >= argc ||
+	    (strcmp(argv[i], "key") != 0 && strcmp(argv[i], "outbox") != 0))
 		return usage();
+	const char *noun = argv[i];
 	const char *verb = argv[i + 1];
 	const char *arg = i + 2 < argc ? argv[i + 2] : NULL;
 	if (i + 3 < argc)
@@ -108,7 +194,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int status;
-	if (strcmp(verb, "create") == 0 && arg)
+	if (strcmp(noun, "outbox") == 0) {
+		if (strcmp(verb, "list") == 0)
+			status = outbox_list(s, arg);
+		else if (strcmp(verb, "retry") == 0 && arg)
+			status = outbox_retry(s, arg);
+		else
+			status = usage();
+	} else if (strcmp(verb, "create") == 0 && arg)
 		status = key_create(s, arg);
 	else if (strcmp(verb, "list") == 0 && !arg)
 		status = key_list(s);

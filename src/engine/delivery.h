@@ -34,7 +34,8 @@ enum {
 /* Records a Kannel delivery report for message `id` if `token` is its
  * token. 0 with *recorded telling whether the state changed to delivered
  * or undelivered; OTP_EUNAUTH for a wrong token, OTP_EVALUE for an unknown
- * type, OTP_ENOTFOUND for an unknown message, store errors. */
+ * type, OTP_ENOTFOUND for an unknown message, OTP_EGONE for one that is not
+ * (yet) sent, store errors. */
 int otp_engine_dlr_kannel(struct otp_engine *e, struct otp_store *s, int64_t id,
 			  const char *token, int type, int64_t now,
 			  bool *recorded);

@@ -3,11 +3,13 @@
  * Kannel calls the dlr-url a message was sent with (GET, or POST from a
  * proxy that rewrites it): /hooks/kannel/dlr?id=ID&token=TOKEN&status=TYPE.
  * The token authenticates the report (engine/delivery.c); the per-IP limit
- * does not apply, since a gateway reports in bursts. The token is never
- * logged: the request log shows the route, not the query.
+ * does not apply, since a gateway reports in bursts. A report for a message
+ * that is not sent (still being sent, or failed) answers 410 Gone. The token is
+ * never logged: the request log shows the route, not the query.
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "core/err.h"
 #include "engine/delivery.h"
@@ -43,9 +45,18 @@ int otp_h_kannel_dlr(struct otp_req *r)
 	int rc = otp_app_store(&s);
 	if (rc < 0)
 		return rc;
-	rc = otp_engine_dlr_kannel(otp_app()->engine, s, id,
-				   otp_req_query(r, "token"), (int)type, r->now,
-				   &recorded);
+	/* A report can overtake the worker's ack: the gateway has the
+	 * message before the worker has read the gateway's answer. The ack
+	 * is a moment away then, so wait for it (up to 2 s) rather than
+	 * lose the report: Kannel does not send it again. */
+	for (int i = 0;; i++) {
+		rc = otp_engine_dlr_kannel(otp_app()->engine, s, id,
+					   otp_req_query(r, "token"), (int)type,
+					   r->now, &recorded);
+		if (rc != OTP_EGONE || i == 40)
+			break;
+		nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL);
+	}
 	if (rc < 0)
 		return rc;
 	r->out = json_pack("{s:b}", "recorded", recorded);

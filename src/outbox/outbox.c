@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,7 @@ struct worker {
 	struct otp_store *store; /* this thread's own handle */
 	struct otp_sms_set own;	 /* opened for this thread */
 	struct otp_sms_set *set; /* &own, or the borrowed cfg.drivers */
+	int64_t due;		 /* earliest retry it scheduled, or MAX */
 };
 
 struct otp_outbox {
@@ -132,7 +134,7 @@ static int dead_letter(struct otp_store *s, const struct otp_msg *m,
 static int settle_retry(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 			const struct otp_msg *m, const struct note *nt,
 			size_t d, size_t ndrivers, const char *reason,
-			int64_t now)
+			int64_t now, int64_t *soonest)
 {
 	int per = cfg->max_attempts;
 	int k = (m->attempts - 1) % per + 1; /* try on this driver */
@@ -151,6 +153,8 @@ static int settle_retry(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 		snprintf(in, sizeof in, "%lld", (long long)wait);
 		rc = otp_store_outbox_retry(s, m->id, m->attempts, now + wait,
 					    (int)d, reason, now);
+		if (rc == 0 && now + wait < *soonest)
+			*soonest = now + wait;
 		otp_log(OTP_LOG_WARN, "sms retry", "to", nt->masked,
 			"request_id", m->request_id, "driver", nt->driver,
 			"reason", reason, "#attempt", nt->attempt,
@@ -160,6 +164,8 @@ static int settle_retry(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 	if (d + 1 < ndrivers) {
 		rc = otp_store_outbox_retry(s, m->id, m->attempts, now,
 					    (int)d + 1, reason, now);
+		if (rc == 0)
+			*soonest = now;
 		snprintf(in, sizeof in, "%zu", d + 1);
 		otp_log(OTP_LOG_WARN, "sms failover", "to", nt->masked,
 			"request_id", m->request_id, "driver", nt->driver,
@@ -178,7 +184,7 @@ static int settle_retry(const struct otp_outbox_cfg *cfg, struct otp_store *s,
  * the store's error from settling it (the lease then brings it back). */
 static int deliver(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 		   struct otp_sms_set *set, const struct otp_msg *m,
-		   int64_t now)
+		   int64_t now, int64_t *soonest)
 {
 	struct note nt;
 	size_t d = m->driver < 0 ? 0 : (size_t)m->driver;
@@ -238,7 +244,8 @@ static int deliver(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 		if (!reason[0])
 			snprintf(reason, sizeof reason, "%s: try again",
 				 nt.driver);
-		return settle_retry(cfg, s, m, &nt, d, set->n, reason, now);
+		return settle_retry(cfg, s, m, &nt, d, set->n, reason, now,
+				    soonest);
 	case OTP_SMS_FAILED:
 	default:
 		if (!reason[0])
@@ -249,10 +256,11 @@ static int deliver(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 }
 
 /* One round; with `live`, each message after the first gets a fresh `now`
- * and a message whose lease ran too low is left to the next claim. */
+ * and a message whose lease ran too low is left to the next claim.
+ * *soonest comes down to the earliest retry this round scheduled. */
 static int run_round(const struct otp_outbox_cfg *c, struct otp_store *s,
 		     struct otp_sms_set *set, int64_t now, bool live,
-		     size_t *handled)
+		     size_t *handled, int64_t *soonest)
 {
 	struct otp_msg msgs[BATCH] = {0};
 	size_t n = 0;
@@ -269,7 +277,7 @@ static int run_round(const struct otp_outbox_cfg *c, struct otp_store *s,
 		if (live && i > 0)
 			now = otp_clock_now_ms();
 		if (!live || otp_clock_mono_ms() - start + per < c->lease_ms)
-			r = deliver(c, s, set, &msgs[i], now);
+			r = deliver(c, s, set, &msgs[i], now, soonest);
 		if (r < 0 && rc == 0)
 			rc = r;
 		otp_msg_deinit(&msgs[i]);
@@ -282,20 +290,21 @@ int otp_outbox_round(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 		     int64_t now, size_t *handled)
 {
 	struct otp_outbox_cfg c;
+	int64_t soonest = INT64_MAX;
 	*handled = 0;
 	if (!cfg->drivers || cfg->drivers->n == 0 || !cfg->unseal)
 		return OTP_EINTERNAL;
 	fill_defaults(cfg, &c);
-	return run_round(&c, s, cfg->drivers, now, false, handled);
+	return run_round(&c, s, cfg->drivers, now, false, handled, &soonest);
 }
 
-/* Waits until notified, stopped, or poll_ms passed; takes a kick. */
-static void wait_kick(struct otp_outbox *o)
+/* Waits until notified, stopped, or `ms` passed; takes a kick. */
+static void wait_kick(struct otp_outbox *o, int64_t ms)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += o->cfg.poll_ms / 1000;
-	ts.tv_nsec += (long)(o->cfg.poll_ms % 1000) * 1000000L;
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
 	if (ts.tv_nsec >= 1000000000L) {
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
@@ -316,17 +325,33 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&o->mu);
 
 		size_t n = 0;
+		int64_t soonest = INT64_MAX;
+		if (w->due <= otp_clock_now_ms())
+			w->due =
+			    INT64_MAX; /* that retry is being claimed now */
 		int rc = run_round(&o->cfg, w->store, w->set,
-				   otp_clock_now_ms(), true, &n);
+				   otp_clock_now_ms(), true, &n, &soonest);
+		if (soonest < w->due)
+			w->due = soonest;
 		if (rc < 0)
 			otp_log(OTP_LOG_WARN, "outbox round failed", "error",
 				otp_err_code(rc), "store", w->store->ops->name,
 				NULL);
 
 		pthread_mutex_lock(&o->mu);
-		/* A full batch means more may be due: go again at once. */
-		if (n < BATCH)
-			wait_kick(o);
+		/* A full batch means more may be due: go again at once.
+		 * Otherwise sleep until the poll, or until the earliest retry
+		 * this worker scheduled (others wake for their own). */
+		if (n < BATCH) {
+			int64_t ms = o->cfg.poll_ms;
+			if (w->due != INT64_MAX) {
+				int64_t left = w->due - otp_clock_now_ms();
+				if (left < ms)
+					ms = left > 0 ? left : 0;
+			}
+			if (ms > 0)
+				wait_kick(o, ms);
+		}
 	}
 	pthread_mutex_unlock(&o->mu);
 	return NULL;
@@ -338,6 +363,7 @@ static int worker_open(struct otp_outbox *o, struct worker *w, char *err,
 		       size_t errlen)
 {
 	w->o = o;
+	w->due = INT64_MAX;
 	int rc = otp_store_open(o->cfg.store_url, &w->store);
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot open the store for delivery: %s",
