@@ -1,0 +1,467 @@
+/* redis_conn.c - one connection to Redis (see redis_conn.h): the URL,
+ * connecting with AUTH, SELECT and the scripts, timeouts, reconnection with
+ * backoff, running commands and scripts, and mapping Redis's errors.
+ * The only clock it reads is the monotonic one, for the backoff.
+ * Not here: what the scripts do and which keys they touch (redis_lua.c,
+ * store_redis.c).
+ */
+#include "store/redis_conn.h"
+
+#include <poll.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/log.h"
+
+#define CONNECT_MS     1000
+#define COMMAND_MS     500
+#define BACKOFF_MIN_MS 50
+#define BACKOFF_MAX_MS 1000
+#define COUNT(a)       (sizeof(a) / sizeof((a)[0]))
+
+static void drop(struct otp_redis *r)
+{
+	if (r->c) {
+		redisFree(r->c);
+		r->c = NULL;
+	}
+}
+
+/* Logs an outage once per handle, and its end. */
+static void note_down(struct otp_redis *r, const char *why)
+{
+	if (!r->down)
+		otp_log(OTP_LOG_WARN, "redis unavailable", "error", why, NULL);
+	r->down = true;
+}
+
+static void note_up(struct otp_redis *r)
+{
+	if (r->down)
+		otp_log(OTP_LOG_INFO, "redis available again", NULL);
+	r->down = false;
+}
+
+/* Replies that mean "not now" rather than "wrong": the server is loading,
+ * busy with a script, a replica, out of memory, and so on. READONLY and
+ * NOAUTH also mean this connection is no good (a failover, a restart with a
+ * password): the next call makes a new one. */
+static int reply_error(struct otp_redis *r, const char *msg)
+{
+	static const char *const busy[] = {
+	    "LOADING",	"BUSY",	       "MASTERDOWN", "OOM",
+	    "TRYAGAIN", "CLUSTERDOWN", "MISCONF",    "NOREPLICAS",
+	};
+	static const char *const reconnect[] = {"READONLY", "NOAUTH"};
+	for (size_t i = 0; i < COUNT(reconnect); i++)
+		if (strncmp(msg, reconnect[i], strlen(reconnect[i])) == 0) {
+			drop(r);
+			note_down(r, msg);
+			return OTP_EUNAVAIL;
+		}
+	for (size_t i = 0; i < COUNT(busy); i++)
+		if (strncmp(msg, busy[i], strlen(busy[i])) == 0) {
+			note_down(r, msg);
+			return OTP_EUNAVAIL;
+		}
+	otp_log(OTP_LOG_ERROR, "redis error", "error", msg, NULL);
+	return OTP_EINTERNAL;
+}
+
+/* A wrong password or database is a configuration error; a server still
+ * loading its data is only not ready yet. */
+static int setup_error(const char *msg)
+{
+	if (strncmp(msg, "LOADING", 7) == 0)
+		return OTP_EUNAVAIL;
+	otp_log(OTP_LOG_ERROR, "redis refused the connection", "error", msg,
+		NULL);
+	return OTP_EINTERNAL;
+}
+
+/* One command on a fresh connection during set-up: 0, OTP_EUNAVAIL for a
+ * broken connection, or the mapped error reply. */
+static int setup_cmd(redisContext *c, int argc, const char **v,
+		     const size_t *len, redisReply **out)
+{
+	redisReply *rep = redisCommandArgv(c, argc, v, len);
+	if (!rep)
+		return OTP_EUNAVAIL;
+	if (rep->type == REDIS_REPLY_ERROR) {
+		int rc = setup_error(rep->str);
+		freeReplyObject(rep);
+		return rc;
+	}
+	if (out)
+		*out = rep;
+	else
+		freeReplyObject(rep);
+	return 0;
+}
+
+/* Keeps the SHA1 of script sc from SCRIPT LOAD's reply, and frees it.
+ * During set-up, an error reply is a configuration error (NOAUTH: no
+ * password given), as for AUTH and SELECT. */
+static int sha_of(struct otp_redis *r, redisReply *rep,
+		  enum otp_redis_script sc, bool setup)
+{
+	int rc = 0;
+	if (rep->type == REDIS_REPLY_ERROR && setup)
+		rc = setup_error(rep->str);
+	else if (rep->type == REDIS_REPLY_ERROR)
+		rc = reply_error(r, rep->str);
+	else if (rep->type != REDIS_REPLY_STRING || rep->len != 40)
+		rc = OTP_EINTERNAL;
+	else
+		memcpy(r->sha[sc], rep->str, 41);
+	freeReplyObject(rep);
+	return rc;
+}
+
+static int load_script(struct otp_redis *r, redisContext *c,
+		       enum otp_redis_script sc)
+{
+	const char *v[] = {"SCRIPT", "LOAD", otp_redis_lua[sc]};
+	size_t len[] = {6, 4, strlen(otp_redis_lua[sc])};
+	redisReply *rep = redisCommandArgv(c, 3, v, len);
+	return rep ? sha_of(r, rep, sc, false) : OTP_EUNAVAIL;
+}
+
+/* AUTH, SELECT and every script, on a new connection. */
+static int handshake(struct otp_redis *r, redisContext *c)
+{
+	int rc;
+	if (r->pass) {
+		const char *v[] = {"AUTH", r->user ? r->user : r->pass,
+				   r->pass};
+		size_t len[] = {4, strlen(v[1]), strlen(r->pass)};
+		rc = setup_cmd(c, r->user ? 3 : 2, v, len, NULL);
+		if (rc)
+			return rc;
+	}
+	if (r->db) {
+		char db[16];
+		snprintf(db, sizeof db, "%d", r->db);
+		const char *v[] = {"SELECT", db};
+		size_t len[] = {6, strlen(db)};
+		rc = setup_cmd(c, 2, v, len, NULL);
+		if (rc)
+			return rc;
+	}
+	/* One round trip for all of them. */
+	for (int i = 0; i < OTP_RS_COUNT; i++) {
+		const char *v[] = {"SCRIPT", "LOAD", otp_redis_lua[i]};
+		size_t len[] = {6, 4, strlen(otp_redis_lua[i])};
+		if (redisAppendCommandArgv(c, 3, v, len) != REDIS_OK)
+			return OTP_EUNAVAIL;
+	}
+	for (int i = 0; i < OTP_RS_COUNT; i++) {
+		redisReply *rep;
+		if (redisGetReply(c, (void **)&rep) != REDIS_OK)
+			return OTP_EUNAVAIL;
+		rc = sha_of(r, rep, (enum otp_redis_script)i, true);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Connects, unless a recent failure says wait. */
+static int dial(struct otp_redis *r)
+{
+	int64_t now = otp_clock_mono_ms();
+	if (now < r->retry_at)
+		return OTP_EUNAVAIL;
+	struct timeval ct = {CONNECT_MS / 1000, (CONNECT_MS % 1000) * 1000};
+	struct timeval tv = {COMMAND_MS / 1000, (COMMAND_MS % 1000) * 1000};
+	redisContext *c = redisConnectWithTimeout(r->host, r->port, ct);
+	int rc = OTP_EUNAVAIL;
+	if (!c || c->err || redisSetTimeout(c, tv) != REDIS_OK)
+		goto fail;
+	redisEnableKeepAlive(c);
+	rc = handshake(r, c);
+	if (rc)
+		goto fail;
+	r->c = c;
+	r->backoff_ms = 0;
+	r->retry_at = 0;
+	return 0;
+fail:
+	if (rc == OTP_EUNAVAIL) /* the rest was logged where it was seen */
+		note_down(r, !c ? "out of memory" : c->errstr);
+	if (c)
+		redisFree(c);
+	r->backoff_ms = r->backoff_ms ? 2 * r->backoff_ms : BACKOFF_MIN_MS;
+	if (r->backoff_ms > BACKOFF_MAX_MS)
+		r->backoff_ms = BACKOFF_MAX_MS;
+	r->retry_at = now + r->backoff_ms;
+	return rc;
+}
+
+/* Nothing is in flight between calls, so a readable socket means the
+ * server closed it (a restart, a timeout, CLIENT KILL) or sent what no one
+ * asked for: either way, use a new one rather than fail the call. */
+static bool stale(const redisContext *c)
+{
+	struct pollfd p = {.fd = c->fd, .events = POLLIN};
+	return poll(&p, 1, 0) != 0;
+}
+
+static int ready(struct otp_redis *r)
+{
+	if (r->c && (r->c->err || stale(r->c)))
+		drop(r);
+	return r->c ? 0 : dial(r);
+}
+
+/* A command failed on the wire: the connection is dropped, and the next
+ * call connects again at once. */
+static int lost(struct otp_redis *r)
+{
+	note_down(r, r->c ? r->c->errstr : "connection dropped");
+	drop(r);
+	return OTP_EUNAVAIL;
+}
+
+/* Runs a plain command of args a (from slot OTP_REDIS_ARGS_FIRST). *out gets a
+ * reply that is not an error. */
+int otp_redis_cmd(struct otp_redis *r, struct otp_redis_args *a,
+		  redisReply **out)
+{
+	int rc = ready(r);
+	if (rc)
+		return rc;
+	redisReply *rep = redisCommandArgv(r->c, a->n - OTP_REDIS_ARGS_FIRST,
+					   a->v + OTP_REDIS_ARGS_FIRST,
+					   a->len + OTP_REDIS_ARGS_FIRST);
+	if (!rep)
+		return lost(r);
+	if (rep->type == REDIS_REPLY_ERROR) {
+		rc = reply_error(r, rep->str);
+		freeReplyObject(rep);
+		return rc;
+	}
+	note_up(r);
+	*out = rep;
+	return 0;
+}
+
+static bool is_noscript(const redisReply *rep)
+{
+	return rep->type == REDIS_REPLY_ERROR &&
+	       strncmp(rep->str, "NOSCRIPT", 8) == 0;
+}
+
+/* Fills slots 0-2 of v for EVALSHA of script sc with nkeys keys; nbuf
+ * holds the number's text. */
+static void evalsha(struct otp_redis *r, const char **v, size_t *len,
+		    char *nbuf, enum otp_redis_script sc, int nkeys)
+{
+	snprintf(nbuf, OTP_REDIS_ARG_TEXT, "%d", nkeys);
+	v[0] = "EVALSHA";
+	len[0] = 7;
+	v[1] = r->sha[sc];
+	len[1] = 40;
+	v[2] = nbuf;
+	len[2] = strlen(nbuf);
+}
+
+/* Runs script sc with argc arguments in v and len, slots 0-2 free for
+ * EVALSHA (the first nkeys after them are keys). *out gets an array reply.
+ * After a SCRIPT FLUSH (or a failover to a server that never saw it) the
+ * script is loaded again and run once more: NOSCRIPT means it did not
+ * run. */
+int otp_redis_eval(struct otp_redis *r, enum otp_redis_script sc, int nkeys,
+		   int argc, const char **v, size_t *len, redisReply **out)
+{
+	char nbuf[OTP_REDIS_ARG_TEXT];
+	int rc = ready(r);
+	if (rc)
+		return rc;
+	for (int tries = 0;; tries++) {
+		evalsha(r, v, len, nbuf, sc, nkeys);
+		redisReply *rep = redisCommandArgv(r->c, argc, v, len);
+		if (!rep)
+			return lost(r);
+		if (is_noscript(rep) && tries == 0) {
+			freeReplyObject(rep);
+			rc = load_script(r, r->c, sc);
+			if (rc && r->c && r->c->err)
+				return lost(r);
+			if (rc)
+				return rc;
+			continue;
+		}
+		if (rep->type == REDIS_REPLY_ERROR) {
+			rc = reply_error(r, rep->str);
+			freeReplyObject(rep);
+			return rc;
+		}
+		note_up(r);
+		if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1) {
+			freeReplyObject(rep);
+			return OTP_EINTERNAL;
+		}
+		*out = rep;
+		return 0;
+	}
+}
+
+/* Decodes %XX escapes of a URL's user or password into sodium_malloc'd
+ * memory; NULL if malformed. */
+static char *decode(const char *p, size_t n)
+{
+	char *out = sodium_malloc(n + 1);
+	if (!out)
+		abort();
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] != '%') {
+			out[k++] = p[i];
+			continue;
+		}
+		unsigned v;
+		char hex[3] = {0};
+		if (i + 2 >= n) {
+			sodium_free(out);
+			return NULL;
+		}
+		memcpy(hex, p + i + 1, 2);
+		if (strspn(hex, "0123456789abcdefABCDEF") != 2 ||
+		    sscanf(hex, "%2x", &v) != 1 || v == 0) {
+			sodium_free(out);
+			return NULL;
+		}
+		out[k++] = (char)v;
+		i += 2;
+	}
+	out[k] = '\0';
+	return out;
+}
+
+/* Digits only, as a number in [lo, hi]; -1 if not. */
+static long number(const char *p, size_t n, long lo, long hi)
+{
+	if (n < 1 || n > 9)
+		return -1;
+	long v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v >= lo && v <= hi ? v : -1;
+}
+
+/* [[user]:password@]host:port[/db], host a name, IPv4 or [IPv6]. On an
+ * error, the caller still calls otp_redis_deinit. */
+int otp_redis_init(struct otp_redis *r, const char *url)
+{
+	const char *at = strrchr(url, '@'), *h = url;
+	if (at) {
+		const char *colon = memchr(url, ':', (size_t)(at - url));
+		if (!colon)
+			return OTP_ETYPE;
+		if (colon > url) {
+			r->user = decode(url, (size_t)(colon - url));
+			if (!r->user)
+				return OTP_ETYPE;
+		}
+		r->pass = decode(colon + 1, (size_t)(at - colon - 1));
+		if (!r->pass)
+			return OTP_ETYPE;
+		h = at + 1;
+	}
+	const char *hend, *port;
+	if (*h == '[') {
+		hend = strchr(h, ']');
+		if (!hend || hend[1] != ':')
+			return OTP_ETYPE;
+		h++;
+		port = hend + 2;
+	} else {
+		hend = strchr(h, ':');
+		if (!hend)
+			return OTP_ETYPE;
+		port = hend + 1;
+	}
+	size_t hl = (size_t)(hend - h);
+	if (hl == 0 || hl >= sizeof r->host || memchr(h, '/', hl))
+		return OTP_ETYPE;
+	memcpy(r->host, h, hl);
+	r->host[hl] = '\0';
+	const char *slash = strchr(port, '/');
+	size_t pl = slash ? (size_t)(slash - port) : strlen(port);
+	long p = number(port, pl, 1, 65535), db = 0;
+	if (slash)
+		db = number(slash + 1, strlen(slash + 1), 0, 1000000);
+	if (p < 0 || db < 0)
+		return OTP_ETYPE;
+	r->port = (int)p;
+	r->db = (int)db;
+	return 0;
+}
+
+void otp_redis_deinit(struct otp_redis *r)
+{
+	drop(r);
+	if (r->user)
+		sodium_free(r->user);
+	if (r->pass)
+		sodium_free(r->pass);
+	r->user = r->pass = NULL;
+}
+
+int otp_redis_connect(struct otp_redis *r)
+{
+	return ready(r);
+}
+
+int otp_redis_cmd_eval(struct otp_redis *r, struct otp_redis_args *a,
+		       enum otp_redis_script sc, int nkeys,
+		       struct otp_redis_args *b, redisReply **ra,
+		       redisReply **rb)
+{
+	*ra = *rb = NULL;
+	int rc = ready(r);
+	if (rc)
+		return rc;
+	evalsha(r, b->v, b->len, b->text[2], sc, nkeys);
+	redisAppendCommandArgv(r->c, a->n - OTP_REDIS_ARGS_FIRST,
+			       a->v + OTP_REDIS_ARGS_FIRST,
+			       a->len + OTP_REDIS_ARGS_FIRST);
+	redisAppendCommandArgv(r->c, b->n, b->v, b->len);
+	redisReply *x = NULL, *y = NULL;
+	if (redisGetReply(r->c, (void **)&x) != REDIS_OK ||
+	    redisGetReply(r->c, (void **)&y) != REDIS_OK) {
+		if (x)
+			freeReplyObject(x);
+		return lost(r);
+	}
+	if (is_noscript(y)) { /* rare: run it alone, loading it again */
+		freeReplyObject(y);
+		y = NULL;
+		rc = otp_redis_eval(r, sc, nkeys, b->n, b->v, b->len, &y);
+	} else if (y->type == REDIS_REPLY_ERROR) {
+		rc = reply_error(r, y->str);
+	} else if (y->type != REDIS_REPLY_ARRAY || y->elements < 1) {
+		rc = OTP_EINTERNAL;
+	}
+	if (rc == 0 && x->type == REDIS_REPLY_ERROR)
+		rc = reply_error(r, x->str);
+	if (rc == 0)
+		note_up(r);
+	if (rc) {
+		freeReplyObject(x);
+		if (y)
+			freeReplyObject(y);
+		return rc;
+	}
+	*ra = x;
+	*rb = y;
+	return 0;
+}

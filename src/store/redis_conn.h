@@ -1,0 +1,78 @@
+/* redis_conn.h - one connection to Redis, for the Redis store.
+ *
+ * Holds the parsed URL, one hiredis connection (connect timeout 1 s,
+ * command timeout 500 ms), the SHA1s of the scripts (redis_lua.h), loaded
+ * with AUTH and SELECT on every new connection. A connection that breaks,
+ * times out or was closed while idle is dropped; the next call connects
+ * again, and if that fails, calls answer OTP_EUNAVAIL at once until a
+ * backoff (50 ms doubling to 1 s) runs out. A call that fails may or may
+ * not have run (a timeout after sending): nothing is retried, except a
+ * script on NOSCRIPT, which means it did not run.
+ *
+ * Errors: OTP_EUNAVAIL for a server that cannot be reached, is loading,
+ * busy, out of memory or read-only; OTP_EINTERNAL for any other error
+ * reply (logged) or a refused AUTH or SELECT (a configuration error).
+ * Not thread-safe: one per store handle, used by one thread at a time.
+ */
+#ifndef OTP_STORE_REDIS_CONN_H
+#define OTP_STORE_REDIS_CONN_H
+
+#include <hiredis/hiredis.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/redis_lua.h"
+
+#define OTP_REDIS_LIMITS_MAX 16 /* limits in one command */
+#define OTP_REDIS_ARGS_MAX   (24 + 3 * OTP_REDIS_LIMITS_MAX)
+#define OTP_REDIS_ARG_TEXT   200 /* a key or a number the caller formats */
+#define OTP_REDIS_ARGS_FIRST 3	 /* slots kept for EVALSHA, SHA1, key count */
+
+struct otp_redis {
+	redisContext *c; /* NULL while disconnected */
+	char host[256];
+	int port, db;
+	char *user, *pass; /* sodium_malloc'd, or NULL */
+	int64_t retry_at;  /* monotonic ms: no new connection before */
+	int64_t backoff_ms;
+	bool down; /* logged as unreachable, not yet back */
+	char sha[OTP_RS_COUNT][41];
+};
+
+/* The arguments of one command, binary-safe, from slot
+ * OTP_REDIS_ARGS_FIRST on; text[] is room for what the caller formats. */
+struct otp_redis_args {
+	int n;
+	const char *v[OTP_REDIS_ARGS_MAX];
+	size_t len[OTP_REDIS_ARGS_MAX];
+	char text[OTP_REDIS_ARGS_MAX][OTP_REDIS_ARG_TEXT];
+};
+
+/* Reads [[USER]:PASSWORD@]HOST:PORT[/DB] (the URL after "redis://") into
+ * zeroed *r: 0 or OTP_ETYPE. Connects to nothing. */
+int otp_redis_init(struct otp_redis *r, const char *url);
+void otp_redis_deinit(struct otp_redis *r);
+
+/* Connected and ready, connecting now if needed (unless in backoff). */
+int otp_redis_connect(struct otp_redis *r);
+
+/* Runs a plain command, a's arguments from slot OTP_REDIS_ARGS_FIRST.
+ * *out gets a reply that is not an error; the caller frees it. */
+int otp_redis_cmd(struct otp_redis *r, struct otp_redis_args *a,
+		  redisReply **out);
+
+/* Runs script sc: v[3..argc) are its nkeys keys then its arguments; slots
+ * 0-2 are filled here. *out gets an array reply of one element at least. */
+int otp_redis_eval(struct otp_redis *r, enum otp_redis_script sc, int nkeys,
+		   int argc, const char **v, size_t *len, redisReply **out);
+
+/* A plain command a and script sc (nkeys, b) in one round trip, not one
+ * snapshot. *ra gets the command's reply (not an error), *rb the script's
+ * (an array); the caller frees both. */
+int otp_redis_cmd_eval(struct otp_redis *r, struct otp_redis_args *a,
+		       enum otp_redis_script sc, int nkeys,
+		       struct otp_redis_args *b, redisReply **ra,
+		       redisReply **rb);
+
+#endif
