@@ -281,3 +281,50 @@ def test_dlr_hook_refuses_forged_reports(otpd, gateways):
     assert r.status_code == 400
     assert api.delivery(rid) == "sent"
     assert "0" * 32 not in srv.log_text()
+
+
+def test_tls_certificate_is_verified(otpd, tmp_path):
+    """A gateway whose certificate nobody vouches for gets nothing."""
+    import ssl
+    import threading
+    import http.server
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=30)
+    hits = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, args=(0.05,),
+                     daemon=True).start()
+    try:
+        port = httpd.server_address[1]
+        srv, api = start(otpd, f"webhook:https://127.0.0.1:{port}/",
+                         "--sms-backoff-ms", "5000")
+        rid = api.send(PHONE)["requestId"]
+        deadline = time.monotonic() + 5
+        while not outbox_rows(srv)[0]["last_error"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        (row,) = outbox_rows(srv)
+        assert row["state"] == "queued"  # transient: retried later
+        assert "certificate" in row["last_error"].lower(), row
+        assert hits == [] and api.delivery(rid) == "queued"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
