@@ -63,15 +63,23 @@ struct otp_outbox {
 	int kicks; /* notifications not yet taken by a worker */
 };
 
-/* A whole batch at the drivers' worst case must fit in one lease, or a
- * slow gateway would let a second worker claim what the first still sends. */
-static int64_t min_lease(const struct otp_outbox_cfg *c)
+/* One message at the drivers' worst case (connect and request timeouts),
+ * with a margin for the store. A worker starts a message of its batch only
+ * while that much of its lease is left, so a slow gateway never lets a
+ * second worker claim what the first still sends. */
+static int64_t per_message(const struct otp_outbox_cfg *c)
 {
 	int64_t t = c->sms_env.timeout_ms > 0 ? c->sms_env.timeout_ms : 10000;
 	int64_t ct = c->sms_env.connect_timeout_ms > 0
 			 ? c->sms_env.connect_timeout_ms
 			 : 3000;
-	return BATCH * (t + ct) + 5000;
+	return t + ct + 1000;
+}
+
+/* The shortest lease that lets one message through. */
+static int64_t min_lease(const struct otp_outbox_cfg *c)
+{
+	return per_message(c) + 1000;
 }
 
 static void fill_defaults(const struct otp_outbox_cfg *in,
@@ -264,14 +272,15 @@ static int run_round(const struct otp_outbox_cfg *c, struct otp_store *s,
 {
 	struct otp_msg msgs[BATCH] = {0};
 	size_t n = 0;
-	int64_t start = otp_clock_mono_ms(), per = min_lease(c) / BATCH;
+	int64_t start = otp_clock_mono_ms(), per = per_message(c);
 
 	*handled = 0;
 	int rc = otp_store_outbox_claim(s, now, c->lease_ms, msgs, BATCH, &n);
 	if (rc < 0)
 		return rc;
 	/* Every claimed message is handled, even after a store error: each
-	 * one is settled on its own, and its lease covers a failed settle. */
+	 * one is settled on its own, and its lease covers a failed settle. One
+	 * left unsent for want of lease goes again when the lease runs out. */
 	for (size_t i = 0; i < n; i++) {
 		int r = 0;
 		if (live && i > 0)

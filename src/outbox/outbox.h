@@ -15,9 +15,10 @@
  * A message claimed by a process that died is claimed again once its lease
  * runs out, so a crash loses nothing; delivery is at least once, and every
  * try carries the same idempotency key (the request id) so that a gateway
- * can drop a repeat whose first outcome was unknown. The lease is made long
- * enough for a whole batch at the drivers' timeout, so a slow gateway never
- * makes a live claim look dead.
+ * can drop a repeat whose first outcome was unknown. A lease is at least one
+ * message at the drivers' timeouts, and a worker starts a message only while
+ * that much of its lease is left, so a slow gateway never makes a live claim
+ * look dead.
  *
  * Not here: rendering the text (the engine seals the rendered text) and the
  * gateways' protocols (src/sms/).
@@ -48,7 +49,8 @@ struct otp_outbox_cfg {
 	void (*dlr_token)(void *arg, int64_t id, char *out, size_t cap);
 	void *arg;
 	int workers;	    /* delivery threads; default 4 */
-	int64_t lease_ms;   /* how long a claim holds at least; default 30000 */
+	int64_t lease_ms;   /* how long a claim holds; default 30000, at least
+			       the timeouts + 2 s */
 	int max_attempts;   /* tries per driver; default 6 */
 	int64_t backoff_ms; /* first retry delay; doubles, capped at 60 s */
 	int64_t poll_ms;    /* idle wake-up period; default 1000 */
