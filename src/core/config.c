@@ -104,7 +104,7 @@ static const struct setting settings[] = {
 	    "OTPD_SMS_CONNECT_TIMEOUT", "seconds to connect to a gateway"),
 	INT("outbox-lease", outbox_lease, "0", 0, 3600,
 	    "OTPD_OUTBOX_LEASE", "seconds a delivery worker holds a message it took before another "
-	    "worker or process may take it; 0 = 30; raised to cover a batch at the SMS timeouts"),
+	    "worker or process may take it; 0 = 30; at least the SMS timeouts + 2 s"),
 	STR("secret-file", secret_file, "", 0, 0, NULL, "PATH",
 	    "OTPD_SECRET_FILE", "file for the server's secret key; empty = next to the database"),
 	INT("code-length", code_length, "6", 4, 10,
