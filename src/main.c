@@ -175,6 +175,17 @@ int main(int argc, char **argv)
 			otp_err_message(rc));
 		goto fail_paths;
 	}
+	/* A shared store needs one secret for every process: one made up
+	 * per host would make codes sent by one fail on another. */
+	if (strncmp(cfg.store, "sqlite:", 7) != 0 && !cfg.secret_file[0] &&
+	    !(getenv("OTPD_SECRET") && getenv("OTPD_SECRET")[0])) {
+		fprintf(stderr,
+			"otpd: a shared store (%s) needs the same "
+			"secret in every process: set OTPD_SECRET or "
+			"--secret-file\n",
+			otp_store_backend(cfg.store)->name);
+		goto fail_secret;
+	}
 	rc = otp_secret_load(getenv("OTPD_SECRET"), cfg.secret_file,
 			     secret_path, &secret, &created, err, sizeof err);
 	if (rc < 0) {

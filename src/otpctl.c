@@ -16,6 +16,7 @@
  * talks to the store directly (the same one otpd uses, concurrently): no
  * HTTP, no secret needed. Exit status: 0 done, 1 refused, 2 usage.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,8 @@ int main(int argc, char **argv)
 {
 	const char *url = getenv("OTPD_STORE");
 	int i = 1;
+	signal(SIGPIPE, SIG_IGN); /* a dropped store connection is an error,
+				     not a death */
 	if (!url || !url[0])
 		url = "sqlite:./var/otpd.db";
 	if (i + 1 < argc && strcmp(argv[i], "--store") == 0) {
