@@ -93,16 +93,7 @@ static int key_revoke(struct otp_store *s, const char *id)
 	return 0;
 }
 
-static const char *const msg_states[] = {
-    [OTP_MSG_QUEUED] = "queued",
-    [OTP_MSG_SENDING] = "sending",
-    [OTP_MSG_SENT] = "sent",
-    [OTP_MSG_DELIVERED] = "delivered",
-    [OTP_MSG_UNDELIVERED] = "undelivered",
-    [OTP_MSG_FAILED] = "failed",
-    [OTP_MSG_EXPIRED] = "expired",
-};
-#define NSTATES (int)(sizeof msg_states / sizeof msg_states[0])
+#define NSTATES OTP_MSG_STATES
 
 static int outbox_list(struct otp_store *s, const char *state)
 {
@@ -111,7 +102,7 @@ static int outbox_list(struct otp_store *s, const char *state)
 	size_t n = 0;
 	if (state) {
 		for (int i = 0; i < NSTATES; i++)
-			if (strcmp(state, msg_states[i]) == 0)
+			if (strcmp(state, otp_msg_state_names[i]) == 0)
 				want = i;
 		if (want < 0)
 			return usage();
@@ -131,7 +122,8 @@ static int outbox_list(struct otp_store *s, const char *state)
 			otp_clock_iso8601(m->next_ms, next);
 		printf("%lld\t%s\t%s\tdriver=%d\ttries=%d\t%s\t%s\t%s\t%s\n",
 		       (long long)m->id, m->request_id,
-		       (int)m->state < NSTATES ? msg_states[m->state] : "?",
+		       (int)m->state < NSTATES ? otp_msg_state_names[m->state]
+					       : "?",
 		       m->driver, m->attempts, masked, updated, next,
 		       m->last_error[0] ? m->last_error : "-");
 	}

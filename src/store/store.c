@@ -14,6 +14,23 @@ static const struct otp_store_ops *const backends[] = {
     &otp_store_redis_ops,
 };
 
+const char *const otp_code_state_names[OTP_CODE_STATES] = {
+    [OTP_CODE_PENDING] = "pending",
+    [OTP_CODE_USED] = "used",
+    [OTP_CODE_DEAD] = "dead",
+    [OTP_CODE_RETIRED] = "retired",
+};
+
+const char *const otp_msg_state_names[OTP_MSG_STATES] = {
+    [OTP_MSG_QUEUED] = "queued",
+    [OTP_MSG_SENDING] = "sending",
+    [OTP_MSG_SENT] = "sent",
+    [OTP_MSG_DELIVERED] = "delivered",
+    [OTP_MSG_UNDELIVERED] = "undelivered",
+    [OTP_MSG_FAILED] = "failed",
+    [OTP_MSG_EXPIRED] = "expired",
+};
+
 const struct otp_store_ops *otp_store_backend(const char *url)
 {
 	for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {

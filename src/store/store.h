@@ -84,6 +84,7 @@ enum otp_code_state {
 	OTP_CODE_DEAD,	  /* out of attempts */
 	OTP_CODE_RETIRED, /* a newer send to the same phone replaced it */
 };
+#define OTP_CODE_STATES 4
 
 /* One try of a code. */
 struct otp_verify_in {
@@ -125,6 +126,11 @@ enum otp_msg_state {
 	OTP_MSG_FAILED,	 /* dead letter: permanent error or out of attempts */
 	OTP_MSG_EXPIRED, /* its code expired before it could be sent */
 };
+#define OTP_MSG_STATES 7
+
+/* The states' stable names: what the backends store and otpctl shows. */
+extern const char *const otp_code_state_names[OTP_CODE_STATES];
+extern const char *const otp_msg_state_names[OTP_MSG_STATES];
 
 /* What a request id's status shows (never the code or its MAC). */
 struct otp_code_info {

@@ -59,23 +59,6 @@
 
 extern const struct otp_store_ops otp_store_redis_ops;
 
-static const char *const code_states[] = {
-    [OTP_CODE_PENDING] = "pending",
-    [OTP_CODE_USED] = "used",
-    [OTP_CODE_DEAD] = "dead",
-    [OTP_CODE_RETIRED] = "retired",
-};
-
-static const char *const msg_states[] = {
-    [OTP_MSG_QUEUED] = "queued",
-    [OTP_MSG_SENDING] = "sending",
-    [OTP_MSG_SENT] = "sent",
-    [OTP_MSG_DELIVERED] = "delivered",
-    [OTP_MSG_UNDELIVERED] = "undelivered",
-    [OTP_MSG_FAILED] = "failed",
-    [OTP_MSG_EXPIRED] = "expired",
-};
-
 /* ---- the handle, and the arguments of a command ---- */
 
 /* base comes first: a struct otp_store * is a struct rd *. */
@@ -406,15 +389,16 @@ static int code_info(struct otp_store *s, const char *id,
 	int state = -1, ms = -1;
 	if (rc == 0) {
 		el_str(code, 0, out->phone, sizeof out->phone);
-		state = el_state(code, 1, code_states, COUNT(code_states));
+		state = el_state(code, 1, otp_code_state_names,
+				 COUNT(otp_code_state_names));
 		out->attempts_left = (int)el_int(code, 2);
 		out->created_ms = el_int(code, 3);
 		out->expires_ms = el_int(code, 4);
 		/* Its message goes at the same time as the code, give or
 		 * take Redis's expiry cycle: gone first means long over. */
-		ms = said(msg, "ok")
-			 ? el_state(msg, 1, msg_states, COUNT(msg_states))
-			 : OTP_MSG_EXPIRED;
+		ms = said(msg, "ok") ? el_state(msg, 1, otp_msg_state_names,
+						COUNT(otp_msg_state_names))
+				     : OTP_MSG_EXPIRED;
 		if (state < 0 || ms < 0)
 			rc = OTP_EINTERNAL;
 	}
@@ -763,7 +747,7 @@ static int fail(struct otp_store *s, int64_t id, int lease,
 		return OTP_EINTERNAL;
 	struct otp_redis_args a;
 	settle_args(&a, id, lease, now);
-	add_str(&a, msg_states[state], 16);
+	add_str(&a, otp_msg_state_names[state], 16);
 	add_error(&a, error);
 	return run_word(cast(s), OTP_RS_FAIL, 1, &a);
 }
@@ -777,7 +761,7 @@ static int report(struct otp_store *s, int64_t id, enum otp_msg_state state,
 	args_init(&a);
 	key_msg(&a, id);
 	add_member(&a, id);
-	add_str(&a, msg_states[state], 16);
+	add_str(&a, otp_msg_state_names[state], 16);
 	add_int(&a, now);
 	return run_word(cast(s), OTP_RS_REPORT, 1, &a);
 }
@@ -796,14 +780,14 @@ static int list_msgs(struct otp_store *s, int state, struct otp_msg_info *out,
 		     size_t max, size_t *n)
 {
 	*n = 0;
-	if (state >= (int)COUNT(msg_states))
+	if (state >= (int)COUNT(otp_msg_state_names))
 		return OTP_EINTERNAL;
 	if (max == 0)
 		return 0;
 	struct otp_redis_args a;
 	args_init(&a);
 	if (state >= 0)
-		add_fmt(&a, OB "st:%s", msg_states[state]);
+		add_fmt(&a, OB "st:%s", otp_msg_state_names[state]);
 	else
 		add_str(&a, OB "ids", sizeof OB "ids");
 	add_int(&a, max > INT32_MAX ? INT32_MAX : (int64_t)max);
@@ -818,7 +802,8 @@ static int list_msgs(struct otp_store *s, int state, struct otp_msg_info *out,
 		m->id = el_int(rep, i);
 		el_str(rep, i + 1, m->request_id, sizeof m->request_id);
 		el_str(rep, i + 2, m->to, sizeof m->to);
-		int st = el_state(rep, i + 3, msg_states, COUNT(msg_states));
+		int st = el_state(rep, i + 3, otp_msg_state_names,
+				  COUNT(otp_msg_state_names));
 		if (st < 0)
 			rc = OTP_EINTERNAL;
 		m->state = st < 0 ? OTP_MSG_QUEUED : (enum otp_msg_state)st;
@@ -845,7 +830,8 @@ static int get_state(struct otp_store *s, const char *request_id,
 	int rc = run(cast(s), OTP_RS_STATE, 1, &a, &rep);
 	if (rc)
 		return rc;
-	int i = el_state(rep, 1, msg_states, COUNT(msg_states));
+	int i =
+	    el_state(rep, 1, otp_msg_state_names, COUNT(otp_msg_state_names));
 	if (said(rep, "notfound"))
 		rc = OTP_ENOTFOUND;
 	else if (!said(rep, "ok") || i < 0)

@@ -249,23 +249,6 @@ static const char *const sqls[ST_COUNT] = {
 #undef STMT_SQL_
 };
 
-static const char *const code_states[] = {
-    [OTP_CODE_PENDING] = "pending",
-    [OTP_CODE_USED] = "used",
-    [OTP_CODE_DEAD] = "dead",
-    [OTP_CODE_RETIRED] = "retired",
-};
-
-static const char *const msg_states[] = {
-    [OTP_MSG_QUEUED] = "queued",
-    [OTP_MSG_SENDING] = "sending",
-    [OTP_MSG_SENT] = "sent",
-    [OTP_MSG_DELIVERED] = "delivered",
-    [OTP_MSG_UNDELIVERED] = "undelivered",
-    [OTP_MSG_FAILED] = "failed",
-    [OTP_MSG_EXPIRED] = "expired",
-};
-
 /* base comes first: a struct otp_store * is a struct sq *. */
 struct sq {
 	struct otp_store base;
@@ -655,12 +638,14 @@ static int code_info(struct otp_store *s, const char *id,
 	int rc = sqlite3_step(st), state = -1, msg = -1;
 	if (rc == SQLITE_ROW) {
 		copy_text(st, 0, out->phone, sizeof out->phone);
-		state = parse_state(st, 1, code_states, COUNT(code_states));
+		state = parse_state(st, 1, otp_code_state_names,
+				    COUNT(otp_code_state_names));
 		out->attempts_left = sqlite3_column_int(st, 2);
 		out->created_ms = sqlite3_column_int64(st, 3);
 		out->expires_ms = sqlite3_column_int64(st, 4);
 		/* Issued together, purged together: no message is a fault. */
-		msg = parse_state(st, 5, msg_states, COUNT(msg_states));
+		msg = parse_state(st, 5, otp_msg_state_names,
+				  COUNT(otp_msg_state_names));
 	}
 	done(st);
 	if (rc == SQLITE_DONE)
@@ -681,7 +666,8 @@ static int set_code(struct sq *q, const char *id, enum otp_code_state state,
 {
 	sqlite3_stmt *st = q->st[ST_CODE_SET];
 	bind_str(st, 1, id, OTP_ID_LEN + 1);
-	sqlite3_bind_text(st, 2, code_states[state], -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, otp_code_state_names[state], -1,
+			  SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, attempts_left);
 	return run(st);
 }
@@ -732,7 +718,8 @@ static int verify(struct otp_store *s, const struct otp_verify_in *in,
 	bool match = sqlite3_column_bytes(st, 1) == OTP_MAC_LEN &&
 		     sodium_memcmp(mac, in->mac, OTP_MAC_LEN) == 0;
 	int left = sqlite3_column_int(st, 2);
-	int state = parse_state(st, 3, code_states, COUNT(code_states));
+	int state = parse_state(st, 3, otp_code_state_names,
+				COUNT(otp_code_state_names));
 	int64_t expires = sqlite3_column_int64(st, 4);
 	done(st);
 
@@ -1071,7 +1058,7 @@ static int fail(struct otp_store *s, int64_t id, int lease,
 	sqlite3_stmt *st = q->st[ST_MSG_FAIL];
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int(st, 2, lease);
-	sqlite3_bind_text(st, 3, msg_states[state], -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, otp_msg_state_names[state], -1, SQLITE_STATIC);
 	bind_error(st, 4, error);
 	sqlite3_bind_int64(st, 5, now);
 	return write1(q, st, true);
@@ -1105,7 +1092,7 @@ static int report(struct otp_store *s, int64_t id, enum otp_msg_state state,
 		return rc;
 	sqlite3_stmt *st = q->st[ST_MSG_REPORT];
 	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, msg_states[state], -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, otp_msg_state_names[state], -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, now);
 	return end(q, update_msg(q, st, id));
 }
@@ -1127,12 +1114,13 @@ static int list_msgs(struct otp_store *s, int state, struct otp_msg_info *out,
 {
 	sqlite3_stmt *st = cast(s)->st[ST_MSG_LIST];
 	*n = 0;
-	if (state >= (int)COUNT(msg_states))
+	if (state >= (int)COUNT(otp_msg_state_names))
 		return OTP_EINTERNAL;
 	if (max == 0)
 		return 0;
 	if (state >= 0)
-		sqlite3_bind_text(st, 1, msg_states[state], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 1, otp_msg_state_names[state], -1,
+				  SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, max > INT32_MAX ? INT32_MAX : (int64_t)max);
 	size_t k = 0;
 	int rc, bad = 0;
@@ -1142,7 +1130,8 @@ static int list_msgs(struct otp_store *s, int state, struct otp_msg_info *out,
 		m->id = sqlite3_column_int64(st, 0);
 		copy_text(st, 1, m->request_id, sizeof m->request_id);
 		copy_text(st, 2, m->to, sizeof m->to);
-		int i = parse_state(st, 3, msg_states, COUNT(msg_states));
+		int i = parse_state(st, 3, otp_msg_state_names,
+				    COUNT(otp_msg_state_names));
 		bad |= i < 0;
 		m->state = i < 0 ? OTP_MSG_QUEUED : (enum otp_msg_state)i;
 		m->attempts = sqlite3_column_int(st, 4);
@@ -1168,7 +1157,8 @@ static int get_state(struct otp_store *s, const char *request_id,
 	bind_str(st, 1, request_id, OTP_ID_LEN + 1);
 	int rc = sqlite3_step(st), i = -1;
 	if (rc == SQLITE_ROW)
-		i = parse_state(st, 0, msg_states, COUNT(msg_states));
+		i = parse_state(st, 0, otp_msg_state_names,
+				COUNT(otp_msg_state_names));
 	done(st);
 	if (rc == SQLITE_DONE)
 		return OTP_ENOTFOUND;
