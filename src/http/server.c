@@ -133,7 +133,7 @@ static void client_ip(struct ctx *c, struct MHD_Connection *conn)
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	char *ip = c->r.ip;
-	strcpy(ip, "unknown");
+	snprintf(ip, OTP_IP_MAX, "unknown");
 	if (ci && ci->client_addr) {
 		const struct sockaddr *sa = ci->client_addr;
 		if (sa->sa_family == AF_INET)
@@ -443,7 +443,7 @@ int otp_http_start(struct otp_http **out, const struct otp_http_cfg *cfg,
 		return OTP_ETYPE;
 	}
 	if (strcmp(host, "localhost") == 0)
-		strcpy(host, "127.0.0.1");
+		snprintf(host, sizeof host, "127.0.0.1");
 	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;

@@ -51,9 +51,10 @@
 #include "core/err.h"
 #include "store/redis_conn.h"
 
-#define SCAN_COUNT  "1000"
-#define PURGE_BATCH "500"
-#define COUNT(a)    (sizeof(a) / sizeof((a)[0]))
+#define SCAN_COUNT    "1000"
+#define PURGE_BATCH_N 500
+#define PURGE_BATCH   "500" /* PURGE_BATCH_N as text, for SCAN COUNT */
+#define COUNT(a)      (sizeof(a) / sizeof((a)[0]))
 
 #define OB OTP_REDIS_OUTBOX
 
@@ -927,7 +928,7 @@ static int purge(struct otp_store *s, int64_t now, long *removed)
 		int64_t seen = el_int(rep, 1);
 		count += (long)el_int(rep, 2);
 		freeReplyObject(rep);
-		if (seen < atoi(PURGE_BATCH))
+		if (seen < PURGE_BATCH_N)
 			break;
 	}
 	*removed = count;
