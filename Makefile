@@ -3,6 +3,7 @@
 #   make run        install what is missing, build, start on 127.0.0.1:8080
 #   make test       install what is missing, build, run every suite
 #   make lint       clang-format check;  make format  rewrite in place
+#   make bench      install what is missing, build, run bench/run (report in bench/)
 #   make SANITIZE=address,undefined test   the same under ASan + UBSan
 PKGS     := libmicrohttpd jansson libsodium sqlite3 hiredis libcurl
 SANITIZE ?=
@@ -26,7 +27,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test unit http lint format deps-build deps-test clean docs
+.PHONY: all run test unit http lint format deps-build deps-test clean docs bench
 all: $(BUILD)/otpd $(BUILD)/otpctl
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -44,6 +45,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libotpd.a tests/unit/harness.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -MMD -MP -o $@ $< $(BUILD)/libotpd.a $(LDFLAGS) $(LDLIBS)
 
+$(BUILD)/bench/seed: bench/seed.c $(BUILD)/libotpd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(BUILD)/libotpd.a $(LDFLAGS) $(LDLIBS)
+
 deps-build:
 	@scripts/deps build
 deps-test:
@@ -55,7 +60,7 @@ run: deps-build
 	./$(BUILD)/otpd --listen 127.0.0.1:8080 --store sqlite:./var/otpd.db --sms console
 
 test: deps-test
-	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BUILD)/bench/seed
 	@scripts/run-tests $(BUILD) $(PYTHON)
 
 unit: $(UNIT_BIN)
@@ -63,6 +68,11 @@ unit: $(UNIT_BIN)
 
 http: all
 	@scripts/run-tests $(BUILD) $(PYTHON) http
+
+bench:
+	@scripts/deps bench
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/seed
+	@bench/run --build $(BUILD)
 
 docs: all
 	./$(BUILD)/otpd --help-md > docs/CONFIG.md

@@ -1,0 +1,233 @@
+/* seed.c - fills a store with what the benchmark's requests need.
+ *
+ * Reads the same settings as otpd (OTPD_* environment: OTPD_STORE,
+ * OTPD_SECRET, OTPD_CODE_TTL, ...), so the codes and tokens it makes are ones
+ * the server accepts. Two jobs, each appending to OUT:
+ *
+ *   seed codes COUNT PREFIX START right|wrong|api ATTEMPTS OUT
+ *       COUNT pending codes, each bound to its own new session, to the
+ *       phones PREFIX + 7-digit counter from START; writes "token code"
+ *       lines with the right code or a wrong one: one verify request per
+ *       line (right), or up to ATTEMPTS - 1 that leave the code live
+ *       (wrong). api: no session, "requestId code" lines for /otp/verify.
+ *   seed auth COUNT PREFIX START OUT
+ *       COUNT authenticated sessions (a code issued, then verified with a
+ *       rotation, as a login does); writes "token" lines for /auth/check.
+ *
+ * The rows are the ones a send makes (code, outbox message, session binding)
+ * but written straight through the store interface, one store transaction
+ * per code, with codes chosen here and MAC'd with the server's key, instead
+ * of through otp_engine_send and reading each code back from the outbox
+ * (claim, unseal, ack): that would be three transactions a code, and the
+ * bench needs hundreds of thousands. Their messages are dated 30 min ahead
+ * (the store's `now` is the caller's) so the server's delivery thread leaves
+ * them alone during the run; in a real store they would have gone long
+ * before. Codes and sessions expire on the real clock. Not shipped: bench/
+ * only.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "core/secret.h"
+#include "engine/crypto.h"
+#include "engine/engine.h"
+#include "store/store.h"
+
+/* Seeded messages are due this far ahead (see the top): longer than a
+ * run, shorter than the bench's code TTL (a Redis record's TTL is its expiry
+ * minus this `now`). */
+#define AHEAD_MS (1800 * 1000LL)
+
+static struct otp_config cfg;
+static struct otp_engine engine;
+static struct otp_store *store;
+
+static void die(const char *what, int rc)
+{
+	fprintf(stderr, "seed: %s failed: %d\n", what, rc);
+	exit(1);
+}
+
+static int issue(const struct otp_code_new *code, const unsigned char *body,
+		 size_t body_len, const struct otp_session_bind *bind,
+		 int64_t now)
+{
+	struct otp_issue in = {
+	    .code = *code, .body = body, .body_len = body_len, .bind = bind};
+	struct otp_issue_out out;
+	return otp_store_code_issue(store, &in, now, &out);
+}
+
+static void phone_of(char out[OTP_PHONE_MAX], const char *prefix, long i)
+{
+	snprintf(out, OTP_PHONE_MAX, "%s%07ld", prefix, i % 10000000);
+}
+
+/* A pending code, bound to a new session if `bind`: its token, code and
+ * request id come back in tok, code and id. */
+static void issue_one(const char *phone, int attempts, bool bind, int64_t now,
+		      char tok[OTP_TOKEN_LEN + 1], char code[OTP_CODE_MAX + 1],
+		      char id[OTP_ID_LEN + 1])
+{
+	/* What a delivery would send does not matter here, but it is sealed
+	 * like a real message and about as long. */
+	static const char text[] = "000000 is your otpd code. It expires in "
+				   "5 minutes.";
+	struct otp_code_new c = {.attempts = attempts};
+	struct otp_session_bind b;
+	unsigned char *body;
+	size_t body_len;
+
+	memcpy(c.phone, phone, OTP_PHONE_MAX);
+	c.expires_ms = now + cfg.code_ttl * 1000;
+	otp_request_id_new(c.id);
+	otp_code_generate((int)cfg.code_length, code);
+	otp_code_mac(engine.keys, c.id, code, strlen(code), c.mac);
+	otp_token_new(tok);
+	otp_token_hash(engine.keys, tok, OTP_TOKEN_LEN, b.hash);
+	b.expires_ms = c.expires_ms;
+	otp_seal(engine.keys, text, sizeof text - 1, &body, &body_len);
+	int rc = issue(&c, body, body_len, bind ? &b : NULL, now + AHEAD_MS);
+	free(body);
+	if (rc < 0)
+		die("code_issue", rc);
+	memcpy(id, c.id, OTP_ID_LEN + 1);
+}
+
+static void codes(long count, const char *prefix, long start, const char *kind,
+		  int attempts, FILE *out)
+{
+	bool api = strcmp(kind, "api") == 0, wrong = strcmp(kind, "wrong") == 0;
+	for (long i = 0; i < count; i++) {
+		char phone[OTP_PHONE_MAX], tok[OTP_TOKEN_LEN + 1];
+		char code[OTP_CODE_MAX + 1], id[OTP_ID_LEN + 1];
+		phone_of(phone, prefix, start + i);
+		issue_one(phone, attempts, !api, otp_clock_now_ms(), tok, code,
+			  id);
+		if (wrong) { /* the last digit moved by one */
+			size_t n = strlen(code);
+			code[n - 1] =
+			    (char)('0' + (code[n - 1] - '0' + 1) % 10);
+		}
+		fprintf(out, "%s %s\n", api ? id : tok, code);
+	}
+}
+
+static void auth(long count, const char *prefix, long start, FILE *out)
+{
+	for (long i = 0; i < count; i++) {
+		char phone[OTP_PHONE_MAX], tok[OTP_TOKEN_LEN + 1];
+		char code[OTP_CODE_MAX + 1];
+		struct otp_verify_in v = {.rotate = true};
+		struct otp_verify_out vo;
+		int64_t now = otp_clock_now_ms();
+		phone_of(phone, prefix, start + i);
+		issue_one(phone, 1, true, now, tok, code, v.id);
+		otp_token_hash(engine.keys, tok, OTP_TOKEN_LEN, v.old_hash);
+		otp_code_mac(engine.keys, v.id, code, strlen(code), v.mac);
+		otp_token_new(tok);
+		otp_token_hash(engine.keys, tok, OTP_TOKEN_LEN, v.new_hash);
+		v.session_expires_ms = now + cfg.session_ttl * 1000;
+		int rc = otp_store_code_verify(store, &v, now, &vo);
+		if (rc < 0 || vo.result != OTP_VERIFY_OK)
+			die("code_verify", rc < 0 ? rc : (int)vo.result);
+		fprintf(out, "%s\n", tok);
+	}
+}
+
+static const char *env(const char *name)
+{
+	return getenv(name);
+}
+
+/* A whole number of at least min, or -1. */
+static long number(const char *s, long min)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	return errno || end == s || *end || v < min ? -1 : v;
+}
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"usage: seed codes COUNT PREFIX START right|wrong|api ATTEMPTS "
+		"OUT\n"
+		"       seed auth COUNT PREFIX START OUT\n"
+		"settings and the secret come from the OTPD_* environment\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	char err[512];
+	char *args[] = {"seed", NULL};
+	unsigned char *secret = NULL;
+	bool created;
+
+	if (argc < 6)
+		return usage();
+	const char *mode = argv[1], *prefix = argv[3];
+	long count = number(argv[2], 0), start = number(argv[4], 0);
+	bool is_codes = strcmp(mode, "codes") == 0;
+	if (is_codes ? argc != 8 : (strcmp(mode, "auth") != 0 || argc != 6))
+		return usage();
+	if (is_codes && strcmp(argv[5], "right") != 0 &&
+	    strcmp(argv[5], "wrong") != 0 && strcmp(argv[5], "api") != 0)
+		return usage();
+	long attempts = is_codes ? number(argv[6], 1) : 1;
+	if (count < 0 || start < 0 || attempts < 0 || attempts > INT32_MAX)
+		return usage();
+	const char *path = argv[argc - 1];
+
+	int rc = otp_config_load(&cfg, 1, args, env, err, sizeof err);
+	if (rc != OTP_CONFIG_RUN) {
+		fprintf(stderr, "seed: %s\n", err);
+		return 2;
+	}
+	if (!getenv("OTPD_SECRET")) {
+		fprintf(stderr, "seed: set OTPD_SECRET (the server's)\n");
+		return 2;
+	}
+	if (otp_crypto_init() < 0)
+		die("otp_crypto_init", -1);
+	rc = otp_secret_load(getenv("OTPD_SECRET"), "", "", &secret, &created,
+			     err, sizeof err);
+	if (rc < 0) {
+		fprintf(stderr, "seed: %s\n", err);
+		return 2;
+	}
+	if (otp_engine_init(&engine, &cfg, secret) < 0)
+		die("otp_engine_init", -1);
+	otp_secret_free(secret);
+	rc = otp_store_open(cfg.store, &store);
+	if (rc < 0)
+		die("otp_store_open", rc);
+
+	FILE *out = fopen(path, "a");
+	if (!out) {
+		perror(path);
+		return 1;
+	}
+	if (is_codes)
+		codes(count, prefix, start, argv[5], (int)attempts, out);
+	else
+		auth(count, prefix, start, out);
+	if (fclose(out) != 0) {
+		perror(path);
+		return 1;
+	}
+	otp_store_close(store);
+	otp_engine_deinit(&engine);
+	otp_config_deinit(&cfg);
+	return 0;
+}
