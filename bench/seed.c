@@ -22,11 +22,14 @@
  * bench needs hundreds of thousands. Their messages are dated 30 min ahead
  * (the store's `now` is the caller's) so the server's delivery thread leaves
  * them alone during the run; in a real store they would have gone long
- * before. Codes and sessions expire on the real clock. Not shipped: bench/
- * only.
+ * before. Codes and sessions expire on the real clock. The work is split
+ * over OTPD_SEED_THREADS threads (default 8), each with its own store handle,
+ * as otpd's request threads are: the store batches their commits alike.
+ * Not shipped: bench/ only.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,9 +49,21 @@
  * minus this `now`). */
 #define AHEAD_MS (1800 * 1000LL)
 
+#define THREADS_MAX 64
+
 static struct otp_config cfg;
 static struct otp_engine engine;
-static struct otp_store *store;
+
+/* One thread's share: items [start, start + count) into its own buffer. */
+struct job {
+	pthread_t thread;
+	struct otp_store *store;
+	const char *mode, *prefix, *kind;
+	long count, start;
+	int attempts;
+	char *buf;
+	size_t len;
+};
 
 static void die(const char *what, int rc)
 {
@@ -56,9 +71,9 @@ static void die(const char *what, int rc)
 	exit(1);
 }
 
-static int issue(const struct otp_code_new *code, const unsigned char *body,
-		 size_t body_len, const struct otp_session_bind *bind,
-		 int64_t now)
+static int issue(struct otp_store *store, const struct otp_code_new *code,
+		 const unsigned char *body, size_t body_len,
+		 const struct otp_session_bind *bind, int64_t now)
 {
 	struct otp_issue in = {
 	    .code = *code, .body = body, .body_len = body_len, .bind = bind};
@@ -73,9 +88,9 @@ static void phone_of(char out[OTP_PHONE_MAX], const char *prefix, long i)
 
 /* A pending code, bound to a new session if `bind`: its token, code and
  * request id come back in tok, code and id. */
-static void issue_one(const char *phone, int attempts, bool bind, int64_t now,
-		      char tok[OTP_TOKEN_LEN + 1], char code[OTP_CODE_MAX + 1],
-		      char id[OTP_ID_LEN + 1])
+static void issue_one(struct otp_store *store, const char *phone, int attempts,
+		      bool bind, int64_t now, char tok[OTP_TOKEN_LEN + 1],
+		      char code[OTP_CODE_MAX + 1], char id[OTP_ID_LEN + 1])
 {
 	/* What a delivery would send does not matter here, but it is sealed
 	 * like a real message and about as long. */
@@ -95,23 +110,24 @@ static void issue_one(const char *phone, int attempts, bool bind, int64_t now,
 	otp_token_hash(engine.keys, tok, OTP_TOKEN_LEN, b.hash);
 	b.expires_ms = c.expires_ms;
 	otp_seal(engine.keys, text, sizeof text - 1, &body, &body_len);
-	int rc = issue(&c, body, body_len, bind ? &b : NULL, now + AHEAD_MS);
+	int rc =
+	    issue(store, &c, body, body_len, bind ? &b : NULL, now + AHEAD_MS);
 	free(body);
 	if (rc < 0)
 		die("code_issue", rc);
 	memcpy(id, c.id, OTP_ID_LEN + 1);
 }
 
-static void codes(long count, const char *prefix, long start, const char *kind,
-		  int attempts, FILE *out)
+static void codes(struct otp_store *store, long count, const char *prefix,
+		  long start, const char *kind, int attempts, FILE *out)
 {
 	bool api = strcmp(kind, "api") == 0, wrong = strcmp(kind, "wrong") == 0;
 	for (long i = 0; i < count; i++) {
 		char phone[OTP_PHONE_MAX], tok[OTP_TOKEN_LEN + 1];
 		char code[OTP_CODE_MAX + 1], id[OTP_ID_LEN + 1];
 		phone_of(phone, prefix, start + i);
-		issue_one(phone, attempts, !api, otp_clock_now_ms(), tok, code,
-			  id);
+		issue_one(store, phone, attempts, !api, otp_clock_now_ms(), tok,
+			  code, id);
 		if (wrong) { /* the last digit moved by one */
 			size_t n = strlen(code);
 			code[n - 1] =
@@ -121,7 +137,8 @@ static void codes(long count, const char *prefix, long start, const char *kind,
 	}
 }
 
-static void auth(long count, const char *prefix, long start, FILE *out)
+static void auth(struct otp_store *store, long count, const char *prefix,
+		 long start, FILE *out)
 {
 	for (long i = 0; i < count; i++) {
 		char phone[OTP_PHONE_MAX], tok[OTP_TOKEN_LEN + 1];
@@ -130,7 +147,7 @@ static void auth(long count, const char *prefix, long start, FILE *out)
 		struct otp_verify_out vo;
 		int64_t now = otp_clock_now_ms();
 		phone_of(phone, prefix, start + i);
-		issue_one(phone, 1, true, now, tok, code, v.id);
+		issue_one(store, phone, 1, true, now, tok, code, v.id);
 		otp_token_hash(engine.keys, tok, OTP_TOKEN_LEN, v.old_hash);
 		otp_code_mac(engine.keys, v.id, code, strlen(code), v.mac);
 		otp_token_new(tok);
@@ -141,6 +158,22 @@ static void auth(long count, const char *prefix, long start, FILE *out)
 			die("code_verify", rc < 0 ? rc : (int)vo.result);
 		fprintf(out, "%s\n", tok);
 	}
+}
+
+static void *run(void *arg)
+{
+	struct job *j = arg;
+	FILE *out = open_memstream(&j->buf, &j->len);
+	if (!out)
+		abort();
+	if (strcmp(j->mode, "codes") == 0)
+		codes(j->store, j->count, j->prefix, j->start, j->kind,
+		      j->attempts, out);
+	else
+		auth(j->store, j->count, j->prefix, j->start, out);
+	if (fclose(out) != 0)
+		abort();
+	return NULL;
 }
 
 static const char *env(const char *name)
@@ -163,7 +196,8 @@ static int usage(void)
 		"usage: seed codes COUNT PREFIX START right|wrong|api ATTEMPTS "
 		"OUT\n"
 		"       seed auth COUNT PREFIX START OUT\n"
-		"settings and the secret come from the OTPD_* environment\n");
+		"settings and the secret come from the OTPD_* environment;\n"
+		"OTPD_SEED_THREADS threads share the work (default 8)\n");
 	return 2;
 }
 
@@ -209,24 +243,44 @@ int main(int argc, char **argv)
 	if (otp_engine_init(&engine, &cfg, secret) < 0)
 		die("otp_engine_init", -1);
 	otp_secret_free(secret);
-	rc = otp_store_open(cfg.store, &store);
-	if (rc < 0)
-		die("otp_store_open", rc);
-
+	const char *t = getenv("OTPD_SEED_THREADS");
+	long nthreads = t ? number(t, 1) : 8;
+	if (nthreads < 1 || nthreads > THREADS_MAX)
+		return usage();
+	if (nthreads > count)
+		nthreads = count > 0 ? count : 1;
+	struct job jobs[THREADS_MAX];
+	for (long i = 0; i < nthreads; i++) {
+		struct job *j = &jobs[i];
+		*j = (struct job){.mode = mode,
+				  .prefix = prefix,
+				  .kind = argv[5],
+				  .attempts = (int)attempts,
+				  .start = start + count * i / nthreads,
+				  .count = count * (i + 1) / nthreads -
+					   count * i / nthreads};
+		rc = otp_store_open(cfg.store, &j->store);
+		if (rc < 0)
+			die("otp_store_open", rc);
+	}
+	for (long i = 0; i < nthreads; i++)
+		if (pthread_create(&jobs[i].thread, NULL, run, &jobs[i]) != 0)
+			die("pthread_create", -1);
 	FILE *out = fopen(path, "a");
 	if (!out) {
 		perror(path);
 		return 1;
 	}
-	if (is_codes)
-		codes(count, prefix, start, argv[5], (int)attempts, out);
-	else
-		auth(count, prefix, start, out);
+	for (long i = 0; i < nthreads; i++) {
+		pthread_join(jobs[i].thread, NULL);
+		fwrite(jobs[i].buf, 1, jobs[i].len, out);
+		free(jobs[i].buf);
+		otp_store_close(jobs[i].store);
+	}
 	if (fclose(out) != 0) {
 		perror(path);
 		return 1;
 	}
-	otp_store_close(store);
 	otp_engine_deinit(&engine);
 	otp_config_deinit(&cfg);
 	return 0;
