@@ -3,13 +3,18 @@
  * Each call builds its whole line in a stack buffer and writes it with one
  * write(2), so lines from many threads never interleave. What goes in is the
  * caller's responsibility (see log.h): this file escapes, it does not redact.
+ *
+ * A line is logged for every request, so building one stays cheap: the
+ * timestamp is formatted here from the clock's milliseconds with integer
+ * arithmetic (no gmtime_r, whose time-zone lock every thread would share,
+ * no strftime, no printf), and escaping copies runs of plain bytes at once.
  */
 #include "core/log.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdatomic.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -49,26 +54,108 @@ static void put(struct line *l, const char *s, size_t n)
 	l->len += n;
 }
 
+/* Bytes that JSON strings take as they are: printable ASCII but '"' and '\\',
+ * and every byte >= 0x80 (UTF-8 passes through). */
+static bool is_plain(unsigned char c)
+{
+	return c >= 0x20 && c != '"' && c != '\\' && c != 0x7f;
+}
+
 static void put_escaped(struct line *l, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
 	put(l, "\"", 1);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	while (*p) {
+		const unsigned char *run = p;
+		while (is_plain(*p))
+			p++;
+		if (p > run)
+			put(l, (const char *)run, (size_t)(p - run));
+		if (!*p)
+			break;
 		char esc[6];
 		if (*p == '"' || *p == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)*p;
 			put(l, esc, 2);
-		} else if (*p < 0x20 || *p == 0x7f) {
+		} else {
 			memcpy(esc, "\\u00", 4);
 			esc[4] = hex[*p >> 4];
 			esc[5] = hex[*p & 15];
 			put(l, esc, 6);
-		} else {
-			put(l, (const char *)p, 1);
 		}
+		p++;
 	}
 	put(l, "\"", 1);
+}
+
+/* n in exactly `width` decimal digits, zero-padded (n < 10^width). */
+static void put_digits(char *out, unsigned n, int width)
+{
+	for (int i = width - 1; i >= 0; i--) {
+		out[i] = (char)('0' + n % 10);
+		n /= 10;
+	}
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC) for ms since the epoch, for years 0 to
+ * 9999. The date comes from the day number by the civil-from-days
+ * algorithm (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms"):
+ * count in 400-year eras of 146097 days starting on 0000-03-01, so that the
+ * leap day is the last day of a year and months from March on have a fixed
+ * pattern of lengths. Floor division keeps times before 1970 right. */
+static void format_time(int64_t ms, char out[OTP_LOG_TIME_LEN])
+{
+	int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+	int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+	unsigned sod = (unsigned)(secs - days * 86400);
+	unsigned msec = (unsigned)(ms - secs * 1000);
+
+	int64_t z = days + 719468; /* days since 0000-03-01 */
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	/* day of the era [0, 146096], year of the era [0, 399], day of the
+	 * year [0, 365], month [0, 11] counted from March */
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t y = (int64_t)yoe + era * 400;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	unsigned d = doy - (153 * mp + 2) / 5 + 1;
+	unsigned m = mp < 10 ? mp + 3 : mp - 9;
+	if (m <= 2)
+		y++;
+
+	put_digits(out, (unsigned)(y < 0 ? 0 : y > 9999 ? 9999 : y), 4);
+	out[4] = '-';
+	put_digits(out + 5, m, 2);
+	out[7] = '-';
+	put_digits(out + 8, d, 2);
+	out[10] = 'T';
+	put_digits(out + 11, sod / 3600, 2);
+	out[13] = ':';
+	put_digits(out + 14, sod / 60 % 60, 2);
+	out[16] = ':';
+	put_digits(out + 17, sod % 60, 2);
+	out[19] = '.';
+	put_digits(out + 20, msec, 3);
+	out[23] = 'Z';
+}
+
+const char *otp_log_num(char buf[OTP_LOG_NUM_LEN], long long v)
+{
+	char *p = buf + OTP_LOG_NUM_LEN - 1;
+	/* Negated as unsigned: LLONG_MIN has no positive counterpart. */
+	unsigned long long u =
+	    v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	*p = '\0';
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	return p;
 }
 
 static void put_number(struct line *l, const char *s)
@@ -85,17 +172,12 @@ void otp_log(enum otp_log_level lvl, const char *msg, ...)
 {
 	if ((int)lvl < atomic_load(&min_level))
 		return;
-	struct line l = {.len = 0};
-	char ts[OTP_ISO8601_LEN];
-	int64_t now = otp_clock_now_ms();
-	char ms[8];
+	struct line l;
 
-	otp_clock_iso8601(now, ts);
-	snprintf(ms, sizeof ms, ".%03d", (int)(now % 1000));
-	put(&l, "{\"ts\":\"", 7);
-	put(&l, ts, 19);
-	put(&l, ms, 4);
-	put(&l, "Z\",\"level\":\"", 12);
+	memcpy(l.buf, "{\"ts\":\"", 7);
+	format_time(otp_clock_now_ms(), l.buf + 7);
+	l.len = 7 + OTP_LOG_TIME_LEN;
+	put(&l, "\",\"level\":\"", 11);
 	put(&l, names[lvl], strlen(names[lvl]));
 	put(&l, "\",\"msg\":", 8);
 	put_escaped(&l, msg);

@@ -21,4 +21,12 @@ int otp_log_parse_level(const char *s, enum otp_log_level *out);
 void otp_log(enum otp_log_level lvl, const char *msg, ...)
     __attribute__((sentinel));
 
+/* Writes v in decimal into buf and returns where the number starts in it
+ * (not buf itself): a '#' value without snprintf. */
+#define OTP_LOG_NUM_LEN 21 /* "-9223372036854775808" + NUL */
+const char *otp_log_num(char buf[OTP_LOG_NUM_LEN], long long v);
+
+/* The length of a line's "ts": "YYYY-MM-DDTHH:MM:SS.mmmZ", UTC. */
+#define OTP_LOG_TIME_LEN 24
+
 #endif

@@ -379,14 +379,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)conn;
 	if (!c)
 		return;
-	char status[8], ms[24];
-	snprintf(status, sizeof status, "%d",
-		 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? c->r.status : 0);
-	snprintf(ms, sizeof ms, "%lld",
-		 (long long)(otp_clock_mono_ms() - c->start));
+	char status[OTP_LOG_NUM_LEN], ms[OTP_LOG_NUM_LEN];
 	otp_log(OTP_LOG_INFO, "request", "method", c->r.method, "route",
-		c->r.route ? c->r.route->path : "-", "#status", status, "#ms",
-		ms, "phone", c->r.log_phone[0] ? c->r.log_phone : NULL, "key",
+		c->r.route ? c->r.route->path : "-", "#status",
+		otp_log_num(status, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK
+					? c->r.status
+					: 0),
+		"#ms", otp_log_num(ms, otp_clock_mono_ms() - c->start), "phone",
+		c->r.log_phone[0] ? c->r.log_phone : NULL, "key",
 		c->r.log_key[0] ? c->r.log_key : NULL, "error",
 		c->r.status >= 400 && c->r.out
 		    ? json_string_value(json_object_get(c->r.out, "code"))
