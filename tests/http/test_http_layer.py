@@ -112,3 +112,54 @@ def test_responses_are_json_with_length(server):
     r = requests.get(server.url("/nope"))
     assert r.headers["Content-Type"].startswith("application/json")
     assert int(r.headers["Content-Length"]) == len(r.content)
+
+
+def test_cookie_header_of_9_kib_is_served(server):
+    """A browser's Cookie header carries the site's other cookies too; the
+    session is found among 130 of them, 9 KiB (nginx passes them all to
+    auth_request; libmicrohttpd keeps an entry per cookie in the
+    connection's memory pool)."""
+    b = server.browser()
+    server.login(b, PHONE)
+    jar = "; ".join(f"analytics{i}={'v' * 60}" for i in range(130))
+    token = b.cookies.get("otpd_session")
+    h = {"Cookie": f"{jar}; otpd_session={token}"}
+    assert 9000 < len(h["Cookie"]) < 9800
+    r = requests.get(server.url("/auth/check"), headers=h, timeout=5)
+    assert r.status_code == 204
+    assert r.headers["X-Auth-Phone"] == PHONE
+
+
+def test_oversized_request_head_gets_431_and_server_lives(server):
+    for head in ({"Cookie": "a=" + "x" * 40000},
+                 {f"X-Pad-{i}": "y" * 40 for i in range(600)}):
+        with connect(server) as s:
+            deadline = time.monotonic() + 5
+            s.sendall(f"GET /auth/check HTTP/1.1\r\n"
+                      f"Host: 127.0.0.1:{server.port}\r\n".encode() +
+                      "".join(f"{k}: {v}\r\n" for k, v in head.items())
+                      .encode() + b"\r\n")
+            status, _, _ = recv_response(s, deadline)
+            assert status == 431
+    with connect(server) as s:
+        s.sendall(f"GET /auth/check?{'q' * 40000} HTTP/1.1\r\n"
+                  f"Host: 127.0.0.1:{server.port}\r\n\r\n".encode())
+        status, _, _ = recv_response(s, time.monotonic() + 5)
+        assert status == 414
+    assert requests.get(server.url("/healthz"), timeout=5).status_code == 200
+
+
+def test_body_at_its_cap_after_a_large_head(server):
+    """The body cap (8 KiB) and a 6 KiB head fit together: bodies are not
+    kept in the connection's memory pool."""
+    body = b'{"phone": "+14155550100"' + b" " * (8192 - 25) + b"}"
+    assert len(body) == 8192
+    with connect(server) as s:
+        deadline = time.monotonic() + 5
+        s.sendall(f"POST /auth/send-otp HTTP/1.1\r\n"
+                  f"Host: 127.0.0.1:{server.port}\r\n"
+                  f"X-Pad: {'p' * 6000}\r\n"
+                  "Content-Type: application/json\r\n"
+                  f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        status, _, resp = recv_response(s, deadline)
+        assert status == 200, resp
