@@ -49,7 +49,8 @@ struct otp_http {
 };
 
 /* Per-request state, from the first call of the access handler to the
- * completion callback. */
+ * completion callback. It lives in its connection's struct conn and is
+ * cleared for each request, so a request allocates nothing of its own. */
 struct ctx {
 	struct otp_req r;
 	struct otp_http *h;
@@ -59,6 +60,21 @@ struct ctx {
 	bool too_big;
 	int64_t start;
 };
+
+/* Per-connection state, from libmicrohttpd's "started" to its "closed"
+ * notification: the request in progress (requests of a connection come one
+ * after the other) and the peer's address, formatted once. */
+struct conn {
+	struct ctx c;
+	bool busy;     /* c belongs to a request not yet completed */
+	bool orphaned; /* closed while busy: the completion frees it */
+	bool peer_is_proxy;
+	char peer[OTP_IP_MAX];
+	size_t peer_len;
+};
+
+/* A body buffer up to this size is kept for the connection's next request. */
+#define BODY_KEEP 512
 
 static const struct otp_route *find_route(const struct otp_http *h,
 					  const char *method, const char *path,
@@ -137,13 +153,11 @@ static bool in_list(const char *list, const char *ip)
 	return false;
 }
 
-/* The socket's peer; if that is a trusted proxy, the right-most address of
- * X-Forwarded-For that is not itself a trusted proxy. */
-static void client_ip(struct ctx *c, struct MHD_Connection *conn)
+/* The socket's peer as text ("unknown" if it has none we know). */
+static void peer_of(struct MHD_Connection *conn, char ip[OTP_IP_MAX])
 {
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	char *ip = c->r.ip;
 	snprintf(ip, OTP_IP_MAX, "unknown");
 	if (ci && ci->client_addr) {
 		const struct sockaddr *sa = ci->client_addr;
@@ -156,7 +170,16 @@ static void client_ip(struct ctx *c, struct MHD_Connection *conn)
 				  &((const struct sockaddr_in6 *)sa)->sin6_addr,
 				  ip, OTP_IP_MAX);
 	}
-	if (!c->h->proxies || !in_list(c->h->proxies, ip))
+}
+
+/* The connection's peer; if that is a trusted proxy, the right-most address
+ * of X-Forwarded-For that is not itself a trusted proxy. */
+static void client_ip(struct ctx *c, const struct conn *cn,
+		      struct MHD_Connection *conn)
+{
+	char *ip = c->r.ip;
+	memcpy(ip, cn->peer, cn->peer_len + 1);
+	if (!cn->peer_is_proxy)
 		return;
 	const char *xff = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						      "X-Forwarded-For");
@@ -270,7 +293,7 @@ static void dispatch(struct ctx *c)
 	const struct otp_route *rt = r->route;
 	json_t *in = NULL;
 	int rc = 0;
-	r->body = c->body ? c->body : "";
+	r->body = c->len ? c->body : ""; /* c->body may be an old request's */
 	r->body_len = c->len;
 	/* Who asks comes first (read-only); then parsing, which is pure: bad
 	 * input is refused before any state is written, the per-IP bucket
@@ -303,9 +326,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	(void)version;
 
 	if (!c) {
-		c = calloc(1, sizeof *c);
-		if (!c)
-			abort();
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		    conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		struct conn *cn = ci->socket_context;
+		c = &cn->c;
+		/* The body buffer is all a request leaves for the next. */
+		char *body = c->body;
+		size_t cap = c->cap;
+		memset(c, 0, sizeof *c);
+		c->body = body;
+		c->cap = cap;
+		cn->busy = true;
 		*con_cls = c;
 		c->h = h;
 		c->start = otp_clock_mono_ms();
@@ -314,7 +345,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		c->r.method = method;
 		c->r.path = url;
 		c->r.now = otp_clock_now_ms();
-		client_ip(c, conn);
+		client_ip(c, cn, conn);
 
 		static __thread char allow[64];
 		const char *param = "";
@@ -363,7 +394,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			return MHD_YES;
 		}
 		if (c->len + n + 1 > c->cap) {
-			c->cap = c->len + n + 1 < 512 ? 512 : c->len + n + 1;
+			c->cap = c->len + n + 1 < BODY_KEEP ? BODY_KEEP
+							    : c->len + n + 1;
 			c->body = realloc(c->body, c->cap);
 			if (!c->body)
 				abort();
@@ -404,10 +436,49 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		    : NULL,
 		NULL);
 	json_decref(c->r.out);
-	free(c->body);
-	free(c);
+	c->r.out = NULL;
+	if (c->cap > BODY_KEEP) {
+		free(c->body);
+		c->body = NULL;
+		c->cap = 0;
+	}
 	*con_cls = NULL;
+	struct conn *cn = (struct conn *)c; /* c is its first member */
+	cn->busy = false;
+	if (cn->orphaned) {
+		free(c->body);
+		free(cn);
+	}
 	atomic_fetch_sub(&h->in_flight, 1);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn,
+			  void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct otp_http *h = cls;
+	struct conn *cn = *socket_context;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		cn = calloc(1, sizeof *cn);
+		if (!cn)
+			abort();
+		peer_of(conn, cn->peer);
+		cn->peer_len = strlen(cn->peer);
+		cn->peer_is_proxy = h->proxies && in_list(h->proxies, cn->peer);
+		*socket_context = cn;
+		return;
+	}
+	if (!cn)
+		return;
+	*socket_context = NULL;
+	/* libmicrohttpd completes a request before it closes its connection;
+	 * should that ever change, the completion frees what it still uses. */
+	if (cn->busy) {
+		cn->orphaned = true;
+		return;
+	}
+	free(cn->c.body);
+	free(cn);
 }
 
 int otp_http_parse_listen(const char *s, char *host, size_t hostlen,
@@ -489,7 +560,8 @@ int otp_http_start(struct otp_http **out, const struct otp_http_cfg *cfg,
 	    cfg->conn_limit, MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_POOL,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, h, MHD_OPTION_END);
+	    on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+	    MHD_OPTION_END);
 	if (!h->d) {
 		snprintf(err, errlen, "cannot listen on %s", cfg->listen);
 		free(h->proxies);
