@@ -85,6 +85,32 @@ static void token_hash_is_keyed(void)
 	otp_keys_free(k);
 }
 
+/* The hashes start from a keyed state made once (crypto.c); they must be
+ * the plain keyed BLAKE2b of the subkey, or stored sessions and codes would
+ * no longer match. The subkeys are derived here as crypto.c does. */
+static void hashes_equal_one_shot_keyed_blake2b(void)
+{
+	struct otp_keys *k = otp_keys_new(secret);
+	unsigned char skey[32], ckey[32], want[64], got[64];
+	char tok[200];
+	crypto_kdf_derive_from_key(skey, 32, 2, "otpdsess", secret);
+	crypto_kdf_derive_from_key(ckey, 32, 1, "otpdcode", secret);
+	for (size_t len = 0; len < sizeof tok; len++) {
+		tok[len] = (char)('a' + len % 26);
+		crypto_generichash(want, OTP_HASH_LEN,
+				   (const unsigned char *)tok, len, skey, 32);
+		otp_token_hash(k, tok, len, got);
+		CHECK(memcmp(want, got, OTP_HASH_LEN) == 0);
+	}
+	crypto_generichash(want, OTP_MAC_LEN,
+			   (const unsigned char *)"id1\0"
+						  "123456",
+			   10, ckey, 32);
+	otp_code_mac(k, "id1", "123456", 6, got);
+	CHECK(memcmp(want, got, OTP_MAC_LEN) == 0);
+	otp_keys_free(k);
+}
+
 static void seal_round_trip_and_tamper(void)
 {
 	struct otp_keys *k = otp_keys_new(secret);
@@ -141,6 +167,7 @@ static const struct harness_test tests[] = {
     TEST(mac_binds_id_code_and_key),
     TEST(ids_and_tokens_are_random_and_well_formed),
     TEST(token_hash_is_keyed),
+    TEST(hashes_equal_one_shot_keyed_blake2b),
     TEST(seal_round_trip_and_tamper),
     TEST(message_text_and_autofill_line),
 };
