@@ -54,12 +54,16 @@ static void put(struct line *l, const char *s, size_t n)
 	l->len += n;
 }
 
-/* Bytes that JSON strings take as they are: printable ASCII but '"' and '\\',
- * and every byte >= 0x80 (UTF-8 passes through). */
-static bool is_plain(unsigned char c)
-{
-	return c >= 0x20 && c != '"' && c != '\\' && c != 0x7f;
-}
+/* 1 for the bytes JSON strings take as they are: printable ASCII but '"'
+ * (0x22), '\\' (0x5c) and DEL (0x7f), and every byte >= 0x80 (UTF-8 passes
+ * through). (Ranges in designators are a GNU C extension, as in gcc and
+ * clang.) */
+static const unsigned char plain[256] = {
+    [0x20 ... 0x21] = 1,
+    [0x23 ... 0x5b] = 1,
+    [0x5d ... 0x7e] = 1,
+    [0x80 ... 0xff] = 1,
+};
 
 static void put_escaped(struct line *l, const char *s)
 {
@@ -68,7 +72,7 @@ static void put_escaped(struct line *l, const char *s)
 	put(l, "\"", 1);
 	while (*p) {
 		const unsigned char *run = p;
-		while (is_plain(*p))
+		while (plain[*p])
 			p++;
 		if (p > run)
 			put(l, (const char *)run, (size_t)(p - run));
