@@ -71,7 +71,22 @@ struct conn {
 	bool peer_is_proxy;
 	char peer[OTP_IP_MAX];
 	size_t peer_len;
+	/* The answer of a passed check (204, Cache-Control, X-Auth-Phone),
+	 * kept for the connection's next one: libmicrohttpd is done with a
+	 * response before it reads the next request, and most next checks on
+	 * a connection are for the same phone, so it is built once (or only
+	 * its phone changed) instead of allocated and filled for each. */
+	struct MHD_Response *passed;
+	char passed_phone[OTP_PHONE_MAX];
 };
+
+static void conn_free(struct conn *cn)
+{
+	if (cn->passed)
+		MHD_destroy_response(cn->passed);
+	free(cn->c.body);
+	free(cn);
+}
 
 /* A body buffer up to this size is kept for the connection's next request. */
 #define BODY_KEEP 512
@@ -258,10 +273,36 @@ static void error_body(struct otp_req *r, int err)
 		r->out = e;
 }
 
+/* A 204 whose only header of its own is X-Auth-Phone: the connection's kept
+ * response (struct conn). */
+static enum MHD_Result respond_passed(struct MHD_Connection *conn,
+				      struct conn *cn, const char *phone)
+{
+	if (!cn->passed) {
+		cn->passed = MHD_create_response_from_buffer(
+		    0, NULL, MHD_RESPMEM_PERSISTENT);
+		MHD_add_response_header(cn->passed, "Cache-Control",
+					"no-store");
+		cn->passed_phone[0] = '\0';
+	}
+	if (strcmp(cn->passed_phone, phone) != 0) {
+		if (cn->passed_phone[0])
+			MHD_del_response_header(cn->passed, "X-Auth-Phone",
+						cn->passed_phone);
+		MHD_add_response_header(cn->passed, "X-Auth-Phone", phone);
+		snprintf(cn->passed_phone, sizeof cn->passed_phone, "%s",
+			 phone);
+	}
+	return MHD_queue_response(conn, 204, cn->passed);
+}
+
 static enum MHD_Result respond(struct MHD_Connection *conn, struct ctx *c)
 {
 	struct otp_req *r = &c->r;
 	struct MHD_Response *resp;
+	if (r->status == 204 && r->auth_phone[0] && !r->set_cookie[0] &&
+	    r->retry_after_s <= 0 && !r->allow)
+		return respond_passed(conn, (struct conn *)c, r->auth_phone);
 	if (r->out && r->status != 204) {
 		char *s = json_dumps(r->out, JSON_COMPACT);
 		size_t n = strlen(s);
@@ -445,10 +486,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 	struct conn *cn = (struct conn *)c; /* c is its first member */
 	cn->busy = false;
-	if (cn->orphaned) {
-		free(c->body);
-		free(cn);
-	}
+	if (cn->orphaned)
+		conn_free(cn);
 	atomic_fetch_sub(&h->in_flight, 1);
 }
 
@@ -477,8 +516,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
 		cn->orphaned = true;
 		return;
 	}
-	free(cn->c.body);
-	free(cn);
+	conn_free(cn);
 }
 
 int otp_http_parse_listen(const char *s, char *host, size_t hostlen,

@@ -6,7 +6,7 @@ import time
 
 import requests
 
-from helpers import PHONE, recv_response, wait_closed
+from helpers import OTHER_PHONE, PHONE, recv_response, wait_closed
 
 
 def connect(srv, timeout=5):
@@ -163,3 +163,40 @@ def test_body_at_its_cap_after_a_large_head(server):
                   f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
         status, _, resp = recv_response(s, deadline)
         assert status == 200, resp
+
+
+def test_checks_of_several_users_on_one_connection(server):
+    """nginx's keep-alive connections carry many users' checks one after
+    the other: each answer names its own phone (the server keeps the last
+    answer of a connection and changes its phone), and an unknown session
+    in between is refused."""
+    tokens = {}
+    for phone in (PHONE, OTHER_PHONE):
+        b = server.browser()
+        server.login(b, phone)
+        tokens[phone] = b.cookies.get("otpd_session")
+    with connect(server) as s:
+        deadline = time.monotonic() + 5
+        for phone in (PHONE, PHONE, OTHER_PHONE, None, PHONE, OTHER_PHONE):
+            token = tokens[phone] if phone else "nope"
+            for method in ("GET", "HEAD"):
+                s.sendall(f"{method} /auth/check HTTP/1.1\r\n"
+                          f"Host: 127.0.0.1:{server.port}\r\n"
+                          f"Cookie: otpd_session={token}\r\n\r\n"
+                          .encode())
+                if method == "HEAD":  # no body follows, whatever the length
+                    buf = b""
+                    while b"\r\n\r\n" not in buf:
+                        buf += s.recv(65536)
+                    assert buf.split()[1] == (b"204" if phone else b"401")
+                    assert buf.lower().count(b"x-auth-phone:") == (
+                        1 if phone else 0)
+                    continue
+                status, headers, _ = recv_response(s, deadline)
+                if phone is None:
+                    assert status == 401
+                    assert "x-auth-phone" not in headers
+                else:
+                    assert status == 204
+                    assert headers["x-auth-phone"] == phone
+                    assert headers["cache-control"] == "no-store"
