@@ -46,6 +46,10 @@ struct otp_http {
 	struct otp_http_cfg cfg;
 	char *proxies; /* copy of cfg.trusted_proxies */
 	atomic_int in_flight;
+	/* The answer of each error of err.h's list when nothing of the request
+	 * goes into it (see plain_error): made at start, shared by all threads
+	 * (libmicrohttpd counts a response's users), freed at stop. */
+	struct MHD_Response *plain[OTP_ERR_COUNT_];
 };
 
 /* Per-request state, from the first call of the access handler to the
@@ -54,7 +58,9 @@ struct otp_http {
 struct ctx {
 	struct otp_req r;
 	struct otp_http *h;
-	int err; /* an error decided before the body was read */
+	int err;	/* an error decided before the body was read */
+	int answer_err; /* the error answered, or 0 */
+	bool plain;	/* answered with h->plain[-answer_err] */
 	char *body;
 	size_t len, cap, max;
 	bool too_big;
@@ -244,15 +250,34 @@ static void add_common_headers(struct MHD_Response *resp, struct otp_req *r)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
 }
 
+/* Is err's answer the same for every request, so a shared one can go out:
+ * {"error", "code"} and no header of the request's own? */
+static bool plain_error(const struct otp_req *r, int err)
+{
+	return -err > 0 && -err < OTP_ERR_COUNT_ &&
+	       !(r->route && (r->route->flags & OTP_R_ENVELOPE)) &&
+	       (!r->log_field || err == OTP_EUNKNOWN) && err != OTP_ELIMITED &&
+	       !r->set_cookie[0] && !r->auth_phone[0] && !r->allow;
+}
+
 /* The error object: {"error": message, "code": wire[, "field"]
  * [, "retry_after"]}, or for OTP_R_ENVELOPE routes the provider API's
- * envelope with {"code", "message"[, "field"]} inside. */
-static void error_body(struct otp_req *r, int err)
+ * envelope with {"code", "message"[, "field"]} inside. A plain error
+ * (plain_error) builds nothing: its answer was made at start. */
+static void error_body(struct ctx *c, int err)
 {
+	struct otp_req *r = &c->r;
 	bool envelope = r->route && (r->route->flags & OTP_R_ENVELOPE);
 	json_t *e;
 	json_decref(r->out);
+	r->out = NULL;
 	r->status = otp_err_status(err);
+	c->answer_err = err;
+	if (plain_error(r, err)) {
+		c->plain = true;
+		r->retry_after_s = 0;
+		return;
+	}
 	if (envelope)
 		e = json_pack("{s:s, s:s}", "code", otp_err_code(err),
 			      "message", otp_err_message(err));
@@ -300,6 +325,9 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct ctx *c)
 {
 	struct otp_req *r = &c->r;
 	struct MHD_Response *resp;
+	if (c->plain)
+		return MHD_queue_response(conn, (unsigned)r->status,
+					  c->h->plain[-c->answer_err]);
 	if (r->status == 204 && r->auth_phone[0] && !r->set_cookie[0] &&
 	    r->retry_after_s <= 0 && !r->allow)
 		return respond_passed(conn, (struct conn *)c, r->auth_phone);
@@ -324,7 +352,7 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct ctx *c)
 
 static enum MHD_Result fail(struct MHD_Connection *conn, struct ctx *c, int err)
 {
-	error_body(&c->r, err);
+	error_body(c, err);
 	return respond(conn, c);
 }
 
@@ -354,7 +382,7 @@ static void dispatch(struct ctx *c)
 	}
 	json_decref(in);
 	if (rc < 0)
-		error_body(r, rc);
+		error_body(c, rc);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
@@ -472,10 +500,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		"#ms", otp_log_num(ms, otp_clock_mono_ms() - c->start), "phone",
 		c->r.log_phone[0] ? c->r.log_phone : NULL, "key",
 		c->r.log_key[0] ? c->r.log_key : NULL, "error",
-		c->r.status >= 400 && c->r.out
-		    ? json_string_value(json_object_get(c->r.out, "code"))
-		    : NULL,
-		NULL);
+		c->answer_err ? otp_err_code(c->answer_err) : NULL, NULL);
 	json_decref(c->r.out);
 	c->r.out = NULL;
 	if (c->cap > BODY_KEEP) {
@@ -517,6 +542,35 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
 		return;
 	}
 	conn_free(cn);
+}
+
+/* The shared answers of plain errors: the same bytes error_body and respond
+ * would make for them. */
+static void make_plain(struct otp_http *h)
+{
+	for (int i = 1; i < OTP_ERR_COUNT_; i++) {
+		json_t *e =
+		    json_pack("{s:s, s:s}", "error", otp_err_message(-i),
+			      "code", otp_err_code(-i));
+		char *s = json_dumps(e, JSON_COMPACT);
+		size_t n = strlen(s);
+		s[n] = '\n'; /* json_dumps leaves room for the NUL */
+		h->plain[i] = MHD_create_response_from_buffer(
+		    n + 1, s, MHD_RESPMEM_MUST_FREE);
+		MHD_add_response_header(h->plain[i],
+					MHD_HTTP_HEADER_CONTENT_TYPE,
+					"application/json");
+		MHD_add_response_header(h->plain[i], "Cache-Control",
+					"no-store");
+		json_decref(e);
+	}
+}
+
+static void free_plain(struct otp_http *h)
+{
+	for (int i = 1; i < OTP_ERR_COUNT_; i++)
+		if (h->plain[i])
+			MHD_destroy_response(h->plain[i]);
 }
 
 int otp_http_parse_listen(const char *s, char *host, size_t hostlen,
@@ -586,6 +640,7 @@ int otp_http_start(struct otp_http **out, const struct otp_http_cfg *cfg,
 	h->cfg = *cfg;
 	if (cfg->trusted_proxies && cfg->trusted_proxies[0])
 		h->proxies = strdup(cfg->trusted_proxies);
+	make_plain(h);
 	unsigned threads = cfg->threads;
 	if (threads == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -602,6 +657,7 @@ int otp_http_start(struct otp_http **out, const struct otp_http_cfg *cfg,
 	    MHD_OPTION_END);
 	if (!h->d) {
 		snprintf(err, errlen, "cannot listen on %s", cfg->listen);
+		free_plain(h);
 		free(h->proxies);
 		free(h);
 		return OTP_EINTERNAL;
@@ -622,6 +678,7 @@ void otp_http_stop(struct otp_http *h, int64_t drain_ms)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(h->d);
+	free_plain(h);
 	free(h->proxies);
 	free(h);
 }

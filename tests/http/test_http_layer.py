@@ -200,3 +200,43 @@ def test_checks_of_several_users_on_one_connection(server):
                     assert status == 204
                     assert headers["x-auth-phone"] == phone
                     assert headers["cache-control"] == "no-store"
+
+
+def test_shared_error_answers_are_whole_and_logged(otpd):
+    """Errors with nothing of the request in them go out as answers made
+    once at start and shared by all threads: the same body and headers as
+    any error, many at once, each request still logged with its error."""
+    from concurrent.futures import ThreadPoolExecutor
+    srv = otpd("--threads", "4")
+
+    def check(i):
+        return requests.get(srv.url("/auth/check"), timeout=10,
+                            headers={"Cookie": f"otpd_session=bad{i}"})
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(check, range(400)))
+    for r in answers:
+        assert r.status_code == 401
+        assert r.json() == {"error": "not logged in", "code": "unauthorized"}
+        assert r.content.endswith(b"}\n")
+        assert r.headers["Content-Type"] == "application/json"
+        assert r.headers["Cache-Control"] == "no-store"
+        assert int(r.headers["Content-Length"]) == len(r.content)
+        assert "Set-Cookie" not in r.headers
+    r = requests.get(srv.url("/nope"), timeout=5)
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
+    # not plain: the Allow header, the envelope
+    r = requests.delete(srv.url("/auth/check"), timeout=5)
+    assert r.status_code == 405 and r.headers["Allow"] == "GET"
+    r = requests.post(srv.url("/otp/send"), json={}, timeout=5)
+    assert r.status_code == 401 and r.json()["success"] is False
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        lines = [json.loads(ln) for ln in srv.log_text().splitlines()
+                 if '"msg":"request"' in ln]
+        if len(lines) >= 403:
+            break
+        time.sleep(0.05)
+    errors = [ln.get("error") for ln in lines]
+    assert errors.count("unauthorized") == 400
+    assert "not_found" in errors and "method_not_allowed" in errors
+    assert "invalid_api_key" in errors
