@@ -301,7 +301,8 @@ static void error_body(struct ctx *c, int err)
 /* A 204 whose only header of its own is X-Auth-Phone: the connection's kept
  * response (struct conn). */
 static enum MHD_Result respond_passed(struct MHD_Connection *conn,
-				      struct conn *cn, const char *phone)
+				      struct conn *cn,
+				      const char phone[OTP_PHONE_MAX])
 {
 	if (!cn->passed) {
 		cn->passed = MHD_create_response_from_buffer(
@@ -315,8 +316,8 @@ static enum MHD_Result respond_passed(struct MHD_Connection *conn,
 			MHD_del_response_header(cn->passed, "X-Auth-Phone",
 						cn->passed_phone);
 		MHD_add_response_header(cn->passed, "X-Auth-Phone", phone);
-		snprintf(cn->passed_phone, sizeof cn->passed_phone, "%s",
-			 phone);
+		/* phone is r->auth_phone, of the same size */
+		memcpy(cn->passed_phone, phone, strlen(phone) + 1);
 	}
 	return MHD_queue_response(conn, 204, cn->passed);
 }
