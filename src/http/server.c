@@ -8,6 +8,12 @@
  * the error of its return value. Slow and idle clients are cut by the
  * connection timeout; the connection limit bounds what they can hold.
  *
+ * GET /auth/check runs for every page behind nginx's auth_request, so a
+ * request costs little: its state lives in its connection (struct conn),
+ * the peer's address is formatted once a connection, a passed check's 204
+ * is kept by its connection, and an error with nothing of the request in
+ * it goes out as an answer made once at start.
+ *
  * Not here: what routes exist and what they do (src/handlers/).
  */
 #include "http/http.h"
@@ -79,9 +85,9 @@ struct conn {
 	size_t peer_len;
 	/* The answer of a passed check (204, Cache-Control, X-Auth-Phone),
 	 * kept for the connection's next one: libmicrohttpd is done with a
-	 * response before it reads the next request, and most next checks on
-	 * a connection are for the same phone, so it is built once (or only
-	 * its phone changed) instead of allocated and filled for each. */
+	 * response before it reads the next request, so it is built once a
+	 * connection, and only its X-Auth-Phone changed when the next check
+	 * is another user's (nginx's keep-alive connections carry many). */
 	struct MHD_Response *passed;
 	char passed_phone[OTP_PHONE_MAX];
 };
