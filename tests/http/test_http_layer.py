@@ -240,3 +240,22 @@ def test_shared_error_answers_are_whole_and_logged(otpd):
     assert errors.count("unauthorized") == 400
     assert "not_found" in errors and "method_not_allowed" in errors
     assert "invalid_api_key" in errors
+
+
+def test_shared_answer_keeps_no_other_connections_headers(server):
+    """A shared error answer goes to clients that close (HTTP/1.0,
+    Connection: close) and to one that keeps its connection: the close is
+    the connection's, never written into the shared answer."""
+    def head_of(request):
+        with connect(server) as s:
+            s.sendall(request)
+            buf = b""
+            while b"\r\n\r\n" not in buf:
+                buf += s.recv(65536)
+            return buf.split(b"\r\n\r\n")[0].decode().lower()
+    assert "connection: close" in head_of(b"GET /auth/check HTTP/1.0\r\n\r\n")
+    assert "connection: close" in head_of(
+        b"GET /auth/check HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    head = head_of(b"GET /auth/check HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert head.startswith("http/1.1 401")
+    assert "connection: close" not in head
