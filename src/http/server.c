@@ -20,6 +20,7 @@
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
+#include <sodium.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -510,6 +511,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		c->answer_err ? otp_err_code(c->answer_err) : NULL, NULL);
 	json_decref(c->r.out);
 	c->r.out = NULL;
+	/* A verify body holds a code: nothing of it outlives its request. */
+	if (c->body && c->len)
+		sodium_memzero(c->body, c->len);
 	if (c->cap > BODY_KEEP) {
 		free(c->body);
 		c->body = NULL;
