@@ -53,36 +53,16 @@ void otp_keys_free(struct otp_keys *k)
 	sodium_free(k); /* wipes */
 }
 
-/* Digits from random bytes by rejection sampling: a byte below 250 is taken
- * modulo 10, a byte of 250..255 is dropped. 250 is 25 tens, so each digit
- * has exactly 25 of the 250 accepted values and comes with probability 1/10
- * whatever the other digits are: no modulo bias, as randombytes_uniform(10)
- * guarantees, from bytes drawn in one randombytes_buf call rather than one
- * getrandom(2) a digit. Appends to out[have..len) and returns the new count. */
-#define DIGIT_BYTES_OK 250
-static int take_digits(const unsigned char *b, size_t n, char *out, int have,
-		       int len)
-{
-	for (size_t i = 0; i < n && have < len; i++)
-		if (b[i] < DIGIT_BYTES_OK)
-			out[have++] = (char)('0' + b[i] % 10);
-	return have;
-}
-
 void otp_code_generate(int len, char out[OTP_CODE_MAX + 1])
 {
-	/* 16 bytes give 10 digits unless 7 of them are dropped (p < 1e-6);
-	 * then more are drawn. */
-	unsigned char b[16];
 	if (len < 4)
 		len = 4;
 	if (len > OTP_CODE_MAX)
 		len = OTP_CODE_MAX;
-	for (int have = 0; have < len;) {
-		randombytes_buf(b, sizeof b);
-		have = take_digits(b, sizeof b, out, have, len);
-	}
-	sodium_memzero(b, sizeof b);
+	/* randombytes_uniform(10) rejects the biased tail itself: each digit
+	 * is uniform, so the code is too. */
+	for (int i = 0; i < len; i++)
+		out[i] = (char)('0' + randombytes_uniform(10));
 	out[len] = '\0';
 }
 
