@@ -55,6 +55,7 @@ static const char *check_app_hash(const char *v);
 static const char *const samesites[] = {"Lax", "Strict", "None", NULL};
 static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const providers[] = {"local", "startmessaging", NULL};
+static const char *const scopes[] = {"process", "store", NULL};
 
 /* clang-format off */
 #define FIELD(f) offsetof(struct otp_config, f)
@@ -121,6 +122,11 @@ static const struct setting settings[] = {
 	    "OTPD_RESEND_COOLDOWN", "seconds between two sends to one phone; 0 = off"),
 	INT("limit-key", limit_key, "20", 0, 1000000,
 	    "OTPD_LIMIT_KEY", "provider API requests per second per API key; 0 = off"),
+	ENUM("limit-scope", limit_scope, "process", scopes,
+	     "OTPD_LIMIT_SCOPE", "where the per-IP and per-key counts live: process (memory, fast; "
+	     "N processes behind a balancer allow up to N times the rate) or store (one count "
+	     "shared by every process on the store, one store write per request); per-phone "
+	     "limits are always in the store"),
 	ENUM("provider", provider, "local", providers,
 	     "OTPD_PROVIDER", "where codes come from: local (this otpd) or startmessaging (an upstream API)"),
 	STR("upstream-url", upstream_url, "", 0, 512, check_url, "http(s)://HOST[:PORT][/PATH]",

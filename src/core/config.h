@@ -45,7 +45,8 @@ struct otp_config {
 	char *provider;			       /* "local" or "startmessaging" */
 	char *upstream_url;		       /* the upstream's base URL */
 	long upstream_timeout;		       /* s per upstream call */
-	long limit_key; /* provider API requests per second per key */
+	long limit_key;	   /* provider API requests per second per key */
+	char *limit_scope; /* "process" (memory) or "store": per-IP/per-key */
 	/* sessions */
 	long session_ttl; /* s an authenticated session lives */
 	char *cookie_name;

@@ -6,7 +6,9 @@
  *         scoped to the API key.
  * verify: session (or request id) -> one atomic try in the provider.
  * The per-IP and per-key limits are taken by the caller for every request
- * (the handlers' guard).
+ * (the handlers' guard): in this process's memory (limiter.c) by default, or
+ * in the store with --limit-scope store. The per-phone limits always go to
+ * the store, in the same step as the issue.
  */
 #include "engine/engine.h"
 
@@ -26,6 +28,8 @@ int otp_engine_init(struct otp_engine *e, const struct otp_config *cfg,
 	e->cfg = cfg;
 	e->keys = otp_keys_new(secret);
 	e->provider = otp_provider_local_new(e);
+	if (!cfg->limit_scope || strcmp(cfg->limit_scope, "store") != 0)
+		e->limiter = otp_limiter_new(OTP_ENGINE_LIMITER_CELLS);
 	return 0;
 }
 
@@ -35,6 +39,8 @@ void otp_engine_deinit(struct otp_engine *e)
 	e->provider = NULL;
 	otp_keys_free(e->keys);
 	e->keys = NULL;
+	otp_limiter_free(e->limiter);
+	e->limiter = NULL;
 }
 
 static bool in_list(const char *list, const char *cc)
@@ -72,15 +78,20 @@ static struct otp_gcra per(long n, int64_t per_ms)
 	return g;
 }
 
-static int take_one(struct otp_store *s, const char *kind, const char *v,
-		    struct otp_gcra rate, int64_t now, int64_t *retry_after_s)
+static int take_one(struct otp_engine *e, struct otp_store *s, const char *kind,
+		    const char *v, struct otp_gcra rate, int64_t now,
+		    int64_t *retry_after_s)
 {
 	struct otp_limit l = {.rate = rate};
 	int64_t retry_ms = 0;
+	int rc;
 	if (rate.interval_ms <= 0)
 		return 0;
 	snprintf(l.key, sizeof l.key, "%s:%s", kind, v);
-	int rc = otp_store_limit_take(s, &l, 1, now, &retry_ms);
+	if (e->limiter)
+		rc = otp_limiter_take(e->limiter, l.key, &rate, now, &retry_ms);
+	else
+		rc = otp_store_limit_take(s, &l, 1, now, &retry_ms);
 	if (rc == OTP_ELIMITED)
 		*retry_after_s = otp_gcra_retry_s(retry_ms);
 	return rc;
@@ -89,7 +100,7 @@ static int take_one(struct otp_store *s, const char *kind, const char *v,
 int otp_engine_limit_ip(struct otp_engine *e, struct otp_store *s,
 			const char *ip, int64_t now, int64_t *retry_after_s)
 {
-	return take_one(s, "ip", ip, per(e->cfg->limit_ip, 60000), now,
+	return take_one(e, s, "ip", ip, per(e->cfg->limit_ip, 60000), now,
 			retry_after_s);
 }
 
@@ -97,7 +108,7 @@ int otp_engine_limit_key(struct otp_engine *e, struct otp_store *s,
 			 const char *key_id, int64_t now,
 			 int64_t *retry_after_s)
 {
-	return take_one(s, "key", key_id, per(e->cfg->limit_key, 1000), now,
+	return take_one(e, s, "key", key_id, per(e->cfg->limit_key, 1000), now,
 			retry_after_s);
 }
 

@@ -16,8 +16,13 @@
 
 #include "core/config.h"
 #include "engine/crypto.h"
+#include "engine/limiter.h"
 #include "provider/provider.h"
 #include "store/store.h"
+
+/* Cells of the in-process limiter: keys tracked at once (80 bytes each,
+ * touched only when used). */
+#define OTP_ENGINE_LIMITER_CELLS 65536
 
 struct otp_engine {
 	const struct otp_config *cfg; /* borrowed */
@@ -28,6 +33,9 @@ struct otp_engine {
 	/* Called after a message was committed (wakes the outbox). */
 	void (*notify)(void *arg);
 	void *notify_arg;
+	/* The per-IP and per-key limits with --limit-scope process; NULL
+	 * with --limit-scope store (they then go to the store). */
+	struct otp_limiter *limiter;
 };
 
 /* The local provider: this engine issues and checks codes (local.c). */

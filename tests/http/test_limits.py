@@ -1,5 +1,7 @@
 """Rate limits: per client IP, per phone, resend cooldown."""
 
+import sqlite3
+
 from helpers import OTHER_PHONE, PHONE, assert_rate_limited
 
 
@@ -49,6 +51,45 @@ def test_ip_limit_ignores_forwarded_for_from_untrusted_peer(otpd):
     # six requests from one socket address: the sixth at the latest is over
     assert statuses[-1] == 429, statuses
     assert set(statuses) <= {401, 429}, statuses
+
+
+def ip_rows(srv):
+    con = sqlite3.connect(f"file:{srv.db_path}?mode=ro", uri=True, timeout=5)
+    try:
+        return con.execute(
+            "SELECT count(*) FROM limits WHERE key LIKE 'ip:%'").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_limit_scope_process_keeps_ip_counts_in_memory(otpd):
+    # the default: counted in the process, nothing written to the store,
+    # and a restart starts every count over
+    srv = otpd("--limit-ip", "5", "--trusted-proxies", "127.0.0.1")
+    ip = "198.51.100.20"
+    for _ in range(5):
+        assert get_session(srv, ip).status_code == 401
+    assert_rate_limited(get_session(srv, ip), 1, 60)
+    assert ip_rows(srv) == 0
+    srv.stop()
+    srv.start()
+    assert get_session(srv, ip).status_code == 401
+
+
+def test_limit_scope_store_shares_the_count_through_the_store(otpd):
+    srv = otpd("--limit-ip", "5", "--limit-scope", "store",
+               "--trusted-proxies", "127.0.0.1")
+    ip = "198.51.100.21"
+    for _ in range(3):
+        assert get_session(srv, ip).status_code == 401
+    assert ip_rows(srv) == 1
+    # another process on the same store (here: the next one) goes on
+    # counting where the first left off
+    srv.stop()
+    srv.start()
+    for _ in range(2):
+        assert get_session(srv, ip).status_code == 401
+    assert_rate_limited(get_session(srv, ip), 1, 60)
 
 
 def test_ip_limit_zero_means_off(server):

@@ -102,6 +102,7 @@ static const char *flags[] = {
     "provider",
     "upstream-url",
     "upstream-timeout",
+    "limit-scope",
 };
 #define NFLAGS (sizeof(flags) / sizeof(flags[0]))
 
@@ -146,6 +147,7 @@ static void defaults(void)
 	CHECK_INT(cfg.limit_ip, 60);
 	CHECK_INT(cfg.limit_phone, 5);
 	CHECK_INT(cfg.resend_cooldown, 30);
+	CHECK_STR(cfg.limit_scope, "process");
 	CHECK_INT(cfg.session_ttl, 86400);
 	CHECK_STR(cfg.cookie_name, "otpd_session");
 	CHECK(!cfg.cookie_secure);

@@ -219,6 +219,47 @@ static void ip_limit_sixty_per_minute(void)
 	CHECK_INT(otp_engine_limit_ip(&eng, st, "10.0.0.2", now, &retry), 0);
 }
 
+/* Two engines (two processes) on one store: with --limit-scope store they
+ * share one count per IP; with the default (process) each keeps its own. */
+static void ip_limit_scope(void)
+{
+	static const unsigned char secret[32] = {42};
+	struct otp_engine other;
+	int64_t retry = 0;
+	setup();
+	free(cfg.limit_scope);
+	cfg.limit_scope = strdup("store");
+	otp_engine_deinit(&eng);
+	otp_engine_init(&eng, &cfg, secret);
+	otp_engine_init(&other, &cfg, secret);
+	CHECK(eng.limiter == NULL);
+	for (int i = 0; i < 30; i++) {
+		CHECK_INT(
+		    otp_engine_limit_ip(&eng, st, "10.0.0.1", now, &retry), 0);
+		CHECK_INT(
+		    otp_engine_limit_ip(&other, st, "10.0.0.1", now, &retry),
+		    0);
+	}
+	CHECK_INT(otp_engine_limit_ip(&other, st, "10.0.0.1", now, &retry),
+		  OTP_ELIMITED);
+	CHECK_INT(retry, 1);
+	otp_engine_deinit(&other);
+
+	setup(); /* process scope: each engine counts alone */
+	otp_engine_init(&other, &cfg, secret);
+	CHECK(eng.limiter != NULL);
+	for (int i = 0; i < 60; i++) {
+		CHECK_INT(
+		    otp_engine_limit_ip(&eng, st, "10.0.0.1", now, &retry), 0);
+		CHECK_INT(
+		    otp_engine_limit_ip(&other, st, "10.0.0.1", now, &retry),
+		    0);
+	}
+	CHECK_INT(otp_engine_limit_ip(&eng, st, "10.0.0.1", now, &retry),
+		  OTP_ELIMITED);
+	otp_engine_deinit(&other);
+}
+
 static void bad_phones_and_codes(void)
 {
 	struct otp_send_out o;
@@ -272,6 +313,7 @@ static const struct harness_test tests[] = {
     TEST(five_sends_per_hour),
     TEST(limits_can_be_switched_off),
     TEST(ip_limit_sixty_per_minute),
+    TEST(ip_limit_scope),
     TEST(bad_phones_and_codes),
     TEST(destination_lists),
     TEST(logout_destroys_session),
