@@ -195,11 +195,16 @@ struct otp_apikey {
 
 struct otp_store;
 
+/* caps: nothing outside this process writes the backend's sessions (one
+ * process by design, like an SQLite file), so this process may cache them
+ * (store_cache.h). A store that several processes share must not set it. */
+#define OTP_STORE_CAP_ONE_PROCESS (1u << 0)
+
 struct otp_store_ops {
 	const char *name;   /* "sqlite" */
 	const char *scheme; /* URL prefix it answers to: "sqlite:" */
 	int version;
-	unsigned caps;
+	unsigned caps; /* OTP_STORE_CAP_* */
 
 	/* `arg` is the URL after the scheme. */
 	int (*open)(const char *arg, struct otp_store **out);

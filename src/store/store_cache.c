@@ -1,0 +1,401 @@
+/* store_cache.c - session rows cached in process memory (store_cache.h).
+ *
+ * The cache is a set-associative table: a token hash (already a keyed hash,
+ * so uniform) picks a bucket of four entries; a full bucket gives up its
+ * least recently used entry. Buckets are guarded by a fixed array of striped
+ * mutexes, and each bucket has a generation number that every invalidation
+ * bumps. A miss notes the generation before it asks the backend and fills
+ * the cache only if it is unchanged afterwards: a row read just before a
+ * concurrent logout committed can never be put back after that logout's
+ * invalidation. It deliberately does not cache misses (a flood of made-up
+ * tokens would push real sessions out), nor anything but sessions: codes,
+ * limits, keys and the outbox go straight to the backend. It knows no SQL.
+ */
+#include "store/store_cache.h"
+
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+
+#define WAYS   4
+#define NLOCKS 256 /* a power of two */
+
+struct entry {
+	unsigned char hash[OTP_HASH_LEN];
+	bool live;
+	uint64_t used; /* its stripe's tick at the last hit or fill */
+	struct otp_session s;
+};
+
+struct stripe {
+	alignas(64) pthread_mutex_t mu;
+	uint64_t tick, hits, misses;
+};
+
+struct otp_session_cache {
+	struct stripe stripes[NLOCKS];
+	size_t mask;	 /* buckets - 1 */
+	uint32_t *gen;	 /* per bucket */
+	struct entry *e; /* buckets * WAYS */
+};
+
+struct cached {
+	struct otp_store base;
+	struct otp_store *inner;
+	struct otp_session_cache *c;
+};
+
+static void *alloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+	if (!p)
+		abort();
+	return p;
+}
+
+struct otp_session_cache *otp_session_cache_new(size_t entries)
+{
+	struct otp_session_cache *c = alloc(1, sizeof *c);
+	size_t buckets = 1;
+	while (buckets * WAYS < entries)
+		buckets <<= 1;
+	c->mask = buckets - 1;
+	c->gen = alloc(buckets, sizeof *c->gen);
+	c->e = alloc(buckets * WAYS, sizeof *c->e);
+	for (int i = 0; i < NLOCKS; i++)
+		pthread_mutex_init(&c->stripes[i].mu, NULL);
+	return c;
+}
+
+void otp_session_cache_free(struct otp_session_cache *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < NLOCKS; i++)
+		pthread_mutex_destroy(&c->stripes[i].mu);
+	free(c->gen);
+	free(c->e);
+	free(c);
+}
+
+void otp_session_cache_stats(struct otp_session_cache *c, uint64_t *hits,
+			     uint64_t *misses)
+{
+	*hits = *misses = 0;
+	for (int i = 0; i < NLOCKS; i++) {
+		pthread_mutex_lock(&c->stripes[i].mu);
+		*hits += c->stripes[i].hits;
+		*misses += c->stripes[i].misses;
+		pthread_mutex_unlock(&c->stripes[i].mu);
+	}
+}
+
+static size_t bucket_of(const struct otp_session_cache *c,
+			const unsigned char hash[OTP_HASH_LEN])
+{
+	uint64_t v;
+	memcpy(&v, hash, sizeof v);
+	return (size_t)v & c->mask;
+}
+
+static struct stripe *stripe_of(struct otp_session_cache *c, size_t b)
+{
+	return &c->stripes[b & (NLOCKS - 1)];
+}
+
+static struct entry *find(struct otp_session_cache *c, size_t b,
+			  const unsigned char hash[OTP_HASH_LEN])
+{
+	struct entry *e = &c->e[b * WAYS];
+	for (int i = 0; i < WAYS; i++)
+		if (e[i].live && memcmp(e[i].hash, hash, OTP_HASH_LEN) == 0)
+			return &e[i];
+	return NULL;
+}
+
+/* Drops a hash, and makes any fill begun before now give up. */
+static void invalidate(struct otp_session_cache *c,
+		       const unsigned char hash[OTP_HASH_LEN])
+{
+	size_t b = bucket_of(c, hash);
+	struct stripe *st = stripe_of(c, b);
+	pthread_mutex_lock(&st->mu);
+	c->gen[b]++;
+	struct entry *e = find(c, b, hash);
+	if (e)
+		e->live = false;
+	pthread_mutex_unlock(&st->mu);
+}
+
+static struct cached *cast(struct otp_store *s)
+{
+	return (struct cached *)s;
+}
+
+static int session_get(struct otp_store *s,
+		       const unsigned char hash[OTP_HASH_LEN], int64_t now,
+		       struct otp_session *out)
+{
+	struct otp_session_cache *c = cast(s)->c;
+	size_t b = bucket_of(c, hash);
+	struct stripe *st = stripe_of(c, b);
+
+	pthread_mutex_lock(&st->mu);
+	struct entry *e = find(c, b, hash);
+	if (e && now < e->s.expires_ms) {
+		*out = e->s;
+		e->used = ++st->tick;
+		st->hits++;
+		pthread_mutex_unlock(&st->mu);
+		return 0;
+	}
+	if (e)
+		e->live = false; /* expired */
+	uint32_t gen = c->gen[b];
+	st->misses++;
+	pthread_mutex_unlock(&st->mu);
+
+	int rc = otp_store_session_get(cast(s)->inner, hash, now, out);
+	if (rc < 0)
+		return rc;
+
+	pthread_mutex_lock(&st->mu);
+	if (c->gen[b] == gen) {
+		e = find(c, b, hash);
+		for (int i = 0; !e && i < WAYS; i++)
+			if (!c->e[b * WAYS + i].live)
+				e = &c->e[b * WAYS + i];
+		if (!e) { /* all four live: the least recently used goes */
+			struct entry *w = &c->e[b * WAYS];
+			e = &w[0];
+			for (int i = 1; i < WAYS; i++)
+				if (w[i].used < e->used)
+					e = &w[i];
+		}
+		memcpy(e->hash, hash, OTP_HASH_LEN);
+		e->s = *out;
+		e->live = true;
+		e->used = ++st->tick;
+	}
+	pthread_mutex_unlock(&st->mu);
+	return 0;
+}
+
+/* --- writes: the backend first, then the hashes it touched --- */
+
+static int code_issue(struct otp_store *s, const struct otp_issue *in,
+		      int64_t now, struct otp_issue_out *out)
+{
+	int rc = otp_store_code_issue(cast(s)->inner, in, now, out);
+	if (in->bind)
+		invalidate(cast(s)->c, in->bind->hash);
+	return rc;
+}
+
+static int code_verify(struct otp_store *s, const struct otp_verify_in *in,
+		       int64_t now, struct otp_verify_out *out)
+{
+	int rc = otp_store_code_verify(cast(s)->inner, in, now, out);
+	if (in->rotate) {
+		invalidate(cast(s)->c, in->old_hash);
+		invalidate(cast(s)->c, in->new_hash);
+	}
+	return rc;
+}
+
+static int session_bind(struct otp_store *s, const struct otp_session_bind *b,
+			const char *pending_id, const char *pending_phone,
+			bool count_send, int64_t now)
+{
+	int rc = otp_store_session_bind(cast(s)->inner, b, pending_id,
+					pending_phone, count_send, now);
+	invalidate(cast(s)->c, b->hash);
+	return rc;
+}
+
+static int session_rotate(struct otp_store *s,
+			  const unsigned char old_hash[OTP_HASH_LEN],
+			  const unsigned char new_hash[OTP_HASH_LEN],
+			  const char *phone, int64_t expires_ms, int64_t now)
+{
+	int rc = otp_store_session_rotate(cast(s)->inner, old_hash, new_hash,
+					  phone, expires_ms, now);
+	invalidate(cast(s)->c, old_hash);
+	invalidate(cast(s)->c, new_hash);
+	return rc;
+}
+
+static int session_delete(struct otp_store *s,
+			  const unsigned char hash[OTP_HASH_LEN])
+{
+	int rc = otp_store_session_delete(cast(s)->inner, hash);
+	invalidate(cast(s)->c, hash);
+	return rc;
+}
+
+/* --- everything else (purge aside): straight through --- */
+
+static int open_cached(const char *arg, struct otp_store **out)
+{
+	(void)arg;
+	*out = NULL;
+	return OTP_ETYPE; /* only made by otp_store_cached_new */
+}
+
+static void close_cached(struct otp_store *s)
+{
+	otp_store_close(cast(s)->inner);
+	free(s);
+}
+
+static int ping(struct otp_store *s)
+{
+	return otp_store_ping(cast(s)->inner);
+}
+
+static int code_get(struct otp_store *s, const char *id,
+		    struct otp_code_info *out)
+{
+	return otp_store_code_get(cast(s)->inner, id, out);
+}
+
+static int limit_take(struct otp_store *s, const struct otp_limit *lims,
+		      size_t n, int64_t now, int64_t *retry_ms)
+{
+	return otp_store_limit_take(cast(s)->inner, lims, n, now, retry_ms);
+}
+
+static int apikey_put(struct otp_store *s, const struct otp_apikey *k)
+{
+	return otp_store_apikey_put(cast(s)->inner, k);
+}
+
+static int apikey_get(struct otp_store *s, const char *id,
+		      struct otp_apikey *out)
+{
+	return otp_store_apikey_get(cast(s)->inner, id, out);
+}
+
+static int apikey_list(struct otp_store *s, struct otp_apikey *out, size_t max,
+		       size_t *n)
+{
+	return otp_store_apikey_list(cast(s)->inner, out, max, n);
+}
+
+static int apikey_revoke(struct otp_store *s, const char *id, int64_t now)
+{
+	return otp_store_apikey_revoke(cast(s)->inner, id, now);
+}
+
+static int outbox_claim(struct otp_store *s, int64_t now, int64_t lease_ms,
+			struct otp_msg *out, size_t max, size_t *n)
+{
+	return otp_store_outbox_claim(cast(s)->inner, now, lease_ms, out, max,
+				      n);
+}
+
+static int outbox_ack(struct otp_store *s, int64_t id, int lease, int64_t now)
+{
+	return otp_store_outbox_ack(cast(s)->inner, id, lease, now);
+}
+
+static int outbox_retry(struct otp_store *s, int64_t id, int lease,
+			int64_t next_ms, int driver, const char *error,
+			int64_t now)
+{
+	return otp_store_outbox_retry(cast(s)->inner, id, lease, next_ms,
+				      driver, error, now);
+}
+
+static int outbox_fail(struct otp_store *s, int64_t id, int lease,
+		       enum otp_msg_state state, const char *error, int64_t now)
+{
+	return otp_store_outbox_fail(cast(s)->inner, id, lease, state, error,
+				     now);
+}
+
+static int outbox_report(struct otp_store *s, int64_t id,
+			 enum otp_msg_state state, int64_t now)
+{
+	return otp_store_outbox_report(cast(s)->inner, id, state, now);
+}
+
+static int outbox_requeue(struct otp_store *s, int64_t id, int64_t now)
+{
+	return otp_store_outbox_requeue(cast(s)->inner, id, now);
+}
+
+static int outbox_list(struct otp_store *s, int state, struct otp_msg_info *out,
+		       size_t max, size_t *n)
+{
+	return otp_store_outbox_list(cast(s)->inner, state, out, max, n);
+}
+
+static int outbox_state(struct otp_store *s, const char *request_id,
+			enum otp_msg_state *state)
+{
+	return otp_store_outbox_state(cast(s)->inner, request_id, state);
+}
+
+/* Rows past their expiry are never answered at a later now anyway; dropping
+ * them keeps a caller that goes back in time consistent with the backend. */
+static int purge(struct otp_store *s, int64_t now, long *removed)
+{
+	struct otp_session_cache *c = cast(s)->c;
+	int rc = otp_store_purge(cast(s)->inner, now, removed);
+	for (size_t b = 0; b <= c->mask; b++) {
+		struct stripe *st = stripe_of(c, b);
+		pthread_mutex_lock(&st->mu);
+		c->gen[b]++;
+		for (int i = 0; i < WAYS; i++)
+			if (c->e[b * WAYS + i].s.expires_ms <= now)
+				c->e[b * WAYS + i].live = false;
+		pthread_mutex_unlock(&st->mu);
+	}
+	return rc;
+}
+
+static const struct otp_store_ops cached_ops = {
+    .name = "session-cache",
+    .scheme = "",
+    .version = 2,
+    .caps = OTP_STORE_CAP_ONE_PROCESS,
+    .open = open_cached,
+    .close = close_cached,
+    .ping = ping,
+    .code_issue = code_issue,
+    .code_get = code_get,
+    .code_verify = code_verify,
+    .limit_take = limit_take,
+    .session_get = session_get,
+    .session_bind = session_bind,
+    .session_rotate = session_rotate,
+    .session_delete = session_delete,
+    .apikey_put = apikey_put,
+    .apikey_get = apikey_get,
+    .apikey_list = apikey_list,
+    .apikey_revoke = apikey_revoke,
+    .outbox_claim = outbox_claim,
+    .outbox_ack = outbox_ack,
+    .outbox_retry = outbox_retry,
+    .outbox_fail = outbox_fail,
+    .outbox_report = outbox_report,
+    .outbox_requeue = outbox_requeue,
+    .outbox_list = outbox_list,
+    .outbox_state = outbox_state,
+    .purge = purge,
+};
+
+struct otp_store *otp_store_cached_new(struct otp_store *inner,
+				       struct otp_session_cache *c)
+{
+	struct cached *w = alloc(1, sizeof *w);
+	w->base.ops = &cached_ops;
+	w->inner = inner;
+	w->c = c;
+	return &w->base;
+}

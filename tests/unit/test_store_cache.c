@@ -1,0 +1,365 @@
+/* test_store_cache.c - the session cache decorator over real SQLite files.
+ *
+ * First the whole store contract through a cached handle (a fresh cache per
+ * store), then what is the cache's own: hits, expiry by the injected now,
+ * invalidation by every operation that writes a session, a logout on one
+ * thread seen at once by another, the race of a fill with a logout, and the
+ * bound on its size.
+ */
+#include <dirent.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#include "../contract/store_contract.h"
+#include "store/store_cache.h"
+
+static char dir[] = "/tmp/otpd-cache-XXXXXX";
+static int files;
+static struct otp_session_cache *contract_cache;
+
+static int open_path(const char *path, struct otp_store **out)
+{
+	char url[256];
+	snprintf(url, sizeof url, "sqlite:%s", path);
+	return otp_store_open(url, out);
+}
+
+static void new_path(char *path, size_t cap)
+{
+	snprintf(path, cap, "%s/c-%d.db", dir, files++);
+}
+
+/* The contract's stores: a fresh file and a fresh cache each (contract
+ * tests reuse token hashes from one file to the next). */
+static int open_contract(struct otp_store **out)
+{
+	char path[128];
+	struct otp_store *s;
+	new_path(path, sizeof path);
+	int rc = open_path(path, &s);
+	if (rc < 0)
+		return rc;
+	otp_session_cache_free(contract_cache);
+	contract_cache = otp_session_cache_new(64);
+	*out = otp_store_cached_new(s, contract_cache);
+	return 0;
+}
+
+/* Two cached handles on one file and one cache, as two server threads
+ * have, and a raw handle that goes around the cache. */
+struct fixture {
+	char path[128];
+	struct otp_session_cache *c;
+	struct otp_store *a, *b, *raw;
+};
+
+static void fx_open(struct fixture *f, size_t entries)
+{
+	struct otp_store *s;
+	new_path(f->path, sizeof f->path);
+	f->c = otp_session_cache_new(entries);
+	if (open_path(f->path, &s) < 0)
+		abort();
+	f->a = otp_store_cached_new(s, f->c);
+	if (open_path(f->path, &s) < 0)
+		abort();
+	f->b = otp_store_cached_new(s, f->c);
+	if (open_path(f->path, &f->raw) < 0)
+		abort();
+}
+
+static void fx_close(struct fixture *f)
+{
+	otp_store_close(f->a);
+	otp_store_close(f->b);
+	otp_store_close(f->raw);
+	otp_session_cache_free(f->c);
+}
+
+static uint64_t hits(struct fixture *f)
+{
+	uint64_t h, m;
+	otp_session_cache_stats(f->c, &h, &m);
+	return h;
+}
+
+/* A session `b` with a pending code n (bound by code_issue). */
+static int bind_code(struct otp_store *s, unsigned n, unsigned char b,
+		     int64_t now)
+{
+	struct otp_code_new c = ct_make_code(n, CT_P1, now + CT_TTL);
+	struct otp_session_bind bind = ct_make_bind(b, now + CT_TTL);
+	return ct_issue(s, &c, &bind, now);
+}
+
+static void hit_answers_without_the_backend(void)
+{
+	struct fixture f;
+	struct otp_session s;
+	unsigned char h[OTP_HASH_LEN];
+	fx_open(&f, 64);
+	memset(h, 7, sizeof h);
+	CHECK_INT(bind_code(f.a, 1, 7, CT_T0), 0);
+	CHECK_INT(otp_store_session_get(f.a, h, CT_T0, &s), 0);
+	CHECK_INT(hits(&f), 0);
+	CHECK_INT(otp_store_session_get(f.b, h, CT_T0 + 1, &s), 0);
+	CHECK_INT(hits(&f), 1);
+	CHECK_STR(s.pending_id, "00000000000000000000000000000001");
+	CHECK_STR(s.pending_phone, CT_P1);
+	CHECK_INT(s.expires_ms, CT_T0 + CT_TTL);
+	/* a write around the cache is not seen: why the cache is only for a
+	 * store that this process alone writes */
+	CHECK_INT(otp_store_session_delete(f.raw, h), 0);
+	CHECK_INT(otp_store_session_get(f.a, h, CT_T0 + 2, &s), 0);
+	CHECK_INT(otp_store_session_get(f.raw, h, CT_T0 + 2, &s),
+		  OTP_ENOTFOUND);
+	/* misses are not cached */
+	unsigned char other[OTP_HASH_LEN];
+	memset(other, 8, sizeof other);
+	CHECK_INT(otp_store_session_get(f.a, other, CT_T0, &s), OTP_ENOTFOUND);
+	CHECK_INT(bind_code(f.raw, 2, 8, CT_T0), 0);
+	CHECK_INT(otp_store_session_get(f.a, other, CT_T0, &s), 0);
+	fx_close(&f);
+}
+
+static void expiry_by_now(void)
+{
+	struct fixture f;
+	struct otp_session s;
+	unsigned char h[OTP_HASH_LEN];
+	fx_open(&f, 64);
+	memset(h, 7, sizeof h);
+	CHECK_INT(bind_code(f.a, 1, 7, CT_T0), 0);
+	CHECK_INT(otp_store_session_get(f.a, h, CT_T0, &s), 0);
+	CHECK_INT(otp_store_session_get(f.a, h, CT_T0 + CT_TTL - 1, &s), 0);
+	CHECK_INT(hits(&f), 1);
+	CHECK_INT(otp_store_session_get(f.a, h, CT_T0 + CT_TTL, &s),
+		  OTP_ENOTFOUND);
+	CHECK_INT(hits(&f), 1);
+	/* back in time: asked again, the backend still has it */
+	CHECK_INT(otp_store_session_get(f.a, h, CT_T0 + 5, &s), 0);
+	fx_close(&f);
+}
+
+/* Each write through one handle is seen at once through the other. */
+static void every_write_invalidates(void)
+{
+	struct fixture f;
+	struct otp_session s;
+	struct otp_verify_out vo;
+	unsigned char h[OTP_HASH_LEN], h2[OTP_HASH_LEN], h3[OTP_HASH_LEN];
+	fx_open(&f, 64);
+	memset(h, 7, sizeof h);
+	memset(h2, 9, sizeof h2);
+	memset(h3, 10, sizeof h3);
+
+	/* code_issue with a bind: the pending code changes */
+	CHECK_INT(bind_code(f.a, 1, 7, CT_T0), 0);
+	CHECK_INT(otp_store_session_get(f.b, h, CT_T0, &s), 0);
+	CHECK_INT(bind_code(f.a, 2, 7, CT_T0 + 1), 0);
+	CHECK_INT(otp_store_session_get(f.b, h, CT_T0 + 1, &s), 0);
+	CHECK_STR(s.pending_id, "00000000000000000000000000000002");
+
+	/* session_bind: a longer life, a count */
+	struct otp_session_bind bind = ct_make_bind(7, CT_T0 + 10 * CT_TTL);
+	CHECK_INT(otp_store_session_bind(f.a, &bind, "upstream-1", CT_P2, true,
+					 CT_T0 + 2),
+		  0);
+	CHECK_INT(otp_store_session_get(f.b, h, CT_T0 + 2, &s), 0);
+	CHECK_STR(s.pending_id, "upstream-1");
+	CHECK_INT(s.sends, 1);
+	CHECK_INT(s.expires_ms, CT_T0 + 10 * CT_TTL);
+
+	/* code_verify with rotate: the old hash is gone, the new one is in */
+	CHECK_INT(bind_code(f.a, 3, 7, CT_T0 + 3), 0);
+	CHECK_INT(otp_store_session_get(f.b, h, CT_T0 + 3, &s), 0);
+	CHECK_INT(otp_store_session_get(f.b, h2, CT_T0 + 3, &s), OTP_ENOTFOUND);
+	struct otp_verify_in in =
+	    ct_make_try("00000000000000000000000000000003", CT_RIGHT);
+	in.rotate = true;
+	memcpy(in.old_hash, h, sizeof h);
+	memcpy(in.new_hash, h2, sizeof h2);
+	in.session_expires_ms = CT_T0 + CT_DAY;
+	CHECK_INT(ct_verify(f.a, &in, CT_T0 + 4, &vo), OTP_VERIFY_OK);
+	CHECK_INT(otp_store_session_get(f.b, h, CT_T0 + 4, &s), OTP_ENOTFOUND);
+	CHECK_INT(otp_store_session_get(f.b, h2, CT_T0 + 4, &s), 0);
+	CHECK_STR(s.phone, CT_P1);
+	CHECK_INT(s.authenticated_ms, CT_T0 + 4);
+
+	/* session_rotate */
+	CHECK_INT(otp_store_session_get(f.b, h2, CT_T0 + 5, &s), 0);
+	CHECK_INT(otp_store_session_rotate(f.a, h2, h3, CT_P1, CT_T0 + CT_DAY,
+					   CT_T0 + 5),
+		  0);
+	CHECK_INT(otp_store_session_get(f.b, h2, CT_T0 + 5, &s), OTP_ENOTFOUND);
+	CHECK_INT(otp_store_session_get(f.b, h3, CT_T0 + 5, &s), 0);
+
+	/* session_delete (logout) */
+	CHECK_INT(otp_store_session_get(f.b, h3, CT_T0 + 6, &s), 0);
+	CHECK_INT(otp_store_session_delete(f.a, h3), 0);
+	CHECK_INT(otp_store_session_get(f.b, h3, CT_T0 + 6, &s), OTP_ENOTFOUND);
+	CHECK_INT(hits(&f), 2); /* the re-reads of h2 and h3 */
+	fx_close(&f);
+}
+
+struct reader {
+	struct fixture *f;
+	const unsigned char *hash;
+	volatile int *stop;
+	int found_after; /* reads that found it after the logout returned */
+	volatile int *logged_out;
+};
+
+static void *read_loop(void *arg)
+{
+	struct reader *r = arg;
+	struct otp_session s;
+	while (!*r->stop) {
+		int out = __atomic_load_n(r->logged_out, __ATOMIC_ACQUIRE);
+		int rc = otp_store_session_get(r->f->a, r->hash, CT_T0, &s);
+		if (out && rc == 0)
+			r->found_after++;
+	}
+	return NULL;
+}
+
+/* A logout on one thread: every read that starts after it returned, on
+ * another thread, misses. */
+static void logout_seen_by_another_thread(void)
+{
+	struct fixture f;
+	struct otp_session s;
+	unsigned char h[OTP_HASH_LEN];
+	volatile int stop = 0, logged_out = 0;
+	pthread_t t;
+	fx_open(&f, 64);
+	memset(h, 7, sizeof h);
+	CHECK_INT(bind_code(f.b, 1, 7, CT_T0), 0);
+	struct reader r = {&f, h, &stop, 0, &logged_out};
+	pthread_create(&t, NULL, read_loop, &r);
+	while (hits(&f) < 1000)
+		usleep(100);
+	CHECK_INT(otp_store_session_delete(f.b, h), 0);
+	__atomic_store_n(&logged_out, 1, __ATOMIC_RELEASE);
+	usleep(20000);
+	stop = 1;
+	pthread_join(t, NULL);
+	CHECK_INT(r.found_after, 0);
+	CHECK_INT(otp_store_session_get(f.a, h, CT_T0, &s), OTP_ENOTFOUND);
+	fx_close(&f);
+}
+
+/* A backend whose session_get lets a logout through another handle land
+ * between its read and the cache's fill. */
+struct racy {
+	struct otp_store base;
+	struct otp_store *real;	 /* reads */
+	struct otp_store *other; /* the cached handle that logs out */
+};
+
+static int racy_get(struct otp_store *s, const unsigned char h[OTP_HASH_LEN],
+		    int64_t now, struct otp_session *out)
+{
+	struct racy *r = (struct racy *)s;
+	int rc = otp_store_session_get(r->real, h, now, out);
+	otp_store_session_delete(r->other, h);
+	return rc;
+}
+
+static void racy_close(struct otp_store *s)
+{
+	otp_store_close(((struct racy *)s)->real);
+}
+
+static void fill_racing_a_logout_is_dropped(void)
+{
+	static struct otp_store_ops ops;
+	struct fixture f;
+	struct otp_session s;
+	unsigned char h[OTP_HASH_LEN];
+	fx_open(&f, 64);
+	memset(h, 7, sizeof h);
+	ops.name = "racy";
+	ops.session_get = racy_get;
+	ops.close = racy_close;
+	struct racy r = {{&ops}, NULL, f.b};
+	CHECK_INT(open_path(f.path, &r.real), 0);
+	struct otp_store *c = otp_store_cached_new(&r.base, f.c);
+	CHECK_INT(bind_code(f.b, 1, 7, CT_T0), 0);
+	/* read the row, logout lands, then the fill must not happen */
+	CHECK_INT(otp_store_session_get(c, h, CT_T0, &s), 0);
+	CHECK_INT(otp_store_session_get(f.a, h, CT_T0, &s), OTP_ENOTFOUND);
+	CHECK_INT(hits(&f), 0);
+	otp_store_close(c); /* closes r.real; r itself is on the stack */
+	fx_close(&f);
+}
+
+/* A cache of 8 entries holds at most 8 rows: the rest are asked again. */
+static void bounded(void)
+{
+	struct fixture f;
+	struct otp_session s;
+	unsigned char h[OTP_HASH_LEN];
+	fx_open(&f, 8);
+	for (unsigned i = 0; i < 64; i++)
+		CHECK_INT(bind_code(f.a, i + 1, (unsigned char)(i + 1), CT_T0),
+			  0);
+	for (int round = 0; round < 2; round++)
+		for (unsigned i = 0; i < 64; i++) {
+			memset(h, (int)(i + 1), sizeof h);
+			CHECK_INT(otp_store_session_get(f.a, h, CT_T0, &s), 0);
+		}
+	CHECK(hits(&f) <= 8);
+	/* the most recent one of each bucket stayed */
+	memset(h, 64, sizeof h);
+	uint64_t before = hits(&f);
+	CHECK_INT(otp_store_session_get(f.a, h, CT_T0, &s), 0);
+	CHECK_INT(hits(&f), before + 1);
+	fx_close(&f);
+}
+
+/* clang-format off */
+static const struct harness_test tests[] = {
+	CONTRACT_TESTS,
+	TEST(hit_answers_without_the_backend),
+	TEST(expiry_by_now),
+	TEST(every_write_invalidates),
+	TEST(logout_seen_by_another_thread),
+	TEST(fill_racing_a_logout_is_dropped),
+	TEST(bounded),
+};
+/* clang-format on */
+
+static void remove_dir(void)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	char path[512];
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	contract_open = open_contract;
+	int rc =
+	    harness_run("store_cache", tests, sizeof tests / sizeof tests[0]);
+	otp_session_cache_free(contract_cache);
+	remove_dir();
+	return rc;
+}
