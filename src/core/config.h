@@ -45,8 +45,9 @@ struct otp_config {
 	char *provider;			       /* "local" or "startmessaging" */
 	char *upstream_url;		       /* the upstream's base URL */
 	long upstream_timeout;		       /* s per upstream call */
-	long limit_key;	   /* provider API requests per second per key */
-	char *limit_scope; /* "process" (memory) or "store": per-IP/per-key */
+	long limit_key;	    /* provider API requests per second per key */
+	char *limit_scope;  /* "process" (memory) or "store": per-IP/per-key */
+	long session_cache; /* sessions cached in memory; 0 = no cache */
 	/* sessions */
 	long session_ttl; /* s an authenticated session lives */
 	char *cookie_name;

@@ -1,4 +1,5 @@
-/* app.c - the handlers' shared context and per-thread store handles. */
+/* app.c - the handlers' shared context and per-thread store handles (each
+ * behind the process's session cache when the store allows it). */
 #include "handlers/app.h"
 
 #include <pthread.h>
@@ -9,10 +10,22 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "engine/apikey.h"
+#include "store/store_cache.h"
 
 static struct otp_app the_app;
 static pthread_key_t store_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+/* The sessions of every thread's handle (--session-cache): made with the
+ * first handle, kept for the life of the process. */
+static struct otp_session_cache *sessions;
+static pthread_once_t sessions_once = PTHREAD_ONCE_INIT;
+
+static void make_sessions(void)
+{
+	if (the_app.cfg && the_app.cfg->session_cache > 0)
+		sessions =
+		    otp_session_cache_new((size_t)the_app.cfg->session_cache);
+}
 
 static void close_store(void *p)
 {
@@ -46,6 +59,10 @@ int otp_app_store(struct otp_store **out)
 				otp_err_code(rc), NULL);
 			return OTP_EUNAVAIL;
 		}
+		/* Only a store no other process writes may be cached. */
+		pthread_once(&sessions_once, make_sessions);
+		if (sessions && (s->ops->caps & OTP_STORE_CAP_ONE_PROCESS))
+			s = otp_store_cached_new(s, sessions);
 		pthread_setspecific(store_key, s);
 	}
 	*out = s;

@@ -2,6 +2,8 @@
 
 import time
 
+import pytest
+
 from helpers import (COOKIE, ISO_RE, OTHER_PHONE, PHONE, assert_error,
                      iso_to_epoch, session_cookie)
 
@@ -139,3 +141,44 @@ def test_logout_only_ends_its_own_session(server):
 def test_logout_without_session_is_204(server):
     r = server.browser().post(server.url("/auth/logout"))
     assert r.status_code == 204, r.text
+
+
+# -- the session cache (--session-cache): writes are seen at once ----------
+@pytest.mark.parametrize("cache", ["65536", "0"])
+def test_logout_then_check_on_keep_alive_connections_is_401_at_once(
+        otpd, cache):
+    srv = otpd("--threads", "4", "--session-cache", cache)
+    b = srv.browser()
+    srv.login(b, PHONE)
+    replay = {"Cookie": f"{COOKIE}={b.cookies.get(COOKIE)}"}
+    # keep-alive connections, each served by a server thread, that have
+    # all seen (and cached) the session
+    watchers = [srv.browser() for _ in range(4)]
+    for w in watchers:
+        for _ in range(3):
+            r = w.get(srv.url("/auth/check"), headers=replay)
+            assert r.status_code == 204, r.text
+    assert b.post(srv.url("/auth/logout")).status_code == 204
+    for w in watchers:
+        assert w.get(srv.url("/auth/check"), headers=replay).status_code \
+            == 401
+        assert w.get(srv.url("/auth/session"),
+                     headers=replay).status_code == 401
+
+
+def test_resend_then_verify_uses_the_new_code(otpd):
+    # verify reads the session (cached) to find its code: a new send to
+    # the same session must be seen by the next verify
+    srv = otpd("--resend-cooldown", "0")
+    b = srv.browser()
+    assert srv.send(b, PHONE).status_code == 200
+    first = srv.wait_code(PHONE)
+    wrong = "000000" if first != "000000" else "111111"
+    assert srv.verify(b, wrong).status_code == 401
+    assert srv.send(b, PHONE).status_code == 200
+    second = srv.wait_code(PHONE, count=2)
+    if second != first:
+        assert srv.verify(b, first).status_code == 401
+    r = srv.verify(b, second)
+    assert r.status_code == 200, r.text
+    assert b.get(srv.url("/auth/check")).status_code == 204

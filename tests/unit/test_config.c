@@ -103,6 +103,7 @@ static const char *flags[] = {
     "upstream-url",
     "upstream-timeout",
     "limit-scope",
+    "session-cache",
 };
 #define NFLAGS (sizeof(flags) / sizeof(flags[0]))
 
@@ -148,6 +149,7 @@ static void defaults(void)
 	CHECK_INT(cfg.limit_phone, 5);
 	CHECK_INT(cfg.resend_cooldown, 30);
 	CHECK_STR(cfg.limit_scope, "process");
+	CHECK_INT(cfg.session_cache, 65536);
 	CHECK_INT(cfg.session_ttl, 86400);
 	CHECK_STR(cfg.cookie_name, "otpd_session");
 	CHECK(!cfg.cookie_secure);
