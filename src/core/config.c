@@ -135,7 +135,7 @@ static const struct setting settings[] = {
 	    "OTPD_UPSTREAM_TIMEOUT", "seconds an upstream call may take"),
 	INT("session-ttl", session_ttl, "86400", 60, 31536000,
 	    "OTPD_SESSION_TTL", "seconds a login session lasts"),
-	INT("session-cache", session_cache, "65536", 0, 16777216,
+	INT("session-cache", session_cache, "65536", 0, 4194304,
 	    "OTPD_SESSION_CACHE", "sessions kept in memory for /auth/check (about 200 bytes each); "
 	    "used only with a store that this process alone writes (sqlite); 0 = off"),
 	STR("cookie-name", cookie_name, "otpd_session", 1, 64, check_token, "1..64 of A-Z a-z 0-9 _ -",
