@@ -208,16 +208,16 @@ static void every_write_invalidates(void)
 struct reader {
 	struct fixture *f;
 	const unsigned char *hash;
-	volatile int *stop;
+	int *stop;
 	int found_after; /* reads that found it after the logout returned */
-	volatile int *logged_out;
+	int *logged_out;
 };
 
 static void *read_loop(void *arg)
 {
 	struct reader *r = arg;
 	struct otp_session s;
-	while (!*r->stop) {
+	while (!__atomic_load_n(r->stop, __ATOMIC_ACQUIRE)) {
 		int out = __atomic_load_n(r->logged_out, __ATOMIC_ACQUIRE);
 		int rc = otp_store_session_get(r->f->a, r->hash, CT_T0, &s);
 		if (out && rc == 0)
@@ -233,7 +233,7 @@ static void logout_seen_by_another_thread(void)
 	struct fixture f;
 	struct otp_session s;
 	unsigned char h[OTP_HASH_LEN];
-	volatile int stop = 0, logged_out = 0;
+	int stop = 0, logged_out = 0;
 	pthread_t t;
 	fx_open(&f, 64);
 	memset(h, 7, sizeof h);
@@ -245,7 +245,7 @@ static void logout_seen_by_another_thread(void)
 	CHECK_INT(otp_store_session_delete(f.b, h), 0);
 	__atomic_store_n(&logged_out, 1, __ATOMIC_RELEASE);
 	usleep(20000);
-	stop = 1;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
 	pthread_join(t, NULL);
 	CHECK_INT(r.found_after, 0);
 	CHECK_INT(otp_store_session_get(f.a, h, CT_T0, &s), OTP_ENOTFOUND);
