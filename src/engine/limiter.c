@@ -41,7 +41,9 @@ struct shard {
 
 struct otp_limiter {
 	struct shard shards[NSHARDS];
-	uint32_t mask; /* nbuckets - 1, the same in every shard */
+	struct cell *cells; /* one block for all shards: mmap'd by calloc,
+			       so pages are touched only as cells are used */
+	uint32_t mask;	    /* nbuckets - 1, the same in every shard */
 	unsigned char hkey[crypto_shorthash_KEYBYTES];
 };
 
@@ -66,11 +68,12 @@ struct otp_limiter *otp_limiter_new(size_t cells)
 	if (sodium_init() < 0)
 		abort();
 	randombytes_buf(l->hkey, sizeof l->hkey);
+	l->cells = alloc((size_t)per * NSHARDS, sizeof *l->cells);
 	for (int i = 0; i < NSHARDS; i++) {
 		struct shard *s = &l->shards[i];
 		pthread_mutex_init(&s->mu, NULL);
 		s->cap = per;
-		s->cells = alloc(per, sizeof *s->cells);
+		s->cells = l->cells + (size_t)per * i;
 		s->heads = alloc(nb, sizeof *s->heads);
 		memset(s->heads, 0xff, nb * sizeof *s->heads); /* all -1 */
 		s->free = -1;
@@ -84,9 +87,9 @@ void otp_limiter_free(struct otp_limiter *l)
 		return;
 	for (int i = 0; i < NSHARDS; i++) {
 		pthread_mutex_destroy(&l->shards[i].mu);
-		free(l->shards[i].cells);
 		free(l->shards[i].heads);
 	}
+	free(l->cells);
 	free(l);
 }
 
