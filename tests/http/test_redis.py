@@ -90,6 +90,20 @@ def test_phone_limit_holds_across_processes(otpd, redis_server):
     assert statuses[:5] == [200] * 5
 
 
+@pytest.mark.parametrize("scope,allowed", [("store", 6), ("process", 12)])
+def test_ip_limit_across_processes_by_scope(otpd, redis_server, scope,
+                                            allowed):
+    # --limit-scope store: one count per IP for every process on the store;
+    # process (the default): each process counts alone, so two let an IP
+    # make twice the rate
+    rs = redis_server()
+    a, b = pair(otpd, rs, "--limit-ip", "6", "--limit-scope", scope)
+    statuses = [(a, b)[i % 2].browser().get((a, b)[i % 2].url(
+        "/auth/session"), timeout=5).status_code for i in range(14)]
+    assert statuses.count(401) == allowed, statuses
+    assert statuses.count(429) == 14 - allowed, statuses
+
+
 def test_session_from_a_works_on_b_and_logout_on_b_ends_it(otpd,
                                                            redis_server):
     rs = redis_server()
@@ -103,6 +117,8 @@ def test_session_from_a_works_on_b_and_logout_on_b_ends_it(otpd,
     assert r.status_code == 204
     assert r.headers["X-Auth-Phone"] == PHONE
     cookie = dict(br.cookies)  # the token, before logout clears it
+    # A has read the session too (no cache on a shared store may keep it)
+    assert br.get(a.url("/auth/check"), timeout=5).status_code == 204
 
     assert br.post(b.url("/auth/logout"), timeout=5).status_code == 204
     # destroyed server-side: the old cookie is dead on A too
