@@ -1,0 +1,232 @@
+/* sqlite_checkpoint.c - a background WAL checkpointer for one SQLite file.
+ *
+ * See sqlite_checkpoint.h. The thread sleeps on a condition variable: the
+ * write connection's WAL hook wakes it when the WAL has grown by `pages`
+ * frames since the last checkpoint, and a timed wait of `idle_ms` tells it
+ * the file has gone quiet. PASSIVE copies what it can without taking any
+ * lock a writer needs; the writer then restarts the WAL from its start by
+ * itself once every frame is copied and no reader still needs them. TRUNCATE
+ * (when idle only) takes the write lock, so it is tried with no busy handler
+ * and simply skipped if anybody holds it. It decides nothing else: which
+ * connection writes, and when commits happen, is sqlite_commit.c's job.
+ */
+#include "store/sqlite_checkpoint.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "core/err.h"
+
+struct otp_sqlite_ckpt {
+	sqlite3 *db;
+	pthread_t thread;
+	pthread_mutex_t mu;  /* guards all below */
+	pthread_cond_t wake; /* to the thread: work or stop */
+	pthread_cond_t ran;  /* from the thread: a checkpoint ran */
+	void (*hold)(void *, bool);
+	void *hold_arg;
+	bool stop;
+	int pages, idle_ms;
+	int wal_pages; /* frames in the WAL at the last commit */
+	int mark;      /* frames the last checkpoint had copied */
+	bool dirty;    /* a commit since the last TRUNCATE */
+	struct otp_sqlite_ckpt_stats stats;
+};
+
+static atomic_int tune_pages = 4000, tune_idle_ms = 1000;
+static atomic_int live;
+
+void otp_sqlite_ckpt_tune(int pages, int idle_ms)
+{
+	if (pages > 0)
+		atomic_store(&tune_pages, pages);
+	if (idle_ms > 0)
+		atomic_store(&tune_idle_ms, idle_ms);
+}
+
+int otp_sqlite_ckpt_live(void)
+{
+	return atomic_load(&live);
+}
+
+static bool due(const struct otp_sqlite_ckpt *c)
+{
+	return c->wal_pages - c->mark >= c->pages;
+}
+
+static struct timespec deadline(int ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+/* Runs one checkpoint with the lock dropped; returns SQLite's code and the
+ * frames it found copied. A PASSIVE one then catches up with the writer
+ * held between two batches (copying what was committed meanwhile, if
+ * anything): only a transaction that starts when the whole WAL is copied
+ * writes the WAL from its start again, over pages that are in the OS's cache
+ * already, instead of growing the file for ever. The bulk of the copy and
+ * its fsync stay outside the hold. */
+static int checkpoint(struct otp_sqlite_ckpt *c, int mode, int *copied)
+{
+	int log = 0, ckpt = 0;
+	pthread_mutex_unlock(&c->mu);
+	int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, mode, &log, &ckpt);
+	if (rc == SQLITE_OK && mode == SQLITE_CHECKPOINT_PASSIVE && c->hold) {
+		c->hold(c->hold_arg, true);
+		rc = sqlite3_wal_checkpoint_v2(c->db, NULL, mode, &log, &ckpt);
+		c->hold(c->hold_arg, false);
+	}
+	pthread_mutex_lock(&c->mu);
+	*copied = ckpt;
+	return rc;
+}
+
+static void *run(void *arg)
+{
+	struct otp_sqlite_ckpt *c = arg;
+	pthread_mutex_lock(&c->mu);
+	while (!c->stop) {
+		if (due(c)) {
+			int copied;
+			int rc =
+			    checkpoint(c, SQLITE_CHECKPOINT_PASSIVE, &copied);
+			/* Busy or failed: wait for another `pages` frames
+			 * rather than spin on the same ones. */
+			c->mark = rc == SQLITE_OK && copied > 0 ? copied
+								: c->wal_pages;
+			c->stats.checkpoints++;
+			pthread_cond_broadcast(&c->ran);
+			continue;
+		}
+		unsigned long seen = c->stats.commits;
+		struct timespec ts = deadline(c->idle_ms);
+		int rc = 0;
+		while (!c->stop && !due(c) && rc != ETIMEDOUT)
+			rc = pthread_cond_timedwait(&c->wake, &c->mu, &ts);
+		if (c->stop || rc != ETIMEDOUT || !c->dirty ||
+		    c->stats.commits != seen)
+			continue;
+		int copied;
+		if (checkpoint(c, SQLITE_CHECKPOINT_TRUNCATE, &copied) ==
+			SQLITE_OK &&
+		    c->stats.commits == seen) {
+			c->wal_pages = c->mark = 0;
+			c->dirty = false;
+			c->stats.truncates++;
+			pthread_cond_broadcast(&c->ran);
+		}
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+int otp_sqlite_ckpt_start(const char *path, void (*hold)(void *, bool),
+			  void *hold_arg, struct otp_sqlite_ckpt **out)
+{
+	*out = NULL;
+	struct otp_sqlite_ckpt *c = calloc(1, sizeof *c);
+	if (!c)
+		abort();
+	c->hold = hold;
+	c->hold_arg = hold_arg;
+	c->pages = atomic_load(&tune_pages);
+	c->idle_ms = atomic_load(&tune_idle_ms);
+	/* No busy handler: PASSIVE never waits, TRUNCATE is skipped if the
+	 * file is in use. */
+	if (sqlite3_open_v2(path, &c->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK)
+		goto fail_open;
+	/* A connection learns the file is in WAL mode, and opens the WAL,
+	 * on its first read; a checkpoint before that does nothing. */
+	if (sqlite3_exec(c->db, "SELECT 1 FROM sqlite_schema LIMIT 1", NULL,
+			 NULL, NULL) != SQLITE_OK)
+		goto fail_open;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->wake, &ca);
+	pthread_cond_init(&c->ran, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&c->thread, NULL, run, c) != 0)
+		goto fail_thread;
+	atomic_fetch_add(&live, 1);
+	*out = c;
+	return 0;
+fail_thread:
+	pthread_cond_destroy(&c->ran);
+	pthread_cond_destroy(&c->wake);
+	pthread_mutex_destroy(&c->mu);
+fail_open:
+	sqlite3_close(c->db);
+	free(c);
+	return OTP_EINTERNAL;
+}
+
+void otp_sqlite_ckpt_stop(struct otp_sqlite_ckpt *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->stop = true;
+	pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL);
+	atomic_fetch_sub(&live, 1);
+	pthread_cond_destroy(&c->ran);
+	pthread_cond_destroy(&c->wake);
+	pthread_mutex_destroy(&c->mu);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+void otp_sqlite_ckpt_note(struct otp_sqlite_ckpt *c, int pages)
+{
+	pthread_mutex_lock(&c->mu);
+	c->stats.commits++;
+	c->dirty = true;
+	if (pages < c->wal_pages)
+		c->mark = 0; /* the WAL restarted from its start */
+	c->wal_pages = pages;
+	if (due(c))
+		pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->mu);
+}
+
+void otp_sqlite_ckpt_stats(struct otp_sqlite_ckpt *c,
+			   struct otp_sqlite_ckpt_stats *out)
+{
+	pthread_mutex_lock(&c->mu);
+	*out = c->stats;
+	out->wal_pages = c->wal_pages;
+	pthread_mutex_unlock(&c->mu);
+}
+
+bool otp_sqlite_ckpt_wait(struct otp_sqlite_ckpt *c, unsigned long checkpoints,
+			  unsigned long truncates, int timeout_ms)
+{
+	struct timespec ts = deadline(timeout_ms);
+	pthread_mutex_lock(&c->mu);
+	int rc = 0;
+	while ((c->stats.checkpoints < checkpoints ||
+		c->stats.truncates < truncates) &&
+	       rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&c->ran, &c->mu, &ts);
+	bool ok = c->stats.checkpoints >= checkpoints &&
+		  c->stats.truncates >= truncates;
+	pthread_mutex_unlock(&c->mu);
+	return ok;
+}
