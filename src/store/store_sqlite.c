@@ -1,13 +1,21 @@
 /* store_sqlite.c - the SQLite backend of the store interface (store.h).
  *
  * A handle is one connection to one file in WAL mode, with every statement
- * prepared once at open and kept in the handle. Each domain operation is one
- * transaction; writers start it with BEGIN IMMEDIATE so that concurrent
- * writers (threads or processes on one file) queue on the busy timeout
- * instead of failing on a lock upgrade. The schema is versioned by
- * PRAGMA user_version and grown by the append-only list of migrations below.
- * It reads no clock, creates no directory and decides no policy (TTLs,
- * attempts, rates): the engine does, and passes time in as `now`.
+ * prepared once at open and kept in the handle: reads that are not part of
+ * a write (session_get, code_get, apikey_get, lists...) run there, beside
+ * other readers. Every operation that writes runs on the file's one shared
+ * write connection of this process (sqlite_commit.h), which has its own copy
+ * of the statements: each operation is a savepoint, undone alone if it
+ * fails, inside a transaction (BEGIN IMMEDIATE) that concurrent operations
+ * share and commit together; the caller gets its answer once that COMMIT is
+ * done. Read-modify-write operations (verify, limits, idempotency) read on
+ * that connection, so they see the earlier operations of their batch. Other
+ * processes on the file queue on SQLite's write lock with the busy timeout.
+ * Checkpoints run on a background thread, not in commits. The schema is
+ * versioned by PRAGMA user_version and grown by the append-only list of
+ * migrations below. It reads no clock, creates no directory and decides no
+ * policy (TTLs, attempts, rates): the engine does, and passes time in as
+ * `now`.
  */
 #include "store/store.h"
 
@@ -18,6 +26,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "store/sqlite_commit.h"
 
 #define DAY_MS	 (24LL * 60 * 60 * 1000)
 #define BUSY_MS	 5000
@@ -249,11 +258,20 @@ static const char *const sqls[ST_COUNT] = {
 #undef STMT_SQL_
 };
 
-/* base comes first: a struct otp_store * is a struct sq *. */
-struct sq {
-	struct otp_store base;
+/* A connection and every statement prepared on it. */
+struct conn {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
+};
+
+/* base comes first: a struct otp_store * is a struct sq *. A handle reads on
+ * its own connection and writes through its file's shared writer; one
+ * thread uses it at a time, so one ticket serves all its writes. */
+struct sq {
+	struct otp_store base;
+	struct conn rd;
+	struct otp_sqlite_writer *w;
+	struct otp_sqlite_ticket t;
 };
 
 static struct sq *cast(struct otp_store *s)
@@ -329,39 +347,30 @@ static int parse_state(sqlite3_stmt *st, int col, const char *const *names,
 	return -1;
 }
 
-static int begin(struct sq *q)
+/* Starts a write operation on the file's writer (sqlite_commit.h): *q is
+ * the writer's connection, for this thread until end(). On an error the
+ * operation is over already. */
+static int begin(struct sq *h, struct conn **q)
 {
-	return run(q->st[ST_BEGIN]);
-}
-
-/* Ends the transaction begin() opened: commits if rc is 0, else rolls back.
- * Returns rc, or the commit's error. */
-static int end(struct sq *q, int rc)
-{
-	if (rc == 0) {
-		rc = run(q->st[ST_COMMIT]);
-		if (rc == 0)
-			return 0;
-	}
-	/* Some errors (I/O, full disk) have rolled back already. */
-	if (!sqlite3_get_autocommit(q->db))
-		run(q->st[ST_ROLLBACK]);
+	void *user;
+	int rc = otp_sqlite_writer_begin(h->w, &h->t, &user);
+	*q = user;
 	return rc;
 }
 
-/* Runs one bound writing statement in its own transaction. With must_hit, a
- * statement that changed no row is OTP_ENOTFOUND. */
-static int write1(struct sq *q, sqlite3_stmt *st, bool must_hit)
+/* Ends it: keeps its work if rc is 0, undoes it alone otherwise, and returns
+ * once it is committed: rc, or the commit's error. */
+static int end(struct sq *h, int rc)
 {
-	int rc = begin(q);
-	if (rc) {
-		done(st);
-		return rc;
-	}
-	rc = run(st);
+	return otp_sqlite_writer_end(h->w, &h->t, rc);
+}
+
+/* With must_hit, a statement that changed no row is OTP_ENOTFOUND. */
+static int hit(struct conn *q, int rc, bool must_hit)
+{
 	if (rc == 0 && must_hit && sqlite3_changes(q->db) == 0)
-		rc = OTP_ENOTFOUND;
-	return end(q, rc);
+		return OTP_ENOTFOUND;
+	return rc;
 }
 
 static int read_version(sqlite3 *db, int *version)
@@ -437,13 +446,52 @@ static int set_wal(sqlite3 *db)
 	}
 }
 
+/* Finalizes what was prepared on c and closes it; NULLs are no-ops. */
+static void conn_close(struct conn *c)
+{
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(c->st[i]);
+	sqlite3_close(c->db);
+}
+
+static int prepare_all(struct conn *c)
+{
+	for (int i = 0; i < ST_COUNT; i++) {
+		int rc = sqlite3_prepare_v3(c->db, sqls[i], -1,
+					    SQLITE_PREPARE_PERSISTENT,
+					    &c->st[i], NULL);
+		if (rc != SQLITE_OK)
+			return map(rc);
+	}
+	return 0;
+}
+
+/* The writer's init and fini (sqlite_commit.h): its connection gets its
+ * own copy of the statements; the writer closes the connection itself. */
+static int writer_init(sqlite3 *db, void **user)
+{
+	struct conn *c = calloc(1, sizeof *c);
+	if (!c)
+		abort();
+	c->db = db;
+	*user = c;
+	return prepare_all(c);
+}
+
+static void writer_fini(void *user)
+{
+	struct conn *c = user;
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(c->st[i]);
+	free(c);
+}
+
 static void close_db(struct otp_store *s)
 {
-	struct sq *q = cast(s);
-	for (int i = 0; i < ST_COUNT; i++)
-		sqlite3_finalize(q->st[i]);
-	sqlite3_close(q->db);
-	free(q);
+	struct sq *h = cast(s);
+	conn_close(&h->rd);
+	otp_sqlite_writer_put(h->w);
+	free(h);
 }
 
 static int open_db(const char *arg, struct otp_store **out)
@@ -451,52 +499,50 @@ static int open_db(const char *arg, struct otp_store **out)
 	*out = NULL;
 	if (!arg || !*arg || !sqlite3_threadsafe() || sodium_init() < 0)
 		return OTP_EINTERNAL;
-	struct sq *q = calloc(1, sizeof *q);
-	if (!q)
+	struct sq *h = calloc(1, sizeof *h);
+	if (!h)
 		abort();
-	q->base.ops = &otp_store_sqlite_ops;
+	h->base.ops = &otp_store_sqlite_ops;
 	/* NOMUTEX: a handle belongs to one thread at a time (store.h). */
-	int rc = sqlite3_open_v2(arg, &q->db,
+	int rc = sqlite3_open_v2(arg, &h->rd.db,
 				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				     SQLITE_OPEN_NOMUTEX,
 				 NULL);
 	int err = OTP_EINTERNAL;
 	if (rc != SQLITE_OK)
 		goto fail_setup;
-	sqlite3_extended_result_codes(q->db, 1);
-	sqlite3_busy_timeout(q->db, BUSY_MS);
-	err = set_wal(q->db);
+	sqlite3_extended_result_codes(h->rd.db, 1);
+	sqlite3_busy_timeout(h->rd.db, BUSY_MS);
+	err = set_wal(h->rd.db);
 	if (err)
 		goto fail_setup;
-	err = migrate(q->db);
+	err = migrate(h->rd.db);
 	if (err)
 		goto fail_setup;
-	for (int i = 0; i < ST_COUNT; i++) {
-		rc = sqlite3_prepare_v3(q->db, sqls[i], -1,
-					SQLITE_PREPARE_PERSISTENT, &q->st[i],
-					NULL);
-		if (rc != SQLITE_OK) {
-			err = map(rc);
-			goto fail_setup;
-		}
-	}
-	*out = &q->base;
+	err = prepare_all(&h->rd);
+	if (err)
+		goto fail_setup;
+	/* After the migration: the writer prepares against the schema. */
+	err = otp_sqlite_writer_get(arg, writer_init, writer_fini, &h->w);
+	if (err)
+		goto fail_setup;
+	*out = &h->base;
 	return 0;
 fail_setup:
-	close_db(&q->base); /* finalizes what was prepared; NULLs are no-ops */
+	close_db(&h->base); /* NULLs are no-ops */
 	return err;
 }
 
 static int ping(struct otp_store *s)
 {
-	sqlite3_stmt *st = cast(s)->st[ST_PING];
+	sqlite3_stmt *st = cast(s)->rd.st[ST_PING];
 	int rc = sqlite3_step(st);
 	done(st);
 	return rc == SQLITE_ROW ? 0 : map(rc);
 }
 
 /* Binds the session upsert (SESSION_BIND) and runs it. */
-static int bind_session(struct sq *q, const struct otp_session_bind *b,
+static int bind_session(struct conn *q, const struct otp_session_bind *b,
 			const char *pending_id, const char *pending_phone,
 			bool count_send, int64_t now)
 {
@@ -515,8 +561,8 @@ static int bind_session(struct sq *q, const struct otp_session_bind *b,
 
 /* Looks up a live idempotency key: fills out for a replay of the same
  * phone, OTP_ECONFLICT for another phone, 0 with out untouched if none. */
-static int idem_find(struct sq *q, const struct otp_idem *k, const char *phone,
-		     int64_t now, struct otp_issue_out *out)
+static int idem_find(struct conn *q, const struct otp_idem *k,
+		     const char *phone, int64_t now, struct otp_issue_out *out)
 {
 	sqlite3_stmt *st = q->st[ST_IDEM_GET];
 	bind_str(st, 1, k->key, OTP_IDEM_KEY_MAX);
@@ -537,7 +583,7 @@ static int idem_find(struct sq *q, const struct otp_idem *k, const char *phone,
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : map(rc);
 }
 
-static int idem_put(struct sq *q, const struct otp_idem *k,
+static int idem_put(struct conn *q, const struct otp_idem *k,
 		    const struct otp_code_new *code)
 {
 	sqlite3_stmt *st = q->st[ST_IDEM_PUT];
@@ -552,16 +598,17 @@ static int idem_put(struct sq *q, const struct otp_idem *k,
 /* The key is looked up under the write lock BEGIN IMMEDIATE takes, so two
  * issues under one key, from any thread or process, are serialised: the
  * second one sees the first one's row. */
-static int take_in_tx(struct sq *q, const struct otp_limit *lims, size_t n,
+static int take_in_tx(struct conn *q, const struct otp_limit *lims, size_t n,
 		      int64_t now, int64_t *longest);
 
 static int issue(struct otp_store *s, const struct otp_issue *in, int64_t now,
 		 struct otp_issue_out *out)
 {
-	struct sq *q = cast(s);
+	struct sq *h = cast(s);
+	struct conn *q;
 	const struct otp_code_new *code = &in->code;
 	memset(out, 0, sizeof *out);
-	int rc = begin(q);
+	int rc = begin(h, &q);
 	if (rc)
 		return rc;
 	if (in->idem) {
@@ -573,7 +620,7 @@ static int issue(struct otp_store *s, const struct otp_issue *in, int64_t now,
 		int64_t longest = 0;
 		rc = take_in_tx(q, in->limits, in->nlimits, now, &longest);
 		if (rc == OTP_ELIMITED) {
-			rc = end(q, rc);
+			rc = end(h, rc);
 			memset(out, 0, sizeof *out);
 			out->retry_ms = longest;
 			return rc;
@@ -623,7 +670,7 @@ static int issue(struct otp_store *s, const struct otp_issue *in, int64_t now,
 		out->expires_ms = code->expires_ms;
 	}
 out:
-	rc = end(q, rc);
+	rc = end(h, rc);
 	if (rc)
 		memset(out, 0, sizeof *out);
 	return rc;
@@ -632,7 +679,7 @@ out:
 static int code_info(struct otp_store *s, const char *id,
 		     struct otp_code_info *out)
 {
-	sqlite3_stmt *st = cast(s)->st[ST_CODE_INFO];
+	sqlite3_stmt *st = cast(s)->rd.st[ST_CODE_INFO];
 	memset(out, 0, sizeof *out);
 	bind_str(st, 1, id, OTP_ID_LEN + 1);
 	int rc = sqlite3_step(st), state = -1, msg = -1;
@@ -661,7 +708,7 @@ static int code_info(struct otp_store *s, const char *id,
 	return 0;
 }
 
-static int set_code(struct sq *q, const char *id, enum otp_code_state state,
+static int set_code(struct conn *q, const char *id, enum otp_code_state state,
 		    int attempts_left)
 {
 	sqlite3_stmt *st = q->st[ST_CODE_SET];
@@ -673,7 +720,7 @@ static int set_code(struct sq *q, const char *id, enum otp_code_state state,
 }
 
 /* Writes (or overwrites) an authenticated session with no pending code. */
-static int put_login(struct sq *q, const unsigned char hash[OTP_HASH_LEN],
+static int put_login(struct conn *q, const unsigned char hash[OTP_HASH_LEN],
 		     const char *phone, int64_t expires_ms, int64_t now)
 {
 	sqlite3_stmt *st = q->st[ST_SESSION_PUT];
@@ -685,7 +732,7 @@ static int put_login(struct sq *q, const unsigned char hash[OTP_HASH_LEN],
 }
 
 /* Replaces session old_hash by an authenticated session new_hash. */
-static int rotate(struct sq *q, const struct otp_verify_in *in,
+static int rotate(struct conn *q, const struct otp_verify_in *in,
 		  const char *phone, int64_t now)
 {
 	sqlite3_stmt *st = q->st[ST_SESSION_DELETE];
@@ -699,10 +746,11 @@ static int rotate(struct sq *q, const struct otp_verify_in *in,
 static int verify(struct otp_store *s, const struct otp_verify_in *in,
 		  int64_t now, struct otp_verify_out *out)
 {
-	struct sq *q = cast(s);
+	struct sq *h = cast(s);
+	struct conn *q;
 	memset(out, 0, sizeof *out);
 	out->result = OTP_VERIFY_NOTFOUND;
-	int rc = begin(q);
+	int rc = begin(h, &q);
 	if (rc)
 		return rc;
 
@@ -711,7 +759,7 @@ static int verify(struct otp_store *s, const struct otp_verify_in *in,
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		done(st);
-		return end(q, rc == SQLITE_DONE ? 0 : map(rc));
+		return end(h, rc == SQLITE_DONE ? 0 : map(rc));
 	}
 	copy_text(st, 0, out->phone, sizeof out->phone);
 	const void *mac = sqlite3_column_blob(st, 1);
@@ -747,7 +795,7 @@ static int verify(struct otp_store *s, const struct otp_verify_in *in,
 		out->result = OTP_VERIFY_WRONG;
 		out->attempts_left = left;
 	}
-	rc = end(q, rc);
+	rc = end(h, rc);
 	if (rc) {
 		memset(out, 0, sizeof *out);
 		out->result = OTP_VERIFY_NOTFOUND;
@@ -755,7 +803,7 @@ static int verify(struct otp_store *s, const struct otp_verify_in *in,
 	return rc;
 }
 
-static int get_tat(struct sq *q, const char *key, int64_t *tat)
+static int get_tat(struct conn *q, const char *key, int64_t *tat)
 {
 	sqlite3_stmt *st = q->st[ST_LIMIT_GET];
 	bind_str(st, 1, key, OTP_LIMIT_KEY_MAX);
@@ -765,7 +813,7 @@ static int get_tat(struct sq *q, const char *key, int64_t *tat)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : map(rc);
 }
 
-static int put_tat(struct sq *q, const char *key, int64_t tat)
+static int put_tat(struct conn *q, const char *key, int64_t tat)
 {
 	sqlite3_stmt *st = q->st[ST_LIMIT_PUT];
 	bind_str(st, 1, key, OTP_LIMIT_KEY_MAX);
@@ -777,7 +825,7 @@ static int put_tat(struct sq *q, const char *key, int64_t tat)
  * twice; any refusal rolls the whole call back. */
 /* Inside an open transaction: takes from all n limits or returns
  * OTP_ELIMITED with *longest the longest wait (the caller rolls back). */
-static int take_in_tx(struct sq *q, const struct otp_limit *lims, size_t n,
+static int take_in_tx(struct conn *q, const struct otp_limit *lims, size_t n,
 		      int64_t now, int64_t *longest)
 {
 	int rc = 0;
@@ -805,7 +853,8 @@ static int take_in_tx(struct sq *q, const struct otp_limit *lims, size_t n,
 static int take(struct otp_store *s, const struct otp_limit *lims, size_t n,
 		int64_t now, int64_t *retry_ms)
 {
-	struct sq *q = cast(s);
+	struct sq *h = cast(s);
+	struct conn *q;
 	size_t live = 0;
 	if (retry_ms)
 		*retry_ms = 0;
@@ -813,11 +862,11 @@ static int take(struct otp_store *s, const struct otp_limit *lims, size_t n,
 		live += lims[i].rate.interval_ms > 0;
 	if (!live)
 		return 0;
-	int rc = begin(q);
+	int rc = begin(h, &q);
 	if (rc)
 		return rc;
 	int64_t longest = 0;
-	rc = end(q, take_in_tx(q, lims, n, now, &longest));
+	rc = end(h, take_in_tx(q, lims, n, now, &longest));
 	if (rc == OTP_ELIMITED && retry_ms)
 		*retry_ms = longest;
 	return rc;
@@ -827,7 +876,7 @@ static int get_session(struct otp_store *s,
 		       const unsigned char hash[OTP_HASH_LEN], int64_t now,
 		       struct otp_session *out)
 {
-	sqlite3_stmt *st = cast(s)->st[ST_SESSION_GET];
+	sqlite3_stmt *st = cast(s)->rd.st[ST_SESSION_GET];
 	memset(out, 0, sizeof *out);
 	sqlite3_bind_blob(st, 1, hash, OTP_HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
@@ -850,12 +899,13 @@ static int session_bind(struct otp_store *s, const struct otp_session_bind *b,
 			const char *pending_id, const char *pending_phone,
 			bool count_send, int64_t now)
 {
-	struct sq *q = cast(s);
-	int rc = begin(q);
+	struct sq *h = cast(s);
+	struct conn *q;
+	int rc = begin(h, &q);
 	if (rc)
 		return rc;
 	rc = bind_session(q, b, pending_id, pending_phone, count_send, now);
-	return end(q, rc);
+	return end(h, rc);
 }
 
 static int session_rotate(struct otp_store *s,
@@ -863,8 +913,9 @@ static int session_rotate(struct otp_store *s,
 			  const unsigned char new_hash[OTP_HASH_LEN],
 			  const char *phone, int64_t expires_ms, int64_t now)
 {
-	struct sq *q = cast(s);
-	int rc = begin(q);
+	struct sq *h = cast(s);
+	struct conn *q;
+	int rc = begin(h, &q);
 	if (rc)
 		return rc;
 	sqlite3_stmt *st = q->st[ST_SESSION_DELETE_LIVE];
@@ -875,25 +926,30 @@ static int session_rotate(struct otp_store *s,
 		rc = OTP_ENOTFOUND;
 	if (rc == 0)
 		rc = put_login(q, new_hash, phone, expires_ms, now);
-	return end(q, rc);
+	return end(h, rc);
 }
 
 static int delete_session(struct otp_store *s,
 			  const unsigned char hash[OTP_HASH_LEN])
 {
-	struct sq *q = cast(s);
+	struct sq *h = cast(s);
+	struct conn *q;
+	int rc = begin(h, &q);
+	if (rc)
+		return rc;
 	sqlite3_stmt *st = q->st[ST_SESSION_DELETE];
 	sqlite3_bind_blob(st, 1, hash, OTP_HASH_LEN, SQLITE_STATIC);
-	return write1(q, st, false);
+	return end(h, run(st));
 }
 
 static int key_put(struct otp_store *s, const struct otp_apikey *k)
 {
-	struct sq *q = cast(s);
-	sqlite3_stmt *st = q->st[ST_KEY_PUT];
-	int rc = begin(q);
+	struct sq *h = cast(s);
+	struct conn *q;
+	int rc = begin(h, &q);
 	if (rc)
 		return rc;
+	sqlite3_stmt *st = q->st[ST_KEY_PUT];
 	bind_str(st, 1, k->id, OTP_KEY_ID_LEN + 1);
 	bind_str(st, 2, k->name, OTP_KEY_NAME_MAX);
 	sqlite3_bind_blob(st, 3, k->hash, OTP_HASH_LEN, SQLITE_STATIC);
@@ -907,7 +963,7 @@ static int key_put(struct otp_store *s, const struct otp_apikey *k)
 		rc = OTP_ECONFLICT;
 	else
 		rc = map(rc);
-	return end(q, rc);
+	return end(h, rc);
 }
 
 /* Copies the current row of ST_KEY_GET or ST_KEY_LIST into k. */
@@ -925,7 +981,7 @@ static void copy_key(sqlite3_stmt *st, struct otp_apikey *k)
 
 static int key_get(struct otp_store *s, const char *id, struct otp_apikey *out)
 {
-	sqlite3_stmt *st = cast(s)->st[ST_KEY_GET];
+	sqlite3_stmt *st = cast(s)->rd.st[ST_KEY_GET];
 	memset(out, 0, sizeof *out);
 	bind_str(st, 1, id, OTP_KEY_ID_LEN + 1);
 	int rc = sqlite3_step(st);
@@ -940,7 +996,7 @@ static int key_get(struct otp_store *s, const char *id, struct otp_apikey *out)
 static int key_list(struct otp_store *s, struct otp_apikey *out, size_t max,
 		    size_t *n)
 {
-	sqlite3_stmt *st = cast(s)->st[ST_KEY_LIST];
+	sqlite3_stmt *st = cast(s)->rd.st[ST_KEY_LIST];
 	*n = 0;
 	if (max == 0)
 		return 0;
@@ -958,11 +1014,15 @@ static int key_list(struct otp_store *s, struct otp_apikey *out, size_t max,
 
 static int key_revoke(struct otp_store *s, const char *id, int64_t now)
 {
-	struct sq *q = cast(s);
+	struct sq *h = cast(s);
+	struct conn *q;
+	int rc = begin(h, &q);
+	if (rc)
+		return rc;
 	sqlite3_stmt *st = q->st[ST_KEY_REVOKE];
 	bind_str(st, 1, id, OTP_KEY_ID_LEN + 1);
 	sqlite3_bind_int64(st, 2, now);
-	return write1(q, st, true);
+	return end(h, hit(q, run(st), true));
 }
 
 /* Copies the current row of ST_MSG_DUE into m. */
@@ -987,11 +1047,12 @@ static void copy_msg(sqlite3_stmt *st, struct otp_msg *m)
 static int claim(struct otp_store *s, int64_t now, int64_t lease_ms,
 		 struct otp_msg *out, size_t max, size_t *n)
 {
-	struct sq *q = cast(s);
+	struct sq *h = cast(s);
+	struct conn *q;
 	*n = 0;
 	if (max == 0)
 		return 0;
-	int rc = begin(q);
+	int rc = begin(h, &q);
 	if (rc)
 		return rc;
 
@@ -1013,7 +1074,7 @@ static int claim(struct otp_store *s, int64_t now, int64_t lease_ms,
 		sqlite3_bind_int64(st, 3, now);
 		rc = run(st);
 	}
-	rc = end(q, rc);
+	rc = end(h, rc);
 	if (rc) {
 		for (size_t i = 0; i < k; i++)
 			otp_msg_deinit(&out[i]);
@@ -1025,20 +1086,28 @@ static int claim(struct otp_store *s, int64_t now, int64_t lease_ms,
 
 static int ack(struct otp_store *s, int64_t id, int lease, int64_t now)
 {
-	struct sq *q = cast(s);
+	struct sq *h = cast(s);
+	struct conn *q;
+	int rc = begin(h, &q);
+	if (rc)
+		return rc;
 	sqlite3_stmt *st = q->st[ST_MSG_ACK];
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int(st, 2, lease);
 	sqlite3_bind_int64(st, 3, now);
-	return write1(q, st, true);
+	return end(h, hit(q, run(st), true));
 }
 
 static int retry(struct otp_store *s, int64_t id, int lease, int64_t next_ms,
 		 int driver, const char *error, int64_t now)
 {
-	struct sq *q = cast(s);
+	struct sq *h = cast(s);
+	struct conn *q;
 	if (driver < 0)
 		return OTP_EINTERNAL;
+	int rc = begin(h, &q);
+	if (rc)
+		return rc;
 	sqlite3_stmt *st = q->st[ST_MSG_RETRY];
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int(st, 2, lease);
@@ -1046,28 +1115,32 @@ static int retry(struct otp_store *s, int64_t id, int lease, int64_t next_ms,
 	sqlite3_bind_int(st, 4, driver);
 	bind_error(st, 5, error);
 	sqlite3_bind_int64(st, 6, now);
-	return write1(q, st, true);
+	return end(h, hit(q, run(st), true));
 }
 
 static int fail(struct otp_store *s, int64_t id, int lease,
 		enum otp_msg_state state, const char *error, int64_t now)
 {
-	struct sq *q = cast(s);
+	struct sq *h = cast(s);
+	struct conn *q;
 	if (state != OTP_MSG_FAILED && state != OTP_MSG_EXPIRED)
 		return OTP_EINTERNAL;
+	int rc = begin(h, &q);
+	if (rc)
+		return rc;
 	sqlite3_stmt *st = q->st[ST_MSG_FAIL];
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int(st, 2, lease);
 	sqlite3_bind_text(st, 3, otp_msg_state_names[state], -1, SQLITE_STATIC);
 	bind_error(st, 4, error);
 	sqlite3_bind_int64(st, 5, now);
-	return write1(q, st, true);
+	return end(h, hit(q, run(st), true));
 }
 
 /* Runs a bound update of message id in the open transaction; if it changed
  * nothing, tells an unknown id (OTP_ENOTFOUND) from one in the wrong state
  * (OTP_EGONE). */
-static int update_msg(struct sq *q, sqlite3_stmt *st, int64_t id)
+static int update_msg(struct conn *q, sqlite3_stmt *st, int64_t id)
 {
 	int rc = run(st);
 	if (rc || sqlite3_changes(q->db) > 0)
@@ -1084,35 +1157,37 @@ static int update_msg(struct sq *q, sqlite3_stmt *st, int64_t id)
 static int report(struct otp_store *s, int64_t id, enum otp_msg_state state,
 		  int64_t now)
 {
-	struct sq *q = cast(s);
+	struct sq *h = cast(s);
+	struct conn *q;
 	if (state != OTP_MSG_DELIVERED && state != OTP_MSG_UNDELIVERED)
 		return OTP_EINTERNAL;
-	int rc = begin(q);
+	int rc = begin(h, &q);
 	if (rc)
 		return rc;
 	sqlite3_stmt *st = q->st[ST_MSG_REPORT];
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, otp_msg_state_names[state], -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, now);
-	return end(q, update_msg(q, st, id));
+	return end(h, update_msg(q, st, id));
 }
 
 static int requeue(struct otp_store *s, int64_t id, int64_t now)
 {
-	struct sq *q = cast(s);
-	int rc = begin(q);
+	struct sq *h = cast(s);
+	struct conn *q;
+	int rc = begin(h, &q);
 	if (rc)
 		return rc;
 	sqlite3_stmt *st = q->st[ST_MSG_REQUEUE];
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, now);
-	return end(q, update_msg(q, st, id));
+	return end(h, update_msg(q, st, id));
 }
 
 static int list_msgs(struct otp_store *s, int state, struct otp_msg_info *out,
 		     size_t max, size_t *n)
 {
-	sqlite3_stmt *st = cast(s)->st[ST_MSG_LIST];
+	sqlite3_stmt *st = cast(s)->rd.st[ST_MSG_LIST];
 	*n = 0;
 	if (state >= (int)COUNT(otp_msg_state_names))
 		return OTP_EINTERNAL;
@@ -1153,7 +1228,7 @@ static int list_msgs(struct otp_store *s, int state, struct otp_msg_info *out,
 static int get_state(struct otp_store *s, const char *request_id,
 		     enum otp_msg_state *state)
 {
-	sqlite3_stmt *st = cast(s)->st[ST_MSG_STATE];
+	sqlite3_stmt *st = cast(s)->rd.st[ST_MSG_STATE];
 	bind_str(st, 1, request_id, OTP_ID_LEN + 1);
 	int rc = sqlite3_step(st), i = -1;
 	if (rc == SQLITE_ROW)
@@ -1180,10 +1255,11 @@ static int purge(struct otp_store *s, int64_t now, long *removed)
 	    {ST_PURGE_IDEM, 0},	      {ST_PURGE_SESSIONS, 0},
 	    {ST_PURGE_LIMITS, 0},
 	};
-	struct sq *q = cast(s);
+	struct sq *h = cast(s);
+	struct conn *q;
 	long count = 0;
 	*removed = 0;
-	int rc = begin(q);
+	int rc = begin(h, &q);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < COUNT(steps) && !rc; i++) {
@@ -1192,7 +1268,7 @@ static int purge(struct otp_store *s, int64_t now, long *removed)
 		rc = run(st);
 		count += rc ? 0 : sqlite3_changes(q->db);
 	}
-	rc = end(q, rc);
+	rc = end(h, rc);
 	if (rc == 0)
 		*removed = count;
 	return rc;

@@ -1,0 +1,338 @@
+/* sqlite_commit.c - one shared write connection per SQLite file, with group
+ * commit (see sqlite_commit.h).
+ *
+ * A batch is the open transaction and the tickets of the operations that
+ * ended in it and wait for its COMMIT. Threads count themselves in `waiting`
+ * before they take the mutex; an operation that ends while that count is not
+ * zero (and the batch is not full) hands the COMMIT to them and sleeps on
+ * `committed` until a later operation of its batch commits and writes every
+ * ticket's result. One that ends with nobody waiting commits at once, so a
+ * lone thread pays no latency for the scheme. With synchronous=NORMAL in
+ * WAL, a COMMIT writes the WAL frames but does not fsync; it is done with the
+ * mutex held, during which the next batch gathers.
+ *
+ * It does not know the schema, its statements or what an operation does:
+ * store_sqlite.c does. A registry entry belongs to one process: a child of
+ * fork() does not inherit its parent's writers (SQLite connections must not
+ * cross a fork), it opens its own.
+ */
+#include "store/sqlite_commit.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/err.h"
+
+#define BUSY_MS 5000
+/* 32 MiB of page cache (negative: KiB). */
+#define WRITER_CACHE "PRAGMA cache_size = -32768"
+
+enum wst { W_BEGIN, W_COMMIT, W_ROLLBACK, W_SAVE, W_RELEASE, W_UNDO, W_N };
+
+static const char *const wsql[W_N] = {
+    [W_BEGIN] = "BEGIN IMMEDIATE", [W_COMMIT] = "COMMIT",
+    [W_ROLLBACK] = "ROLLBACK",	   [W_SAVE] = "SAVEPOINT op",
+    [W_RELEASE] = "RELEASE op",	   [W_UNDO] = "ROLLBACK TO op",
+};
+
+struct otp_sqlite_writer {
+	struct otp_sqlite_writer *next; /* in the registry */
+	char *path;			/* the registry's key */
+	pid_t pid;
+	int refs; /* under reg_mu */
+
+	sqlite3 *db;
+	sqlite3_stmt *st[W_N];
+	void *user;
+	void (*fini)(void *);
+	struct otp_sqlite_ckpt *ckpt;
+
+	atomic_int waiting;		 /* threads about to take mu */
+	pthread_mutex_t mu;		 /* the connection and all below */
+	pthread_cond_t committed;	 /* a batch ended */
+	bool in_tx;			 /* the batch's transaction is open */
+	int nops;			 /* operations ended in this batch */
+	struct otp_sqlite_ticket *batch; /* those waiting for its COMMIT */
+	unsigned long ops, batches;
+};
+
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct otp_sqlite_writer *reg;
+static atomic_int live;
+
+int otp_sqlite_writer_live(void)
+{
+	return atomic_load(&live);
+}
+
+static int map(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return OTP_EUNAVAIL;
+	default:
+		return OTP_EINTERNAL;
+	}
+}
+
+static int step(struct otp_sqlite_writer *w, enum wst i)
+{
+	int rc = sqlite3_step(w->st[i]);
+	sqlite3_reset(w->st[i]);
+	return rc == SQLITE_DONE ? 0 : map(rc);
+}
+
+static int on_wal(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	(void)db;
+	(void)name;
+	otp_sqlite_ckpt_note(arg, pages);
+	return SQLITE_OK;
+}
+
+/* The checkpointer's hold (sqlite_checkpoint.h): the writer between two
+ * batches. An open batch is waited out: its waiters wait for an operation
+ * that is queued on the mutex already. */
+static void hold(void *arg, bool on)
+{
+	struct otp_sqlite_writer *w = arg;
+	if (!on) {
+		pthread_mutex_unlock(&w->mu);
+		return;
+	}
+	pthread_mutex_lock(&w->mu);
+	while (w->in_tx)
+		pthread_cond_wait(&w->committed, &w->mu);
+}
+
+/* The same file may be named many ways; its real path is the key when it
+ * has one (the file exists: the caller has opened it). */
+static char *key_of(const char *path)
+{
+	char *k = realpath(path, NULL);
+	if (!k)
+		k = strdup(path);
+	if (!k)
+		abort();
+	return k;
+}
+
+static void destroy(struct otp_sqlite_writer *w)
+{
+	otp_sqlite_ckpt_stop(w->ckpt);
+	if (w->fini && w->user)
+		w->fini(w->user);
+	for (int i = 0; i < W_N; i++)
+		sqlite3_finalize(w->st[i]);
+	sqlite3_close(w->db);
+	pthread_cond_destroy(&w->committed);
+	pthread_mutex_destroy(&w->mu);
+	free(w->path);
+	free(w);
+}
+
+static int create(char *key, int (*init)(sqlite3 *, void **),
+		  void (*fini)(void *), struct otp_sqlite_writer **out)
+{
+	struct otp_sqlite_writer *w = calloc(1, sizeof *w);
+	if (!w)
+		abort();
+	w->path = key;
+	w->pid = getpid();
+	w->refs = 1;
+	w->fini = fini;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->committed, NULL);
+	/* NOMUTEX: w->mu serialises every use. */
+	int rc = sqlite3_open_v2(
+	    key, &w->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	int err = OTP_EINTERNAL;
+	if (rc != SQLITE_OK)
+		goto fail;
+	sqlite3_extended_result_codes(w->db, 1);
+	sqlite3_busy_timeout(w->db, BUSY_MS);
+	/* Checkpoints are the checkpointer's: off here, before the hook
+	 * (setting this pragma would replace the hook). */
+	rc = sqlite3_exec(w->db,
+			  "PRAGMA synchronous = NORMAL;"
+			  "PRAGMA wal_autocheckpoint = 0;" WRITER_CACHE,
+			  NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		err = map(rc);
+		goto fail;
+	}
+	for (int i = 0; i < W_N; i++) {
+		rc = sqlite3_prepare_v3(w->db, wsql[i], -1,
+					SQLITE_PREPARE_PERSISTENT, &w->st[i],
+					NULL);
+		if (rc != SQLITE_OK) {
+			err = map(rc);
+			goto fail;
+		}
+	}
+	err = otp_sqlite_ckpt_start(key, hold, w, &w->ckpt);
+	if (err)
+		goto fail;
+	sqlite3_wal_hook(w->db, on_wal, w->ckpt);
+	err = init(w->db, &w->user);
+	if (err)
+		goto fail;
+	atomic_fetch_add(&live, 1);
+	*out = w;
+	return 0;
+fail:
+	destroy(w); /* NULLs are no-ops */
+	return err;
+}
+
+int otp_sqlite_writer_get(const char *path, int (*init)(sqlite3 *, void **),
+			  void (*fini)(void *), struct otp_sqlite_writer **out)
+{
+	*out = NULL;
+	char *key = key_of(path);
+	pid_t pid = getpid();
+	pthread_mutex_lock(&reg_mu);
+	struct otp_sqlite_writer *w;
+	for (w = reg; w; w = w->next)
+		if (w->pid == pid && strcmp(w->path, key) == 0)
+			break;
+	int err = 0;
+	if (w) {
+		w->refs++;
+		free(key);
+	} else {
+		/* Under reg_mu, so two first handles open one writer. */
+		err = create(key, init, fini, &w);
+		if (err == 0) {
+			w->next = reg;
+			reg = w;
+		}
+	}
+	pthread_mutex_unlock(&reg_mu);
+	if (err == 0)
+		*out = w;
+	return err;
+}
+
+void otp_sqlite_writer_put(struct otp_sqlite_writer *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&reg_mu);
+	bool last = --w->refs == 0;
+	if (last) {
+		struct otp_sqlite_writer **p = &reg;
+		while (*p != w)
+			p = &(*p)->next;
+		*p = w->next;
+	}
+	pthread_mutex_unlock(&reg_mu);
+	if (last) {
+		atomic_fetch_sub(&live, 1);
+		destroy(w);
+	}
+}
+
+/* Ends the batch with the mutex held: commits it (unless lost, i.e. an
+ * error has rolled the transaction back already) and gives every waiting
+ * ticket its result. Returns the batch's error, or 0. */
+static int finish(struct otp_sqlite_writer *w, int lost)
+{
+	int rc = lost;
+	if (!rc) {
+		rc = step(w, W_COMMIT);
+		/* Some errors (I/O, full disk) have rolled back already. */
+		if (rc && !sqlite3_get_autocommit(w->db))
+			step(w, W_ROLLBACK);
+	}
+	for (struct otp_sqlite_ticket *t = w->batch; t; t = t->next) {
+		if (rc)
+			t->rc = rc;
+		t->done = true;
+	}
+	w->batch = NULL;
+	w->nops = 0;
+	w->in_tx = false;
+	w->batches++;
+	pthread_cond_broadcast(&w->committed);
+	return rc;
+}
+
+int otp_sqlite_writer_end(struct otp_sqlite_writer *w,
+			  struct otp_sqlite_ticket *t, int rc)
+{
+	if (rc == 0)
+		rc = step(w, W_RELEASE);
+	if (rc && !sqlite3_get_autocommit(w->db)) {
+		step(w, W_UNDO);
+		step(w, W_RELEASE);
+	}
+	w->ops++;
+	w->nops++;
+	if (sqlite3_get_autocommit(w->db)) {
+		/* An error rolled the whole transaction back: the batch's
+		 * earlier work is gone with it. */
+		if (!rc)
+			rc = OTP_EINTERNAL;
+		finish(w, rc == OTP_EUNAVAIL ? rc : OTP_EINTERNAL);
+	} else if (atomic_load(&w->waiting) > 0 &&
+		   w->nops < OTP_SQLITE_BATCH_MAX) {
+		t->rc = rc;
+		t->done = false;
+		t->next = w->batch;
+		w->batch = t;
+		while (!t->done)
+			pthread_cond_wait(&w->committed, &w->mu);
+		rc = t->rc;
+	} else {
+		int crc = finish(w, 0);
+		if (crc)
+			rc = crc;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+int otp_sqlite_writer_begin(struct otp_sqlite_writer *w,
+			    struct otp_sqlite_ticket *t, void **user)
+{
+	*user = NULL;
+	atomic_fetch_add(&w->waiting, 1);
+	pthread_mutex_lock(&w->mu);
+	atomic_fetch_sub(&w->waiting, 1);
+	int rc;
+	if (!w->in_tx) {
+		/* A new batch: nobody waits on it yet. */
+		rc = step(w, W_BEGIN);
+		if (rc) {
+			pthread_mutex_unlock(&w->mu);
+			return rc;
+		}
+		w->in_tx = true;
+	}
+	rc = step(w, W_SAVE);
+	if (rc)
+		return otp_sqlite_writer_end(w, t, rc);
+	*user = w->user;
+	return 0;
+}
+
+void otp_sqlite_writer_stats(struct otp_sqlite_writer *w,
+			     struct otp_sqlite_writer_stats *out)
+{
+	pthread_mutex_lock(&w->mu);
+	out->ops = w->ops;
+	out->batches = w->batches;
+	pthread_mutex_unlock(&w->mu);
+	otp_sqlite_ckpt_stats(w->ckpt, &out->ckpt);
+}
+
+struct otp_sqlite_ckpt *otp_sqlite_writer_ckpt(struct otp_sqlite_writer *w)
+{
+	return w->ckpt;
+}

@@ -1,0 +1,78 @@
+/* sqlite_commit.h - one shared write connection per SQLite file, with group
+ * commit.
+ *
+ * Every store handle of a process on one file writes through one writer: a
+ * connection found in a process-wide registry by the file's path, opened by
+ * the first handle and closed with the last one (refcounted). An operation
+ * runs under the writer's mutex inside a savepoint of one long transaction
+ * (BEGIN IMMEDIATE) that several operations share: when an operation ends
+ * while other threads queue for the writer, it leaves the COMMIT to the last
+ * of them and waits for it; so N concurrent operations cost one COMMIT. An
+ * operation's caller gets its answer only once that COMMIT is done; a failed
+ * operation is rolled back to its savepoint alone; a failed COMMIT fails every
+ * operation of its batch. Other processes on the file just queue on SQLite's
+ * write lock (busy timeout), as before.
+ *
+ * The writer also owns the file's background checkpointer
+ * (sqlite_checkpoint.h): SQLite's automatic checkpoints are off on it.
+ * Reads outside a write operation do not come here: they stay on the
+ * handle's own connection. Statements are the caller's: `init` prepares them
+ * on the new connection, and `fini` frees them.
+ */
+#ifndef OTP_STORE_SQLITE_COMMIT_H
+#define OTP_STORE_SQLITE_COMMIT_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+
+#include "store/sqlite_checkpoint.h"
+
+struct otp_sqlite_writer;
+
+/* One operation's place in a batch: caller's storage, from begin to end. */
+struct otp_sqlite_ticket {
+	struct otp_sqlite_ticket *next;
+	int rc;
+	bool done;
+};
+
+/* At most this many operations share one COMMIT. */
+#define OTP_SQLITE_BATCH_MAX 64
+
+/* Finds the writer of the file at path (which must exist) or opens one: its
+ * connection, then init(db, &user). Returns 0, or OTP_EINTERNAL (or init's
+ * error). Thread-safe. */
+int otp_sqlite_writer_get(const char *path, int (*init)(sqlite3 *, void **),
+			  void (*fini)(void *), struct otp_sqlite_writer **out);
+
+/* Drops a reference; the last one stops the checkpointer, calls fini and
+ * closes the connection. No operation may be running on it. */
+void otp_sqlite_writer_put(struct otp_sqlite_writer *w);
+
+/* Starts an operation: takes the writer, opens the batch's transaction if
+ * none is open, and a savepoint. Returns 0 with the init's user data in
+ * *user: the caller runs its statements, then calls end. Or returns an error
+ * (e.g. OTP_EUNAVAIL: another process held the file past the busy timeout):
+ * then the operation is over and end must not be called. */
+int otp_sqlite_writer_begin(struct otp_sqlite_writer *w,
+			    struct otp_sqlite_ticket *t, void **user);
+
+/* Ends the operation: keeps its work if rc is 0, rolls it back alone
+ * otherwise, and returns once its batch is committed: rc, or the COMMIT's
+ * error (then none of the batch's work is kept). */
+int otp_sqlite_writer_end(struct otp_sqlite_writer *w,
+			  struct otp_sqlite_ticket *t, int rc);
+
+/* For tests and diagnostics. */
+struct otp_sqlite_writer_stats {
+	unsigned long ops;     /* operations ended */
+	unsigned long batches; /* COMMITs (or batches lost to an error) */
+	struct otp_sqlite_ckpt_stats ckpt;
+};
+void otp_sqlite_writer_stats(struct otp_sqlite_writer *w,
+			     struct otp_sqlite_writer_stats *out);
+struct otp_sqlite_ckpt *otp_sqlite_writer_ckpt(struct otp_sqlite_writer *w);
+/* Writers open in this process. */
+int otp_sqlite_writer_live(void);
+
+#endif
