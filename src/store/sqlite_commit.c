@@ -6,10 +6,13 @@
  * before they take the mutex; an operation that ends while that count is not
  * zero (and the batch is not full) hands the COMMIT to them and sleeps on
  * `committed` until a later operation of its batch commits and writes every
- * ticket's result. One that ends with nobody waiting commits at once, so a
- * lone thread pays no latency for the scheme. With synchronous=NORMAL in
- * WAL, a COMMIT writes the WAL frames but does not fsync; it is done with the
- * mutex held, during which the next batch gathers.
+ * ticket's result. One that ends with nobody queued first yields the CPU
+ * once with the mutex released (sched_yield: immediate when nothing else is
+ * ready to run), so that request threads sharing its core can bring their
+ * operations into the batch, then commits if nobody came. With
+ * synchronous=NORMAL in WAL, a COMMIT writes the WAL frames but does not
+ * fsync; it is done with the mutex held, during which the next batch
+ * gathers.
  *
  * It does not know the schema, its statements or what an operation does:
  * store_sqlite.c does. A registry entry belongs to one process: a child of
@@ -20,6 +23,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +32,9 @@
 #include "core/err.h"
 
 #define BUSY_MS 5000
-/* 32 MiB of page cache (negative: KiB). */
-#define WRITER_CACHE "PRAGMA cache_size = -32768"
+/* 32 MiB of page cache (negative: KiB), and reads of the database file
+ * mapped (256 MiB) rather than read. */
+#define WRITER_CACHE "PRAGMA cache_size = -32768;"
 
 enum wst { W_BEGIN, W_COMMIT, W_ROLLBACK, W_SAVE, W_RELEASE, W_UNDO, W_N };
 
@@ -280,14 +285,24 @@ int otp_sqlite_writer_end(struct otp_sqlite_writer *w,
 		if (!rc)
 			rc = OTP_EINTERNAL;
 		finish(w, rc == OTP_EUNAVAIL ? rc : OTP_EINTERNAL);
-	} else if (atomic_load(&w->waiting) > 0 &&
-		   w->nops < OTP_SQLITE_BATCH_MAX) {
+	} else if (w->nops < OTP_SQLITE_BATCH_MAX) {
 		t->rc = rc;
 		t->done = false;
 		t->next = w->batch;
 		w->batch = t;
-		while (!t->done)
+		if (atomic_load(&w->waiting) == 0) {
+			/* Nobody queued yet: let threads that are ready to
+			 * run (on this core, when the server is pinned to
+			 * one) reach the writer and join the batch first. */
+			pthread_mutex_unlock(&w->mu);
+			sched_yield();
+			pthread_mutex_lock(&w->mu);
+		}
+		/* Those queued will commit: the last of them does. */
+		while (!t->done && atomic_load(&w->waiting) > 0)
 			pthread_cond_wait(&w->committed, &w->mu);
+		if (!t->done)
+			finish(w, 0);
 		rc = t->rc;
 	} else {
 		int crc = finish(w, 0);
