@@ -645,7 +645,7 @@ static void sq_migrate_v1(void)
 	CHECK_INT(open_path(path, &s), 0);
 	otp_store_close(s);
 	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
-	CHECK_INT(query_int(db, "PRAGMA user_version", NULL), 2);
+	CHECK_INT(query_int(db, "PRAGMA user_version", NULL), 3);
 	CHECK_INT(query_int(db, "SELECT count(*) FROM outbox", NULL), 4);
 	CHECK_INT(query_int(db,
 			    "SELECT count(*) FROM sqlite_master"
@@ -658,6 +658,12 @@ static void sq_migrate_v1(void)
 			    " AND name LIKE 'outbox_%'",
 			    NULL),
 		  3);
+	/* v3: the claim's partial index replaced outbox_state_next. */
+	CHECK_INT(query_int(db,
+			    "SELECT count(*) FROM sqlite_master WHERE type ="
+			    " 'index' AND name = 'outbox_due'",
+			    NULL),
+		  1);
 	CHECK_INT(query_int(db,
 			    "SELECT seq FROM sqlite_sequence"
 			    " WHERE name = 'outbox'",
