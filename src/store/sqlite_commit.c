@@ -351,3 +351,30 @@ struct otp_sqlite_ckpt *otp_sqlite_writer_ckpt(struct otp_sqlite_writer *w)
 {
 	return w->ckpt;
 }
+
+struct otp_sqlite_writer *otp_sqlite_writer_peek(const char *path)
+{
+	char *key = key_of(path);
+	pid_t pid = getpid();
+	pthread_mutex_lock(&reg_mu);
+	struct otp_sqlite_writer *w;
+	for (w = reg; w; w = w->next)
+		if (w->pid == pid && strcmp(w->path, key) == 0)
+			break;
+	pthread_mutex_unlock(&reg_mu);
+	free(key);
+	return w;
+}
+
+void otp_sqlite_writer_gate(struct otp_sqlite_writer *w, bool closed)
+{
+	if (closed) {
+		atomic_fetch_add(&w->waiting, 1);
+		return;
+	}
+	pthread_mutex_lock(&w->mu);
+	/* Those that waited for the gate wait for nobody else now. */
+	if (atomic_fetch_sub(&w->waiting, 1) == 1 && w->batch)
+		finish(w, 0);
+	pthread_mutex_unlock(&w->mu);
+}

@@ -14,10 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "store/sqlite_commit.h"
 
 #include "../contract/store_contract.h"
 
@@ -827,6 +830,305 @@ static void sq_busy(void)
 	otp_store_close(s);
 }
 
+/* ---- the shared writer: group commit and checkpoints ---- */
+
+/* Waits until the writer has ended n operations in all, or 5 s. */
+static bool wait_ops(struct otp_sqlite_writer *w, unsigned long n)
+{
+	const struct timespec ms = {0, 1000000};
+	for (int i = 0; i < 5000; i++) {
+		struct otp_sqlite_writer_stats st;
+		otp_sqlite_writer_stats(w, &st);
+		if (st.ops >= n)
+			return true;
+		nanosleep(&ms, NULL);
+	}
+	return false;
+}
+
+#define WRITERS 8
+#define WRITES	50
+
+struct writer_job {
+	const char *path;
+	int idx;
+	int open_rc;
+	int errors;
+};
+
+static void *write_codes(void *arg)
+{
+	struct writer_job *j = arg;
+	struct otp_store *s;
+	j->open_rc = open_path(j->path, &s);
+	if (j->open_rc)
+		return NULL;
+	for (int i = 0; i < WRITES; i++) {
+		char phone[OTP_PHONE_MAX];
+		snprintf(phone, sizeof phone, "+1415555%02d%02d", j->idx, i);
+		struct otp_code_new c = ct_make_code(
+		    (unsigned)(1000 * (j->idx + 1) + i), phone, CT_T0 + CT_TTL);
+		struct otp_session_bind b =
+		    ct_make_bind((unsigned char)(j->idx + 1), CT_T0 + CT_DAY);
+		struct otp_issue_out o;
+		if (ct_issue_full(s, &c, &b, NULL, CT_T0 + i, &o) != 0 ||
+		    strcmp(o.id, c.id) != 0)
+			j->errors++;
+	}
+	otp_store_close(s);
+	return NULL;
+}
+
+/* Many threads, each with its handle, write through one writer at once:
+ * every answer is right and every write is there afterwards. */
+static void sq_writer_many_threads(void)
+{
+	char path[128];
+	name_file(path, sizeof path, "writers");
+	struct otp_store *s;
+	CHECK_INT(open_path(path, &s), 0);
+	struct writer_job j[WRITERS];
+	pthread_t t[WRITERS];
+	for (int i = 0; i < WRITERS; i++) {
+		j[i] = (struct writer_job){.path = path, .idx = i};
+		CHECK_INT(pthread_create(&t[i], NULL, write_codes, &j[i]), 0);
+	}
+	for (int i = 0; i < WRITERS; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < WRITERS; i++) {
+		CHECK_INT(j[i].open_rc, 0);
+		CHECK_INT(j[i].errors, 0);
+	}
+	struct otp_sqlite_writer_stats st;
+	otp_sqlite_writer_stats(otp_sqlite_writer_peek(path), &st);
+	CHECK(st.ops >= WRITERS * WRITES);
+	CHECK(st.batches <= st.ops);
+	for (int i = 0; i < WRITERS; i++) {
+		for (int k = 0; k < WRITES; k++) {
+			char id[OTP_ID_LEN + 1];
+			snprintf(id, sizeof id, "%032x", 1000 * (i + 1) + k);
+			struct otp_code_info info;
+			CHECK_INT(otp_store_code_get(s, id, &info), 0);
+			/* Each thread's last code is still pending. */
+			CHECK_INT(info.state, OTP_CODE_PENDING);
+			CHECK_INT(ct_get_state(s, id), OTP_MSG_QUEUED);
+		}
+		struct otp_session sess;
+		unsigned char h[OTP_HASH_LEN];
+		memset(h, i + 1, sizeof h);
+		CHECK_INT(otp_store_session_get(s, h, CT_T0, &sess), 0);
+	}
+	otp_store_close(s);
+
+	/* And on disk, for another process. */
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_INT(query_int(db, "SELECT count(*) FROM codes", NULL),
+		  WRITERS * WRITES);
+	CHECK_INT(query_int(db, "SELECT count(*) FROM outbox", NULL),
+		  WRITERS * WRITES);
+	sqlite3_close(db);
+}
+
+/* One operation of sq_writer_batch, in its own thread. */
+struct batch_op {
+	const char *path;
+	struct otp_store *s;
+	struct otp_code_new code;
+	const struct otp_idem *idem;
+	const struct otp_limit *limit;
+	bool verify;
+	int rc;
+	struct otp_issue_out out;
+	struct otp_verify_out vout;
+};
+
+static void *run_batch_op(void *arg)
+{
+	struct batch_op *o = arg;
+	if (o->verify) {
+		struct otp_verify_in in = ct_make_try(o->code.id, CT_RIGHT);
+		o->rc = otp_store_code_verify(o->s, &in, CT_T0 + 1, &o->vout);
+		return NULL;
+	}
+	unsigned char body[8] = {1};
+	struct otp_issue in = {o->code, body,	  sizeof body,	   NULL,
+			       o->idem, o->limit, o->limit ? 1 : 0};
+	o->rc = otp_store_code_issue(o->s, &in, CT_T0, &o->out);
+	return NULL;
+}
+
+/* Operations held in one batch (the gate keeps it from committing) see the
+ * work of those before them; those that fail (an idempotency conflict, a
+ * limit, a second use of a code) are undone alone, and the batch commits
+ * once, with the others' work. */
+static void sq_writer_batch(void)
+{
+	char path[128];
+	name_file(path, sizeof path, "batch");
+	struct otp_store *s;
+	CHECK_INT(open_path(path, &s), 0);
+	struct otp_sqlite_writer *w = otp_sqlite_writer_peek(path);
+	CHECK(w != NULL);
+	struct otp_idem k = ct_make_idem(CT_IDEM_A, CT_T0 + CT_DAY);
+	struct otp_limit l = ct_make_limit("ph:batch", 3600000, 1);
+	enum { A, B, C, D, OK1, OK2, NOPS };
+	struct batch_op o[NOPS];
+	memset(o, 0, sizeof o);
+	o[A].code = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	o[A].idem = &k;
+	o[A].limit = &l;
+	o[B].code = ct_make_code(2, CT_P2, CT_T0 + CT_TTL);
+	o[B].idem = &k; /* same key, other phone: conflict */
+	o[C].code = ct_make_code(3, CT_P3, CT_T0 + CT_TTL);
+	o[C].limit = &l; /* A took the only token */
+	o[D].code = ct_make_code(4, CT_P3, CT_T0 + CT_TTL);
+	o[OK1].code = o[OK2].code = o[A].code;
+	o[OK1].verify = o[OK2].verify = true;
+
+	struct otp_store *hs[NOPS];
+	for (int i = 0; i < NOPS; i++) {
+		CHECK_INT(open_path(path, &hs[i]), 0);
+		o[i].s = hs[i];
+	}
+	struct otp_sqlite_writer_stats st0, st;
+	otp_sqlite_writer_stats(w, &st0);
+	otp_sqlite_writer_gate(w, true);
+	pthread_t t[NOPS];
+	/* One at a time, in order: each ends (and waits) before the next. */
+	for (int i = 0; i < NOPS; i++) {
+		CHECK_INT(pthread_create(&t[i], NULL, run_batch_op, &o[i]), 0);
+		CHECK(wait_ops(w, st0.ops + (unsigned long)i + 1));
+	}
+	otp_sqlite_writer_stats(w, &st);
+	CHECK_INT(st.batches, st0.batches); /* nothing committed yet */
+	otp_sqlite_writer_gate(w, false);
+	for (int i = 0; i < NOPS; i++)
+		pthread_join(t[i], NULL);
+	otp_sqlite_writer_stats(w, &st);
+	CHECK_INT(st.batches, st0.batches + 1);
+
+	CHECK_INT(o[A].rc, 0);
+	CHECK(!o[A].out.replayed);
+	CHECK_INT(o[B].rc, OTP_ECONFLICT);
+	CHECK_INT(o[C].rc, OTP_ELIMITED);
+	CHECK(o[C].out.retry_ms > 0);
+	CHECK_INT(o[D].rc, 0);
+	CHECK_INT(o[OK1].rc, 0);
+	CHECK_INT(o[OK1].vout.result, OTP_VERIFY_OK);
+	CHECK_STR(o[OK1].vout.phone, CT_P1);
+	CHECK_INT(o[OK2].rc, 0);
+	CHECK_INT(o[OK2].vout.result, OTP_VERIFY_USED);
+	for (int i = 0; i < NOPS; i++)
+		otp_store_close(hs[i]);
+
+	/* Committed: what succeeded is there, what failed is not. */
+	struct otp_code_info info;
+	CHECK_INT(otp_store_code_get(s, o[A].code.id, &info), 0);
+	CHECK_INT(info.state, OTP_CODE_USED);
+	CHECK_INT(otp_store_code_get(s, o[B].code.id, &info), OTP_ENOTFOUND);
+	CHECK_INT(otp_store_code_get(s, o[C].code.id, &info), OTP_ENOTFOUND);
+	CHECK_INT(otp_store_code_get(s, o[D].code.id, &info), 0);
+	CHECK_INT(info.state, OTP_CODE_PENDING);
+	struct otp_issue_out out;
+	struct otp_code_new again = ct_make_code(5, CT_P1, CT_T0 + CT_TTL);
+	CHECK_INT(ct_issue_full(s, &again, NULL, &k, CT_T0 + 2, &out), 0);
+	CHECK(out.replayed);
+	CHECK_STR(out.id, o[A].code.id);
+	otp_store_close(s);
+}
+
+static long file_size(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+/* The checkpointer copies the WAL into the database once it has grown past
+ * its threshold, truncates it once the file is idle, and stops with the
+ * last handle. */
+static void sq_checkpointer(void)
+{
+	int threads = otp_sqlite_ckpt_live(),
+	    writers = otp_sqlite_writer_live();
+	char path[128], wal[160];
+	name_file(path, sizeof path, "ckpt");
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	otp_sqlite_ckpt_tune(64, 50);
+	struct otp_store *s;
+	int rc = open_path(path, &s);
+	otp_sqlite_ckpt_tune(4000, 1000); /* the defaults, for later files */
+	CHECK_INT(rc, 0);
+	CHECK_INT(otp_sqlite_ckpt_live(), threads + 1);
+	CHECK_INT(otp_sqlite_writer_live(), writers + 1);
+	struct otp_sqlite_ckpt *ck =
+	    otp_sqlite_writer_ckpt(otp_sqlite_writer_peek(path));
+	long db_before = file_size(path);
+	for (unsigned i = 0; i < 200; i++) {
+		char phone[OTP_PHONE_MAX];
+		snprintf(phone, sizeof phone, "+1415555%04u", i);
+		struct otp_code_new c = ct_make_code(i + 1, phone, CT_T0 + 1);
+		CHECK_INT(ct_issue(s, &c, NULL, CT_T0), 0);
+	}
+	CHECK(otp_sqlite_ckpt_wait(ck, 1, 0, 5000));
+	CHECK(otp_sqlite_ckpt_wait(ck, 1, 1, 5000));
+	CHECK_INT(file_size(wal), 0);
+	CHECK(file_size(path) > db_before);
+	struct otp_sqlite_ckpt_stats cs;
+	otp_sqlite_ckpt_stats(ck, &cs);
+	CHECK(cs.commits >= 200);
+	for (unsigned i = 0; i < 200; i++) {
+		char id[OTP_ID_LEN + 1];
+		snprintf(id, sizeof id, "%032x", i + 1);
+		struct otp_code_info info;
+		CHECK_INT(otp_store_code_get(s, id, &info), 0);
+	}
+	otp_store_close(s);
+	CHECK_INT(otp_sqlite_ckpt_live(), threads);
+	CHECK_INT(otp_sqlite_writer_live(), writers);
+}
+
+/* Handles on one file share its writer, whatever the file's name; another
+ * file gets its own; the last handle closes it. */
+static void sq_writer_per_file(void)
+{
+	int writers = otp_sqlite_writer_live();
+	char p1[128], p1b[160], p2[128];
+	name_file(p1, sizeof p1, "one");
+	name_file(p2, sizeof p2, "two");
+	snprintf(p1b, sizeof p1b, "%s/./%s", dir, strrchr(p1, '/') + 1);
+	struct otp_store *a, *b, *c;
+	CHECK_INT(open_path(p1, &a), 0);
+	CHECK_INT(open_path(p1b, &b), 0);
+	CHECK_INT(open_path(p2, &c), 0);
+	CHECK_INT(otp_sqlite_writer_live(), writers + 2);
+	CHECK(otp_sqlite_writer_peek(p1) != NULL);
+	CHECK(otp_sqlite_writer_peek(p1) == otp_sqlite_writer_peek(p1b));
+	CHECK(otp_sqlite_writer_peek(p2) != NULL);
+	CHECK(otp_sqlite_writer_peek(p1) != otp_sqlite_writer_peek(p2));
+
+	struct otp_code_new c1 = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	struct otp_code_new c2 = ct_make_code(2, CT_P2, CT_T0 + CT_TTL);
+	CHECK_INT(ct_issue(a, &c1, NULL, CT_T0), 0);
+	CHECK_INT(ct_issue(c, &c2, NULL, CT_T0), 0);
+	struct otp_code_info info;
+	CHECK_INT(otp_store_code_get(b, c1.id, &info), 0);
+	CHECK_INT(otp_store_code_get(b, c2.id, &info), OTP_ENOTFOUND);
+	CHECK_INT(otp_store_code_get(c, c2.id, &info), 0);
+	CHECK_INT(otp_store_code_get(c, c1.id, &info), OTP_ENOTFOUND);
+
+	otp_store_close(a);
+	CHECK_INT(otp_sqlite_writer_live(), writers + 2);
+	struct otp_verify_in in = ct_make_try(c1.id, CT_RIGHT);
+	struct otp_verify_out out;
+	CHECK_INT(ct_verify(b, &in, CT_T0 + 1, &out), OTP_VERIFY_OK);
+	otp_store_close(b);
+	CHECK(otp_sqlite_writer_peek(p1) == NULL);
+	CHECK_INT(otp_sqlite_writer_live(), writers + 1);
+	otp_store_close(c);
+	CHECK_INT(otp_sqlite_writer_live(), writers);
+}
+
 /* clang-format off */
 static const struct harness_test tests[] = {
 	CONTRACT_TESTS,
@@ -841,6 +1143,10 @@ static const struct harness_test tests[] = {
 	TEST(sq_purge_counts),
 	TEST(sq_outbox_on_disk),
 	TEST(sq_busy),
+	TEST(sq_writer_many_threads),
+	TEST(sq_writer_batch),
+	TEST(sq_checkpointer),
+	TEST(sq_writer_per_file),
 };
 /* clang-format on */
 
