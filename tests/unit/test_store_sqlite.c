@@ -660,13 +660,14 @@ static void sq_migrate_v1(void)
 			    " 'index' AND tbl_name = 'outbox'"
 			    " AND name LIKE 'outbox_%'",
 			    NULL),
-		  3);
-	/* v3: the claim's partial index replaced outbox_state_next. */
+		  4);
+	/* v3: the claim's partial indexes replaced outbox_state_next. */
 	CHECK_INT(query_int(db,
 			    "SELECT count(*) FROM sqlite_master WHERE type ="
-			    " 'index' AND name = 'outbox_due'",
+			    " 'index' AND name IN ('outbox_queued',"
+			    " 'outbox_leased', 'outbox_state_next')",
 			    NULL),
-		  1);
+		  2);
 	CHECK_INT(query_int(db,
 			    "SELECT seq FROM sqlite_sequence"
 			    " WHERE name = 'outbox'",
