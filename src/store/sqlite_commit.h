@@ -34,6 +34,7 @@ struct otp_sqlite_ticket {
 	struct otp_sqlite_ticket *next;
 	int rc;
 	bool done;
+	bool first; /* opened the transaction: no savepoint of its own */
 };
 
 /* At most this many operations share one COMMIT. */
