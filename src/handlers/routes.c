@@ -33,7 +33,7 @@ const struct otp_route otp_routes[] = {
      LEN(verify_fields)},
     {"GET", "/auth/session", otp_h_session, 0, 0, NULL, 0},
     {"POST", "/auth/logout", otp_h_logout, 0, 0, NULL, 0},
-    {"GET", "/auth/check", otp_h_check, 0, 0, NULL, 0},
+    {"GET", "/auth/check", otp_h_check, OTP_R_QUIET, 0, NULL, 0},
     /* provider API (DESIGN.md 1.2): X-API-Key, envelopes */
     {"POST", "/otp/send", otp_h_otp_send,
      OTP_R_JSON | OTP_R_APIKEY | OTP_R_ENVELOPE, 0, otp_send_fields,
@@ -44,8 +44,8 @@ const struct otp_route otp_routes[] = {
     {"GET", "/otp/", otp_h_otp_status,
      OTP_R_PREFIX | OTP_R_APIKEY | OTP_R_ENVELOPE, 0, NULL, 0},
     /* operator face */
-    {"GET", "/healthz", otp_h_healthz, OTP_R_NOLIMIT, 0, NULL, 0},
-    {"GET", "/readyz", otp_h_readyz, OTP_R_NOLIMIT, 0, NULL, 0},
+    {"GET", "/healthz", otp_h_healthz, OTP_R_NOLIMIT | OTP_R_QUIET, 0, NULL, 0},
+    {"GET", "/readyz", otp_h_readyz, OTP_R_NOLIMIT | OTP_R_QUIET, 0, NULL, 0},
     /* gateway callbacks (authenticated by a per-message token) */
     {"GET", "/hooks/kannel/dlr", otp_h_kannel_dlr, OTP_R_NOLIMIT, 0, NULL, 0},
     {"POST", "/hooks/kannel/dlr", otp_h_kannel_dlr, OTP_R_NOLIMIT, 0, NULL, 0},

@@ -24,14 +24,16 @@
 #define OTP_IP_MAX 46 /* INET6_ADDRSTRLEN */
 
 enum otp_route_flags {
-	OTP_R_JSON = 1 << 0, /* body must be application/json */
-	OTP_R_NOLIMIT = 1 << 1,
-	/* the guard (per-IP limit) does not apply */ OTP_R_PREFIX =
-	    1 << 2,		 /* path is a prefix; the rest is r->param */
+	OTP_R_JSON = 1 << 0,	 /* body must be application/json */
+	OTP_R_NOLIMIT = 1 << 1,	 /* the guard (per-IP limit) does not apply */
+	OTP_R_PREFIX = 1 << 2,	 /* path is a prefix; the rest is r->param */
 	OTP_R_APIKEY = 1 << 3,	 /* the auth hook runs first (X-API-Key) */
 	OTP_R_ENVELOPE = 1 << 4, /* errors in the provider API's envelope:
 				    {"success": false, "statusCode",
 				     "error": {"code", "message"}} */
+	OTP_R_QUIET = 1 << 5,	 /* a 2xx answer's request line is logged at
+				    debug, not info: routes called on every page
+				    view or probe (the caller logs those) */
 };
 
 struct otp_req;

@@ -500,8 +500,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!c)
 		return;
 	char status[OTP_LOG_NUM_LEN], ms[OTP_LOG_NUM_LEN];
-	otp_log(OTP_LOG_INFO, "request", "method", c->r.method, "route",
-		c->r.route ? c->r.route->path : "-", "#status",
+	bool ok = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK &&
+		  c->r.status >= 200 && c->r.status < 300;
+	bool quiet = ok && c->r.route && (c->r.route->flags & OTP_R_QUIET);
+	otp_log(quiet ? OTP_LOG_DEBUG : OTP_LOG_INFO, "request", "method",
+		c->r.method, "route", c->r.route ? c->r.route->path : "-",
+		"#status",
 		otp_log_num(status, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK
 					? c->r.status
 					: 0),

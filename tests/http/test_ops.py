@@ -66,6 +66,27 @@ def test_logs_mask_phone_and_never_hold_code_or_token(server):
         assert t and t not in log, "session token leaked"
 
 
+def test_passed_checks_and_probes_log_at_debug(otpd):
+    """nginx calls /auth/check on every page view and logs the page itself:
+    a passed check (and a health probe) is a debug line, a refused one and
+    every other route stay at info."""
+    for level, quiet in (("info", True), ("debug", False)):
+        srv = otpd("--log-level", level)
+        b = srv.browser()
+        srv.login(b, PHONE)
+        assert b.get(srv.url("/auth/check")).status_code == 204
+        assert requests.get(srv.url("/auth/check")).status_code == 401
+        assert requests.get(srv.url("/healthz")).status_code == 200
+        assert srv.stop() is not None
+        seen = {(ln["route"], ln["status"])
+                for ln in map(json.loads, srv.log_text().splitlines())
+                if ln.get("msg") == "request"}
+        assert ("/auth/check", 401) in seen
+        assert ("/auth/verify-otp", 200) in seen
+        assert (("/auth/check", 204) in seen) is not quiet, (level, seen)
+        assert (("/healthz", 200) in seen) is not quiet, (level, seen)
+
+
 # -- command line ----------------------------------------------------------
 def run_cli(args, env=None, cwd=None):
     require_binary()
