@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "store/sqlite_err.h"
 
 #define BUSY_MS 5000
 /* 32 MiB of page cache (negative: KiB); savepoints' journals in memory
@@ -77,22 +78,11 @@ int otp_sqlite_writer_live(void)
 	return atomic_load(&live);
 }
 
-static int map(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return OTP_EUNAVAIL;
-	default:
-		return OTP_EINTERNAL;
-	}
-}
-
 static int step(struct otp_sqlite_writer *w, enum wst i)
 {
 	int rc = sqlite3_step(w->st[i]);
 	sqlite3_reset(w->st[i]);
-	return rc == SQLITE_DONE ? 0 : map(rc);
+	return rc == SQLITE_DONE ? 0 : otp_sqlite_err(rc);
 }
 
 static int on_wal(void *arg, sqlite3 *db, const char *name, int pages)
@@ -128,6 +118,16 @@ static char *key_of(const char *path)
 	if (!k)
 		abort();
 	return k;
+}
+
+/* This process's writer of the file `key`, or NULL; reg_mu held. */
+static struct otp_sqlite_writer *find(const char *key, pid_t pid)
+{
+	struct otp_sqlite_writer *w;
+	for (w = reg; w; w = w->next)
+		if (w->pid == pid && strcmp(w->path, key) == 0)
+			break;
+	return w;
 }
 
 static void destroy(struct otp_sqlite_writer *w)
@@ -171,7 +171,7 @@ static int create(char *key, int (*init)(sqlite3 *, void **),
 			  "PRAGMA wal_autocheckpoint = 0;" WRITER_CACHE,
 			  NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
-		err = map(rc);
+		err = otp_sqlite_err(rc);
 		goto fail;
 	}
 	for (int i = 0; i < W_N; i++) {
@@ -179,7 +179,7 @@ static int create(char *key, int (*init)(sqlite3 *, void **),
 					SQLITE_PREPARE_PERSISTENT, &w->st[i],
 					NULL);
 		if (rc != SQLITE_OK) {
-			err = map(rc);
+			err = otp_sqlite_err(rc);
 			goto fail;
 		}
 	}
@@ -205,10 +205,7 @@ int otp_sqlite_writer_get(const char *path, int (*init)(sqlite3 *, void **),
 	char *key = key_of(path);
 	pid_t pid = getpid();
 	pthread_mutex_lock(&reg_mu);
-	struct otp_sqlite_writer *w;
-	for (w = reg; w; w = w->next)
-		if (w->pid == pid && strcmp(w->path, key) == 0)
-			break;
+	struct otp_sqlite_writer *w = find(key, pid);
 	int err = 0;
 	if (w) {
 		w->refs++;
@@ -373,10 +370,7 @@ struct otp_sqlite_writer *otp_sqlite_writer_peek(const char *path)
 	char *key = key_of(path);
 	pid_t pid = getpid();
 	pthread_mutex_lock(&reg_mu);
-	struct otp_sqlite_writer *w;
-	for (w = reg; w; w = w->next)
-		if (w->pid == pid && strcmp(w->path, key) == 0)
-			break;
+	struct otp_sqlite_writer *w = find(key, pid);
 	pthread_mutex_unlock(&reg_mu);
 	free(key);
 	return w;

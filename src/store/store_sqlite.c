@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "store/sqlite_err.h"
 #include "store/sqlite_commit.h"
 
 #define DAY_MS	 (24LL * 60 * 60 * 1000)
@@ -296,18 +297,6 @@ static struct sq *cast(struct otp_store *s)
 	return (struct sq *)s;
 }
 
-/* Busy beyond the timeout is "try again later"; the rest is our fault. */
-static int map(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return OTP_EUNAVAIL;
-	default:
-		return OTP_EINTERNAL;
-	}
-}
-
 /* Returns a cached statement to its pristine state for the next use. */
 static void done(sqlite3_stmt *st)
 {
@@ -320,7 +309,7 @@ static int run(sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 	done(st);
-	return rc == SQLITE_DONE ? 0 : map(rc);
+	return rc == SQLITE_DONE ? 0 : otp_sqlite_err(rc);
 }
 
 /* Binds at most max - 1 bytes of a NUL-terminated field of a fixed array. */
@@ -395,12 +384,12 @@ static int read_version(sqlite3 *db, int *version)
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return map(rc);
+		return otp_sqlite_err(rc);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : map(rc);
+	return rc == SQLITE_ROW ? 0 : otp_sqlite_err(rc);
 }
 
 /* Brings the file to SCHEMA_VERSION. Several openers may race here: the
@@ -416,14 +405,14 @@ static int migrate(sqlite3 *db)
 		return rc;
 	rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
-		return map(rc);
+		return otp_sqlite_err(rc);
 	int err = read_version(db, &have);
 	if (err == 0 && (have < 0 || have > SCHEMA_VERSION))
 		err = OTP_EINTERNAL;
 	for (int v = have; err == 0 && v < SCHEMA_VERSION; v++) {
 		rc = sqlite3_exec(db, migrations[v], NULL, NULL, NULL);
 		if (rc != SQLITE_OK)
-			err = map(rc);
+			err = otp_sqlite_err(rc);
 	}
 	if (err == 0 && have < SCHEMA_VERSION) {
 		/* A PRAGMA takes no parameters; the number is ours. */
@@ -432,12 +421,12 @@ static int migrate(sqlite3 *db)
 			 SCHEMA_VERSION);
 		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 		if (rc != SQLITE_OK)
-			err = map(rc);
+			err = otp_sqlite_err(rc);
 	}
 	if (err == 0) {
 		rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 		if (rc != SQLITE_OK)
-			err = map(rc);
+			err = otp_sqlite_err(rc);
 	}
 	if (err && !sqlite3_get_autocommit(db))
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -458,7 +447,7 @@ static int set_wal(sqlite3 *db)
 		if (rc == SQLITE_OK)
 			return 0;
 		if ((rc & 0xff) != SQLITE_BUSY || waited >= BUSY_MS)
-			return map(rc);
+			return otp_sqlite_err(rc);
 		sqlite3_sleep(10);
 	}
 }
@@ -478,7 +467,7 @@ static int prepare_all(struct conn *c)
 					    SQLITE_PREPARE_PERSISTENT,
 					    &c->st[i], NULL);
 		if (rc != SQLITE_OK)
-			return map(rc);
+			return otp_sqlite_err(rc);
 	}
 	return 0;
 }
@@ -555,7 +544,7 @@ static int ping(struct otp_store *s)
 	sqlite3_stmt *st = cast(s)->rd.st[ST_PING];
 	int rc = sqlite3_step(st);
 	done(st);
-	return rc == SQLITE_ROW ? 0 : map(rc);
+	return rc == SQLITE_ROW ? 0 : otp_sqlite_err(rc);
 }
 
 /* Binds the session upsert (SESSION_BIND) and runs it. */
@@ -597,7 +586,7 @@ static int idem_find(struct conn *q, const struct otp_idem *k,
 		out->replayed = true;
 	}
 	done(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : map(rc);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : otp_sqlite_err(rc);
 }
 
 static int idem_put(struct conn *q, const struct otp_idem *k,
@@ -715,7 +704,7 @@ static int code_info(struct otp_store *s, const char *id,
 	if (rc == SQLITE_DONE)
 		return OTP_ENOTFOUND;
 	if (rc != SQLITE_ROW)
-		return map(rc);
+		return otp_sqlite_err(rc);
 	if (state < 0 || msg < 0) {
 		memset(out, 0, sizeof *out);
 		return OTP_EINTERNAL;
@@ -776,7 +765,7 @@ static int verify(struct otp_store *s, const struct otp_verify_in *in,
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		done(st);
-		return end(h, rc == SQLITE_DONE ? 0 : map(rc));
+		return end(h, rc == SQLITE_DONE ? 0 : otp_sqlite_err(rc));
 	}
 	copy_text(st, 0, out->phone, sizeof out->phone);
 	const void *mac = sqlite3_column_blob(st, 1);
@@ -827,7 +816,7 @@ static int get_tat(struct conn *q, const char *key, int64_t *tat)
 	int rc = sqlite3_step(st);
 	*tat = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	done(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : map(rc);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : otp_sqlite_err(rc);
 }
 
 static int put_tat(struct conn *q, const char *key, int64_t tat)
@@ -909,7 +898,7 @@ static int get_session(struct otp_store *s,
 	done(st);
 	if (rc == SQLITE_ROW)
 		return 0;
-	return rc == SQLITE_DONE ? OTP_ENOTFOUND : map(rc);
+	return rc == SQLITE_DONE ? OTP_ENOTFOUND : otp_sqlite_err(rc);
 }
 
 static int session_bind(struct otp_store *s, const struct otp_session_bind *b,
@@ -979,7 +968,7 @@ static int key_put(struct otp_store *s, const struct otp_apikey *k)
 	else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
 		rc = OTP_ECONFLICT;
 	else
-		rc = map(rc);
+		rc = otp_sqlite_err(rc);
 	return end(h, rc);
 }
 
@@ -1007,7 +996,7 @@ static int key_get(struct otp_store *s, const char *id, struct otp_apikey *out)
 	done(st);
 	if (rc == SQLITE_ROW)
 		return 0;
-	return rc == SQLITE_DONE ? OTP_ENOTFOUND : map(rc);
+	return rc == SQLITE_DONE ? OTP_ENOTFOUND : otp_sqlite_err(rc);
 }
 
 static int key_list(struct otp_store *s, struct otp_apikey *out, size_t max,
@@ -1024,7 +1013,7 @@ static int key_list(struct otp_store *s, struct otp_apikey *out, size_t max,
 		copy_key(st, &out[k++]);
 	done(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return map(rc);
+		return otp_sqlite_err(rc);
 	*n = k;
 	return 0;
 }
@@ -1082,7 +1071,7 @@ static int claim(struct otp_store *s, int64_t now, int64_t lease_ms,
 	while (k < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		copy_msg(st, &out[k++]);
 	done(st);
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : map(rc);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : otp_sqlite_err(rc);
 
 	st = q->st[ST_MSG_LEASE];
 	for (size_t i = 0; i < k && rc == 0; i++) {
@@ -1168,7 +1157,7 @@ static int update_msg(struct conn *q, sqlite3_stmt *st, int64_t id)
 	done(st);
 	if (rc == SQLITE_ROW)
 		return OTP_EGONE;
-	return rc == SQLITE_DONE ? OTP_ENOTFOUND : map(rc);
+	return rc == SQLITE_DONE ? OTP_ENOTFOUND : otp_sqlite_err(rc);
 }
 
 static int report(struct otp_store *s, int64_t id, enum otp_msg_state state,
@@ -1235,7 +1224,7 @@ static int list_msgs(struct otp_store *s, int state, struct otp_msg_info *out,
 	}
 	done(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return map(rc);
+		return otp_sqlite_err(rc);
 	if (bad)
 		return OTP_EINTERNAL;
 	*n = k;
@@ -1255,7 +1244,7 @@ static int get_state(struct otp_store *s, const char *request_id,
 	if (rc == SQLITE_DONE)
 		return OTP_ENOTFOUND;
 	if (rc != SQLITE_ROW)
-		return map(rc);
+		return otp_sqlite_err(rc);
 	if (i < 0)
 		return OTP_EINTERNAL;
 	*state = (enum otp_msg_state)i;
