@@ -7,9 +7,11 @@
 #ifndef OTP_TEST_HARNESS_H
 #define OTP_TEST_HARNESS_H
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static int harness_failed_;
 
@@ -56,6 +58,24 @@ struct harness_test {
 	{                                                                      \
 #name, name                                                    \
 	}
+
+/* Removes a test's temp directory and the plain files in it. */
+static inline void harness_remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	char path[512];
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
 
 static inline int harness_run(const char *suite, const struct harness_test *t,
 			      size_t n)

@@ -6,7 +6,6 @@
  * thread seen at once by another, the race of a fill with a logout, and the
  * bound on its size.
  */
-#include <dirent.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -333,23 +332,6 @@ static const struct harness_test tests[] = {
 };
 /* clang-format on */
 
-static void remove_dir(void)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *e;
-	char path[512];
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -360,6 +342,6 @@ int main(void)
 	int rc =
 	    harness_run("store_cache", tests, sizeof tests / sizeof tests[0]);
 	otp_session_cache_free(contract_cache);
-	remove_dir();
+	harness_remove_dir(dir);
 	return rc;
 }

@@ -8,7 +8,6 @@
  * the end. Time is injected except in sq_busy, which waits out the real
  * busy timeout (5 s) because that timeout is what it tests.
  */
-#include <dirent.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -1151,23 +1150,6 @@ static const struct harness_test tests[] = {
 };
 /* clang-format on */
 
-static void remove_dir(void)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *e;
-	char path[512];
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -1177,6 +1159,6 @@ int main(void)
 	contract_open = open_fresh;
 	int rc =
 	    harness_run("store_sqlite", tests, sizeof tests / sizeof tests[0]);
-	remove_dir();
+	harness_remove_dir(dir);
 	return rc;
 }
