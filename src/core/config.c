@@ -14,6 +14,7 @@
  * old strings on success and leaves `c` untouched on help or error.
  */
 #include "core/config.h"
+#include "core/cidr.h"
 #include "core/err.h"
 
 #include <arpa/inet.h>
@@ -79,8 +80,8 @@ static const struct setting settings[] = {
 	    "OTPD_CONN_TIMEOUT", "seconds an idle or slow connection may stay open"),
 	INT("body-max", body_max, "8192", 64, 1048576,
 	    "OTPD_BODY_MAX", "bytes of request body at most"),
-	STR("trusted-proxies", trusted_proxies, "", 0, 0, check_ips, "IPs, comma-separated",
-	    "OTPD_TRUSTED_PROXIES", "proxies whose X-Forwarded-For is believed; empty = none"),
+	STR("trusted-proxies", trusted_proxies, "", 0, 0, check_ips, "IPs or CIDR ranges, comma-separated",
+	    "OTPD_TRUSTED_PROXIES", "proxies whose X-Forwarded-For is believed (set it behind nginx or a load balancer); empty = none"),
 	STR("store", store, "sqlite:./var/otpd.db", 0, 0, check_store,
 	    "sqlite:PATH or redis://[[USER]:PASSWORD@]HOST:PORT[/DB]",
 	    "OTPD_STORE", "where codes, sessions, limits and the outbox are kept: an SQLite file "
@@ -282,20 +283,19 @@ static const char *check_listen(const char *v)
 static const char *check_ips(const char *v)
 {
 	static const char why[] = "is not a comma-separated list of IP "
-				  "addresses (no spaces)";
-	unsigned char addr[16];
-	char ip[64];
+				  "addresses and CIDR ranges (10.0.0.0/8)";
+	struct otp_cidr_list one;
+	char e[64];
 
 	if (!*v)
 		return NULL;
 	for (;;) {
 		size_t n = strcspn(v, ",");
-		if (n == 0 || n >= sizeof(ip))
+		if (n == 0 || n >= sizeof(e))
 			return why;
-		memcpy(ip, v, n);
-		ip[n] = '\0';
-		if (inet_pton(AF_INET, ip, addr) != 1 &&
-		    inet_pton(AF_INET6, ip, addr) != 1)
+		memcpy(e, v, n);
+		e[n] = '\0';
+		if (otp_cidr_parse(e, &one, NULL) < 0 || one.n != 1)
 			return why;
 		if (!v[n])
 			return NULL;

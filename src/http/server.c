@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/cidr.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/json.h"
@@ -51,7 +52,7 @@
 struct otp_http {
 	struct MHD_Daemon *d;
 	struct otp_http_cfg cfg;
-	char *proxies; /* copy of cfg.trusted_proxies */
+	struct otp_cidr_list proxies; /* cfg.trusted_proxies, parsed */
 	atomic_int in_flight;
 	/* The answer of each error of err.h's list when nothing of the request
 	 * goes into it (see plain_error): made at start, shared by all threads
@@ -167,20 +168,6 @@ static bool is_json_type(const char *ct)
 	return next == '\0' || next == ';' || next == ' ';
 }
 
-static bool in_list(const char *list, const char *ip)
-{
-	size_t n = strlen(ip);
-	for (const char *p = list; p && *p;) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		size_t len = strcspn(p, ", ");
-		if (len == n && memcmp(p, ip, n) == 0)
-			return true;
-		p += len;
-	}
-	return false;
-}
-
 /* The socket's peer as text ("unknown" if it has none we know). */
 static void peer_of(struct MHD_Connection *conn, char ip[OTP_IP_MAX])
 {
@@ -200,44 +187,92 @@ static void peer_of(struct MHD_Connection *conn, char ip[OTP_IP_MAX])
 	}
 }
 
-/* The connection's peer; if that is a trusted proxy, the right-most address
- * of X-Forwarded-For that is not itself a trusted proxy. */
-static void client_ip(struct ctx *c, const struct conn *cn,
-		      struct MHD_Connection *conn)
+/* The X-Forwarded-For headers of a request, in the order they came. */
+#define XFF_MAX 8
+struct xff {
+	const char *v[XFF_MAX];
+	unsigned n;
+	bool overflow;
+};
+
+static enum MHD_Result collect_xff(void *arg, enum MHD_ValueKind kind,
+				   const char *key, const char *value)
 {
-	char *ip = c->r.ip;
-	memcpy(ip, cn->peer, cn->peer_len + 1);
-	if (!cn->peer_is_proxy)
-		return;
-	const char *xff = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						      "X-Forwarded-For");
-	if (!xff)
-		return;
+	struct xff *x = arg;
+	(void)kind;
+	if (strcasecmp(key, "X-Forwarded-For") != 0 || !value)
+		return MHD_YES;
+	if (x->n == XFF_MAX) {
+		x->overflow = true;
+		return MHD_NO;
+	}
+	x->v[x->n++] = value;
+	return MHD_YES;
+}
+
+/* Walks one header's list right to left. Returns true to go on to the
+ * header before it (every address so far was a trusted proxy). */
+static bool walk_xff(const struct otp_cidr_list *proxies, const char *xff,
+		     char ip[OTP_IP_MAX])
+{
 	const char *end = xff + strlen(xff);
 	while (end > xff) {
 		const char *start = end;
 		while (start > xff && start[-1] != ',')
 			start--;
 		const char *a = start, *b = end;
-		while (a < b && *a == ' ')
+		while (a < b && (*a == ' ' || *a == '\t'))
 			a++;
-		while (b > a && b[-1] == ' ')
+		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
 			b--;
 		char cand[OTP_IP_MAX];
 		unsigned char bin[sizeof(struct in6_addr)];
 		size_t n = (size_t)(b - a);
 		if (n == 0 || n >= sizeof cand)
-			return;
+			return false;
 		memcpy(cand, a, n);
 		cand[n] = '\0';
 		if (inet_pton(AF_INET, cand, bin) != 1 &&
 		    inet_pton(AF_INET6, cand, bin) != 1)
-			return; /* garbage: keep the proxy's own address */
+			return false; /* garbage: keep what we have */
 		memcpy(ip, cand, n + 1);
-		if (!in_list(c->h->proxies, cand))
-			return;
+		if (!otp_cidr_has(proxies, cand))
+			return false;
 		end = start > xff ? start - 1 : xff;
 	}
+	return true;
+}
+
+/* The connection's peer; if that is a trusted proxy, the right-most address
+ * of X-Forwarded-For that is not itself a trusted proxy. Every
+ * X-Forwarded-For header counts (a proxy may add its own after the
+ * client's), read from the last one back. From a peer that is not trusted
+ * the header is ignored, and said once per process in the log. */
+static void client_ip(struct ctx *c, const struct conn *cn,
+		      struct MHD_Connection *conn)
+{
+	static atomic_bool warned;
+	char *ip = c->r.ip;
+	memcpy(ip, cn->peer, cn->peer_len + 1);
+	if (!cn->peer_is_proxy) {
+		if (!atomic_load_explicit(&warned, memory_order_relaxed) &&
+		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						"X-Forwarded-For") &&
+		    !atomic_exchange(&warned, true))
+			otp_log(OTP_LOG_WARN,
+				"X-Forwarded-For from a peer that is not in "
+				"--trusted-proxies: ignored (set "
+				"--trusted-proxies if otpd is behind a proxy)",
+				"peer", cn->peer, NULL);
+		return;
+	}
+	struct xff x = {0};
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_xff, &x);
+	if (x.overflow)
+		return; /* more headers than any chain of proxies adds */
+	for (unsigned i = x.n; i-- > 0;)
+		if (!walk_xff(&c->h->proxies, x.v[i], ip))
+			return;
 }
 
 static void add_common_headers(struct MHD_Response *resp, struct otp_req *r)
@@ -543,7 +578,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
 			abort();
 		peer_of(conn, cn->peer);
 		cn->peer_len = strlen(cn->peer);
-		cn->peer_is_proxy = h->proxies && in_list(h->proxies, cn->peer);
+		cn->peer_is_proxy = otp_cidr_has(&h->proxies, cn->peer);
 		*socket_context = cn;
 		return;
 	}
@@ -653,8 +688,13 @@ int otp_http_start(struct otp_http **out, const struct otp_http_cfg *cfg,
 	if (!h)
 		abort();
 	h->cfg = *cfg;
-	if (cfg->trusted_proxies && cfg->trusted_proxies[0])
-		h->proxies = strdup(cfg->trusted_proxies);
+	if (otp_cidr_parse(cfg->trusted_proxies, &h->proxies, NULL) < 0) {
+		snprintf(err, errlen,
+			 "--trusted-proxies: not a list of "
+			 "addresses and CIDR ranges");
+		free(h);
+		return OTP_ETYPE;
+	}
 	make_plain(h);
 	unsigned threads = cfg->threads;
 	if (threads == 0) {
@@ -673,7 +713,6 @@ int otp_http_start(struct otp_http **out, const struct otp_http_cfg *cfg,
 	if (!h->d) {
 		snprintf(err, errlen, "cannot listen on %s", cfg->listen);
 		free_plain(h);
-		free(h->proxies);
 		free(h);
 		return OTP_EINTERNAL;
 	}
@@ -694,6 +733,5 @@ void otp_http_stop(struct otp_http *h, int64_t drain_ms)
 	}
 	MHD_stop_daemon(h->d);
 	free_plain(h);
-	free(h->proxies);
 	free(h);
 }
