@@ -78,6 +78,10 @@ void otp_app_release(void)
 	}
 }
 
+/* A failed key check costs the caller's address a token of the per-IP
+ * limit, so nobody can try keys at speed; a known key is limited per key
+ * (the guard), never per IP: an app server calls from one address for all
+ * its users. */
 int otp_app_auth(struct otp_req *r)
 {
 	struct otp_store *s;
@@ -87,21 +91,30 @@ int otp_app_auth(struct otp_req *r)
 		return rc;
 	char id[OTP_KEY_ID_LEN + 1];
 	rc = otp_apikey_check(s, key, key ? strlen(key) : 0, id);
-	if (rc == 0) /* only a known key's id is logged */
+	if (rc == 0) { /* only a known key's id is logged */
 		snprintf(r->log_key, sizeof r->log_key, "%s", id);
+		return 0;
+	}
+	if (rc == OTP_EAPIKEY) {
+		int lim = otp_engine_limit_ip(the_app.engine, s, r->ip, r->now,
+					      &r->retry_after_s);
+		if (lim < 0)
+			return lim;
+	}
 	return rc;
 }
 
+/* Runs before the handlers of routes without OTP_R_NOLIMIT: API-key routes
+ * take a token of their key's limit, the others one of the client IP's. */
 int otp_app_guard(struct otp_req *r)
 {
 	struct otp_store *s;
 	int rc = otp_app_store(&s);
 	if (rc < 0)
 		return rc;
-	rc = otp_engine_limit_ip(the_app.engine, s, r->ip, r->now,
-				 &r->retry_after_s);
-	if (rc == 0 && (r->route->flags & OTP_R_APIKEY))
-		rc = otp_engine_limit_key(the_app.engine, s, r->log_key, r->now,
-					  &r->retry_after_s);
-	return rc;
+	if (r->route->flags & OTP_R_APIKEY)
+		return otp_engine_limit_key(the_app.engine, s, r->log_key,
+					    r->now, &r->retry_after_s);
+	return otp_engine_limit_ip(the_app.engine, s, r->ip, r->now,
+				   &r->retry_after_s);
 }

@@ -679,3 +679,25 @@ def test_per_phone_limit_is_shared_with_the_login_api(otpd):
     assert_error(r, 429, "rate_limited")
     assert srv.db_count("outbox") == 2
     sent(api, OTHER_PHONE)  # another phone has its own
+
+
+def test_key_routes_are_not_limited_per_ip(otpd):
+    # An app server calls for all its users from one address: polling a
+    # request's status 100 times is bounded by the key's limit, not by the
+    # per-IP limit of the login API (issue 11, finding 2).
+    srv = provider(otpd, "--limit-ip", "5", "--limit-key", "0")
+    api = Api(srv)
+    rid = ok_data(api.send(PHONE))["requestId"]
+    codes = {api.status(rid).status_code for _ in range(100)}
+    assert codes == {200}, codes
+
+
+def test_failed_key_checks_count_per_ip(otpd):
+    srv = provider(otpd, "--limit-ip", "5")
+    bad = Api(srv, UNKNOWN_KEY)
+    codes = [bad.send(PHONE).status_code for _ in range(7)]
+    assert codes[:5] == [401] * 5, codes
+    assert codes[5:] == [429, 429], codes
+    # a known key from the same address is not refused by those failures
+    assert Api(srv).send(OTHER_PHONE).status_code == 200
+    assert srv.db_count("outbox") == 1
