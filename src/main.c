@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/config.h"
@@ -167,8 +168,25 @@ int main(int argc, char **argv)
 	unsigned char *secret = NULL;
 	bool created;
 
+	/* The port first, then the store's lock: a second otpd started by
+	 * mistake stops here, before it touches the store or the outbox. */
+	int listen_fd = -1;
+	rc = otp_http_bind(cfg.listen, &listen_fd, err, sizeof err);
+	if (rc < 0) {
+		fprintf(stderr, "otpd: %s\n", err);
+		if (rc == OTP_EBUSY || rc == OTP_ETYPE)
+			status = 2;
+		goto fail_paths;
+	}
 	if (prepare_paths(cfg.store, secret_path, sizeof secret_path) < 0)
 		goto fail_paths;
+	rc = otp_store_lock(cfg.store, err, sizeof err);
+	if (rc < 0) {
+		fprintf(stderr, "otpd: %s\n", err);
+		if (rc == OTP_EBUSY)
+			status = 2;
+		goto fail_paths;
+	}
 	rc = otp_store_open(cfg.store, &store);
 	if (rc < 0) {
 		fprintf(stderr, "otpd: cannot open store %s: %s\n", cfg.store,
@@ -251,6 +269,7 @@ int main(int argc, char **argv)
 	otp_app_init(&app);
 	struct otp_http_cfg hcfg = {
 	    .listen = cfg.listen,
+	    .listen_fd = listen_fd,
 	    .threads = (unsigned)cfg.threads,
 	    .conn_limit = (unsigned)cfg.conn_limit,
 	    .conn_timeout_s = (unsigned)cfg.conn_timeout,
@@ -261,6 +280,7 @@ int main(int argc, char **argv)
 	    .auth = otp_app_auth,
 	    .guard = otp_app_guard,
 	};
+	listen_fd = -1; /* the server's now, even if it fails to start */
 	if (otp_http_start(&http, &hcfg, err, sizeof err) < 0) {
 		fprintf(stderr, "otpd: %s\n", err);
 		goto fail_http;
@@ -279,6 +299,8 @@ fail_sms:
 fail_secret:
 	otp_store_close(store);
 fail_paths:
+	if (listen_fd >= 0)
+		close(listen_fd);
 	otp_config_deinit(&cfg);
 	return status;
 }

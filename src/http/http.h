@@ -90,6 +90,8 @@ const char *otp_req_cookie(struct otp_req *r, const char *name, size_t *len);
 /* The server. */
 struct otp_http_cfg {
 	const char *listen; /* "HOST:PORT" */
+	int listen_fd;	    /* >= 0: bound by otp_http_bind (taken over);
+			       -1: start binds `listen` itself */
 	unsigned threads;   /* 0: one per core */
 	unsigned conn_limit;
 	unsigned conn_timeout_s;
@@ -108,8 +110,13 @@ struct otp_http_cfg {
 
 struct otp_http;
 
-/* Binds and starts serving. 0, or OTP_ETYPE (bad listen address) or
- * OTP_EINTERNAL with a reason in err. */
+/* Binds and listens on "HOST:PORT" (refused if the port is in use: no
+ * SO_REUSEPORT). 0 with *fd, OTP_ETYPE (not an address), OTP_EBUSY (in
+ * use, not ours to take) or OTP_EINTERNAL, with a reason in err. */
+int otp_http_bind(const char *listen, int *fd, char *err, size_t errlen);
+
+/* Binds (unless cfg->listen_fd is given) and starts serving. 0, or OTP_ETYPE
+ * (bad listen address) or OTP_EINTERNAL with a reason in err. */
 int otp_http_start(struct otp_http **out, const struct otp_http_cfg *cfg,
 		   char *err, size_t errlen);
 /* Stops accepting, waits up to drain_ms for requests in flight, stops. */

@@ -19,6 +19,7 @@
 #include "http/http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <sodium.h>
 #include <netinet/in.h>
@@ -653,35 +654,80 @@ int otp_http_parse_listen(const char *s, char *host, size_t hostlen,
 	return 0;
 }
 
-int otp_http_start(struct otp_http **out, const struct otp_http_cfg *cfg,
-		   char *err, size_t errlen)
+/* cfg->listen as a socket address; 0 or OTP_ETYPE with a reason. */
+static int listen_addr(const char *listen, struct sockaddr_storage *ss,
+		       socklen_t *len, char *err, size_t errlen)
 {
 	char host[256];
 	unsigned port;
-	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof ss);
-
-	if (otp_http_parse_listen(cfg->listen, host, sizeof host, &port) < 0) {
-		snprintf(err, errlen, "--listen: %s is not HOST:PORT",
-			 cfg->listen);
+	memset(ss, 0, sizeof *ss);
+	if (otp_http_parse_listen(listen, host, sizeof host, &port) < 0) {
+		snprintf(err, errlen, "--listen: %s is not HOST:PORT", listen);
 		return OTP_ETYPE;
 	}
 	if (strcmp(host, "localhost") == 0)
 		snprintf(host, sizeof host, "127.0.0.1");
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
 	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
 		s4->sin_family = AF_INET;
 		s4->sin_port = htons((uint16_t)port);
+		*len = sizeof *s4;
 	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons((uint16_t)port);
-		flags |= MHD_USE_IPv6;
+		*len = sizeof *s6;
 	} else {
 		snprintf(err, errlen, "--listen: %s is not an IP address",
 			 host);
 		return OTP_ETYPE;
+	}
+	return 0;
+}
+
+int otp_http_bind(const char *addr, int *fd, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int rc = listen_addr(addr, &ss, &len, err, errlen);
+	if (rc < 0)
+		return rc;
+	int s =
+	    socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s < 0) {
+		snprintf(err, errlen, "--listen %s: %s", addr, strerror(errno));
+		return OTP_EINTERNAL;
+	}
+	/* SO_REUSEADDR only: a restart may bind while old connections are in
+	 * TIME_WAIT, but a second server on a port in use is refused (no
+	 * SO_REUSEPORT, which would let two otpd split the traffic). */
+	int on = 1;
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+	if (ss.ss_family == AF_INET6)
+		setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+	if (bind(s, (struct sockaddr *)&ss, len) < 0 ||
+	    listen(s, SOMAXCONN) < 0) {
+		int e = errno;
+		close(s);
+		snprintf(err, errlen, "--listen %s: %s%s", addr, strerror(e),
+			 e == EADDRINUSE ? " (is another otpd running?)" : "");
+		return e == EADDRINUSE || e == EADDRNOTAVAIL || e == EACCES
+			   ? OTP_EBUSY
+			   : OTP_EINTERNAL;
+	}
+	*fd = s;
+	return 0;
+}
+
+int otp_http_start(struct otp_http **out, const struct otp_http_cfg *cfg,
+		   char *err, size_t errlen)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+	int fd = cfg->listen_fd;
+	if (fd < 0) {
+		int rc = otp_http_bind(cfg->listen, &fd, err, errlen);
+		if (rc < 0)
+			return rc;
 	}
 
 	struct otp_http *h = calloc(1, sizeof *h);
@@ -693,6 +739,7 @@ int otp_http_start(struct otp_http **out, const struct otp_http_cfg *cfg,
 			 "--trusted-proxies: not a list of "
 			 "addresses and CIDR ranges");
 		free(h);
+		close(fd);
 		return OTP_ETYPE;
 	}
 	make_plain(h);
@@ -702,16 +749,15 @@ int otp_http_start(struct otp_http **out, const struct otp_http_cfg *cfg,
 		threads = n > 0 ? (unsigned)n : 1;
 	}
 	h->d = MHD_start_daemon(
-	    flags, (uint16_t)port, NULL, NULL, on_request, h,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
 	    cfg->conn_limit, MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_POOL,
-	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
-	    MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_END);
 	if (!h->d) {
 		snprintf(err, errlen, "cannot listen on %s", cfg->listen);
+		close(fd);
 		free_plain(h);
 		free(h);
 		return OTP_EINTERNAL;

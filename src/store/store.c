@@ -50,6 +50,15 @@ int otp_store_open(const char *url, struct otp_store **out)
 	return ops->open(url + strlen(ops->scheme), out);
 }
 
+int otp_store_lock(const char *url, char *err, size_t errlen)
+{
+	const struct otp_store_ops *ops = otp_store_backend(url);
+	if (!ops)
+		return OTP_ETYPE;
+	return ops->lock ? ops->lock(url + strlen(ops->scheme), err, errlen)
+			 : 0;
+}
+
 void otp_msg_deinit(struct otp_msg *m)
 {
 	free(m->body);

@@ -208,6 +208,11 @@ struct otp_store_ops {
 
 	/* `arg` is the URL after the scheme. */
 	int (*open)(const char *arg, struct otp_store **out);
+	/* Optional (NULL: nothing to do): makes this process the store's one
+	 * server, for a backend with OTP_STORE_CAP_ONE_PROCESS. Held until the
+	 * process exits; OTP_EBUSY with a reason in err if another process
+	 * holds it. Only otpd calls it (otpctl runs beside it). */
+	int (*lock)(const char *arg, char *err, size_t errlen);
 	void (*close)(struct otp_store *s);
 	int (*ping)(struct otp_store *s);
 
@@ -335,6 +340,10 @@ struct otp_store {
  * backend by scheme. Returns 0, OTP_ETYPE for an unknown scheme, or the
  * backend's error. */
 int otp_store_open(const char *url, struct otp_store **out);
+
+/* Locks the store for this process (ops->lock; 0 for a backend without
+ * one). OTP_ETYPE for an unknown scheme. */
+int otp_store_lock(const char *url, char *err, size_t errlen);
 
 /* The backend a URL names, or NULL. */
 const struct otp_store_ops *otp_store_backend(const char *url);

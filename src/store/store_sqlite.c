@@ -1280,12 +1280,15 @@ static int purge(struct otp_store *s, int64_t now, long *removed)
 	return rc;
 }
 
+int otp_store_sqlite_lock(const char *path, char *err, size_t errlen);
+
 const struct otp_store_ops otp_store_sqlite_ops = {
     .name = "sqlite",
     .scheme = "sqlite:",
     .version = 2,
     .caps = OTP_STORE_CAP_ONE_PROCESS,
     .open = open_db,
+    .lock = otp_store_sqlite_lock,
     .close = close_db,
     .ping = ping,
     .code_issue = issue,
