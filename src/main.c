@@ -219,8 +219,10 @@ int main(int argc, char **argv)
 	otp_secret_free(secret);
 	if (rc < 0)
 		goto fail_secret;
-	if (use_upstream(&cfg, &engine) < 0)
+	if (use_upstream(&cfg, &engine) < 0) {
+		status = 2; /* a setting is missing */
 		goto fail_sms;
+	}
 	rc =
 	    otp_apikey_seed(store, getenv("OTPD_API_KEYS"), otp_clock_now_ms());
 	if (rc < 0) {

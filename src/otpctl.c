@@ -4,7 +4,7 @@
  *   otpctl [--store URL] key create NAME   prints the new key, once
  *   otpctl [--store URL] key list          id, name, created, state
  *   otpctl [--store URL] key revoke ID     takes effect at once
- *   otpctl [--store URL] outbox list [STATE]
+ *   otpctl [--store URL] [--sms LIST] outbox list [STATE]
  *                                          newest messages first: id, state,
  *                                          driver, tries, masked phone,
  *                                          updated, next try, last error
@@ -16,6 +16,7 @@
  * talks to the store directly (the same one otpd uses, concurrently): no
  * HTTP, no secret needed. Exit status: 0 done, 1 refused, 2 usage.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,7 @@ static int usage(void)
 	fputs("usage: otpctl [--store URL] key create NAME\n"
 	      "       otpctl [--store URL] key list\n"
 	      "       otpctl [--store URL] key revoke ID\n"
-	      "       otpctl [--store URL] outbox list [STATE]\n"
+	      "       otpctl [--store URL] [--sms LIST] outbox list [STATE]\n"
 	      "       otpctl [--store URL] outbox retry ID\n"
 	      "STATE: queued, sending, sent, delivered, undelivered, failed, "
 	      "expired\n",
@@ -95,7 +96,27 @@ static int key_revoke(struct otp_store *s, const char *id)
 
 #define NSTATES OTP_MSG_STATES
 
-static int outbox_list(struct otp_store *s, const char *state)
+/* The name of the n-th driver of an --sms list ("kannel" for
+ * "console,kannel:http://..."): what a message's driver index means. Only
+ * the part before ':' is shown (the rest may hold a URL or a path). */
+static void driver_name(const char *list, int n, char *out, size_t cap)
+{
+	const char *p = list;
+	for (int i = 0; i < n && p; i++) {
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	size_t len = p ? strcspn(p, ",:") : 0;
+	if (!len || len >= cap) {
+		snprintf(out, cap, "#%d", n);
+		return;
+	}
+	memcpy(out, p, len);
+	out[len] = '\0';
+}
+
+static int outbox_list(struct otp_store *s, const char *sms, const char *state)
 {
 	static struct otp_msg_info msgs[1000];
 	int want = -1;
@@ -115,16 +136,17 @@ static int outbox_list(struct otp_store *s, const char *state)
 	for (size_t i = 0; i < n; i++) {
 		const struct otp_msg_info *m = &msgs[i];
 		char masked[OTP_PHONE_MAX], updated[OTP_ISO8601_LEN];
-		char next[OTP_ISO8601_LEN] = "-";
+		char next[OTP_ISO8601_LEN] = "-", driver[32];
 		otp_phone_mask(m->to, masked);
+		driver_name(sms, m->driver, driver, sizeof driver);
 		otp_clock_iso8601(m->updated_ms, updated);
 		if (m->state == OTP_MSG_QUEUED)
 			otp_clock_iso8601(m->next_ms, next);
-		printf("%lld\t%s\t%s\tdriver=%d\ttries=%d\t%s\t%s\t%s\t%s\n",
+		printf("%lld\t%s\t%s\tdriver=%s\ttries=%d\t%s\t%s\t%s\t%s\n",
 		       (long long)m->id, m->request_id,
 		       (int)m->state < NSTATES ? otp_msg_state_names[m->state]
 					       : "?",
-		       m->driver, m->attempts, masked, updated, next,
+		       driver, m->attempts, masked, updated, next,
 		       m->last_error[0] ? m->last_error : "-");
 	}
 	return 0;
@@ -163,15 +185,28 @@ int main(int argc, char **argv)
 	int i = 1;
 	signal(SIGPIPE, SIG_IGN); /* a dropped store connection is an error,
 				     not a death */
+	const char *sms = getenv("OTPD_SMS");
 	if (!url || !url[0])
 		url = "sqlite:./var/otpd.db";
-	if (i + 1 < argc && strcmp(argv[i], "--store") == 0) {
-		url = argv[i + 1];
-		i += 2;
-	} else if (i < argc && strncmp(argv[i], "--store=", 8) == 0) {
-		url = argv[i] + 8;
-		i++;
+	for (;;) {
+		if (i + 1 < argc && strcmp(argv[i], "--store") == 0) {
+			url = argv[i + 1];
+			i += 2;
+		} else if (i < argc && strncmp(argv[i], "--store=", 8) == 0) {
+			url = argv[i] + 8;
+			i++;
+		} else if (i + 1 < argc && strcmp(argv[i], "--sms") == 0) {
+			sms = argv[i + 1];
+			i += 2;
+		} else if (i < argc && strncmp(argv[i], "--sms=", 6) == 0) {
+			sms = argv[i] + 6;
+			i++;
+		} else {
+			break;
+		}
 	}
+	if (!sms || !sms[0])
+		sms = "console"; /* otpd's default */
 	if (i + 1 >= argc ||
 	    (strcmp(argv[i], "key") != 0 && strcmp(argv[i], "outbox") != 0))
 		return usage();
@@ -182,16 +217,22 @@ int main(int argc, char **argv)
 		return usage();
 
 	struct otp_store *s;
+	errno = 0;
 	int rc = otp_store_open(url, &s);
 	if (rc < 0) {
-		fprintf(stderr, "otpctl: cannot open store %s: %s\n", url,
-			otp_err_message(rc));
+		/* The backend says only that it failed; what the system said
+		 * (a missing directory, say) is the useful part. */
+		int e = errno;
+		fprintf(stderr,
+			"otpctl: cannot open store %s: %s (give otpd's "
+			"store with --store URL or OTPD_STORE)\n",
+			url, e ? strerror(e) : otp_err_message(rc));
 		return 1;
 	}
 	int status;
 	if (strcmp(noun, "outbox") == 0) {
 		if (strcmp(verb, "list") == 0)
-			status = outbox_list(s, arg);
+			status = outbox_list(s, sms, arg);
 		else if (strcmp(verb, "retry") == 0 && arg)
 			status = outbox_retry(s, arg);
 		else

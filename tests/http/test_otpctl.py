@@ -190,3 +190,29 @@ def test_log_names_the_key_id_never_the_key(store):
         time.sleep(0.02)
     assert store.stop() is not None
     assert key not in store.log_text()
+
+
+def test_missing_store_names_the_file_and_the_way_out(tmp_path):
+    # outside the repository the default ./var/otpd.db does not exist
+    p = subprocess.run([OTPCTL_BIN, "key", "list"], env=clean_env(),
+                       cwd=tmp_path, capture_output=True, text=True,
+                       timeout=10)
+    assert p.returncode == 1
+    assert "sqlite:./var/otpd.db" in p.stderr
+    assert "No such file or directory" in p.stderr
+    assert "internal error" not in p.stderr
+    assert "--store" in p.stderr
+
+
+def test_outbox_list_names_the_driver(otpd):
+    srv = otpd()
+    b = srv.browser()
+    assert srv.send(b, PHONE).status_code == 200
+    srv.wait_code(PHONE)
+    sms = f"file:{srv.sms_path}"
+    p = otpctl(srv.db_path, "--sms", sms, "outbox", "list")
+    assert p.returncode == 0, p.stderr
+    assert "\tdriver=file\t" in p.stdout, p.stdout
+    # no list given: otpd's default, the console
+    p = otpctl(srv.db_path, "--sms", "", "outbox", "list")
+    assert "\tdriver=console\t" in p.stdout, p.stdout

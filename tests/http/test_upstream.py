@@ -360,3 +360,16 @@ def test_local_cooldown_applies_before_upstream(otpd, relays):
     assert_rate_limited(a.send(br, PHONE), 1, 30)
     assert relay.sends == 1
     assert b.db_count("outbox") == 1
+
+
+def test_missing_upstream_key_is_a_bad_setting_exit_2(tmp_path):
+    # README: bad settings exit 2 (systemd's RestartPreventExitStatus=2)
+    import subprocess
+    from conftest import OTPD_BIN, clean_env
+    r = subprocess.run(
+        [OTPD_BIN, "--listen", f"127.0.0.1:{free_port()}", "--store",
+         f"sqlite:{tmp_path}/otpd.db", "--sms", "null", "--provider",
+         "startmessaging", "--upstream-url", "http://127.0.0.1:9"],
+        env=clean_env({}), capture_output=True, text=True, timeout=10)
+    assert r.returncode == 2, r
+    assert "OTPD_UPSTREAM_API_KEY" in r.stderr
