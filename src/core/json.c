@@ -30,8 +30,28 @@ static bool type_ok(json_t *v, enum otp_jtype t)
 	return false;
 }
 
+/* A client's own key, copied for the answer only if it is a plain name
+ * (letters, digits, '_', '-', '.'; at most OTP_JSON_ECHO_MAX - 1 bytes):
+ * anything else is not echoed, so no odd bytes reach an answer. */
+static void echo_name(const char *key, char *out)
+{
+	size_t i = 0;
+	if (!out)
+		return;
+	out[0] = '\0';
+	for (; key[i]; i++) {
+		char ch = key[i];
+		if (i == OTP_JSON_ECHO_MAX - 1 ||
+		    !((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' ||
+		      ch == '.'))
+			return;
+	}
+	memcpy(out, key, i + 1);
+}
+
 static int check(json_t *obj, const struct otp_jfield *spec, size_t n,
-		 const char **field)
+		 const char **field, char *unknown)
 {
 	const char *key;
 	json_t *v;
@@ -43,7 +63,8 @@ static int check(json_t *obj, const struct otp_jfield *spec, size_t n,
 			if (strcmp(key, spec[i].name) == 0)
 				break;
 		if (i == n) {
-			*field = NULL; /* never echo a client's key back */
+			*field = NULL; /* the client's text: not for logs */
+			echo_name(key, unknown);
 			return OTP_EUNKNOWN;
 		}
 		*field = spec[i].name;
@@ -64,11 +85,13 @@ static int check(json_t *obj, const struct otp_jfield *spec, size_t n,
 }
 
 int otp_json_parse(const char *body, size_t len, const struct otp_jfield *spec,
-		   size_t n, json_t **out, const char **field)
+		   size_t n, json_t **out, const char **field, char *unknown)
 {
 	json_error_t e;
 	*out = NULL;
 	*field = NULL;
+	if (unknown)
+		unknown[0] = '\0';
 	if (len == 0)
 		return OTP_EJSON;
 	json_t *root =
@@ -79,7 +102,7 @@ int otp_json_parse(const char *body, size_t len, const struct otp_jfield *spec,
 		json_decref(root);
 		return OTP_ENOTOBJECT;
 	}
-	int rc = check(root, spec, n, field);
+	int rc = check(root, spec, n, field, unknown);
 	if (rc < 0) {
 		json_decref(root);
 		return rc;

@@ -24,9 +24,13 @@ struct otp_jfield {
 /* Parses len bytes as one JSON object and checks it against the n fields.
  * Returns 0 with *out owned by the caller (json_decref), or OTP_EJSON,
  * OTP_ENOTOBJECT, OTP_EUTF8, OTP_EUNKNOWN, OTP_EMISSING, OTP_ETYPE or
- * OTP_ETOOLONG, with *field naming the offending field where there is one. */
+ * OTP_ETOOLONG, with *field naming the offending field where there is one.
+ * For OTP_EUNKNOWN *field is NULL (the name is the client's, not one of
+ * ours: never for a log) and, if `unknown` is not NULL, the name is copied
+ * there when it is a plain name (letters, digits, _ - .), else "". */
+#define OTP_JSON_ECHO_MAX 33
 int otp_json_parse(const char *body, size_t len, const struct otp_jfield *spec,
-		   size_t n, json_t **out, const char **field);
+		   size_t n, json_t **out, const char **field, char *unknown);
 
 /* The string value of a field checked by otp_json_parse, or NULL if absent;
  * *len gets its length. */

@@ -55,15 +55,45 @@ static void put(struct line *l, const char *s, size_t n)
 }
 
 /* 1 for the bytes JSON strings take as they are: printable ASCII but '"'
- * (0x22), '\\' (0x5c) and DEL (0x7f), and every byte >= 0x80 (UTF-8 passes
- * through). (Ranges in designators are a GNU C extension, as in gcc and
- * clang.) */
+ * (0x22), '\\' (0x5c) and DEL (0x7f). Bytes >= 0x80 go through utf8_len:
+ * a well-formed UTF-8 sequence is copied, anything else (a request line's
+ * stray byte) becomes U+FFFD, so a log line is always valid UTF-8. (Ranges
+ * in designators are a GNU C extension, as in gcc and clang.) */
 static const unsigned char plain[256] = {
     [0x20 ... 0x21] = 1,
     [0x23 ... 0x5b] = 1,
     [0x5d ... 0x7e] = 1,
-    [0x80 ... 0xff] = 1,
 };
+
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), or 0. */
+static size_t utf8_len(const unsigned char *p)
+{
+	size_t n;
+	unsigned lo = 0x80, hi = 0xbf;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		if (p[0] == 0xe0)
+			lo = 0xa0;
+		else if (p[0] == 0xed)
+			hi = 0x9f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		if (p[0] == 0xf0)
+			lo = 0x90;
+		else if (p[0] == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
 
 static void put_escaped(struct line *l, const char *s)
 {
@@ -79,6 +109,15 @@ static void put_escaped(struct line *l, const char *s)
 		if (!*p)
 			break;
 		char esc[6];
+		if (*p >= 0x80) {
+			size_t n = utf8_len(p);
+			if (n)
+				put(l, (const char *)p, n);
+			else
+				put(l, "\xef\xbf\xbd", 3); /* U+FFFD */
+			p += n ? n : 1;
+			continue;
+		}
 		if (*p == '"' || *p == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)*p;

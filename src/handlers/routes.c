@@ -28,29 +28,33 @@ static const struct otp_jfield verify_fields[] = {
 const struct otp_route otp_routes[] = {
     /* login API (DESIGN.md 1.1) */
     {"POST", "/auth/send-otp", otp_h_send_otp, OTP_R_JSON, 0, send_fields,
-     LEN(send_fields)},
+     LEN(send_fields), NULL},
     {"POST", "/auth/verify-otp", otp_h_verify_otp, OTP_R_JSON, 0, verify_fields,
-     LEN(verify_fields)},
+     LEN(verify_fields), NULL},
     /* Session reads do no SMS work and need a 256-bit token: not throttled
      * (behind nginx every page view calls check from nginx's address). */
-    {"GET", "/auth/session", otp_h_session, OTP_R_NOLIMIT, 0, NULL, 0},
-    {"POST", "/auth/logout", otp_h_logout, 0, 0, NULL, 0},
-    {"GET", "/auth/check", otp_h_check, OTP_R_QUIET | OTP_R_NOLIMIT, 0, NULL,
-     0},
+    {"GET", "/auth/session", otp_h_session, OTP_R_NOLIMIT, 0, NULL, 0, NULL},
+    {"POST", "/auth/logout", otp_h_logout, 0, 0, NULL, 0, NULL},
+    {"GET", "/auth/check", otp_h_check, OTP_R_QUIET | OTP_R_NOLIMIT, 0, NULL, 0,
+     NULL},
     /* provider API (DESIGN.md 1.2): X-API-Key, envelopes */
     {"POST", "/otp/send", otp_h_otp_send,
      OTP_R_JSON | OTP_R_APIKEY | OTP_R_ENVELOPE, 0, otp_send_fields,
-     LEN(otp_send_fields)},
+     LEN(otp_send_fields), NULL},
     {"POST", "/otp/verify", otp_h_otp_verify,
      OTP_R_JSON | OTP_R_APIKEY | OTP_R_ENVELOPE, 0, otp_verify_fields,
-     LEN(otp_verify_fields)},
+     LEN(otp_verify_fields), NULL},
     {"GET", "/otp/", otp_h_otp_status,
-     OTP_R_PREFIX | OTP_R_APIKEY | OTP_R_ENVELOPE, 0, NULL, 0},
+     OTP_R_PREFIX | OTP_R_APIKEY | OTP_R_ENVELOPE, 0, NULL, 0, "/otp/{id}"},
     /* operator face */
-    {"GET", "/healthz", otp_h_healthz, OTP_R_NOLIMIT | OTP_R_QUIET, 0, NULL, 0},
-    {"GET", "/readyz", otp_h_readyz, OTP_R_NOLIMIT | OTP_R_QUIET, 0, NULL, 0},
+    {"GET", "/healthz", otp_h_healthz, OTP_R_NOLIMIT | OTP_R_QUIET, 0, NULL, 0,
+     NULL},
+    {"GET", "/readyz", otp_h_readyz, OTP_R_NOLIMIT | OTP_R_QUIET, 0, NULL, 0,
+     NULL},
     /* gateway callbacks (authenticated by a per-message token) */
-    {"GET", "/hooks/kannel/dlr", otp_h_kannel_dlr, OTP_R_NOLIMIT, 0, NULL, 0},
-    {"POST", "/hooks/kannel/dlr", otp_h_kannel_dlr, OTP_R_NOLIMIT, 0, NULL, 0},
+    {"GET", "/hooks/kannel/dlr", otp_h_kannel_dlr, OTP_R_NOLIMIT, 0, NULL, 0,
+     NULL},
+    {"POST", "/hooks/kannel/dlr", otp_h_kannel_dlr, OTP_R_NOLIMIT, 0, NULL, 0,
+     NULL},
 };
 const size_t otp_nroutes = LEN(otp_routes);

@@ -49,6 +49,9 @@ struct otp_route {
 	/* OTP_R_JSON: the body's fields; any other field is refused */
 	const struct otp_jfield *fields;
 	size_t nfields;
+	/* What logs call the route: its path, or for a prefix route its
+	 * template ("/otp/{id}"), never the request's own id. */
+	const char *name;
 };
 
 struct otp_req {

@@ -74,6 +74,8 @@ struct ctx {
 	size_t len, cap, max;
 	bool too_big;
 	int64_t start;
+	char unknown[OTP_JSON_ECHO_MAX]; /* an unknown field's name, to echo */
+	char allow[64];			 /* a 405's Allow: this request's own */
 };
 
 /* Per-connection state, from libmicrohttpd's "started" to its "closed"
@@ -295,12 +297,14 @@ static void add_common_headers(struct MHD_Response *resp, struct otp_req *r)
 
 /* Is err's answer the same for every request, so a shared one can go out:
  * {"error", "code"} and no header of the request's own? */
-static bool plain_error(const struct otp_req *r, int err)
+static bool plain_error(const struct ctx *c, int err)
 {
+	const struct otp_req *r = &c->r;
 	return -err > 0 && -err < OTP_ERR_COUNT_ &&
 	       !(r->route && (r->route->flags & OTP_R_ENVELOPE)) &&
-	       (!r->log_field || err == OTP_EUNKNOWN) && err != OTP_ELIMITED &&
-	       !r->set_cookie[0] && !r->auth_phone[0] && !r->allow;
+	       !r->log_field && !(err == OTP_EUNKNOWN && c->unknown[0]) &&
+	       err != OTP_ELIMITED && !r->set_cookie[0] && !r->auth_phone[0] &&
+	       !r->allow;
 }
 
 /* The error object: {"error": message, "code": wire[, "field"]
@@ -316,7 +320,7 @@ static void error_body(struct ctx *c, int err)
 	r->out = NULL;
 	r->status = otp_err_status(err);
 	c->answer_err = err;
-	if (plain_error(r, err)) {
+	if (plain_error(c, err)) {
 		c->plain = true;
 		r->retry_after_s = 0;
 		return;
@@ -327,8 +331,10 @@ static void error_body(struct ctx *c, int err)
 	else
 		e = json_pack("{s:s, s:s}", "error", otp_err_message(err),
 			      "code", otp_err_code(err));
-	if (r->log_field && err != OTP_EUNKNOWN)
+	if (r->log_field)
 		json_object_set_new(e, "field", json_string(r->log_field));
+	else if (err == OTP_EUNKNOWN && c->unknown[0])
+		json_object_set_new(e, "field", json_string(c->unknown));
 	if (err == OTP_ELIMITED)
 		json_object_set_new(e, "retry_after",
 				    json_integer(r->retry_after_s));
@@ -414,8 +420,9 @@ static void dispatch(struct ctx *c)
 	if ((rt->flags & OTP_R_APIKEY) && c->h->cfg.auth)
 		rc = c->h->cfg.auth(r);
 	if (rc == 0 && (rt->flags & OTP_R_JSON))
-		rc = otp_json_parse(r->body, r->body_len, rt->fields,
-				    rt->nfields, &in, &r->log_field);
+		rc =
+		    otp_json_parse(r->body, r->body_len, rt->fields,
+				   rt->nfields, &in, &r->log_field, c->unknown);
 	if (rc == 0 && !(rt->flags & OTP_R_NOLIMIT) && c->h->cfg.guard)
 		rc = c->h->cfg.guard(r);
 	if (rc == 0) {
@@ -460,14 +467,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		c->r.now = otp_clock_now_ms();
 		client_ip(c, cn, conn);
 
-		static __thread char allow[64];
 		const char *param = "";
-		c->r.route =
-		    find_route(h, method, url, &param, allow, sizeof allow);
+		c->r.route = find_route(h, method, url, &param, c->allow,
+					sizeof c->allow);
 		c->r.param = param;
 		if (!c->r.route) {
-			if (allow[0]) {
-				c->r.allow = allow;
+			if (c->allow[0]) {
+				c->r.allow = c->allow;
 				c->err = OTP_EMETHOD;
 			} else {
 				c->err = OTP_ENOTFOUND;
@@ -539,8 +545,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	bool ok = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK &&
 		  c->r.status >= 200 && c->r.status < 300;
 	bool quiet = ok && c->r.route && (c->r.route->flags & OTP_R_QUIET);
-	otp_log(quiet ? OTP_LOG_DEBUG : OTP_LOG_INFO, "request", "method",
-		c->r.method, "route", c->r.route ? c->r.route->path : "-",
+	const struct otp_route *rt = c->r.route;
+	otp_log(quiet ? OTP_LOG_DEBUG : OTP_LOG_INFO, "request", "ip", c->r.ip,
+		"method", c->r.method, "route",
+		!rt	   ? "unknown"
+		: rt->name ? rt->name
+			   : rt->path,
 		"#status",
 		otp_log_num(status, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK
 					? c->r.status

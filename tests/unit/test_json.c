@@ -11,7 +11,7 @@ static const struct otp_jfield spec[] = {
 static int parse(const char *body, size_t len, const char **field)
 {
 	json_t *out;
-	int rc = otp_json_parse(body, len, spec, 2, &out, field);
+	int rc = otp_json_parse(body, len, spec, 2, &out, field, NULL);
 	json_decref(out);
 	return rc;
 }

@@ -142,6 +142,22 @@ static void whole_line(void)
 	    "\\u007f\xc3\xa9\",\"ms\":\"1x\"}\n");
 }
 
+/* A request line's stray bytes (a method of "\xff", an overlong '/', a
+ * lone continuation byte, a surrogate) come out as U+FFFD: the line stays
+ * valid UTF-8, while real UTF-8 (e, 3- and 4-byte forms) passes. */
+static void invalid_utf8_is_replaced(void)
+{
+	char line[4096];
+	LOG_INTO(
+	    line, OTP_LOG_INFO, "request", "method",
+	    "G\xffT\xc0\xaf\x80\xed\xa0\x80\xe2\x82\xac\xf0\x9f\x98\x80\xc3",
+	    NULL);
+	const char *want = "\"method\":\"G\xef\xbf\xbdT\xef\xbf\xbd\xef\xbf\xbd"
+			   "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+			   "\xe2\x82\xac\xf0\x9f\x98\x80\xef\xbf\xbd\"}\n";
+	CHECK(strstr(line, want) != NULL);
+}
+
 static void long_line_is_cut_but_whole(void)
 {
 	char big[3000], line[4096];
@@ -168,6 +184,7 @@ static const struct harness_test tests[] = {
     TEST(time_at_random_instants),
     TEST(numbers),
     TEST(whole_line),
+    TEST(invalid_utf8_is_replaced),
     TEST(long_line_is_cut_but_whole),
     TEST(below_the_level_nothing),
 };
