@@ -277,6 +277,7 @@ int main(int argc, char **argv)
 	    .conn_timeout_s = (unsigned)cfg.conn_timeout,
 	    .body_max = (size_t)cfg.body_max,
 	    .trusted_proxies = cfg.trusted_proxies,
+	    .cors_origins = cfg.cors_origins,
 	    .routes = otp_routes,
 	    .nroutes = otp_nroutes,
 	    .auth = otp_app_auth,

@@ -47,6 +47,7 @@ static const char *check_ips(const char *v);
 static const char *check_store(const char *v);
 static const char *check_sms(const char *v);
 static const char *check_url(const char *v);
+static const char *check_origins(const char *v);
 static const char *check_token(const char *v);
 static const char *check_codes(const char *v);
 static const char *check_text(const char *v);
@@ -82,6 +83,10 @@ static const struct setting settings[] = {
 	    "OTPD_BODY_MAX", "bytes of request body at most"),
 	STR("trusted-proxies", trusted_proxies, "", 0, 0, check_ips, "IPs or CIDR ranges, comma-separated",
 	    "OTPD_TRUSTED_PROXIES", "proxies whose X-Forwarded-For is believed (set it behind nginx or a load balancer); empty = none"),
+	STR("cors-origins", cors_origins, "", 0, 1024, check_origins,
+	    "origins, comma-separated, e.g. https://app.example.com",
+	    "OTPD_CORS_ORIGINS", "web pages on other origins that may call the API with the "
+	    "session cookie (CORS with credentials); empty = none"),
 	STR("store", store, "sqlite:./var/otpd.db", 0, 0, check_store,
 	    "sqlite:PATH or redis://[[USER]:PASSWORD@]HOST:PORT[/DB]",
 	    "OTPD_STORE", "where codes, sessions, limits and the outbox are kept: an SQLite file "
@@ -397,6 +402,32 @@ static const char *check_sms(const char *v)
 }
 
 /* "" (none) or an http(s) URL without spaces or control characters. */
+/* Exact origins: scheme://host[:port], no path, no '*' (an origin that
+ * may read answers with the user's cookie is named, never a wildcard). */
+static const char *check_origins(const char *v)
+{
+	static const char why[] = "is not a comma-separated list of origins "
+				  "(https://HOST[:PORT], no path)";
+	while (*v) {
+		size_t n = strcspn(v, ",");
+		const char *host = NULL;
+		if (n > 8 && strncmp(v, "https://", 8) == 0)
+			host = v + 8;
+		else if (n > 7 && strncmp(v, "http://", 7) == 0)
+			host = v + 7;
+		if (!host)
+			return why;
+		for (const char *p = host; p < v + n; p++)
+			if (!(isalnum((unsigned char)*p) || *p == '.' ||
+			      *p == '-' || *p == ':' || *p == '[' || *p == ']'))
+				return why;
+		v += n;
+		if (*v == ',' && !*++v)
+			return why;
+	}
+	return NULL;
+}
+
 static const char *check_url(const char *v)
 {
 	if (!*v)

@@ -21,6 +21,7 @@ struct otp_config {
 	long body_max;	       /* bytes of request body at most */
 	char *trusted_proxies; /* comma-separated IPs whose X-Forwarded-For
 				  counts */
+	char *cors_origins;    /* exact origins that may call with cookies */
 	/* parts */
 	char *store;	     /* "sqlite:PATH" or "redis://..." */
 	char *sms;	     /* drivers, comma-separated, tried in order */

@@ -76,6 +76,8 @@ struct otp_req {
 	char set_cookie[320];  /* "" or a Set-Cookie value */
 	char auth_phone[OTP_PHONE_MAX]; /* "" or an X-Auth-Phone value */
 	const char *allow;		/* for 405: the Allow header */
+	const char *cors_origin; /* the request's Origin if --cors-origins
+				    lists it, else NULL */
 
 	/* for the request log line, never secrets */
 	char log_phone[OTP_PHONE_MAX]; /* masked */
@@ -99,7 +101,9 @@ struct otp_http_cfg {
 	unsigned conn_limit;
 	unsigned conn_timeout_s;
 	size_t body_max;
-	const char *trusted_proxies; /* comma-separated IPs */
+	const char *trusted_proxies; /* IPs and CIDR ranges, comma-separated */
+	const char *cors_origins;    /* exact origins allowed to read answers
+					with credentials; NULL or "": none */
 	const struct otp_route *routes;
 	size_t nroutes; /* For OTP_R_APIKEY routes, before the body is parsed:
 			 * may refuse (a negative return is answered) and may

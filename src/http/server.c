@@ -76,6 +76,7 @@ struct ctx {
 	int64_t start;
 	char unknown[OTP_JSON_ECHO_MAX]; /* an unknown field's name, to echo */
 	char allow[64];			 /* a 405's Allow: this request's own */
+	bool preflight; /* OPTIONS on a known path: 204 with Allow (and CORS) */
 };
 
 /* Per-connection state, from libmicrohttpd's "started" to its "closed"
@@ -278,8 +279,44 @@ static void client_ip(struct ctx *c, const struct conn *cn,
 			return;
 }
 
-static void add_common_headers(struct MHD_Response *resp, struct otp_req *r)
+/* Is `origin` one of the comma-separated exact origins of `list`? */
+static bool origin_listed(const char *list, const char *origin)
 {
+	size_t n = strlen(origin);
+	for (const char *p = list; p && *p;) {
+		p += strspn(p, ", ");
+		size_t len = strcspn(p, ", ");
+		if (len == n && memcmp(p, origin, n) == 0)
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+/* CORS for a listed origin: the answer may be read by that page's script,
+ * cookies included (credentials); every other origin gets none of these
+ * headers, so a browser keeps the answer from it. */
+static void add_cors_headers(struct MHD_Response *resp, const struct ctx *c)
+{
+	const struct otp_req *r = &c->r;
+	MHD_add_response_header(resp, "Vary", "Origin");
+	if (!r->cors_origin)
+		return;
+	MHD_add_response_header(resp, "Access-Control-Allow-Origin",
+				r->cors_origin);
+	MHD_add_response_header(resp, "Access-Control-Allow-Credentials",
+				"true");
+	if (!c->preflight)
+		return;
+	MHD_add_response_header(resp, "Access-Control-Allow-Methods", c->allow);
+	MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+				"Content-Type, X-API-Key");
+	MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+}
+
+static void add_common_headers(struct MHD_Response *resp, struct ctx *c)
+{
+	struct otp_req *r = &c->r;
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	if (r->set_cookie[0])
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE,
@@ -293,6 +330,8 @@ static void add_common_headers(struct MHD_Response *resp, struct otp_req *r)
 	}
 	if (r->allow)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+	if (c->h->cfg.cors_origins && c->h->cfg.cors_origins[0])
+		add_cors_headers(resp, c);
 }
 
 /* Is err's answer the same for every request, so a shared one can go out:
@@ -304,7 +343,7 @@ static bool plain_error(const struct ctx *c, int err)
 	       !(r->route && (r->route->flags & OTP_R_ENVELOPE)) &&
 	       !r->log_field && !(err == OTP_EUNKNOWN && c->unknown[0]) &&
 	       err != OTP_ELIMITED && !r->set_cookie[0] && !r->auth_phone[0] &&
-	       !r->allow;
+	       !r->allow && !r->cors_origin;
 }
 
 /* The error object: {"error": message, "code": wire[, "field"]
@@ -379,7 +418,7 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct ctx *c)
 		return MHD_queue_response(conn, (unsigned)r->status,
 					  c->h->plain[-c->answer_err]);
 	if (r->status == 204 && r->auth_phone[0] && !r->set_cookie[0] &&
-	    r->retry_after_s <= 0 && !r->allow)
+	    r->retry_after_s <= 0 && !r->allow && !r->cors_origin)
 		return respond_passed(conn, (struct conn *)c, r->auth_phone);
 	if (r->out && r->status != 204) {
 		char *s = json_dumps(r->out, JSON_COMPACT);
@@ -393,7 +432,7 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct ctx *c)
 		resp = MHD_create_response_from_buffer(0, NULL,
 						       MHD_RESPMEM_PERSISTENT);
 	}
-	add_common_headers(resp, r);
+	add_common_headers(resp, c);
 	enum MHD_Result ret =
 	    MHD_queue_response(conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
@@ -471,7 +510,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		c->r.route = find_route(h, method, url, &param, c->allow,
 					sizeof c->allow);
 		c->r.param = param;
-		if (!c->r.route) {
+		const char *origin =
+		    h->cfg.cors_origins && h->cfg.cors_origins[0]
+			? MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						      "Origin")
+			: NULL;
+		if (origin && origin_listed(h->cfg.cors_origins, origin))
+			c->r.cors_origin = origin;
+		if (!c->r.route && c->allow[0] &&
+		    strcmp(method, "OPTIONS") == 0) {
+			size_t used = strlen(c->allow);
+			snprintf(c->allow + used, sizeof c->allow - used,
+				 ", OPTIONS");
+			c->r.allow = c->allow;
+			c->preflight = true;
+		} else if (!c->r.route) {
 			if (c->allow[0]) {
 				c->r.allow = c->allow;
 				c->err = OTP_EMETHOD;
@@ -529,6 +582,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		return fail(conn, c, c->err);
 	if (c->too_big)
 		return fail(conn, c, OTP_ETOOBIG);
+	if (c->preflight) {
+		c->r.status = 204;
+		return respond(conn, c);
+	}
 	dispatch(c);
 	return respond(conn, c);
 }

@@ -69,6 +69,7 @@ static const char *flags[] = {
     "conn-timeout",
     "body-max",
     "trusted-proxies",
+    "cors-origins",
     "store",
     "sms",
     "sms-from",
@@ -557,6 +558,16 @@ static void string_shapes(void)
 	     "--trusted-proxies: '10.0.0.1,' is not"},
 	    {"--trusted-proxies=proxy.local", OTP_ETYPE,
 	     "--trusted-proxies: 'proxy.local'"},
+	    {"--trusted-proxies=10.0.0.0/8,fd00::/8", OTP_CONFIG_RUN, NULL},
+	    {"--trusted-proxies=10.0.0.0/33", OTP_ETYPE,
+	     "--trusted-proxies: '10.0.0.0/33'"},
+	    {"--cors-origins=https://app.example.com,http://localhost:3000",
+	     OTP_CONFIG_RUN, NULL},
+	    {"--cors-origins=*", OTP_ETYPE, "--cors-origins: '*'"},
+	    {"--cors-origins=https://app.example.com/", OTP_ETYPE,
+	     "--cors-origins:"},
+	    {"--cors-origins=https://a.example,", OTP_ETYPE, "--cors-origins:"},
+	    {"--cors-origins=app.example.com", OTP_ETYPE, "--cors-origins:"},
 	};
 
 	reset();
