@@ -250,3 +250,17 @@ void otp_log(enum otp_log_level lvl, const char *msg, ...)
 	ssize_t w = write(STDERR_FILENO, l.buf, l.len);
 	(void)w;
 }
+
+bool otp_log_every_due(struct otp_log_every *e, long long now_ms,
+		       long long interval_ms, long *repeated)
+{
+	long long next =
+	    atomic_load_explicit(&e->next_ms, memory_order_relaxed);
+	if (now_ms < next || !atomic_compare_exchange_strong(
+				 &e->next_ms, &next, now_ms + interval_ms)) {
+		atomic_fetch_add_explicit(&e->held, 1, memory_order_relaxed);
+		return false;
+	}
+	*repeated = atomic_exchange(&e->held, 0);
+	return true;
+}

@@ -7,6 +7,8 @@
 #ifndef OTP_CORE_LOG_H
 #define OTP_CORE_LOG_H
 
+#include <stdbool.h>
+
 enum otp_log_level { OTP_LOG_DEBUG, OTP_LOG_INFO, OTP_LOG_WARN, OTP_LOG_ERROR };
 
 void otp_log_set_level(enum otp_log_level lvl);
@@ -25,6 +27,23 @@ void otp_log(enum otp_log_level lvl, const char *msg, ...)
  * (not buf itself): a '#' value without snprintf. */
 #define OTP_LOG_NUM_LEN 21 /* "-9223372036854775808" + NUL */
 const char *otp_log_num(char buf[OTP_LOG_NUM_LEN], long long v);
+
+/* Repeated trouble (a store that is down, seen by every thread on every
+ * try) logged once per interval: a static struct otp_log_every per call
+ * site, and
+ *   long n;
+ *   if (otp_log_every_due(&site, now_ms, 10000, &n))
+ *           otp_log(OTP_LOG_WARN, "store unavailable", "#repeated",
+ *                   otp_log_num(buf, n), NULL);
+ * The first occurrence is due at once; then at most one per interval, with
+ * in *repeated how many were held back since the last line. Thread-safe
+ * (atomics, no lock); now is passed in, so tests inject the clock. */
+struct otp_log_every {
+	_Atomic long long next_ms;
+	_Atomic long held;
+};
+bool otp_log_every_due(struct otp_log_every *e, long long now_ms,
+		       long long interval_ms, long *repeated);
 
 /* The length of a line's "ts": "YYYY-MM-DDTHH:MM:SS.mmmZ", UTC. */
 #define OTP_LOG_TIME_LEN 24

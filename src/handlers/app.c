@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "engine/apikey.h"
@@ -55,8 +56,14 @@ int otp_app_store(struct otp_store **out)
 	if (!s) {
 		int rc = otp_store_open(the_app.store_url, &s);
 		if (rc < 0) {
-			otp_log(OTP_LOG_ERROR, "store open failed", "error",
-				otp_err_code(rc), NULL);
+			static struct otp_log_every failed;
+			long held;
+			char n[OTP_LOG_NUM_LEN];
+			if (otp_log_every_due(&failed, otp_clock_mono_ms(),
+					      10000, &held))
+				otp_log(OTP_LOG_ERROR, "store open failed",
+					"error", otp_err_code(rc), "#repeated",
+					otp_log_num(n, held), NULL);
 			return OTP_EUNAVAIL;
 		}
 		/* Only a store no other process writes may be cached. */

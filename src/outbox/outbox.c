@@ -342,10 +342,15 @@ static void *worker_main(void *arg)
 				   otp_clock_now_ms(), true, &n, &soonest);
 		if (soonest < w->due)
 			w->due = soonest;
-		if (rc < 0)
+		static struct otp_log_every round_failed;
+		long held;
+		char nbuf[OTP_LOG_NUM_LEN];
+		if (rc < 0 &&
+		    otp_log_every_due(&round_failed, otp_clock_mono_ms(), 10000,
+				      &held))
 			otp_log(OTP_LOG_WARN, "outbox round failed", "error",
 				otp_err_code(rc), "store", w->store->ops->name,
-				NULL);
+				"#repeated", otp_log_num(nbuf, held), NULL);
 
 		pthread_mutex_lock(&o->mu);
 		/* A full batch means more may be due: go again at once.

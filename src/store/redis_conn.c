@@ -11,6 +11,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "core/clock.h"
@@ -31,17 +32,25 @@ static void drop(struct otp_redis *r)
 	}
 }
 
-/* Logs an outage once per handle, and its end. */
+/* Logs an outage once per interval for the whole process (every thread's
+ * handle sees it), with how many times it was seen in between. */
+static atomic_bool process_down;
+
 static void note_down(struct otp_redis *r, const char *why)
 {
-	if (!r->down)
-		otp_log(OTP_LOG_WARN, "redis unavailable", "error", why, NULL);
+	static struct otp_log_every down;
+	atomic_store(&process_down, true);
+	long held;
+	char n[OTP_LOG_NUM_LEN];
+	if (otp_log_every_due(&down, otp_clock_mono_ms(), 10000, &held))
+		otp_log(OTP_LOG_WARN, "redis unavailable", "error", why,
+			"#repeated", otp_log_num(n, held), NULL);
 	r->down = true;
 }
 
 static void note_up(struct otp_redis *r)
 {
-	if (r->down)
+	if (r->down && atomic_exchange(&process_down, false))
 		otp_log(OTP_LOG_INFO, "redis available again", NULL);
 	r->down = false;
 }

@@ -158,6 +158,23 @@ static void invalid_utf8_is_replaced(void)
 	CHECK(strstr(line, want) != NULL);
 }
 
+/* Once at once, then once an interval with the count held back. */
+static void every_interval_with_a_count(void)
+{
+	static struct otp_log_every e;
+	long n = -1;
+	CHECK(otp_log_every_due(&e, 1000, 10000, &n));
+	CHECK_INT(n, 0);
+	for (int i = 0; i < 37; i++)
+		CHECK(!otp_log_every_due(&e, 1000 + i * 100, 10000, &n));
+	CHECK(!otp_log_every_due(&e, 10999, 10000, &n));
+	CHECK(otp_log_every_due(&e, 11000, 10000, &n));
+	CHECK_INT(n, 38);
+	CHECK(!otp_log_every_due(&e, 11001, 10000, &n));
+	CHECK(otp_log_every_due(&e, 60000, 10000, &n)); /* quiet for long */
+	CHECK_INT(n, 1);
+}
+
 static void long_line_is_cut_but_whole(void)
 {
 	char big[3000], line[4096];
@@ -185,6 +202,7 @@ static const struct harness_test tests[] = {
     TEST(numbers),
     TEST(whole_line),
     TEST(invalid_utf8_is_replaced),
+    TEST(every_interval_with_a_count),
     TEST(long_line_is_cut_but_whole),
     TEST(below_the_level_nothing),
 };
