@@ -275,6 +275,8 @@ int main(int argc, char **argv)
 	    .threads = (unsigned)cfg.threads,
 	    .conn_limit = (unsigned)cfg.conn_limit,
 	    .conn_timeout_s = (unsigned)cfg.conn_timeout,
+	    .conn_per_ip = (unsigned)cfg.conn_per_ip,
+	    .request_timeout_s = (unsigned)cfg.request_timeout,
 	    .body_max = (size_t)cfg.body_max,
 	    .trusted_proxies = cfg.trusted_proxies,
 	    .cors_origins = cfg.cors_origins,

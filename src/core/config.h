@@ -18,6 +18,8 @@ struct otp_config {
 	long threads;	       /* 0: one per core */
 	long conn_limit;       /* open connections at most */
 	long conn_timeout;     /* s an idle or slow connection may live */
+	long conn_per_ip;      /* open connections per client address */
+	long request_timeout;  /* s for a request's head and body in all */
 	long body_max;	       /* bytes of request body at most */
 	char *trusted_proxies; /* comma-separated IPs whose X-Forwarded-For
 				  counts */

@@ -12,6 +12,7 @@
 #define OTP_ERROR_LIST(X)                                                      \
 	X(EINTERNAL, 500, "internal", "internal error")                        \
 	X(EJSON, 400, "invalid_json", "body is not valid JSON")                \
+	X(EFRAMING, 400, "bad_request", "malformed HTTP request")              \
 	X(ENOTOBJECT, 400, "invalid_json", "body must be a JSON object")       \
 	X(EMISSING, 400, "missing_field", "a required field is missing")       \
 	X(ETYPE, 400, "invalid_field", "a field has the wrong type")           \

@@ -100,6 +100,9 @@ struct otp_http_cfg {
 	unsigned threads;   /* 0: one per core */
 	unsigned conn_limit;
 	unsigned conn_timeout_s;
+	unsigned conn_per_ip;	    /* open connections per client address
+				       (trusted proxies exempt); 0: no limit */
+	unsigned request_timeout_s; /* for a request's head and body; 0: none */
 	size_t body_max;
 	const char *trusted_proxies; /* IPs and CIDR ranges, comma-separated */
 	const char *cors_origins;    /* exact origins allowed to read answers

@@ -38,6 +38,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "http/cookie.h"
+#include "http/edge.h"
 
 /* Each connection's memory pool holds the request's head (the request line
  * and the headers, parsed in place), one entry per header and per cookie,
@@ -49,11 +50,15 @@
  * A bigger head is answered 431 (414 for a long request line). Bodies are
  * handed over in chunks as they arrive, so their cap does not count here. */
 #define CONN_POOL (32 * 1024)
+/* Connections libmicrohttpd takes past --conn-limit, only to be refused at
+ * once (edge.c) instead of waiting unanswered in the kernel's backlog. */
+#define REFUSE_ROOM 256
 
 struct otp_http {
 	struct MHD_Daemon *d;
 	struct otp_http_cfg cfg;
 	struct otp_cidr_list proxies; /* cfg.trusted_proxies, parsed */
+	struct otp_edge *edge;	      /* framing, per-IP limit, deadlines */
 	atomic_int in_flight;
 	/* The answer of each error of err.h's list when nothing of the request
 	 * goes into it (see plain_error): made at start, shared by all threads
@@ -77,6 +82,7 @@ struct ctx {
 	char unknown[OTP_JSON_ECHO_MAX]; /* an unknown field's name, to echo */
 	char allow[64];			 /* a 405's Allow: this request's own */
 	bool preflight; /* OPTIONS on a known path: 204 with Allow (and CORS) */
+	bool close;	/* answer with Connection: close (bad framing) */
 };
 
 /* Per-connection state, from libmicrohttpd's "started" to its "closed"
@@ -87,6 +93,7 @@ struct conn {
 	bool busy;     /* c belongs to a request not yet completed */
 	bool orphaned; /* closed while busy: the completion frees it */
 	bool peer_is_proxy;
+	struct otp_edge_conn ec;
 	char peer[OTP_IP_MAX];
 	size_t peer_len;
 	/* The answer of a passed check (204, Cache-Control, X-Auth-Phone),
@@ -332,6 +339,9 @@ static void add_common_headers(struct MHD_Response *resp, struct ctx *c)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
 	if (c->h->cfg.cors_origins && c->h->cfg.cors_origins[0])
 		add_cors_headers(resp, c);
+	if (c->close)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
+					"close");
 }
 
 /* Is err's answer the same for every request, so a shared one can go out:
@@ -343,7 +353,7 @@ static bool plain_error(const struct ctx *c, int err)
 	       !(r->route && (r->route->flags & OTP_R_ENVELOPE)) &&
 	       !r->log_field && !(err == OTP_EUNKNOWN && c->unknown[0]) &&
 	       err != OTP_ELIMITED && !r->set_cookie[0] && !r->auth_phone[0] &&
-	       !r->allow && !r->cors_origin;
+	       !r->allow && !r->cors_origin && !c->close;
 }
 
 /* The error object: {"error": message, "code": wire[, "field"]
@@ -537,6 +547,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			       MHD_HTTP_HEADER_CONTENT_TYPE))) {
 			c->err = OTP_EMEDIA;
 		}
+		/* Framing two parsers could read differently: refused before
+		 * anything else, and the connection closed. */
+		if (otp_edge_check_framing(conn) < 0) {
+			c->close = true;
+			return fail(conn, c, OTP_EFRAMING);
+		}
 		c->max = c->r.route && c->r.route->body_max
 			     ? c->r.route->body_max
 			     : h->cfg.body_max;
@@ -582,6 +598,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		return fail(conn, c, c->err);
 	if (c->too_big)
 		return fail(conn, c, OTP_ETOOBIG);
+	otp_edge_disarm(h->edge, &((struct conn *)c)->ec);
 	if (c->preflight) {
 		c->r.status = 204;
 		return respond(conn, c);
@@ -629,6 +646,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 	struct conn *cn = (struct conn *)c; /* c is its first member */
 	cn->busy = false;
+	if (!cn->orphaned)
+		otp_edge_arm(h->edge, &cn->ec);
 	if (cn->orphaned)
 		conn_free(cn);
 	atomic_fetch_sub(&h->in_flight, 1);
@@ -648,11 +667,14 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
 		cn->peer_len = strlen(cn->peer);
 		cn->peer_is_proxy = otp_cidr_has(&h->proxies, cn->peer);
 		*socket_context = cn;
+		otp_edge_admit(h->edge, &cn->ec, conn, cn->peer,
+			       cn->peer_is_proxy);
 		return;
 	}
 	if (!cn)
 		return;
 	*socket_context = NULL;
+	otp_edge_leave(h->edge, &cn->ec);
 	/* libmicrohttpd completes a request before it closes its connection;
 	 * should that ever change, the completion frees what it still uses. */
 	if (cn->busy) {
@@ -810,6 +832,8 @@ int otp_http_start(struct otp_http **out, const struct otp_http_cfg *cfg,
 		return OTP_ETYPE;
 	}
 	make_plain(h);
+	h->edge = otp_edge_new(cfg->conn_limit, cfg->conn_per_ip,
+			       cfg->conn_timeout_s, cfg->request_timeout_s);
 	unsigned threads = cfg->threads;
 	if (threads == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -818,14 +842,16 @@ int otp_http_start(struct otp_http **out, const struct otp_http_cfg *cfg,
 	h->d = MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
-	    cfg->conn_limit, MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_POOL,
+	    cfg->conn_limit + REFUSE_ROOM, MHD_OPTION_CONNECTION_TIMEOUT,
+	    cfg->conn_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)CONN_POOL, MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_END);
 	if (!h->d) {
 		snprintf(err, errlen, "cannot listen on %s", cfg->listen);
 		close(fd);
 		free_plain(h);
+		otp_edge_free(h->edge);
 		free(h);
 		return OTP_EINTERNAL;
 	}
@@ -846,5 +872,6 @@ void otp_http_stop(struct otp_http *h, int64_t drain_ms)
 	}
 	MHD_stop_daemon(h->d);
 	free_plain(h);
+	otp_edge_free(h->edge);
 	free(h);
 }

@@ -67,6 +67,8 @@ static const char *flags[] = {
     "threads",
     "conn-limit",
     "conn-timeout",
+    "conn-per-ip",
+    "request-timeout",
     "body-max",
     "trusted-proxies",
     "cors-origins",
