@@ -7,7 +7,6 @@
  * and exits 0.
  */
 #include <errno.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,16 +34,12 @@ static const char *env(const char *name)
 	return getenv(name);
 }
 
-/* For "sqlite:PATH": the directory of PATH, created if missing, and the
- * default secret file in it. Other stores keep the secret in ./var. */
+/* The directory the store's URL implies for local files (an SQLite file's),
+ * else ./var, created if missing, and the default secret file in it. */
 static int prepare_paths(const char *store, char *secret, size_t cap)
 {
-	char dir[4096] = "var";
-	if (strncmp(store, "sqlite:", 7) == 0) {
-		char copy[4096];
-		snprintf(copy, sizeof copy, "%s", store + 7);
-		snprintf(dir, sizeof dir, "%s", dirname(copy));
-	}
+	char dir[4096];
+	otp_store_home(store, "var", dir, sizeof dir);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "otpd: cannot create %s: %s\n", dir,
 			strerror(errno));
@@ -177,7 +172,8 @@ int main(int argc, char **argv)
 	}
 	/* A shared store needs one secret for every process: one made up
 	 * per host would make codes sent by one fail on another. */
-	if (strncmp(cfg.store, "sqlite:", 7) != 0 && !cfg.secret_file[0] &&
+	if (!(otp_store_backend(cfg.store)->caps & OTP_STORE_CAP_ONE_PROCESS) &&
+	    !cfg.secret_file[0] &&
 	    !(getenv("OTPD_SECRET") && getenv("OTPD_SECRET")[0])) {
 		fprintf(stderr,
 			"otpd: a shared store (%s) needs the same "

@@ -1283,6 +1283,9 @@ static int purge(struct otp_store *s, int64_t now, long *removed)
 const struct otp_store_ops otp_store_sqlite_ops = {
     .name = "sqlite",
     .scheme = "sqlite:",
+    .form = "sqlite:PATH",
+    .check = otp_store_sqlite_check,
+    .home = otp_store_sqlite_home,
     .version = 2,
     .caps = OTP_STORE_CAP_ONE_PROCESS,
     .open = open_db,
