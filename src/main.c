@@ -28,6 +28,7 @@
 #include "outbox/outbox.h"
 #include "sms/sms.h"
 #include "store/store.h"
+#include "store/store_faults.h"
 
 static const char *env(const char *name)
 {
@@ -46,6 +47,33 @@ static int prepare_paths(const char *store, char *secret, size_t cap)
 		return -1;
 	}
 	snprintf(secret, cap, "%s/otpd.secret", dir);
+	return 0;
+}
+
+static struct otp_store *wrap_faulty(struct otp_store *s, void *plan)
+{
+	return otp_store_faults_wrap(s, plan);
+}
+
+/* OTPD_TEST_FAULTS (store_faults.h, docs/TESTING.md): for the test suites
+ * only, every store handle of the process fails as the spec says. Not a
+ * setting: --help never shows it. 0, or -1 with the reason on stderr. */
+static int use_test_faults(struct otp_store_faults **plan)
+{
+	const char *spec = getenv("OTPD_TEST_FAULTS");
+	char err[256];
+	*plan = NULL;
+	if (!spec || !spec[0])
+		return 0;
+	if (otp_store_faults_new(spec, plan, err, sizeof err) < 0) {
+		fprintf(stderr, "otpd: OTPD_TEST_FAULTS: %s\n", err);
+		return -1;
+	}
+	otp_log(OTP_LOG_WARN,
+		"OTPD_TEST_FAULTS is set: store calls will fail on purpose; "
+		"never run this in production",
+		"faults", spec, NULL);
+	otp_store_wrap_opens(wrap_faulty, *plan);
 	return 0;
 }
 
@@ -161,7 +189,12 @@ int main(int argc, char **argv)
 	struct otp_http *http = NULL;
 	unsigned char *secret = NULL;
 	bool created;
+	struct otp_store_faults *faults = NULL;
 
+	if (use_test_faults(&faults) < 0) {
+		status = 2;
+		goto fail_paths;
+	}
 	if (prepare_paths(cfg.store, secret_path, sizeof secret_path) < 0)
 		goto fail_paths;
 	rc = otp_store_open(cfg.store, &store);
@@ -275,6 +308,7 @@ fail_sms:
 fail_secret:
 	otp_store_close(store);
 fail_paths:
+	otp_store_faults_free(faults);
 	otp_config_deinit(&cfg);
 	return status;
 }
