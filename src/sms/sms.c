@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/join.h"
 
 extern const struct otp_sms_ops otp_sms_console_ops;
 extern const struct otp_sms_ops otp_sms_file_ops;
@@ -30,17 +31,17 @@ static const struct otp_sms_ops *const drivers[] = {
 };
 #define NDRIVERS (sizeof drivers / sizeof drivers[0])
 
+static const char *form_of(size_t i)
+{
+	return drivers[i]->form;
+}
+
 /* "console, null, file:PATH, ...". */
 static const char *driver_forms(void)
 {
 	static char list[256];
-	size_t len = 0;
-	if (list[0])
-		return list;
-	for (size_t i = 0; i < NDRIVERS && len < sizeof list; i++)
-		len += (size_t)snprintf(list + len, sizeof list - len, "%s%s",
-					i ? ", " : "", drivers[i]->form);
-	return list;
+	return list[0] ? list
+		       : otp_join(list, sizeof list, ", ", NDRIVERS, form_of);
 }
 
 const char *otp_sms_forms(void)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/join.h"
 
 extern const struct otp_store_ops otp_store_sqlite_ops;
 extern const struct otp_store_ops otp_store_redis_ops;
@@ -70,16 +71,24 @@ int otp_store_open(const char *url, struct otp_store **out)
 	return rc;
 }
 
+static const char *form_of(size_t i)
+{
+	return backends[i]->form;
+}
+
 const char *otp_store_forms(void)
 {
 	static char forms[512];
-	size_t len = 0;
-	if (forms[0])
-		return forms;
-	for (size_t i = 0; i < NBACKENDS && len < sizeof forms; i++)
-		len += (size_t)snprintf(forms + len, sizeof forms - len, "%s%s",
-					i ? " or " : "", backends[i]->form);
-	return forms;
+	return forms[0]
+		   ? forms
+		   : otp_join(forms, sizeof forms, " or ", NBACKENDS, form_of);
+}
+
+int otp_store_open_none(const char *arg, struct otp_store **out)
+{
+	(void)arg;
+	*out = NULL;
+	return OTP_ETYPE;
 }
 
 int otp_store_check(const char *url, char *err, size_t errlen)

@@ -420,6 +420,10 @@ void otp_store_wrap_opens(struct otp_store *(*wrap)(struct otp_store *s,
 						    void *arg),
 			  void *arg);
 
+/* For a decorator's ops: its handles are made by its own _new or _wrap,
+ * never opened from a URL, so its open answers OTP_ETYPE. */
+int otp_store_open_none(const char *arg, struct otp_store **out);
+
 void otp_msg_deinit(struct otp_msg *m);
 
 static inline void otp_store_close(struct otp_store *s)

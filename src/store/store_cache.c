@@ -250,13 +250,6 @@ static int session_delete(struct otp_store *s,
 OTP_STORE_OPS(FORWARD)
 #undef FORWARD
 
-static int open_cached(const char *arg, struct otp_store **out)
-{
-	(void)arg;
-	*out = NULL;
-	return OTP_ETYPE; /* only made by otp_store_cached_new */
-}
-
 static void close_cached(struct otp_store *s)
 {
 	otp_store_close(cast(s)->inner);
@@ -285,17 +278,17 @@ static int purge(struct otp_store *s, int64_t now, long *removed)
  * is the point here: every op forwards, then the cache's own take over. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Woverride-init"
+/* clang-format off */
+#define FORWARD_INIT(op, params, args) .op = fwd_##op,
 static const struct otp_store_ops cached_ops = {
     .name = "session-cache",
     .scheme = "",
     .version = 2,
     .caps = OTP_STORE_CAP_ONE_PROCESS,
-    .open = open_cached,
+    .open = otp_store_open_none,
     .close = close_cached,
-#define FORWARD_INIT(op, params, args) .op = fwd_##op,
     OTP_STORE_OPS(FORWARD_INIT)
-#undef FORWARD_INIT
-	.session_get = session_get,
+    .session_get = session_get,
     .code_issue = code_issue,
     .code_verify = code_verify,
     .session_bind = session_bind,
@@ -303,6 +296,8 @@ static const struct otp_store_ops cached_ops = {
     .session_delete = session_delete,
     .purge = purge,
 };
+#undef FORWARD_INIT
+/* clang-format on */
 #pragma GCC diagnostic pop
 
 struct otp_store *otp_store_cached_new(struct otp_store *inner,

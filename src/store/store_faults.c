@@ -60,7 +60,7 @@ struct otp_store_faults {
 
 struct faulty {
 	struct otp_store base;
-	struct otp_store_ops ops; /* faulty_ops with inner's name and caps */
+	struct otp_store_ops ops; /* faulty_ops, inner's name and caps */
 	struct otp_store *inner;
 	struct otp_store_faults *f;
 };
@@ -219,28 +219,22 @@ static struct faulty *cast(struct otp_store *s)
 OTP_STORE_OPS(FAULTY)
 #undef FAULTY
 
-static int open_faulty(const char *arg, struct otp_store **out)
-{
-	(void)arg;
-	*out = NULL;
-	return OTP_ETYPE; /* only made by otp_store_faults_wrap */
-}
-
 static void close_faulty(struct otp_store *s)
 {
 	otp_store_close(cast(s)->inner);
 	free(s);
 }
 
-static const struct otp_store_ops faulty_ops = {.name = "faults",
-						.scheme = "",
-						.version = 2,
-						.open = open_faulty,
-						.close = close_faulty,
+/* clang-format off */
 #define FAULTY_INIT(op, params, args) .op = faulty_##op,
-						OTP_STORE_OPS(FAULTY_INIT)
-#undef FAULTY_INIT
+/* name, version and caps: the inner handle's, set by otp_store_faults_wrap */
+static const struct otp_store_ops faulty_ops = {
+    .open = otp_store_open_none,
+    .close = close_faulty,
+    OTP_STORE_OPS(FAULTY_INIT)
 };
+#undef FAULTY_INIT
+/* clang-format on */
 
 struct otp_store *otp_store_faults_wrap(struct otp_store *inner,
 					struct otp_store_faults *f)
@@ -250,6 +244,8 @@ struct otp_store *otp_store_faults_wrap(struct otp_store *inner,
 		abort();
 	w->ops = faulty_ops;
 	w->ops.name = inner->ops->name;
+	w->ops.scheme = inner->ops->scheme;
+	w->ops.version = inner->ops->version;
 	w->ops.caps = inner->ops->caps;
 	w->base.ops = &w->ops;
 	w->inner = inner;

@@ -1,11 +1,13 @@
 """A store that fails, seen from outside: otpd started with OTPD_TEST_FAULTS
 (src/store/store_faults.h, docs/TESTING.md) answers 503 JSON and changes
-nothing; restarted without it, no trace of the failed send is left."""
+nothing; restarted without it, no trace of the failed send is left.
+
+Not asserted yet: a Retry-After header on that 503. src/http/server.c sends
+one only with a 429 (error_body zeroes retry_after_s for every other error,
+and a plain 503 goes out as an answer prebuilt at start)."""
 
 import re
 import subprocess
-
-import pytest
 
 from conftest import OTPD_BIN, clean_env
 from helpers import OTHER_PHONE, PHONE, assert_error
@@ -34,16 +36,6 @@ def test_failed_issue_is_503_and_leaves_nothing(otpd):
     assert srv.send(srv.browser(), OTHER_PHONE).status_code == 200
     srv.wait_code(OTHER_PHONE)
     assert [m["to"] for m in srv.sms_messages()] == [OTHER_PHONE]
-
-
-@pytest.mark.xfail(strict=True, reason="server.c sends Retry-After only "
-                   "with 429: error_body() zeroes retry_after_s for every "
-                   "other error, and a plain 503 is a prebuilt answer")
-def test_failed_issue_says_retry_after(otpd):
-    srv = otpd(env=FAIL_ISSUE)
-    r = srv.send(srv.browser(), PHONE)
-    assert r.status_code == 503
-    assert int(r.headers.get("Retry-After", "0")) >= 1
 
 
 def test_bad_fault_spec_stops_otpd(tmp_path):

@@ -28,13 +28,11 @@ static void new_url(char *url, size_t cap)
 static int open_contract(struct otp_store **out)
 {
 	char url[256];
-	struct otp_store *s;
 	new_url(url, sizeof url);
-	int rc = otp_store_open(url, &s);
-	if (rc < 0)
-		return rc;
-	*out = otp_store_faults_wrap(s, quiet);
-	return 0;
+	int rc = otp_store_open(url, out);
+	if (rc == 0)
+		*out = otp_store_faults_wrap(*out, quiet);
+	return rc;
 }
 
 /* A faulty handle under `spec` and a plain one on the same fresh file. */
@@ -259,17 +257,16 @@ static const struct harness_test tests[] = {
 int main(void)
 {
 	char err[128];
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	/* a plan that never fires: the contract never purges 10^9 times */
+	if (otp_store_faults_new("purge:before:internal:1000000000", &quiet,
+				 err, sizeof err) < 0 ||
+	    !mkdtemp(dir)) {
+		perror("set-up");
 		return 1;
 	}
-	/* purge is never called a billion times by the contract */
-	if (otp_store_faults_new("purge:before:internal:1000000000", &quiet,
-				 err, sizeof err) < 0)
-		return 1;
 	contract_open = open_contract;
 	int rc =
-	    harness_run("store_faults", tests, sizeof tests / sizeof tests[0]);
+	    harness_run("store_faults", tests, sizeof tests / sizeof *tests);
 	otp_store_faults_free(quiet);
 	harness_remove_dir(dir);
 	return rc;
