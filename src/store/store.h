@@ -1,7 +1,9 @@
 /* store.h - the store interface: otpd's state as atomic domain operations.
  *
- * A backend (store_sqlite.c; later store_redis.c) fills a struct
- * otp_store_ops. Each operation below is atomic in its backend (one SQLite
+ * A backend (src/store/<backend>/, registered in store.c) fills a struct
+ * otp_store_ops, whose operations come from the one list OTP_STORE_OPS
+ * below; decorators (store_cache.h, store_faults.h) wrap any handle. Each
+ * operation is atomic in its backend (one SQLite
  * transaction, one Redis script): no caller ever sees half of one. Time is
  * always passed in as `now` (ms since the epoch); no backend reads a clock.
  *
