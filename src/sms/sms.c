@@ -65,7 +65,7 @@ int otp_sms_check_arg(const char *arg, char *err, size_t errlen)
 {
 	if (arg[0])
 		return 0;
-	snprintf(err, errlen, "needs something after the ':'");
+	snprintf(err, errlen, "needs more after its prefix");
 	return OTP_ETYPE;
 }
 
@@ -81,7 +81,7 @@ static const struct otp_sms_ops *driver_of(const char *spec, size_t len)
 
 int otp_sms_check_list(const char *list, char *err, size_t errlen)
 {
-	char arg[2048], why[128];
+	char arg[2048], why[128] = "";
 	int n = 0;
 	for (const char *v = list;; v++) {
 		size_t len = strcspn(v, ",");
@@ -95,10 +95,14 @@ int otp_sms_check_list(const char *list, char *err, size_t errlen)
 			ok = d->check(arg, why, sizeof why) == 0;
 		}
 		if (!ok) {
+			char detail[200] = "";
+			if (why[0])
+				snprintf(detail, sizeof detail, " (%s %s)",
+					 d->name, why);
 			snprintf(err, errlen,
-				 "is not an SMS driver list: use %s, "
+				 "is not an SMS driver list%s: use %s, "
 				 "comma-separated, %d at most",
-				 driver_forms(), OTP_SMS_DRIVERS_MAX);
+				 detail, driver_forms(), OTP_SMS_DRIVERS_MAX);
 			return OTP_ETYPE;
 		}
 		v += len;
