@@ -44,7 +44,8 @@ int otp_store_faults_new(const char *spec, struct otp_store_faults **out,
 void otp_store_faults_free(struct otp_store_faults *f);
 
 /* A handle that runs `inner` under plan f; ownership of inner moves to it
- * (otp_store_close closes both). It reports inner's name, scheme, version and caps. */
+ * (otp_store_close closes both). It reports inner's name, scheme, version and
+ * caps. */
 struct otp_store *otp_store_faults_wrap(struct otp_store *inner,
 					struct otp_store_faults *f);
 
