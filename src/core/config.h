@@ -22,14 +22,14 @@ struct otp_config {
 	char *trusted_proxies; /* comma-separated IPs whose X-Forwarded-For
 				  counts */
 	/* parts */
-	char *store;	  /* a store URL: the backend by its scheme (store.h) */
-	char *sms;	  /* drivers, comma-separated, tried in order */
-	char *sms_from;	  /* sender id or number; "" = the gateway's */
-	char *public_url; /* otpd as gateways reach it; "" = from listen */
-	long sms_workers; /* delivery threads */
-	long sms_attempts;	  /* tries per driver */
-	long sms_backoff_ms;	  /* first retry delay */
-	long sms_timeout;	  /* s for a whole gateway request */
+	char *store;	     /* a URL; its scheme picks the backend */
+	char *sms;	     /* drivers, comma-separated, tried in order */
+	char *sms_from;	     /* sender id or number; "" = the gateway's */
+	char *public_url;    /* otpd as gateways reach it; "" = from listen */
+	long sms_workers;    /* delivery threads */
+	long sms_attempts;   /* tries per driver */
+	long sms_backoff_ms; /* first retry delay */
+	long sms_timeout;    /* s for a whole gateway request */
 	long sms_connect_timeout; /* s to connect to a gateway */
 	long outbox_lease;	  /* s a claim holds; 0 = the outbox's own */
 	char *secret_file;	  /* "" = next to the database */
