@@ -7,7 +7,6 @@
  * and exits 0.
  */
 #include <errno.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,28 +29,52 @@
 #include "outbox/outbox.h"
 #include "sms/sms.h"
 #include "store/store.h"
+#include "store/store_faults.h"
 
 static const char *env(const char *name)
 {
 	return getenv(name);
 }
 
-/* For "sqlite:PATH": the directory of PATH, created if missing, and the
- * default secret file in it. Other stores keep the secret in ./var. */
+/* The directory the store's URL implies for local files (an SQLite file's),
+ * else ./var, created if missing, and the default secret file in it. */
 static int prepare_paths(const char *store, char *secret, size_t cap)
 {
-	char dir[4096] = "var";
-	if (strncmp(store, "sqlite:", 7) == 0) {
-		char copy[4096];
-		snprintf(copy, sizeof copy, "%s", store + 7);
-		snprintf(dir, sizeof dir, "%s", dirname(copy));
-	}
+	char dir[4096];
+	otp_store_home(store, "var", dir, sizeof dir);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "otpd: cannot create %s: %s\n", dir,
 			strerror(errno));
 		return -1;
 	}
 	snprintf(secret, cap, "%s/otpd.secret", dir);
+	return 0;
+}
+
+static struct otp_store *wrap_faulty(struct otp_store *s, void *plan)
+{
+	return otp_store_faults_wrap(s, plan);
+}
+
+/* OTPD_TEST_FAULTS (store_faults.h, docs/TESTING.md): for the test suites
+ * only, every store handle of the process fails as the spec says. Not a
+ * setting: --help never shows it. 0, or -1 with the reason on stderr. */
+static int use_test_faults(struct otp_store_faults **plan)
+{
+	const char *spec = getenv("OTPD_TEST_FAULTS");
+	char err[256];
+	*plan = NULL;
+	if (!spec || !spec[0])
+		return 0;
+	if (otp_store_faults_new(spec, plan, err, sizeof err) < 0) {
+		fprintf(stderr, "otpd: OTPD_TEST_FAULTS: %s\n", err);
+		return -1;
+	}
+	otp_log(OTP_LOG_WARN,
+		"OTPD_TEST_FAULTS is set: store calls will fail on purpose; "
+		"never run this in production",
+		"faults", spec, NULL);
+	otp_store_wrap_opens(wrap_faulty, *plan);
 	return 0;
 }
 
@@ -167,6 +190,7 @@ int main(int argc, char **argv)
 	struct otp_http *http = NULL;
 	unsigned char *secret = NULL;
 	bool created;
+	struct otp_store_faults *faults = NULL;
 
 	/* The port first, then the store's lock: a second otpd started by
 	 * mistake stops here, before it touches the store or the outbox. */
@@ -176,6 +200,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "otpd: %s\n", err);
 		if (rc == OTP_EBUSY || rc == OTP_ETYPE)
 			status = 2;
+		goto fail_paths;
+	}
+	if (use_test_faults(&faults) < 0) {
+		status = 2;
 		goto fail_paths;
 	}
 	if (prepare_paths(cfg.store, secret_path, sizeof secret_path) < 0)
@@ -195,7 +223,8 @@ int main(int argc, char **argv)
 	}
 	/* A shared store needs one secret for every process: one made up
 	 * per host would make codes sent by one fail on another. */
-	if (strncmp(cfg.store, "sqlite:", 7) != 0 && !cfg.secret_file[0] &&
+	if (!(otp_store_backend(cfg.store)->caps & OTP_STORE_CAP_ONE_PROCESS) &&
+	    !cfg.secret_file[0] &&
 	    !(getenv("OTPD_SECRET") && getenv("OTPD_SECRET")[0])) {
 		fprintf(stderr,
 			"otpd: a shared store (%s) needs the same "
@@ -306,6 +335,7 @@ fail_secret:
 fail_paths:
 	if (listen_fd >= 0)
 		close(listen_fd);
+	otp_store_faults_free(faults);
 	otp_config_deinit(&cfg);
 	return status;
 }

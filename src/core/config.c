@@ -5,8 +5,11 @@
  * text, bounds, environment variable and help. Defaults, OTPD_* variables and
  * --flags all pass through the same parser and checks, so a default cannot
  * dodge validation, and --help and docs/CONFIG.md cannot drift from the code.
- * This file checks syntax only: what a value means (opening the store, picking
- * the SMS driver) lives with the part it configures, wired up in main.c. The
+ * This file checks syntax only, and knows no store backend or SMS driver: the
+ * shapes of --store and --sms (and their forms in --help) are asked of the
+ * store registry and the driver table. What a value means (opening the store,
+ * picking the SMS driver) lives with the part it configures, wired up in
+ * main.c. The
  * secret is deliberately not a row: it comes only from OTPD_SECRET, so it never
  * shows in argv or ps.
  *
@@ -16,6 +19,8 @@
 #include "core/config.h"
 #include "core/cidr.h"
 #include "core/err.h"
+#include "sms/sms.h"
+#include "store/store.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -35,7 +40,8 @@ struct setting {
 	long min, max;	 /* K_INT: value; K_STR: length in bytes if max > 0 */
 	const char *const *values; /* K_ENUM: allowed spellings, NULL-ended */
 	const char *(*check)(const char *v); /* K_STR: NULL or why not */
-	const char *form; /* K_STR: the shape shown as the range */
+	const char *form;	      /* K_STR: the shape shown as the range */
+	const char *(*form_of)(void); /* or, if the parts know it, this */
 	const char *env;
 	const char *help;
 };
@@ -62,13 +68,16 @@ static const char *const scopes[] = {"process", "store", NULL};
 /* clang-format off */
 #define FIELD(f) offsetof(struct otp_config, f)
 #define STR(name, f, def, lo, hi, check, form, env, help) \
-	{name, K_STR, FIELD(f), def, lo, hi, NULL, check, form, env, help}
+	{name, K_STR, FIELD(f), def, lo, hi, NULL, check, form, NULL, env, help}
+/* A string whose shape the part it configures knows (store, SMS drivers). */
+#define STRP(name, f, def, check, form_of, env, help) \
+	{name, K_STR, FIELD(f), def, 0, 0, NULL, check, NULL, form_of, env, help}
 #define INT(name, f, def, lo, hi, env, help) \
-	{name, K_INT, FIELD(f), def, lo, hi, NULL, NULL, NULL, env, help}
+	{name, K_INT, FIELD(f), def, lo, hi, NULL, NULL, NULL, NULL, env, help}
 #define BOOL(name, f, def, env, help) \
-	{name, K_BOOL, FIELD(f), def, 0, 0, NULL, NULL, NULL, env, help}
+	{name, K_BOOL, FIELD(f), def, 0, 0, NULL, NULL, NULL, NULL, env, help}
 #define ENUM(name, f, def, values, env, help) \
-	{name, K_ENUM, FIELD(f), def, 0, 0, values, NULL, NULL, env, help}
+	{name, K_ENUM, FIELD(f), def, 0, 0, values, NULL, NULL, NULL, env, help}
 
 static const struct setting settings[] = {
 	STR("listen", listen, "127.0.0.1:8080", 0, 0, check_listen, "HOST:PORT",
@@ -91,12 +100,10 @@ static const struct setting settings[] = {
 	    "origins, comma-separated, e.g. https://app.example.com",
 	    "OTPD_CORS_ORIGINS", "web pages on other origins that may call the API with the "
 	    "session cookie (CORS with credentials); empty = none"),
-	STR("store", store, "sqlite:./var/otpd.db", 0, 0, check_store,
-	    "sqlite:PATH or redis://[[USER]:PASSWORD@]HOST:PORT[/DB]",
+	STRP("store", store, OTP_STORE_URL_DEFAULT, check_store, otp_store_forms,
 	    "OTPD_STORE", "where codes, sessions, limits and the outbox are kept: an SQLite file "
 	    "(one process), or a Redis server that several otpd processes share"),
-	STR("sms", sms, "console", 0, 0, check_sms,
-	    "comma-separated: console, null, file:PATH, kannel:URL, twilio:[URL], webhook:URL",
+	STRP("sms", sms, OTP_SMS_DEFAULT, check_sms, otp_sms_forms,
 	    "OTPD_SMS", "how codes are sent, drivers tried in order (failover); console prints, "
 	    "null drops, file:PATH appends JSON lines"),
 	STR("sms-from", sms_from, "", 0, 64, check_text, "0..64 bytes",
@@ -312,97 +319,20 @@ static const char *check_ips(const char *v)
 	}
 }
 
-/* "%XX" escapes only, in [p, end). */
-static bool escapes_ok(const char *p, const char *end)
-{
-	for (; p < end; p++)
-		if (*p == '%' &&
-		    !(end - p > 2 && isxdigit((unsigned char)p[1]) &&
-		      isxdigit((unsigned char)p[2])))
-			return false;
-	return true;
-}
-
-/* redis://[[USER]:PASSWORD@]HOST:PORT[/DB], HOST a name, IPv4 or [IPv6]:
- * the shape only; the store reads it again when it connects. */
-static bool is_redis_url(const char *v)
-{
-	const char *at, *host, *end, *port;
-	size_t n;
-
-	if (strncmp(v, "redis://", 8) != 0)
-		return false;
-	for (const char *p = v; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f)
-			return false;
-	host = v + 8;
-	at = strrchr(host, '@');
-	if (at) {
-		if (!memchr(host, ':', (size_t)(at - host)) ||
-		    !escapes_ok(host, at))
-			return false;
-		host = at + 1;
-	}
-	if (*host == '[') {
-		end = strchr(host, ']');
-		if (!end || end == host + 1 || end[1] != ':')
-			return false;
-		port = end + 2;
-	} else {
-		end = strchr(host, ':');
-		if (!end || end == host ||
-		    strcspn(host, "/[]") < (size_t)(end - host))
-			return false;
-		port = end + 1;
-	}
-	n = strspn(port, "0123456789");
-	if (n < 1 || n > 5 || strtol(port, NULL, 10) < 1 ||
-	    strtol(port, NULL, 10) > 65535)
-		return false;
-	if (!port[n])
-		return true;
-	if (port[n] != '/')
-		return false;
-	v = port + n + 1;
-	n = strspn(v, "0123456789");
-	return n >= 1 && n <= 6 && !v[n];
-}
-
-/* The one place that knows which stores exist. */
+/* Which stores exist and what their URLs look like: asked of the store
+ * registry, which asks the backend the scheme names. */
 static const char *check_store(const char *v)
 {
-	if (strncmp(v, "sqlite:", 7) == 0 && v[7])
-		return NULL;
-	if (is_redis_url(v))
-		return NULL;
-	return "is not a store: use sqlite:PATH or "
-	       "redis://[[USER]:PASSWORD@]HOST:PORT[/DB]";
+	static char why[320];
+	return otp_store_check(v, why, sizeof why) == 0 ? NULL : why;
 }
 
-/* The one place that knows which SMS drivers exist: a comma-separated list
- * of them, tried in order. URLs are checked by the drivers when they open. */
+/* Which SMS drivers exist, and what each one's spec looks like: asked of
+ * the driver table (sms.c), which asks each entry's driver. */
 static const char *check_sms(const char *v)
 {
-	static const char why[] = "is not an SMS driver list: use console, "
-				  "null, file:PATH, kannel:URL, twilio:[URL] "
-				  "or webhook:URL, comma-separated, 8 at most";
-	static const char *const with_arg[] = {
-	    "file:", "kannel:", "webhook:", NULL};
-	int n = 0;
-	for (;;) {
-		size_t len = strcspn(v, ",");
-		bool ok = (len == 7 && strncmp(v, "console", 7) == 0) ||
-			  (len == 4 && strncmp(v, "null", 4) == 0) ||
-			  (len >= 7 && strncmp(v, "twilio:", 7) == 0);
-		for (const char *const *p = with_arg; !ok && *p; p++)
-			ok =
-			    len > strlen(*p) && strncmp(v, *p, strlen(*p)) == 0;
-		if (!ok || ++n > 8)
-			return why;
-		if (!v[len])
-			return NULL;
-		v += len + 1;
-	}
+	static char why[320];
+	return otp_sms_check_list(v, why, sizeof why) == 0 ? NULL : why;
 }
 
 /* "" (none) or an http(s) URL without spaces or control characters. */
@@ -715,7 +645,9 @@ static const char *range(const struct setting *s, char *buf, size_t n)
 		join(s->values, buf, n);
 		break;
 	case K_STR:
-		if (s->form)
+		if (s->form_of)
+			snprintf(buf, n, "%s", s->form_of());
+		else if (s->form)
 			snprintf(buf, n, "%s", s->form);
 		else if (s->max > 0)
 			snprintf(buf, n, "%ld..%ld bytes", s->min, s->max);

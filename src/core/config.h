@@ -25,7 +25,7 @@ struct otp_config {
 				  counts */
 	char *cors_origins;    /* exact origins that may call with cookies */
 	/* parts */
-	char *store;	     /* "sqlite:PATH" or "redis://..." */
+	char *store;	     /* a URL; its scheme picks the backend */
 	char *sms;	     /* drivers, comma-separated, tried in order */
 	char *sms_from;	     /* sender id or number; "" = the gateway's */
 	char *public_url;    /* otpd as gateways reach it; "" = from listen */

@@ -1,18 +1,21 @@
 /* sms.c - picks SMS drivers by the prefix of each --sms entry, once.
  *
  * The table below is the only list of drivers; adding a gateway means adding
- * its ops here and a file next to this one (and its prefix to check_sms in
- * core/config.c, which checks the shape of --sms before anything opens).
+ * its ops here and a file next to this one. Its ops say its prefix, its form
+ * for --help and how its arg must look: core/config.c checks --sms through
+ * otp_sms_check_list before anything opens, and names no driver.
  * Delivery policy (retries, backoff, failover, dead letters) is not here: it
  * lives in src/outbox/.
  */
 #include "sms/sms.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
+#include "core/join.h"
 
 extern const struct otp_sms_ops otp_sms_console_ops;
 extern const struct otp_sms_ops otp_sms_file_ops;
@@ -21,10 +24,92 @@ extern const struct otp_sms_ops otp_sms_kannel_ops;
 extern const struct otp_sms_ops otp_sms_twilio_ops;
 extern const struct otp_sms_ops otp_sms_webhook_ops;
 
+/* In the order --help shows them. */
 static const struct otp_sms_ops *const drivers[] = {
-    &otp_sms_console_ops, &otp_sms_file_ops,   &otp_sms_null_ops,
+    &otp_sms_console_ops, &otp_sms_null_ops,   &otp_sms_file_ops,
     &otp_sms_kannel_ops,  &otp_sms_twilio_ops, &otp_sms_webhook_ops,
 };
+#define NDRIVERS (sizeof drivers / sizeof drivers[0])
+
+static const char *form_of(size_t i)
+{
+	return drivers[i]->form;
+}
+
+/* "console, null, file:PATH, ...". */
+static const char *driver_forms(void)
+{
+	static char list[256];
+	return list[0] ? list
+		       : otp_join(list, sizeof list, ", ", NDRIVERS, form_of);
+}
+
+const char *otp_sms_forms(void)
+{
+	static char forms[300];
+	if (!forms[0])
+		snprintf(forms, sizeof forms, "comma-separated: %s",
+			 driver_forms());
+	return forms;
+}
+
+int otp_sms_check_no_arg(const char *arg, char *err, size_t errlen)
+{
+	if (!arg[0])
+		return 0;
+	snprintf(err, errlen, "takes nothing after its name");
+	return OTP_ETYPE;
+}
+
+int otp_sms_check_arg(const char *arg, char *err, size_t errlen)
+{
+	if (arg[0])
+		return 0;
+	snprintf(err, errlen, "needs more after its prefix");
+	return OTP_ETYPE;
+}
+
+static const struct otp_sms_ops *driver_of(const char *spec, size_t len)
+{
+	for (size_t i = 0; i < NDRIVERS; i++) {
+		size_t n = strlen(drivers[i]->prefix);
+		if (len >= n && strncmp(spec, drivers[i]->prefix, n) == 0)
+			return drivers[i];
+	}
+	return NULL;
+}
+
+int otp_sms_check_list(const char *list, char *err, size_t errlen)
+{
+	char arg[2048], why[128] = "";
+	int n = 0;
+	for (const char *v = list;; v++) {
+		size_t len = strcspn(v, ",");
+		const struct otp_sms_ops *d = driver_of(v, len);
+		size_t plen = d ? strlen(d->prefix) : 0;
+		bool ok =
+		    d && ++n <= OTP_SMS_DRIVERS_MAX && len - plen < sizeof arg;
+		if (ok && d->check) {
+			memcpy(arg, v + plen, len - plen);
+			arg[len - plen] = '\0';
+			ok = d->check(arg, why, sizeof why) == 0;
+		}
+		if (!ok) {
+			char detail[200] = "";
+			if (why[0])
+				snprintf(detail, sizeof detail, " (%s %s)",
+					 d->name, why);
+			snprintf(err, errlen,
+				 "is not an SMS driver list%s: use %s, "
+				 "comma-separated, %d at most",
+				 detail, driver_forms(), OTP_SMS_DRIVERS_MAX);
+			return OTP_ETYPE;
+		}
+		v += len;
+		if (!*v)
+			return 0;
+	}
+}
 
 static const char *sysenv(const char *name)
 {
@@ -34,17 +119,12 @@ static const char *sysenv(const char *name)
 static int open_one(const char *spec, const struct otp_sms_env *env,
 		    struct otp_sms **out, char *err, size_t errlen)
 {
+	const struct otp_sms_ops *d = driver_of(spec, strlen(spec));
 	*out = NULL;
-	for (size_t i = 0; i < sizeof drivers / sizeof drivers[0]; i++) {
-		size_t n = strlen(drivers[i]->prefix);
-		if (strncmp(spec, drivers[i]->prefix, n) == 0)
-			return drivers[i]->open(spec + n, env, out, err,
-						errlen);
-	}
-	snprintf(err, errlen,
-		 "unknown SMS driver \"%.64s\" (want console, null, file:PATH, "
-		 "kannel:URL, twilio:URL or webhook:URL)",
-		 spec);
+	if (d)
+		return d->open(spec + strlen(d->prefix), env, out, err, errlen);
+	snprintf(err, errlen, "unknown SMS driver \"%.64s\" (want %s)", spec,
+		 driver_forms());
 	return OTP_ETYPE;
 }
 

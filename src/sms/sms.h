@@ -62,8 +62,12 @@ struct otp_sms;
 struct otp_sms_ops {
 	const char *name;   /* "file" */
 	const char *prefix; /* what --sms starts with: "file:" or "console" */
+	const char *form;   /* its shape, for --help: "file:PATH" */
 	int version;	    /* 2: open takes an env */
 	unsigned caps;	    /* OTP_SMS_CAP_* */
+	/* The shape of `arg` (what follows the prefix), opening nothing: 0,
+	 * or OTP_ETYPE with why not in err. NULL: any arg. */
+	int (*check)(const char *arg, char *err, size_t errlen);
 	/* `arg` is what follows the prefix ("" for none); env never NULL.
 	 * 0 or OTP_ETYPE with a reason in err. */
 	int (*open)(const char *arg, const struct otp_sms_env *env,
@@ -90,6 +94,21 @@ struct otp_sms {
  * no callback). Returns 0, or OTP_ETYPE with a reason in err. */
 int otp_sms_open(const char *spec, struct otp_sms **out, char *err,
 		 size_t errlen);
+
+/* --sms's default. */
+#define OTP_SMS_DEFAULT "console"
+
+/* The shape of a --sms list: 1 to OTP_SMS_DRIVERS_MAX entries, each one a
+ * driver's prefix and an arg its driver's check takes. 0, or OTP_ETYPE with
+ * why not in err (a phrase after the list). Opens nothing. */
+int otp_sms_check_list(const char *list, char *err, size_t errlen);
+/* Every driver's form, for --help: "comma-separated: console, ...".
+ * Static storage; the first call is not thread-safe (make it at start-up). */
+const char *otp_sms_forms(void);
+/* Checks for drivers to share: no arg at all ("console"), or a non-empty
+ * one ("file:PATH"). */
+int otp_sms_check_no_arg(const char *arg, char *err, size_t errlen);
+int otp_sms_check_arg(const char *arg, char *err, size_t errlen);
 
 /* One handle per entry of a comma-separated --sms list, in order. */
 struct otp_sms_set {

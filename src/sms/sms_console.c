@@ -71,6 +71,8 @@ static void console_close(struct otp_sms *d)
 const struct otp_sms_ops otp_sms_console_ops = {
     .name = "console",
     .prefix = "console",
+    .form = "console",
+    .check = otp_sms_check_no_arg,
     .version = 2,
     .caps = 0,
     .open = console_open,

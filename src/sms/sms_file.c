@@ -121,6 +121,8 @@ static void file_close(struct otp_sms *d)
 const struct otp_sms_ops otp_sms_file_ops = {
     .name = "file",
     .prefix = "file:",
+    .form = "file:PATH",
+    .check = otp_sms_check_arg,
     .version = 2,
     .caps = 0,
     .open = file_open,

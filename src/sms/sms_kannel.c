@@ -186,6 +186,8 @@ static void kannel_close(struct otp_sms *d)
 const struct otp_sms_ops otp_sms_kannel_ops = {
     .name = "kannel",
     .prefix = "kannel:",
+    .form = "kannel:URL",
+    .check = otp_sms_check_arg,
     .version = 2,
     .caps = OTP_SMS_CAP_NETWORK | OTP_SMS_CAP_DLR,
     .open = kannel_open,

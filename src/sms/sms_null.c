@@ -47,6 +47,8 @@ static void null_close(struct otp_sms *d)
 const struct otp_sms_ops otp_sms_null_ops = {
     .name = "null",
     .prefix = "null",
+    .form = "null",
+    .check = otp_sms_check_no_arg,
     .version = 2,
     .caps = 0,
     .open = null_open,

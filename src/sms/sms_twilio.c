@@ -158,6 +158,7 @@ static void twilio_close(struct otp_sms *d)
 const struct otp_sms_ops otp_sms_twilio_ops = {
     .name = "twilio",
     .prefix = "twilio:",
+    .form = "twilio:[URL]",
     .version = 2,
     .caps = OTP_SMS_CAP_NETWORK | OTP_SMS_CAP_IDEM,
     .open = twilio_open,

@@ -155,6 +155,8 @@ static void webhook_close(struct otp_sms *d)
 const struct otp_sms_ops otp_sms_webhook_ops = {
     .name = "webhook",
     .prefix = "webhook:",
+    .form = "webhook:URL",
+    .check = otp_sms_check_arg,
     .version = 2,
     .caps = OTP_SMS_CAP_NETWORK | OTP_SMS_CAP_IDEM,
     .open = webhook_open,

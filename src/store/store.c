@@ -1,10 +1,15 @@
-/* store.c - picks a store backend by URL scheme, once, at open. */
+/* store.c - the one list of store backends: picks one by URL scheme, once,
+ * at open, and asks it whether a URL is well formed and where its local files
+ * go. What a backend does lives in its own folder (src/store/<backend>/);
+ * the decorators that wrap any handle in store_cache.c and store_faults.c. */
 #include "store/store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
+#include "core/join.h"
 
 extern const struct otp_store_ops otp_store_sqlite_ops;
 extern const struct otp_store_ops otp_store_redis_ops;
@@ -31,14 +36,27 @@ const char *const otp_msg_state_names[OTP_MSG_STATES] = {
     [OTP_MSG_EXPIRED] = "expired",
 };
 
+#define NBACKENDS (sizeof backends / sizeof backends[0])
+
 const struct otp_store_ops *otp_store_backend(const char *url)
 {
-	for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
+	for (size_t i = 0; i < NBACKENDS; i++) {
 		size_t n = strlen(backends[i]->scheme);
 		if (strncmp(url, backends[i]->scheme, n) == 0)
 			return backends[i];
 	}
 	return NULL;
+}
+
+static struct otp_store *(*open_wrap)(struct otp_store *s, void *arg);
+static void *open_wrap_arg;
+
+void otp_store_wrap_opens(struct otp_store *(*wrap)(struct otp_store *s,
+						    void *arg),
+			  void *arg)
+{
+	open_wrap = wrap;
+	open_wrap_arg = arg;
 }
 
 int otp_store_open(const char *url, struct otp_store **out)
@@ -47,7 +65,54 @@ int otp_store_open(const char *url, struct otp_store **out)
 	*out = NULL;
 	if (!ops)
 		return OTP_ETYPE;
-	return ops->open(url + strlen(ops->scheme), out);
+	int rc = ops->open(url + strlen(ops->scheme), out);
+	if (rc == 0 && open_wrap)
+		*out = open_wrap(*out, open_wrap_arg);
+	return rc;
+}
+
+static const char *form_of(size_t i)
+{
+	return backends[i]->form;
+}
+
+const char *otp_store_forms(void)
+{
+	static char forms[512];
+	return forms[0]
+		   ? forms
+		   : otp_join(forms, sizeof forms, " or ", NBACKENDS, form_of);
+}
+
+int otp_store_open_none(const char *arg, struct otp_store **out)
+{
+	(void)arg;
+	*out = NULL;
+	return OTP_ETYPE;
+}
+
+int otp_store_check(const char *url, char *err, size_t errlen)
+{
+	const struct otp_store_ops *ops = otp_store_backend(url);
+	if (!ops) {
+		snprintf(err, errlen, "is not a store: use %s",
+			 otp_store_forms());
+		return OTP_ETYPE;
+	}
+	char why[256] = "";
+	if (!ops->check ||
+	    ops->check(url + strlen(ops->scheme), why, sizeof why) == 0)
+		return 0;
+	snprintf(err, errlen, "is not a store: %s", why);
+	return OTP_ETYPE;
+}
+
+void otp_store_home(const char *url, const char *def, char *dir, size_t cap)
+{
+	const struct otp_store_ops *ops = otp_store_backend(url);
+	if (!ops || !ops->home ||
+	    ops->home(url + strlen(ops->scheme), dir, cap) < 0)
+		snprintf(dir, cap, "%s", def);
 }
 
 int otp_store_lock(const char *url, char *err, size_t errlen)

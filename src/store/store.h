@@ -1,7 +1,9 @@
 /* store.h - the store interface: otpd's state as atomic domain operations.
  *
- * A backend (store_sqlite.c; later store_redis.c) fills a struct
- * otp_store_ops. Each operation below is atomic in its backend (one SQLite
+ * A backend (src/store/<backend>/, registered in store.c) fills a struct
+ * otp_store_ops, whose operations come from the one list OTP_STORE_OPS
+ * below; decorators (store_cache.h, store_faults.h) wrap any handle. Each
+ * operation is atomic in its backend (one SQLite
  * transaction, one Redis script): no caller ever sees half of one. Time is
  * always passed in as `now` (ms since the epoch); no backend reads a clock.
  *
@@ -195,17 +197,181 @@ struct otp_apikey {
 
 struct otp_store;
 
+/* The store operations, one X(op, params, args) row each: its name, its
+ * parameter list and the argument list that passes them on. Every one returns
+ * 0 or a negative OTP_E* (see the top of this file). From this list come the
+ * members of struct otp_store_ops, the otp_store_<op>() wrappers below, and the
+ * decorators' forwarders (store_cache.c, store_faults.c). The contracts:
+ *
+ * ping: 0 if the backend answers.
+ *
+ * code_issue: one send, atomically: if in->idem names a live key (used before
+ * and not expired at `now`), nothing is written (in->bind neither) and *out
+ * replays the first answer (out->replayed, its id and its code's expires_ms),
+ * or OTP_ECONFLICT if that first send went to another phone. Otherwise:
+ * retires every pending code of the phone, inserts the code and its outbox
+ * message (queued, driver 0), records the idempotency key (an expired one is
+ * replaced), and, if in->bind is given, creates or updates that session so its
+ * pending code is this one (pending_phone = the phone; an expired session row
+ * is reset to unauthenticated first). Two concurrent issues under one key:
+ * exactly one writes, the other replays (or conflicts).
+ *
+ * code_get: status of a request id (any state, until purged), or
+ * OTP_ENOTFOUND.
+ *
+ * code_verify: compares, counts and consumes in one step (see otp_verify_in).
+ * Returns 0 with the outcome in `out`.
+ *
+ * limit_take: takes one token from each of the n limits, or from none: returns
+ * 0, or OTP_ELIMITED with *retry_ms the longest wait among refusals.
+ *
+ * session_get: live (unexpired) session by token hash, or OTP_ENOTFOUND.
+ *
+ * session_bind: creates the session if absent (or expired: reset), or updates
+ * it: lives at least until b->expires_ms; if pending_id is not NULL the pending
+ * code becomes (pending_id, pending_phone; NULL reads ""); if count_send, sends
+ * goes up by one (code_issue never counts). Used where no local code exists
+ * (upstream mode).
+ *
+ * session_rotate: replaces session old_hash by an authenticated session
+ * new_hash for phone (authenticated = now, no pending code, sends 0),
+ * atomically. OTP_ENOTFOUND if old_hash is not a live session: nothing
+ * changes.
+ *
+ * session_delete: removes a session; 0 even if there was none.
+ *
+ * apikey_*: API keys. put: OTP_ECONFLICT if the id exists (nothing changes).
+ * get: by id, revoked or not (the caller checks revoked_ms), or OTP_ENOTFOUND.
+ * list: up to max keys, revoked ones included, oldest first (by created_ms,
+ * then id). revoke: sets revoked_ms to now (a key revoked already keeps its
+ * first time); OTP_ENOTFOUND if unknown.
+ *
+ * outbox_claim: claims up to max messages due at `now` (queued with next
+ * attempt due, or sending with an expired lease), oldest first, for lease_ms;
+ * each claim adds one to attempts, which is also the claim's lease token.
+ * Messages past their expires_ms are returned too: the caller marks them
+ * expired. *n says how many. Delivery is at least once.
+ *
+ * outbox_ack, outbox_retry, outbox_fail act only on a message still claimed
+ * under `lease` (its attempts): otherwise OTP_ENOTFOUND and nothing changes,
+ * so a worker whose lease ran out cannot undo a newer claim.
+ * ack: marks it sent and wipes its body.
+ * retry: back in the queue for another try at next_ms, with that driver.
+ * fail: dead letter. OTP_MSG_FAILED keeps the sealed body (so otpctl can
+ * requeue it while its code lives), OTP_MSG_EXPIRED wipes it; any other state
+ * is OTP_EINTERNAL.
+ *
+ * outbox_report: a delivery report: SENT (or DELIVERED/UNDELIVERED already)
+ * becomes DELIVERED or UNDELIVERED (another state asked for: OTP_EINTERNAL).
+ * OTP_ENOTFOUND for an unknown id; OTP_EGONE, and no change, for a message in
+ * any other state (e.g. a report that overtook the ack: the caller may have
+ * the gateway send it again later).
+ *
+ * outbox_requeue: puts a FAILED message with its body back in the queue
+ * (driver 0, due now). Its attempts stay: they are the lease token and only
+ * grow. OTP_ENOTFOUND if unknown, OTP_EGONE if not FAILED or bodiless.
+ *
+ * outbox_list: up to max messages, newest first; state < 0 means any state
+ * (above OTP_MSG_EXPIRED: OTP_EINTERNAL).
+ *
+ * outbox_state: state of the message of a request id (one per id), or
+ * OTP_ENOTFOUND.
+ *
+ * purge: deletes what has expired: codes and messages a day after their
+ * expiry, idempotency keys, sessions and limits at once. *removed gets the
+ * number of rows (a backend that expires keys by itself may say 0).
+ */
+/* clang-format off */
+#define OTP_STORE_OPS(X)                                                       \
+	X(ping, (struct otp_store *s), (s))                                    \
+	X(code_issue, (struct otp_store *s, const struct otp_issue *in,        \
+		       int64_t now, struct otp_issue_out *out),                \
+	  (s, in, now, out))                                                   \
+	X(code_get, (struct otp_store *s, const char *id,                      \
+		     struct otp_code_info *out),                               \
+	  (s, id, out))                                                        \
+	X(code_verify, (struct otp_store *s, const struct otp_verify_in *in,   \
+			int64_t now, struct otp_verify_out *out),              \
+	  (s, in, now, out))                                                   \
+	X(limit_take, (struct otp_store *s, const struct otp_limit *lims,      \
+		       size_t n, int64_t now, int64_t *retry_ms),              \
+	  (s, lims, n, now, retry_ms))                                         \
+	X(session_get, (struct otp_store *s,                                   \
+			const unsigned char hash[OTP_HASH_LEN], int64_t now,   \
+			struct otp_session *out),                              \
+	  (s, hash, now, out))                                                 \
+	X(session_bind, (struct otp_store *s, const struct otp_session_bind *b, \
+			 const char *pending_id, const char *pending_phone,    \
+			 bool count_send, int64_t now),                        \
+	  (s, b, pending_id, pending_phone, count_send, now))                  \
+	X(session_rotate, (struct otp_store *s,                                \
+			   const unsigned char old_hash[OTP_HASH_LEN],         \
+			   const unsigned char new_hash[OTP_HASH_LEN],         \
+			   const char *phone, int64_t expires_ms, int64_t now), \
+	  (s, old_hash, new_hash, phone, expires_ms, now))                     \
+	X(session_delete, (struct otp_store *s,                                \
+			   const unsigned char hash[OTP_HASH_LEN]),            \
+	  (s, hash))                                                           \
+	X(apikey_put, (struct otp_store *s, const struct otp_apikey *k), (s, k)) \
+	X(apikey_get, (struct otp_store *s, const char *id,                    \
+		       struct otp_apikey *out),                                \
+	  (s, id, out))                                                        \
+	X(apikey_list, (struct otp_store *s, struct otp_apikey *out,           \
+			size_t max, size_t *n),                                \
+	  (s, out, max, n))                                                    \
+	X(apikey_revoke, (struct otp_store *s, const char *id, int64_t now),   \
+	  (s, id, now))                                                        \
+	X(outbox_claim, (struct otp_store *s, int64_t now, int64_t lease_ms,   \
+			 struct otp_msg *out, size_t max, size_t *n),          \
+	  (s, now, lease_ms, out, max, n))                                     \
+	X(outbox_ack, (struct otp_store *s, int64_t id, int lease,             \
+		       int64_t now),                                           \
+	  (s, id, lease, now))                                                 \
+	X(outbox_retry, (struct otp_store *s, int64_t id, int lease,           \
+			 int64_t next_ms, int driver, const char *error,       \
+			 int64_t now),                                         \
+	  (s, id, lease, next_ms, driver, error, now))                         \
+	X(outbox_fail, (struct otp_store *s, int64_t id, int lease,            \
+			enum otp_msg_state state, const char *error,           \
+			int64_t now),                                          \
+	  (s, id, lease, state, error, now))                                   \
+	X(outbox_report, (struct otp_store *s, int64_t id,                     \
+			  enum otp_msg_state state, int64_t now),              \
+	  (s, id, state, now))                                                 \
+	X(outbox_requeue, (struct otp_store *s, int64_t id, int64_t now),      \
+	  (s, id, now))                                                        \
+	X(outbox_list, (struct otp_store *s, int state,                        \
+			struct otp_msg_info *out, size_t max, size_t *n),      \
+	  (s, state, out, max, n))                                             \
+	X(outbox_state, (struct otp_store *s, const char *request_id,          \
+			 enum otp_msg_state *state),                           \
+	  (s, request_id, state))                                              \
+	X(purge, (struct otp_store *s, int64_t now, long *removed),            \
+	  (s, now, removed))
+/* clang-format on */
+
 /* caps: nothing outside this process writes the backend's sessions (one
  * process by design, like an SQLite file), so this process may cache them
- * (store_cache.h). A store that several processes share must not set it. */
+ * (store_cache.h). A store that several processes share must not set it;
+ * such a store also needs the same secret in every process, so otpd wants
+ * one configured (OTPD_SECRET or --secret-file) instead of making one up. */
 #define OTP_STORE_CAP_ONE_PROCESS (1u << 0)
 
 struct otp_store_ops {
 	const char *name;   /* "sqlite" */
 	const char *scheme; /* URL prefix it answers to: "sqlite:" */
+	const char *form;   /* the URL's shape, for --help: "sqlite:PATH" */
 	int version;
 	unsigned caps; /* OTP_STORE_CAP_* */
 
+	/* The shape of a URL (`arg`: after the scheme), without opening
+	 * anything: 0, or OTP_ETYPE with why not in err (e.g. "sqlite:PATH
+	 * needs a PATH"). NULL: any. */
+	int (*check)(const char *arg, char *err, size_t errlen);
+	/* Optional: the directory for otpd's local files (the default secret
+	 * file) that this URL implies, into dir; 0 or OTP_ETYPE. NULL: the
+	 * caller's default. */
+	int (*home)(const char *arg, char *dir, size_t cap);
 	/* `arg` is the URL after the scheme. */
 	int (*open)(const char *arg, struct otp_store **out);
 	/* Optional (NULL: nothing to do): makes this process the store's one
@@ -214,131 +380,29 @@ struct otp_store_ops {
 	 * holds it. Only otpd calls it (otpctl runs beside it). */
 	int (*lock)(const char *arg, char *err, size_t errlen);
 	void (*close)(struct otp_store *s);
-	int (*ping)(struct otp_store *s);
 
-	/* One send, atomically: if in->idem names a live key (used before and
-	 * not expired at `now`), nothing is written (in->bind neither) and
-	 * *out replays the first answer (out->replayed, its id and its code's
-	 * expires_ms), or OTP_ECONFLICT if that first send went to another
-	 * phone. Otherwise: retires every pending code of the phone, inserts
-	 * the code and its outbox message (queued, driver 0), records the
-	 * idempotency key (an expired one is replaced), and, if in->bind is
-	 * given, creates or updates that session so its pending code is this
-	 * one (pending_phone = the phone; an expired session row is reset to
-	 * unauthenticated first). Two concurrent issues under one key: exactly
-	 * one writes, the other replays (or conflicts). */
-	int (*code_issue)(struct otp_store *s, const struct otp_issue *in,
-			  int64_t now, struct otp_issue_out *out);
-	/* Status of a request id (any state, until purged), or OTP_ENOTFOUND.
-	 */
-	int (*code_get)(struct otp_store *s, const char *id,
-			struct otp_code_info *out);
-	/* Compares, counts and consumes in one step (see otp_verify_in).
-	 * Returns 0 with the outcome in `out`. */
-	int (*code_verify)(struct otp_store *s, const struct otp_verify_in *in,
-			   int64_t now, struct otp_verify_out *out);
-
-	/* Takes one token from each of the n limits, or from none: returns 0,
-	 * or OTP_ELIMITED with *retry_ms the longest wait among refusals. */
-	int (*limit_take)(struct otp_store *s, const struct otp_limit *lims,
-			  size_t n, int64_t now, int64_t *retry_ms);
-
-	/* Live (unexpired) session by token hash, or OTP_ENOTFOUND. */
-	int (*session_get)(struct otp_store *s,
-			   const unsigned char hash[OTP_HASH_LEN], int64_t now,
-			   struct otp_session *out);
-	/* Creates the session if absent (or expired: reset), or updates it:
-	 * lives at least until b->expires_ms; if pending_id is not NULL the
-	 * pending code becomes (pending_id, pending_phone; NULL reads ""); if
-	 * count_send, sends goes up by one (code_issue never counts). Used
-	 * where no local code exists (upstream mode). */
-	int (*session_bind)(struct otp_store *s,
-			    const struct otp_session_bind *b,
-			    const char *pending_id, const char *pending_phone,
-			    bool count_send, int64_t now);
-	/* Replaces session old_hash by an authenticated session new_hash for
-	 * phone (authenticated = now, no pending code, sends 0), atomically.
-	 * OTP_ENOTFOUND if old_hash is not a live session: nothing changes. */
-	int (*session_rotate)(struct otp_store *s,
-			      const unsigned char old_hash[OTP_HASH_LEN],
-			      const unsigned char new_hash[OTP_HASH_LEN],
-			      const char *phone, int64_t expires_ms,
-			      int64_t now);
-	/* Removes a session; 0 even if there was none. */
-	int (*session_delete)(struct otp_store *s,
-			      const unsigned char hash[OTP_HASH_LEN]);
-
-	/* API keys. put: OTP_ECONFLICT if the id exists (nothing changes).
-	 * get: by id, revoked or not (the caller checks revoked_ms), or
-	 * OTP_ENOTFOUND. list: up to max keys, revoked ones included, oldest
-	 * first (by created_ms, then id). revoke: sets revoked_ms to now (a
-	 * key revoked already keeps its first time); OTP_ENOTFOUND if
-	 * unknown. */
-	int (*apikey_put)(struct otp_store *s, const struct otp_apikey *k);
-	int (*apikey_get)(struct otp_store *s, const char *id,
-			  struct otp_apikey *out);
-	int (*apikey_list)(struct otp_store *s, struct otp_apikey *out,
-			   size_t max, size_t *n);
-	int (*apikey_revoke)(struct otp_store *s, const char *id, int64_t now);
-
-	/* Claims up to max messages due at `now` (queued with next attempt due,
-	 * or sending with an expired lease), oldest first, for lease_ms; each
-	 * claim adds one to attempts, which is also the claim's lease token.
-	 * Messages past their expires_ms are returned too: the caller marks
-	 * them expired. *n says how many. Delivery is at least once. */
-	int (*outbox_claim)(struct otp_store *s, int64_t now, int64_t lease_ms,
-			    struct otp_msg *out, size_t max, size_t *n);
-	/* ack, retry and fail act only on a message still claimed under
-	 * `lease` (its attempts): otherwise OTP_ENOTFOUND and nothing changes,
-	 * so a worker whose lease ran out cannot undo a newer claim.
-	 * ack: marks it sent and wipes its body. */
-	int (*outbox_ack)(struct otp_store *s, int64_t id, int lease,
-			  int64_t now);
-	/* retry: back in the queue for another try at next_ms, with that
-	 * driver. */
-	int (*outbox_retry)(struct otp_store *s, int64_t id, int lease,
-			    int64_t next_ms, int driver, const char *error,
-			    int64_t now);
-	/* fail: dead letter. OTP_MSG_FAILED keeps the sealed body (so otpctl
-	 * can requeue it while its code lives), OTP_MSG_EXPIRED wipes it; any
-	 * other state is OTP_EINTERNAL. */
-	int (*outbox_fail)(struct otp_store *s, int64_t id, int lease,
-			   enum otp_msg_state state, const char *error,
-			   int64_t now);
-	/* A delivery report: SENT (or DELIVERED/UNDELIVERED already) becomes
-	 * DELIVERED or UNDELIVERED (another state asked for: OTP_EINTERNAL).
-	 * OTP_ENOTFOUND for an unknown id; OTP_EGONE, and no change, for a
-	 * message in any other state (e.g. a report that overtook the ack:
-	 * the caller may have the gateway send it again later). */
-	int (*outbox_report)(struct otp_store *s, int64_t id,
-			     enum otp_msg_state state, int64_t now);
-	/* Puts a FAILED message with its body back in the queue (driver 0, due
-	 * now). Its attempts stay: they are the lease token and only grow.
-	 * OTP_ENOTFOUND if unknown, OTP_EGONE if not FAILED or bodiless. */
-	int (*outbox_requeue)(struct otp_store *s, int64_t id, int64_t now);
-	/* Up to max messages, newest first; state < 0 means any state (above
-	 * OTP_MSG_EXPIRED: OTP_EINTERNAL). */
-	int (*outbox_list)(struct otp_store *s, int state,
-			   struct otp_msg_info *out, size_t max, size_t *n);
-	/* State of the message of a request id (one per id), or
-	 * OTP_ENOTFOUND. */
-	int (*outbox_state)(struct otp_store *s, const char *request_id,
-			    enum otp_msg_state *state);
-
-	/* Deletes what has expired: codes and messages a day after their
-	 * expiry, idempotency keys, sessions and limits at once. *removed gets
-	 * the number of rows (a backend that expires keys by itself may say
-	 * 0). */
-	int (*purge)(struct otp_store *s, int64_t now, long *removed);
+#define OTP_STORE_OP_MEMBER_(op, params, args) int(*op) params;
+	OTP_STORE_OPS(OTP_STORE_OP_MEMBER_)
+#undef OTP_STORE_OP_MEMBER_
 };
 
 struct otp_store {
 	const struct otp_store_ops *ops;
 };
 
+/* The backends' URL checks, for their ops (src/store/<backend>/check.c). */
+int otp_store_sqlite_check(const char *arg, char *err, size_t errlen);
+int otp_store_sqlite_home(const char *arg, char *dir, size_t cap);
+int otp_store_sqlite_lock(const char *arg, char *err, size_t errlen);
+int otp_store_redis_check(const char *arg, char *err, size_t errlen);
+
+/* --store's default: the registry's first backend, on a file in ./var. */
+#define OTP_STORE_URL_DEFAULT "sqlite:./var/otpd.db"
+
 /* Opens a store from a URL such as "sqlite:./var/otpd.db", choosing the
  * backend by scheme. Returns 0, OTP_ETYPE for an unknown scheme, or the
- * backend's error. */
+ * backend's error. If a wrapper is installed (otp_store_wrap_opens), the
+ * handle comes back through it. */
 int otp_store_open(const char *url, struct otp_store **out);
 
 /* Locks the store for this process (ops->lock; 0 for a backend without
@@ -348,6 +412,30 @@ int otp_store_lock(const char *url, char *err, size_t errlen);
 /* The backend a URL names, or NULL. */
 const struct otp_store_ops *otp_store_backend(const char *url);
 
+/* The shape of a store URL: 0, or OTP_ETYPE with why not in err (a phrase
+ * after the URL: "is not a store: use ..."). Opens nothing. */
+int otp_store_check(const char *url, char *err, size_t errlen);
+
+/* The forms of every backend's URL, " or "-separated, for --help
+ * ("sqlite:PATH or redis://..."). Static storage; the first call is not
+ * thread-safe (make it at start-up). */
+const char *otp_store_forms(void);
+
+/* The directory for local files `url` implies (e.g. that of an SQLite
+ * file), else `def`, into dir. Creates nothing. */
+void otp_store_home(const char *url, const char *def, char *dir, size_t cap);
+
+/* Every later otp_store_open hands its new handle to wrap(handle, arg) and
+ * returns what wrap returns (for the fault decorator, store_faults.h).
+ * NULL removes it. Set once at start-up, before any thread opens a store. */
+void otp_store_wrap_opens(struct otp_store *(*wrap)(struct otp_store *s,
+						    void *arg),
+			  void *arg);
+
+/* For a decorator's ops: its handles are made by its own _new or _wrap,
+ * never opened from a URL, so its open answers OTP_ETYPE. */
+int otp_store_open_none(const char *arg, struct otp_store **out);
+
 void otp_msg_deinit(struct otp_msg *m);
 
 static inline void otp_store_close(struct otp_store *s)
@@ -355,133 +443,15 @@ static inline void otp_store_close(struct otp_store *s)
 	if (s)
 		s->ops->close(s);
 }
-static inline int otp_store_ping(struct otp_store *s)
-{
-	return s->ops->ping(s);
-}
-static inline int otp_store_code_issue(struct otp_store *s,
-				       const struct otp_issue *in, int64_t now,
-				       struct otp_issue_out *out)
-{
-	return s->ops->code_issue(s, in, now, out);
-}
-static inline int otp_store_code_get(struct otp_store *s, const char *id,
-				     struct otp_code_info *out)
-{
-	return s->ops->code_get(s, id, out);
-}
-static inline int otp_store_code_verify(struct otp_store *s,
-					const struct otp_verify_in *in,
-					int64_t now, struct otp_verify_out *out)
-{
-	return s->ops->code_verify(s, in, now, out);
-}
-static inline int otp_store_limit_take(struct otp_store *s,
-				       const struct otp_limit *lims, size_t n,
-				       int64_t now, int64_t *retry_ms)
-{
-	return s->ops->limit_take(s, lims, n, now, retry_ms);
-}
-static inline int otp_store_session_get(struct otp_store *s,
-					const unsigned char hash[OTP_HASH_LEN],
-					int64_t now, struct otp_session *out)
-{
-	return s->ops->session_get(s, hash, now, out);
-}
-static inline int otp_store_session_bind(struct otp_store *s,
-					 const struct otp_session_bind *b,
-					 const char *pending_id,
-					 const char *pending_phone,
-					 bool count_send, int64_t now)
-{
-	return s->ops->session_bind(s, b, pending_id, pending_phone, count_send,
-				    now);
-}
-static inline int
-otp_store_session_rotate(struct otp_store *s,
-			 const unsigned char old_hash[OTP_HASH_LEN],
-			 const unsigned char new_hash[OTP_HASH_LEN],
-			 const char *phone, int64_t expires_ms, int64_t now)
-{
-	return s->ops->session_rotate(s, old_hash, new_hash, phone, expires_ms,
-				      now);
-}
-static inline int
-otp_store_session_delete(struct otp_store *s,
-			 const unsigned char hash[OTP_HASH_LEN])
-{
-	return s->ops->session_delete(s, hash);
-}
-static inline int otp_store_apikey_put(struct otp_store *s,
-				       const struct otp_apikey *k)
-{
-	return s->ops->apikey_put(s, k);
-}
-static inline int otp_store_apikey_get(struct otp_store *s, const char *id,
-				       struct otp_apikey *out)
-{
-	return s->ops->apikey_get(s, id, out);
-}
-static inline int otp_store_apikey_list(struct otp_store *s,
-					struct otp_apikey *out, size_t max,
-					size_t *n)
-{
-	return s->ops->apikey_list(s, out, max, n);
-}
-static inline int otp_store_apikey_revoke(struct otp_store *s, const char *id,
-					  int64_t now)
-{
-	return s->ops->apikey_revoke(s, id, now);
-}
-static inline int otp_store_outbox_claim(struct otp_store *s, int64_t now,
-					 int64_t lease_ms, struct otp_msg *out,
-					 size_t max, size_t *n)
-{
-	return s->ops->outbox_claim(s, now, lease_ms, out, max, n);
-}
-static inline int otp_store_outbox_ack(struct otp_store *s, int64_t id,
-				       int lease, int64_t now)
-{
-	return s->ops->outbox_ack(s, id, lease, now);
-}
-static inline int otp_store_outbox_retry(struct otp_store *s, int64_t id,
-					 int lease, int64_t next_ms, int driver,
-					 const char *error, int64_t now)
-{
-	return s->ops->outbox_retry(s, id, lease, next_ms, driver, error, now);
-}
-static inline int otp_store_outbox_fail(struct otp_store *s, int64_t id,
-					int lease, enum otp_msg_state state,
-					const char *error, int64_t now)
-{
-	return s->ops->outbox_fail(s, id, lease, state, error, now);
-}
-static inline int otp_store_outbox_report(struct otp_store *s, int64_t id,
-					  enum otp_msg_state state, int64_t now)
-{
-	return s->ops->outbox_report(s, id, state, now);
-}
-static inline int otp_store_outbox_requeue(struct otp_store *s, int64_t id,
-					   int64_t now)
-{
-	return s->ops->outbox_requeue(s, id, now);
-}
-static inline int otp_store_outbox_list(struct otp_store *s, int state,
-					struct otp_msg_info *out, size_t max,
-					size_t *n)
-{
-	return s->ops->outbox_list(s, state, out, max, n);
-}
-static inline int otp_store_outbox_state(struct otp_store *s,
-					 const char *request_id,
-					 enum otp_msg_state *state)
-{
-	return s->ops->outbox_state(s, request_id, state);
-}
-static inline int otp_store_purge(struct otp_store *s, int64_t now,
-				  long *removed)
-{
-	return s->ops->purge(s, now, removed);
-}
+
+/* otp_store_ping(s), otp_store_code_issue(s, in, now, out), ...: one inline
+ * wrapper per operation of OTP_STORE_OPS. */
+#define OTP_STORE_OP_WRAPPER_(op, params, args)                                \
+	static inline int otp_store_##op params                                \
+	{                                                                      \
+		return s->ops->op args;                                        \
+	}
+OTP_STORE_OPS(OTP_STORE_OP_WRAPPER_)
+#undef OTP_STORE_OP_WRAPPER_
 
 #endif

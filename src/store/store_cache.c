@@ -237,108 +237,23 @@ static int session_delete(struct otp_store *s,
 	return rc;
 }
 
-/* --- everything else (purge aside): straight through --- */
+/* --- everything else (purge aside): straight through, generated from the
+ * list of operations (store.h); the table below overrides the ones the cache
+ * changes --- */
 
-static int open_cached(const char *arg, struct otp_store **out)
-{
-	(void)arg;
-	*out = NULL;
-	return OTP_ETYPE; /* only made by otp_store_cached_new */
-}
+#define FORWARD(op, params, args)                                              \
+	static inline int fwd_##op params                                      \
+	{                                                                      \
+		s = cast(s)->inner;                                            \
+		return otp_store_##op args;                                    \
+	}
+OTP_STORE_OPS(FORWARD)
+#undef FORWARD
 
 static void close_cached(struct otp_store *s)
 {
 	otp_store_close(cast(s)->inner);
 	free(s);
-}
-
-static int ping(struct otp_store *s)
-{
-	return otp_store_ping(cast(s)->inner);
-}
-
-static int code_get(struct otp_store *s, const char *id,
-		    struct otp_code_info *out)
-{
-	return otp_store_code_get(cast(s)->inner, id, out);
-}
-
-static int limit_take(struct otp_store *s, const struct otp_limit *lims,
-		      size_t n, int64_t now, int64_t *retry_ms)
-{
-	return otp_store_limit_take(cast(s)->inner, lims, n, now, retry_ms);
-}
-
-static int apikey_put(struct otp_store *s, const struct otp_apikey *k)
-{
-	return otp_store_apikey_put(cast(s)->inner, k);
-}
-
-static int apikey_get(struct otp_store *s, const char *id,
-		      struct otp_apikey *out)
-{
-	return otp_store_apikey_get(cast(s)->inner, id, out);
-}
-
-static int apikey_list(struct otp_store *s, struct otp_apikey *out, size_t max,
-		       size_t *n)
-{
-	return otp_store_apikey_list(cast(s)->inner, out, max, n);
-}
-
-static int apikey_revoke(struct otp_store *s, const char *id, int64_t now)
-{
-	return otp_store_apikey_revoke(cast(s)->inner, id, now);
-}
-
-static int outbox_claim(struct otp_store *s, int64_t now, int64_t lease_ms,
-			struct otp_msg *out, size_t max, size_t *n)
-{
-	return otp_store_outbox_claim(cast(s)->inner, now, lease_ms, out, max,
-				      n);
-}
-
-static int outbox_ack(struct otp_store *s, int64_t id, int lease, int64_t now)
-{
-	return otp_store_outbox_ack(cast(s)->inner, id, lease, now);
-}
-
-static int outbox_retry(struct otp_store *s, int64_t id, int lease,
-			int64_t next_ms, int driver, const char *error,
-			int64_t now)
-{
-	return otp_store_outbox_retry(cast(s)->inner, id, lease, next_ms,
-				      driver, error, now);
-}
-
-static int outbox_fail(struct otp_store *s, int64_t id, int lease,
-		       enum otp_msg_state state, const char *error, int64_t now)
-{
-	return otp_store_outbox_fail(cast(s)->inner, id, lease, state, error,
-				     now);
-}
-
-static int outbox_report(struct otp_store *s, int64_t id,
-			 enum otp_msg_state state, int64_t now)
-{
-	return otp_store_outbox_report(cast(s)->inner, id, state, now);
-}
-
-static int outbox_requeue(struct otp_store *s, int64_t id, int64_t now)
-{
-	return otp_store_outbox_requeue(cast(s)->inner, id, now);
-}
-
-static int outbox_list(struct otp_store *s, int state, struct otp_msg_info *out,
-		       size_t max, size_t *n)
-{
-	return otp_store_outbox_list(cast(s)->inner, state, out, max, n);
-}
-
-static int outbox_state(struct otp_store *s, const char *request_id,
-			enum otp_msg_state *state)
-{
-	return otp_store_outbox_state(cast(s)->inner, request_id, state);
 }
 
 /* Rows past their expiry are never answered at a later now anyway; dropping
@@ -359,36 +274,31 @@ static int purge(struct otp_store *s, int64_t now, long *removed)
 	return rc;
 }
 
+/* C11 6.7.9: a later designated initializer overrides an earlier one, which
+ * is the point here: every op forwards, then the cache's own take over. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverride-init"
+/* clang-format off */
+#define FORWARD_INIT(op, params, args) .op = fwd_##op,
 static const struct otp_store_ops cached_ops = {
     .name = "session-cache",
     .scheme = "",
     .version = 2,
     .caps = OTP_STORE_CAP_ONE_PROCESS,
-    .open = open_cached,
+    .open = otp_store_open_none,
     .close = close_cached,
-    .ping = ping,
-    .code_issue = code_issue,
-    .code_get = code_get,
-    .code_verify = code_verify,
-    .limit_take = limit_take,
+    OTP_STORE_OPS(FORWARD_INIT)
     .session_get = session_get,
+    .code_issue = code_issue,
+    .code_verify = code_verify,
     .session_bind = session_bind,
     .session_rotate = session_rotate,
     .session_delete = session_delete,
-    .apikey_put = apikey_put,
-    .apikey_get = apikey_get,
-    .apikey_list = apikey_list,
-    .apikey_revoke = apikey_revoke,
-    .outbox_claim = outbox_claim,
-    .outbox_ack = outbox_ack,
-    .outbox_retry = outbox_retry,
-    .outbox_fail = outbox_fail,
-    .outbox_report = outbox_report,
-    .outbox_requeue = outbox_requeue,
-    .outbox_list = outbox_list,
-    .outbox_state = outbox_state,
     .purge = purge,
 };
+#undef FORWARD_INIT
+/* clang-format on */
+#pragma GCC diagnostic pop
 
 struct otp_store *otp_store_cached_new(struct otp_store *inner,
 				       struct otp_session_cache *c)

@@ -938,6 +938,8 @@ static int purge(struct otp_store *s, int64_t now, long *removed)
 const struct otp_store_ops otp_store_redis_ops = {
     .name = "redis",
     .scheme = "redis://",
+    .form = "redis://[[USER]:PASSWORD@]HOST:PORT[/DB]",
+    .check = otp_store_redis_check,
     .version = 2,
     .caps = 0,
     .open = open_rd,

@@ -1280,11 +1280,12 @@ static int purge(struct otp_store *s, int64_t now, long *removed)
 	return rc;
 }
 
-int otp_store_sqlite_lock(const char *path, char *err, size_t errlen);
-
 const struct otp_store_ops otp_store_sqlite_ops = {
     .name = "sqlite",
     .scheme = "sqlite:",
+    .form = "sqlite:PATH",
+    .check = otp_store_sqlite_check,
+    .home = otp_store_sqlite_home,
     .version = 2,
     .caps = OTP_STORE_CAP_ONE_PROCESS,
     .open = open_db,

@@ -494,6 +494,10 @@ static void string_shapes(void)
 	    {"--sms=file:", OTP_ETYPE, "--sms: 'file:' is not an SMS driver"},
 	    {"--sms=twilio", OTP_ETYPE, "--sms: 'twilio' is not"},
 	    {"--sms=twilio:", OTP_CONFIG_RUN, NULL},
+	    {"--sms=consolex", OTP_ETYPE,
+	     "--sms: 'consolex' is not an SMS driver list (console takes"},
+	    {"--store=sqlite:", OTP_ETYPE,
+	     "--store: 'sqlite:' is not a store: sqlite:PATH needs a PATH"},
 	    {"--sms=webhook:http://a/x,kannel:http://u:p@k:13013/cgi-bin/"
 	     "sendsms,twilio:https://api.twilio.com,file:/x,console,null",
 	     OTP_CONFIG_RUN, NULL},
