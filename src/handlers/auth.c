@@ -45,7 +45,7 @@ int otp_h_send_otp(struct otp_req *r)
 {
 	const struct otp_app *app = otp_app();
 	struct otp_send_out out;
-	struct otp_send_in in = {.now = r->now};
+	struct otp_send_in in = {.now = r->now, .ip = r->ip};
 	struct otp_store *s;
 	char at[OTP_ISO8601_LEN];
 	int rc = otp_app_store(&s);

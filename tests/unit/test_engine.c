@@ -52,8 +52,8 @@ static void last_code(char code[16])
 
 static int send(const char *phone, const char *token, struct otp_send_out *o)
 {
-	struct otp_send_in in = {phone, strlen(phone), token,
-				 token ? strlen(token) : 0, now};
+	struct otp_send_in in = {
+	    phone, strlen(phone), token, token ? strlen(token) : 0, now, NULL};
 	return otp_engine_send(&eng, st, &in, o);
 }
 
