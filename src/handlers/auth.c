@@ -142,11 +142,10 @@ int otp_h_logout(struct otp_req *r)
 {
 	struct otp_store *s;
 	size_t len;
-	int rc = otp_app_store(&s);
-	if (rc < 0)
-		return rc;
 	const char *tok = session_token(r, &len);
-	rc = otp_engine_logout(otp_app()->engine, s, tok, len);
+	int rc = otp_app_store(&s);
+	if (rc == 0)
+		rc = otp_engine_logout(otp_app()->engine, s, tok, len);
 	if (rc < 0)
 		return rc;
 	set_cookie(r, "", 0);
