@@ -12,15 +12,14 @@
 
 /* One send, the phone already normalised. */
 struct otp_send_core {
-	const char *phone;		     /* E.164 */
-	const struct otp_session_bind *bind; /* login scope */
-	const char *key_id;		     /* API-key scope */
-	const char *idem;		     /* with key_id: the client's key */
+	/* What the provider is asked: the adapter sets phone (E.164),
+	 * code_length, ttl_s, now, and bind for the login scope; the core
+	 * adds the limits and the scoped idempotency key. */
+	struct otp_psend ps;
+	const char *key_id; /* API-key scope */
+	const char *idem;   /* with key_id: the client's key, or NULL */
 	size_t idem_len;
-	int code_length; /* digits */
-	long ttl_s;
-	const char *ip; /* or NULL */
-	int64_t now;
+	const char *ip; /* the client, or NULL */
 };
 
 /* Where the core writes its answer: straight into the adapter's out. */

@@ -69,7 +69,7 @@ int otp_policy_send(const struct otp_engine *e, struct otp_store *s,
 		    int64_t *retry_after_s)
 {
 	const struct otp_config *cfg = e->cfg;
-	if (!destination_ok(cfg, in->phone))
+	if (!destination_ok(cfg, in->ps.phone))
 		return OTP_EDENIED;
 	int rc = otp_policy_abuse_check(e, s, in, retry_after_s);
 	if (rc < 0)
@@ -77,8 +77,8 @@ int otp_policy_send(const struct otp_engine *e, struct otp_store *s,
 	memset(lims, 0, OTP_POLICY_PHONE_LIMITS * sizeof *lims);
 	lims[0].rate = per(cfg->limit_phone, 3600000);
 	lims[1].rate = (struct otp_gcra){cfg->resend_cooldown * 1000, 1};
-	snprintf(lims[0].key, sizeof lims[0].key, "ph:%s", in->phone);
-	snprintf(lims[1].key, sizeof lims[1].key, "cd:%s", in->phone);
+	snprintf(lims[0].key, sizeof lims[0].key, "ph:%s", in->ps.phone);
+	snprintf(lims[1].key, sizeof lims[1].key, "cd:%s", in->ps.phone);
 	return 0;
 }
 

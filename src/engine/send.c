@@ -44,15 +44,10 @@ int otp_engine_send_core(struct otp_engine *e, struct otp_store *s,
 	rc = otp_policy_send(e, s, in, lims, a->retry_after_s);
 	if (rc < 0)
 		return rc;
-	struct otp_psend ps = {
-	    .phone = in->phone,
-	    .code_length = in->code_length,
-	    .ttl_s = in->ttl_s,
-	    .bind = in->bind,
-	    .limits = lims,
-	    .nlimits = OTP_POLICY_PHONE_LIMITS,
-	    .now = in->now,
-	};
+	struct otp_psend ps = in->ps;
+	ps.limits = lims;
+	ps.nlimits = OTP_POLICY_PHONE_LIMITS;
+	ps.idem = NULL;
 	if (in->key_id && in->idem && in->idem_len) {
 		scoped_idem(in->key_id, in->idem, in->idem_len, idem);
 		ps.idem = idem;
@@ -88,14 +83,12 @@ int otp_engine_send(struct otp_engine *e, struct otp_store *s,
 			       bind.hash);
 	}
 	bind.expires_ms = in->now + cfg->code_ttl * 1000;
-	struct otp_send_core c = {
-	    .phone = out->phone,
-	    .bind = &bind,
-	    .code_length = (int)cfg->code_length,
-	    .ttl_s = cfg->code_ttl,
-	    .ip = in->ip,
-	    .now = in->now,
-	};
+	struct otp_send_core c = {.ps = {.phone = out->phone,
+					 .bind = &bind,
+					 .code_length = (int)cfg->code_length,
+					 .ttl_s = cfg->code_ttl,
+					 .now = in->now},
+				  .ip = in->ip};
 	struct otp_send_answer a = {out->request_id, &out->expires_ms,
 				    &out->retry_after_s, NULL};
 	return otp_engine_send_core(e, s, &c, &a);
@@ -113,17 +106,15 @@ int otp_engine_api_send(struct otp_engine *e, struct otp_store *s,
 	int rc = otp_phone_normalize(in->phone, in->phone_len, out->phone);
 	if (rc < 0)
 		return rc;
-	struct otp_send_core c = {
-	    .phone = out->phone,
-	    .key_id = in->key_id,
-	    .idem = in->idem,
-	    .idem_len = in->idem_len,
-	    .code_length =
-		(int)(in->code_length ? in->code_length : cfg->code_length),
-	    .ttl_s = in->ttl_s ? in->ttl_s : cfg->code_ttl,
-	    .ip = in->ip,
-	    .now = in->now,
-	};
+	struct otp_send_core c = {.key_id = in->key_id,
+				  .idem = in->idem,
+				  .idem_len = in->idem_len,
+				  .ip = in->ip};
+	c.ps.phone = out->phone;
+	c.ps.code_length =
+	    (int)(in->code_length ? in->code_length : cfg->code_length);
+	c.ps.ttl_s = in->ttl_s ? in->ttl_s : cfg->code_ttl;
+	c.ps.now = in->now;
 	struct otp_send_answer a = {out->request_id, &out->expires_ms,
 				    &out->retry_after_s, &out->replayed};
 	return otp_engine_send_core(e, s, &c, &a);
