@@ -5,6 +5,10 @@
  * call takes `now`. It is shared by all threads (read-only after init); each
  * call takes the calling thread's store handle.
  *
+ * The login API and the provider API are thin adapters over one send core
+ * (send.c) and one verify core (verify.c); every send passes the policy
+ * (policy.c) once, there. Sessions: session.c. Set-up and stats: engine.c.
+ *
  * Errors: 0 or a negative OTP_E*; OTP_ELIMITED comes with retry_after_s set.
  */
 #ifndef OTP_ENGINE_ENGINE_H
@@ -38,9 +42,6 @@ struct otp_engine {
 	struct otp_limiter *limiter;
 };
 
-/* The local provider: this engine issues and checks codes (local.c). */
-struct otp_provider *otp_provider_local_new(struct otp_engine *e);
-
 /* Derives the keys from the secret; the caller wipes its copy. */
 int otp_engine_init(struct otp_engine *e, const struct otp_config *cfg,
 		    const unsigned char secret[OTP_SECRET_LEN]);
@@ -54,6 +55,7 @@ struct otp_send_in {
 	const char *token; /* the session cookie's value, or NULL */
 	size_t token_len;
 	int64_t now;
+	const char *ip; /* the client (for the abuse check), or NULL */
 };
 
 struct otp_send_out {
@@ -115,13 +117,14 @@ struct otp_api_send_in {
 	long code_length;   /* 0: the configured length */
 	long ttl_s;	    /* 0: the configured TTL */
 	int64_t now;
+	const char *ip; /* the client (for the abuse check), or NULL */
 };
 
 struct otp_api_send_out {
 	char phone[OTP_PHONE_MAX];
 	char request_id[OTP_PENDING_MAX];
 	int64_t expires_ms;
-	int64_t retry_after_s; /* when limited */
+	int64_t retry_after_s; /* cooldown, or wait when limited */
 	bool replayed;
 };
 
@@ -154,12 +157,15 @@ int otp_engine_limit_key(struct otp_engine *e, struct otp_store *s,
 int otp_engine_limit_ip(struct otp_engine *e, struct otp_store *s,
 			const char *ip, int64_t now, int64_t *retry_after_s);
 
-/* Is this normalised number's country allowed by countries-allow/deny? */
-bool otp_engine_destination_ok(const struct otp_engine *e, const char *e164);
-
 /* Opens a sealed outbox body (the outbox worker's unseal callback; arg is
  * the engine). */
 int otp_engine_unseal(void *arg, const struct otp_msg *m, char *text,
 		      size_t cap);
+
+/* What the engine counts, for /metrics. */
+struct otp_engine_stats {
+	size_t limiter_cells; /* in-process limiter keys held (0: store) */
+};
+void otp_engine_stats(const struct otp_engine *e, struct otp_engine_stats *out);
 
 #endif

@@ -6,6 +6,7 @@
  * packs parts, since an escape pair or a surrogate pair is never split.
  */
 #include "engine/message.h"
+#include "engine/message_test.h"
 
 #include <stdint.h>
 #include <stdio.h>

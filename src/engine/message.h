@@ -39,10 +39,6 @@ struct otp_message_cfg {
 size_t otp_message_format(const struct otp_message_cfg *c, const char *code,
 			  char *out, size_t cap);
 
-/* The default template, no app hash: what otpd sent before templates. */
-size_t otp_message_render(char *out, size_t cap, const char *code,
-			  const char *app, long ttl_s, const char *domain);
-
 /* For start-up: 0 if the template is well formed (only the four
  * placeholders, {code} among them, "\n" and "\\" the only escapes), the app
  * hash is 11 characters of [A-Za-z0-9+/], and the whole message holds in one

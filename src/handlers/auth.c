@@ -45,7 +45,7 @@ int otp_h_send_otp(struct otp_req *r)
 {
 	const struct otp_app *app = otp_app();
 	struct otp_send_out out;
-	struct otp_send_in in = {.now = r->now};
+	struct otp_send_in in = {.now = r->now, .ip = r->ip};
 	struct otp_store *s;
 	char at[OTP_ISO8601_LEN];
 	int rc = otp_app_store(&s);
@@ -142,11 +142,10 @@ int otp_h_logout(struct otp_req *r)
 {
 	struct otp_store *s;
 	size_t len;
-	int rc = otp_app_store(&s);
-	if (rc < 0)
-		return rc;
 	const char *tok = session_token(r, &len);
-	rc = otp_engine_logout(otp_app()->engine, s, tok, len);
+	int rc = otp_app_store(&s);
+	if (rc == 0)
+		rc = otp_engine_logout(otp_app()->engine, s, tok, len);
 	if (rc < 0)
 		return rc;
 	set_cookie(r, "", 0);

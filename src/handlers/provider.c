@@ -40,7 +40,8 @@ static int int_field(struct otp_req *r, const char *name, long lo, long hi,
 
 int otp_h_otp_send(struct otp_req *r)
 {
-	struct otp_api_send_in in = {.now = r->now, .key_id = r->log_key};
+	struct otp_api_send_in in = {
+	    .now = r->now, .key_id = r->log_key, .ip = r->ip};
 	struct otp_api_send_out out;
 	struct otp_store *s;
 	char at[OTP_ISO8601_LEN];

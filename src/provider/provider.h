@@ -76,6 +76,18 @@ struct otp_provider {
 	const struct otp_provider_ops *ops;
 };
 
+/* The ops table `var` of a provider named `nm` whose functions are
+ * <pfx>_send, <pfx>_verify, <pfx>_status and <pfx>_close. */
+#define OTP_PROVIDER_OPS(var, nm, pfx)                                         \
+	static const struct otp_provider_ops var = {                           \
+	    .name = nm,                                                        \
+	    .version = 1,                                                      \
+	    .send = pfx##_send,                                                \
+	    .verify = pfx##_verify,                                            \
+	    .status = pfx##_status,                                            \
+	    .close = pfx##_close,                                              \
+	}
+
 /* The upstream provider: a StartMessaging-compatible API at base_url
  * (e.g. "https://api.startmessaging.com"), authenticated with api_key,
  * each call bounded by timeout_ms. Connections are kept and reused. */

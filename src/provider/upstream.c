@@ -271,14 +271,7 @@ static void up_close(struct otp_provider *p)
 	free(u);
 }
 
-static const struct otp_provider_ops upstream_ops = {
-    .name = "startmessaging",
-    .version = 1,
-    .send = up_send,
-    .verify = up_verify,
-    .status = up_status,
-    .close = up_close,
-};
+OTP_PROVIDER_OPS(upstream_ops, "startmessaging", up);
 
 static void global_init(void)
 {

@@ -2,7 +2,7 @@
 #include <sodium.h>
 
 #include "engine/crypto.h"
-#include "engine/message.h"
+#include "engine/message_test.h"
 #include "harness.h"
 
 static const unsigned char secret[32] = {1, 2, 3, 4, 5, 6, 7, 8};

@@ -52,8 +52,8 @@ static void last_code(char code[16])
 
 static int send(const char *phone, const char *token, struct otp_send_out *o)
 {
-	struct otp_send_in in = {phone, strlen(phone), token,
-				 token ? strlen(token) : 0, now};
+	struct otp_send_in in = {
+	    phone, strlen(phone), token, token ? strlen(token) : 0, now, NULL};
 	return otp_engine_send(&eng, st, &in, o);
 }
 
@@ -288,6 +288,50 @@ static void destination_lists(void)
 	CHECK_INT(send("+33612345678", NULL, &o), 0);
 }
 
+static int api_send(const char *phone, const char *idem,
+		    struct otp_api_send_out *o)
+{
+	struct otp_api_send_in in = {.phone = phone,
+				     .phone_len = strlen(phone),
+				     .idem = idem,
+				     .idem_len = idem ? strlen(idem) : 0,
+				     .key_id = "k1",
+				     .now = now};
+	return otp_engine_api_send(&eng, st, &in, o);
+}
+
+/* Both APIs pass the one policy: the same destination lists, one per-phone
+ * budget between them, and an idempotent replay takes nothing from it. */
+static void both_apis_share_the_policy(void)
+{
+	struct otp_send_out o;
+	struct otp_api_send_out a, b;
+	struct otp_engine_stats es;
+	int64_t retry;
+	setup();
+	cfg.resend_cooldown = 0;
+	free(cfg.countries_deny);
+	cfg.countries_deny = strdup("44");
+	CHECK_INT(api_send("+442079460958", NULL, &a), OTP_EDENIED);
+	CHECK_INT(send("+14155550100", NULL, &o), 0);
+	CHECK_INT(send("+14155550100", NULL, &o), 0);
+	CHECK_INT(api_send("+14155550100", "idem-1", &a), 0);
+	CHECK(!a.replayed);
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT(api_send("+1 415 555 0100", "idem-1", &b), 0);
+		CHECK(b.replayed);
+		CHECK_STR(b.request_id, a.request_id);
+	}
+	CHECK_INT(api_send("+14155550100", NULL, &a), 0);
+	CHECK_INT(send("+14155550100", NULL, &o), 0);
+	CHECK_INT(api_send("+14155550100", NULL, &a), OTP_ELIMITED);
+	CHECK_INT(a.retry_after_s, 720);
+	CHECK_INT(send("+14155550100", NULL, &o), OTP_ELIMITED);
+	CHECK_INT(otp_engine_limit_ip(&eng, st, "10.0.0.1", now, &retry), 0);
+	otp_engine_stats(&eng, &es);
+	CHECK_INT(es.limiter_cells, 1);
+}
+
 static void logout_destroys_session(void)
 {
 	struct otp_send_out o;
@@ -316,6 +360,7 @@ static const struct harness_test tests[] = {
     TEST(ip_limit_scope),
     TEST(bad_phones_and_codes),
     TEST(destination_lists),
+    TEST(both_apis_share_the_policy),
     TEST(logout_destroys_session),
 };
 

@@ -4,30 +4,35 @@
  * sealed, and committed with its outbox message (and its session binding or
  * idempotency key) in one store operation; the outbox worker is then woken.
  * A try is one atomic store operation (compare, count, consume, rotate).
- * Nothing here writes a code anywhere but into the sealed message.
+ * Nothing here writes a code anywhere but into the sealed message. It sees
+ * only its otp_local_deps (local.h); policy and limits are decided before.
  */
+#include "provider/local.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
-#include "engine/engine.h"
 #include "engine/message.h"
-#include "provider/provider.h"
 
 #define IDEM_TTL_MS (24 * 3600 * 1000LL)
 
 struct local {
 	struct otp_provider base;
-	struct otp_engine *e;
+	struct otp_local_deps d;
 };
+
+static const struct otp_local_deps *deps(struct otp_provider *p)
+{
+	return &((struct local *)p)->d;
+}
 
 static int l_send(struct otp_provider *p, struct otp_store *s,
 		  const struct otp_psend *in, struct otp_psend_out *out)
 {
-	struct otp_engine *e = ((struct local *)p)->e;
-	const struct otp_config *cfg = e->cfg;
+	const struct otp_local_deps *d = deps(p);
 	struct otp_issue is = {
 	    .bind = in->bind, .limits = in->limits, .nlimits = in->nlimits};
 	struct otp_idem idem;
@@ -39,7 +44,7 @@ static int l_send(struct otp_provider *p, struct otp_store *s,
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	is.code.attempts = (int)cfg->code_attempts;
+	is.code.attempts = d->code_attempts;
 	snprintf(is.code.phone, sizeof is.code.phone, "%s", in->phone);
 	is.code.expires_ms = in->now + in->ttl_s * 1000;
 	if (in->idem) {
@@ -49,15 +54,14 @@ static int l_send(struct otp_provider *p, struct otp_store *s,
 	}
 	otp_request_id_new(is.code.id);
 	otp_code_generate(in->code_length, digits);
-	otp_code_mac(e->keys, is.code.id, digits, strlen(digits), is.code.mac);
-	struct otp_message_cfg mc = {cfg->sms_template, cfg->app_name,
-				     in->ttl_s, cfg->domain,
-				     cfg->android_app_hash};
+	otp_code_mac(d->keys, is.code.id, digits, strlen(digits), is.code.mac);
+	struct otp_message_cfg mc = {d->sms_template, d->app_name, in->ttl_s,
+				     d->domain, d->app_hash};
 	text_len = otp_message_format(&mc, digits, text, sizeof text);
 	sodium_memzero(digits, sizeof digits);
 	if (text_len == 0)
 		return OTP_EINTERNAL;
-	otp_seal(e->keys, text, text_len, &sealed, &is.body_len);
+	otp_seal(d->keys, text, text_len, &sealed, &is.body_len);
 	sodium_memzero(text, sizeof text);
 	is.body = sealed;
 	rc = otp_store_code_issue(s, &is, in->now, &io);
@@ -68,15 +72,14 @@ static int l_send(struct otp_provider *p, struct otp_store *s,
 	snprintf(out->request_id, sizeof out->request_id, "%s", io.id);
 	out->expires_ms = io.expires_ms;
 	out->replayed = io.replayed;
-	if (!io.replayed && e->notify)
-		e->notify(e->notify_arg);
+	if (!io.replayed && d->notify)
+		d->notify(d->notify_arg);
 	return 0;
 }
 
 static int l_verify(struct otp_provider *p, struct otp_store *s,
 		    const struct otp_pverify *in, struct otp_verify_out *out)
 {
-	struct otp_engine *e = ((struct local *)p)->e;
 	struct otp_verify_in v = {.rotate = in->rotate};
 
 	memset(out, 0, sizeof *out);
@@ -85,7 +88,7 @@ static int l_verify(struct otp_provider *p, struct otp_store *s,
 		return 0;
 	}
 	memcpy(v.id, in->request_id, sizeof v.id);
-	otp_code_mac(e->keys, v.id, in->code, in->code_len, v.mac);
+	otp_code_mac(deps(p)->keys, v.id, in->code, in->code_len, v.mac);
 	snprintf(v.expect_phone, sizeof v.expect_phone, "%s", in->expect_phone);
 	memcpy(v.old_hash, in->old_hash, sizeof v.old_hash);
 	memcpy(v.new_hash, in->new_hash, sizeof v.new_hash);
@@ -109,21 +112,14 @@ static void l_close(struct otp_provider *p)
 	free(p);
 }
 
-static const struct otp_provider_ops local_ops = {
-    .name = "local",
-    .version = 1,
-    .send = l_send,
-    .verify = l_verify,
-    .status = l_status,
-    .close = l_close,
-};
+OTP_PROVIDER_OPS(local_ops, "local", l);
 
-struct otp_provider *otp_provider_local_new(struct otp_engine *e)
+struct otp_provider *otp_provider_local_new(const struct otp_local_deps *d)
 {
 	struct local *l = calloc(1, sizeof *l);
 	if (!l)
 		abort();
 	l->base.ops = &local_ops;
-	l->e = e;
+	l->d = *d;
 	return &l->base;
 }

@@ -1,0 +1,117 @@
+/* policy.c - the rules on whom a code may be sent to and how often (see
+ * policy.h): countries-allow/deny, the per-phone hourly limit and resend
+ * cooldown, the per-IP and per-key request limits, and the abuse hook.
+ *
+ * The per-IP and per-key limits go to this process's memory (limiter.c) by
+ * default, or to the store with --limit-scope store; the per-phone limits
+ * always go to the store, taken by the provider in the same step as the
+ * issue. Not here: sending (send.c), the limiter itself (limiter.c).
+ */
+#include "engine/policy.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/phone.h"
+#include "engine/engine.h"
+
+static bool in_list(const char *list, const char *cc)
+{
+	size_t n = strlen(cc);
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, ",");
+		if (len == n && memcmp(p, cc, n) == 0)
+			return true;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+/* Is this normalised number's country allowed by countries-allow/deny? */
+static bool destination_ok(const struct otp_config *cfg, const char *e164)
+{
+	char cc[4];
+	if (otp_phone_calling_code(e164, cc) == 0)
+		return false;
+	if (cfg->countries_allow[0] && !in_list(cfg->countries_allow, cc))
+		return false;
+	return !in_list(cfg->countries_deny, cc);
+}
+
+/* n events per `per_ms`, all at once at most n: GCRA in whole ms. */
+static struct otp_gcra per(long n, int64_t per_ms)
+{
+	struct otp_gcra g = {0, 1};
+	if (n <= 0)
+		return g;
+	g.interval_ms = per_ms / n > 0 ? per_ms / n : 1;
+	g.burst = n;
+	return g;
+}
+
+int otp_policy_abuse_check(const struct otp_engine *e, struct otp_store *s,
+			   const struct otp_send_core *in,
+			   int64_t *retry_after_s)
+{
+	(void)e;
+	(void)s;
+	(void)in;
+	(void)retry_after_s;
+	return 0;
+}
+
+int otp_policy_send(const struct otp_engine *e, struct otp_store *s,
+		    const struct otp_send_core *in,
+		    struct otp_limit lims[OTP_POLICY_PHONE_LIMITS],
+		    int64_t *retry_after_s)
+{
+	const struct otp_config *cfg = e->cfg;
+	if (!destination_ok(cfg, in->ps.phone))
+		return OTP_EDENIED;
+	int rc = otp_policy_abuse_check(e, s, in, retry_after_s);
+	if (rc < 0)
+		return rc;
+	memset(lims, 0, OTP_POLICY_PHONE_LIMITS * sizeof *lims);
+	lims[0].rate = per(cfg->limit_phone, 3600000);
+	lims[1].rate = (struct otp_gcra){cfg->resend_cooldown * 1000, 1};
+	snprintf(lims[0].key, sizeof lims[0].key, "ph:%s", in->ps.phone);
+	snprintf(lims[1].key, sizeof lims[1].key, "cd:%s", in->ps.phone);
+	return 0;
+}
+
+static int take_one(struct otp_engine *e, struct otp_store *s, const char *kind,
+		    const char *v, struct otp_gcra rate, int64_t now,
+		    int64_t *retry_after_s)
+{
+	struct otp_limit l = {.rate = rate};
+	int64_t retry_ms = 0;
+	int rc;
+	if (rate.interval_ms <= 0)
+		return 0;
+	snprintf(l.key, sizeof l.key, "%s:%s", kind, v);
+	if (e->limiter)
+		rc = otp_limiter_take(e->limiter, l.key, &rate, now, &retry_ms);
+	else
+		rc = otp_store_limit_take(s, &l, 1, now, &retry_ms);
+	if (rc == OTP_ELIMITED)
+		*retry_after_s = otp_gcra_retry_s(retry_ms);
+	return rc;
+}
+
+int otp_engine_limit_ip(struct otp_engine *e, struct otp_store *s,
+			const char *ip, int64_t now, int64_t *retry_after_s)
+{
+	return take_one(e, s, "ip", ip, per(e->cfg->limit_ip, 60000), now,
+			retry_after_s);
+}
+
+int otp_engine_limit_key(struct otp_engine *e, struct otp_store *s,
+			 const char *key_id, int64_t now,
+			 int64_t *retry_after_s)
+{
+	return take_one(e, s, "key", key_id, per(e->cfg->limit_key, 1000), now,
+			retry_after_s);
+}

@@ -1,0 +1,121 @@
+/* send.c - the one send core, and the login API's and the provider API's
+ * sends as thin adapters over it (see core.h, engine.h).
+ *
+ * core: normalised phone -> policy (policy.c: destination, abuse hook, the
+ *       per-phone limits) -> the provider issues a code with those limits
+ *       taken in the same step (a replay under an idempotency key takes
+ *       none), bound to the login session or scoped to the API key.
+ * login adapter:    phone and cookie -> the session binding (a new session
+ *                   when the cookie names none).
+ * provider adapter: phone, idempotency key, length and TTL of the API.
+ * Not here: the per-IP and per-key limits (the handlers' guard, policy.c).
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/phone.h"
+#include "engine/core.h"
+#include "engine/policy.h"
+
+/* "k:<key id>:<hash of the client's key>": keys of two API keys never
+ * meet, and the client's text is never stored. */
+static void scoped_idem(const char *key_id, const char *idem, size_t len,
+			char out[OTP_IDEM_KEY_MAX])
+{
+	unsigned char h[16];
+	char hex[33];
+	crypto_generichash(h, sizeof h, (const unsigned char *)idem, len, NULL,
+			   0);
+	sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+	snprintf(out, OTP_IDEM_KEY_MAX, "k:%s:%s", key_id, hex);
+}
+
+int otp_engine_send_core(struct otp_engine *e, struct otp_store *s,
+			 const struct otp_send_core *in,
+			 const struct otp_send_answer *a)
+{
+	struct otp_limit lims[OTP_POLICY_PHONE_LIMITS];
+	struct otp_psend_out po;
+	char idem[OTP_IDEM_KEY_MAX];
+	int rc;
+
+	rc = otp_policy_send(e, s, in, lims, a->retry_after_s);
+	if (rc < 0)
+		return rc;
+	struct otp_psend ps = in->ps;
+	ps.limits = lims;
+	ps.nlimits = OTP_POLICY_PHONE_LIMITS;
+	ps.idem = NULL;
+	if (in->key_id && in->idem && in->idem_len) {
+		scoped_idem(in->key_id, in->idem, in->idem_len, idem);
+		ps.idem = idem;
+	}
+	rc = otp_provider_send(e->provider, s, &ps, &po);
+	if (rc == OTP_ELIMITED)
+		*a->retry_after_s = otp_gcra_retry_s(po.retry_ms);
+	if (rc < 0)
+		return rc;
+	snprintf(a->request_id, OTP_PENDING_MAX, "%s", po.request_id);
+	*a->expires_ms = po.expires_ms;
+	*a->retry_after_s = e->cfg->resend_cooldown;
+	if (a->replayed)
+		*a->replayed = po.replayed;
+	return 0;
+}
+
+int otp_engine_send(struct otp_engine *e, struct otp_store *s,
+		    const struct otp_send_in *in, struct otp_send_out *out)
+{
+	const struct otp_config *cfg = e->cfg;
+	struct otp_session_bind bind;
+
+	memset(out, 0, sizeof *out);
+	int rc = otp_phone_normalize(in->phone, in->phone_len, out->phone);
+	if (rc < 0)
+		return rc;
+	if (otp_engine_token_ok(in->token, in->token_len)) {
+		otp_token_hash(e->keys, in->token, in->token_len, bind.hash);
+	} else {
+		otp_token_new(out->new_token);
+		otp_token_hash(e->keys, out->new_token, OTP_TOKEN_LEN,
+			       bind.hash);
+	}
+	bind.expires_ms = in->now + cfg->code_ttl * 1000;
+	struct otp_send_core c = {.ps = {.phone = out->phone,
+					 .bind = &bind,
+					 .code_length = (int)cfg->code_length,
+					 .ttl_s = cfg->code_ttl,
+					 .now = in->now},
+				  .ip = in->ip};
+	struct otp_send_answer a = {out->request_id, &out->expires_ms,
+				    &out->retry_after_s, NULL};
+	return otp_engine_send_core(e, s, &c, &a);
+}
+
+int otp_engine_api_send(struct otp_engine *e, struct otp_store *s,
+			const struct otp_api_send_in *in,
+			struct otp_api_send_out *out)
+{
+	const struct otp_config *cfg = e->cfg;
+
+	memset(out, 0, sizeof *out);
+	if (in->idem && in->idem_len > 128)
+		return OTP_ETOOLONG;
+	int rc = otp_phone_normalize(in->phone, in->phone_len, out->phone);
+	if (rc < 0)
+		return rc;
+	struct otp_send_core c = {.key_id = in->key_id,
+				  .idem = in->idem,
+				  .idem_len = in->idem_len,
+				  .ip = in->ip};
+	c.ps.phone = out->phone;
+	c.ps.code_length =
+	    (int)(in->code_length ? in->code_length : cfg->code_length);
+	c.ps.ttl_s = in->ttl_s ? in->ttl_s : cfg->code_ttl;
+	c.ps.now = in->now;
+	struct otp_send_answer a = {out->request_id, &out->expires_ms,
+				    &out->retry_after_s, &out->replayed};
+	return otp_engine_send_core(e, s, &c, &a);
+}

@@ -1,0 +1,45 @@
+/* session.c - login sessions as the engine sees them: what a cookie's
+ * token names, and logout (see engine.h).
+ *
+ * A token is random; only its keyed hash reaches the store. Sessions are
+ * created by a login send (send.c) and rotated by a verify (verify.c).
+ */
+#include "core/err.h"
+#include "engine/core.h"
+
+bool otp_engine_token_ok(const char *tok, size_t len)
+{
+	if (!tok || len != OTP_TOKEN_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = tok[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+int otp_engine_session(struct otp_engine *e, struct otp_store *s,
+		       const char *token, size_t token_len, int64_t now,
+		       struct otp_session *out)
+{
+	unsigned char hash[OTP_HASH_LEN];
+	if (!otp_engine_token_ok(token, token_len))
+		return OTP_EUNAUTH;
+	otp_token_hash(e->keys, token, token_len, hash);
+	int rc = otp_store_session_get(s, hash, now, out);
+	if (rc == OTP_ENOTFOUND || (rc == 0 && out->authenticated_ms == 0))
+		return OTP_EUNAUTH;
+	return rc;
+}
+
+int otp_engine_logout(struct otp_engine *e, struct otp_store *s,
+		      const char *token, size_t token_len)
+{
+	unsigned char hash[OTP_HASH_LEN];
+	if (!otp_engine_token_ok(token, token_len))
+		return 0;
+	otp_token_hash(e->keys, token, token_len, hash);
+	return otp_store_session_delete(s, hash);
+}

@@ -1,0 +1,27 @@
+/* local.h - the "local" provider: this otpd issues and checks codes itself
+ * (local.c). What it needs is given here and nothing more: it knows no
+ * engine, no config and no policy (those ran before it is asked).
+ */
+#ifndef OTP_PROVIDER_LOCAL_H
+#define OTP_PROVIDER_LOCAL_H
+
+#include "engine/crypto.h"
+#include "provider/provider.h"
+
+struct otp_local_deps {
+	const struct otp_keys *keys; /* borrowed: MACs codes, seals messages */
+	int code_attempts;	     /* tries a code allows */
+	/* The SMS text (borrowed strings; see message.h). */
+	const char *sms_template;
+	const char *app_name;
+	const char *domain;
+	const char *app_hash;
+	/* Called after a new message was committed (wakes the outbox). */
+	void (*notify)(void *arg);
+	void *notify_arg;
+};
+
+/* The local provider over `d` (copied; its strings and keys borrowed). */
+struct otp_provider *otp_provider_local_new(const struct otp_local_deps *d);
+
+#endif
