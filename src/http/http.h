@@ -1,11 +1,11 @@
 /* http.h - the HTTP face as handlers see it: requests, routes, the server.
  *
- * This header is all a handler knows of HTTP. The server (server.c, the only
- * file that includes microhttpd.h) reads a request, finds its route in the
- * caller's table, applies the route's flags (method, body cap, JSON content
- * type, guard), calls the handler, and writes what the handler left in the
- * request: a status and a JSON body, or, for a negative OTP_E* return, the
- * error from core/err.h's list. Handlers never write an error body.
+ * This header is all a handler knows of HTTP. The server (the files of
+ * src/http, the only files that include microhttpd.h) reads a request, finds
+ * its route in the caller's table, applies the route's flags (method, body cap,
+ * JSON content type, guard), calls the handler, and writes what the handler
+ * left in the request: a status and a JSON body, or, for a negative OTP_E*
+ * return, the error from core/err.h's list. Handlers never write an error body.
  *
  * Threads: handlers run on the server's pool threads, one request per thread
  * at a time; a struct otp_req belongs to its thread until the handler returns.

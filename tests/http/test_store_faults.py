@@ -1,10 +1,7 @@
 """A store that fails, seen from outside: otpd started with OTPD_TEST_FAULTS
 (src/store/store_faults.h, docs/TESTING.md) answers 503 JSON and changes
-nothing; restarted without it, no trace of the failed send is left.
-
-Not asserted yet: a Retry-After header on that 503. src/http/server.c sends
-one only with a 429 (error_body zeroes retry_after_s for every other error,
-and a plain 503 goes out as an answer prebuilt at start)."""
+nothing (with a Retry-After, as every 503); restarted without it, no trace
+of the failed send is left."""
 
 import re
 import subprocess
@@ -19,8 +16,14 @@ FAIL_ISSUE = {"OTPD_TEST_FAULTS": "code_issue:before:unavail"}
 def test_failed_issue_is_503_and_leaves_nothing(otpd):
     srv = otpd(env=FAIL_ISSUE)
     b = srv.browser()
-    assert_error(srv.send(b, PHONE), 503, "backend_unavailable")
-    assert_error(srv.send(b, PHONE), 503, "backend_unavailable")
+    r = srv.send(b, PHONE)
+    assert_error(r, 503, "backend_unavailable")
+    assert r.headers.get("Retry-After") == "1", r.headers
+    # the second one, with the session cookie the first set, is answered
+    # from the shared plain error: it carries Retry-After too
+    r = srv.send(b, PHONE)
+    assert_error(r, 503, "backend_unavailable")
+    assert r.headers.get("Retry-After") == "1", r.headers
     assert "OTPD_TEST_FAULTS is set" in srv.log_text()
     # what does not issue a code still works
     assert srv.verify(b, "123456").status_code == 400
