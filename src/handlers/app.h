@@ -48,6 +48,8 @@ int otp_h_check(struct otp_req *r);
 int otp_h_otp_send(struct otp_req *r);
 int otp_h_otp_verify(struct otp_req *r);
 int otp_h_otp_status(struct otp_req *r);
+/* The provider API's error envelope (errors.c), a route's render_error. */
+json_t *otp_h_envelope_error(const struct otp_error_parts *e);
 int otp_h_healthz(struct otp_req *r);
 int otp_h_readyz(struct otp_req *r);
 int otp_h_kannel_dlr(struct otp_req *r); /* hooks.c */

@@ -3,7 +3,7 @@
  * written against that service works against otpd by changing its base URL.
  *
  * Answers are wrapped in {"success": true, "statusCode": 200, "data": ...};
- * errors get the same envelope from the dispatcher (OTP_R_ENVELOPE). The API
+ * errors get the same envelope (errors.c, the routes' render_error). The API
  * key was checked by the auth hook (app.c) before these run; the rules are
  * the engine's, the same as the login API's.
  */

@@ -24,21 +24,37 @@
 #define OTP_IP_MAX 46 /* INET6_ADDRSTRLEN */
 
 enum otp_route_flags {
-	OTP_R_JSON = 1 << 0,	 /* body must be application/json */
-	OTP_R_NOLIMIT = 1 << 1,	 /* the guard (per-IP limit) does not apply */
-	OTP_R_PREFIX = 1 << 2,	 /* path is a prefix; the rest is r->param */
-	OTP_R_APIKEY = 1 << 3,	 /* the auth hook runs first (X-API-Key) */
-	OTP_R_ENVELOPE = 1 << 4, /* errors in the provider API's envelope:
-				    {"success": false, "statusCode",
-				     "error": {"code", "message"}} */
-	OTP_R_QUIET = 1 << 5,	 /* a 2xx answer's request line is logged at
-				    debug, not info: routes called on every page
-				    view or probe (the caller logs those) */
+	OTP_R_JSON = 1 << 0,	/* body must be application/json */
+	OTP_R_NOLIMIT = 1 << 1, /* the guard (per-IP limit) does not apply */
+	OTP_R_PREFIX = 1 << 2,	/* path is a prefix; the rest is r->param */
+	OTP_R_APIKEY = 1 << 3,	/* the auth hook runs first (X-API-Key) */
+	OTP_R_QUIET = 1 << 5,	/* a 2xx answer's request line is logged at
+				   debug, not info: routes called on every page
+				   view or probe (the caller logs those) */
 };
 
 struct otp_req;
 
+/* A handler returns 0 (the answer is in r), a negative OTP_E* (the route
+ * renders that error), or OTP_DEFERRED: it will answer later, from any
+ * thread, with otp_req_finish (the connection is suspended meanwhile and
+ * holds no thread). */
 typedef int (*otp_handler_fn)(struct otp_req *r);
+#define OTP_DEFERRED 1
+
+/* The parts of an error, for a route's renderer. */
+struct otp_error_parts {
+	int err;	  /* OTP_E* */
+	int status;	  /* its HTTP status */
+	const char *code; /* stable wire string */
+	const char *message;
+	const char *field;     /* the field it is about, or NULL */
+	int64_t retry_after_s; /* > 0 for 429 */
+};
+/* Makes an error's JSON body (owned by the caller). NULL for a route:
+ * the login API's {"error", "code"[, "field"][, "retry_after"]}, whose
+ * plain forms go out as answers made once at start. */
+typedef json_t *(*otp_error_render_fn)(const struct otp_error_parts *e);
 
 struct otp_route {
 	const char *method; /* "GET", "POST" */
@@ -52,7 +68,12 @@ struct otp_route {
 	/* What logs call the route: its path, or for a prefix route its
 	 * template ("/otp/{id}"), never the request's own id. */
 	const char *name;
+	otp_error_render_fn render_error; /* NULL: the default JSON */
 };
+
+/* Extra response headers a handler may add (Location, Content-Security-
+ * Policy, ...): at most this many, each value copied. */
+#define OTP_REQ_HEADERS 8
 
 struct otp_req {
 	/* in */
@@ -68,9 +89,17 @@ struct otp_req {
 	const struct otp_route *route;
 	void *conn; /* the server's */
 
-	/* out: a handler sets status and json (owned; may be NULL) */
+	/* out: a handler sets status and json (owned; may be NULL), or a raw
+	 * body with its type (otp_req_set_body), and extra headers
+	 * (otp_req_add_header). */
 	int status;
 	json_t *out;
+	char *raw; /* owned (malloc'd): freed after the answer */
+	size_t raw_len;
+	const char *content_type; /* of raw; static storage */
+	unsigned nheaders;
+	const char *header_name[OTP_REQ_HEADERS]; /* static storage */
+	char *header_value[OTP_REQ_HEADERS];	  /* owned copies */
 	int64_t retry_after_s; /* > 0: a Retry-After header (and for 429 a
 				  "retry_after" field) */
 	char set_cookie[320];  /* "" or a Set-Cookie value */
@@ -91,6 +120,22 @@ const char *otp_req_header(struct otp_req *r, const char *name);
 const char *otp_req_query(struct otp_req *r, const char *name);
 /* The value of cookie `name` from the Cookie header, or NULL. */
 const char *otp_req_cookie(struct otp_req *r, const char *name, size_t *len);
+
+/* A body that is not JSON (Prometheus text, HTML): takes `body` (malloc'd,
+ * len bytes) and answers it with `status` and `content_type` (static
+ * storage). Replaces r->out. */
+void otp_req_set_body(struct otp_req *r, int status, const char *content_type,
+		      char *body, size_t len);
+/* One more response header; `name` is static storage, `value` is copied.
+ * 0, or OTP_ETOOBIG past OTP_REQ_HEADERS. */
+int otp_req_add_header(struct otp_req *r, const char *name, const char *value);
+/* A redirect: `status` (302, 303) to `location`, with no body. */
+int otp_req_redirect(struct otp_req *r, int status, const char *location);
+/* Ends a request its handler deferred (returned OTP_DEFERRED): the answer
+ * is what r holds now (r->status and r->out or a raw body; a negative err
+ * instead answers that error). Any thread, once per deferred request; r
+ * must not be touched after. */
+void otp_req_finish(struct otp_req *r, int err);
 
 /* The server. */
 struct otp_http_cfg {
@@ -129,7 +174,9 @@ int otp_http_bind(const char *listen, int *fd, char *err, size_t errlen);
  * (bad listen address) or OTP_EINTERNAL with a reason in err. */
 int otp_http_start(struct otp_http **out, const struct otp_http_cfg *cfg,
 		   char *err, size_t errlen);
-/* Stops accepting, waits up to drain_ms for requests in flight, stops. */
+/* Stops accepting, waits up to drain_ms for requests in flight (a deferred
+ * one still not finished then is answered 503 busy: libmicrohttpd cannot
+ * stop while a connection is suspended), stops. */
 void otp_http_stop(struct otp_http *h, int64_t drain_ms);
 
 /* Parses "HOST:PORT" / "[V6]:PORT". 0 or OTP_ETYPE. (For config checks.) */

@@ -17,6 +17,7 @@
 #define OTP_HTTP_INTERNAL_H
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -51,6 +52,10 @@ struct otp_http {
 	 * goes into it (see plain_error): made at start, shared by all threads
 	 * (libmicrohttpd counts a response's users), freed at stop. */
 	struct MHD_Response *plain[OTP_ERR_COUNT_];
+	/* Requests whose handler deferred its answer, not finished yet: the
+	 * stopper answers them (503) before libmicrohttpd stops. */
+	pthread_mutex_t deferred_mu;
+	struct ctx *deferred;
 };
 
 /* Per-request state, from the first call of the access handler to the
@@ -70,6 +75,10 @@ struct ctx {
 	char allow[64];			 /* a 405's Allow: this request's own */
 	bool preflight; /* OPTIONS on a known path: 204 with Allow (and CORS) */
 	bool close;	/* answer with Connection: close (bad framing) */
+	/* OTP_DEFERRED: suspended until otp_req_finish; finished: the answer
+	 * is ready and the connection resumed. deferred_next: h->deferred. */
+	bool deferred, finished;
+	struct ctx *deferred_next, **deferred_prev;
 };
 
 /* Per-connection state, from libmicrohttpd's "started" to its "closed"
@@ -106,7 +115,8 @@ const struct otp_route *otp_http_find_route(const struct otp_http *h,
 					    const char **param, char *allow,
 					    size_t allow_cap);
 bool otp_http_is_json(const char *ct);
-void otp_http_dispatch(struct ctx *c);
+/* true: the handler deferred its answer (OTP_DEFERRED). */
+bool otp_http_dispatch(struct ctx *c);
 void otp_http_error_body(struct ctx *c, int err);
 void otp_http_make_plain(struct otp_http *h);
 void otp_http_free_plain(struct otp_http *h);

@@ -66,6 +66,9 @@ static void add_common_headers(struct MHD_Response *resp, struct ctx *c)
 	if (c->close)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
 					"close");
+	for (unsigned i = 0; i < r->nheaders; i++)
+		MHD_add_response_header(resp, r->header_name[i],
+					r->header_value[i]);
 }
 
 /* A 204 whose only header of its own is X-Auth-Phone: the connection's kept
@@ -100,9 +103,17 @@ enum MHD_Result otp_http_respond(struct MHD_Connection *conn, struct ctx *c)
 		return MHD_queue_response(conn, (unsigned)r->status,
 					  c->h->plain[-c->answer_err]);
 	if (r->status == 204 && r->auth_phone[0] && !r->set_cookie[0] &&
-	    r->retry_after_s <= 0 && !r->allow && !r->cors_origin)
+	    r->retry_after_s <= 0 && !r->allow && !r->cors_origin &&
+	    !r->nheaders)
 		return respond_passed(conn, (struct conn *)c, r->auth_phone);
-	if (r->out && r->status != 204) {
+	if (r->raw) {
+		/* The buffer goes to libmicrohttpd, which frees it. */
+		resp = MHD_create_response_from_buffer(r->raw_len, r->raw,
+						       MHD_RESPMEM_MUST_FREE);
+		r->raw = NULL;
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+					r->content_type);
+	} else if (r->out && r->status != 204) {
 		char *s = json_dumps(r->out, JSON_COMPACT);
 		size_t n = strlen(s);
 		s[n] = '\n'; /* json_dumps leaves room for the NUL */
@@ -126,4 +137,36 @@ enum MHD_Result otp_http_fail(struct MHD_Connection *conn, struct ctx *c,
 {
 	otp_http_error_body(c, err);
 	return otp_http_respond(conn, c);
+}
+
+void otp_req_set_body(struct otp_req *r, int status, const char *content_type,
+		      char *body, size_t len)
+{
+	json_decref(r->out);
+	r->out = NULL;
+	free(r->raw);
+	r->status = status;
+	r->content_type = content_type;
+	r->raw = body;
+	r->raw_len = len;
+}
+
+int otp_req_add_header(struct otp_req *r, const char *name, const char *value)
+{
+	if (r->nheaders == OTP_REQ_HEADERS)
+		return OTP_ETOOBIG;
+	char *v = strdup(value);
+	if (!v)
+		abort();
+	r->header_name[r->nheaders] = name;
+	r->header_value[r->nheaders++] = v;
+	return 0;
+}
+
+int otp_req_redirect(struct otp_req *r, int status, const char *location)
+{
+	json_decref(r->out);
+	r->out = NULL;
+	r->status = status;
+	return otp_req_add_header(r, MHD_HTTP_HEADER_LOCATION, location);
 }

@@ -78,60 +78,65 @@ bool otp_http_is_json(const char *ct)
 }
 
 /* Is err's answer the same for every request, so a shared one can go out:
- * {"error", "code"} and no header of the request's own? */
+ * the default {"error", "code"} and no header of the request's own? */
 static bool plain_error(const struct ctx *c, int err)
 {
 	const struct otp_req *r = &c->r;
 	return -err > 0 && -err < OTP_ERR_COUNT_ &&
-	       !(r->route && (r->route->flags & OTP_R_ENVELOPE)) &&
-	       !r->log_field && !(err == OTP_EUNKNOWN && c->unknown[0]) &&
-	       err != OTP_ELIMITED && !r->set_cookie[0] && !r->auth_phone[0] &&
-	       !r->allow && !r->cors_origin && !c->close;
+	       !(r->route && r->route->render_error) && !r->log_field &&
+	       !(err == OTP_EUNKNOWN && c->unknown[0]) && err != OTP_ELIMITED &&
+	       !r->set_cookie[0] && !r->auth_phone[0] && !r->allow &&
+	       !r->cors_origin && !c->close && !r->nheaders;
 }
 
-/* The error object: {"error": message, "code": wire[, "field"]
- * [, "retry_after"]}, or for OTP_R_ENVELOPE routes the provider API's
- * envelope with {"code", "message"[, "field"]} inside. A plain error
- * (plain_error) builds nothing: its answer was made at start. */
+/* The login API's error: {"error": message, "code": wire[, "field"]
+ * [, "retry_after"]}. */
+static json_t *default_error(const struct otp_error_parts *e)
+{
+	json_t *o =
+	    json_pack("{s:s, s:s}", "error", e->message, "code", e->code);
+	if (e->field)
+		json_object_set_new(o, "field", json_string(e->field));
+	if (e->retry_after_s > 0)
+		json_object_set_new(o, "retry_after",
+				    json_integer(e->retry_after_s));
+	return o;
+}
+
+/* An error as its route renders it (src/handlers/ for the provider API's
+ * envelope). A plain error builds nothing: its answer was made at start.
+ * Every 503 says when to come back (Retry-After). */
 void otp_http_error_body(struct ctx *c, int err)
 {
 	struct otp_req *r = &c->r;
-	bool envelope = r->route && (r->route->flags & OTP_R_ENVELOPE);
-	json_t *e;
 	json_decref(r->out);
 	r->out = NULL;
+	free(r->raw);
+	r->raw = NULL;
 	r->status = otp_err_status(err);
 	c->answer_err = err;
+	if (err != OTP_ELIMITED)
+		r->retry_after_s = r->status == 503 ? UNAVAIL_RETRY_S : 0;
 	if (plain_error(c, err)) {
 		c->plain = true;
 		r->retry_after_s = 0;
 		return;
 	}
-	if (envelope)
-		e = json_pack("{s:s, s:s}", "code", otp_err_code(err),
-			      "message", otp_err_message(err));
-	else
-		e = json_pack("{s:s, s:s}", "error", otp_err_message(err),
-			      "code", otp_err_code(err));
-	if (r->log_field)
-		json_object_set_new(e, "field", json_string(r->log_field));
-	else if (err == OTP_EUNKNOWN && c->unknown[0])
-		json_object_set_new(e, "field", json_string(c->unknown));
-	if (err == OTP_ELIMITED)
-		json_object_set_new(e, "retry_after",
-				    json_integer(r->retry_after_s));
-	else if (r->status == 503)
-		r->retry_after_s = UNAVAIL_RETRY_S;
-	else
-		r->retry_after_s = 0;
-	if (envelope)
-		r->out = json_pack("{s:b, s:i, s:o}", "success", 0,
-				   "statusCode", r->status, "error", e);
-	else
-		r->out = e;
+	struct otp_error_parts e = {
+	    .err = err,
+	    .status = r->status,
+	    .code = otp_err_code(err),
+	    .message = otp_err_message(err),
+	    .field = r->log_field			    ? r->log_field
+		     : err == OTP_EUNKNOWN && c->unknown[0] ? c->unknown
+							    : NULL,
+	    .retry_after_s = err == OTP_ELIMITED ? r->retry_after_s : 0,
+	};
+	r->out = r->route && r->route->render_error ? r->route->render_error(&e)
+						    : default_error(&e);
 }
 
-void otp_http_dispatch(struct ctx *c)
+bool otp_http_dispatch(struct ctx *c)
 {
 	struct otp_req *r = &c->r;
 	const struct otp_route *rt = r->route;
@@ -159,6 +164,7 @@ void otp_http_dispatch(struct ctx *c)
 	json_decref(in);
 	if (rc < 0)
 		otp_http_error_body(c, rc);
+	return rc == OTP_DEFERRED;
 }
 
 /* The shared answers of plain errors: the same bytes error_body and respond

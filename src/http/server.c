@@ -140,6 +140,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		return MHD_YES;
 	}
 
+	if (c->deferred) /* resumed by otp_req_finish, or not yet */
+		return c->finished ? otp_http_respond(conn, c) : MHD_YES;
+
 	if (*upload_size) {
 		size_t n = *upload_size;
 		*upload_size = 0;
@@ -171,8 +174,38 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		c->r.status = 204;
 		return otp_http_respond(conn, c);
 	}
-	otp_http_dispatch(c);
+	if (otp_http_dispatch(c)) {
+		/* Suspended under the list's lock, so that a finish from
+		 * another thread cannot resume it before it is suspended. */
+		pthread_mutex_lock(&h->deferred_mu);
+		c->deferred = true;
+		c->deferred_next = h->deferred;
+		c->deferred_prev = &h->deferred;
+		if (h->deferred)
+			h->deferred->deferred_prev = &c->deferred_next;
+		h->deferred = c;
+		MHD_suspend_connection(conn);
+		pthread_mutex_unlock(&h->deferred_mu);
+		return MHD_YES;
+	}
 	return otp_http_respond(conn, c);
+}
+
+void otp_req_finish(struct otp_req *r, int err)
+{
+	struct ctx *c = (struct ctx *)r; /* r is its first member */
+	struct otp_http *h = c->h;
+	pthread_mutex_lock(&h->deferred_mu);
+	if (c->deferred && !c->finished) {
+		if (err < 0)
+			otp_http_error_body(c, err);
+		c->finished = true;
+		*c->deferred_prev = c->deferred_next;
+		if (c->deferred_next)
+			c->deferred_next->deferred_prev = c->deferred_prev;
+		MHD_resume_connection(r->conn);
+	}
+	pthread_mutex_unlock(&h->deferred_mu);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -203,6 +236,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		c->answer_err ? otp_err_code(c->answer_err) : NULL, NULL);
 	json_decref(c->r.out);
 	c->r.out = NULL;
+	free(c->r.raw);
+	c->r.raw = NULL;
+	for (unsigned i = 0; i < c->r.nheaders; i++)
+		free(c->r.header_value[i]);
+	c->r.nheaders = 0;
 	/* A verify body holds a code: nothing of it outlives its request. */
 	if (c->body && c->len)
 		sodium_memzero(c->body, c->len);
@@ -255,7 +293,10 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
 int otp_http_start(struct otp_http **out, const struct otp_http_cfg *cfg,
 		   char *err, size_t errlen)
 {
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+	/* ITC: quiesce can hand the listening socket back; suspend/resume:
+	 * deferred answers. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			 MHD_ALLOW_SUSPEND_RESUME;
 	int fd = cfg->listen_fd;
 	if (fd < 0) {
 		int rc = otp_http_bind(cfg->listen, &fd, err, errlen);
@@ -276,6 +317,7 @@ int otp_http_start(struct otp_http **out, const struct otp_http_cfg *cfg,
 		return OTP_ETYPE;
 	}
 	otp_http_make_plain(h);
+	pthread_mutex_init(&h->deferred_mu, NULL);
 	h->edge = otp_edge_new(cfg->conn_limit, cfg->conn_per_ip,
 			       cfg->conn_timeout_s, cfg->request_timeout_s);
 	unsigned threads = cfg->threads;
@@ -307,14 +349,33 @@ void otp_http_stop(struct otp_http *h, int64_t drain_ms)
 {
 	if (!h)
 		return;
-	MHD_quiesce_daemon(h->d);
+	/* New connections are refused from here on: the listening socket is
+	 * ours again, and closed. */
+	MHD_socket lfd = MHD_quiesce_daemon(h->d);
+	if (lfd != MHD_INVALID_SOCKET)
+		close(lfd);
 	int64_t deadline = otp_clock_mono_ms() + drain_ms;
 	while (atomic_load(&h->in_flight) > 0 &&
 	       otp_clock_mono_ms() < deadline) {
 		struct timespec ts = {0, 10 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
+	/* libmicrohttpd 0.9.75 aborts in MHD_stop_daemon while a connection
+	 * is suspended: what is still deferred is answered 503 first. */
+	pthread_mutex_lock(&h->deferred_mu);
+	while (h->deferred) {
+		struct ctx *c = h->deferred;
+		pthread_mutex_unlock(&h->deferred_mu);
+		otp_req_finish(&c->r, OTP_EBUSY);
+		pthread_mutex_lock(&h->deferred_mu);
+	}
+	pthread_mutex_unlock(&h->deferred_mu);
+	for (int i = 0; i < 50 && atomic_load(&h->in_flight) > 0; i++) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
 	MHD_stop_daemon(h->d);
+	pthread_mutex_destroy(&h->deferred_mu);
 	otp_http_free_plain(h);
 	otp_edge_free(h->edge);
 	free(h);
