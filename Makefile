@@ -23,6 +23,7 @@ endif
 LIB_SRC  := $(sort $(wildcard src/core/*.c src/engine/*.c src/store/*.c \
 	      src/sms/*.c src/outbox/*.c src/http/*.c src/handlers/*.c \
 	      src/provider/*.c))
+LIB_SRC  += $(sort $(wildcard src/store/redis/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/redis_lua.h"
+#include "store/redis/scripts.h"
 
 #define OTP_REDIS_LIMITS_MAX 16 /* limits in one command */
 #define OTP_REDIS_ARGS_MAX   (24 + 3 * OTP_REDIS_LIMITS_MAX)

@@ -3,7 +3,7 @@
  * What the keys hold is described in store_redis.c. Numbers travel as
  * decimal text; times are ms since the epoch on the caller's clock.
  */
-#include "store/redis_lua.h"
+#include "store/redis/scripts.h"
 
 #define OB OTP_REDIS_OUTBOX
 

@@ -49,7 +49,7 @@
 #include <string.h>
 
 #include "core/err.h"
-#include "store/redis_conn.h"
+#include "store/redis/conn.h"
 
 #define SCAN_COUNT    "1000"
 #define PURGE_BATCH_N 500

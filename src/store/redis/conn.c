@@ -5,7 +5,7 @@
  * Not here: what the scripts do and which keys they touch (redis_lua.c,
  * store_redis.c).
  */
-#include "store/redis_conn.h"
+#include "store/redis/conn.h"
 
 #include <poll.h>
 #include <sodium.h>
