@@ -1,9 +1,9 @@
-/* redis_conn.c - one connection to Redis (see redis_conn.h): the URL,
+/* conn.c - one connection to Redis (see conn.h): the URL,
  * connecting with AUTH, SELECT and the scripts, timeouts, reconnection with
  * backoff, running commands and scripts, and mapping Redis's errors.
  * The only clock it reads is the monotonic one, for the backoff.
- * Not here: what the scripts do and which keys they touch (redis_lua.c,
- * store_redis.c).
+ * Not here: what the scripts do and which keys they touch (scripts.c,
+ * the domain files).
  */
 #include "store/redis/conn.h"
 

@@ -1,7 +1,7 @@
-/* redis_conn.h - one connection to Redis, for the Redis store.
+/* conn.h - one connection to Redis, for the Redis store.
  *
  * Holds the parsed URL, one hiredis connection (connect timeout 1 s,
- * command timeout 500 ms), the SHA1s of the scripts (redis_lua.h), loaded
+ * command timeout 500 ms), the SHA1s of the scripts (scripts.h), loaded
  * with AUTH and SELECT on every new connection. A connection that breaks,
  * times out or was closed while idle is dropped; the next call connects
  * again, and if that fails, calls answer OTP_EUNAVAIL at once until a
