@@ -55,30 +55,23 @@ int otp_redis_apikey_get(struct otp_store *s, const char *id,
 	return rc;
 }
 
+static int key_record(const redisReply *rep, size_t i, size_t k, void *ctx)
+{
+	struct otp_apikey *key = (struct otp_apikey *)ctx + k;
+	memset(key, 0, sizeof *key);
+	el_str(rep, i, key->id, sizeof key->id);
+	copy_key(rep, i + 1, key);
+	return 0;
+}
+
 int otp_redis_apikey_list(struct otp_store *s, struct otp_apikey *out,
 			  size_t max, size_t *n)
 {
-	*n = 0;
-	if (max == 0)
-		return 0;
 	struct otp_redis_args a;
 	args_init(&a);
 	add_str(&a, "otp:{keys}:all", 15);
-	add_int(&a, max > INT32_MAX ? INT32_MAX : (int64_t)max);
-	redisReply *rep;
-	int rc = run(cast(s), OTP_RS_KEY_LIST, 1, &a, &rep);
-	if (rc)
-		return rc;
-	size_t k = 0;
-	for (size_t i = 1; i + 5 <= rep->elements && k < max; i += 5) {
-		memset(&out[k], 0, sizeof out[k]);
-		el_str(rep, i, out[k].id, sizeof out[k].id);
-		copy_key(rep, i + 1, &out[k]);
-		k++;
-	}
-	freeReplyObject(rep);
-	*n = k;
-	return 0;
+	return otp_redis_list(s, OTP_RS_KEY_LIST, &a, max, 5, key_record, out,
+			      n);
 }
 
 int otp_redis_apikey_revoke(struct otp_store *s, const char *id, int64_t now)

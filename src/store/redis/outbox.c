@@ -6,43 +6,39 @@
  */
 #include "store/redis/redis.h"
 
+/* The first three fields of a message record: id, request id, number. */
+#define MSG_HEAD(rep, i, m)                                                    \
+	((m)->id = el_int(rep, i),                                             \
+	 el_str(rep, (i) + 1, (m)->request_id, sizeof(m)->request_id),         \
+	 el_str(rep, (i) + 2, (m)->to, sizeof(m)->to))
+
+static int claimed(const redisReply *rep, size_t i, size_t k, void *ctx)
+{
+	struct otp_msg *m = (struct otp_msg *)ctx + k;
+	memset(m, 0, sizeof *m);
+	MSG_HEAD(rep, i, m);
+	const redisReply *b = el(rep, i + 3);
+	m->body_len = b && b->type == REDIS_REPLY_STRING ? b->len : 0;
+	m->body = malloc(m->body_len ? m->body_len : 1);
+	if (!m->body)
+		abort();
+	if (m->body_len)
+		memcpy(m->body, b->str, m->body_len);
+	m->attempts = (int)el_int(rep, i + 4);
+	m->driver = (int)el_int(rep, i + 5);
+	m->expires_ms = el_int(rep, i + 6);
+	return 0;
+}
+
 int otp_redis_outbox_claim(struct otp_store *s, int64_t now, int64_t lease_ms,
 			   struct otp_msg *out, size_t max, size_t *n)
 {
-	*n = 0;
-	if (max == 0)
-		return 0;
 	struct otp_redis_args a;
 	args_init(&a);
 	add_str(&a, OB "due", sizeof OB "due");
 	add_int(&a, now);
 	add_int(&a, lease_ms);
-	add_int(&a, max > INT32_MAX ? INT32_MAX : (int64_t)max);
-	redisReply *rep;
-	int rc = run(cast(s), OTP_RS_CLAIM, 1, &a, &rep);
-	if (rc)
-		return rc;
-	size_t k = 0;
-	for (size_t i = 1; i + 7 <= rep->elements && k < max; i += 7) {
-		struct otp_msg *m = &out[k++];
-		memset(m, 0, sizeof *m);
-		m->id = el_int(rep, i);
-		el_str(rep, i + 1, m->request_id, sizeof m->request_id);
-		el_str(rep, i + 2, m->to, sizeof m->to);
-		const redisReply *b = el(rep, i + 3);
-		m->body_len = b && b->type == REDIS_REPLY_STRING ? b->len : 0;
-		m->body = malloc(m->body_len ? m->body_len : 1);
-		if (!m->body)
-			abort();
-		if (m->body_len)
-			memcpy(m->body, b->str, m->body_len);
-		m->attempts = (int)el_int(rep, i + 4);
-		m->driver = (int)el_int(rep, i + 5);
-		m->expires_ms = el_int(rep, i + 6);
-	}
-	freeReplyObject(rep);
-	*n = k;
-	return 0;
+	return otp_redis_list(s, OTP_RS_CLAIM, &a, max, 7, claimed, out, n);
 }
 
 /* Keys and the first arguments of a settling script: message id, lease. */
@@ -115,48 +111,36 @@ int otp_redis_outbox_requeue(struct otp_store *s, int64_t id, int64_t now)
 	return otp_redis_run_word(cast(s), OTP_RS_REQUEUE, 1, &a);
 }
 
+static int listed(const redisReply *rep, size_t i, size_t k, void *ctx)
+{
+	struct otp_msg_info *m = (struct otp_msg_info *)ctx + k;
+	memset(m, 0, sizeof *m);
+	MSG_HEAD(rep, i, m);
+	int st = el_state(rep, i + 3, otp_msg_state_names,
+			  COUNT(otp_msg_state_names));
+	m->state = st < 0 ? OTP_MSG_QUEUED : (enum otp_msg_state)st;
+	m->attempts = (int)el_int(rep, i + 4);
+	m->driver = (int)el_int(rep, i + 5);
+	m->next_ms = el_int(rep, i + 6);
+	m->expires_ms = el_int(rep, i + 7);
+	m->updated_ms = el_int(rep, i + 8);
+	el_str(rep, i + 9, m->last_error, sizeof m->last_error);
+	return st < 0 ? OTP_EINTERNAL : 0;
+}
+
 int otp_redis_outbox_list(struct otp_store *s, int state,
 			  struct otp_msg_info *out, size_t max, size_t *n)
 {
 	*n = 0;
 	if (state >= (int)COUNT(otp_msg_state_names))
 		return OTP_EINTERNAL;
-	if (max == 0)
-		return 0;
 	struct otp_redis_args a;
 	args_init(&a);
 	if (state >= 0)
 		add_fmt(&a, OB "st:%s", otp_msg_state_names[state]);
 	else
 		add_str(&a, OB "ids", sizeof OB "ids");
-	add_int(&a, max > INT32_MAX ? INT32_MAX : (int64_t)max);
-	redisReply *rep;
-	int rc = run(cast(s), OTP_RS_LIST, 1, &a, &rep);
-	if (rc)
-		return rc;
-	size_t k = 0;
-	for (size_t i = 1; i + 10 <= rep->elements && k < max; i += 10) {
-		struct otp_msg_info *m = &out[k++];
-		memset(m, 0, sizeof *m);
-		m->id = el_int(rep, i);
-		el_str(rep, i + 1, m->request_id, sizeof m->request_id);
-		el_str(rep, i + 2, m->to, sizeof m->to);
-		int st = el_state(rep, i + 3, otp_msg_state_names,
-				  COUNT(otp_msg_state_names));
-		if (st < 0)
-			rc = OTP_EINTERNAL;
-		m->state = st < 0 ? OTP_MSG_QUEUED : (enum otp_msg_state)st;
-		m->attempts = (int)el_int(rep, i + 4);
-		m->driver = (int)el_int(rep, i + 5);
-		m->next_ms = el_int(rep, i + 6);
-		m->expires_ms = el_int(rep, i + 7);
-		m->updated_ms = el_int(rep, i + 8);
-		el_str(rep, i + 9, m->last_error, sizeof m->last_error);
-	}
-	freeReplyObject(rep);
-	if (rc == 0)
-		*n = k;
-	return rc;
+	return otp_redis_list(s, OTP_RS_LIST, &a, max, 10, listed, out, n);
 }
 
 int otp_redis_outbox_state(struct otp_store *s, const char *request_id,

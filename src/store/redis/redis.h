@@ -198,6 +198,17 @@ static inline int el_state(const redisReply *rep, size_t i,
 int otp_redis_run_word(struct rd *r, enum otp_redis_script sc, int nkeys,
 		       struct otp_redis_args *a);
 
+/* Runs listing script sc (API keys, claim, list) on its one key, ARGV max
+ * last (capped to INT32_MAX), and hands each record of `width` elements
+ * after the status word to each(rep, i, k, ctx): i its first element, k
+ * its rank, at most max of them. Answers 0 with *n records, or the
+ * failure of the call or of a record (then *n is 0). */
+int otp_redis_list(struct otp_store *s, enum otp_redis_script sc,
+		   struct otp_redis_args *a, size_t max, size_t width,
+		   int (*each)(const redisReply *rep, size_t i, size_t k,
+			       void *ctx),
+		   void *ctx, size_t *n);
+
 /* ---- the operations, one file per domain ---- */
 
 int otp_redis_code_issue(struct otp_store *s, const struct otp_issue *in,

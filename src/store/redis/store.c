@@ -65,6 +65,30 @@ int otp_redis_run_word(struct rd *r, enum otp_redis_script sc, int nkeys,
 	return rc;
 }
 
+int otp_redis_list(struct otp_store *s, enum otp_redis_script sc,
+		   struct otp_redis_args *a, size_t max, size_t width,
+		   int (*each)(const redisReply *rep, size_t i, size_t k,
+			       void *ctx),
+		   void *ctx, size_t *n)
+{
+	*n = 0;
+	if (max == 0)
+		return 0;
+	add_int(a, max > INT32_MAX ? INT32_MAX : (int64_t)max);
+	redisReply *rep;
+	int rc = run(cast(s), sc, 1, a, &rep);
+	if (rc)
+		return rc;
+	size_t k = 0;
+	for (size_t i = 1; i + width <= rep->elements && k < max; i += width)
+		if (each(rep, i, k++, ctx))
+			rc = OTP_EINTERNAL;
+	freeReplyObject(rep);
+	if (rc == 0)
+		*n = k;
+	return rc;
+}
+
 /* ---- open, close, ping ---- */
 
 static void close_rd(struct otp_store *s)
