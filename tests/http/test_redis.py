@@ -5,7 +5,8 @@ same OTPD_SECRET: what one process does, the other sees. Then the outages:
 Redis killed under them (503 backend_unavailable, quickly, /readyz 503, no
 crash, nothing accepted) and back (service resumes without a restart), and
 an otpd killed -9 while it held a message: the other one delivers it once,
-after the lease.
+after the lease. Last, one otpd on Redis through a TcpProxy (tcpproxy.py)
+that cuts or freezes the connections while Redis itself runs on.
 """
 
 import re
@@ -17,6 +18,7 @@ import pytest
 import requests
 
 from helpers import PHONE, assert_error
+from tcpproxy import TcpProxy
 
 SECRET = "5e" * 32
 ENV = {"OTPD_SECRET": SECRET}
@@ -231,3 +233,77 @@ def test_claim_of_a_killed_process_is_delivered_once_by_the_other(
         assert r.status_code == 200, r.text
     finally:
         pit.close()
+
+
+@pytest.fixture
+def proxied(otpd, redis_server):
+    """otpd on a private Redis through a TcpProxy: (otpd, proxy)."""
+    rs = redis_server()
+    proxy = TcpProxy().start(0, rs.port)
+    try:
+        yield otpd("--store", proxy.url, env=ENV), proxy
+    finally:
+        proxy.stop()
+
+
+def recovers(srv, phone, timeout=5):
+    """After the path to Redis is back: /readyz 200 within `timeout` s,
+    without a restart, and a new login on `phone` works."""
+    deadline = time.monotonic() + timeout
+    while requests.get(srv.url("/readyz"), timeout=5).status_code != 200:
+        assert time.monotonic() < deadline, "not ready after Redis came back"
+        time.sleep(0.05)
+    br = srv.browser()
+    assert srv.send(br, phone).status_code == 200
+    r = srv.verify(br, srv.wait_code(phone))
+    assert r.status_code == 200, r.text
+    assert srv.proc.poll() is None
+
+
+def test_redis_cut_then_restored_through_a_proxy(proxied):
+    # Redis vanishes (every connection closed, new ones reset) while the
+    # server itself keeps running: 503 JSON at once, never a hang or a 500,
+    # then otpd reconnects by itself when the path is back.
+    a, proxy = proxied
+    br = a.browser()
+    assert a.send(br, PHONE).status_code == 200
+    code = a.wait_code(PHONE)
+
+    proxy.cut()
+    for _ in range(3):
+        t0 = time.monotonic()
+        assert_error(a.send(a.browser(), "+14155550199"), 503,
+                     "backend_unavailable")
+        assert_error(requests.get(a.url("/readyz"), timeout=5), 503,
+                     "backend_unavailable")
+        assert time.monotonic() - t0 < 2.0
+    assert requests.get(a.url("/healthz"), timeout=5).status_code == 200
+
+    proxy.thaw()
+    recovers(a, "+14155550199")
+    # Redis kept everything: the code sent before the cut still works.
+    r = a.verify(br, code)
+    assert r.status_code == 200, r.text
+
+
+def test_redis_frozen_then_thawed_through_a_proxy(proxied):
+    # Redis hangs (connections open, nothing answered): a send answers 503
+    # JSON, not a hang (bound: a generous 10 s here; measured 0.5-1.0 s,
+    # issue 13 saw up to 2 s where the README says 500 ms), and after the
+    # thaw otpd recovers without a restart.
+    a, proxy = proxied
+    assert a.send(a.browser(), PHONE).status_code == 200
+
+    proxy.freeze()
+    t0 = time.monotonic()
+    assert_error(a.send(a.browser(), "+14155550199"), 503,
+                 "backend_unavailable")
+    took = time.monotonic() - t0
+    print(f"frozen Redis: send answered 503 after {took:.2f} s")
+    assert took < 10
+    assert requests.get(a.url("/readyz"), timeout=15).status_code == 503
+
+    # The frozen send reaches Redis at the thaw (an ambiguous 503, issue
+    # 13): its phone may be in its cooldown, so log in with another.
+    proxy.thaw()
+    recovers(a, "+14155550198")

@@ -27,6 +27,7 @@
 
 #include "../contract/store_contract.h"
 #include "core/clock.h"
+#include "store/redis/stats.h"
 
 static char dir[] = "/tmp/otpd-redis-XXXXXX";
 static int port;
@@ -372,6 +373,7 @@ static void rd_noscript(void)
 	CHECK_INT(open_fresh(&s), 0);
 	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
 	CHECK_INT(ct_issue(s, &c, NULL, CT_T0), 0);
+	uint64_t reloads = otp_redis_stats().script_reloads;
 	CHECK_INT(raw_cmd("SCRIPT FLUSH"), 0);
 	struct otp_verify_in in = ct_make_try(c.id, CT_WRONG);
 	struct otp_verify_out out;
@@ -386,6 +388,8 @@ static void rd_noscript(void)
 	long removed = -1;
 	CHECK_INT(otp_store_purge(s, CT_T0, &removed), 0);
 	CHECK_INT(removed, 0);
+	CHECK(otp_redis_stats().script_reloads - reloads >=
+	      3); /* a flush each */
 	otp_store_close(s);
 }
 
@@ -396,9 +400,11 @@ static void rd_closed_by_server(void)
 	struct otp_store *s;
 	CHECK_INT(open_fresh(&s), 0);
 	CHECK_INT(otp_store_ping(s), 0);
+	uint64_t stale = otp_redis_stats().stale_drops;
 	CHECK(raw_cmd("CLIENT KILL TYPE normal") >= 1);
 	usleep(20000);
 	CHECK_INT(otp_store_ping(s), 0);
+	CHECK(otp_redis_stats().stale_drops - stale == 1);
 	CHECK(raw_cmd("CLIENT KILL TYPE normal") >= 1);
 	usleep(20000);
 	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
@@ -632,6 +638,7 @@ static void rd_down_and_back(void)
 	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
 	CHECK_INT(ct_issue(s, &c, NULL, CT_T0), 0);
 	stop_server();
+	struct otp_redis_stats before = otp_redis_stats();
 
 	int64_t t0 = otp_clock_mono_ms();
 	struct otp_verify_in in = ct_make_try(c.id, CT_RIGHT);
@@ -653,6 +660,11 @@ static void rd_down_and_back(void)
 		CHECK_INT(n, 0);
 	}
 	CHECK(otp_clock_mono_ms() - t0 < 1500);
+	/* The counters say so: few attempts, most calls refused at once. */
+	struct otp_redis_stats down = otp_redis_stats();
+	CHECK(down.connect_failures > before.connect_failures);
+	CHECK(down.connect_failures - before.connect_failures < 50);
+	CHECK(down.backoff_refusals - before.backoff_refusals > 100);
 	CHECK_INT(otp_store_open(url, &late), 0); /* opens; connects later */
 	CHECK_INT(otp_store_ping(late), OTP_EUNAVAIL);
 
@@ -663,6 +675,7 @@ static void rd_down_and_back(void)
 		usleep(20000);
 	CHECK_INT(otp_store_ping(s), 0);
 	CHECK_INT(otp_store_ping(late), 0);
+	CHECK(otp_redis_stats().connects - down.connects >= 2);
 	/* The server kept nothing (no persistence here): the code is gone,
 	 * not accepted. */
 	CHECK_INT(ct_verify(s, &in, CT_T0 + 2, &out), OTP_VERIFY_NOTFOUND);

@@ -1,9 +1,9 @@
-/* redis_lua.c - the text of the Redis store's scripts (see redis_lua.h).
+/* scripts.c - the text of the Redis store's scripts (see scripts.h).
  *
- * What the keys hold is described in store_redis.c. Numbers travel as
+ * What the keys hold is described in store.c. Numbers travel as
  * decimal text; times are ms since the epoch on the caller's clock.
  */
-#include "store/redis_lua.h"
+#include "store/redis/scripts.h"
 
 #define OB OTP_REDIS_OUTBOX
 

@@ -1,7 +1,7 @@
-/* redis_conn.h - one connection to Redis, for the Redis store.
+/* conn.h - one connection to Redis, for the Redis store.
  *
  * Holds the parsed URL, one hiredis connection (connect timeout 1 s,
- * command timeout 500 ms), the SHA1s of the scripts (redis_lua.h), loaded
+ * command timeout 500 ms), the SHA1s of the scripts (scripts.h), loaded
  * with AUTH and SELECT on every new connection. A connection that breaks,
  * times out or was closed while idle is dropped; the next call connects
  * again, and if that fails, calls answer OTP_EUNAVAIL at once until a
@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/redis_lua.h"
+#include "store/redis/scripts.h"
 
 #define OTP_REDIS_LIMITS_MAX 16 /* limits in one command */
 #define OTP_REDIS_ARGS_MAX   (24 + 3 * OTP_REDIS_LIMITS_MAX)
@@ -36,7 +36,8 @@ struct otp_redis {
 	char *user, *pass; /* sodium_malloc'd, or NULL */
 	int64_t retry_at;  /* monotonic ms: no new connection before */
 	int64_t backoff_ms;
-	bool down; /* logged as unreachable, not yet back */
+	unsigned failed_gen; /* connected_gen (conn.c) at the last failure */
+	bool down;	     /* logged as unreachable, not yet back */
 	char sha[OTP_RS_COUNT][41];
 };
 

@@ -1,8 +1,9 @@
-/* redis_lua.h - the Lua scripts of the Redis store, one per operation.
+/* scripts.h - the Lua scripts of the Redis store, one per operation.
  *
- * redis_conn.c loads them (SCRIPT LOAD) on every new connection and runs
- * them (EVALSHA); store_redis.c calls them and documents the key layout.
- * Each script's comment in redis_lua.c names its KEYS and ARGV; each
+ * conn.c loads them (SCRIPT LOAD) on every new connection and runs them
+ * (EVALSHA); the domain files call them; store.c documents the key
+ * layout.
+ * Each script's comment in scripts.c names its KEYS and ARGV; each
  * answers an array whose first element is a status word ("ok",
  * "notfound", ...). Every script is atomic (Redis runs one at a time),
  * checks everything before its first write (a script that fails half-way

@@ -1,13 +1,14 @@
-/* redis_conn.c - one connection to Redis (see redis_conn.h): the URL,
+/* conn.c - one connection to Redis (see conn.h): the URL,
  * connecting with AUTH, SELECT and the scripts, timeouts, reconnection with
  * backoff, running commands and scripts, and mapping Redis's errors.
  * The only clock it reads is the monotonic one, for the backoff.
- * Not here: what the scripts do and which keys they touch (redis_lua.c,
- * store_redis.c).
+ * Not here: what the scripts do and which keys they touch (scripts.c,
+ * the domain files).
  */
-#include "store/redis_conn.h"
+#include "store/redis/conn.h"
 
 #include <poll.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,12 +18,39 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "store/redis/stats.h"
 
 #define CONNECT_MS     1000
 #define COMMAND_MS     500
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 1000
 #define COUNT(a)       (sizeof(a) / sizeof((a)[0]))
+
+enum {
+#define STAT_ID(name) STAT_##name,
+	OTP_REDIS_STATS(STAT_ID)
+#undef STAT_ID
+	    STAT_COUNT
+};
+
+/* Process-wide, for every handle: bumped on rare events only. */
+static _Atomic uint64_t stats[STAT_COUNT];
+
+static void bump(int which)
+{
+	atomic_fetch_add_explicit(&stats[which], 1, memory_order_relaxed);
+}
+
+struct otp_redis_stats otp_redis_stats(void)
+{
+	struct otp_redis_stats out;
+#define STAT_READ(name)                                                        \
+	out.name =                                                             \
+	    atomic_load_explicit(&stats[STAT_##name], memory_order_relaxed);
+	OTP_REDIS_STATS(STAT_READ)
+#undef STAT_READ
+	return out;
+}
 
 static void drop(struct otp_redis *r)
 {
@@ -35,6 +63,10 @@ static void drop(struct otp_redis *r)
 /* Logs an outage once per interval for the whole process (every thread's
  * handle sees it), with how many times it was seen in between. */
 static atomic_bool process_down;
+/* Goes up on every successful connection of any handle: a handle waiting
+ * out its backoff tries again at once when another has got through (Redis
+ * is back), instead of answering 503 for up to a second more. */
+static atomic_uint connected_gen;
 
 static void note_down(struct otp_redis *r, const char *why)
 {
@@ -183,8 +215,12 @@ static int handshake(struct otp_redis *r, redisContext *c)
 static int dial(struct otp_redis *r)
 {
 	int64_t now = otp_clock_mono_ms();
-	if (now < r->retry_at)
+	if (now < r->retry_at &&
+	    atomic_load_explicit(&connected_gen, memory_order_relaxed) ==
+		r->failed_gen) {
+		bump(STAT_backoff_refusals);
 		return OTP_EUNAVAIL;
+	}
 	struct timeval ct = {CONNECT_MS / 1000, (CONNECT_MS % 1000) * 1000};
 	struct timeval tv = {COMMAND_MS / 1000, (COMMAND_MS % 1000) * 1000};
 	redisContext *c = redisConnectWithTimeout(r->host, r->port, ct);
@@ -196,10 +232,13 @@ static int dial(struct otp_redis *r)
 	if (rc)
 		goto fail;
 	r->c = c;
+	bump(STAT_connects);
+	atomic_fetch_add_explicit(&connected_gen, 1, memory_order_relaxed);
 	r->backoff_ms = 0;
 	r->retry_at = 0;
 	return 0;
 fail:
+	bump(STAT_connect_failures);
 	if (rc == OTP_EUNAVAIL) /* the rest was logged where it was seen */
 		note_down(r, !c ? "out of memory" : c->errstr);
 	if (c)
@@ -208,6 +247,8 @@ fail:
 	if (r->backoff_ms > BACKOFF_MAX_MS)
 		r->backoff_ms = BACKOFF_MAX_MS;
 	r->retry_at = now + r->backoff_ms;
+	r->failed_gen =
+	    atomic_load_explicit(&connected_gen, memory_order_relaxed);
 	return rc;
 }
 
@@ -222,8 +263,10 @@ static bool stale(const redisContext *c)
 
 static int ready(struct otp_redis *r)
 {
-	if (r->c && (r->c->err || stale(r->c)))
+	if (r->c && (r->c->err || stale(r->c))) {
+		bump(STAT_stale_drops);
 		drop(r);
+	}
 	return r->c ? 0 : dial(r);
 }
 
@@ -232,6 +275,7 @@ static int ready(struct otp_redis *r)
 static int lost(struct otp_redis *r)
 {
 	note_down(r, r->c ? r->c->errstr : "connection dropped");
+	bump(STAT_lost);
 	drop(r);
 	return OTP_EUNAVAIL;
 }
@@ -298,6 +342,7 @@ int otp_redis_eval(struct otp_redis *r, enum otp_redis_script sc, int nkeys,
 			return lost(r);
 		if (is_noscript(rep) && tries == 0) {
 			freeReplyObject(rep);
+			bump(STAT_script_reloads);
 			rc = load_script(r, r->c, sc);
 			if (rc && r->c && r->c->err)
 				return lost(r);

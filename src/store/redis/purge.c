@@ -1,0 +1,101 @@
+/* purge.c - the Redis store's purge: deletes, on the caller's clock,
+ * codes, sessions, idempotency keys and limits found by SCAN, then
+ * messages by the outbox's expiry index. Not here: Redis's own expiry
+ * (each key's TTL, set by the scripts in scripts.c), when purge runs
+ * (main.c).
+ */
+#include "store/redis/redis.h"
+
+#define SCAN_COUNT    "1000"
+#define PURGE_BATCH_N 500
+#define PURGE_BATCH   "500" /* PURGE_BATCH_N as text, for SCAN COUNT */
+
+/* Runs the key purge on one SCAN batch; adds what it deleted to *count. */
+static int purge_batch(struct rd *r, const redisReply *keys, int64_t now,
+		       long *count)
+{
+	size_t cap = OTP_REDIS_ARGS_FIRST + keys->elements + 1;
+	const char **v = malloc(cap * sizeof *v);
+	size_t *len = malloc(cap * sizeof *len);
+	char when[24];
+	if (!v || !len)
+		abort();
+	int argc = OTP_REDIS_ARGS_FIRST;
+	for (size_t i = 0; i < keys->elements; i++) {
+		const redisReply *e = keys->element[i];
+		if (e->type == REDIS_REPLY_STRING) {
+			v[argc] = e->str;
+			len[argc++] = e->len;
+		}
+	}
+	int nkeys = argc - OTP_REDIS_ARGS_FIRST;
+	snprintf(when, sizeof when, "%lld", (long long)now);
+	v[argc] = when;
+	len[argc++] = strlen(when);
+	redisReply *rep;
+	int rc = otp_redis_eval(&r->conn, OTP_RS_PURGE_KEYS, nkeys, argc, v,
+				len, &rep);
+	if (rc == 0) {
+		*count += (long)el_int(rep, 1);
+		freeReplyObject(rep);
+	}
+	free(v);
+	free(len);
+	return rc;
+}
+
+/* Redis drops expired keys by itself, on its own clock; this does it on
+ * the caller's, as the interface says: codes, sessions, idempotency keys
+ * and limits found by SCAN (one pass, in batches), then messages by the
+ * outbox's expiry index. A purge is many round trips, each atomic. */
+int otp_redis_purge(struct otp_store *s, int64_t now, long *removed)
+{
+	struct rd *r = cast(s);
+	long count = 0;
+	*removed = 0;
+	char cursor[32] = "0";
+	do {
+		struct otp_redis_args a;
+		args_init(&a);
+		add_str(&a, "SCAN", 5);
+		add_str(&a, cursor, sizeof cursor);
+		add_str(&a, "MATCH", 6);
+		add_str(&a, "otp:{[csil]:*", 16);
+		add_str(&a, "COUNT", 6);
+		add_str(&a, SCAN_COUNT, sizeof SCAN_COUNT);
+		redisReply *rep;
+		int rc = cmd(r, &a, &rep);
+		if (rc)
+			return rc;
+		const redisReply *next = el(rep, 0), *keys = el(rep, 1);
+		if (!next || next->type != REDIS_REPLY_STRING || !keys ||
+		    keys->type != REDIS_REPLY_ARRAY) {
+			freeReplyObject(rep);
+			return OTP_EINTERNAL;
+		}
+		snprintf(cursor, sizeof cursor, "%s", next->str);
+		rc = keys->elements ? purge_batch(r, keys, now, &count) : 0;
+		freeReplyObject(rep);
+		if (rc)
+			return rc;
+	} while (strcmp(cursor, "0") != 0);
+
+	for (;;) {
+		struct otp_redis_args a;
+		args_init(&a);
+		add_str(&a, OB "exp", sizeof OB "exp");
+		add_int(&a, now - 24LL * 60 * 60 * 1000);
+		add_str(&a, PURGE_BATCH, sizeof PURGE_BATCH);
+		redisReply *rep;
+		int rc = run(r, OTP_RS_PURGE_OUTBOX, 1, &a, &rep);
+		if (rc)
+			return rc;
+		int64_t seen = el_int(rep, 1);
+		count += (long)el_int(rep, 2);
+		freeReplyObject(rep);
+		if (seen < PURGE_BATCH_N)
+			break;
+	}
+	*removed = count;
+	return 0;
+}

@@ -1,0 +1,261 @@
+/* redis.h - what the files of the Redis store share (internal to
+ * src/store/redis/): the handle, building a command's arguments and key
+ * names, reading a script's reply, and one prototype per store operation
+ * for the ops table in store.c. The helpers are static inline so that
+ * the hot paths compile as they did in one file.
+ *
+ * The key layout and the slots are described in store.c; the connection
+ * lives in conn.h, the scripts in scripts.h. Nothing outside
+ * src/store/redis/ includes this header: the rest of otpd sees only
+ * otp_store_redis_ops (store.c in src/store/).
+ */
+#ifndef OTP_STORE_REDIS_REDIS_H
+#define OTP_STORE_REDIS_REDIS_H
+
+#include <limits.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "store/redis/conn.h"
+#include "store/store.h"
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+#define OB OTP_REDIS_OUTBOX
+
+extern const struct otp_store_ops otp_store_redis_ops;
+
+/* ---- the handle, and the arguments of a command ---- */
+
+/* base comes first: a struct otp_store * is a struct rd *. */
+struct rd {
+	struct otp_store base;
+	struct otp_redis conn;
+};
+
+static inline struct rd *cast(struct otp_store *s)
+{
+	return (struct rd *)s;
+}
+
+static inline void args_init(struct otp_redis_args *a)
+{
+	a->n = OTP_REDIS_ARGS_FIRST;
+}
+
+static inline void add_bin(struct otp_redis_args *a, const void *p, size_t len)
+{
+	if (a->n >= OTP_REDIS_ARGS_MAX)
+		abort(); /* sized for our own commands: a bug */
+	a->v[a->n] = p;
+	a->len[a->n++] = len;
+}
+
+/* A NUL-terminated field of at most max - 1 bytes. */
+static inline void add_str(struct otp_redis_args *a, const char *t, size_t max)
+{
+	add_bin(a, t, strnlen(t, max - 1));
+}
+
+static inline void add_fmt(struct otp_redis_args *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static inline void add_fmt(struct otp_redis_args *a, const char *fmt, ...)
+{
+	if (a->n >= OTP_REDIS_ARGS_MAX)
+		abort();
+	char *t = a->text[a->n];
+	va_list ap;
+	va_start(ap, fmt);
+	int len = vsnprintf(t, OTP_REDIS_ARG_TEXT, fmt, ap);
+	va_end(ap);
+	if (len < 0 || len >= OTP_REDIS_ARG_TEXT)
+		abort(); /* every key and number we make fits */
+	add_bin(a, t, (size_t)len);
+}
+
+static inline void add_int(struct otp_redis_args *a, int64_t v)
+{
+	add_fmt(a, "%lld", (long long)v);
+}
+
+static inline void add_member(struct otp_redis_args *a, int64_t id)
+{
+	add_fmt(a, "%016lld", (long long)id);
+}
+
+static inline void key_code(struct otp_redis_args *a, const char *id)
+{
+	add_fmt(a, "otp:{c:%.*s}", OTP_ID_LEN, id);
+}
+
+static inline void key_session(struct otp_redis_args *a,
+			       const unsigned char hash[OTP_HASH_LEN])
+{
+	char hex[2 * OTP_HASH_LEN + 1];
+	sodium_bin2hex(hex, sizeof hex, hash, OTP_HASH_LEN);
+	add_fmt(a, "otp:{s:%s}", hex);
+}
+
+static inline void key_msg(struct otp_redis_args *a, int64_t id)
+{
+	add_fmt(a, OB "m:%lld", (long long)id);
+}
+
+static inline void key_apikey(struct otp_redis_args *a, const char *id)
+{
+	add_fmt(a, "otp:{keys}:k:%.*s", OTP_KEY_ID_LEN, id);
+}
+
+/* An error text cut to OTP_ERROR_TEXT_MAX - 1 bytes, never inside a UTF-8
+ * sequence. */
+static inline void add_error(struct otp_redis_args *a, const char *error)
+{
+	if (!error)
+		error = "";
+	size_t n = strnlen(error, OTP_ERROR_TEXT_MAX - 1);
+	if (error[n] != '\0')
+		while (n > 0 && ((unsigned char)error[n] & 0xc0) == 0x80)
+			n--;
+	add_bin(a, error, n);
+}
+
+static inline int cmd(struct rd *r, struct otp_redis_args *a, redisReply **out)
+{
+	return otp_redis_cmd(&r->conn, a, out);
+}
+
+static inline int run(struct rd *r, enum otp_redis_script sc, int nkeys,
+		      struct otp_redis_args *a, redisReply **out)
+{
+	return otp_redis_eval(&r->conn, sc, nkeys, a->n, a->v, a->len, out);
+}
+
+/* ---- reading replies ---- */
+
+static inline const redisReply *el(const redisReply *rep, size_t i)
+{
+	if (rep->type != REDIS_REPLY_ARRAY || i >= rep->elements)
+		return NULL;
+	return rep->element[i];
+}
+
+/* The status word a script answers first. */
+static inline bool said(const redisReply *rep, const char *word)
+{
+	const redisReply *e = el(rep, 0);
+	return e && e->type == REDIS_REPLY_STRING && strcmp(e->str, word) == 0;
+}
+
+static inline bool has(const redisReply *rep, size_t i)
+{
+	const redisReply *e = el(rep, i);
+	return e && (e->type == REDIS_REPLY_STRING ||
+		     e->type == REDIS_REPLY_INTEGER);
+}
+
+static inline int64_t el_int(const redisReply *rep, size_t i)
+{
+	const redisReply *e = el(rep, i);
+	if (!e)
+		return 0;
+	if (e->type == REDIS_REPLY_INTEGER)
+		return (int64_t)e->integer;
+	if (e->type == REDIS_REPLY_STRING)
+		return strtoll(e->str, NULL, 10);
+	return 0;
+}
+
+static inline void el_str(const redisReply *rep, size_t i, char *dst,
+			  size_t cap)
+{
+	const redisReply *e = el(rep, i);
+	size_t n = e && e->type == REDIS_REPLY_STRING ? e->len : 0;
+	if (n >= cap)
+		n = cap - 1;
+	if (n)
+		memcpy(dst, e->str, n);
+	dst[n] = '\0';
+}
+
+/* Index of element i's text in names[], or -1. */
+static inline int el_state(const redisReply *rep, size_t i,
+			   const char *const *names, size_t count)
+{
+	const redisReply *e = el(rep, i);
+	for (size_t k = 0; e && e->type == REDIS_REPLY_STRING && k < count; k++)
+		if (strcmp(e->str, names[k]) == 0)
+			return (int)k;
+	return -1;
+}
+
+/* The common ending of a script whose answer is only a word: "ok" is 0,
+ * "notfound", "gone" and "conflict" their errors, anything else a fault. */
+int otp_redis_run_word(struct rd *r, enum otp_redis_script sc, int nkeys,
+		       struct otp_redis_args *a);
+
+/* Runs listing script sc (API keys, claim, list) on its one key, ARGV max
+ * last (capped to INT32_MAX), and hands each record of `width` elements
+ * after the status word to each(rep, i, k, ctx): i its first element, k
+ * its rank, at most max of them. Answers 0 with *n records, or the
+ * failure of the call or of a record (then *n is 0). */
+int otp_redis_list(struct otp_store *s, enum otp_redis_script sc,
+		   struct otp_redis_args *a, size_t max, size_t width,
+		   int (*each)(const redisReply *rep, size_t i, size_t k,
+			       void *ctx),
+		   void *ctx, size_t *n);
+
+/* ---- the operations, one file per domain ---- */
+
+int otp_redis_code_issue(struct otp_store *s, const struct otp_issue *in,
+			 int64_t now, struct otp_issue_out *out);
+int otp_redis_code_get(struct otp_store *s, const char *id,
+		       struct otp_code_info *out);
+int otp_redis_code_verify(struct otp_store *s, const struct otp_verify_in *in,
+			  int64_t now, struct otp_verify_out *out);
+int otp_redis_limit_take(struct otp_store *s, const struct otp_limit *lims,
+			 size_t n, int64_t now, int64_t *retry_ms);
+int otp_redis_session_get(struct otp_store *s,
+			  const unsigned char hash[OTP_HASH_LEN], int64_t now,
+			  struct otp_session *out);
+int otp_redis_session_bind(struct otp_store *s,
+			   const struct otp_session_bind *b,
+			   const char *pending_id, const char *pending_phone,
+			   bool count_send, int64_t now);
+int otp_redis_session_rotate(struct otp_store *s,
+			     const unsigned char old_hash[OTP_HASH_LEN],
+			     const unsigned char new_hash[OTP_HASH_LEN],
+			     const char *phone, int64_t expires_ms,
+			     int64_t now);
+int otp_redis_session_delete(struct otp_store *s,
+			     const unsigned char hash[OTP_HASH_LEN]);
+int otp_redis_apikey_put(struct otp_store *s, const struct otp_apikey *k);
+int otp_redis_apikey_get(struct otp_store *s, const char *id,
+			 struct otp_apikey *out);
+int otp_redis_apikey_list(struct otp_store *s, struct otp_apikey *out,
+			  size_t max, size_t *n);
+int otp_redis_apikey_revoke(struct otp_store *s, const char *id, int64_t now);
+int otp_redis_outbox_claim(struct otp_store *s, int64_t now, int64_t lease_ms,
+			   struct otp_msg *out, size_t max, size_t *n);
+int otp_redis_outbox_ack(struct otp_store *s, int64_t id, int lease,
+			 int64_t now);
+int otp_redis_outbox_retry(struct otp_store *s, int64_t id, int lease,
+			   int64_t next_ms, int driver, const char *error,
+			   int64_t now);
+int otp_redis_outbox_fail(struct otp_store *s, int64_t id, int lease,
+			  enum otp_msg_state state, const char *error,
+			  int64_t now);
+int otp_redis_outbox_report(struct otp_store *s, int64_t id,
+			    enum otp_msg_state state, int64_t now);
+int otp_redis_outbox_requeue(struct otp_store *s, int64_t id, int64_t now);
+int otp_redis_outbox_list(struct otp_store *s, int state,
+			  struct otp_msg_info *out, size_t max, size_t *n);
+int otp_redis_outbox_state(struct otp_store *s, const char *request_id,
+			   enum otp_msg_state *state);
+int otp_redis_purge(struct otp_store *s, int64_t now, long *removed);
+
+#endif

@@ -1,0 +1,176 @@
+/* store.c - the Redis backend of the store interface (store/store.h):
+ * the handle (open, close, ping), the ops table, and the key layout.
+ *
+ * One handle is one connection (conn.c: timeouts, reconnection,
+ * errors). Every domain operation is one round trip: a Lua script
+ * (scripts.c) or a single read command. Redis runs a script alone, so
+ * each operation is atomic across every otpd process sharing the server.
+ * Scripts never read Redis's clock: `now` comes in as an argument.
+ *
+ * Keys, all under "otp:", with a hash tag per entity:
+ *   otp:{c:<request id>}        code: phone, MAC, attempts left, state, times
+ *   otp:{p:<phone>}             id of the phone's latest code (to retire it)
+ *   otp:{s:<hex token hash>}    session
+ *   otp:{i:<idempotency key>}   first answer under an idempotency key
+ *   otp:{l:<limit key>}         GCRA theoretical arrival time
+ *   otp:{keys}:k:<id>, :all     API keys, and their ids by creation time
+ *   otp:{outbox}:...            the shared queue: seq (ids), m:<id> (hash per
+ *                               message), r:<request id> (its message id),
+ *                               due (zset: queued by next try, sending by
+ *                               lease end), ids, st:<state> (zsets by id, for
+ *                               listing), exp (zset by code expiry, for purge)
+ * Each record key gets a TTL from its own expiry, computed as expiry - now
+ * (the caller's clock, so that Redis's clock does not matter) plus a minute
+ * of slack for clocks that differ between otpd hosts: Redis cleans itself.
+ * Codes and messages are kept a day past their expiry, like SQLite's purge.
+ * API keys never expire; the outbox's index zsets are structures, cleaned of
+ * their members by purge (and by claim, of members whose hash is gone).
+ *
+ * Slots. Sessions, limits taken one at a time, API keys, and every outbox
+ * operation touch one slot each. Some operations cannot: code_issue touches
+ * the code, its phone, the phone's previous code, the outbox, the
+ * idempotency key, the session and the limits (the interface makes these
+ * one atomic step); code_verify with rotation touches the code and two
+ * sessions; session_rotate two sessions; limit_take one slot per key; purge
+ * scans. Keys computed inside scripts are in a declared key's slot, except
+ * the previous code in code_issue. All of this is atomic on one Redis
+ * server (with replicas), which is what we support; on Redis Cluster those
+ * operations would fail with CROSSSLOT.
+ *
+ * Not here: TTL and attempt policy (the engine), choosing the backend by
+ * URL (src/store/store.c), the connection (conn.c), the scripts
+ * (scripts.c), the operations (codes.c, limits.c, sessions.c, keys.c,
+ * outbox.c, purge.c), the helpers they share (redis.h).
+ */
+#include "store/redis/redis.h"
+
+int otp_redis_run_word(struct rd *r, enum otp_redis_script sc, int nkeys,
+		       struct otp_redis_args *a)
+{
+	redisReply *rep;
+	int rc = run(r, sc, nkeys, a, &rep);
+	if (rc)
+		return rc;
+	if (said(rep, "ok"))
+		rc = 0;
+	else if (said(rep, "notfound"))
+		rc = OTP_ENOTFOUND;
+	else if (said(rep, "gone"))
+		rc = OTP_EGONE;
+	else if (said(rep, "conflict"))
+		rc = OTP_ECONFLICT;
+	else
+		rc = OTP_EINTERNAL;
+	freeReplyObject(rep);
+	return rc;
+}
+
+int otp_redis_list(struct otp_store *s, enum otp_redis_script sc,
+		   struct otp_redis_args *a, size_t max, size_t width,
+		   int (*each)(const redisReply *rep, size_t i, size_t k,
+			       void *ctx),
+		   void *ctx, size_t *n)
+{
+	*n = 0;
+	if (max == 0)
+		return 0;
+	add_int(a, max > INT32_MAX ? INT32_MAX : (int64_t)max);
+	redisReply *rep;
+	int rc = run(cast(s), sc, 1, a, &rep);
+	if (rc)
+		return rc;
+	size_t k = 0;
+	for (size_t i = 1; i + width <= rep->elements && k < max; i += width)
+		if (each(rep, i, k++, ctx))
+			rc = OTP_EINTERNAL;
+	freeReplyObject(rep);
+	if (rc == 0)
+		*n = k;
+	return rc;
+}
+
+/* ---- open, close, ping ---- */
+
+static void close_rd(struct otp_store *s)
+{
+	struct rd *r = cast(s);
+	otp_redis_deinit(&r->conn);
+	free(r);
+}
+
+/* A server that cannot be reached yet is no reason to fail: the handle
+ * connects on its first call (otpd may start before Redis does, and
+ * /readyz says so meanwhile). A malformed URL, a wrong password or database
+ * number is, since no retry will mend it. */
+static int open_rd(const char *arg, struct otp_store **out)
+{
+	*out = NULL;
+	if (!arg || sodium_init() < 0)
+		return OTP_EINTERNAL;
+	struct rd *r = calloc(1, sizeof *r);
+	if (!r)
+		abort();
+	r->base.ops = &otp_store_redis_ops;
+	int rc = otp_redis_init(&r->conn, arg);
+	if (rc == 0) {
+		rc = otp_redis_connect(&r->conn);
+		if (rc == OTP_EUNAVAIL)
+			rc = 0;
+	}
+	if (rc) {
+		close_rd(&r->base);
+		return rc;
+	}
+	*out = &r->base;
+	return 0;
+}
+
+static int ping(struct otp_store *s)
+{
+	struct rd *r = cast(s);
+	struct otp_redis_args a;
+	args_init(&a);
+	add_str(&a, "PING", 5);
+	redisReply *rep;
+	int rc = cmd(r, &a, &rep);
+	if (rc)
+		return rc;
+	rc = rep->type == REDIS_REPLY_STATUS && strcmp(rep->str, "PONG") == 0
+		 ? 0
+		 : OTP_EINTERNAL;
+	freeReplyObject(rep);
+	return rc;
+}
+
+const struct otp_store_ops otp_store_redis_ops = {
+    .name = "redis",
+    .scheme = "redis://",
+    .form = "redis://[[USER]:PASSWORD@]HOST:PORT[/DB]",
+    .check = otp_store_redis_check,
+    .version = 2,
+    .caps = 0,
+    .open = open_rd,
+    .close = close_rd,
+    .ping = ping,
+    .code_issue = otp_redis_code_issue,
+    .code_get = otp_redis_code_get,
+    .code_verify = otp_redis_code_verify,
+    .limit_take = otp_redis_limit_take,
+    .session_get = otp_redis_session_get,
+    .session_bind = otp_redis_session_bind,
+    .session_rotate = otp_redis_session_rotate,
+    .session_delete = otp_redis_session_delete,
+    .apikey_put = otp_redis_apikey_put,
+    .apikey_get = otp_redis_apikey_get,
+    .apikey_list = otp_redis_apikey_list,
+    .apikey_revoke = otp_redis_apikey_revoke,
+    .outbox_claim = otp_redis_outbox_claim,
+    .outbox_ack = otp_redis_outbox_ack,
+    .outbox_retry = otp_redis_outbox_retry,
+    .outbox_fail = otp_redis_outbox_fail,
+    .outbox_report = otp_redis_outbox_report,
+    .outbox_requeue = otp_redis_outbox_requeue,
+    .outbox_list = otp_redis_outbox_list,
+    .outbox_state = otp_redis_outbox_state,
+    .purge = otp_redis_purge,
+};
