@@ -20,7 +20,7 @@ CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover
 LDFLAGS  += -fsanitize=$(SANITIZE)
 endif
 
-LIB_SRC  := $(sort $(wildcard src/core/*.c src/engine/*.c src/store/*.c \
+LIB_SRC  := $(sort $(wildcard src/core/*.c src/engine/*.c src/store/*.c src/store/sqlite/*.c \
 	      src/sms/*.c src/outbox/*.c src/http/*.c src/handlers/*.c \
 	      src/provider/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "store/sqlite_commit.h"
+#include "store/sqlite/commit.h"
 
 #include "../contract/store_contract.h"
 

@@ -1,4 +1,4 @@
-/* sqlite_commit.h - one shared write connection per SQLite file, with group
+/* commit.h - one shared write connection per SQLite file, with group
  * commit.
  *
  * Every store handle of a process on one file writes through one writer: a
@@ -14,7 +14,7 @@
  * write lock (busy timeout), as before.
  *
  * The writer also owns the file's background checkpointer
- * (sqlite_checkpoint.h): SQLite's automatic checkpoints are off on it.
+ * (checkpoint.h): SQLite's automatic checkpoints are off on it.
  * Reads outside a write operation do not come here: they stay on the
  * handle's own connection. Statements are the caller's: `init` prepares them
  * on the new connection, and `fini` frees them.
@@ -25,7 +25,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 
-#include "store/sqlite_checkpoint.h"
+#include "store/sqlite/checkpoint.h"
 
 struct otp_sqlite_writer;
 

@@ -1,6 +1,6 @@
-/* sqlite_checkpoint.h - a background WAL checkpointer for one SQLite file.
+/* checkpoint.h - a background WAL checkpointer for one SQLite file.
  *
- * The shared write connection of a file (sqlite_commit.c) runs with SQLite's
+ * The shared write connection of a file (commit.c) runs with SQLite's
  * automatic checkpoints off, so that no commit of a request pays for copying
  * the WAL into the database. It tells the checkpointer the WAL's size after
  * each commit instead; the checkpointer's thread, on its own connection, runs
