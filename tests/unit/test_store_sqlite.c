@@ -19,7 +19,8 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "store/sqlite/commit.h"
+#include "store/sqlite/sqlite_test.h"
+#include "store/sqlite/stats.h"
 
 #include "../contract/store_contract.h"
 
@@ -832,13 +833,14 @@ static void sq_busy(void)
 
 /* ---- the shared writer: group commit and checkpoints ---- */
 
-/* Waits until the writer has ended n operations in all, or 5 s. */
-static bool wait_ops(struct otp_sqlite_writer *w, unsigned long n)
+/* Waits until the writer of s's file has ended n operations in all, or
+ * 5 s. */
+static bool wait_ops(struct otp_store *s, unsigned long n)
 {
 	const struct timespec ms = {0, 1000000};
 	for (int i = 0; i < 5000; i++) {
-		struct otp_sqlite_writer_stats st;
-		otp_sqlite_writer_stats(w, &st);
+		struct otp_sqlite_stats st;
+		otp_sqlite_stats(s, &st);
 		if (st.ops >= n)
 			return true;
 		nanosleep(&ms, NULL);
@@ -899,8 +901,8 @@ static void sq_writer_many_threads(void)
 		CHECK_INT(j[i].open_rc, 0);
 		CHECK_INT(j[i].errors, 0);
 	}
-	struct otp_sqlite_writer_stats st;
-	otp_sqlite_writer_stats(otp_sqlite_writer_peek(path), &st);
+	struct otp_sqlite_stats st;
+	otp_sqlite_stats(s, &st);
 	CHECK(st.ops >= WRITERS * WRITES);
 	CHECK(st.batches <= st.ops);
 	for (int i = 0; i < WRITERS; i++) {
@@ -991,21 +993,21 @@ static void sq_writer_batch(void)
 		CHECK_INT(open_path(path, &hs[i]), 0);
 		o[i].s = hs[i];
 	}
-	struct otp_sqlite_writer_stats st0, st;
-	otp_sqlite_writer_stats(w, &st0);
+	struct otp_sqlite_stats st0, st;
+	otp_sqlite_stats(s, &st0);
 	otp_sqlite_writer_gate(w, true);
 	pthread_t t[NOPS];
 	/* One at a time, in order: each ends (and waits) before the next. */
 	for (int i = 0; i < NOPS; i++) {
 		CHECK_INT(pthread_create(&t[i], NULL, run_batch_op, &o[i]), 0);
-		CHECK(wait_ops(w, st0.ops + (unsigned long)i + 1));
+		CHECK(wait_ops(s, st0.ops + (unsigned long)i + 1));
 	}
-	otp_sqlite_writer_stats(w, &st);
+	otp_sqlite_stats(s, &st);
 	CHECK_INT(st.batches, st0.batches); /* nothing committed yet */
 	otp_sqlite_writer_gate(w, false);
 	for (int i = 0; i < NOPS; i++)
 		pthread_join(t[i], NULL);
-	otp_sqlite_writer_stats(w, &st);
+	otp_sqlite_stats(s, &st);
 	CHECK_INT(st.batches, st0.batches + 1);
 
 	CHECK_INT(o[A].rc, 0);
@@ -1049,8 +1051,9 @@ static long file_size(const char *path)
  * last handle. */
 static void sq_checkpointer(void)
 {
-	int threads = otp_sqlite_ckpt_live(),
-	    writers = otp_sqlite_writer_live();
+	struct otp_sqlite_stats st;
+	otp_sqlite_stats(NULL, &st);
+	int threads = st.checkpointers, writers = st.writers;
 	char path[128], wal[160];
 	name_file(path, sizeof path, "ckpt");
 	snprintf(wal, sizeof wal, "%s-wal", path);
@@ -1059,8 +1062,9 @@ static void sq_checkpointer(void)
 	int rc = open_path(path, &s);
 	otp_sqlite_ckpt_tune(4000, 1000); /* the defaults, for later files */
 	CHECK_INT(rc, 0);
-	CHECK_INT(otp_sqlite_ckpt_live(), threads + 1);
-	CHECK_INT(otp_sqlite_writer_live(), writers + 1);
+	otp_sqlite_stats(s, &st);
+	CHECK_INT(st.checkpointers, threads + 1);
+	CHECK_INT(st.writers, writers + 1);
 	struct otp_sqlite_ckpt *ck =
 	    otp_sqlite_writer_ckpt(otp_sqlite_writer_peek(path));
 	long db_before = file_size(path);
@@ -1074,9 +1078,9 @@ static void sq_checkpointer(void)
 	CHECK(otp_sqlite_ckpt_wait(ck, 1, 1, 5000));
 	CHECK_INT(file_size(wal), 0);
 	CHECK(file_size(path) > db_before);
-	struct otp_sqlite_ckpt_stats cs;
-	otp_sqlite_ckpt_stats(ck, &cs);
-	CHECK(cs.commits >= 200);
+	otp_sqlite_stats(s, &st);
+	CHECK(st.commits >= 200);
+	CHECK(st.truncates >= 1);
 	for (unsigned i = 0; i < 200; i++) {
 		char id[OTP_ID_LEN + 1];
 		snprintf(id, sizeof id, "%032x", i + 1);
@@ -1084,15 +1088,24 @@ static void sq_checkpointer(void)
 		CHECK_INT(otp_store_code_get(s, id, &info), 0);
 	}
 	otp_store_close(s);
-	CHECK_INT(otp_sqlite_ckpt_live(), threads);
-	CHECK_INT(otp_sqlite_writer_live(), writers);
+	otp_sqlite_stats(NULL, &st);
+	CHECK_INT(st.checkpointers, threads);
+	CHECK_INT(st.writers, writers);
 }
 
 /* Handles on one file share its writer, whatever the file's name; another
  * file gets its own; the last handle closes it. */
+/* Writers open in this process. */
+static int live_writers(void)
+{
+	struct otp_sqlite_stats st;
+	otp_sqlite_stats(NULL, &st);
+	return st.writers;
+}
+
 static void sq_writer_per_file(void)
 {
-	int writers = otp_sqlite_writer_live();
+	int writers = live_writers();
 	char p1[128], p1b[160], p2[128];
 	name_file(p1, sizeof p1, "one");
 	name_file(p2, sizeof p2, "two");
@@ -1101,7 +1114,7 @@ static void sq_writer_per_file(void)
 	CHECK_INT(open_path(p1, &a), 0);
 	CHECK_INT(open_path(p1b, &b), 0);
 	CHECK_INT(open_path(p2, &c), 0);
-	CHECK_INT(otp_sqlite_writer_live(), writers + 2);
+	CHECK_INT(live_writers(), writers + 2);
 	CHECK(otp_sqlite_writer_peek(p1) != NULL);
 	CHECK(otp_sqlite_writer_peek(p1) == otp_sqlite_writer_peek(p1b));
 	CHECK(otp_sqlite_writer_peek(p2) != NULL);
@@ -1118,15 +1131,15 @@ static void sq_writer_per_file(void)
 	CHECK_INT(otp_store_code_get(c, c1.id, &info), OTP_ENOTFOUND);
 
 	otp_store_close(a);
-	CHECK_INT(otp_sqlite_writer_live(), writers + 2);
+	CHECK_INT(live_writers(), writers + 2);
 	struct otp_verify_in in = ct_make_try(c1.id, CT_RIGHT);
 	struct otp_verify_out out;
 	CHECK_INT(ct_verify(b, &in, CT_T0 + 1, &out), OTP_VERIFY_OK);
 	otp_store_close(b);
 	CHECK(otp_sqlite_writer_peek(p1) == NULL);
-	CHECK_INT(otp_sqlite_writer_live(), writers + 1);
+	CHECK_INT(live_writers(), writers + 1);
 	otp_store_close(c);
-	CHECK_INT(otp_sqlite_writer_live(), writers);
+	CHECK_INT(live_writers(), writers);
 }
 
 /* clang-format off */

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "core/err.h"
+#include "store/sqlite/sqlite_test.h"
 
 struct otp_sqlite_ckpt {
 	sqlite3 *db;

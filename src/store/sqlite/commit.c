@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "store/sqlite/sqlite_test.h"
 #include "store/sqlite/err.h"
 
 #define BUSY_MS 5000

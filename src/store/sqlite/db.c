@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "store/sqlite/stats.h"
 
 #define DAY_MS (24LL * 60 * 60 * 1000)
 
@@ -344,6 +345,23 @@ int otp_sq_purge(struct otp_store *s, int64_t now, long *removed)
 	if (rc == 0)
 		*removed = count;
 	return rc;
+}
+
+void otp_sqlite_stats(struct otp_store *s, struct otp_sqlite_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	out->writers = otp_sqlite_writer_live();
+	out->checkpointers = otp_sqlite_ckpt_live();
+	if (!s || s->ops != &otp_store_sqlite_ops)
+		return;
+	struct otp_sqlite_writer_stats w;
+	otp_sqlite_writer_stats(otp_sq_cast(s)->w, &w);
+	out->ops = w.ops;
+	out->batches = w.batches;
+	out->commits = w.ckpt.commits;
+	out->checkpoints = w.ckpt.checkpoints;
+	out->truncates = w.ckpt.truncates;
+	out->wal_pages = w.ckpt.wal_pages;
 }
 
 const struct otp_store_ops otp_store_sqlite_ops = {
