@@ -1142,6 +1142,142 @@ static void sq_writer_per_file(void)
 	CHECK_INT(live_writers(), writers);
 }
 
+/* ---- the fault VFS: a full or failing disk ---- */
+
+/* Codes and messages on disk, read by another connection. */
+static void check_rows(const char *path, int codes)
+{
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_INT(query_int(db, "SELECT count(*) FROM codes", NULL), codes);
+	CHECK_INT(query_int(db, "SELECT count(*) FROM outbox", NULL), codes);
+	sqlite3_close(db);
+}
+
+/* A code_issue whose WAL writes fail (disk full, then an I/O error) fails
+ * with an error, leaves nothing of itself behind, and once the disk is
+ * back the same handle issues and verifies again. */
+static void sq_fault_issue(void)
+{
+	static const int answers[] = {SQLITE_FULL, SQLITE_IOERR};
+	CHECK_INT(otp_sqlite_fault_install(), 0);
+	char path[128];
+	name_file(path, sizeof path, "fault");
+	struct otp_store *s;
+	CHECK_INT(open_path(path, &s), 0);
+	struct otp_code_new c1 = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	CHECK_INT(ct_issue(s, &c1, NULL, CT_T0), 0);
+	for (unsigned i = 0; i < 2; i++) {
+		struct otp_code_new c =
+		    ct_make_code(10 + i, CT_P2, CT_T0 + CT_TTL);
+		unsigned long hits = otp_sqlite_fault_hits();
+		otp_sqlite_fault_arm(&(struct otp_sqlite_fault){
+		    .ops = OTP_FAULT_WRITE,
+		    .files = OTP_FAULT_WAL,
+		    .rc = answers[i],
+		});
+		CHECK_INT(ct_issue(s, &c, NULL, CT_T0), OTP_EINTERNAL);
+		otp_sqlite_fault_disarm();
+		CHECK(otp_sqlite_fault_hits() > hits);
+		struct otp_code_info info;
+		CHECK_INT(otp_store_code_get(s, c.id, &info), OTP_ENOTFOUND);
+		enum otp_msg_state st;
+		CHECK_INT(otp_store_outbox_state(s, c.id, &st), OTP_ENOTFOUND);
+		check_rows(path, 1);
+	}
+	struct otp_code_new c3 = ct_make_code(3, CT_P3, CT_T0 + CT_TTL);
+	CHECK_INT(ct_issue(s, &c3, NULL, CT_T0), 0);
+	struct otp_verify_in in = ct_make_try(c1.id, CT_RIGHT);
+	struct otp_verify_out out;
+	CHECK_INT(ct_verify(s, &in, CT_T0 + 1, &out), OTP_VERIFY_OK);
+	check_rows(path, 2);
+	otp_store_close(s);
+	otp_sqlite_fault_uninstall();
+}
+
+/* A batch of the shared writer whose COMMIT fails: every operation of it
+ * gets the error, none of their work is kept, and the next batch commits. */
+static void sq_fault_commit_batch(void)
+{
+	enum { NOPS = 3 };
+	CHECK_INT(otp_sqlite_fault_install(), 0);
+	char path[128];
+	name_file(path, sizeof path, "faultbatch");
+	struct otp_store *s, *hs[NOPS];
+	CHECK_INT(open_path(path, &s), 0);
+	struct otp_sqlite_writer *w = otp_sqlite_writer_peek(path);
+	CHECK(w != NULL);
+	struct batch_op o[NOPS];
+	memset(o, 0, sizeof o);
+	static const char *const phones[NOPS] = {CT_P1, CT_P2, CT_P3};
+	for (int i = 0; i < NOPS; i++) {
+		CHECK_INT(open_path(path, &hs[i]), 0);
+		o[i].s = hs[i];
+		o[i].code =
+		    ct_make_code((unsigned)i + 1, phones[i], CT_T0 + CT_TTL);
+	}
+	struct otp_sqlite_stats st0, st;
+	otp_sqlite_stats(s, &st0);
+	otp_sqlite_writer_gate(w, true);
+	pthread_t t[NOPS];
+	for (int i = 0; i < NOPS; i++) {
+		CHECK_INT(pthread_create(&t[i], NULL, run_batch_op, &o[i]), 0);
+		CHECK(wait_ops(s, st0.ops + (unsigned long)i + 1));
+	}
+	otp_sqlite_stats(s, &st);
+	CHECK_INT(st.batches, st0.batches); /* all three wait for one COMMIT */
+	otp_sqlite_fault_arm(&(struct otp_sqlite_fault){
+	    .ops = OTP_FAULT_WRITE,
+	    .files = OTP_FAULT_WAL,
+	    .rc = SQLITE_FULL,
+	});
+	otp_sqlite_writer_gate(w, false);
+	for (int i = 0; i < NOPS; i++)
+		pthread_join(t[i], NULL);
+	otp_sqlite_fault_disarm();
+	otp_sqlite_stats(s, &st);
+	CHECK_INT(st.batches, st0.batches + 1);
+	for (int i = 0; i < NOPS; i++) {
+		CHECK_INT(o[i].rc, OTP_EINTERNAL);
+		struct otp_code_info info;
+		CHECK_INT(otp_store_code_get(s, o[i].code.id, &info),
+			  OTP_ENOTFOUND);
+	}
+	check_rows(path, 0);
+	for (int i = 0; i < NOPS; i++) {
+		CHECK_INT(ct_issue(hs[i], &o[i].code, NULL, CT_T0), 0);
+		otp_store_close(hs[i]);
+	}
+	check_rows(path, NOPS);
+	otp_store_close(s);
+	otp_sqlite_fault_uninstall();
+}
+
+/* The environment variable's grammar. */
+static void sq_fault_parse(void)
+{
+	struct otp_sqlite_fault f;
+	CHECK_INT(otp_sqlite_fault_parse("", &f), 0);
+	CHECK_INT(f.ops, OTP_FAULT_WRITE);
+	CHECK_INT(f.files, OTP_FAULT_DB | OTP_FAULT_WAL);
+	CHECK_INT(f.after, 1);
+	CHECK_INT(f.times, 0);
+	CHECK_INT(f.rc, SQLITE_FULL);
+	CHECK_INT(otp_sqlite_fault_parse("op=sync,file=wal,after=3,times=2,"
+					 "rc=ioerr",
+					 &f),
+		  0);
+	CHECK_INT(f.ops, OTP_FAULT_SYNC);
+	CHECK_INT(f.files, OTP_FAULT_WAL);
+	CHECK_INT(f.after, 3);
+	CHECK_INT(f.times, 2);
+	CHECK_INT(f.rc, SQLITE_IOERR);
+	static const char *const bad[] = {
+	    "op=read", "after=0", "after=", "times=x", "file=db,", "rc=full;x"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		CHECK_INT(otp_sqlite_fault_parse(bad[i], &f), OTP_EVALUE);
+}
+
 /* clang-format off */
 static const struct harness_test tests[] = {
 	CONTRACT_TESTS,
@@ -1160,6 +1296,9 @@ static const struct harness_test tests[] = {
 	TEST(sq_writer_batch),
 	TEST(sq_checkpointer),
 	TEST(sq_writer_per_file),
+	TEST(sq_fault_issue),
+	TEST(sq_fault_commit_batch),
+	TEST(sq_fault_parse),
 };
 /* clang-format on */
 

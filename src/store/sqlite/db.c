@@ -275,7 +275,8 @@ static void close_db(struct otp_store *s)
 static int open_db(const char *arg, struct otp_store **out)
 {
 	*out = NULL;
-	if (!arg || !*arg || !sqlite3_threadsafe() || sodium_init() < 0)
+	if (!arg || !*arg || !sqlite3_threadsafe() || sodium_init() < 0 ||
+	    otp_sq_faults_from_env() != 0)
 		return OTP_EINTERNAL;
 	struct sq *h = calloc(1, sizeof *h);
 	if (!h)

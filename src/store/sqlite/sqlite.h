@@ -153,6 +153,11 @@ int otp_sq_write(struct otp_store *s, enum stmt i, enum sq_want want,
 int otp_sq_set_wal(sqlite3 *db);
 int otp_sq_migrate(sqlite3 *db);
 
+/* Installs and arms the fault VFS if OTPD_TEST_SQLITE_FAULTS asks for it
+ * (faultvfs.c), once per process: 0, or OTP_EINTERNAL if its value is
+ * malformed. */
+int otp_sq_faults_from_env(void);
+
 /* Shared by two domains: the session upsert of a send (sessions.c), run by
  * code_issue, and the login written by a verify. */
 int otp_sq_bind_session(struct conn *q, const struct otp_session_bind *b,

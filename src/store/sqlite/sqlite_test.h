@@ -36,4 +36,37 @@ void otp_sqlite_ckpt_tune(int pages, int idle_ms);
 bool otp_sqlite_ckpt_wait(struct otp_sqlite_ckpt *c, unsigned long checkpoints,
 			  unsigned long truncates, int timeout_ms);
 
+/* The fault VFS (faultvfs.c, whose opening comment has the grammar of the
+ * OTPD_TEST_SQLITE_FAULTS variable that black-box tests use instead). */
+enum {
+	OTP_FAULT_WRITE = 1, /* ops: xWrite */
+	OTP_FAULT_SYNC = 2,  /* ops: xSync */
+	OTP_FAULT_DB = 1,    /* files: the main database file */
+	OTP_FAULT_WAL = 2,   /* files: its WAL */
+};
+
+struct otp_sqlite_fault {
+	int ops;   /* OTP_FAULT_WRITE | OTP_FAULT_SYNC; 0 disarms */
+	int files; /* OTP_FAULT_DB | OTP_FAULT_WAL */
+	int after; /* the after-th matching call fails first (1 if < 1) */
+	int times; /* that many fail from there; 0: every one while armed */
+	int rc;	   /* SQLITE_FULL, or SQLITE_IOERR (the write or fsync kind) */
+};
+
+/* Makes the fault VFS SQLite's default: files opened afterwards go through
+ * it (disarmed, it changes nothing). 0 or OTP_EINTERNAL. uninstall makes
+ * the real VFS the default again and disarms; files open keep working. */
+int otp_sqlite_fault_install(void);
+void otp_sqlite_fault_uninstall(void);
+
+/* Arms f (counting matching calls from 0 again), or disarms. Thread-safe. */
+void otp_sqlite_fault_arm(const struct otp_sqlite_fault *f);
+void otp_sqlite_fault_disarm(void);
+
+/* Calls failed so far in this process. */
+unsigned long otp_sqlite_fault_hits(void);
+
+/* Parses the environment variable's grammar: 0 or OTP_EVALUE. */
+int otp_sqlite_fault_parse(const char *spec, struct otp_sqlite_fault *out);
+
 #endif
