@@ -12,9 +12,12 @@
  * connection, so they see the earlier operations of their batch.
  *
  * The helpers below make an operation read as its SQL plus its logic:
- * otp_sq_bind's format binds its parameters, otp_sq_exec and otp_sq_row step
- * a cached statement, otp_sq_begin/otp_sq_end frame a write operation and
- * otp_sq_write is a whole one-statement write. None allocates or prepares.
+ * otp_sq_bind's format binds its parameters, otp_sq_exec runs a statement,
+ * otp_sq_row and otp_sq_step read rows, otp_sq_get is a whole one-row
+ * lookup, otp_sq_begin/otp_sq_end frame a write operation and otp_sq_write
+ * is a whole one-statement write. None allocates or prepares: every
+ * statement is the connection's cached one.
+ *
  * The backend reads no clock and decides no policy (TTLs, attempts, rates):
  * the engine does, and passes time in as `now`.
  */
@@ -76,16 +79,14 @@ static inline void otp_sq_done(sqlite3_stmt *st)
 }
 
 /* Binds st's parameters from ?1 on, one letter of fmt each, from ap:
- *   i int64_t          n int            _ none (stays NULL)
- *   h a hash (OTP_HASH_LEN bytes)       m a MAC (OTP_MAC_LEN bytes)
- *   t a static NUL-terminated text (a state name)
- *   e an error text, cut to OTP_ERROR_TEXT_MAX - 1 bytes on a character
- *   and a text field cut to its array's size:
- *   d code/request id   p phone   k API key id   N API key name
- *   l limit key         x idempotency key        q pending id
- * Values are bound SQLITE_STATIC: they must live until the statement is
- * reset. otp_sq_vbind returns the first `i` value (0 if none), for
- * otp_sq_write. */
+ *   i int64_t          n int            _ skipped: stays NULL, takes no
+ * argument h a hash (OTP_HASH_LEN bytes)       m a MAC (OTP_MAC_LEN bytes) t a
+ * static NUL-terminated text (a state name) e an error text, cut to
+ * OTP_ERROR_TEXT_MAX - 1 bytes on a character and a text field cut to its
+ * array's size: d code/request id   p phone   k API key id   N API key name l
+ * limit key         x idempotency key        q pending id Values are bound
+ * SQLITE_STATIC: they must live until the statement is reset. otp_sq_vbind
+ * returns the first `i` value (0 if none), for otp_sq_write. */
 int64_t otp_sq_vbind(sqlite3_stmt *st, const char *fmt, va_list ap);
 void otp_sq_bind(sqlite3_stmt *st, const char *fmt, ...);
 
