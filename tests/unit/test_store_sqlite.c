@@ -960,6 +960,40 @@ static void *run_batch_op(void *arg)
 	return NULL;
 }
 
+/* Runs the n operations o[] on handles of their own on path's file, one
+ * thread each and one at a time: the writer's gate holds each in one batch
+ * (it ends and waits before the next starts). Then, with all of them
+ * waiting, calls before_commit if given, opens the gate and checks that
+ * the batch ended once. The handles are o[i].s, for the caller to close. */
+static void run_held(struct otp_store *s, const char *path, struct batch_op *o,
+		     int n, void (*before_commit)(void))
+{
+	struct otp_sqlite_writer *w = otp_sqlite_writer_peek(path);
+	CHECK(w != NULL);
+	for (int i = 0; i < n; i++)
+		CHECK_INT(open_path(path, &o[i].s), 0);
+	struct otp_sqlite_stats st0, st;
+	otp_sqlite_stats(s, &st0);
+	otp_sqlite_writer_gate(w, true);
+	pthread_t t[16];
+	CHECK(n <= 16);
+	if (n > 16)
+		return;
+	for (int i = 0; i < n; i++) {
+		CHECK_INT(pthread_create(&t[i], NULL, run_batch_op, &o[i]), 0);
+		CHECK(wait_ops(s, st0.ops + (unsigned long)i + 1));
+	}
+	otp_sqlite_stats(s, &st);
+	CHECK_INT(st.batches, st0.batches); /* nothing committed yet */
+	if (before_commit)
+		before_commit();
+	otp_sqlite_writer_gate(w, false);
+	for (int i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	otp_sqlite_stats(s, &st);
+	CHECK_INT(st.batches, st0.batches + 1);
+}
+
 /* Operations held in one batch (the gate keeps it from committing) see the
  * work of those before them; those that fail (an idempotency conflict, a
  * limit, a second use of a code) are undone alone, and the batch commits
@@ -970,8 +1004,6 @@ static void sq_writer_batch(void)
 	name_file(path, sizeof path, "batch");
 	struct otp_store *s;
 	CHECK_INT(open_path(path, &s), 0);
-	struct otp_sqlite_writer *w = otp_sqlite_writer_peek(path);
-	CHECK(w != NULL);
 	struct otp_idem k = ct_make_idem(CT_IDEM_A, CT_T0 + CT_DAY);
 	struct otp_limit l = ct_make_limit("ph:batch", 3600000, 1);
 	enum { A, B, C, D, OK1, OK2, NOPS };
@@ -988,27 +1020,7 @@ static void sq_writer_batch(void)
 	o[OK1].code = o[OK2].code = o[A].code;
 	o[OK1].verify = o[OK2].verify = true;
 
-	struct otp_store *hs[NOPS];
-	for (int i = 0; i < NOPS; i++) {
-		CHECK_INT(open_path(path, &hs[i]), 0);
-		o[i].s = hs[i];
-	}
-	struct otp_sqlite_stats st0, st;
-	otp_sqlite_stats(s, &st0);
-	otp_sqlite_writer_gate(w, true);
-	pthread_t t[NOPS];
-	/* One at a time, in order: each ends (and waits) before the next. */
-	for (int i = 0; i < NOPS; i++) {
-		CHECK_INT(pthread_create(&t[i], NULL, run_batch_op, &o[i]), 0);
-		CHECK(wait_ops(s, st0.ops + (unsigned long)i + 1));
-	}
-	otp_sqlite_stats(s, &st);
-	CHECK_INT(st.batches, st0.batches); /* nothing committed yet */
-	otp_sqlite_writer_gate(w, false);
-	for (int i = 0; i < NOPS; i++)
-		pthread_join(t[i], NULL);
-	otp_sqlite_stats(s, &st);
-	CHECK_INT(st.batches, st0.batches + 1);
+	run_held(s, path, o, NOPS, NULL);
 
 	CHECK_INT(o[A].rc, 0);
 	CHECK(!o[A].out.replayed);
@@ -1022,7 +1034,7 @@ static void sq_writer_batch(void)
 	CHECK_INT(o[OK2].rc, 0);
 	CHECK_INT(o[OK2].vout.result, OTP_VERIFY_USED);
 	for (int i = 0; i < NOPS; i++)
-		otp_store_close(hs[i]);
+		otp_store_close(o[i].s);
 
 	/* Committed: what succeeded is there, what failed is not. */
 	struct otp_code_info info;
@@ -1197,46 +1209,31 @@ static void sq_fault_issue(void)
 
 /* A batch of the shared writer whose COMMIT fails: every operation of it
  * gets the error, none of their work is kept, and the next batch commits. */
+static void fill_disk(void)
+{
+	otp_sqlite_fault_arm(&(struct otp_sqlite_fault){
+	    .ops = OTP_FAULT_WRITE,
+	    .files = OTP_FAULT_WAL,
+	    .rc = SQLITE_FULL,
+	});
+}
+
 static void sq_fault_commit_batch(void)
 {
 	enum { NOPS = 3 };
 	CHECK_INT(otp_sqlite_fault_install(), 0);
 	char path[128];
 	name_file(path, sizeof path, "faultbatch");
-	struct otp_store *s, *hs[NOPS];
+	struct otp_store *s;
 	CHECK_INT(open_path(path, &s), 0);
-	struct otp_sqlite_writer *w = otp_sqlite_writer_peek(path);
-	CHECK(w != NULL);
 	struct batch_op o[NOPS];
 	memset(o, 0, sizeof o);
 	static const char *const phones[NOPS] = {CT_P1, CT_P2, CT_P3};
-	for (int i = 0; i < NOPS; i++) {
-		CHECK_INT(open_path(path, &hs[i]), 0);
-		o[i].s = hs[i];
+	for (int i = 0; i < NOPS; i++)
 		o[i].code =
 		    ct_make_code((unsigned)i + 1, phones[i], CT_T0 + CT_TTL);
-	}
-	struct otp_sqlite_stats st0, st;
-	otp_sqlite_stats(s, &st0);
-	otp_sqlite_writer_gate(w, true);
-	pthread_t t[NOPS];
-	for (int i = 0; i < NOPS; i++) {
-		CHECK_INT(pthread_create(&t[i], NULL, run_batch_op, &o[i]), 0);
-		CHECK(wait_ops(s, st0.ops + (unsigned long)i + 1));
-	}
-	otp_sqlite_stats(s, &st);
-	CHECK_INT(st.batches, st0.batches); /* all three wait for one COMMIT */
-	otp_sqlite_fault_arm(&(struct otp_sqlite_fault){
-	    .ops = OTP_FAULT_WRITE,
-	    .files = OTP_FAULT_WAL,
-	    .rc = SQLITE_FULL,
-	});
-	otp_sqlite_writer_gate(w, false);
-	for (int i = 0; i < NOPS; i++)
-		pthread_join(t[i], NULL);
+	run_held(s, path, o, NOPS, fill_disk);
 	otp_sqlite_fault_disarm();
-	otp_sqlite_stats(s, &st);
-	CHECK_INT(st.batches, st0.batches + 1);
 	for (int i = 0; i < NOPS; i++) {
 		CHECK_INT(o[i].rc, OTP_EINTERNAL);
 		struct otp_code_info info;
@@ -1245,8 +1242,8 @@ static void sq_fault_commit_batch(void)
 	}
 	check_rows(path, 0);
 	for (int i = 0; i < NOPS; i++) {
-		CHECK_INT(ct_issue(hs[i], &o[i].code, NULL, CT_T0), 0);
-		otp_store_close(hs[i]);
+		CHECK_INT(ct_issue(o[i].s, &o[i].code, NULL, CT_T0), 0);
+		otp_store_close(o[i].s);
 	}
 	check_rows(path, NOPS);
 	otp_store_close(s);
