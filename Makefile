@@ -20,7 +20,7 @@ CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover
 LDFLAGS  += -fsanitize=$(SANITIZE)
 endif
 
-LIB_SRC  := $(sort $(wildcard src/core/*.c src/engine/*.c src/store/*.c \
+LIB_SRC  := $(sort $(wildcard src/core/*.c src/engine/*.c src/store/*.c src/store/sqlite/*.c \
 	      src/sms/*.c src/outbox/*.c src/http/*.c src/handlers/*.c \
 	      src/provider/*.c))
 LIB_SRC  += $(sort $(wildcard src/store/sqlite/*.c src/store/redis/*.c))
@@ -35,7 +35,7 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libotpd.a: $(LIB_OBJ)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/otpd: $(BUILD)/src/main.o $(BUILD)/libotpd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -19,7 +19,8 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "store/sqlite_commit.h"
+#include "store/sqlite/sqlite_test.h"
+#include "store/sqlite/stats.h"
 
 #include "../contract/store_contract.h"
 
@@ -832,13 +833,14 @@ static void sq_busy(void)
 
 /* ---- the shared writer: group commit and checkpoints ---- */
 
-/* Waits until the writer has ended n operations in all, or 5 s. */
-static bool wait_ops(struct otp_sqlite_writer *w, unsigned long n)
+/* Waits until the writer of s's file has ended n operations in all, or
+ * 5 s. */
+static bool wait_ops(struct otp_store *s, unsigned long n)
 {
 	const struct timespec ms = {0, 1000000};
 	for (int i = 0; i < 5000; i++) {
-		struct otp_sqlite_writer_stats st;
-		otp_sqlite_writer_stats(w, &st);
+		struct otp_sqlite_stats st;
+		otp_sqlite_stats(s, &st);
 		if (st.ops >= n)
 			return true;
 		nanosleep(&ms, NULL);
@@ -899,8 +901,8 @@ static void sq_writer_many_threads(void)
 		CHECK_INT(j[i].open_rc, 0);
 		CHECK_INT(j[i].errors, 0);
 	}
-	struct otp_sqlite_writer_stats st;
-	otp_sqlite_writer_stats(otp_sqlite_writer_peek(path), &st);
+	struct otp_sqlite_stats st;
+	otp_sqlite_stats(s, &st);
 	CHECK(st.ops >= WRITERS * WRITES);
 	CHECK(st.batches <= st.ops);
 	for (int i = 0; i < WRITERS; i++) {
@@ -958,6 +960,40 @@ static void *run_batch_op(void *arg)
 	return NULL;
 }
 
+/* Runs the n operations o[] on handles of their own on path's file, one
+ * thread each and one at a time: the writer's gate holds each in one batch
+ * (it ends and waits before the next starts). Then, with all of them
+ * waiting, calls before_commit if given, opens the gate and checks that
+ * the batch ended once. The handles are o[i].s, for the caller to close. */
+static void run_held(struct otp_store *s, const char *path, struct batch_op *o,
+		     int n, void (*before_commit)(void))
+{
+	struct otp_sqlite_writer *w = otp_sqlite_writer_peek(path);
+	CHECK(w != NULL);
+	for (int i = 0; i < n; i++)
+		CHECK_INT(open_path(path, &o[i].s), 0);
+	struct otp_sqlite_stats st0, st;
+	otp_sqlite_stats(s, &st0);
+	otp_sqlite_writer_gate(w, true);
+	pthread_t t[16];
+	CHECK(n <= 16);
+	if (n > 16)
+		return;
+	for (int i = 0; i < n; i++) {
+		CHECK_INT(pthread_create(&t[i], NULL, run_batch_op, &o[i]), 0);
+		CHECK(wait_ops(s, st0.ops + (unsigned long)i + 1));
+	}
+	otp_sqlite_stats(s, &st);
+	CHECK_INT(st.batches, st0.batches); /* nothing committed yet */
+	if (before_commit)
+		before_commit();
+	otp_sqlite_writer_gate(w, false);
+	for (int i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	otp_sqlite_stats(s, &st);
+	CHECK_INT(st.batches, st0.batches + 1);
+}
+
 /* Operations held in one batch (the gate keeps it from committing) see the
  * work of those before them; those that fail (an idempotency conflict, a
  * limit, a second use of a code) are undone alone, and the batch commits
@@ -968,8 +1004,6 @@ static void sq_writer_batch(void)
 	name_file(path, sizeof path, "batch");
 	struct otp_store *s;
 	CHECK_INT(open_path(path, &s), 0);
-	struct otp_sqlite_writer *w = otp_sqlite_writer_peek(path);
-	CHECK(w != NULL);
 	struct otp_idem k = ct_make_idem(CT_IDEM_A, CT_T0 + CT_DAY);
 	struct otp_limit l = ct_make_limit("ph:batch", 3600000, 1);
 	enum { A, B, C, D, OK1, OK2, NOPS };
@@ -986,27 +1020,7 @@ static void sq_writer_batch(void)
 	o[OK1].code = o[OK2].code = o[A].code;
 	o[OK1].verify = o[OK2].verify = true;
 
-	struct otp_store *hs[NOPS];
-	for (int i = 0; i < NOPS; i++) {
-		CHECK_INT(open_path(path, &hs[i]), 0);
-		o[i].s = hs[i];
-	}
-	struct otp_sqlite_writer_stats st0, st;
-	otp_sqlite_writer_stats(w, &st0);
-	otp_sqlite_writer_gate(w, true);
-	pthread_t t[NOPS];
-	/* One at a time, in order: each ends (and waits) before the next. */
-	for (int i = 0; i < NOPS; i++) {
-		CHECK_INT(pthread_create(&t[i], NULL, run_batch_op, &o[i]), 0);
-		CHECK(wait_ops(w, st0.ops + (unsigned long)i + 1));
-	}
-	otp_sqlite_writer_stats(w, &st);
-	CHECK_INT(st.batches, st0.batches); /* nothing committed yet */
-	otp_sqlite_writer_gate(w, false);
-	for (int i = 0; i < NOPS; i++)
-		pthread_join(t[i], NULL);
-	otp_sqlite_writer_stats(w, &st);
-	CHECK_INT(st.batches, st0.batches + 1);
+	run_held(s, path, o, NOPS, NULL);
 
 	CHECK_INT(o[A].rc, 0);
 	CHECK(!o[A].out.replayed);
@@ -1020,7 +1034,7 @@ static void sq_writer_batch(void)
 	CHECK_INT(o[OK2].rc, 0);
 	CHECK_INT(o[OK2].vout.result, OTP_VERIFY_USED);
 	for (int i = 0; i < NOPS; i++)
-		otp_store_close(hs[i]);
+		otp_store_close(o[i].s);
 
 	/* Committed: what succeeded is there, what failed is not. */
 	struct otp_code_info info;
@@ -1049,8 +1063,9 @@ static long file_size(const char *path)
  * last handle. */
 static void sq_checkpointer(void)
 {
-	int threads = otp_sqlite_ckpt_live(),
-	    writers = otp_sqlite_writer_live();
+	struct otp_sqlite_stats st;
+	otp_sqlite_stats(NULL, &st);
+	int threads = st.checkpointers, writers = st.writers;
 	char path[128], wal[160];
 	name_file(path, sizeof path, "ckpt");
 	snprintf(wal, sizeof wal, "%s-wal", path);
@@ -1059,8 +1074,9 @@ static void sq_checkpointer(void)
 	int rc = open_path(path, &s);
 	otp_sqlite_ckpt_tune(4000, 1000); /* the defaults, for later files */
 	CHECK_INT(rc, 0);
-	CHECK_INT(otp_sqlite_ckpt_live(), threads + 1);
-	CHECK_INT(otp_sqlite_writer_live(), writers + 1);
+	otp_sqlite_stats(s, &st);
+	CHECK_INT(st.checkpointers, threads + 1);
+	CHECK_INT(st.writers, writers + 1);
 	struct otp_sqlite_ckpt *ck =
 	    otp_sqlite_writer_ckpt(otp_sqlite_writer_peek(path));
 	long db_before = file_size(path);
@@ -1074,9 +1090,9 @@ static void sq_checkpointer(void)
 	CHECK(otp_sqlite_ckpt_wait(ck, 1, 1, 5000));
 	CHECK_INT(file_size(wal), 0);
 	CHECK(file_size(path) > db_before);
-	struct otp_sqlite_ckpt_stats cs;
-	otp_sqlite_ckpt_stats(ck, &cs);
-	CHECK(cs.commits >= 200);
+	otp_sqlite_stats(s, &st);
+	CHECK(st.commits >= 200);
+	CHECK(st.truncates >= 1);
 	for (unsigned i = 0; i < 200; i++) {
 		char id[OTP_ID_LEN + 1];
 		snprintf(id, sizeof id, "%032x", i + 1);
@@ -1084,15 +1100,24 @@ static void sq_checkpointer(void)
 		CHECK_INT(otp_store_code_get(s, id, &info), 0);
 	}
 	otp_store_close(s);
-	CHECK_INT(otp_sqlite_ckpt_live(), threads);
-	CHECK_INT(otp_sqlite_writer_live(), writers);
+	otp_sqlite_stats(NULL, &st);
+	CHECK_INT(st.checkpointers, threads);
+	CHECK_INT(st.writers, writers);
 }
 
 /* Handles on one file share its writer, whatever the file's name; another
  * file gets its own; the last handle closes it. */
+/* Writers open in this process. */
+static int live_writers(void)
+{
+	struct otp_sqlite_stats st;
+	otp_sqlite_stats(NULL, &st);
+	return st.writers;
+}
+
 static void sq_writer_per_file(void)
 {
-	int writers = otp_sqlite_writer_live();
+	int writers = live_writers();
 	char p1[128], p1b[160], p2[128];
 	name_file(p1, sizeof p1, "one");
 	name_file(p2, sizeof p2, "two");
@@ -1101,7 +1126,7 @@ static void sq_writer_per_file(void)
 	CHECK_INT(open_path(p1, &a), 0);
 	CHECK_INT(open_path(p1b, &b), 0);
 	CHECK_INT(open_path(p2, &c), 0);
-	CHECK_INT(otp_sqlite_writer_live(), writers + 2);
+	CHECK_INT(live_writers(), writers + 2);
 	CHECK(otp_sqlite_writer_peek(p1) != NULL);
 	CHECK(otp_sqlite_writer_peek(p1) == otp_sqlite_writer_peek(p1b));
 	CHECK(otp_sqlite_writer_peek(p2) != NULL);
@@ -1118,15 +1143,136 @@ static void sq_writer_per_file(void)
 	CHECK_INT(otp_store_code_get(c, c1.id, &info), OTP_ENOTFOUND);
 
 	otp_store_close(a);
-	CHECK_INT(otp_sqlite_writer_live(), writers + 2);
+	CHECK_INT(live_writers(), writers + 2);
 	struct otp_verify_in in = ct_make_try(c1.id, CT_RIGHT);
 	struct otp_verify_out out;
 	CHECK_INT(ct_verify(b, &in, CT_T0 + 1, &out), OTP_VERIFY_OK);
 	otp_store_close(b);
 	CHECK(otp_sqlite_writer_peek(p1) == NULL);
-	CHECK_INT(otp_sqlite_writer_live(), writers + 1);
+	CHECK_INT(live_writers(), writers + 1);
 	otp_store_close(c);
-	CHECK_INT(otp_sqlite_writer_live(), writers);
+	CHECK_INT(live_writers(), writers);
+}
+
+/* ---- the fault VFS: a full or failing disk ---- */
+
+/* Codes and messages on disk, read by another connection. */
+static void check_rows(const char *path, int codes)
+{
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_INT(query_int(db, "SELECT count(*) FROM codes", NULL), codes);
+	CHECK_INT(query_int(db, "SELECT count(*) FROM outbox", NULL), codes);
+	sqlite3_close(db);
+}
+
+/* A code_issue whose WAL writes fail (disk full, then an I/O error) fails
+ * with an error, leaves nothing of itself behind, and once the disk is
+ * back the same handle issues and verifies again. */
+static void sq_fault_issue(void)
+{
+	static const int answers[] = {SQLITE_FULL, SQLITE_IOERR};
+	CHECK_INT(otp_sqlite_fault_install(), 0);
+	char path[128];
+	name_file(path, sizeof path, "fault");
+	struct otp_store *s;
+	CHECK_INT(open_path(path, &s), 0);
+	struct otp_code_new c1 = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	CHECK_INT(ct_issue(s, &c1, NULL, CT_T0), 0);
+	for (unsigned i = 0; i < 2; i++) {
+		struct otp_code_new c =
+		    ct_make_code(10 + i, CT_P2, CT_T0 + CT_TTL);
+		unsigned long hits = otp_sqlite_fault_hits();
+		otp_sqlite_fault_arm(&(struct otp_sqlite_fault){
+		    .ops = OTP_FAULT_WRITE,
+		    .files = OTP_FAULT_WAL,
+		    .rc = answers[i],
+		});
+		CHECK_INT(ct_issue(s, &c, NULL, CT_T0), OTP_EINTERNAL);
+		otp_sqlite_fault_disarm();
+		CHECK(otp_sqlite_fault_hits() > hits);
+		struct otp_code_info info;
+		CHECK_INT(otp_store_code_get(s, c.id, &info), OTP_ENOTFOUND);
+		enum otp_msg_state st;
+		CHECK_INT(otp_store_outbox_state(s, c.id, &st), OTP_ENOTFOUND);
+		check_rows(path, 1);
+	}
+	struct otp_code_new c3 = ct_make_code(3, CT_P3, CT_T0 + CT_TTL);
+	CHECK_INT(ct_issue(s, &c3, NULL, CT_T0), 0);
+	struct otp_verify_in in = ct_make_try(c1.id, CT_RIGHT);
+	struct otp_verify_out out;
+	CHECK_INT(ct_verify(s, &in, CT_T0 + 1, &out), OTP_VERIFY_OK);
+	check_rows(path, 2);
+	otp_store_close(s);
+	otp_sqlite_fault_uninstall();
+}
+
+/* A batch of the shared writer whose COMMIT fails: every operation of it
+ * gets the error, none of their work is kept, and the next batch commits. */
+static void fill_disk(void)
+{
+	otp_sqlite_fault_arm(&(struct otp_sqlite_fault){
+	    .ops = OTP_FAULT_WRITE,
+	    .files = OTP_FAULT_WAL,
+	    .rc = SQLITE_FULL,
+	});
+}
+
+static void sq_fault_commit_batch(void)
+{
+	enum { NOPS = 3 };
+	CHECK_INT(otp_sqlite_fault_install(), 0);
+	char path[128];
+	name_file(path, sizeof path, "faultbatch");
+	struct otp_store *s;
+	CHECK_INT(open_path(path, &s), 0);
+	struct batch_op o[NOPS];
+	memset(o, 0, sizeof o);
+	static const char *const phones[NOPS] = {CT_P1, CT_P2, CT_P3};
+	for (int i = 0; i < NOPS; i++)
+		o[i].code =
+		    ct_make_code((unsigned)i + 1, phones[i], CT_T0 + CT_TTL);
+	run_held(s, path, o, NOPS, fill_disk);
+	otp_sqlite_fault_disarm();
+	for (int i = 0; i < NOPS; i++) {
+		CHECK_INT(o[i].rc, OTP_EINTERNAL);
+		struct otp_code_info info;
+		CHECK_INT(otp_store_code_get(s, o[i].code.id, &info),
+			  OTP_ENOTFOUND);
+	}
+	check_rows(path, 0);
+	for (int i = 0; i < NOPS; i++) {
+		CHECK_INT(ct_issue(o[i].s, &o[i].code, NULL, CT_T0), 0);
+		otp_store_close(o[i].s);
+	}
+	check_rows(path, NOPS);
+	otp_store_close(s);
+	otp_sqlite_fault_uninstall();
+}
+
+/* The environment variable's grammar. */
+static void sq_fault_parse(void)
+{
+	struct otp_sqlite_fault f;
+	CHECK_INT(otp_sqlite_fault_parse("", &f), 0);
+	CHECK_INT(f.ops, OTP_FAULT_WRITE);
+	CHECK_INT(f.files, OTP_FAULT_DB | OTP_FAULT_WAL);
+	CHECK_INT(f.after, 1);
+	CHECK_INT(f.times, 0);
+	CHECK_INT(f.rc, SQLITE_FULL);
+	CHECK_INT(otp_sqlite_fault_parse("op=sync,file=wal,after=3,times=2,"
+					 "rc=ioerr",
+					 &f),
+		  0);
+	CHECK_INT(f.ops, OTP_FAULT_SYNC);
+	CHECK_INT(f.files, OTP_FAULT_WAL);
+	CHECK_INT(f.after, 3);
+	CHECK_INT(f.times, 2);
+	CHECK_INT(f.rc, SQLITE_IOERR);
+	static const char *const bad[] = {
+	    "op=read", "after=0", "after=", "times=x", "file=db,", "rc=full;x"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		CHECK_INT(otp_sqlite_fault_parse(bad[i], &f), OTP_EVALUE);
 }
 
 /* clang-format off */
@@ -1147,6 +1293,9 @@ static const struct harness_test tests[] = {
 	TEST(sq_writer_batch),
 	TEST(sq_checkpointer),
 	TEST(sq_writer_per_file),
+	TEST(sq_fault_issue),
+	TEST(sq_fault_commit_batch),
+	TEST(sq_fault_parse),
 };
 /* clang-format on */
 

@@ -1,6 +1,6 @@
-/* sqlite_checkpoint.c - a background WAL checkpointer for one SQLite file.
+/* checkpoint.c - a background WAL checkpointer for one SQLite file.
  *
- * See sqlite_checkpoint.h. The thread sleeps on a condition variable: the
+ * See checkpoint.h. The thread sleeps on a condition variable: the
  * write connection's WAL hook wakes it when the WAL has grown by `pages`
  * frames since the last checkpoint, and a timed wait of `idle_ms` tells it
  * the file has gone quiet. PASSIVE copies what it can without taking any
@@ -8,9 +8,9 @@
  * itself once every frame is copied and no reader still needs them. TRUNCATE
  * (when idle only) takes the write lock, so it is tried with no busy handler
  * and simply skipped if anybody holds it. It decides nothing else: which
- * connection writes, and when commits happen, is sqlite_commit.c's job.
+ * connection writes, and when commits happen, is commit.c's job.
  */
-#include "store/sqlite_checkpoint.h"
+#include "store/sqlite/checkpoint.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "core/err.h"
+#include "store/sqlite/sqlite_test.h"
 
 struct otp_sqlite_ckpt {
 	sqlite3 *db;
@@ -132,6 +133,16 @@ static void *run(void *arg)
 	return NULL;
 }
 
+/* Frees a checkpointer whose thread is not running (any more). */
+static void release(struct otp_sqlite_ckpt *c)
+{
+	pthread_cond_destroy(&c->ran);
+	pthread_cond_destroy(&c->wake);
+	pthread_mutex_destroy(&c->mu);
+	sqlite3_close(c->db);
+	free(c);
+}
+
 int otp_sqlite_ckpt_start(const char *path, void (*hold)(void *, bool),
 			  void *hold_arg, struct otp_sqlite_ckpt **out)
 {
@@ -167,9 +178,8 @@ int otp_sqlite_ckpt_start(const char *path, void (*hold)(void *, bool),
 	*out = c;
 	return 0;
 fail_thread:
-	pthread_cond_destroy(&c->ran);
-	pthread_cond_destroy(&c->wake);
-	pthread_mutex_destroy(&c->mu);
+	release(c);
+	return OTP_EINTERNAL;
 fail_open:
 	sqlite3_close(c->db);
 	free(c);
@@ -186,11 +196,7 @@ void otp_sqlite_ckpt_stop(struct otp_sqlite_ckpt *c)
 	pthread_mutex_unlock(&c->mu);
 	pthread_join(c->thread, NULL);
 	atomic_fetch_sub(&live, 1);
-	pthread_cond_destroy(&c->ran);
-	pthread_cond_destroy(&c->wake);
-	pthread_mutex_destroy(&c->mu);
-	sqlite3_close(c->db);
-	free(c);
+	release(c);
 }
 
 void otp_sqlite_ckpt_note(struct otp_sqlite_ckpt *c, int pages)

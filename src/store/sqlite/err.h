@@ -1,4 +1,4 @@
-/* sqlite_err.h - SQLite's result codes as otpd's errors, for the SQLite
+/* err.h - SQLite's result codes as otpd's errors, for the SQLite
  * backend's files: busy or locked beyond the busy timeout is "try again
  * later" (OTP_EUNAVAIL); anything else is our fault (OTP_EINTERNAL).
  */

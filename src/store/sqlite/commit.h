@@ -1,4 +1,4 @@
-/* sqlite_commit.h - one shared write connection per SQLite file, with group
+/* commit.h - one shared write connection per SQLite file, with group
  * commit.
  *
  * Every store handle of a process on one file writes through one writer: a
@@ -14,7 +14,7 @@
  * write lock (busy timeout), as before.
  *
  * The writer also owns the file's background checkpointer
- * (sqlite_checkpoint.h): SQLite's automatic checkpoints are off on it.
+ * (checkpoint.h): SQLite's automatic checkpoints are off on it.
  * Reads outside a write operation do not come here: they stay on the
  * handle's own connection. Statements are the caller's: `init` prepares them
  * on the new connection, and `fini` frees them.
@@ -25,7 +25,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 
-#include "store/sqlite_checkpoint.h"
+#include "store/sqlite/checkpoint.h"
 
 struct otp_sqlite_writer;
 
@@ -64,7 +64,7 @@ int otp_sqlite_writer_begin(struct otp_sqlite_writer *w,
 int otp_sqlite_writer_end(struct otp_sqlite_writer *w,
 			  struct otp_sqlite_ticket *t, int rc);
 
-/* For tests and diagnostics. */
+/* Its counters (stats.h reads them). */
 struct otp_sqlite_writer_stats {
 	unsigned long ops;     /* operations ended */
 	unsigned long batches; /* COMMITs (or batches lost to an error) */
@@ -72,15 +72,9 @@ struct otp_sqlite_writer_stats {
 };
 void otp_sqlite_writer_stats(struct otp_sqlite_writer *w,
 			     struct otp_sqlite_writer_stats *out);
-struct otp_sqlite_ckpt *otp_sqlite_writer_ckpt(struct otp_sqlite_writer *w);
-/* The writer of the file at path if this process has one open (no
- * reference is taken: valid while a handle on it is open), or NULL. */
-struct otp_sqlite_writer *otp_sqlite_writer_peek(const char *path);
-/* For tests: while the gate is closed, operations end as if a thread were
- * queued behind them, so they wait and their batch is not committed (up to
- * OTP_SQLITE_BATCH_MAX operations); opening it commits the batch. */
-void otp_sqlite_writer_gate(struct otp_sqlite_writer *w, bool closed);
 /* Writers open in this process. */
 int otp_sqlite_writer_live(void);
+
+/* Tests' hooks are sqlite_test.h's. */
 
 #endif

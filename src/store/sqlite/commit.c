@@ -1,5 +1,5 @@
-/* sqlite_commit.c - one shared write connection per SQLite file, with group
- * commit (see sqlite_commit.h).
+/* commit.c - one shared write connection per SQLite file, with group
+ * commit (see commit.h).
  *
  * A batch is the open transaction and the tickets of the operations that
  * ended in it and wait for its COMMIT. Threads count themselves in `waiting`
@@ -15,11 +15,11 @@
  * gathers.
  *
  * It does not know the schema, its statements or what an operation does:
- * store_sqlite.c does. A registry entry belongs to one process: a child of
- * fork() does not inherit its parent's writers (SQLite connections must not
- * cross a fork), it opens its own.
+ * the domain files beside it do (sqlite.h). A registry entry belongs to one
+ * process: a child of fork() does not inherit its parent's writers (SQLite
+ * connections must not cross a fork), it opens its own.
  */
-#include "store/sqlite_commit.h"
+#include "store/sqlite/commit.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -30,7 +30,8 @@
 #include <unistd.h>
 
 #include "core/err.h"
-#include "store/sqlite_err.h"
+#include "store/sqlite/sqlite_test.h"
+#include "store/sqlite/err.h"
 
 #define BUSY_MS 5000
 /* 32 MiB of page cache (negative: KiB); savepoints' journals in memory
@@ -93,7 +94,7 @@ static int on_wal(void *arg, sqlite3 *db, const char *name, int pages)
 	return SQLITE_OK;
 }
 
-/* The checkpointer's hold (sqlite_checkpoint.h): the writer between two
+/* The checkpointer's hold (checkpoint.h): the writer between two
  * batches. An open batch is waited out: its waiters wait for an operation
  * that is queued on the mutex already. */
 static void hold(void *arg, bool on)

@@ -1,6 +1,6 @@
-/* sqlite_checkpoint.h - a background WAL checkpointer for one SQLite file.
+/* checkpoint.h - a background WAL checkpointer for one SQLite file.
  *
- * The shared write connection of a file (sqlite_commit.c) runs with SQLite's
+ * The shared write connection of a file (commit.c) runs with SQLite's
  * automatic checkpoints off, so that no commit of a request pays for copying
  * the WAL into the database. It tells the checkpointer the WAL's size after
  * each commit instead; the checkpointer's thread, on its own connection, runs
@@ -19,7 +19,7 @@
 
 struct otp_sqlite_ckpt;
 
-/* Counters since start, for tests and diagnostics. */
+/* Counters since start (stats.h reads them). */
 struct otp_sqlite_ckpt_stats {
 	unsigned long commits;	   /* commits that wrote WAL frames */
 	unsigned long checkpoints; /* PASSIVE checkpoints run */
@@ -44,18 +44,8 @@ void otp_sqlite_ckpt_note(struct otp_sqlite_ckpt *c, int pages);
 void otp_sqlite_ckpt_stats(struct otp_sqlite_ckpt *c,
 			   struct otp_sqlite_ckpt_stats *out);
 
-/* Waits until at least `checkpoints` PASSIVE and `truncates` TRUNCATE
- * checkpoints have run, or timeout_ms has passed: true if they have. */
-bool otp_sqlite_ckpt_wait(struct otp_sqlite_ckpt *c, unsigned long checkpoints,
-			  unsigned long truncates, int timeout_ms);
-
-/* Process-wide knobs: pages of WAL growth that trigger a PASSIVE checkpoint
- * (default 4000) and the idle period before a TRUNCATE one (default 1000
- * ms). Values <= 0 keep the current one. They apply to checkpointers started
- * afterwards; tests lower them. */
-void otp_sqlite_ckpt_tune(int pages, int idle_ms);
-
-/* Checkpointer threads alive in this process (tests check none leaks). */
+/* Checkpointer threads alive in this process. Tests' hooks (tuning,
+ * waiting) are sqlite_test.h's. */
 int otp_sqlite_ckpt_live(void);
 
 #endif

@@ -1,0 +1,224 @@
+/* codes.c - the SQLite backend's codes: issue (with its idempotency key,
+ * limits, queued message and session binding, in one operation), get and
+ * verify.
+ *
+ * An issue retires the phone's pending code and writes the new one with its
+ * outbox message; a verify reads the code on the writer's connection and
+ * settles it (used, wrong, dead) in the same operation, rotating the session
+ * on success. The session and limit statements they run are sessions.c's
+ * and limits.c's; the message's life after it is queued is outbox.c's.
+ */
+#include <sodium.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "store/sqlite/sqlite.h"
+
+/* Looks up a live idempotency key: fills out for a replay of the same
+ * phone, OTP_ECONFLICT for another phone, 0 with out untouched if none. */
+static int idem_find(struct conn *q, const struct otp_idem *k,
+		     const char *phone, int64_t now, struct otp_issue_out *out)
+{
+	sqlite3_stmt *st = q->st[ST_IDEM_GET];
+	int rc = otp_sq_row(st, "xi", k->key, now);
+	if (rc != 1)
+		return rc;
+	char first[OTP_PHONE_MAX];
+	otp_sq_text(st, 1, first, sizeof first);
+	if (strncmp(first, phone, OTP_PHONE_MAX) == 0) {
+		otp_sq_text(st, 0, out->id, sizeof out->id);
+		out->expires_ms = sqlite3_column_int64(st, 2);
+		out->replayed = true;
+	}
+	otp_sq_done(st);
+	return out->replayed ? 0 : OTP_ECONFLICT;
+}
+
+/* Queues the code's message. Never NULL for a queued message: NULL means
+ * "wiped". */
+static int queue_msg(struct conn *q, const struct otp_issue *in, int64_t now)
+{
+	const struct otp_code_new *code = &in->code;
+	sqlite3_stmt *st = q->st[ST_MSG_INSERT];
+	int rc =
+	    sqlite3_bind_blob64(st, 3, in->body ? (const void *)in->body : "",
+				in->body ? in->body_len : 0, SQLITE_STATIC);
+	if (rc != SQLITE_OK) {
+		otp_sq_done(st);
+		return OTP_EINTERNAL; /* too big for a blob */
+	}
+	return otp_sq_exec(st, "dp_ii", code->id, code->phone, now,
+			   code->expires_ms);
+}
+
+/* The writes of an issue that is not a replay, in the open transaction.
+ * The key is looked up under the write lock BEGIN IMMEDIATE takes, so two
+ * issues under one key, from any thread or process, are serialised: the
+ * second one sees the first one's row. */
+static int issue_in_tx(struct conn *q, const struct otp_issue *in, int64_t now,
+		       struct otp_issue_out *out)
+{
+	const struct otp_code_new *code = &in->code;
+	int rc = 0;
+	if (in->idem) {
+		rc = idem_find(q, in->idem, code->phone, now, out);
+		if (rc || out->replayed)
+			return rc;
+	}
+	if (in->nlimits) {
+		rc = otp_sq_take_in_tx(q, in->limits, in->nlimits, now,
+				       &out->retry_ms);
+		if (rc)
+			return rc;
+	}
+	rc = otp_sq_exec(q->st[ST_CODE_RETIRE], "p", code->phone);
+	if (rc == 0)
+		rc = otp_sq_exec(q->st[ST_CODE_INSERT], "dpmnii", code->id,
+				 code->phone, code->mac, code->attempts, now,
+				 code->expires_ms);
+	if (rc == 0)
+		rc = queue_msg(q, in, now);
+	if (rc == 0 && in->idem)
+		rc = otp_sq_exec(q->st[ST_IDEM_PUT], "xdpii", in->idem->key,
+				 code->id, code->phone, code->expires_ms,
+				 in->idem->expires_ms);
+	if (rc == 0 && in->bind)
+		rc = otp_sq_bind_session(q, in->bind, code->id, code->phone,
+					 false, now);
+	if (rc == 0) {
+		memcpy(out->id, code->id, sizeof out->id);
+		out->id[OTP_ID_LEN] = '\0';
+		out->expires_ms = code->expires_ms;
+	}
+	return rc;
+}
+
+int otp_sq_code_issue(struct otp_store *s, const struct otp_issue *in,
+		      int64_t now, struct otp_issue_out *out)
+{
+	struct sq *h = otp_sq_cast(s);
+	struct conn *q;
+	memset(out, 0, sizeof *out);
+	int rc = otp_sq_begin(h, &q);
+	if (rc)
+		return rc;
+	rc = otp_sq_end(h, issue_in_tx(q, in, now, out));
+	if (rc) {
+		/* A refusal by a limit keeps only its wait. */
+		int64_t wait = rc == OTP_ELIMITED ? out->retry_ms : 0;
+		memset(out, 0, sizeof *out);
+		out->retry_ms = wait;
+	}
+	return rc;
+}
+
+/* Copies a row of ST_CODE_INFO into an otp_code_info. */
+static int copy_info(sqlite3_stmt *st, void *arg)
+{
+	struct otp_code_info *out = arg;
+	otp_sq_text(st, 0, out->phone, sizeof out->phone);
+	int state = otp_sq_state(st, 1, otp_code_state_names,
+				 OTP_SQ_COUNT(otp_code_state_names));
+	out->attempts_left = sqlite3_column_int(st, 2);
+	out->created_ms = sqlite3_column_int64(st, 3);
+	out->expires_ms = sqlite3_column_int64(st, 4);
+	/* Issued together, purged together: no message is a fault. */
+	int msg = otp_sq_state(st, 5, otp_msg_state_names,
+			       OTP_SQ_COUNT(otp_msg_state_names));
+	if (state < 0 || msg < 0) {
+		memset(out, 0, sizeof *out);
+		return OTP_EINTERNAL;
+	}
+	out->state = (enum otp_code_state)state;
+	out->msg_state = (enum otp_msg_state)msg;
+	return 0;
+}
+
+int otp_sq_code_get(struct otp_store *s, const char *id,
+		    struct otp_code_info *out)
+{
+	memset(out, 0, sizeof *out);
+	return otp_sq_get(s, ST_CODE_INFO, copy_info, out, "d", id);
+}
+
+static int set_code(struct conn *q, const char *id, enum otp_code_state state,
+		    int attempts_left)
+{
+	return otp_sq_exec(q->st[ST_CODE_SET], "dtn", id,
+			   otp_code_state_names[state], attempts_left);
+}
+
+/* Settles a code read for a verify, in the open transaction: its result in
+ * out, and its new state written. */
+static int settle(struct conn *q, const struct otp_verify_in *in, int64_t now,
+		  int state, bool match, int64_t expires,
+		  struct otp_verify_out *out)
+{
+	int left = out->attempts_left, rc = 0;
+	if (state == OTP_CODE_USED) {
+		out->result = OTP_VERIFY_USED;
+	} else if (state == OTP_CODE_DEAD || state == OTP_CODE_RETIRED) {
+		out->result = OTP_VERIFY_DEAD;
+	} else if (state != OTP_CODE_PENDING) {
+		rc = OTP_EINTERNAL;
+	} else if (now >= expires) {
+		out->result = OTP_VERIFY_EXPIRED;
+	} else if (match && !in->force_fail &&
+		   (!in->expect_phone[0] ||
+		    strcmp(in->expect_phone, out->phone) == 0)) {
+		rc = set_code(q, in->id, OTP_CODE_USED, left);
+		/* Replaces session old_hash by an authenticated new_hash. */
+		if (rc == 0 && in->rotate)
+			rc = otp_sq_exec(q->st[ST_SESSION_DELETE], "h",
+					 in->old_hash);
+		if (rc == 0 && in->rotate)
+			rc = otp_sq_put_login(q, in->new_hash, out->phone,
+					      in->session_expires_ms, now);
+		out->result = OTP_VERIFY_OK;
+	} else {
+		left = left > 1 ? left - 1 : 0;
+		rc = set_code(q, in->id,
+			      left ? OTP_CODE_PENDING : OTP_CODE_DEAD, left);
+		out->result = OTP_VERIFY_WRONG;
+		out->attempts_left = left;
+	}
+	return rc;
+}
+
+/* Reads the code and settles it, in the open transaction. */
+static int verify_in_tx(struct conn *q, const struct otp_verify_in *in,
+			int64_t now, struct otp_verify_out *out)
+{
+	sqlite3_stmt *st = q->st[ST_CODE_GET];
+	int rc = otp_sq_row(st, "d", in->id);
+	if (rc != 1)
+		return rc;
+	otp_sq_text(st, 0, out->phone, sizeof out->phone);
+	const void *mac = sqlite3_column_blob(st, 1);
+	bool match = sqlite3_column_bytes(st, 1) == OTP_MAC_LEN &&
+		     sodium_memcmp(mac, in->mac, OTP_MAC_LEN) == 0;
+	out->attempts_left = sqlite3_column_int(st, 2);
+	int state = otp_sq_state(st, 3, otp_code_state_names,
+				 OTP_SQ_COUNT(otp_code_state_names));
+	int64_t expires = sqlite3_column_int64(st, 4);
+	otp_sq_done(st);
+	return settle(q, in, now, state, match, expires, out);
+}
+
+int otp_sq_code_verify(struct otp_store *s, const struct otp_verify_in *in,
+		       int64_t now, struct otp_verify_out *out)
+{
+	struct sq *h = otp_sq_cast(s);
+	struct conn *q;
+	memset(out, 0, sizeof *out);
+	out->result = OTP_VERIFY_NOTFOUND;
+	int rc = otp_sq_begin(h, &q);
+	if (rc)
+		return rc;
+	rc = otp_sq_end(h, verify_in_tx(q, in, now, out));
+	if (rc) {
+		memset(out, 0, sizeof *out);
+		out->result = OTP_VERIFY_NOTFOUND;
+	}
+	return rc;
+}

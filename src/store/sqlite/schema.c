@@ -1,0 +1,197 @@
+/* schema.c - the SQLite backend's tables: the append-only list of
+ * migrations, applied at open under the write lock, and the switch to WAL.
+ *
+ * The schema is versioned by PRAGMA user_version. It does not hold the
+ * statements that run on these tables (statements.h) nor open connections
+ * (db.c).
+ */
+#include <stdio.h>
+
+#include "core/err.h"
+#include "store/sqlite/sqlite.h"
+
+/* The schema: entry i takes a file from user_version i to i + 1, all of them
+ * in one transaction at open. Append only; never edit a released entry.
+ * States are words so that a person at the sqlite3 shell can read them. */
+static const char *const migrations[] = {
+    /* 1: codes, sessions, limits, outbox. */
+    "CREATE TABLE codes ("
+    " id TEXT PRIMARY KEY,"
+    " phone TEXT NOT NULL,"
+    " mac BLOB NOT NULL,"
+    " attempts_left INTEGER NOT NULL,"
+    " state TEXT NOT NULL"
+    "  CHECK (state IN ('pending', 'used', 'dead', 'retired')),"
+    " created INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL);"
+    "CREATE INDEX codes_phone_state ON codes (phone, state);"
+    "CREATE INDEX codes_expires ON codes (expires);"
+    "CREATE TABLE sessions ("
+    " hash BLOB PRIMARY KEY,"
+    " phone TEXT NOT NULL,"
+    " authenticated INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL,"
+    " pending_id TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX sessions_expires ON sessions (expires);"
+    "CREATE TABLE limits ("
+    " key TEXT PRIMARY KEY,"
+    " tat INTEGER NOT NULL) WITHOUT ROWID;"
+    /* AUTOINCREMENT: a message id is never reused, even after a purge,
+     * so a late ack from a slow worker cannot hit another message. */
+    "CREATE TABLE outbox ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " request_id TEXT NOT NULL,"
+    " to_phone TEXT NOT NULL,"
+    " body BLOB,"
+    " state TEXT NOT NULL CHECK (state IN"
+    "  ('queued', 'sending', 'sent', 'failed', 'expired')),"
+    " attempts INTEGER NOT NULL,"
+    " next_at INTEGER NOT NULL,"
+    " lease_until INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL,"
+    " last_error TEXT NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " updated INTEGER NOT NULL);"
+    "CREATE INDEX outbox_state_next ON outbox (state, next_at);"
+    "CREATE INDEX outbox_request ON outbox (request_id);"
+    "CREATE INDEX outbox_expires ON outbox (expires);",
+
+    /* 2: idempotency keys, API keys, sessions bound to an upstream
+     * provider's request, SMS driver indexes and delivery reports. An
+     * idempotency key keeps its first code's expiry, so a replay needs no
+     * code row. Sessions of v1 learn the phone of their pending code.
+     * SQLite cannot alter a CHECK: outbox is rebuilt (create, copy, drop,
+     * rename) with its rows, ids and AUTOINCREMENT counter: the counter's
+     * row is handed to the new table before the old one is dropped (which
+     * would delete it), and RENAME renames it with the table. */
+    "CREATE TABLE idem ("
+    " key TEXT PRIMARY KEY,"
+    " request_id TEXT NOT NULL,"
+    " phone TEXT NOT NULL,"
+    " code_expires INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX idem_expires ON idem (expires);"
+    "CREATE TABLE apikeys ("
+    " id TEXT PRIMARY KEY,"
+    " name TEXT NOT NULL,"
+    " hash BLOB NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " revoked INTEGER NOT NULL) WITHOUT ROWID;"
+    "ALTER TABLE sessions ADD COLUMN pending_phone TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE sessions ADD COLUMN sends INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE sessions SET pending_phone = coalesce((SELECT phone FROM codes"
+    " WHERE codes.id = sessions.pending_id), '') WHERE pending_id != '';"
+    "CREATE TABLE outbox_v2 ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " request_id TEXT NOT NULL,"
+    " to_phone TEXT NOT NULL,"
+    " body BLOB,"
+    " state TEXT NOT NULL CHECK (state IN"
+    "  ('queued', 'sending', 'sent', 'delivered', 'undelivered',"
+    "   'failed', 'expired')),"
+    " attempts INTEGER NOT NULL,"
+    " driver INTEGER NOT NULL,"
+    " next_at INTEGER NOT NULL,"
+    " lease_until INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL,"
+    " last_error TEXT NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " updated INTEGER NOT NULL);"
+    "INSERT INTO outbox_v2 (id, request_id, to_phone, body, state,"
+    " attempts, driver, next_at, lease_until, expires, last_error,"
+    " created, updated)"
+    " SELECT id, request_id, to_phone, body, state, attempts, 0, next_at,"
+    " lease_until, expires, last_error, created, updated FROM outbox;"
+    "DELETE FROM sqlite_sequence WHERE name = 'outbox_v2';"
+    "UPDATE sqlite_sequence SET name = 'outbox_v2' WHERE name = 'outbox';"
+    "DROP TABLE outbox;"
+    "ALTER TABLE outbox_v2 RENAME TO outbox;"
+    "CREATE INDEX outbox_state_next ON outbox (state, next_at);"
+    "CREATE INDEX outbox_request ON outbox (request_id);"
+    "CREATE INDEX outbox_expires ON outbox (expires);",
+
+    /* 3: the outbox claim takes the messages that fell due first, each
+     * kind from its own partial index in due order (queued: next_at;
+     * sending: lease_until), merged, and stops at its limit, instead of
+     * collecting and sorting every due row (a 20k backlog cut delivery to
+     * ~2,500 msg/s). Messages not due yet are never read. The indexes hold
+     * live messages only: a sent one leaves them instead of being moved in
+     * outbox_state_next, which served that query only. */
+    "CREATE INDEX outbox_queued ON outbox (next_at) WHERE state = 'queued';"
+    "CREATE INDEX outbox_leased ON outbox (lease_until)"
+    " WHERE state = 'sending';"
+    "DROP INDEX outbox_state_next;",
+};
+
+#define SCHEMA_VERSION ((int)OTP_SQ_COUNT(migrations))
+static int read_version(sqlite3 *db, int *version)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return otp_sqlite_err(rc);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : otp_sqlite_err(rc);
+}
+
+/* Runs one piece of SQL of ours (no input text): 0 or an OTP_E* error. */
+static int exec(sqlite3 *db, const char *sql)
+{
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : otp_sqlite_err(rc);
+}
+
+/* Brings the file to SCHEMA_VERSION. Several openers may race here: the
+ * version is read again under the write lock, so only one migrates. */
+int otp_sq_migrate(sqlite3 *db)
+{
+	int have, rc = read_version(db, &have);
+	if (rc == 0 && have == SCHEMA_VERSION)
+		return 0;
+	if (rc == 0 && (have < 0 || have > SCHEMA_VERSION))
+		return OTP_EINTERNAL; /* made by a newer otpd: do not touch */
+	if (rc)
+		return rc;
+	rc = exec(db, "BEGIN IMMEDIATE");
+	if (rc)
+		return rc;
+	int err = read_version(db, &have);
+	if (err == 0 && (have < 0 || have > SCHEMA_VERSION))
+		err = OTP_EINTERNAL;
+	for (int v = have; err == 0 && v < SCHEMA_VERSION; v++)
+		err = exec(db, migrations[v]);
+	if (err == 0 && have < SCHEMA_VERSION) {
+		/* A PRAGMA takes no parameters; the number is ours. */
+		char sql[64];
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
+			 SCHEMA_VERSION);
+		err = exec(db, sql);
+	}
+	if (err == 0)
+		err = exec(db, "COMMIT");
+	if (err && !sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return err;
+}
+
+/* Switching a file to WAL takes an exclusive lock that SQLite does not wait
+ * for with the busy handler, so two processes opening a brand-new file at
+ * once could fail here: wait and retry, up to the busy timeout. Once the
+ * file is in WAL (it stays so) this is a no-op. */
+int otp_sq_set_wal(sqlite3 *db)
+{
+	for (int waited = 0;; waited += 10) {
+		int rc = sqlite3_exec(db,
+				      "PRAGMA journal_mode = WAL;"
+				      "PRAGMA synchronous = NORMAL;",
+				      NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			return 0;
+		if ((rc & 0xff) != SQLITE_BUSY || waited >= OTP_SQ_BUSY_MS)
+			return otp_sqlite_err(rc);
+		sqlite3_sleep(10);
+	}
+}
