@@ -18,6 +18,7 @@
 
 #define OTP_SECRET_LEN 32
 #define OTP_TOKEN_LEN  43 /* base64url, no padding, of 32 random bytes */
+#define OTP_CODE_MIN   4
 #define OTP_CODE_MAX   10
 
 struct otp_keys;

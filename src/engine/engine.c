@@ -7,9 +7,11 @@
  */
 #include "engine/engine.h"
 
+#include <sodium.h>
 #include <string.h>
 
 #include "core/err.h"
+#include "engine/message.h"
 #include "provider/local.h"
 
 /* The local provider's notify: reads e->notify at each call, since main.c
@@ -32,10 +34,6 @@ int otp_engine_init(struct otp_engine *e, const struct otp_config *cfg,
 	struct otp_local_deps d = {
 	    .keys = e->keys,
 	    .code_attempts = (int)cfg->code_attempts,
-	    .sms_template = cfg->sms_template,
-	    .app_name = cfg->app_name,
-	    .domain = cfg->domain,
-	    .app_hash = cfg->android_app_hash,
 	    .notify = notify,
 	    .notify_arg = e,
 	};
@@ -62,9 +60,28 @@ void otp_engine_stats(const struct otp_engine *e, struct otp_engine_stats *out)
 		out->limiter_cells = otp_limiter_used(e->limiter);
 }
 
-int otp_engine_unseal(void *arg, const struct otp_msg *m, char *text,
-		      size_t cap)
+/* A message's body is its sealed code; the text is made now, as it goes
+ * to the gateway, from the time then left (a retry comes later and says
+ * less). A body of an older otpd holds the whole text: it goes as it is. */
+int otp_engine_unseal(void *arg, const struct otp_msg *m, int64_t now,
+		      char *text, size_t cap)
 {
 	struct otp_engine *e = arg;
-	return otp_unseal(e->keys, m->body, m->body_len, text, cap);
+	int rc = otp_unseal(e->keys, m->body, m->body_len, text, cap);
+	if (rc < 0)
+		return rc;
+	size_t n = strlen(text);
+	if (n < OTP_CODE_MIN || n > OTP_CODE_MAX ||
+	    strspn(text, "0123456789") != n)
+		return 0;
+	char code[OTP_CODE_MAX + 1];
+	memcpy(code, text, n + 1);
+	int64_t left_ms = m->expires_ms - now;
+	struct otp_message_cfg mc = {
+	    e->cfg->sms_template, e->cfg->app_name,
+	    left_ms > 0 ? (long)((left_ms + 500) / 1000) : 0, e->cfg->domain,
+	    e->cfg->android_app_hash};
+	size_t len = otp_message_format(&mc, code, text, cap);
+	sodium_memzero(code, sizeof code);
+	return len ? 0 : OTP_EINTERNAL;
 }

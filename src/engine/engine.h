@@ -157,10 +157,11 @@ int otp_engine_limit_key(struct otp_engine *e, struct otp_store *s,
 int otp_engine_limit_ip(struct otp_engine *e, struct otp_store *s,
 			const char *ip, int64_t now, int64_t *retry_after_s);
 
-/* Opens a sealed outbox body (the outbox worker's unseal callback; arg is
- * the engine). */
-int otp_engine_unseal(void *arg, const struct otp_msg *m, char *text,
-		      size_t cap);
+/* The text of an outbox message as it is sent at `now`: its sealed code
+ * in the configured template, with the time left then (the outbox
+ * worker's unseal callback; arg is the engine). */
+int otp_engine_unseal(void *arg, const struct otp_msg *m, int64_t now,
+		      char *text, size_t cap);
 
 /* What the engine counts, for /metrics. */
 struct otp_engine_stats {

@@ -37,8 +37,9 @@ static void puts_(struct out *o, const char *s)
 	put(o, s, strlen(s));
 }
 
-enum slot { S_CODE, S_APP, S_MINUTES, S_DOMAIN, S_NONE };
-static const char *const slots[] = {"code", "app", "minutes", "domain"};
+enum slot { S_CODE, S_APP, S_MINUTES, S_DOMAIN, S_EXPIRES, S_NONE };
+static const char *const slots[] = {"code", "app", "minutes", "domain",
+				    "expires"};
 
 static enum slot slot_of(const char *name, size_t n)
 {
@@ -55,13 +56,32 @@ static int bad(char *err, size_t errlen, const char *fmt, const char *arg)
 	return OTP_ETYPE;
 }
 
+/* The time left in words, never more than there is: "5 minutes" (whole
+ * minutes, rounded down, from two minutes on), "1 minute", "59 seconds",
+ * "1 second". */
+static void put_expires(struct out *o, long s)
+{
+	char num[40];
+	if (s >= 120) {
+		snprintf(num, sizeof num, "%ld minutes", s / 60);
+		puts_(o, num);
+	} else if (s >= 60) {
+		puts_(o, "1 minute");
+	} else if (s > 1) {
+		snprintf(num, sizeof num, "%ld seconds", s);
+		puts_(o, num);
+	} else {
+		puts_(o, "1 second");
+	}
+}
+
 /* Expands the template of c for `code` into o; *has_code says whether it
  * named {code}. 0, or OTP_ETYPE with why in err (err may be NULL). */
 static int expand(const struct otp_message_cfg *c, const char *code,
 		  struct out *o, bool *has_code, char *err, size_t errlen)
 {
 	const char *t = c->tpl && c->tpl[0] ? c->tpl : OTP_MESSAGE_TEMPLATE;
-	long minutes = (c->ttl_s + 59) / 60;
+	long minutes = c->ttl_s / 60; /* rounded down: never overstated */
 	char num[24];
 
 	*has_code = false;
@@ -94,7 +114,7 @@ static int expand(const struct otp_message_cfg *c, const char *code,
 			return bad(
 			    err, errlen,
 			    "--sms-template: \"%.24s\" is not one of {code}, "
-			    "{app}, {minutes}, {domain}",
+			    "{app}, {expires}, {minutes}, {domain}",
 			    t);
 		t = close + 1;
 		switch (s) {
@@ -108,14 +128,23 @@ static int expand(const struct otp_message_cfg *c, const char *code,
 		case S_DOMAIN:
 			puts_(o, c->domain ? c->domain : "");
 			break;
+		case S_EXPIRES:
+			put_expires(o, c->ttl_s);
+			break;
 		case S_MINUTES:
-			snprintf(num, sizeof num, "%ld", minutes);
-			puts_(o, num);
-			/* The default says "minutes"; one minute is singular.
-			 */
-			if (minutes == 1 && strncmp(t, " minutes", 8) == 0) {
-				puts_(o, " minute");
+			/* "{minutes} minutes" (the old default) reads as
+			 * {expires}: "30 seconds", "1 minute". Alone it is
+			 * whole minutes, "<1" under one. */
+			if (strncmp(t, " minutes", 8) == 0) {
+				put_expires(o, c->ttl_s);
 				t += 8;
+				break;
+			}
+			if (minutes) {
+				snprintf(num, sizeof num, "%ld", minutes);
+				puts_(o, num);
+			} else {
+				puts_(o, "<1");
 			}
 			break;
 		case S_NONE:
@@ -168,7 +197,8 @@ static bool hash_ok(const char *h)
 	       strspn(h, b64) == OTP_APP_HASH_LEN;
 }
 
-int otp_message_check(const struct otp_message_cfg *c, char *err, size_t errlen)
+/* One rendering of the check below, with ttl_s seconds left. */
+static int check_at(const struct otp_message_cfg *c, char *err, size_t errlen)
 {
 	char text[OTP_MESSAGE_MAX];
 	struct out o = {text, sizeof text, 0, false};
@@ -209,6 +239,17 @@ int otp_message_check(const struct otp_message_cfg *c, char *err, size_t errlen)
 		return OTP_ETYPE;
 	}
 	return 0;
+}
+
+/* The text is rendered when it is sent, from the time then left, so every
+ * length it can take must fit: the whole lifetime's words and the longest
+ * of the last minute's ("59 seconds"). */
+int otp_message_check(const struct otp_message_cfg *c, char *err, size_t errlen)
+{
+	struct otp_message_cfg last = *c;
+	last.ttl_s = 59;
+	int rc = check_at(c, err, errlen);
+	return rc < 0 ? rc : check_at(&last, err, errlen);
 }
 
 /* --- encoding and segments --- */

@@ -1,9 +1,10 @@
 /* message.h - the text of the SMS that carries a code, and its size on air.
  *
  * The text comes from a template with the placeholders {code}, {app},
- * {minutes} and {domain} (default: OTP_MESSAGE_TEMPLATE), written on one line
- * with "\n" for a line break. After it come, when configured, a line with the
- * Android SMS Retriever app hash (11 characters), and, last, a blank line and
+ * {expires}, {minutes} and {domain} (default: OTP_MESSAGE_TEMPLATE), written on
+ * one line with "\n" for a line break. After it come, when configured, a line
+ * with the Android SMS Retriever app hash (11 characters), and, last, a blank
+ * line and
  * "@<domain> #<code>": browsers (WebOTP) and iOS read that last line to offer
  * the code for autofill, and it must be the last one.
  *
@@ -20,22 +21,25 @@
 
 #define OTP_MESSAGE_MAX 480 /* bytes of rendered text, NUL included */
 #define OTP_MESSAGE_TEMPLATE                                                   \
-	"{code} is your {app} code. It expires in {minutes} minutes."
+	"{code} is your {app} code. It expires in {expires}."
 #define OTP_APP_HASH_LEN 11
 
 /* What a message is made of; every string is borrowed. */
 struct otp_message_cfg {
-	const char *tpl;      /* NULL or "": OTP_MESSAGE_TEMPLATE */
-	const char *app;      /* {app} */
-	long ttl_s;	      /* {minutes}: rounded up to whole minutes */
-	const char *domain;   /* NULL or "": no autofill line */
+	const char *tpl;    /* NULL or "": OTP_MESSAGE_TEMPLATE */
+	const char *app;    /* {app} */
+	long ttl_s;	    /* the time left: {expires} says it in words, never
+			       more than it is ("5 minutes", "1 minute", "30
+			       seconds"); {minutes} in whole minutes, rounded
+			       down */
+	const char *domain; /* NULL or "": no autofill line */
 	const char *app_hash; /* NULL or "": no Android app hash line */
 };
 
 /* Writes the text for `code` into out (cap bytes, NUL-terminated) and
  * returns its length, or 0 if it does not fit or the template is broken
- * (otp_message_check tells why). "{minutes} minutes" reads "1 minute" for a
- * one-minute code. The caller wipes out after use: it holds the code. */
+ * (otp_message_check tells why). "{minutes} minutes" (the old default)
+ * reads as {expires}. The caller wipes out after use: it holds the code. */
 size_t otp_message_format(const struct otp_message_cfg *c, const char *code,
 			  char *out, size_t cap);
 

@@ -208,7 +208,7 @@ static int deliver(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 				   now);
 
 	char text[TEXT_MAX];
-	int rc = cfg->unseal(cfg->arg, m, text, sizeof text);
+	int rc = cfg->unseal(cfg->arg, m, now, text, sizeof text);
 	if (rc < 0) {
 		sodium_memzero(text, sizeof text);
 		char reason[64];

@@ -40,11 +40,11 @@ struct otp_outbox_cfg {
 	const char *sms_list;
 	struct otp_sms_env sms_env;
 	struct otp_sms_set *drivers;
-	/* Writes the message text of m, NUL-terminated, into text (cap bytes).
-	 * Returns 0 or a negative OTP_E* (the message is then dead-lettered).
-	 * The worker wipes text after use. */
-	int (*unseal)(void *arg, const struct otp_msg *m, char *text,
-		      size_t cap);
+	/* Writes the message text of m as sent at `now`, NUL-terminated, into
+	 * text (cap bytes). Returns 0 or a negative OTP_E* (the message is then
+	 * dead-lettered). The worker wipes text after use. */
+	int (*unseal)(void *arg, const struct otp_msg *m, int64_t now,
+		      char *text, size_t cap);
 	/* Optional: the delivery-report token of message id into out. */
 	void (*dlr_token)(void *arg, int64_t id, char *out, size_t cap);
 	void *arg;

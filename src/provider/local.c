@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include "core/err.h"
-#include "engine/message.h"
 
 #define IDEM_TTL_MS (24 * 3600 * 1000LL)
 
@@ -38,9 +37,7 @@ static int l_send(struct otp_provider *p, struct otp_store *s,
 	struct otp_idem idem;
 	struct otp_issue_out io;
 	char digits[OTP_CODE_MAX + 1];
-	char text[OTP_MESSAGE_MAX];
 	unsigned char *sealed;
-	size_t text_len;
 	int rc;
 
 	memset(out, 0, sizeof *out);
@@ -55,14 +52,10 @@ static int l_send(struct otp_provider *p, struct otp_store *s,
 	otp_request_id_new(is.code.id);
 	otp_code_generate(in->code_length, digits);
 	otp_code_mac(d->keys, is.code.id, digits, strlen(digits), is.code.mac);
-	struct otp_message_cfg mc = {d->sms_template, d->app_name, in->ttl_s,
-				     d->domain, d->app_hash};
-	text_len = otp_message_format(&mc, digits, text, sizeof text);
+	/* Only the code is sealed: the text is made when it is sent, with
+	 * the time left then (engine.c, otp_engine_unseal). */
+	otp_seal(d->keys, digits, strlen(digits), &sealed, &is.body_len);
 	sodium_memzero(digits, sizeof digits);
-	if (text_len == 0)
-		return OTP_EINTERNAL;
-	otp_seal(d->keys, text, text_len, &sealed, &is.body_len);
-	sodium_memzero(text, sizeof text);
 	is.body = sealed;
 	rc = otp_store_code_issue(s, &is, in->now, &io);
 	free(sealed);

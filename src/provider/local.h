@@ -9,13 +9,9 @@
 #include "provider/provider.h"
 
 struct otp_local_deps {
-	const struct otp_keys *keys; /* borrowed: MACs codes, seals messages */
-	int code_attempts;	     /* tries a code allows */
-	/* The SMS text (borrowed strings; see message.h). */
-	const char *sms_template;
-	const char *app_name;
-	const char *domain;
-	const char *app_hash;
+	const struct otp_keys
+	    *keys;	   /* borrowed: MACs codes, seals them for the outbox */
+	int code_attempts; /* tries a code allows */
 	/* Called after a new message was committed (wakes the outbox). */
 	void (*notify)(void *arg);
 	void *notify_arg;

@@ -42,7 +42,7 @@ static void last_code(char code[16])
 	code[0] = '\0';
 	otp_store_outbox_claim(st, now, 1000, m, 16, &n);
 	for (size_t i = 0; i < n; i++) {
-		if (otp_engine_unseal(&eng, &m[i], text, sizeof text) == 0)
+		if (otp_engine_unseal(&eng, &m[i], now, text, sizeof text) == 0)
 			snprintf(code, 16, "%.*s",
 				 (int)strspn(text, "0123456789"), text);
 		otp_store_outbox_ack(st, m[i].id, m[i].attempts, now);
@@ -146,6 +146,34 @@ static void expiry_with_injected_clock(void)
 	now = t0 + 300000;
 	CHECK_INT(verify(o.new_token, code, NULL, &r), OTP_EEXPIRED);
 	now = t0;
+}
+
+/* The SMS says the time left when it goes to the gateway, not when the
+ * code was made: a message first sent (or retried) 270 s into a 300 s
+ * code says 30 seconds. */
+static void text_says_the_time_left_at_hand_off(void)
+{
+	struct otp_send_out o;
+	struct otp_msg m[4];
+	size_t n = 0;
+	char text[512];
+	setup();
+	CHECK_INT(send("+14155550100", NULL, &o), 0);
+	int64_t t0 = now;
+	CHECK_INT(otp_store_outbox_claim(st, t0, 1000, m, 4, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(otp_engine_unseal(&eng, &m[0], t0, text, sizeof text), 0);
+	CHECK(strstr(text, "It expires in 5 minutes.") != NULL);
+	CHECK_INT(otp_engine_unseal(&eng, &m[0], t0 + 1, text, sizeof text), 0);
+	CHECK(strstr(text, "It expires in 5 minutes.") != NULL);
+	CHECK_INT(
+	    otp_engine_unseal(&eng, &m[0], t0 + 240000, text, sizeof text), 0);
+	CHECK(strstr(text, "It expires in 1 minute.") != NULL);
+	CHECK_INT(
+	    otp_engine_unseal(&eng, &m[0], t0 + 270000, text, sizeof text), 0);
+	CHECK(strstr(text, "It expires in 30 seconds.") != NULL);
+	otp_store_outbox_ack(st, m[0].id, m[0].attempts, t0);
+	otp_msg_deinit(&m[0]);
 }
 
 static void resend_retires_old_code_and_cooldown(void)
@@ -353,6 +381,7 @@ static const struct harness_test tests[] = {
     TEST(wrong_codes_then_dead),
     TEST(other_phone_in_body_costs_an_attempt),
     TEST(expiry_with_injected_clock),
+    TEST(text_says_the_time_left_at_hand_off),
     TEST(resend_retires_old_code_and_cooldown),
     TEST(five_sends_per_hour),
     TEST(limits_can_be_switched_off),

@@ -31,9 +31,9 @@ static void default_template(void)
 	c.ttl_s = 60;
 	CHECK(otp_message_format(&c, "123456", m, sizeof m) > 0);
 	CHECK_STR(m, "123456 is your Acme code. It expires in 1 minute.");
-	c.ttl_s = 61; /* rounds up */
+	c.ttl_s = 61; /* rounded down: never more than is left */
 	CHECK(otp_message_format(&c, "123456", m, sizeof m) > 0);
-	CHECK_STR(m, "123456 is your Acme code. It expires in 2 minutes.");
+	CHECK_STR(m, "123456 is your Acme code. It expires in 1 minute.");
 	/* the old entry point says the same */
 	CHECK(otp_message_render(m, sizeof m, "123456", "Acme", 300, "") > 0);
 	CHECK_STR(m, "123456 is your Acme code. It expires in 5 minutes.");
@@ -70,12 +70,42 @@ static void custom_template(void)
 	CHECK_STR(m, "Acme: 0042\nvalid 10 min on a.example \\o/ }"
 		     "\n\n@a.example #0042");
 	CHECK_INT(otp_message_check(&c, NULL, 0), 0);
-	/* one minute: only " minutes" right after {minutes} is made singular */
+	/* "{minutes} minutes" says the time left in words; {minutes} alone
+	 * is whole minutes, "<1" under one (changed on purpose: a 30 s code
+	 * said "1 minute") */
 	c.tpl = "{code}, {minutes} minutes, {minutes}minutes";
 	c.ttl_s = 30;
 	c.domain = NULL;
 	CHECK(otp_message_format(&c, "0042", m, sizeof m) > 0);
-	CHECK_STR(m, "0042, 1 minute, 1minutes");
+	CHECK_STR(m, "0042, 30 seconds, <1minutes");
+}
+
+/* {expires}: the time left, never overstated. */
+static void expires_in_words(void)
+{
+	static const struct {
+		long s;
+		const char *want;
+	} cases[] = {
+	    {300, "5 minutes"}, {299, "4 minutes"}, {120, "2 minutes"},
+	    {119, "1 minute"},	{61, "1 minute"},   {60, "1 minute"},
+	    {59, "59 seconds"}, {30, "30 seconds"}, {2, "2 seconds"},
+	    {1, "1 second"},
+	};
+	char m[OTP_MESSAGE_MAX], want[64];
+	struct otp_message_cfg c = {.tpl = "{code} ok for {expires}."};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		c.ttl_s = cases[i].s;
+		CHECK(otp_message_format(&c, "123456", m, sizeof m) > 0);
+		snprintf(want, sizeof want, "123456 ok for %s.", cases[i].want);
+		CHECK_STR(m, want);
+	}
+	/* the default template uses it */
+	c.tpl = NULL;
+	c.app = "Acme";
+	c.ttl_s = 30;
+	CHECK(otp_message_format(&c, "123456", m, sizeof m) > 0);
+	CHECK_STR(m, "123456 is your Acme code. It expires in 30 seconds.");
 }
 
 static void broken_templates(void)
@@ -119,10 +149,11 @@ static void one_segment_with_ten_digits(void)
 	char err[300], dom[200];
 	struct otp_message_cfg c = {.app = "Acme", .ttl_s = 300};
 	CHECK_INT(otp_message_check(&c, err, sizeof err), 0);
-	/* 54 septets of text + 3 + domain + 12: 91 domain bytes fit */
-	c.domain = rep(dom, "a", 91);
+	/* 55 septets of text at its longest ("59 seconds", the last minute's
+	 * words) + 3 + domain + 12: 90 domain bytes fit */
+	c.domain = rep(dom, "a", 90);
 	CHECK_INT(otp_message_check(&c, err, sizeof err), 0);
-	c.domain = rep(dom, "a", 92);
+	c.domain = rep(dom, "a", 91);
 	CHECK_INT(otp_message_check(&c, err, sizeof err), OTP_ETYPE);
 	CHECK(strstr(err, "161 GSM-7 septets, 2 SMS segments") != NULL);
 	/* one character outside GSM-7 makes the whole text UCS-2: 70 */
@@ -205,13 +236,10 @@ static void long_and_broken_text(void)
 }
 
 static const struct harness_test tests[] = {
-    TEST(default_template),
-    TEST(autofill_line_is_last),
-    TEST(custom_template),
-    TEST(broken_templates),
-    TEST(one_segment_with_ten_digits),
-    TEST(gsm7_counts),
-    TEST(ucs2_counts),
+    TEST(default_template),	TEST(autofill_line_is_last),
+    TEST(custom_template),	TEST(expires_in_words),
+    TEST(broken_templates),	TEST(one_segment_with_ten_digits),
+    TEST(gsm7_counts),		TEST(ucs2_counts),
     TEST(long_and_broken_text),
 };
 

@@ -145,10 +145,11 @@ static size_t seal(const char *text, unsigned char *out)
 	return n + 2;
 }
 
-static int test_unseal(void *arg, const struct otp_msg *m, char *text,
-		       size_t cap)
+static int test_unseal(void *arg, const struct otp_msg *m, int64_t now,
+		       char *text, size_t cap)
 {
 	struct unseal_arg *u = arg;
+	(void)now;
 	u->calls++;
 	if (m->body_len < 2 || m->body[0] != 'S' || m->body[1] != '1' ||
 	    m->body_len - 2 >= cap)
