@@ -136,21 +136,35 @@ static bool token_ok(const char *tok, size_t len)
 	return true;
 }
 
-static bool code_format_ok(const char *code, size_t len)
+/* Copies the digits of a code as typed ("480 368", "480-368") into `out`;
+ * spaces and dashes are dropped, anything else refuses it. Digits only are
+ * compared. */
+static bool code_digits(const char *code, size_t len,
+			char out[OTP_CODE_MAX + 1])
 {
-	if (!code || len < 4 || len > OTP_CODE_MAX)
+	size_t n = 0;
+
+	if (!code || len > 2 * OTP_CODE_MAX)
 		return false;
-	for (size_t i = 0; i < len; i++)
-		if (code[i] < '0' || code[i] > '9')
+	for (size_t i = 0; i < len; i++) {
+		if (code[i] == ' ' || code[i] == '-')
+			continue;
+		if (code[i] < '0' || code[i] > '9' || n == OTP_CODE_MAX)
 			return false;
-	return true;
+		out[n++] = code[i];
+	}
+	out[n] = '\0';
+	return n >= 4;
 }
 
 /* Normalises and checks a destination. */
 static int destination(struct otp_engine *e, const char *phone, size_t len,
 		       char out[OTP_PHONE_MAX])
 {
-	int rc = otp_phone_normalize(phone, len, out);
+	const struct otp_phone_rules r = {e->cfg->default_region,
+					  e->cfg->sms_number_types,
+					  e->cfg->phone_ranges_allow};
+	int rc = otp_phone_parse(&r, phone, len, out, NULL);
 	if (rc < 0)
 		return rc;
 	return otp_engine_destination_ok(e, out) ? 0 : OTP_EDENIED;
@@ -206,13 +220,17 @@ int otp_engine_verify(struct otp_engine *e, struct otp_store *s,
 	struct otp_verify_out vo;
 	struct otp_session sess;
 	char phone[OTP_PHONE_MAX] = "";
+	char code[OTP_CODE_MAX + 1];
 	int rc;
 
 	memset(res, 0, sizeof *res);
-	if (!code_format_ok(in->code, in->code_len))
+	if (!code_digits(in->code, in->code_len, code))
 		return OTP_ECODEFMT;
 	if (in->phone) {
-		rc = otp_phone_normalize(in->phone, in->phone_len, phone);
+		/* Same region and ranges as send; the type was checked then. */
+		const struct otp_phone_rules r = {e->cfg->default_region, NULL,
+						  e->cfg->phone_ranges_allow};
+		rc = otp_phone_parse(&r, in->phone, in->phone_len, phone, NULL);
 		if (rc < 0)
 			return rc;
 	}
@@ -228,8 +246,8 @@ int otp_engine_verify(struct otp_engine *e, struct otp_store *s,
 	otp_token_new(res->new_token);
 	otp_token_hash(e->keys, res->new_token, OTP_TOKEN_LEN, v.new_hash);
 	v.request_id = sess.pending_id;
-	v.code = in->code;
-	v.code_len = in->code_len;
+	v.code = code;
+	v.code_len = strlen(code);
 	v.expect_phone = phone; /* the provider checks it in the same step */
 	v.session_expires_ms = in->now + e->cfg->session_ttl * 1000;
 	rc = otp_provider_verify(e->provider, s, &v, &vo);
@@ -331,14 +349,13 @@ int otp_engine_api_verify(struct otp_engine *e, struct otp_store *s,
 			  const char *id, const char *code, size_t code_len,
 			  int64_t now, struct otp_verify_out *out)
 {
-	struct otp_pverify v = {.request_id = id,
-				.code = code,
-				.code_len = code_len,
-				.expect_phone = "",
-				.now = now};
+	char digits[OTP_CODE_MAX + 1];
+	struct otp_pverify v = {
+	    .request_id = id, .code = digits, .expect_phone = "", .now = now};
 	memset(out, 0, sizeof *out);
-	if (!code_format_ok(code, code_len))
+	if (!code_digits(code, code_len, digits))
 		return OTP_ECODEFMT;
+	v.code_len = strlen(digits);
 	return otp_provider_verify(e->provider, s, &v, out);
 }
 
