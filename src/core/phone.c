@@ -189,32 +189,43 @@ const char *otp_phone_type_name(enum otp_phone_type t)
 	return (size_t)t < NTYPES ? type_names[t] : "unknown";
 }
 
-/* True if the `n` bytes at `w` are one item of the comma list `list`. */
-static bool listed(const char *list, const char *w, size_t n)
+/* Steps through a comma list: the next item in *item and *n (empty items
+ * have n 0) and true, or false at its end. */
+static bool next_item(const char **list, const char **item, size_t *n)
 {
-	while (list && *list) {
-		size_t k = strcspn(list, ",");
-		if (k == n && memcmp(list, w, n) == 0)
+	if (*list == NULL || **list == '\0')
+		return false;
+	*item = *list;
+	*n = strcspn(*list, ",");
+	*list += *n;
+	if (**list == ',')
+		(*list)++;
+	return true;
+}
+
+/* True if `name` is an item of the comma list `list`. */
+static bool listed(const char *list, const char *name)
+{
+	const char *w;
+	size_t n;
+
+	while (next_item(&list, &w, &n))
+		if (n == strlen(name) && memcmp(w, name, n) == 0)
 			return true;
-		list += k;
-		if (*list == ',')
-			list++;
-	}
 	return false;
 }
 
 /* True if `e164` starts with one of the prefixes in `ranges` ("+" optional). */
 static bool in_ranges(const char *ranges, const char *e164)
 {
-	while (ranges && *ranges) {
-		size_t k = strcspn(ranges, ",");
-		const char *p = ranges[0] == '+' ? ranges + 1 : ranges;
-		size_t n = k - (size_t)(p - ranges);
+	const char *p;
+	size_t n;
+
+	while (next_item(&ranges, &p, &n)) {
+		if (n > 0 && p[0] == '+')
+			p++, n--;
 		if (n > 0 && strncmp(e164 + 1, p, n) == 0)
 			return true;
-		ranges += k;
-		if (*ranges == ',')
-			ranges++;
 	}
 	return false;
 }
@@ -280,8 +291,7 @@ int otp_phone_parse(const struct otp_phone_rules *rules, const char *in,
 	if (type)
 		*type = (enum otp_phone_type)t;
 	if (rules->types && rules->types[0] &&
-	    !listed(rules->types, otp_phone_type_name(t),
-		    strlen(otp_phone_type_name(t)))) {
+	    !listed(rules->types, otp_phone_type_name(t))) {
 		out[0] = '\0';
 		return OTP_ENUMTYPE;
 	}
@@ -295,20 +305,19 @@ int otp_phone_normalize(const char *in, size_t len, char out[OTP_PHONE_MAX])
 
 const char *otp_phone_check_types(const char *v)
 {
-	while (*v) {
-		size_t k = strcspn(v, ",");
-		bool ok = false;
-		for (size_t i = 0; i < NTYPES && !ok; i++)
-			ok = strlen(type_names[i]) == k &&
-			     memcmp(type_names[i], v, k) == 0;
-		if (!ok)
+	const char *w;
+	size_t n, i;
+
+	while (next_item(&v, &w, &n)) {
+		for (i = 0; i < NTYPES; i++)
+			if (strlen(type_names[i]) == n &&
+			    memcmp(type_names[i], w, n) == 0)
+				break;
+		if (i == NTYPES)
 			return "is not a comma-separated list of number types "
 			       "(mobile, fixed-line, fixed-line-or-mobile, "
 			       "toll-free, premium-rate, shared-cost, voip, "
 			       "personal, pager, uan, voicemail, unknown)";
-		v += k;
-		if (*v == ',')
-			v++;
 	}
 	return NULL;
 }
@@ -322,16 +331,14 @@ const char *otp_phone_check_region(const char *v)
 
 const char *otp_phone_check_ranges(const char *v)
 {
-	while (*v) {
-		size_t k = strcspn(v, ",");
-		size_t p = v[0] == '+';
-		if (k <= p || strspn(v + p, "0123456789") != k - p ||
-		    k - p > 15)
+	const char *w;
+	size_t n;
+
+	while (next_item(&v, &w, &n)) {
+		size_t p = n > 0 && w[0] == '+';
+		if (n <= p || n - p > 15 || strspn(w + p, "0123456789") < n - p)
 			return "is not a comma-separated list of E.164 "
 			       "prefixes (e.g. +4475,+1555)";
-		v += k;
-		if (*v == ',')
-			v++;
 	}
 	return NULL;
 }
