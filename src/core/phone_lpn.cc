@@ -11,6 +11,7 @@
 #include <phonenumbers/phonenumberutil.h>
 
 #include <cstring>
+#include <set>
 #include <string>
 
 using i18n::phonenumbers::PhoneNumber;
