@@ -15,6 +15,10 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread -Isrc \
 	    $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
+# libphonenumber: Debian ships no .pc file, so by hand; its headers need C++17.
+CXXFLAGS ?= -O2 -g
+CXXFLAGS += -std=c++17 -Wall -Wextra -Werror -pthread -Isrc
+LDLIBS   += -lphonenumber -lstdc++
 ifneq ($(SANITIZE),)
 CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=$(SANITIZE)
@@ -25,6 +29,7 @@ LIB_SRC  := $(sort $(wildcard src/core/*.c src/engine/*.c src/store/*.c src/stor
 	      src/provider/*.c))
 LIB_SRC  += $(sort $(wildcard src/store/sqlite/*.c src/store/redis/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ  += $(BUILD)/src/core/phone_lpn.o
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -33,6 +38,10 @@ all: $(BUILD)/otpd $(BUILD)/otpctl
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(if $(SANITIZE),-fsanitize=$(SANITIZE)) -MMD -MP -c $< -o $@
 
 $(BUILD)/libotpd.a: $(LIB_OBJ)
 	rm -f $@ && $(AR) rcs $@ $^

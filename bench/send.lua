@@ -1,5 +1,5 @@
 -- send.lua - POST a new phone number each request (login or provider API).
---   BENCH_PREFIX  number prefix, default +1415 (then 7 digits)
+--   BENCH_PREFIX  number prefix, default +1415 (then 7 digits, 2000000 up)
 --   BENCH_BASE    first counter value: bench/run moves it on every round so
 --                 that no two requests of a run go to the same phone
 --   BENCH_THREADS wrk's -t, so that threads count in disjoint strides
@@ -28,8 +28,10 @@ function init(args)
 end
 
 function request()
+   -- exchange 200-999: NANP has no exchange starting 0 or 1, and otpd
+   -- refuses numbers outside the plan (libphonenumber)
    local phone = string.format("%s%07d", prefix,
-                               (base + n * stride + id) % 10000000)
+                               2000000 + (base + n * stride + id) % 8000000)
    n = n + 1
    local body
    if path == "/otp/send" then

@@ -18,6 +18,7 @@
  */
 #include "core/config.h"
 #include "core/cidr.h"
+#include "core/phone.h"
 #include "core/err.h"
 #include "sms/sms.h"
 #include "store/store.h"
@@ -165,6 +166,13 @@ static const struct setting settings[] = {
 	    "OTPD_COUNTRIES_ALLOW", "only these destinations get codes; empty = all"),
 	STR("countries-deny", countries_deny, "", 0, 0, check_codes, "calling codes, e.g. 1,44",
 	    "OTPD_COUNTRIES_DENY", "these destinations are refused with 403"),
+	STR("default-region", default_region, "", 0, 2, otp_phone_check_region, "region code, e.g. US",
+	    "OTPD_DEFAULT_REGION", "country assumed for numbers given without +<country code>; empty = refuse them"),
+	STR("sms-number-types", sms_number_types, "mobile,fixed-line-or-mobile", 1, 256, otp_phone_check_types,
+	    "list of mobile, fixed-line, fixed-line-or-mobile, voip, toll-free, premium-rate, ...",
+	    "OTPD_SMS_NUMBER_TYPES", "number types that get codes; others answer 400 number_type_not_allowed"),
+	STR("phone-ranges-allow", phone_ranges_allow, "", 0, 512, otp_phone_check_ranges, "E.164 prefixes, e.g. +4475",
+	    "OTPD_PHONE_RANGES_ALLOW", "numbers under these prefixes count as valid mobiles (ranges newer than the metadata)"),
 	STR("app-name", app_name, "otpd", 1, 32, check_text, NULL,
 	    "OTPD_APP_NAME", "name shown in the SMS text"),
 	STR("domain", domain, "", 0, 253, check_host, "hostname, at most 253 bytes",

@@ -57,8 +57,11 @@ struct otp_config {
 	bool cookie_secure;
 	char *cookie_samesite; /* "Lax", "Strict" or "None" */
 	/* destinations */
-	char *countries_allow; /* calling codes, comma-separated; "" = all */
-	char *countries_deny;  /* calling codes refused with 403 */
+	char *countries_allow;	  /* calling codes, comma-separated; "" = all */
+	char *countries_deny;	  /* calling codes refused with 403 */
+	char *default_region;	  /* for national input; "" = refuse it */
+	char *sms_number_types;	  /* comma list of otp_phone_type names */
+	char *phone_ranges_allow; /* E.164 prefixes accepted as mobile */
 	/* message */
 	char *app_name;
 	char *domain; /* for the "@domain #code" autofill line; "" = none */

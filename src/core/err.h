@@ -21,6 +21,10 @@
 	X(ETOOLONG, 400, "field_too_long", "a field is too long")              \
 	X(EUTF8, 400, "invalid_utf8", "a field is not valid UTF-8 or has NUL") \
 	X(EPHONE, 400, "invalid_phone", "not a valid phone number")            \
+	X(ENATIONAL, 400, "invalid_phone",                                     \
+	  "national number: give +<country code> or set --default-region")     \
+	X(ENUMTYPE, 400, "number_type_not_allowed",                            \
+	  "this kind of number (e.g. premium rate) gets no SMS")               \
 	X(ECODEFMT, 400, "invalid_code", "the code must be digits only")       \
 	X(EEXPIRED, 400, "session_expired", "session expired")                 \
 	X(EUNAUTH, 401, "unauthorized", "not logged in")                       \

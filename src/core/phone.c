@@ -1,16 +1,14 @@
-/* phone.c - phone numbers to E.164, country calling codes, masks for logs.
+/* phone.c - phone numbers to E.164 and their type, calling codes, masks.
  *
- * Normalisation is strict on purpose: separators (space, '-', '.', '(' and
- * ')') are dropped, a leading "00" is read as "+", and the result must be "+"
- * and 8 to 15 digits under a country calling code the ITU assigned. A "(0)"
- * right after the calling code is the national trunk prefix and goes with its
- * digit ("+44 (0)20 ..." is "+4420..."). There is no default region, so a
- * national number ("415 555 0100", "020 7946 0958") is refused rather than
- * guessed at. This file does not know national numbering plans (area codes,
- * lengths per country, mobile ranges) and does not decide which countries may
- * be sent to: the allow/deny list by calling code is the engine's policy.
- * Bytes are compared as ASCII, never through <ctype.h>, so no locale can
- * change what is accepted.
+ * Input is filtered here (digits, space, '-', '.', '(', ')', one leading "+";
+ * a leading "00" is read as "+"; letters refused), then parsed by
+ * libphonenumber (phone_lpn.cc): validity by the country's numbering plan,
+ * national input only with a default region, and the number type checked
+ * against the operator's list. Ranges the 2022 metadata does not know can be
+ * allowed by prefix. This file does not decide which countries may be sent
+ * to: the allow/deny list by calling code is the engine's policy. Bytes are
+ * compared as ASCII, never through <ctype.h>, so no locale can change what
+ * is accepted.
  */
 #include "core/phone.h"
 
@@ -19,12 +17,12 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/phone_lpn.h"
 
 /* Longer inputs are refused before they are looked at. */
 #define IN_MAX 64
 
 #define DIGITS_MIN 8
-#define DIGITS_MAX 15
 
 /* Digits kept at the start and at the end by otp_phone_mask. */
 #define MASK_HEAD 4
@@ -170,54 +168,179 @@ static size_t lookup(const char *d, size_t n)
 	return 0;
 }
 
+static const char *const type_names[] = {
+    [OTP_PHONE_FIXED_LINE] = "fixed-line",
+    [OTP_PHONE_MOBILE] = "mobile",
+    [OTP_PHONE_FIXED_LINE_OR_MOBILE] = "fixed-line-or-mobile",
+    [OTP_PHONE_TOLL_FREE] = "toll-free",
+    [OTP_PHONE_PREMIUM_RATE] = "premium-rate",
+    [OTP_PHONE_SHARED_COST] = "shared-cost",
+    [OTP_PHONE_VOIP] = "voip",
+    [OTP_PHONE_PERSONAL] = "personal",
+    [OTP_PHONE_PAGER] = "pager",
+    [OTP_PHONE_UAN] = "uan",
+    [OTP_PHONE_VOICEMAIL] = "voicemail",
+    [OTP_PHONE_UNKNOWN] = "unknown",
+};
+#define NTYPES (sizeof type_names / sizeof type_names[0])
+
+const char *otp_phone_type_name(enum otp_phone_type t)
+{
+	return (size_t)t < NTYPES ? type_names[t] : "unknown";
+}
+
+/* Steps through a comma list: the next item in *item and *n (empty items
+ * have n 0) and true, or false at its end. */
+static bool next_item(const char **list, const char **item, size_t *n)
+{
+	if (*list == NULL || **list == '\0')
+		return false;
+	*item = *list;
+	*n = strcspn(*list, ",");
+	*list += *n;
+	if (**list == ',')
+		(*list)++;
+	return true;
+}
+
+/* True if `name` is an item of the comma list `list`. */
+static bool listed(const char *list, const char *name)
+{
+	const char *w;
+	size_t n;
+
+	while (next_item(&list, &w, &n))
+		if (n == strlen(name) && memcmp(w, name, n) == 0)
+			return true;
+	return false;
+}
+
+/* True if `e164` starts with one of the prefixes in `ranges` ("+" optional). */
+static bool in_ranges(const char *ranges, const char *e164)
+{
+	const char *p;
+	size_t n;
+
+	while (next_item(&ranges, &p, &n)) {
+		if (n > 0 && p[0] == '+')
+			p++, n--;
+		if (n > 0 && strncmp(e164 + 1, p, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Copies `in` NUL-terminated into `buf` if it has only the bytes a phone
+ * number is written with; a leading "00" becomes "+". */
+static bool filter(const char *in, size_t len, char buf[IN_MAX + 1])
+{
+	bool plus = false, digit = false;
+	size_t n = 0, i = 0;
+
+	if (in == NULL || len == 0 || len > IN_MAX)
+		return false;
+	while (i < len && is_sep((unsigned char)in[i]) && in[i] != '(')
+		i++;
+	if (len - i >= 2 && in[i] == '0' && in[i + 1] == '0') {
+		buf[n++] = '+';
+		i += 2;
+		plus = true;
+	}
+	for (; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c == '+' && !plus && !digit)
+			plus = true;
+		else if (is_digit(c))
+			digit = true;
+		else if (!is_sep(c))
+			return false;
+		buf[n++] = (char)c;
+	}
+	buf[n] = '\0';
+	return digit;
+}
+
+int otp_phone_parse(const struct otp_phone_rules *rules, const char *in,
+		    size_t len, char out[OTP_PHONE_MAX],
+		    enum otp_phone_type *type)
+{
+	static const struct otp_phone_rules none = {NULL, NULL, NULL};
+	char buf[IN_MAX + 1];
+	int t, valid, rc;
+
+	if (rules == NULL)
+		rules = &none;
+	out[0] = '\0';
+	if (!filter(in, len, buf))
+		return OTP_EPHONE;
+	rc = otp_lpn_parse(buf,
+			   rules->default_region ? rules->default_region : "",
+			   out, OTP_PHONE_MAX, &t, &valid);
+	if (rc == OTP_LPN_NATIONAL)
+		return OTP_ENATIONAL;
+	if (rc == 0 && !valid && in_ranges(rules->ranges_allow, out) &&
+	    strlen(out) - 1 >= DIGITS_MIN) {
+		valid = 1;
+		t = OTP_PHONE_MOBILE;
+	}
+	if (rc < 0 || !valid ||
+	    otp_phone_calling_code(out, (char[4]){0}) == 0) {
+		out[0] = '\0';
+		return OTP_EPHONE;
+	}
+	if (type)
+		*type = (enum otp_phone_type)t;
+	if (rules->types && rules->types[0] &&
+	    !listed(rules->types, otp_phone_type_name(t))) {
+		out[0] = '\0';
+		return OTP_ENUMTYPE;
+	}
+	return 0;
+}
+
 int otp_phone_normalize(const char *in, size_t len, char out[OTP_PHONE_MAX])
 {
-	/* Room for every digit of the longest accepted input. */
-	char d[IN_MAX];
-	size_t n = 0, start, cc;
-	size_t zero = SIZE_MAX; /* where the digit of a "(0)" went in d */
-	bool plus = false;
+	return otp_phone_parse(NULL, in, len, out, NULL);
+}
 
-	out[0] = '\0';
-	if (in == NULL || len == 0 || len > IN_MAX)
-		return OTP_EPHONE;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)in[i];
-		if (c == '(' && zero == SIZE_MAX && len - i >= 3 &&
-		    in[i + 1] == '0' && in[i + 2] == ')')
-			zero = n;
-		if (is_digit(c))
-			d[n++] = (char)c;
-		else if (c == '+' && !plus && n == 0)
-			plus = true;
-		else if (!is_sep(c))
-			return OTP_EPHONE;
+const char *otp_phone_check_types(const char *v)
+{
+	const char *w;
+	size_t n, i;
+
+	while (next_item(&v, &w, &n)) {
+		for (i = 0; i < NTYPES; i++)
+			if (strlen(type_names[i]) == n &&
+			    memcmp(type_names[i], w, n) == 0)
+				break;
+		if (i == NTYPES)
+			return "is not a comma-separated list of number types "
+			       "(mobile, fixed-line, fixed-line-or-mobile, "
+			       "toll-free, premium-rate, shared-cost, voip, "
+			       "personal, pager, uan, voicemail, unknown)";
 	}
-	/* "+" may come after leading separators, "00" likewise; nothing else
-	 * marks an international number. */
-	start = 0;
-	if (!plus) {
-		if (n < 2 || d[0] != '0' || d[1] != '0')
-			return OTP_EPHONE;
-		start = 2;
+	return NULL;
+}
+
+const char *otp_phone_check_region(const char *v)
+{
+	if (!*v || otp_lpn_region_ok(v))
+		return NULL;
+	return "is not a region code libphonenumber knows (e.g. US, GB, DE)";
+}
+
+const char *otp_phone_check_ranges(const char *v)
+{
+	const char *w;
+	size_t n;
+
+	while (next_item(&v, &w, &n)) {
+		size_t p = n > 0 && w[0] == '+';
+		if (n <= p || n - p > 15 || strspn(w + p, "0123456789") < n - p)
+			return "is not a comma-separated list of E.164 "
+			       "prefixes (e.g. +4475,+1555)";
 	}
-	n -= start;
-	cc = lookup(d + start, n);
-	if (cc == 0)
-		return OTP_EPHONE;
-	/* "+44 (0)20 7946 0958": the "(0)" is the national trunk prefix, shown
-	 * but never dialled from abroad. Kept, it would turn a common way of
-	 * writing a number into a different, wrong one. */
-	if (zero == start + cc) {
-		memmove(d + zero, d + zero + 1, n - cc - 1);
-		n--;
-	}
-	if (n < DIGITS_MIN || n > DIGITS_MAX)
-		return OTP_EPHONE;
-	out[0] = '+';
-	memcpy(out + 1, d + start, n);
-	out[n + 1] = '\0';
-	return 0;
+	return NULL;
 }
 
 size_t otp_phone_calling_code(const char *e164, char cc[4])

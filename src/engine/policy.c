@@ -52,6 +52,15 @@ static struct otp_gcra per(long n, int64_t per_ms)
 	return g;
 }
 
+int otp_policy_phone(const struct otp_config *cfg, const char *phone,
+		     size_t len, bool types, char out[OTP_PHONE_MAX])
+{
+	const struct otp_phone_rules r = {cfg->default_region,
+					  types ? cfg->sms_number_types : NULL,
+					  cfg->phone_ranges_allow};
+	return otp_phone_parse(&r, phone, len, out, NULL);
+}
+
 int otp_policy_abuse_check(const struct otp_engine *e, struct otp_store *s,
 			   const struct otp_send_core *in,
 			   int64_t *retry_after_s)

@@ -19,6 +19,14 @@
 /* The per-phone limits a send takes: so many per hour, and the cooldown. */
 #define OTP_POLICY_PHONE_LIMITS 2
 
+/* A phone as the client typed it, into E.164 by the numbering plan: the
+ * default region for national input, the allowed ranges, and with
+ * `types`, the allowed number types (--sms-number-types; a verify's
+ * optional phone skips them, its send checked them). 0, OTP_EPHONE,
+ * OTP_ENATIONAL, OTP_ENUMTYPE. */
+int otp_policy_phone(const struct otp_config *cfg, const char *phone,
+		     size_t len, bool types, char out[OTP_PHONE_MAX]);
+
 /* Decides one send (as the send core has it: the normalised phone, the
  * scope, the client, now): the destination (countries-allow/deny), then
  * otp_policy_abuse_check, then fills `lims` with the per-phone limits the

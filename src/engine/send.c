@@ -72,7 +72,8 @@ int otp_engine_send(struct otp_engine *e, struct otp_store *s,
 	struct otp_session_bind bind;
 
 	memset(out, 0, sizeof *out);
-	int rc = otp_phone_normalize(in->phone, in->phone_len, out->phone);
+	int rc = otp_policy_phone(e->cfg, in->phone, in->phone_len, true,
+				  out->phone);
 	if (rc < 0)
 		return rc;
 	if (otp_engine_token_ok(in->token, in->token_len)) {
@@ -103,7 +104,8 @@ int otp_engine_api_send(struct otp_engine *e, struct otp_store *s,
 	memset(out, 0, sizeof *out);
 	if (in->idem && in->idem_len > 128)
 		return OTP_ETOOLONG;
-	int rc = otp_phone_normalize(in->phone, in->phone_len, out->phone);
+	int rc = otp_policy_phone(e->cfg, in->phone, in->phone_len, true,
+				  out->phone);
 	if (rc < 0)
 		return rc;
 	struct otp_send_core c = {.key_id = in->key_id,

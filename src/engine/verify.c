@@ -12,15 +12,27 @@
 #include "core/err.h"
 #include "core/phone.h"
 #include "engine/core.h"
+#include "engine/policy.h"
 
-static bool code_format_ok(const char *code, size_t len)
+/* Copies the digits of a code as typed ("480 368", "480-368") into `out`;
+ * spaces and dashes are dropped, anything else refuses it. Digits only are
+ * compared. */
+static bool code_digits(const char *code, size_t len,
+			char out[OTP_CODE_MAX + 1])
 {
-	if (!code || len < 4 || len > OTP_CODE_MAX)
+	size_t n = 0;
+
+	if (!code || len > 2 * OTP_CODE_MAX)
 		return false;
-	for (size_t i = 0; i < len; i++)
-		if (code[i] < '0' || code[i] > '9')
+	for (size_t i = 0; i < len; i++) {
+		if (code[i] == ' ' || code[i] == '-')
+			continue;
+		if (code[i] < '0' || code[i] > '9' || n == OTP_CODE_MAX)
 			return false;
-	return true;
+		out[n++] = code[i];
+	}
+	out[n] = '\0';
+	return n >= OTP_CODE_MIN;
 }
 
 /* The login scope: the session's pending code, and its rotation. */
@@ -48,19 +60,21 @@ int otp_engine_verify_core(struct otp_engine *e, struct otp_store *s,
 			   const struct otp_verify_core *in,
 			   struct otp_verify_out *out)
 {
-	struct otp_pverify v = {.request_id = in->request_id,
-				.code = in->code,
-				.code_len = in->code_len,
-				.now = in->now};
+	char digits[OTP_CODE_MAX + 1];
+	struct otp_pverify v = {
+	    .request_id = in->request_id, .code = digits, .now = in->now};
 	struct otp_session sess;
 	char phone[OTP_PHONE_MAX] = "";
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	if (!code_format_ok(in->code, in->code_len))
+	if (!code_digits(in->code, in->code_len, digits))
 		return OTP_ECODEFMT;
+	v.code_len = strlen(digits);
 	if (in->phone) {
-		rc = otp_phone_normalize(in->phone, in->phone_len, phone);
+		/* Same region and ranges as send; the type was checked then. */
+		rc = otp_policy_phone(e->cfg, in->phone, in->phone_len, false,
+				      phone);
 		if (rc < 0)
 			return rc;
 	}

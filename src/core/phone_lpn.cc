@@ -1,0 +1,59 @@
+/* phone_lpn.cc - the one C++ file: Google's libphonenumber behind a C call.
+ *
+ * Parse, validity by the country's numbering plan, E.164 form and number
+ * type. PhoneNumberUtil is a process-wide singleton whose calls are
+ * thread-safe (its regexp cache takes a lock shared by all threads), and a
+ * parse costs tens of microseconds: only send, and verify's optional phone,
+ * call this. No exception leaves this file.
+ */
+#include "core/phone_lpn.h"
+
+#include <phonenumbers/phonenumberutil.h>
+
+#include <cstring>
+#include <set>
+#include <string>
+
+using i18n::phonenumbers::PhoneNumber;
+using i18n::phonenumbers::PhoneNumberUtil;
+
+extern "C" int otp_lpn_parse(const char *in, const char *region, char *out,
+			     unsigned cap, int *type, int *valid)
+{
+	out[0] = '\0';
+	*type = PhoneNumberUtil::UNKNOWN;
+	*valid = 0;
+	try {
+		const PhoneNumberUtil *u = PhoneNumberUtil::GetInstance();
+		PhoneNumber n;
+		std::string e164;
+		PhoneNumberUtil::ErrorType rc =
+		    u->Parse(in, region[0] ? region : "ZZ", &n);
+		if (rc == PhoneNumberUtil::INVALID_COUNTRY_CODE_ERROR &&
+		    !region[0] && in[0] != '+')
+			return OTP_LPN_NATIONAL;
+		if (rc != PhoneNumberUtil::NO_PARSING_ERROR)
+			return OTP_LPN_BAD;
+		u->Format(n, PhoneNumberUtil::E164, &e164);
+		if (e164.size() + 1 > cap)
+			return OTP_LPN_BAD;
+		std::memcpy(out, e164.c_str(), e164.size() + 1);
+		*valid = u->IsValidNumber(n) ? 1 : 0;
+		*type = static_cast<int>(u->GetNumberType(n));
+		return OTP_LPN_OK;
+	} catch (...) {
+		out[0] = '\0';
+		return OTP_LPN_BAD;
+	}
+}
+
+extern "C" int otp_lpn_region_ok(const char *region)
+{
+	try {
+		std::set<std::string> all;
+		PhoneNumberUtil::GetInstance()->GetSupportedRegions(&all);
+		return all.count(region) ? 1 : 0;
+	} catch (...) {
+		return 0;
+	}
+}
