@@ -2,7 +2,9 @@
  *
  * Each test is a function registered in a table; the runner prints one line
  * per failure and ends with "N passed, N failed". A test fails on the first
- * CHECK that does not hold. Include it once per test program.
+ * CHECK that does not hold. Include it once per test program; files linked
+ * into a program beside its runner (tests/contract/) define HARNESS_EXTERN
+ * first, so that they count into the runner's totals.
  */
 #ifndef OTP_TEST_HARNESS_H
 #define OTP_TEST_HARNESS_H
@@ -13,7 +15,12 @@
 #include <string.h>
 #include <unistd.h>
 
-static int harness_failed_;
+/* The running test's failure flag and the program's totals. */
+#ifdef HARNESS_EXTERN
+extern int harness_failed_, harness_passed_n_, harness_failed_n_;
+#else
+int harness_failed_, harness_passed_n_, harness_failed_n_;
+#endif
 
 #define CHECK(cond)                                                            \
 	do {                                                                   \
@@ -77,22 +84,30 @@ static inline void harness_remove_dir(const char *dir)
 	rmdir(dir);
 }
 
-static inline int harness_run(const char *suite, const struct harness_test *t,
-			      size_t n)
+/* Runs n tests, adding to the totals without printing them. */
+static inline void harness_run_cases(const char *suite,
+				     const struct harness_test *t, size_t n)
 {
-	int passed = 0, failed = 0;
 	for (size_t i = 0; i < n; i++) {
 		harness_failed_ = 0;
 		t[i].fn();
 		if (harness_failed_) {
 			fprintf(stderr, "FAIL %s.%s\n", suite, t[i].name);
-			failed++;
+			harness_failed_n_++;
 		} else {
-			passed++;
+			harness_passed_n_++;
 		}
 	}
-	printf("%s: %d passed, %d failed\n", suite, passed, failed);
-	return failed ? 1 : 0;
+}
+
+/* Runs n tests, then prints the totals of every test run so far. */
+static inline int harness_run(const char *suite, const struct harness_test *t,
+			      size_t n)
+{
+	harness_run_cases(suite, t, n);
+	printf("%s: %d passed, %d failed\n", suite, harness_passed_n_,
+	       harness_failed_n_);
+	return harness_failed_n_ ? 1 : 0;
 }
 
 #define HARNESS_MAIN(suite, tests)                                             \

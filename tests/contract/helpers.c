@@ -1,0 +1,129 @@
+/* helpers.c - the builders the store contract and the backend runners share.
+ *
+ * Codes, tries, bindings, limits, idempotency keys and API keys made from a
+ * few numbers, and thin calls that turn a store answer into one int. No test
+ * cases here: those are in the domain files.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "contract_cases.h"
+
+struct otp_store *ct_open(void)
+{
+	struct otp_store *s = NULL;
+	if (ct_backend->open(&s) != 0)
+		return NULL;
+	return s;
+}
+
+/* Code number n for phone, right MAC CT_RIGHT, 5 attempts. */
+struct otp_code_new ct_make_code(unsigned n, const char *phone,
+				 int64_t expires_ms)
+{
+	struct otp_code_new c;
+	memset(&c, 0, sizeof c);
+	snprintf(c.id, sizeof c.id, "%032x", n);
+	snprintf(c.phone, sizeof c.phone, "%s", phone);
+	memset(c.mac, CT_RIGHT, sizeof c.mac);
+	c.attempts = 5;
+	c.expires_ms = expires_ms;
+	return c;
+}
+
+/* Issues c (optionally bound, optionally under an idempotency key) with a
+ * 40-byte body made from its id; *out gets the answer if out is given. */
+int ct_issue_full(struct otp_store *s, const struct otp_code_new *c,
+		  const struct otp_session_bind *bind,
+		  const struct otp_idem *idem, int64_t now,
+		  struct otp_issue_out *out)
+{
+	/* Bodies are opaque bytes: NUL and 0xff included on purpose. */
+	unsigned char body[40] = {0, 1, 0xff};
+	memcpy(body + 3, c->id, OTP_ID_LEN);
+	struct otp_issue in = {*c, body, sizeof body, bind, idem, NULL, 0};
+	struct otp_issue_out o;
+	return otp_store_code_issue(s, &in, now, out ? out : &o);
+}
+
+int ct_issue(struct otp_store *s, const struct otp_code_new *c,
+	     const struct otp_session_bind *bind, int64_t now)
+{
+	return ct_issue_full(s, c, bind, NULL, now, NULL);
+}
+
+struct otp_verify_in ct_make_try(const char *id, unsigned char mac)
+{
+	struct otp_verify_in in;
+	memset(&in, 0, sizeof in);
+	snprintf(in.id, sizeof in.id, "%s", id);
+	memset(in.mac, mac, sizeof in.mac);
+	return in;
+}
+
+/* Verifies at now and returns the result, or -1 on an error. */
+int ct_verify(struct otp_store *s, const struct otp_verify_in *in, int64_t now,
+	      struct otp_verify_out *out)
+{
+	int rc = otp_store_code_verify(s, in, now, out);
+	return rc ? -1 : (int)out->result;
+}
+
+struct otp_session_bind ct_make_bind(unsigned char b, int64_t expires_ms)
+{
+	struct otp_session_bind bind;
+	memset(bind.hash, b, sizeof bind.hash);
+	bind.expires_ms = expires_ms;
+	return bind;
+}
+
+struct otp_limit ct_make_limit(const char *key, int64_t interval_ms,
+			       int64_t burst)
+{
+	struct otp_limit l;
+	memset(&l, 0, sizeof l);
+	snprintf(l.key, sizeof l.key, "%s", key);
+	l.rate.interval_ms = interval_ms;
+	l.rate.burst = burst;
+	return l;
+}
+
+int ct_get_state(struct otp_store *s, const char *request_id)
+{
+	enum otp_msg_state st;
+	int rc = otp_store_outbox_state(s, request_id, &st);
+	return rc ? rc : (int)st;
+}
+
+struct otp_idem ct_make_idem(const char *key, int64_t expires_ms)
+{
+	struct otp_idem k;
+	memset(&k, 0, sizeof k);
+	snprintf(k.key, sizeof k.key, "%s", key);
+	k.expires_ms = expires_ms;
+	return k;
+}
+
+/* How many messages are due at now (claims them, and frees them). */
+int ct_claim_count(struct otp_store *s, int64_t now)
+{
+	struct otp_msg m[8];
+	size_t n = 0;
+	if (otp_store_outbox_claim(s, now, CT_LEASE, m, 8, &n) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		otp_msg_deinit(&m[i]);
+	return (int)n;
+}
+
+struct otp_apikey ct_make_key(const char *id, const char *name, unsigned char h,
+			      int64_t created_ms)
+{
+	struct otp_apikey k;
+	memset(&k, 0, sizeof k);
+	snprintf(k.id, sizeof k.id, "%s", id);
+	snprintf(k.name, sizeof k.name, "%s", name);
+	memset(k.hash, h, sizeof k.hash);
+	k.created_ms = created_ms;
+	return k;
+}
