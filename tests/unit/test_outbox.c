@@ -25,7 +25,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/phone.h"
-#include "outbox/outbox.h"
+#include "outbox/outbox_test.h"
 #include "sms/sms.h"
 #include "store/store.h"
 
@@ -961,6 +961,49 @@ static void fails_over_to_next_driver(void)
 	fx_close(&fx);
 }
 
+/* otp_outbox_stats() counts each settle by its kind: a retry, a failover,
+ * a send, a dead letter and an expiry, one each. */
+static void stats_count_each_settle(void)
+{
+	struct fixture fx;
+	struct script_sms second;
+	char id[OTP_ID_LEN + 1];
+	size_t n;
+	struct otp_outbox_stats a = otp_outbox_stats(), b;
+	CHECK(fx_open(&fx));
+	script_init(&second);
+	fx.set.n = 2;
+	fx.set.d[1] = &second.base;
+	fx.cfg.max_attempts = 2;
+	fx.sms.repeat = OTP_SMS_RETRY;
+	CHECK_INT(issue(&fx, "+14155550120", "Your code is 135791", T0,
+			T0 + HOUR, id),
+		  0);
+	CHECK_INT(round_at(&fx, T0, &n), 0);	    /* retry on driver 0 */
+	CHECK_INT(round_at(&fx, T0 + 1000, &n), 0); /* over to driver 1 */
+	CHECK_INT(round_at(&fx, T0 + 1001, &n), 0); /* sent by driver 1 */
+	CHECK_INT(state_of(&fx, id), OTP_MSG_SENT);
+	fx.sms.repeat = OTP_SMS_FAILED;
+	CHECK_INT(issue(&fx, "+14155550121", "Your code is 135792", T0,
+			T0 + HOUR, id),
+		  0);
+	CHECK_INT(round_at(&fx, T0 + 2000, &n), 0); /* dead letter */
+	CHECK_INT(state_of(&fx, id), OTP_MSG_FAILED);
+	CHECK_INT(
+	    issue(&fx, "+14155550122", "Your code is 135793", T0, T0 + 10, id),
+	    0);
+	CHECK_INT(round_at(&fx, T0 + 3000, &n), 0); /* expired */
+	CHECK_INT(state_of(&fx, id), OTP_MSG_EXPIRED);
+	b = otp_outbox_stats();
+	CHECK_INT(b.retries - a.retries, 1);
+	CHECK_INT(b.failovers - a.failovers, 1);
+	CHECK_INT(b.sent - a.sent, 1);
+	CHECK_INT(b.failed - a.failed, 1);
+	CHECK_INT(b.expired - a.expired, 1);
+	pthread_mutex_destroy(&second.mu);
+	fx_close(&fx);
+}
+
 /* Every driver out of tries: a dead letter with the last reason; a requeue
  * gives it a whole round on driver 0 again. */
 static void exhausted_drivers_dead_letter(void)
@@ -1149,6 +1192,7 @@ static void start_fails_on_bad_driver(void)
 static const struct harness_test tests[] = {
     TEST(fails_over_to_next_driver),
     TEST(exhausted_drivers_dead_letter),
+    TEST(stats_count_each_settle),
     TEST(permanent_failure_skips_failover),
     TEST(no_retry_past_expiry),
     TEST(message_carries_key_token_and_coding),
