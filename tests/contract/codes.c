@@ -19,10 +19,9 @@ void ct_ping(void)
 
 void ct_verify_ok_then_used(void)
 {
-	struct otp_store *s = ct_open();
+	struct otp_code_new c;
+	struct otp_store *s = ct_open_issued(&c);
 	CHECK(s);
-	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
-	CHECK_INT(ct_issue(s, &c, NULL, CT_T0), 0);
 	struct otp_verify_in in = ct_make_try(c.id, CT_RIGHT);
 	struct otp_verify_out out;
 	CHECK_INT(ct_verify(s, &in, CT_T0 + 1, &out), OTP_VERIFY_OK);
@@ -35,10 +34,9 @@ void ct_verify_ok_then_used(void)
 
 void ct_verify_notfound(void)
 {
-	struct otp_store *s = ct_open();
+	struct otp_code_new c;
+	struct otp_store *s = ct_open_issued(&c);
 	CHECK(s);
-	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
-	CHECK_INT(ct_issue(s, &c, NULL, CT_T0), 0);
 	struct otp_verify_in in =
 	    ct_make_try("0000000000000000000000000000ffff", CT_RIGHT);
 	struct otp_verify_out out;
@@ -49,10 +47,9 @@ void ct_verify_notfound(void)
 
 void ct_wrong_until_dead(void)
 {
-	struct otp_store *s = ct_open();
+	struct otp_code_new c;
+	struct otp_store *s = ct_open_issued(&c);
 	CHECK(s);
-	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
-	CHECK_INT(ct_issue(s, &c, NULL, CT_T0), 0);
 	struct otp_verify_in bad = ct_make_try(c.id, CT_WRONG);
 	struct otp_verify_out out;
 	for (int i = 1; i <= 5; i++) {
@@ -117,10 +114,9 @@ void ct_resend_retires(void)
 
 void ct_force_fail_counts(void)
 {
-	struct otp_store *s = ct_open();
+	struct otp_code_new c;
+	struct otp_store *s = ct_open_issued(&c);
 	CHECK(s);
-	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
-	CHECK_INT(ct_issue(s, &c, NULL, CT_T0), 0);
 	struct otp_verify_in in = ct_make_try(c.id, CT_RIGHT);
 	in.force_fail = true;
 	struct otp_verify_out out;
@@ -144,10 +140,9 @@ void ct_force_fail_counts(void)
  * not accepted, in the same atomic step. */
 void ct_expect_phone(void)
 {
-	struct otp_store *s = ct_open();
+	struct otp_code_new c;
+	struct otp_store *s = ct_open_issued(&c);
 	CHECK(s);
-	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
-	CHECK_INT(ct_issue(s, &c, NULL, CT_T0), 0);
 	struct otp_verify_in in = ct_make_try(c.id, CT_RIGHT);
 	struct otp_verify_out out;
 	snprintf(in.expect_phone, sizeof in.expect_phone, "%s", CT_P2);
@@ -163,10 +158,9 @@ void ct_expect_phone(void)
  * code of that phone is not retired and no second message is queued. */
 void ct_issue_atomic(void)
 {
-	struct otp_store *s = ct_open();
+	struct otp_code_new c;
+	struct otp_store *s = ct_open_issued(&c);
 	CHECK(s);
-	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
-	CHECK_INT(ct_issue(s, &c, NULL, CT_T0), 0);
 	struct otp_session_bind b = ct_make_bind(0x33, CT_T0 + CT_DAY);
 	CHECK(ct_issue(s, &c, &b, CT_T0 + 1) != 0);
 	struct otp_session sess;

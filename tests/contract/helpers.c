@@ -127,3 +127,31 @@ struct otp_apikey ct_make_key(const char *id, const char *name, unsigned char h,
 	k.created_ms = created_ms;
 	return k;
 }
+
+/* A fresh store holding code 1 of CT_P1 (into *c), issued at CT_T0; NULL
+ * when either step fails. */
+struct otp_store *ct_open_issued(struct otp_code_new *c)
+{
+	struct otp_store *s = ct_open();
+	*c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	if (s && ct_issue(s, c, NULL, CT_T0) == 0)
+		return s;
+	otp_store_close(s);
+	return NULL;
+}
+
+/* ct_open_issued(), and the code's message claimed at CT_T0 (a batch of 2 that
+ * brings exactly 1) into m[0]; NULL when any step fails. */
+struct otp_store *ct_open_claimed(struct otp_code_new *c, struct otp_msg *m)
+{
+	struct otp_store *s = ct_open_issued(c);
+	size_t n = 9;
+	if (s && otp_store_outbox_claim(s, CT_T0, CT_LEASE, m, 2, &n) == 0) {
+		if (n == 1)
+			return s;
+		for (size_t i = 0; i < n; i++)
+			otp_msg_deinit(&m[i]);
+	}
+	otp_store_close(s);
+	return NULL;
+}

@@ -43,14 +43,11 @@ void ct_outbox_claim_body(void)
 
 void ct_outbox_lease(void)
 {
-	struct otp_store *s = ct_open();
-	CHECK(s);
-	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
-	CHECK_INT(ct_issue(s, &c, NULL, CT_T0), 0);
+	struct otp_code_new c;
 	struct otp_msg m[2];
 	size_t n = 9;
-	CHECK_INT(otp_store_outbox_claim(s, CT_T0, CT_LEASE, m, 2, &n), 0);
-	CHECK_INT(n, 1);
+	struct otp_store *s = ct_open_claimed(&c, m);
+	CHECK(s);
 	int64_t id = m[0].id;
 	otp_msg_deinit(&m[0]);
 	CHECK_INT(
@@ -74,14 +71,11 @@ void ct_outbox_lease(void)
 
 void ct_outbox_ack(void)
 {
-	struct otp_store *s = ct_open();
-	CHECK(s);
-	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
-	CHECK_INT(ct_issue(s, &c, NULL, CT_T0), 0);
+	struct otp_code_new c;
 	struct otp_msg m[2];
 	size_t n = 9;
-	CHECK_INT(otp_store_outbox_claim(s, CT_T0, CT_LEASE, m, 2, &n), 0);
-	CHECK_INT(n, 1);
+	struct otp_store *s = ct_open_claimed(&c, m);
+	CHECK(s);
 	CHECK_INT(otp_store_outbox_ack(s, m[0].id, m[0].attempts, CT_T0 + 5),
 		  0);
 	/* Settled: the same lease cannot settle it again. */
@@ -98,14 +92,11 @@ void ct_outbox_ack(void)
 
 void ct_outbox_retry(void)
 {
-	struct otp_store *s = ct_open();
-	CHECK(s);
-	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
-	CHECK_INT(ct_issue(s, &c, NULL, CT_T0), 0);
+	struct otp_code_new c;
 	struct otp_msg m[2];
 	size_t n = 9;
-	CHECK_INT(otp_store_outbox_claim(s, CT_T0, CT_LEASE, m, 2, &n), 0);
-	CHECK_INT(n, 1);
+	struct otp_store *s = ct_open_claimed(&c, m);
+	CHECK(s);
 	int64_t id = m[0].id;
 	otp_msg_deinit(&m[0]);
 	CHECK_INT(otp_store_outbox_retry(s, id, 1, CT_T0 + 5000, 0, "timeout",
@@ -206,10 +197,9 @@ void ct_outbox_state_notfound(void)
  * settle nothing: only the newest claim's token works. */
 void ct_outbox_lease_token(void)
 {
-	struct otp_store *s = ct_open();
+	struct otp_code_new c;
+	struct otp_store *s = ct_open_issued(&c);
 	CHECK(s);
-	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
-	CHECK_INT(ct_issue(s, &c, NULL, CT_T0), 0);
 	struct otp_msg m[1], m2[1];
 	CT_CLAIM1(s, CT_T0, m);
 	CHECK_INT(m[0].attempts, 1);
@@ -252,10 +242,9 @@ void ct_outbox_lease_token(void)
 
 void ct_outbox_retry_driver(void)
 {
-	struct otp_store *s = ct_open();
+	struct otp_code_new c;
+	struct otp_store *s = ct_open_issued(&c);
 	CHECK(s);
-	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
-	CHECK_INT(ct_issue(s, &c, NULL, CT_T0), 0);
 	struct otp_msg m[1];
 	CT_CLAIM1(s, CT_T0, m);
 	CHECK_INT(m[0].driver, 0);
