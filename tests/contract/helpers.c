@@ -155,3 +155,18 @@ struct otp_store *ct_open_claimed(struct otp_code_new *c, struct otp_msg *m)
 	otp_store_close(s);
 	return NULL;
 }
+
+/* A fresh store where code 1 of CT_P1 (*c) was issued at CT_T0 under the
+ * idempotency key CT_IDEM_A (*k, a day long), answered in *o; NULL when
+ * either step fails. */
+struct otp_store *ct_open_idem(struct otp_idem *k, struct otp_code_new *c,
+			       struct otp_issue_out *o)
+{
+	struct otp_store *s = ct_open();
+	*k = ct_make_idem(CT_IDEM_A, CT_T0 + CT_DAY);
+	*c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	if (s && ct_issue_full(s, c, NULL, k, CT_T0, o) == 0)
+		return s;
+	otp_store_close(s);
+	return NULL;
+}

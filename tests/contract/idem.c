@@ -11,12 +11,11 @@
 
 void ct_idem_replay(void)
 {
-	struct otp_store *s = ct_open();
-	CHECK(s);
-	struct otp_idem k = ct_make_idem(CT_IDEM_A, CT_T0 + CT_DAY);
-	struct otp_code_new c1 = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	struct otp_idem k;
+	struct otp_code_new c1;
 	struct otp_issue_out o;
-	CHECK_INT(ct_issue_full(s, &c1, NULL, &k, CT_T0, &o), 0);
+	struct otp_store *s = ct_open_idem(&k, &c1, &o);
+	CHECK(s);
 	CHECK(!o.replayed);
 	CHECK_STR(o.id, c1.id);
 	CHECK_INT(o.expires_ms, c1.expires_ms);
@@ -144,12 +143,11 @@ void ct_idem_conflict(void)
  * the next issue under it is a fresh one that owns it anew. */
 void ct_idem_expiry(void)
 {
-	struct otp_store *s = ct_open();
-	CHECK(s);
-	struct otp_idem k = ct_make_idem(CT_IDEM_A, CT_T0 + CT_DAY);
-	struct otp_code_new c1 = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	struct otp_idem k;
+	struct otp_code_new c1;
 	struct otp_issue_out o;
-	CHECK_INT(ct_issue_full(s, &c1, NULL, &k, CT_T0, &o), 0);
+	struct otp_store *s = ct_open_idem(&k, &c1, &o);
+	CHECK(s);
 	struct otp_code_new c2 = ct_make_code(2, CT_P1, CT_T0 + CT_DAY);
 	CHECK_INT(ct_issue_full(s, &c2, NULL, &k, CT_T0 + CT_DAY - 1, &o), 0);
 	CHECK(o.replayed);

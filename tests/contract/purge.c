@@ -54,12 +54,11 @@ void ct_purge(void)
  * then free for a fresh send. */
 void ct_purge_idem(void)
 {
-	struct otp_store *s = ct_open();
-	CHECK(s);
-	struct otp_idem k = ct_make_idem(CT_IDEM_A, CT_T0 + CT_DAY);
-	struct otp_code_new c1 = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	struct otp_idem k;
+	struct otp_code_new c1;
 	struct otp_issue_out o;
-	CHECK_INT(ct_issue_full(s, &c1, NULL, &k, CT_T0, &o), 0);
+	struct otp_store *s = ct_open_idem(&k, &c1, &o);
+	CHECK(s);
 	long removed = -1;
 	CHECK_INT(otp_store_purge(s, CT_T0 + CT_DAY - 1, &removed), 0);
 	struct otp_code_new c2 = ct_make_code(2, CT_P1, CT_T0 + CT_DAY);

@@ -46,6 +46,15 @@ static void run_racers(void *(*fn)(void *), struct racer *r)
 	pthread_barrier_destroy(&bar);
 }
 
+/* run_racers() on a new, empty store; returns renew's answer. */
+static int race_fresh(void *(*fn)(void *), struct racer *r)
+{
+	int rc = ct_backend->renew();
+	if (rc == 0)
+		run_racers(fn, r);
+	return rc;
+}
+
 static void *race_verify(void *arg)
 {
 	struct racer *r = arg;
@@ -135,9 +144,8 @@ static void *race_limit(void *arg)
 
 void ct_race_limit(void)
 {
-	CHECK_INT(ct_backend->renew(), 0);
 	static struct racer r[RACERS];
-	run_racers(race_limit, r);
+	CHECK_INT(race_fresh(race_limit, r), 0);
 	int taken = 0, limited = 0;
 	for (int i = 0; i < RACERS; i++) {
 		CHECK_INT(r[i].open_rc, 0);
@@ -219,9 +227,8 @@ static void *race_idem(void *arg)
 
 void ct_race_idem(void)
 {
-	CHECK_INT(ct_backend->renew(), 0);
 	static struct racer r[RACERS];
-	run_racers(race_idem, r);
+	CHECK_INT(race_fresh(race_idem, r), 0);
 	for (int k = 0; k < ROUNDS; k++) {
 		int writers = 0, w = -1;
 		for (int i = 0; i < RACERS; i++) {
