@@ -248,6 +248,32 @@ static int round_at(struct fixture *fx, int64_t now, size_t *handled)
 	return otp_outbox_round(&fx->cfg, fx->s, now, handled);
 }
 
+/* fx_open() with the script driver answering `first` to its first send. */
+static bool fx_open_scripted(struct fixture *fx, enum otp_sms_result first)
+{
+	if (!fx_open(fx))
+		return false;
+	fx->sms.script[0] = first;
+	fx->sms.nscript = 1;
+	return true;
+}
+
+/* fx_open() with a second script driver after the first, which answers
+ * `repeat` to every send; max_attempts tries per driver (0: the default). */
+static bool fx_open_two(struct fixture *fx, struct script_sms *second,
+			int max_attempts, enum otp_sms_result repeat)
+{
+	if (!fx_open(fx))
+		return false;
+	script_init(second);
+	fx->set.n = 2;
+	fx->set.d[1] = &second->base;
+	if (max_attempts)
+		fx->cfg.max_attempts = max_attempts;
+	fx->sms.repeat = repeat;
+	return true;
+}
+
 /* ---- stderr capture, for the console driver and the log checks ---- */
 
 struct capture {
@@ -351,9 +377,7 @@ static void retry_waits_for_backoff(void)
 	struct fixture fx;
 	char id[OTP_ID_LEN + 1];
 	size_t n;
-	CHECK(fx_open(&fx));
-	fx.sms.script[0] = OTP_SMS_RETRY;
-	fx.sms.nscript = 1;
+	CHECK(fx_open_scripted(&fx, OTP_SMS_RETRY));
 	CHECK_INT(issue(&fx, "+14155550103", "Your code is 111111", T0,
 			T0 + HOUR, id),
 		  0);
@@ -382,9 +406,7 @@ static void failed_is_dead_letter(void)
 	struct fixture fx;
 	char id[OTP_ID_LEN + 1];
 	size_t n;
-	CHECK(fx_open(&fx));
-	fx.sms.script[0] = OTP_SMS_FAILED;
-	fx.sms.nscript = 1;
+	CHECK(fx_open_scripted(&fx, OTP_SMS_FAILED));
 	CHECK_INT(issue(&fx, "+14155550104", "Your code is 222222", T0,
 			T0 + HOUR, id),
 		  0);
@@ -406,11 +428,9 @@ static void retry_keeps_driver(void)
 	struct fixture fx;
 	char id[OTP_ID_LEN + 1];
 	size_t n;
-	CHECK(fx_open(&fx));
+	CHECK(fx_open_scripted(&fx, OTP_SMS_RETRY));
 	fx.set.n = 2;
 	fx.set.d[1] = &fx.sms.base;
-	fx.sms.script[0] = OTP_SMS_RETRY;
-	fx.sms.nscript = 1;
 	CHECK_INT(issue(&fx, "+14155550108", "Your code is 121212", T0,
 			T0 + HOUR, id),
 		  0);
@@ -441,9 +461,7 @@ static void dead_letter_can_be_requeued(void)
 	struct fixture fx;
 	char id[OTP_ID_LEN + 1];
 	size_t n;
-	CHECK(fx_open(&fx));
-	fx.sms.script[0] = OTP_SMS_FAILED;
-	fx.sms.nscript = 1;
+	CHECK(fx_open_scripted(&fx, OTP_SMS_FAILED));
 	CHECK_INT(issue(&fx, "+14155550109", "Your code is 343434", T0,
 			T0 + HOUR, id),
 		  0);
@@ -930,12 +948,7 @@ static void fails_over_to_next_driver(void)
 	struct script_sms second;
 	char id[OTP_ID_LEN + 1];
 	size_t n;
-	CHECK(fx_open(&fx));
-	script_init(&second);
-	fx.set.n = 2;
-	fx.set.d[1] = &second.base;
-	fx.cfg.max_attempts = 3;
-	fx.sms.repeat = OTP_SMS_RETRY;
+	CHECK(fx_open_two(&fx, &second, 3, OTP_SMS_RETRY));
 	CHECK_INT(issue(&fx, "+14155550120", "Your code is 135791", T0,
 			T0 + HOUR, id),
 		  0);
@@ -970,12 +983,7 @@ static void stats_count_each_settle(void)
 	char id[OTP_ID_LEN + 1];
 	size_t n;
 	struct otp_outbox_stats a = otp_outbox_stats(), b;
-	CHECK(fx_open(&fx));
-	script_init(&second);
-	fx.set.n = 2;
-	fx.set.d[1] = &second.base;
-	fx.cfg.max_attempts = 2;
-	fx.sms.repeat = OTP_SMS_RETRY;
+	CHECK(fx_open_two(&fx, &second, 2, OTP_SMS_RETRY));
 	CHECK_INT(issue(&fx, "+14155550120", "Your code is 135791", T0,
 			T0 + HOUR, id),
 		  0);
@@ -1012,13 +1020,8 @@ static void exhausted_drivers_dead_letter(void)
 	struct script_sms second;
 	char id[OTP_ID_LEN + 1];
 	size_t n;
-	CHECK(fx_open(&fx));
-	script_init(&second);
+	CHECK(fx_open_two(&fx, &second, 2, OTP_SMS_RETRY));
 	second.repeat = OTP_SMS_RETRY;
-	fx.set.n = 2;
-	fx.set.d[1] = &second.base;
-	fx.cfg.max_attempts = 2;
-	fx.sms.repeat = OTP_SMS_RETRY;
 	CHECK_INT(issue(&fx, "+14155550121", "Your code is 246802", T0,
 			T0 + HOUR, id),
 		  0);
@@ -1050,11 +1053,7 @@ static void permanent_failure_skips_failover(void)
 	struct script_sms second;
 	char id[OTP_ID_LEN + 1];
 	size_t n;
-	CHECK(fx_open(&fx));
-	script_init(&second);
-	fx.set.n = 2;
-	fx.set.d[1] = &second.base;
-	fx.sms.repeat = OTP_SMS_FAILED;
+	CHECK(fx_open_two(&fx, &second, 0, OTP_SMS_FAILED));
 	CHECK_INT(issue(&fx, "+14155550122", "Your code is 975310", T0,
 			T0 + HOUR, id),
 		  0);
