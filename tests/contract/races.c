@@ -26,10 +26,33 @@ struct racer {
 	int taken, limited, errors;
 	int rc[ROUNDS];
 	struct otp_issue_out out[ROUNDS];
+	/* For round racers: one round i on the racer's own handle. */
+	void (*round)(struct otp_store *s, struct racer *r, int i);
 };
 
+/* A racer of ROUNDS rounds, all racers starting each round together; a
+ * racer that could not open marks every round failed. */
+static void *race_rounds(void *arg)
+{
+	struct racer *r = arg;
+	struct otp_store *s = NULL;
+	r->open_rc = ct_backend->reopen(&s);
+	for (int i = 0; i < ROUNDS; i++) {
+		pthread_barrier_wait(r->bar);
+		if (r->open_rc) {
+			r->results[i] = -1;
+			r->rc[i] = r->open_rc;
+			continue;
+		}
+		r->round(s, r, i);
+	}
+	otp_store_close(s);
+	return NULL;
+}
+
 /* Starts RACERS threads on fn, each with its own zeroed racer, and waits. */
-static void run_racers(void *(*fn)(void *), struct racer *r)
+static void run_racers(void *(*fn)(void *), struct racer *r,
+		       void (*round)(struct otp_store *, struct racer *, int))
 {
 	pthread_barrier_t bar;
 	pthread_t t[RACERS];
@@ -38,6 +61,7 @@ static void run_racers(void *(*fn)(void *), struct racer *r)
 	for (int i = 0; i < RACERS; i++) {
 		r[i].bar = &bar;
 		r[i].idx = i;
+		r[i].round = round;
 		if (pthread_create(&t[i], NULL, fn, &r[i]) != 0)
 			abort();
 	}
@@ -47,33 +71,21 @@ static void run_racers(void *(*fn)(void *), struct racer *r)
 }
 
 /* run_racers() on a new, empty store; returns renew's answer. */
-static int race_fresh(void *(*fn)(void *), struct racer *r)
+static int race_fresh(void *(*fn)(void *), struct racer *r,
+		      void (*round)(struct otp_store *, struct racer *, int))
 {
 	int rc = ct_backend->renew();
 	if (rc == 0)
-		run_racers(fn, r);
+		run_racers(fn, r, round);
 	return rc;
 }
 
-static void *race_verify(void *arg)
+static void verify_round(struct otp_store *s, struct racer *r, int i)
 {
-	struct racer *r = arg;
-	struct otp_store *s = NULL;
-	r->open_rc = ct_backend->reopen(&s);
-	for (int i = 0; i < ROUNDS; i++) {
-		pthread_barrier_wait(r->bar);
-		if (r->open_rc) {
-			r->results[i] = -1;
-			continue;
-		}
-		struct otp_code_new c =
-		    ct_make_code(i + 1, CT_P1, CT_T0 + CT_TTL);
-		struct otp_verify_in in = ct_make_try(c.id, CT_RIGHT);
-		struct otp_verify_out out;
-		r->results[i] = ct_verify(s, &in, CT_T0 + 1, &out);
-	}
-	otp_store_close(s);
-	return NULL;
+	struct otp_code_new c = ct_make_code(i + 1, CT_P1, CT_T0 + CT_TTL);
+	struct otp_verify_in in = ct_make_try(c.id, CT_RIGHT);
+	struct otp_verify_out out;
+	r->results[i] = ct_verify(s, &in, CT_T0 + 1, &out);
 }
 
 void ct_race_verify(void)
@@ -90,7 +102,7 @@ void ct_race_verify(void)
 	}
 	otp_store_close(s);
 	static struct racer r[RACERS];
-	run_racers(race_verify, r);
+	run_racers(race_rounds, r, verify_round);
 	for (int i = 0; i < RACERS; i++)
 		CHECK_INT(r[i].open_rc, 0);
 	for (int k = 0; k < ROUNDS; k++) {
@@ -145,7 +157,7 @@ static void *race_limit(void *arg)
 void ct_race_limit(void)
 {
 	static struct racer r[RACERS];
-	CHECK_INT(race_fresh(race_limit, r), 0);
+	CHECK_INT(race_fresh(race_limit, r, NULL), 0);
 	int taken = 0, limited = 0;
 	for (int i = 0; i < RACERS; i++) {
 		CHECK_INT(r[i].open_rc, 0);
@@ -200,35 +212,22 @@ static const char *idem_phone(int round, int idx)
 	return round % 2 && idx % 2 ? CT_P2 : CT_P1;
 }
 
-static void *race_idem(void *arg)
+static void idem_round(struct otp_store *s, struct racer *r, int i)
 {
-	struct racer *r = arg;
-	struct otp_store *s = NULL;
-	r->open_rc = ct_backend->reopen(&s);
-	for (int i = 0; i < ROUNDS; i++) {
-		pthread_barrier_wait(r->bar);
-		if (r->open_rc) {
-			r->rc[i] = r->open_rc;
-			continue;
-		}
-		struct otp_code_new c =
-		    ct_make_code((unsigned)(1000 * (i + 1) + r->idx),
-				 idem_phone(i, r->idx), CT_T0 + CT_TTL);
-		struct otp_idem k;
-		memset(&k, 0, sizeof k);
-		snprintf(k.key, sizeof k.key, "k:race:%d", i);
-		k.expires_ms = CT_T0 + CT_DAY;
-		r->rc[i] =
-		    ct_issue_full(s, &c, NULL, &k, CT_T0 + i, &r->out[i]);
-	}
-	otp_store_close(s);
-	return NULL;
+	struct otp_code_new c =
+	    ct_make_code((unsigned)(1000 * (i + 1) + r->idx),
+			 idem_phone(i, r->idx), CT_T0 + CT_TTL);
+	struct otp_idem k;
+	memset(&k, 0, sizeof k);
+	snprintf(k.key, sizeof k.key, "k:race:%d", i);
+	k.expires_ms = CT_T0 + CT_DAY;
+	r->rc[i] = ct_issue_full(s, &c, NULL, &k, CT_T0 + i, &r->out[i]);
 }
 
 void ct_race_idem(void)
 {
 	static struct racer r[RACERS];
-	CHECK_INT(race_fresh(race_idem, r), 0);
+	CHECK_INT(race_fresh(race_rounds, r, idem_round), 0);
 	for (int k = 0; k < ROUNDS; k++) {
 		int writers = 0, w = -1;
 		for (int i = 0; i < RACERS; i++) {
