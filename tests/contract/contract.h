@@ -74,5 +74,6 @@ struct otp_idem ct_make_idem(const char *key, int64_t expires_ms);
 int ct_claim_count(struct otp_store *s, int64_t now);
 struct otp_apikey ct_make_key(const char *id, const char *name, unsigned char h,
 			      int64_t created_ms);
+int ct_issue_each(struct otp_store *s, struct otp_code_new *c, int n);
 
 #endif

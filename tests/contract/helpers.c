@@ -170,3 +170,17 @@ struct otp_store *ct_open_idem(struct otp_idem *k, struct otp_code_new *c,
 	otp_store_close(s);
 	return NULL;
 }
+
+/* Issues codes 1..n (n <= 3) for CT_P1, CT_P2, CT_P3 at CT_T0, each
+ * CT_TTL long, into c[]; returns 0 or the first error. */
+int ct_issue_each(struct otp_store *s, struct otp_code_new *c, int n)
+{
+	static const char *const phones[] = {CT_P1, CT_P2, CT_P3};
+	for (int i = 0; i < n && i < 3; i++) {
+		c[i] = ct_make_code((unsigned)i + 1, phones[i], CT_T0 + CT_TTL);
+		int rc = ct_issue(s, &c[i], NULL, CT_T0);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

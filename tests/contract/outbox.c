@@ -123,10 +123,8 @@ void ct_outbox_fail(void)
 {
 	struct otp_store *s = ct_open();
 	CHECK(s);
-	struct otp_code_new c1 = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
-	struct otp_code_new c2 = ct_make_code(2, CT_P2, CT_T0 + CT_TTL);
-	CHECK_INT(ct_issue(s, &c1, NULL, CT_T0), 0);
-	CHECK_INT(ct_issue(s, &c2, NULL, CT_T0), 0);
+	struct otp_code_new c[2];
+	CHECK_INT(ct_issue_each(s, c, 2), 0);
 	struct otp_msg m[2];
 	size_t n = 9;
 	CHECK_INT(otp_store_outbox_claim(s, CT_T0, CT_LEASE, m, 2, &n), 0);
@@ -139,8 +137,8 @@ void ct_outbox_fail(void)
 		  0);
 	otp_msg_deinit(&m[0]);
 	otp_msg_deinit(&m[1]);
-	CHECK_INT(ct_get_state(s, c1.id), OTP_MSG_FAILED);
-	CHECK_INT(ct_get_state(s, c2.id), OTP_MSG_EXPIRED);
+	CHECK_INT(ct_get_state(s, c[0].id), OTP_MSG_FAILED);
+	CHECK_INT(ct_get_state(s, c[1].id), OTP_MSG_EXPIRED);
 	CHECK_INT(otp_store_outbox_claim(s, CT_T0 + 10 * CT_LEASE, CT_LEASE, m,
 					 2, &n),
 		  0);
@@ -330,12 +328,8 @@ void ct_outbox_requeue(void)
 {
 	struct otp_store *s = ct_open();
 	CHECK(s);
-	struct otp_code_new c1 = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
-	struct otp_code_new c2 = ct_make_code(2, CT_P2, CT_T0 + CT_TTL);
-	struct otp_code_new c3 = ct_make_code(3, CT_P3, CT_T0 + CT_TTL);
-	CHECK_INT(ct_issue(s, &c1, NULL, CT_T0), 0);
-	CHECK_INT(ct_issue(s, &c2, NULL, CT_T0), 0);
-	CHECK_INT(ct_issue(s, &c3, NULL, CT_T0), 0);
+	struct otp_code_new c[3];
+	CHECK_INT(ct_issue_each(s, c, 3), 0);
 	struct otp_msg m[3];
 	size_t n = 9;
 	CHECK_INT(otp_store_outbox_claim(s, CT_T0, CT_LEASE, m, 3, &n), 0);
@@ -363,22 +357,22 @@ void ct_outbox_requeue(void)
 	/* FAILED kept its body: back in the queue, due now, driver 0, and
 	 * its attempts go on growing. */
 	CHECK_INT(otp_store_outbox_requeue(s, failed, CT_T0 + 100), 0);
-	CHECK_INT(ct_get_state(s, c1.id), OTP_MSG_QUEUED);
+	CHECK_INT(ct_get_state(s, c[0].id), OTP_MSG_QUEUED);
 	CHECK_INT(ct_claim_count(s, CT_T0 + 99), 0);
 	CT_CLAIM1(s, CT_T0 + 100, m);
 	CHECK_INT(m[0].id, failed);
 	CHECK_INT(m[0].driver, 0);
 	CHECK_INT(m[0].attempts, 3);
 	CHECK_INT(m[0].body_len, 40);
-	CHECK(memcmp(m[0].body + 3, c1.id, OTP_ID_LEN) == 0);
+	CHECK(memcmp(m[0].body + 3, c[0].id, OTP_ID_LEN) == 0);
 	CHECK_INT(otp_store_outbox_ack(s, failed, 3, CT_T0 + 101), 0);
 	otp_msg_deinit(&m[0]);
 
 	/* EXPIRED wiped it; SENT and unknown ones are no dead letters. */
 	CHECK_INT(otp_store_outbox_requeue(s, expired, CT_T0 + 102), OTP_EGONE);
-	CHECK_INT(ct_get_state(s, c2.id), OTP_MSG_EXPIRED);
+	CHECK_INT(ct_get_state(s, c[1].id), OTP_MSG_EXPIRED);
 	CHECK_INT(otp_store_outbox_requeue(s, sent, CT_T0 + 102), OTP_EGONE);
-	CHECK_INT(ct_get_state(s, c3.id), OTP_MSG_SENT);
+	CHECK_INT(ct_get_state(s, c[2].id), OTP_MSG_SENT);
 	CHECK_INT(otp_store_outbox_requeue(s, sent + 1000, CT_T0 + 102),
 		  OTP_ENOTFOUND);
 	CHECK_INT(ct_claim_count(s, CT_T0 + 10 * CT_LEASE), 0);
