@@ -19,6 +19,9 @@ struct otp_store *ct_open(void);
 /* ct_open() with code 1 of CT_P1 issued at CT_T0 under key CT_IDEM_A. */
 struct otp_store *ct_open_idem(struct otp_idem *k, struct otp_code_new *c,
 			       struct otp_issue_out *o);
+/* Code 3 of CT_P2 a day on, under k extended by a day. */
+int ct_issue_next_day(struct otp_store *s, struct otp_idem *k,
+		      struct otp_code_new *c, struct otp_issue_out *o);
 /* ct_open() with code 1 of CT_P1 issued at CT_T0 into *c. */
 struct otp_store *ct_open_issued(struct otp_code_new *c);
 /* ct_open() with code 1 of CT_P1 issued and its message claimed into m[0]. */
@@ -39,9 +42,10 @@ struct otp_store *ct_open_claimed(struct otp_code_new *c, struct otp_msg *m);
 	X(ct_verify_notfound)                                                  \
 	X(ct_wrong_until_dead)                                                 \
 	X(ct_expired_not_counted)                                              \
-	X(ct_resend_retires) X(ct_force_fail_counts) X(ct_expect_phone)        \
-	    X(ct_issue_atomic) X(ct_code_get) X(ct_rotate) X(                  \
-		ct_rotate_only_on_ok) X(ct_session_expiry) X(ct_session_bind)  \
+	X(ct_resend_retires)                                                   \
+	X(ct_force_fail_counts) X(ct_expect_phone) X(ct_issue_atomic)          \
+	    X(ct_code_get) X(ct_rotate) X(ct_rotate_only_on_ok) X(             \
+		ct_session_expiry) X(ct_session_bind)                          \
 		X(ct_session_bind_upstream) X(ct_session_rotate_op) X(         \
 		    ct_limit_burst) X(ct_limit_all_or_nothing)                 \
 		    X(ct_limit_disabled) X(ct_outbox_claim_body) X(            \

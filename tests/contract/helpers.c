@@ -184,3 +184,13 @@ int ct_issue_each(struct otp_store *s, struct otp_code_new *c, int n)
 	}
 	return 0;
 }
+
+/* A day on, under key k given a second day: issues code 3 of CT_P2 (*c) at
+ * CT_T0 + CT_DAY, answered in *o. Returns the store's answer. */
+int ct_issue_next_day(struct otp_store *s, struct otp_idem *k,
+		      struct otp_code_new *c, struct otp_issue_out *o)
+{
+	k->expires_ms = CT_T0 + 2 * CT_DAY;
+	*c = ct_make_code(3, CT_P2, CT_T0 + CT_DAY + CT_TTL);
+	return ct_issue_full(s, c, NULL, k, CT_T0 + CT_DAY, o);
+}
