@@ -22,38 +22,32 @@ extern int harness_failed_, harness_passed_n_, harness_failed_n_;
 int harness_failed_, harness_passed_n_, harness_failed_n_;
 #endif
 
-#define CHECK(cond)                                                            \
+/* Fails the running test when bad holds: prints the location and the
+ * rest (a format and its arguments), and returns from the test. */
+#define HARNESS_FAIL_IF(bad, fmt, ...)                                         \
 	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-				__LINE__, #cond);                              \
+		if (bad) {                                                     \
+			fprintf(stderr, "%s:%d: " fmt "\n", __FILE__,          \
+				__LINE__, __VA_ARGS__);                        \
 			harness_failed_ = 1;                                   \
 			return;                                                \
 		}                                                              \
 	} while (0)
 
+#define CHECK(cond) HARNESS_FAIL_IF(!(cond), "CHECK(%s) failed", #cond)
+
 #define CHECK_INT(a, b)                                                        \
 	do {                                                                   \
 		long long a_ = (long long)(a), b_ = (long long)(b);            \
-		if (a_ != b_) {                                                \
-			fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n",  \
-				__FILE__, __LINE__, #a, a_, b_);               \
-			harness_failed_ = 1;                                   \
-			return;                                                \
-		}                                                              \
+		HARNESS_FAIL_IF(a_ != b_, "%s == %lld, expected %lld", #a, a_, \
+				b_);                                           \
 	} while (0)
 
 #define CHECK_STR(a, b)                                                        \
 	do {                                                                   \
 		const char *a_ = (a), *b_ = (b);                               \
-		if (strcmp(a_, b_) != 0) {                                     \
-			fprintf(stderr,                                        \
-				"%s:%d: %s == \"%s\", expected "               \
-				"\"%s\"\n",                                    \
-				__FILE__, __LINE__, #a, a_, b_);               \
-			harness_failed_ = 1;                                   \
-			return;                                                \
-		}                                                              \
+		HARNESS_FAIL_IF(strcmp(a_, b_) != 0,                           \
+				"%s == \"%s\", expected \"%s\"", #a, a_, b_);  \
 	} while (0)
 
 struct harness_test {
