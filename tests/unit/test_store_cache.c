@@ -94,13 +94,16 @@ static int bind_code(struct otp_store *s, unsigned n, unsigned char b,
 	return ct_issue(s, &c, &bind, now);
 }
 
-/* fx_open() with a cache of 64, and code 1 bound through the cached handle
- * to the session hash h (all 7s). Returns bind_code's answer. */
-static int fx_open_bound(struct fixture *f, unsigned char h[OTP_HASH_LEN])
+/* fx_open() with a cache of 64, code 1 bound through the cached handle to
+ * the session hash h (all 7s), and that session read once through it into
+ * *s (which fills the cache). Returns the first error, or 0. */
+static int fx_open_bound(struct fixture *f, unsigned char h[OTP_HASH_LEN],
+			 struct otp_session *s)
 {
 	fx_open(f, 64);
 	memset(h, 7, OTP_HASH_LEN);
-	return bind_code(f->a, 1, 7, CT_T0);
+	int rc = bind_code(f->a, 1, 7, CT_T0);
+	return rc ? rc : otp_store_session_get(f->a, h, CT_T0, s);
 }
 
 static void hit_answers_without_the_backend(void)
@@ -108,8 +111,7 @@ static void hit_answers_without_the_backend(void)
 	struct fixture f;
 	struct otp_session s;
 	unsigned char h[OTP_HASH_LEN];
-	CHECK_INT(fx_open_bound(&f, h), 0);
-	CHECK_INT(otp_store_session_get(f.a, h, CT_T0, &s), 0);
+	CHECK_INT(fx_open_bound(&f, h, &s), 0);
 	CHECK_INT(hits(&f), 0);
 	CHECK_INT(otp_store_session_get(f.b, h, CT_T0 + 1, &s), 0);
 	CHECK_INT(hits(&f), 1);
@@ -136,8 +138,7 @@ static void expiry_by_now(void)
 	struct fixture f;
 	struct otp_session s;
 	unsigned char h[OTP_HASH_LEN];
-	CHECK_INT(fx_open_bound(&f, h), 0);
-	CHECK_INT(otp_store_session_get(f.a, h, CT_T0, &s), 0);
+	CHECK_INT(fx_open_bound(&f, h, &s), 0);
 	CHECK_INT(otp_store_session_get(f.a, h, CT_T0 + CT_TTL - 1, &s), 0);
 	CHECK_INT(hits(&f), 1);
 	CHECK_INT(otp_store_session_get(f.a, h, CT_T0 + CT_TTL, &s),
