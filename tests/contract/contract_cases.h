@@ -36,31 +36,53 @@ struct otp_store *ct_open_claimed(struct otp_code_new *c, struct otp_msg *m);
 		CHECK_INT(n1_, 1);                                             \
 	} while (0)
 
-#define CONTRACT_CASES(X)                                                      \
-	X(ct_ping)                                                             \
-	X(ct_verify_ok_then_used)                                              \
-	X(ct_verify_notfound)                                                  \
-	X(ct_wrong_until_dead)                                                 \
-	X(ct_expired_not_counted)                                              \
-	X(ct_resend_retires)                                                   \
-	X(ct_force_fail_counts) X(ct_expect_phone) X(ct_issue_atomic)          \
-	    X(ct_code_get) X(ct_rotate) X(ct_rotate_only_on_ok) X(             \
-		ct_session_expiry) X(ct_session_bind)                          \
-		X(ct_session_bind_upstream) X(ct_session_rotate_op) X(         \
-		    ct_limit_burst) X(ct_limit_all_or_nothing)                 \
-		    X(ct_limit_disabled) X(ct_outbox_claim_body) X(            \
-			ct_outbox_lease) X(ct_outbox_ack) X(ct_outbox_retry)   \
-			X(ct_outbox_fail) X(ct_outbox_order) X(                \
-			    ct_outbox_state_notfound) X(ct_outbox_lease_token) \
-			    X(ct_outbox_retry_driver) X(ct_outbox_report)      \
-				X(ct_outbox_requeue) X(ct_outbox_list)         \
-				    X(ct_idem_replay) X(ct_issue_limits)       \
-					X(ct_idem_conflict) X(ct_idem_expiry)  \
-					    X(ct_purge) X(ct_purge_idem)       \
-						X(ct_apikeys)
+/* clang-format off */
+#define CONTRACT_CASES(X) \
+	X(ct_ping) \
+	X(ct_verify_ok_then_used) \
+	X(ct_verify_notfound) \
+	X(ct_wrong_until_dead) \
+	X(ct_expired_not_counted) \
+	X(ct_resend_retires) \
+	X(ct_force_fail_counts) \
+	X(ct_expect_phone) \
+	X(ct_issue_atomic) \
+	X(ct_code_get) \
+	X(ct_rotate) \
+	X(ct_rotate_only_on_ok) \
+	X(ct_session_expiry) \
+	X(ct_session_bind) \
+	X(ct_session_bind_upstream) \
+	X(ct_session_rotate_op) \
+	X(ct_limit_burst) \
+	X(ct_limit_all_or_nothing) \
+	X(ct_limit_disabled) \
+	X(ct_outbox_claim_body) \
+	X(ct_outbox_lease) \
+	X(ct_outbox_ack) \
+	X(ct_outbox_retry) \
+	X(ct_outbox_fail) \
+	X(ct_outbox_order) \
+	X(ct_outbox_state_notfound) \
+	X(ct_outbox_lease_token) \
+	X(ct_outbox_retry_driver) \
+	X(ct_outbox_report) \
+	X(ct_outbox_requeue) \
+	X(ct_outbox_list) \
+	X(ct_idem_replay) \
+	X(ct_issue_limits) \
+	X(ct_idem_conflict) \
+	X(ct_idem_expiry) \
+	X(ct_purge) \
+	X(ct_purge_idem) \
+	X(ct_apikeys)
 
-#define CONTRACT_RACES(X)                                                      \
-	X(ct_race_verify) X(ct_race_limit) X(ct_race_processes) X(ct_race_idem)
+#define CONTRACT_RACES(X) \
+	X(ct_race_verify) \
+	X(ct_race_limit) \
+	X(ct_race_processes) \
+	X(ct_race_idem)
+/* clang-format on */
 
 #define CT_DECLARE(name) void name(void);
 CONTRACT_CASES(CT_DECLARE)
