@@ -38,11 +38,34 @@
 #include "core/log.h"
 #include "core/phone.h"
 #include "engine/message.h"
+#include "outbox/outbox_test.h"
 
 #define BATCH	       4     /* messages claimed per round and worker */
 #define TEXT_MAX       512   /* unsealed message text, NUL included */
 #define BACKOFF_CAP_MS 60000 /* no retry waits longer */
 #define WORKERS_MAX    64
+
+/* Process-wide, relaxed atomics: read by otp_outbox_stats(). */
+static struct otp_outbox_stats stats;
+
+/* Counts one settle the store took (rc == 0); returns rc. */
+static int counted(int rc, uint64_t *counter)
+{
+	if (rc == 0)
+		__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+	return rc;
+}
+
+struct otp_outbox_stats otp_outbox_stats(void)
+{
+	struct otp_outbox_stats out;
+	__atomic_load(&stats.sent, &out.sent, __ATOMIC_RELAXED);
+	__atomic_load(&stats.retries, &out.retries, __ATOMIC_RELAXED);
+	__atomic_load(&stats.failovers, &out.failovers, __ATOMIC_RELAXED);
+	__atomic_load(&stats.failed, &out.failed, __ATOMIC_RELAXED);
+	__atomic_load(&stats.expired, &out.expired, __ATOMIC_RELAXED);
+	return out;
+}
 
 struct worker {
 	struct otp_outbox *o;
@@ -128,8 +151,9 @@ static int dead_letter(struct otp_store *s, const struct otp_msg *m,
 {
 	/* m->attempts is the claim's lease token: a stale claim settles
 	 * nothing. */
-	int rc =
-	    otp_store_outbox_fail(s, m->id, m->attempts, state, reason, now);
+	int rc = counted(
+	    otp_store_outbox_fail(s, m->id, m->attempts, state, reason, now),
+	    state == OTP_MSG_EXPIRED ? &stats.expired : &stats.failed);
 	otp_log(state == OTP_MSG_EXPIRED ? OTP_LOG_INFO : OTP_LOG_ERROR,
 		state == OTP_MSG_EXPIRED ? "sms expired" : "sms dead-lettered",
 		"to", nt->masked, "request_id", m->request_id, "driver",
@@ -159,8 +183,10 @@ static int settle_retry(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 			return dead_letter(s, m, nt, OTP_MSG_EXPIRED, why, now);
 		}
 		snprintf(in, sizeof in, "%lld", (long long)wait);
-		rc = otp_store_outbox_retry(s, m->id, m->attempts, now + wait,
-					    (int)d, reason, now);
+		rc = counted(otp_store_outbox_retry(s, m->id, m->attempts,
+						    now + wait, (int)d, reason,
+						    now),
+			     &stats.retries);
 		if (rc == 0 && now + wait < *soonest)
 			*soonest = now + wait;
 		otp_log(OTP_LOG_WARN, "sms retry", "to", nt->masked,
@@ -170,8 +196,9 @@ static int settle_retry(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 		return rc;
 	}
 	if (d + 1 < ndrivers) {
-		rc = otp_store_outbox_retry(s, m->id, m->attempts, now,
-					    (int)d + 1, reason, now);
+		rc = counted(otp_store_outbox_retry(s, m->id, m->attempts, now,
+						    (int)d + 1, reason, now),
+			     &stats.failovers);
 		if (rc == 0)
 			*soonest = now;
 		snprintf(in, sizeof in, "%zu", d + 1);
@@ -242,7 +269,8 @@ static int deliver(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 
 	switch (res) {
 	case OTP_SMS_SENT:
-		rc = otp_store_outbox_ack(s, m->id, m->attempts, now);
+		rc = counted(otp_store_outbox_ack(s, m->id, m->attempts, now),
+			     &stats.sent);
 		otp_log(OTP_LOG_INFO, "sms sent", "to", nt.masked, "request_id",
 			m->request_id, "driver", nt.driver, "#attempt",
 			nt.attempt, "encoding", otp_sms_coding_name(seg.coding),

@@ -67,15 +67,16 @@ void otp_outbox_notify(struct otp_outbox *o);
 /* Lets each worker finish the batch in hand, stops them, frees all. */
 void otp_outbox_stop(struct otp_outbox *o);
 
-/* One round on the caller's thread, store and cfg->drivers (for tests):
- * claims what is due at `now` and handles it. *handled gets the number of
- * messages. */
-int otp_outbox_round(const struct otp_outbox_cfg *cfg, struct otp_store *s,
-		     int64_t now, size_t *handled);
+/* What the delivery workers of this process did since it started (every
+ * outbox together), for /metrics: messages acked as sent, retries on the
+ * same driver, moves to the next driver, dead letters, and messages whose
+ * code expired before they went. Each counts a settle the store took. */
+struct otp_outbox_stats {
+	uint64_t sent, retries, failovers, failed, expired;
+};
+struct otp_outbox_stats otp_outbox_stats(void);
 
-/* Delay before the next try after try number `attempt` (1-based) on a
- * driver: backoff_ms * 2^(attempt-1), capped at 60 s, with up to 20 %
- * jitter taken off. */
-int64_t otp_outbox_backoff(const struct otp_outbox_cfg *cfg, int attempt);
+/* Test hooks (one round on the caller's thread, the backoff arithmetic):
+ * src/outbox/outbox_test.h. */
 
 #endif

@@ -2,7 +2,9 @@
  *
  * Each test is a function registered in a table; the runner prints one line
  * per failure and ends with "N passed, N failed". A test fails on the first
- * CHECK that does not hold. Include it once per test program.
+ * CHECK that does not hold. Include it once per test program; files linked
+ * into a program beside its runner (tests/contract/) define HARNESS_EXTERN
+ * first, so that they count into the runner's totals.
  */
 #ifndef OTP_TEST_HARNESS_H
 #define OTP_TEST_HARNESS_H
@@ -13,40 +15,39 @@
 #include <string.h>
 #include <unistd.h>
 
-static int harness_failed_;
+/* The running test's failure flag and the program's totals. */
+#ifdef HARNESS_EXTERN
+extern int harness_failed_, harness_passed_n_, harness_failed_n_;
+#else
+int harness_failed_, harness_passed_n_, harness_failed_n_;
+#endif
 
-#define CHECK(cond)                                                            \
+/* Fails the running test when bad holds: prints the location and the
+ * rest (a format and its arguments), and returns from the test. */
+#define HARNESS_FAIL_IF(bad, fmt, ...)                                         \
 	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-				__LINE__, #cond);                              \
+		if (bad) {                                                     \
+			fprintf(stderr, "%s:%d: " fmt "\n", __FILE__,          \
+				__LINE__, __VA_ARGS__);                        \
 			harness_failed_ = 1;                                   \
 			return;                                                \
 		}                                                              \
 	} while (0)
 
+#define CHECK(cond) HARNESS_FAIL_IF(!(cond), "CHECK(%s) failed", #cond)
+
 #define CHECK_INT(a, b)                                                        \
 	do {                                                                   \
 		long long a_ = (long long)(a), b_ = (long long)(b);            \
-		if (a_ != b_) {                                                \
-			fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n",  \
-				__FILE__, __LINE__, #a, a_, b_);               \
-			harness_failed_ = 1;                                   \
-			return;                                                \
-		}                                                              \
+		HARNESS_FAIL_IF(a_ != b_, "%s == %lld, expected %lld", #a, a_, \
+				b_);                                           \
 	} while (0)
 
 #define CHECK_STR(a, b)                                                        \
 	do {                                                                   \
 		const char *a_ = (a), *b_ = (b);                               \
-		if (strcmp(a_, b_) != 0) {                                     \
-			fprintf(stderr,                                        \
-				"%s:%d: %s == \"%s\", expected "               \
-				"\"%s\"\n",                                    \
-				__FILE__, __LINE__, #a, a_, b_);               \
-			harness_failed_ = 1;                                   \
-			return;                                                \
-		}                                                              \
+		HARNESS_FAIL_IF(strcmp(a_, b_) != 0,                           \
+				"%s == \"%s\", expected \"%s\"", #a, a_, b_);  \
 	} while (0)
 
 struct harness_test {
@@ -77,22 +78,30 @@ static inline void harness_remove_dir(const char *dir)
 	rmdir(dir);
 }
 
-static inline int harness_run(const char *suite, const struct harness_test *t,
-			      size_t n)
+/* Runs n tests, adding to the totals without printing them. */
+static inline void harness_run_cases(const char *suite,
+				     const struct harness_test *t, size_t n)
 {
-	int passed = 0, failed = 0;
 	for (size_t i = 0; i < n; i++) {
 		harness_failed_ = 0;
 		t[i].fn();
 		if (harness_failed_) {
 			fprintf(stderr, "FAIL %s.%s\n", suite, t[i].name);
-			failed++;
+			harness_failed_n_++;
 		} else {
-			passed++;
+			harness_passed_n_++;
 		}
 	}
-	printf("%s: %d passed, %d failed\n", suite, passed, failed);
-	return failed ? 1 : 0;
+}
+
+/* Runs n tests, then prints the totals of every test run so far. */
+static inline int harness_run(const char *suite, const struct harness_test *t,
+			      size_t n)
+{
+	harness_run_cases(suite, t, n);
+	printf("%s: %d passed, %d failed\n", suite, harness_passed_n_,
+	       harness_failed_n_);
+	return harness_failed_n_ ? 1 : 0;
 }
 
 #define HARNESS_MAIN(suite, tests)                                             \

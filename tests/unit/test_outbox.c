@@ -25,7 +25,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/phone.h"
-#include "outbox/outbox.h"
+#include "outbox/outbox_test.h"
 #include "sms/sms.h"
 #include "store/store.h"
 
@@ -249,6 +249,32 @@ static int round_at(struct fixture *fx, int64_t now, size_t *handled)
 	return otp_outbox_round(&fx->cfg, fx->s, now, handled);
 }
 
+/* fx_open() with the script driver answering `first` to its first send. */
+static bool fx_open_scripted(struct fixture *fx, enum otp_sms_result first)
+{
+	if (!fx_open(fx))
+		return false;
+	fx->sms.script[0] = first;
+	fx->sms.nscript = 1;
+	return true;
+}
+
+/* fx_open() with a second script driver after the first, which answers
+ * `repeat` to every send; max_attempts tries per driver (0: the default). */
+static bool fx_open_two(struct fixture *fx, struct script_sms *second,
+			int max_attempts, enum otp_sms_result repeat)
+{
+	if (!fx_open(fx))
+		return false;
+	script_init(second);
+	fx->set.n = 2;
+	fx->set.d[1] = &second->base;
+	if (max_attempts)
+		fx->cfg.max_attempts = max_attempts;
+	fx->sms.repeat = repeat;
+	return true;
+}
+
 /* ---- stderr capture, for the console driver and the log checks ---- */
 
 struct capture {
@@ -352,9 +378,7 @@ static void retry_waits_for_backoff(void)
 	struct fixture fx;
 	char id[OTP_ID_LEN + 1];
 	size_t n;
-	CHECK(fx_open(&fx));
-	fx.sms.script[0] = OTP_SMS_RETRY;
-	fx.sms.nscript = 1;
+	CHECK(fx_open_scripted(&fx, OTP_SMS_RETRY));
 	CHECK_INT(issue(&fx, "+14155550103", "Your code is 111111", T0,
 			T0 + HOUR, id),
 		  0);
@@ -383,9 +407,7 @@ static void failed_is_dead_letter(void)
 	struct fixture fx;
 	char id[OTP_ID_LEN + 1];
 	size_t n;
-	CHECK(fx_open(&fx));
-	fx.sms.script[0] = OTP_SMS_FAILED;
-	fx.sms.nscript = 1;
+	CHECK(fx_open_scripted(&fx, OTP_SMS_FAILED));
 	CHECK_INT(issue(&fx, "+14155550104", "Your code is 222222", T0,
 			T0 + HOUR, id),
 		  0);
@@ -407,11 +429,9 @@ static void retry_keeps_driver(void)
 	struct fixture fx;
 	char id[OTP_ID_LEN + 1];
 	size_t n;
-	CHECK(fx_open(&fx));
+	CHECK(fx_open_scripted(&fx, OTP_SMS_RETRY));
 	fx.set.n = 2;
 	fx.set.d[1] = &fx.sms.base;
-	fx.sms.script[0] = OTP_SMS_RETRY;
-	fx.sms.nscript = 1;
 	CHECK_INT(issue(&fx, "+14155550108", "Your code is 121212", T0,
 			T0 + HOUR, id),
 		  0);
@@ -442,9 +462,7 @@ static void dead_letter_can_be_requeued(void)
 	struct fixture fx;
 	char id[OTP_ID_LEN + 1];
 	size_t n;
-	CHECK(fx_open(&fx));
-	fx.sms.script[0] = OTP_SMS_FAILED;
-	fx.sms.nscript = 1;
+	CHECK(fx_open_scripted(&fx, OTP_SMS_FAILED));
 	CHECK_INT(issue(&fx, "+14155550109", "Your code is 343434", T0,
 			T0 + HOUR, id),
 		  0);
@@ -931,12 +949,7 @@ static void fails_over_to_next_driver(void)
 	struct script_sms second;
 	char id[OTP_ID_LEN + 1];
 	size_t n;
-	CHECK(fx_open(&fx));
-	script_init(&second);
-	fx.set.n = 2;
-	fx.set.d[1] = &second.base;
-	fx.cfg.max_attempts = 3;
-	fx.sms.repeat = OTP_SMS_RETRY;
+	CHECK(fx_open_two(&fx, &second, 3, OTP_SMS_RETRY));
 	CHECK_INT(issue(&fx, "+14155550120", "Your code is 135791", T0,
 			T0 + HOUR, id),
 		  0);
@@ -962,6 +975,44 @@ static void fails_over_to_next_driver(void)
 	fx_close(&fx);
 }
 
+/* otp_outbox_stats() counts each settle by its kind: a retry, a failover,
+ * a send, a dead letter and an expiry, one each. */
+static void stats_count_each_settle(void)
+{
+	struct fixture fx;
+	struct script_sms second;
+	char id[OTP_ID_LEN + 1];
+	size_t n;
+	struct otp_outbox_stats a = otp_outbox_stats(), b;
+	CHECK(fx_open_two(&fx, &second, 2, OTP_SMS_RETRY));
+	CHECK_INT(issue(&fx, "+14155550120", "Your code is 135791", T0,
+			T0 + HOUR, id),
+		  0);
+	CHECK_INT(round_at(&fx, T0, &n), 0);	    /* retry on driver 0 */
+	CHECK_INT(round_at(&fx, T0 + 1000, &n), 0); /* over to driver 1 */
+	CHECK_INT(round_at(&fx, T0 + 1001, &n), 0); /* sent by driver 1 */
+	CHECK_INT(state_of(&fx, id), OTP_MSG_SENT);
+	fx.sms.repeat = OTP_SMS_FAILED;
+	CHECK_INT(issue(&fx, "+14155550121", "Your code is 135792", T0,
+			T0 + HOUR, id),
+		  0);
+	CHECK_INT(round_at(&fx, T0 + 2000, &n), 0); /* dead letter */
+	CHECK_INT(state_of(&fx, id), OTP_MSG_FAILED);
+	CHECK_INT(
+	    issue(&fx, "+14155550122", "Your code is 135793", T0, T0 + 10, id),
+	    0);
+	CHECK_INT(round_at(&fx, T0 + 3000, &n), 0); /* expired */
+	CHECK_INT(state_of(&fx, id), OTP_MSG_EXPIRED);
+	b = otp_outbox_stats();
+	CHECK_INT(b.retries - a.retries, 1);
+	CHECK_INT(b.failovers - a.failovers, 1);
+	CHECK_INT(b.sent - a.sent, 1);
+	CHECK_INT(b.failed - a.failed, 1);
+	CHECK_INT(b.expired - a.expired, 1);
+	pthread_mutex_destroy(&second.mu);
+	fx_close(&fx);
+}
+
 /* Every driver out of tries: a dead letter with the last reason; a requeue
  * gives it a whole round on driver 0 again. */
 static void exhausted_drivers_dead_letter(void)
@@ -970,13 +1021,8 @@ static void exhausted_drivers_dead_letter(void)
 	struct script_sms second;
 	char id[OTP_ID_LEN + 1];
 	size_t n;
-	CHECK(fx_open(&fx));
-	script_init(&second);
+	CHECK(fx_open_two(&fx, &second, 2, OTP_SMS_RETRY));
 	second.repeat = OTP_SMS_RETRY;
-	fx.set.n = 2;
-	fx.set.d[1] = &second.base;
-	fx.cfg.max_attempts = 2;
-	fx.sms.repeat = OTP_SMS_RETRY;
 	CHECK_INT(issue(&fx, "+14155550121", "Your code is 246802", T0,
 			T0 + HOUR, id),
 		  0);
@@ -1008,11 +1054,7 @@ static void permanent_failure_skips_failover(void)
 	struct script_sms second;
 	char id[OTP_ID_LEN + 1];
 	size_t n;
-	CHECK(fx_open(&fx));
-	script_init(&second);
-	fx.set.n = 2;
-	fx.set.d[1] = &second.base;
-	fx.sms.repeat = OTP_SMS_FAILED;
+	CHECK(fx_open_two(&fx, &second, 0, OTP_SMS_FAILED));
 	CHECK_INT(issue(&fx, "+14155550122", "Your code is 975310", T0,
 			T0 + HOUR, id),
 		  0);
@@ -1150,6 +1192,7 @@ static void start_fails_on_bad_driver(void)
 static const struct harness_test tests[] = {
     TEST(fails_over_to_next_driver),
     TEST(exhausted_drivers_dead_letter),
+    TEST(stats_count_each_settle),
     TEST(permanent_failure_skips_failover),
     TEST(no_retry_past_expiry),
     TEST(message_carries_key_token_and_coding),

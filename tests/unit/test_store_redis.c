@@ -25,7 +25,7 @@
 
 #include "harness.h"
 
-#include "../contract/store_contract.h"
+#include "../contract/contract.h"
 #include "core/clock.h"
 #include "store/redis/stats.h"
 
@@ -153,187 +153,30 @@ static int open_fresh(struct otp_store **out)
 	return otp_store_open(url, out);
 }
 
-/* ---- handles racing on one server ---- */
-
-#define RACERS 6
-#define ROUNDS 40
-
-struct racer {
-	pthread_barrier_t *bar;
-	int idx;
-	int open_rc;
-	int results[ROUNDS];
-	int taken, limited, errors;
-	int rc[ROUNDS];
-	struct otp_issue_out out[ROUNDS];
-};
-
-static void *race_verify(void *arg)
+/* The contract's race cases: a flushed database, more handles on it, and
+ * its keys counted. */
+static int flush(void)
 {
-	struct racer *r = arg;
-	struct otp_store *s = NULL;
-	r->open_rc = otp_store_open(url, &s);
-	for (int i = 0; i < ROUNDS; i++) {
-		pthread_barrier_wait(r->bar);
-		if (r->open_rc) {
-			r->results[i] = -1;
-			continue;
-		}
-		struct otp_code_new c =
-		    ct_make_code(i + 1, CT_P1, CT_T0 + CT_TTL);
-		struct otp_verify_in in = ct_make_try(c.id, CT_RIGHT);
-		struct otp_verify_out out;
-		r->results[i] = ct_verify(s, &in, CT_T0 + 1, &out);
-	}
-	otp_store_close(s);
-	return NULL;
+	return raw_cmd("FLUSHALL") == 0 ? 0 : OTP_EUNAVAIL;
 }
 
-static void run_racers(void *(*fn)(void *), struct racer *r)
+static int reopen_url(struct otp_store **out)
 {
-	pthread_barrier_t bar;
-	pthread_t t[RACERS];
-	pthread_barrier_init(&bar, NULL, RACERS);
-	memset(r, 0, RACERS * sizeof *r);
-	for (int i = 0; i < RACERS; i++) {
-		r[i].bar = &bar;
-		r[i].idx = i;
-		if (pthread_create(&t[i], NULL, fn, &r[i]) != 0)
-			abort();
-	}
-	for (int i = 0; i < RACERS; i++)
-		pthread_join(t[i], NULL);
-	pthread_barrier_destroy(&bar);
+	return otp_store_open(url, out);
 }
 
-static void rd_race_verify(void)
+static int64_t count_keys(const char *kind, const char *request_id)
 {
-	struct otp_store *s;
-	CHECK_INT(open_fresh(&s), 0);
-	for (int i = 0; i < ROUNDS; i++) {
-		struct otp_code_new c =
-		    ct_make_code(i + 1, CT_P1, CT_T0 + CT_TTL);
-		snprintf(c.phone, sizeof c.phone, "+1415555%04d", i);
-		CHECK_INT(ct_issue(s, &c, NULL, CT_T0), 0);
-	}
-	otp_store_close(s);
-	static struct racer r[RACERS];
-	run_racers(race_verify, r);
-	for (int k = 0; k < ROUNDS; k++) {
-		int ok = 0, used = 0;
-		for (int i = 0; i < RACERS; i++) {
-			CHECK_INT(r[i].open_rc, 0);
-			ok += r[i].results[k] == OTP_VERIFY_OK;
-			used += r[i].results[k] == OTP_VERIFY_USED;
-		}
-		CHECK_INT(ok, 1);
-		CHECK_INT(used, RACERS - 1);
-	}
-}
-
-static void *race_limit(void *arg)
-{
-	struct racer *r = arg;
-	struct otp_store *s = NULL;
-	r->open_rc = otp_store_open(url, &s);
-	pthread_barrier_wait(r->bar);
-	if (r->open_rc)
-		return NULL;
-	struct otp_limit l = ct_make_limit("race", 3600000, 5);
-	for (int i = 0; i < 3; i++) {
-		int64_t retry;
-		int rc = otp_store_limit_take(s, &l, 1, CT_T0, &retry);
-		if (rc == 0)
-			r->taken++;
-		else if (rc == OTP_ELIMITED)
-			r->limited++;
-		else
-			r->errors++;
-	}
-	otp_store_close(s);
-	return NULL;
-}
-
-static void rd_race_limit(void)
-{
-	CHECK_INT(raw_cmd("FLUSHALL"), 0);
-	static struct racer r[RACERS];
-	run_racers(race_limit, r);
-	int taken = 0, limited = 0;
-	for (int i = 0; i < RACERS; i++) {
-		CHECK_INT(r[i].open_rc, 0);
-		CHECK_INT(r[i].errors, 0);
-		taken += r[i].taken;
-		limited += r[i].limited;
-	}
-	CHECK_INT(taken, 5);
-	CHECK_INT(limited, RACERS * 3 - 5);
-}
-
-/* Odd racers use another phone in odd rounds: one writes, its phone's
- * racers replay, the other phone's conflict. */
-static const char *idem_phone(int round, int idx)
-{
-	return round % 2 && idx % 2 ? CT_P2 : CT_P1;
-}
-
-static void *race_idem(void *arg)
-{
-	struct racer *r = arg;
-	struct otp_store *s = NULL;
-	r->open_rc = otp_store_open(url, &s);
-	for (int i = 0; i < ROUNDS; i++) {
-		pthread_barrier_wait(r->bar);
-		if (r->open_rc) {
-			r->rc[i] = r->open_rc;
-			continue;
-		}
-		struct otp_code_new c =
-		    ct_make_code((unsigned)(1000 * (i + 1) + r->idx),
-				 idem_phone(i, r->idx), CT_T0 + CT_TTL);
-		struct otp_idem k;
-		memset(&k, 0, sizeof k);
-		snprintf(k.key, sizeof k.key, "k:race:%d", i);
-		k.expires_ms = CT_T0 + CT_DAY;
-		r->rc[i] =
-		    ct_issue_full(s, &c, NULL, &k, CT_T0 + i, &r->out[i]);
-	}
-	otp_store_close(s);
-	return NULL;
-}
-
-static void rd_race_idem(void)
-{
-	CHECK_INT(raw_cmd("FLUSHALL"), 0);
-	static struct racer r[RACERS];
-	run_racers(race_idem, r);
-	for (int k = 0; k < ROUNDS; k++) {
-		int writers = 0, w = -1;
-		for (int i = 0; i < RACERS; i++) {
-			CHECK_INT(r[i].open_rc, 0);
-			if (r[i].rc[k] == 0 && !r[i].out[k].replayed) {
-				writers++;
-				w = i;
-			}
-		}
-		CHECK_INT(writers, 1);
-		char id[OTP_ID_LEN + 1];
-		snprintf(id, sizeof id, "%032x",
-			 (unsigned)(1000 * (k + 1) + w));
-		for (int i = 0; i < RACERS; i++) {
-			bool same =
-			    strcmp(idem_phone(k, i), idem_phone(k, w)) == 0;
-			CHECK_INT(r[i].rc[k], same ? 0 : OTP_ECONFLICT);
-			if (same)
-				CHECK_STR(r[i].out[k].id, id);
-		}
-		CHECK_INT(raw_cmd("EXISTS otp:{c:%s}", id), 1);
-		CHECK(raw_cmd("EXISTS otp:{outbox}:r:%s", id) == 1);
-	}
-	/* One code and one message per round, the winners'. */
-	CHECK_INT(raw_cmd("ZCARD otp:{outbox}:ids"), ROUNDS);
-	CHECK_INT(raw_cmd("KEYS otp:{c:*"), ROUNDS);
-	CHECK_INT(raw_cmd("KEYS otp:{i:*"), ROUNDS);
+	if (request_id && strcmp(kind, "codes") == 0)
+		return raw_cmd("EXISTS otp:{c:%s}", request_id);
+	if (request_id && strcmp(kind, "outbox") == 0)
+		return raw_cmd("EXISTS otp:{outbox}:r:%s", request_id);
+	if (request_id)
+		return -1;
+	if (strcmp(kind, "outbox") == 0)
+		return raw_cmd("ZCARD otp:{outbox}:ids");
+	return raw_cmd(strcmp(kind, "codes") == 0 ? "KEYS otp:{c:*"
+						  : "KEYS otp:{i:*");
 }
 
 /* Two processes' workers: only the lease's holder settles; the other gets
@@ -686,10 +529,6 @@ static void rd_down_and_back(void)
 }
 
 static const struct harness_test tests[] = {
-    CONTRACT_TESTS,
-    TEST(rd_race_verify),
-    TEST(rd_race_limit),
-    TEST(rd_race_idem),
     TEST(rd_lease_two_handles),
     TEST(rd_noscript),
     TEST(rd_closed_by_server),
@@ -705,7 +544,6 @@ static const struct harness_test tests[] = {
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
-	contract_open = open_fresh;
 	if (!mkdtemp(dir) || (port = free_port()) < 0 || start_server() < 0) {
 		fprintf(stderr, "cannot start redis-server (is it installed?)"
 				"\n");
@@ -713,6 +551,9 @@ int main(void)
 		return 1;
 	}
 	snprintf(url, sizeof url, "redis://127.0.0.1:%d/3", port);
+	static const struct contract_backend backend = {open_fresh, flush,
+							reopen_url, count_keys};
+	contract_run("store_redis", &backend);
 	int rc =
 	    harness_run("store_redis", tests, sizeof tests / sizeof tests[0]);
 	stop_server();

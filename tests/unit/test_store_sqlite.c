@@ -22,7 +22,7 @@
 #include "store/sqlite/sqlite_test.h"
 #include "store/sqlite/stats.h"
 
-#include "../contract/store_contract.h"
+#include "../contract/contract.h"
 
 static char dir[] = "/tmp/otpd-store-XXXXXX";
 static int files;
@@ -63,282 +63,40 @@ static int64_t query_int(sqlite3 *db, const char *sql, const char *param)
 	return v;
 }
 
-/* ---- threads racing on one file ---- */
+/* The contract's race cases count rows straight from the file. */
+static char race_path[128];
 
-#define RACERS 6
-#define ROUNDS 40
-
-struct racer {
-	const char *path;
-	pthread_barrier_t *bar;
-	int open_rc;
-	int results[ROUNDS]; /* verify outcome, or -1 on an error */
-	int taken, limited, errors;
-};
-
-static void *race_verify(void *arg)
+static int renew_path(void)
 {
-	struct racer *r = arg;
-	struct otp_store *s = NULL;
-	r->open_rc = open_path(r->path, &s);
-	for (int i = 0; i < ROUNDS; i++) {
-		pthread_barrier_wait(r->bar);
-		if (r->open_rc) {
-			r->results[i] = -1;
-			continue;
-		}
-		struct otp_code_new c =
-		    ct_make_code(i + 1, CT_P1, CT_T0 + CT_TTL);
-		struct otp_verify_in in = ct_make_try(c.id, CT_RIGHT);
-		struct otp_verify_out out;
-		r->results[i] = ct_verify(s, &in, CT_T0 + 1, &out);
-	}
-	otp_store_close(s);
-	return NULL;
+	name_file(race_path, sizeof race_path, "race");
+	return 0;
 }
 
-static void sq_race_verify(void)
+static int reopen_path(struct otp_store **out)
 {
-	char path[128];
-	name_file(path, sizeof path, "race-verify");
-	struct otp_store *s;
-	CHECK_INT(open_path(path, &s), 0);
-	/* One code per round, each on its own phone so none retires another. */
-	for (int i = 0; i < ROUNDS; i++) {
-		struct otp_code_new c =
-		    ct_make_code(i + 1, CT_P1, CT_T0 + CT_TTL);
-		snprintf(c.phone, sizeof c.phone, "+1415555%04d", i);
-		CHECK_INT(ct_issue(s, &c, NULL, CT_T0), 0);
-	}
-	otp_store_close(s);
-
-	pthread_barrier_t bar;
-	pthread_barrier_init(&bar, NULL, RACERS);
-	struct racer r[RACERS];
-	pthread_t t[RACERS];
-	memset(r, 0, sizeof r);
-	for (int i = 0; i < RACERS; i++) {
-		r[i].path = path;
-		r[i].bar = &bar;
-		CHECK_INT(pthread_create(&t[i], NULL, race_verify, &r[i]), 0);
-	}
-	for (int i = 0; i < RACERS; i++)
-		pthread_join(t[i], NULL);
-	pthread_barrier_destroy(&bar);
-	for (int i = 0; i < RACERS; i++)
-		CHECK_INT(r[i].open_rc, 0);
-	for (int k = 0; k < ROUNDS; k++) {
-		int ok = 0, used = 0;
-		for (int i = 0; i < RACERS; i++) {
-			ok += r[i].results[k] == OTP_VERIFY_OK;
-			used += r[i].results[k] == OTP_VERIFY_USED;
-		}
-		CHECK_INT(ok, 1);
-		CHECK_INT(used, RACERS - 1);
-	}
+	return open_path(race_path, out);
 }
 
-static void *race_limit(void *arg)
+static int64_t count_rows(const char *kind, const char *request_id)
 {
-	struct racer *r = arg;
-	struct otp_store *s = NULL;
-	/* Everyone opens the brand-new file at once: migration races too. */
-	pthread_barrier_wait(r->bar);
-	r->open_rc = open_path(r->path, &s);
-	pthread_barrier_wait(r->bar);
-	if (r->open_rc)
-		return NULL;
-	struct otp_limit l = ct_make_limit("race", 3600000, 5);
-	for (int i = 0; i < 3; i++) {
-		int64_t retry;
-		int rc = otp_store_limit_take(s, &l, 1, CT_T0, &retry);
-		if (rc == 0)
-			r->taken++;
-		else if (rc == OTP_ELIMITED)
-			r->limited++;
-		else
-			r->errors++;
-	}
-	otp_store_close(s);
-	return NULL;
-}
-
-static void sq_race_limit(void)
-{
-	char path[128];
-	name_file(path, sizeof path, "race-limit");
-	pthread_barrier_t bar;
-	pthread_barrier_init(&bar, NULL, RACERS);
-	struct racer r[RACERS];
-	pthread_t t[RACERS];
-	memset(r, 0, sizeof r);
-	for (int i = 0; i < RACERS; i++) {
-		r[i].path = path;
-		r[i].bar = &bar;
-		CHECK_INT(pthread_create(&t[i], NULL, race_limit, &r[i]), 0);
-	}
-	for (int i = 0; i < RACERS; i++)
-		pthread_join(t[i], NULL);
-	pthread_barrier_destroy(&bar);
-	int taken = 0, limited = 0;
-	for (int i = 0; i < RACERS; i++) {
-		CHECK_INT(r[i].open_rc, 0);
-		CHECK_INT(r[i].errors, 0);
-		taken += r[i].taken;
-		limited += r[i].limited;
-	}
-	CHECK_INT(taken, 5);
-	CHECK_INT(limited, RACERS * 3 - 5);
-}
-
-/* Processes lock through the file system, not SQLite's in-process table:
- * race children too. Each exits with how many tokens it got. */
-static void sq_race_processes(void)
-{
-	char path[128];
-	name_file(path, sizeof path, "race-proc");
-	struct otp_store *s;
-	CHECK_INT(open_path(path, &s), 0);
-	otp_store_close(s);
-	pid_t kids[RACERS];
-	for (int i = 0; i < RACERS; i++) {
-		kids[i] = fork();
-		CHECK(kids[i] >= 0);
-		if (kids[i] > 0)
-			continue;
-		int taken = 0;
-		if (open_path(path, &s) != 0)
-			_exit(100);
-		struct otp_limit l = ct_make_limit("race", 3600000, 5);
-		for (int k = 0; k < 3; k++) {
-			int64_t retry;
-			int rc = otp_store_limit_take(s, &l, 1, CT_T0, &retry);
-			if (rc == 0)
-				taken++;
-			else if (rc != OTP_ELIMITED)
-				_exit(101);
-		}
-		otp_store_close(s);
-		_exit(taken);
-	}
-	int taken = 0;
-	for (int i = 0; i < RACERS; i++) {
-		int status;
-		CHECK_INT(waitpid(kids[i], &status, 0), kids[i]);
-		CHECK(WIFEXITED(status));
-		CHECK(WEXITSTATUS(status) <= 3);
-		taken += WEXITSTATUS(status);
-	}
-	CHECK_INT(taken, 5);
-}
-
-/* Racers issue under one idempotency key at once, each with its own code
- * id. Even rounds: all for one phone, so one writes and the others replay
- * its answer. Odd rounds: two phones, so one writes, its phone's racers
- * replay, the other phone's conflict. */
-#define IDEM_ROUNDS 20
-
-struct idem_racer {
-	const char *path;
-	pthread_barrier_t *bar;
-	int idx;
-	int open_rc;
-	int rc[IDEM_ROUNDS];
-	struct otp_issue_out out[IDEM_ROUNDS];
-};
-
-static const char *idem_phone(int round, int idx)
-{
-	return round % 2 && idx % 2 ? CT_P2 : CT_P1;
-}
-
-static void *race_idem(void *arg)
-{
-	struct idem_racer *r = arg;
-	struct otp_store *s = NULL;
-	r->open_rc = open_path(r->path, &s);
-	for (int i = 0; i < IDEM_ROUNDS; i++) {
-		pthread_barrier_wait(r->bar);
-		if (r->open_rc) {
-			r->rc[i] = r->open_rc;
-			continue;
-		}
-		struct otp_code_new c =
-		    ct_make_code((unsigned)(1000 * (i + 1) + r->idx),
-				 idem_phone(i, r->idx), CT_T0 + CT_TTL);
-		struct otp_idem k;
-		memset(&k, 0, sizeof k);
-		snprintf(k.key, sizeof k.key, "k:race:%d", i);
-		k.expires_ms = CT_T0 + CT_DAY;
-		r->rc[i] =
-		    ct_issue_full(s, &c, NULL, &k, CT_T0 + i, &r->out[i]);
-	}
-	otp_store_close(s);
-	return NULL;
-}
-
-static void sq_race_idem(void)
-{
-	char path[128];
-	name_file(path, sizeof path, "race-idem");
-	struct otp_store *s;
-	CHECK_INT(open_path(path, &s), 0);
-	otp_store_close(s);
-
-	pthread_barrier_t bar;
-	pthread_barrier_init(&bar, NULL, RACERS);
-	struct idem_racer r[RACERS];
-	pthread_t t[RACERS];
-	memset(r, 0, sizeof r);
-	for (int i = 0; i < RACERS; i++) {
-		r[i].path = path;
-		r[i].bar = &bar;
-		r[i].idx = i;
-		CHECK_INT(pthread_create(&t[i], NULL, race_idem, &r[i]), 0);
-	}
-	for (int i = 0; i < RACERS; i++)
-		pthread_join(t[i], NULL);
-	pthread_barrier_destroy(&bar);
-
+	static const char *const sql[][2] = {
+	    {"codes", "SELECT count(*) FROM codes WHERE ?1 IS NULL OR id = ?1"},
+	    {"outbox", "SELECT count(*) FROM outbox"
+		       " WHERE ?1 IS NULL OR request_id = ?1"},
+	    {"idem", "SELECT count(*) FROM idem"
+		     " WHERE ?1 IS NULL OR request_id = ?1"},
+	};
 	sqlite3 *db;
-	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
-	for (int k = 0; k < IDEM_ROUNDS; k++) {
-		int writers = 0, w = -1;
-		for (int i = 0; i < RACERS; i++) {
-			CHECK_INT(r[i].open_rc, 0);
-			if (r[i].rc[k] == 0 && !r[i].out[k].replayed) {
-				writers++;
-				w = i;
-			}
-		}
-		CHECK_INT(writers, 1);
-		char id[OTP_ID_LEN + 1];
-		snprintf(id, sizeof id, "%032x",
-			 (unsigned)(1000 * (k + 1) + w));
-		for (int i = 0; i < RACERS; i++) {
-			bool same =
-			    strcmp(idem_phone(k, i), idem_phone(k, w)) == 0;
-			CHECK_INT(r[i].rc[k], same ? 0 : OTP_ECONFLICT);
-			if (same) {
-				CHECK_STR(r[i].out[k].id, id);
-				CHECK_INT(r[i].out[k].expires_ms,
-					  CT_T0 + CT_TTL);
-			}
-		}
-		/* One code and one message for the round, the winner's. */
-		CHECK_INT(query_int(db,
-				    "SELECT count(*) FROM outbox"
-				    " WHERE request_id = ?1",
-				    id),
-			  1);
+	int64_t v = -1;
+	if (sqlite3_open(race_path, &db) != SQLITE_OK) {
+		sqlite3_close(db);
+		return -1;
 	}
-	CHECK_INT(query_int(db, "SELECT count(*) FROM codes", NULL),
-		  IDEM_ROUNDS);
-	CHECK_INT(query_int(db, "SELECT count(*) FROM outbox", NULL),
-		  IDEM_ROUNDS);
-	CHECK_INT(query_int(db, "SELECT count(*) FROM idem", NULL),
-		  IDEM_ROUNDS);
+	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++)
+		if (strcmp(kind, sql[i][0]) == 0)
+			v = query_int(db, sql[i][1], request_id);
 	sqlite3_close(db);
+	return v;
 }
 
 /* ---- files ---- */
@@ -1277,11 +1035,6 @@ static void sq_fault_parse(void)
 
 /* clang-format off */
 static const struct harness_test tests[] = {
-	CONTRACT_TESTS,
-	TEST(sq_race_verify),
-	TEST(sq_race_limit),
-	TEST(sq_race_processes),
-	TEST(sq_race_idem),
 	TEST(sq_reopen_keeps_state),
 	TEST(sq_schema_version),
 	TEST(sq_migrate_v1),
@@ -1305,7 +1058,9 @@ int main(void)
 		perror("mkdtemp");
 		return 1;
 	}
-	contract_open = open_fresh;
+	static const struct contract_backend backend = {
+	    open_fresh, renew_path, reopen_path, count_rows};
+	contract_run("store_sqlite", &backend);
 	int rc =
 	    harness_run("store_sqlite", tests, sizeof tests / sizeof tests[0]);
 	harness_remove_dir(dir);

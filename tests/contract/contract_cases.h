@@ -1,0 +1,91 @@
+/* contract_cases.h - what the contract's own files share (not the runners).
+ *
+ * The harness's counters live in the runner (HARNESS_EXTERN), the backend
+ * under test in ct_backend, and CONTRACT_CASES lists every case once: the
+ * prototypes and contract.c's table are made from it.
+ */
+#ifndef OTP_TESTS_CONTRACT_CASES_H
+#define OTP_TESTS_CONTRACT_CASES_H
+
+#define HARNESS_EXTERN
+#include "../unit/harness.h"
+
+#include "contract.h"
+
+extern const struct contract_backend *ct_backend;
+
+/* A fresh, empty store from the runner, or NULL. */
+struct otp_store *ct_open(void);
+/* ct_open() with code 1 of CT_P1 issued at CT_T0 under key CT_IDEM_A. */
+struct otp_store *ct_open_idem(struct otp_idem *k, struct otp_code_new *c,
+			       struct otp_issue_out *o);
+/* Code 3 of CT_P2 a day on, under k extended by a day. */
+int ct_issue_next_day(struct otp_store *s, struct otp_idem *k,
+		      struct otp_code_new *c, struct otp_issue_out *o);
+/* ct_open() with code 1 of CT_P1 issued at CT_T0 into *c. */
+struct otp_store *ct_open_issued(struct otp_code_new *c);
+/* ct_open() with code 1 of CT_P1 issued and its message claimed into m[0]. */
+struct otp_store *ct_open_claimed(struct otp_code_new *c, struct otp_msg *m);
+
+/* Claims exactly one message at now into *m, or fails the test. */
+#define CT_CLAIM1(s, now, m)                                                   \
+	do {                                                                   \
+		size_t n1_ = 9;                                                \
+		CHECK_INT(                                                     \
+		    otp_store_outbox_claim(s, now, CT_LEASE, m, 1, &n1_), 0);  \
+		CHECK_INT(n1_, 1);                                             \
+	} while (0)
+
+/* clang-format off */
+#define CONTRACT_CASES(X) \
+	X(ct_ping) \
+	X(ct_verify_ok_then_used) \
+	X(ct_verify_notfound) \
+	X(ct_wrong_until_dead) \
+	X(ct_expired_not_counted) \
+	X(ct_resend_retires) \
+	X(ct_force_fail_counts) \
+	X(ct_expect_phone) \
+	X(ct_issue_atomic) \
+	X(ct_code_get) \
+	X(ct_rotate) \
+	X(ct_rotate_only_on_ok) \
+	X(ct_session_expiry) \
+	X(ct_session_bind) \
+	X(ct_session_bind_upstream) \
+	X(ct_session_rotate_op) \
+	X(ct_limit_burst) \
+	X(ct_limit_all_or_nothing) \
+	X(ct_limit_disabled) \
+	X(ct_outbox_claim_body) \
+	X(ct_outbox_lease) \
+	X(ct_outbox_ack) \
+	X(ct_outbox_retry) \
+	X(ct_outbox_fail) \
+	X(ct_outbox_order) \
+	X(ct_outbox_state_notfound) \
+	X(ct_outbox_lease_token) \
+	X(ct_outbox_retry_driver) \
+	X(ct_outbox_report) \
+	X(ct_outbox_requeue) \
+	X(ct_outbox_list) \
+	X(ct_idem_replay) \
+	X(ct_issue_limits) \
+	X(ct_idem_conflict) \
+	X(ct_idem_expiry) \
+	X(ct_purge) \
+	X(ct_purge_idem) \
+	X(ct_apikeys)
+
+#define CONTRACT_RACES(X) \
+	X(ct_race_verify) \
+	X(ct_race_limit) \
+	X(ct_race_processes) \
+	X(ct_race_idem)
+/* clang-format on */
+
+#define CT_DECLARE(name) void name(void);
+CONTRACT_CASES(CT_DECLARE)
+CONTRACT_RACES(CT_DECLARE)
+
+#endif

@@ -1,0 +1,196 @@
+/* helpers.c - the builders the store contract and the backend runners share.
+ *
+ * Codes, tries, bindings, limits, idempotency keys and API keys made from a
+ * few numbers, and thin calls that turn a store answer into one int. No test
+ * cases here: those are in the domain files.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "contract_cases.h"
+
+struct otp_store *ct_open(void)
+{
+	struct otp_store *s = NULL;
+	if (ct_backend->open(&s) != 0)
+		return NULL;
+	return s;
+}
+
+/* Code number n for phone, right MAC CT_RIGHT, 5 attempts. */
+struct otp_code_new ct_make_code(unsigned n, const char *phone,
+				 int64_t expires_ms)
+{
+	struct otp_code_new c;
+	memset(&c, 0, sizeof c);
+	snprintf(c.id, sizeof c.id, "%032x", n);
+	snprintf(c.phone, sizeof c.phone, "%s", phone);
+	memset(c.mac, CT_RIGHT, sizeof c.mac);
+	c.attempts = 5;
+	c.expires_ms = expires_ms;
+	return c;
+}
+
+/* Issues c (optionally bound, optionally under an idempotency key) with a
+ * 40-byte body made from its id; *out gets the answer if out is given. */
+int ct_issue_full(struct otp_store *s, const struct otp_code_new *c,
+		  const struct otp_session_bind *bind,
+		  const struct otp_idem *idem, int64_t now,
+		  struct otp_issue_out *out)
+{
+	/* Bodies are opaque bytes: NUL and 0xff included on purpose. */
+	unsigned char body[40] = {0, 1, 0xff};
+	memcpy(body + 3, c->id, OTP_ID_LEN);
+	struct otp_issue in = {*c, body, sizeof body, bind, idem, NULL, 0};
+	struct otp_issue_out o;
+	return otp_store_code_issue(s, &in, now, out ? out : &o);
+}
+
+int ct_issue(struct otp_store *s, const struct otp_code_new *c,
+	     const struct otp_session_bind *bind, int64_t now)
+{
+	return ct_issue_full(s, c, bind, NULL, now, NULL);
+}
+
+struct otp_verify_in ct_make_try(const char *id, unsigned char mac)
+{
+	struct otp_verify_in in;
+	memset(&in, 0, sizeof in);
+	snprintf(in.id, sizeof in.id, "%s", id);
+	memset(in.mac, mac, sizeof in.mac);
+	return in;
+}
+
+/* Verifies at now and returns the result, or -1 on an error. */
+int ct_verify(struct otp_store *s, const struct otp_verify_in *in, int64_t now,
+	      struct otp_verify_out *out)
+{
+	int rc = otp_store_code_verify(s, in, now, out);
+	return rc ? -1 : (int)out->result;
+}
+
+struct otp_session_bind ct_make_bind(unsigned char b, int64_t expires_ms)
+{
+	struct otp_session_bind bind;
+	memset(bind.hash, b, sizeof bind.hash);
+	bind.expires_ms = expires_ms;
+	return bind;
+}
+
+struct otp_limit ct_make_limit(const char *key, int64_t interval_ms,
+			       int64_t burst)
+{
+	struct otp_limit l;
+	memset(&l, 0, sizeof l);
+	snprintf(l.key, sizeof l.key, "%s", key);
+	l.rate.interval_ms = interval_ms;
+	l.rate.burst = burst;
+	return l;
+}
+
+int ct_get_state(struct otp_store *s, const char *request_id)
+{
+	enum otp_msg_state st;
+	int rc = otp_store_outbox_state(s, request_id, &st);
+	return rc ? rc : (int)st;
+}
+
+struct otp_idem ct_make_idem(const char *key, int64_t expires_ms)
+{
+	struct otp_idem k;
+	memset(&k, 0, sizeof k);
+	snprintf(k.key, sizeof k.key, "%s", key);
+	k.expires_ms = expires_ms;
+	return k;
+}
+
+/* How many messages are due at now (claims them, and frees them). */
+int ct_claim_count(struct otp_store *s, int64_t now)
+{
+	struct otp_msg m[8];
+	size_t n = 0;
+	if (otp_store_outbox_claim(s, now, CT_LEASE, m, 8, &n) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		otp_msg_deinit(&m[i]);
+	return (int)n;
+}
+
+struct otp_apikey ct_make_key(const char *id, const char *name, unsigned char h,
+			      int64_t created_ms)
+{
+	struct otp_apikey k;
+	memset(&k, 0, sizeof k);
+	snprintf(k.id, sizeof k.id, "%s", id);
+	snprintf(k.name, sizeof k.name, "%s", name);
+	memset(k.hash, h, sizeof k.hash);
+	k.created_ms = created_ms;
+	return k;
+}
+
+/* A fresh store holding code 1 of CT_P1 (into *c), issued at CT_T0; NULL
+ * when either step fails. */
+struct otp_store *ct_open_issued(struct otp_code_new *c)
+{
+	struct otp_store *s = ct_open();
+	*c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	if (s && ct_issue(s, c, NULL, CT_T0) == 0)
+		return s;
+	otp_store_close(s);
+	return NULL;
+}
+
+/* ct_open_issued(), and the code's message claimed at CT_T0 (a batch of 2 that
+ * brings exactly 1) into m[0]; NULL when any step fails. */
+struct otp_store *ct_open_claimed(struct otp_code_new *c, struct otp_msg *m)
+{
+	struct otp_store *s = ct_open_issued(c);
+	size_t n = 9;
+	if (s && otp_store_outbox_claim(s, CT_T0, CT_LEASE, m, 2, &n) == 0) {
+		if (n == 1)
+			return s;
+		for (size_t i = 0; i < n; i++)
+			otp_msg_deinit(&m[i]);
+	}
+	otp_store_close(s);
+	return NULL;
+}
+
+/* A fresh store where code 1 of CT_P1 (*c) was issued at CT_T0 under the
+ * idempotency key CT_IDEM_A (*k, a day long), answered in *o; NULL when
+ * either step fails. */
+struct otp_store *ct_open_idem(struct otp_idem *k, struct otp_code_new *c,
+			       struct otp_issue_out *o)
+{
+	struct otp_store *s = ct_open();
+	*k = ct_make_idem(CT_IDEM_A, CT_T0 + CT_DAY);
+	*c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	if (s && ct_issue_full(s, c, NULL, k, CT_T0, o) == 0)
+		return s;
+	otp_store_close(s);
+	return NULL;
+}
+
+/* Issues codes 1..n (n <= 3) for CT_P1, CT_P2, CT_P3 at CT_T0, each
+ * CT_TTL long, into c[]; returns 0 or the first error. */
+int ct_issue_each(struct otp_store *s, struct otp_code_new *c, int n)
+{
+	static const char *const phones[] = {CT_P1, CT_P2, CT_P3};
+	for (int i = 0; i < n && i < 3; i++) {
+		c[i] = ct_make_code((unsigned)i + 1, phones[i], CT_T0 + CT_TTL);
+		int rc = ct_issue(s, &c[i], NULL, CT_T0);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* A day on, under key k given a second day: issues code 3 of CT_P2 (*c) at
+ * CT_T0 + CT_DAY, answered in *o. Returns the store's answer. */
+int ct_issue_next_day(struct otp_store *s, struct otp_idem *k,
+		      struct otp_code_new *c, struct otp_issue_out *o)
+{
+	k->expires_ms = CT_T0 + 2 * CT_DAY;
+	*c = ct_make_code(3, CT_P2, CT_T0 + CT_DAY + CT_TTL);
+	return ct_issue_full(s, c, NULL, k, CT_T0 + CT_DAY, o);
+}

@@ -1,0 +1,271 @@
+/* sessions.c - the store contract on sessions: binding, expiry, rotation,
+ * upstream sessions.
+ *
+ * Each case opens a fresh store through ct_open(); the list of cases and
+ * the entry point are in contract.c, the shared helpers in helpers.c.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "contract_cases.h"
+
+void ct_rotate(void)
+{
+	struct otp_store *s = ct_open();
+	CHECK(s);
+	struct otp_session_bind b = ct_make_bind(0x11, CT_T0 + CT_DAY);
+	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	CHECK_INT(ct_issue(s, &c, &b, CT_T0), 0);
+	struct otp_verify_in in = ct_make_try(c.id, CT_RIGHT);
+	in.rotate = true;
+	memset(in.old_hash, 0x11, sizeof in.old_hash);
+	memset(in.new_hash, 0x22, sizeof in.new_hash);
+	in.session_expires_ms = CT_T0 + 2 * CT_DAY;
+	struct otp_verify_out out;
+	CHECK_INT(ct_verify(s, &in, CT_T0 + 10, &out), OTP_VERIFY_OK);
+	struct otp_session sess;
+	CHECK_INT(otp_store_session_get(s, in.old_hash, CT_T0 + 20, &sess),
+		  OTP_ENOTFOUND);
+	CHECK_INT(otp_store_session_get(s, in.new_hash, CT_T0 + 20, &sess), 0);
+	CHECK_STR(sess.phone, CT_P1);
+	CHECK_INT(sess.authenticated_ms, CT_T0 + 10);
+	CHECK_INT(sess.expires_ms, CT_T0 + 2 * CT_DAY);
+	CHECK_STR(sess.pending_id, "");
+	CHECK_STR(sess.pending_phone, "");
+	CHECK_INT(sess.sends, 0);
+	otp_store_close(s);
+}
+
+void ct_rotate_only_on_ok(void)
+{
+	struct otp_store *s = ct_open();
+	CHECK(s);
+	struct otp_session_bind b = ct_make_bind(0x11, CT_T0 + CT_DAY);
+	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	CHECK_INT(ct_issue(s, &c, &b, CT_T0), 0);
+	struct otp_verify_in in = ct_make_try(c.id, CT_WRONG);
+	in.rotate = true;
+	memset(in.old_hash, 0x11, sizeof in.old_hash);
+	memset(in.new_hash, 0x22, sizeof in.new_hash);
+	in.session_expires_ms = CT_T0 + 2 * CT_DAY;
+	struct otp_verify_out out;
+	CHECK_INT(ct_verify(s, &in, CT_T0 + 10, &out), OTP_VERIFY_WRONG);
+	memset(in.mac, CT_RIGHT, sizeof in.mac);
+	in.force_fail = true;
+	CHECK_INT(ct_verify(s, &in, CT_T0 + 11, &out), OTP_VERIFY_WRONG);
+	struct otp_session sess;
+	CHECK_INT(otp_store_session_get(s, in.new_hash, CT_T0 + 20, &sess),
+		  OTP_ENOTFOUND);
+	CHECK_INT(otp_store_session_get(s, in.old_hash, CT_T0 + 20, &sess), 0);
+	CHECK_STR(sess.pending_id, c.id);
+	CHECK_STR(sess.phone, "");
+	otp_store_close(s);
+}
+
+void ct_session_expiry(void)
+{
+	struct otp_store *s = ct_open();
+	CHECK(s);
+	struct otp_session_bind b = ct_make_bind(0x44, CT_T0 + 1000);
+	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	CHECK_INT(ct_issue(s, &c, &b, CT_T0), 0);
+	struct otp_session sess;
+	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0 + 999, &sess), 0);
+	CHECK_INT(sess.expires_ms, CT_T0 + 1000);
+	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0 + 1000, &sess),
+		  OTP_ENOTFOUND);
+	CHECK_INT(otp_store_session_delete(s, b.hash), 0);
+	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0, &sess),
+		  OTP_ENOTFOUND);
+	CHECK_INT(otp_store_session_delete(s, b.hash), 0); /* none: still 0 */
+	otp_store_close(s);
+}
+
+void ct_session_bind(void)
+{
+	struct otp_store *s = ct_open();
+	CHECK(s);
+	struct otp_session sess;
+	struct otp_session_bind b = ct_make_bind(0x55, CT_T0 + 5000);
+	struct otp_code_new c1 = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	CHECK_INT(ct_issue(s, &c1, &b, CT_T0), 0);
+	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0 + 1, &sess), 0);
+	CHECK_STR(sess.phone, "");
+	CHECK_INT(sess.authenticated_ms, 0);
+	CHECK_INT(sess.expires_ms, CT_T0 + 5000);
+	CHECK_STR(sess.pending_id, c1.id);
+	CHECK_STR(sess.pending_phone, CT_P1);
+	CHECK_INT(sess.sends, 0);
+
+	/* A resend binds the new code; the session never gets shorter. */
+	b.expires_ms = CT_T0 + 3000;
+	struct otp_code_new c2 = ct_make_code(2, CT_P1, CT_T0 + CT_TTL + 100);
+	CHECK_INT(ct_issue(s, &c2, &b, CT_T0 + 100), 0);
+	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0 + 101, &sess), 0);
+	CHECK_STR(sess.pending_id, c2.id);
+	CHECK_INT(sess.expires_ms, CT_T0 + 5000);
+	b.expires_ms = CT_T0 + 9000;
+	struct otp_code_new c3 = ct_make_code(3, CT_P1, CT_T0 + CT_TTL + 200);
+	CHECK_INT(ct_issue(s, &c3, &b, CT_T0 + 200), 0);
+	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0 + 201, &sess), 0);
+	CHECK_STR(sess.pending_id, c3.id);
+	CHECK_INT(sess.expires_ms, CT_T0 + 9000);
+
+	/* Binding a logged-in session keeps its login. */
+	struct otp_verify_in in = ct_make_try(c3.id, CT_RIGHT);
+	in.rotate = true;
+	memcpy(in.old_hash, b.hash, sizeof in.old_hash);
+	memset(in.new_hash, 0x66, sizeof in.new_hash);
+	in.session_expires_ms = CT_T0 + 20000;
+	struct otp_verify_out out;
+	CHECK_INT(ct_verify(s, &in, CT_T0 + 300, &out), OTP_VERIFY_OK);
+	struct otp_session_bind b2 = ct_make_bind(0x66, CT_T0 + 10000);
+	struct otp_code_new c4 = ct_make_code(4, CT_P2, CT_T0 + CT_TTL + 400);
+	CHECK_INT(ct_issue(s, &c4, &b2, CT_T0 + 400), 0);
+	CHECK_INT(otp_store_session_get(s, b2.hash, CT_T0 + 401, &sess), 0);
+	CHECK_STR(sess.phone, CT_P1);
+	CHECK_INT(sess.authenticated_ms, CT_T0 + 300);
+	CHECK_INT(sess.expires_ms, CT_T0 + 20000);
+	CHECK_STR(sess.pending_id, c4.id);
+	CHECK_STR(sess.pending_phone, CT_P2);
+
+	/* But an expired session, even one not purged yet, is not revived
+	 * with its old login by a new binding. */
+	b2.expires_ms = CT_T0 + 40000;
+	struct otp_code_new c5 = ct_make_code(5, CT_P2, CT_T0 + CT_TTL + 30000);
+	CHECK_INT(ct_issue(s, &c5, &b2, CT_T0 + 30000), 0);
+	CHECK_INT(otp_store_session_get(s, b2.hash, CT_T0 + 30001, &sess), 0);
+	CHECK_STR(sess.phone, "");
+	CHECK_INT(sess.authenticated_ms, 0);
+	CHECK_INT(sess.expires_ms, CT_T0 + 40000);
+	CHECK_STR(sess.pending_id, c5.id);
+	otp_store_close(s);
+}
+
+/* Sessions without a local code (upstream mode). */
+void ct_session_bind_upstream(void)
+{
+	struct otp_store *s = ct_open();
+	CHECK(s);
+	struct otp_session sess;
+	struct otp_session_bind b = ct_make_bind(0xa1, CT_T0 + 5000);
+	CHECK_INT(otp_store_session_bind(s, &b, "up-1", CT_P1, true, CT_T0), 0);
+	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0 + 1, &sess), 0);
+	CHECK_STR(sess.phone, "");
+	CHECK_INT(sess.authenticated_ms, 0);
+	CHECK_INT(sess.expires_ms, CT_T0 + 5000);
+	CHECK_STR(sess.pending_id, "up-1");
+	CHECK_STR(sess.pending_phone, CT_P1);
+	CHECK_INT(sess.sends, 1);
+
+	/* NULL keeps the pending code; the session never gets shorter. */
+	b.expires_ms = CT_T0 + 3000;
+	CHECK_INT(otp_store_session_bind(s, &b, NULL, NULL, true, CT_T0 + 10),
+		  0);
+	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0 + 11, &sess), 0);
+	CHECK_STR(sess.pending_id, "up-1");
+	CHECK_STR(sess.pending_phone, CT_P1);
+	CHECK_INT(sess.expires_ms, CT_T0 + 5000);
+	CHECK_INT(sess.sends, 2);
+
+	/* A provider's id may be 64 characters long. */
+	char longid[OTP_PENDING_MAX];
+	memset(longid, 'z', sizeof longid - 1);
+	longid[sizeof longid - 1] = '\0';
+	b.expires_ms = CT_T0 + 9000;
+	CHECK_INT(
+	    otp_store_session_bind(s, &b, longid, CT_P2, false, CT_T0 + 20), 0);
+	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0 + 21, &sess), 0);
+	CHECK_STR(sess.pending_id, longid);
+	CHECK_STR(sess.pending_phone, CT_P2);
+	CHECK_INT(sess.expires_ms, CT_T0 + 9000);
+	CHECK_INT(sess.sends, 2);
+	/* "" clears it. */
+	CHECK_INT(otp_store_session_bind(s, &b, "", NULL, false, CT_T0 + 30),
+		  0);
+	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0 + 31, &sess), 0);
+	CHECK_STR(sess.pending_id, "");
+	CHECK_STR(sess.pending_phone, "");
+	CHECK_INT(sess.sends, 2);
+
+	/* A local send bound to it sets the pending code and its phone, and
+	 * counts no send. */
+	struct otp_code_new c = ct_make_code(1, CT_P3, CT_T0 + CT_TTL);
+	CHECK_INT(ct_issue(s, &c, &b, CT_T0 + 40), 0);
+	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0 + 41, &sess), 0);
+	CHECK_STR(sess.pending_id, c.id);
+	CHECK_STR(sess.pending_phone, CT_P3);
+	CHECK_INT(sess.sends, 2);
+
+	/* An expired row, not purged yet, starts over: no login, no pending
+	 * code, no sends carried over. */
+	unsigned char new_hash[OTP_HASH_LEN];
+	memset(new_hash, 0xa2, sizeof new_hash);
+	CHECK_INT(otp_store_session_rotate(s, b.hash, new_hash, CT_P1,
+					   CT_T0 + 10000, CT_T0 + 50),
+		  0);
+	struct otp_session_bind b2 = ct_make_bind(0xa2, CT_T0 + 6000);
+	CHECK_INT(
+	    otp_store_session_bind(s, &b2, "up-2", CT_P1, true, CT_T0 + 60), 0);
+	CHECK_INT(otp_store_session_get(s, b2.hash, CT_T0 + 61, &sess), 0);
+	CHECK_STR(sess.phone, CT_P1); /* live: the login stays */
+	CHECK_INT(sess.authenticated_ms, CT_T0 + 50);
+	CHECK_INT(sess.expires_ms, CT_T0 + 10000);
+	CHECK_STR(sess.pending_id, "up-2");
+	CHECK_INT(sess.sends, 1);
+	b2.expires_ms = CT_T0 + 30000;
+	CHECK_INT(
+	    otp_store_session_bind(s, &b2, NULL, NULL, true, CT_T0 + 10000), 0);
+	CHECK_INT(otp_store_session_get(s, b2.hash, CT_T0 + 10001, &sess), 0);
+	CHECK_STR(sess.phone, "");
+	CHECK_INT(sess.authenticated_ms, 0);
+	CHECK_INT(sess.expires_ms, CT_T0 + 30000);
+	CHECK_STR(sess.pending_id, "");
+	CHECK_STR(sess.pending_phone, "");
+	CHECK_INT(sess.sends, 1);
+	otp_store_close(s);
+}
+
+void ct_session_rotate_op(void)
+{
+	struct otp_store *s = ct_open();
+	CHECK(s);
+	struct otp_session sess;
+	struct otp_session_bind b = ct_make_bind(0xb1, CT_T0 + 1000);
+	CHECK_INT(otp_store_session_bind(s, &b, "up-1", CT_P1, true, CT_T0), 0);
+	unsigned char h2[OTP_HASH_LEN], h3[OTP_HASH_LEN], h4[OTP_HASH_LEN];
+	memset(h2, 0xb2, sizeof h2);
+	memset(h3, 0xb3, sizeof h3);
+	memset(h4, 0xb4, sizeof h4);
+	CHECK_INT(otp_store_session_rotate(s, b.hash, h2, CT_P1, CT_T0 + CT_DAY,
+					   CT_T0 + 10),
+		  0);
+	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0 + 11, &sess),
+		  OTP_ENOTFOUND);
+	CHECK_INT(otp_store_session_get(s, h2, CT_T0 + 11, &sess), 0);
+	CHECK_STR(sess.phone, CT_P1);
+	CHECK_INT(sess.authenticated_ms, CT_T0 + 10);
+	CHECK_INT(sess.expires_ms, CT_T0 + CT_DAY);
+	CHECK_STR(sess.pending_id, "");
+	CHECK_STR(sess.pending_phone, "");
+	CHECK_INT(sess.sends, 0);
+
+	/* The old one is gone: rotating it again changes nothing. */
+	CHECK_INT(otp_store_session_rotate(s, b.hash, h3, CT_P2, CT_T0 + CT_DAY,
+					   CT_T0 + 20),
+		  OTP_ENOTFOUND);
+	CHECK_INT(otp_store_session_get(s, h3, CT_T0 + 21, &sess),
+		  OTP_ENOTFOUND);
+
+	/* An expired one (not purged) is dead too. */
+	struct otp_session_bind b4 = ct_make_bind(0xb4, CT_T0 + 100);
+	CHECK_INT(otp_store_session_bind(s, &b4, NULL, NULL, false, CT_T0), 0);
+	CHECK_INT(otp_store_session_rotate(s, h4, h3, CT_P2, CT_T0 + CT_DAY,
+					   CT_T0 + 100),
+		  OTP_ENOTFOUND);
+	CHECK_INT(otp_store_session_get(s, h3, CT_T0 + 50, &sess),
+		  OTP_ENOTFOUND);
+	/* Still there before its expiry: nothing was deleted. */
+	CHECK_INT(otp_store_session_get(s, h4, CT_T0 + 99, &sess), 0);
+	otp_store_close(s);
+}
