@@ -13,7 +13,7 @@
 
 #include "harness.h"
 
-#include "../contract/store_contract.h"
+#include "../contract/contract.h"
 #include "store/store_faults.h"
 
 static char dir[] = "/tmp/otpd-faults-XXXXXX";
@@ -243,7 +243,6 @@ static void every_open_wrapped(void)
 
 /* clang-format off */
 static const struct harness_test tests[] = {
-	CONTRACT_TESTS,
 	TEST(spec_grammar),
 	TEST(before_writes_nothing),
 	TEST(after_loses_the_answer),
@@ -264,7 +263,9 @@ int main(void)
 		perror("set-up");
 		return 1;
 	}
-	contract_open = open_contract;
+	static const struct contract_backend backend = {open_contract, NULL,
+							NULL, NULL};
+	contract_run("store_faults", &backend);
 	int rc =
 	    harness_run("store_faults", tests, sizeof tests / sizeof *tests);
 	otp_store_faults_free(quiet);
