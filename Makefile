@@ -31,10 +31,14 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all run test unit http lint format deps-build deps-test clean docs bench
-.PHONY: man install uninstall
+.PHONY: man install uninstall FORCE
 all: $(BUILD)/otpd $(BUILD)/otpctl $(BUILD)/otpd.8
 $(BUILD)/src/core/config.o: CFLAGS += -DOTPD_VERSION='"$(VERSION)"'
-$(BUILD)/src/core/config.o: VERSION
+$(BUILD)/src/core/config.o: $(BUILD)/version
+$(BUILD)/version: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+FORCE:
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
