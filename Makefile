@@ -10,6 +10,9 @@ SANITIZE ?=
 BUILD    ?= build$(if $(SANITIZE),-san)
 CC       ?= cc
 PYTHON   ?= /usr/bin/python3
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+VERSION  := $(shell cat VERSION)$(shell git describe --always --dirty 2>/dev/null | sed 's/^/+git./')
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread -Isrc \
@@ -34,7 +37,14 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all run test unit http lint format deps-build deps-test clean docs bench
-all: $(BUILD)/otpd $(BUILD)/otpctl
+.PHONY: man install uninstall FORCE
+all: $(BUILD)/otpd $(BUILD)/otpctl $(BUILD)/otpd.8
+$(BUILD)/src/core/config.o: CFLAGS += -DOTPD_VERSION='"$(VERSION)"'
+$(BUILD)/src/core/config.o: $(BUILD)/version
+$(BUILD)/version: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+FORCE:
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
@@ -51,6 +61,23 @@ $(BUILD)/otpd: $(BUILD)/src/main.o $(BUILD)/libotpd.a
 
 $(BUILD)/otpctl: $(BUILD)/src/otpctl.o $(BUILD)/libotpd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/otpd.8: $(BUILD)/otpd
+	./$(BUILD)/otpd --help-man > $@
+man: $(BUILD)/otpd.8
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0755 $(BUILD)/otpd $(BUILD)/otpctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(BUILD)/otpd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	sed 's|@PREFIX@|$(PREFIX)|g' packaging/otpd.service \
+	    > $(DESTDIR)$(PREFIX)/lib/systemd/system/otpd.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/otpd.service
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/otpd $(DESTDIR)$(PREFIX)/bin/otpctl \
+	    $(DESTDIR)$(PREFIX)/share/man/man8/otpd.8 \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system/otpd.service
+
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libotpd.a tests/unit/harness.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -MMD -MP -o $@ $< $(filter %.o,$^) $(BUILD)/libotpd.a $(LDFLAGS) $(LDLIBS)

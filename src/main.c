@@ -149,11 +149,8 @@ int main(int argc, char **argv)
 	struct otp_config cfg = {0};
 	char err[512], secret_path[4200];
 	int rc = otp_config_load(&cfg, argc, argv, env, err, sizeof err);
-	if (rc == OTP_CONFIG_HELP || rc == OTP_CONFIG_HELP_MD) {
-		if (rc == OTP_CONFIG_HELP)
-			otp_config_usage(stdout);
-		else
-			otp_config_markdown(stdout);
+	if (rc > 0) {
+		otp_config_help(stdout, rc);
 		otp_config_deinit(&cfg);
 		return 0;
 	}

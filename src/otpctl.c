@@ -23,12 +23,13 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/config.h"
 #include "core/err.h"
 #include "core/phone.h"
 #include "engine/apikey.h"
 #include "store/store.h"
 
-static int usage(void)
+static int usage(FILE *f, int status)
 {
 	fputs("usage: otpctl [--store URL] key create NAME\n"
 	      "       otpctl [--store URL] key list\n"
@@ -37,8 +38,8 @@ static int usage(void)
 	      "       otpctl [--store URL] outbox retry ID\n"
 	      "STATE: queued, sending, sent, delivered, undelivered, failed, "
 	      "expired\n",
-	      stderr);
-	return 2;
+	      f);
+	return status;
 }
 
 static int key_create(struct otp_store *s, const char *name)
@@ -126,7 +127,7 @@ static int outbox_list(struct otp_store *s, const char *sms, const char *state)
 			if (strcmp(state, otp_msg_state_names[i]) == 0)
 				want = i;
 		if (want < 0)
-			return usage();
+			return usage(stderr, 2);
 	}
 	int rc = otp_store_outbox_list(s, want, msgs, 1000, &n);
 	if (rc < 0) {
@@ -157,7 +158,7 @@ static int outbox_retry(struct otp_store *s, const char *arg)
 	char *end;
 	long long id = strtoll(arg, &end, 10);
 	if (*end || id <= 0)
-		return usage();
+		return usage(stderr, 2);
 	int rc = otp_store_outbox_requeue(s, id, otp_clock_now_ms());
 	if (rc == OTP_ENOTFOUND) {
 		fprintf(stderr, "otpctl: no message %lld\n", id);
@@ -187,7 +188,14 @@ int main(int argc, char **argv)
 				     not a death */
 	const char *sms = getenv("OTPD_SMS");
 	if (!url || !url[0])
-		url = "sqlite:./var/otpd.db";
+		url = OTP_STORE_URL_DEFAULT;
+	if (argc == 2 &&
+	    (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
+		return usage(stdout, 0);
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		otp_config_version(stdout, "otpctl");
+		return 0;
+	}
 	for (;;) {
 		if (i + 1 < argc && strcmp(argv[i], "--store") == 0) {
 			url = argv[i + 1];
@@ -209,12 +217,12 @@ int main(int argc, char **argv)
 		sms = "console"; /* otpd's default */
 	if (i + 1 >= argc ||
 	    (strcmp(argv[i], "key") != 0 && strcmp(argv[i], "outbox") != 0))
-		return usage();
+		return usage(stderr, 2);
 	const char *noun = argv[i];
 	const char *verb = argv[i + 1];
 	const char *arg = i + 2 < argc ? argv[i + 2] : NULL;
 	if (i + 3 < argc)
-		return usage();
+		return usage(stderr, 2);
 
 	struct otp_store *s;
 	errno = 0;
@@ -236,7 +244,7 @@ int main(int argc, char **argv)
 		else if (strcmp(verb, "retry") == 0 && arg)
 			status = outbox_retry(s, arg);
 		else
-			status = usage();
+			status = usage(stderr, 2);
 	} else if (strcmp(verb, "create") == 0 && arg)
 		status = key_create(s, arg);
 	else if (strcmp(verb, "list") == 0 && !arg)
@@ -244,7 +252,7 @@ int main(int argc, char **argv)
 	else if (strcmp(verb, "revoke") == 0 && arg)
 		status = key_revoke(s, arg);
 	else
-		status = usage();
+		status = usage(stderr, 2);
 	otp_store_close(s);
 	return status;
 }

@@ -75,21 +75,36 @@ struct otp_config {
 /* How the loader reads the environment (getenv in production). */
 typedef const char *(*otp_config_getenv_fn)(const char *name);
 
-enum { OTP_CONFIG_RUN = 0, OTP_CONFIG_HELP = 1, OTP_CONFIG_HELP_MD = 2 };
+enum {
+	OTP_CONFIG_RUN = 0,
+	OTP_CONFIG_HELP = 1,
+	OTP_CONFIG_HELP_MD = 2,
+	OTP_CONFIG_HELP_MAN = 3,
+	OTP_CONFIG_VERSION = 4
+};
 
 /* Fills `c` from defaults, then env, then argv (argv[0] is skipped).
  * Returns OTP_CONFIG_RUN, OTP_CONFIG_HELP (--help seen), OTP_CONFIG_HELP_MD
- * (--help-md seen), or a negative OTP_E* with a message naming the option and
- * the reason in `err`. `c` must be zeroed or from an earlier load; it is
- * changed only when OTP_CONFIG_RUN is returned. Strings in `c` are owned by
- * it: otp_config_deinit. */
+ * (--help-md), OTP_CONFIG_HELP_MAN (--help-man), OTP_CONFIG_VERSION
+ * (--version), or a negative OTP_E* with a message naming the option and the
+ * reason in `err`. `c` must be zeroed or from an earlier load; it is changed
+ * only when OTP_CONFIG_RUN is returned. Strings in `c` are owned by it:
+ * otp_config_deinit. */
 int otp_config_load(struct otp_config *c, int argc, char **argv,
 		    otp_config_getenv_fn env, char *err, size_t errlen);
 
 void otp_config_deinit(struct otp_config *c);
 
-/* The table as text for --help, and as the Markdown of docs/CONFIG.md. */
+/* The table as text for --help (80 columns), as the Markdown of
+ * docs/CONFIG.md, and as the roff of otpd.8. */
 void otp_config_usage(FILE *f);
 void otp_config_markdown(FILE *f);
+void otp_config_man(FILE *f);
+
+/* "PROG VERSION\n": the version the Makefile passed as OTPD_VERSION. */
+void otp_config_version(FILE *f, const char *prog);
+
+/* Prints what a positive otp_config_load result asked for. */
+void otp_config_help(FILE *f, int what);
 
 #endif

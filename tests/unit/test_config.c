@@ -630,6 +630,8 @@ static void help(void)
 	CHECK_INT(LOAD("-h"), OTP_CONFIG_HELP);
 	CHECK_INT(LOAD("--threads", "2", "--help"), OTP_CONFIG_HELP);
 	CHECK_INT(LOAD("--help-md"), OTP_CONFIG_HELP_MD);
+	CHECK_INT(LOAD("--help-man"), OTP_CONFIG_HELP_MAN);
+	CHECK_INT(LOAD("--version"), OTP_CONFIG_VERSION);
 	CHECK(cfg.listen == NULL); /* help fills nothing */
 	/* a broken environment does not hide the help */
 	setenv_fake("OTPD_THREADS", "many");
@@ -694,6 +696,58 @@ static void usage_text(void)
 	CHECK(ok);
 }
 
+static void usage_fits_80_columns(void)
+{
+	char *text = capture(otp_config_usage);
+	size_t widest = 0;
+
+	for (char *p = text; *p;) {
+		size_t n = strcspn(p, "\n");
+		widest = n > widest ? n : widest;
+		p += n + (p[n] == '\n');
+	}
+	free(text);
+	CHECK(widest <= 80);
+}
+
+static void man_text(void)
+{
+	char *text = capture(otp_config_man);
+	bool ok = strstr(text, "\n.TH OTPD 8 ") &&
+		  strstr(text, "\n.TP\n\\fB\\-\\-store\\fR") &&
+		  strstr(text, "OTPD_CODE_LENGTH") &&
+		  strstr(text, "CREDENTIALS_DIRECTORY");
+	free(text);
+	CHECK(ok);
+}
+
+/* systemd's LoadCredential=otpd-secret:PATH is the secret file unless one is
+ * given; a credentials directory without it changes nothing. */
+static void credentials_directory(void)
+{
+	char dir[] = "/tmp/otpd-cred-XXXXXX", path[64];
+
+	CHECK(mkdtemp(dir) != NULL);
+	reset();
+	setenv_fake("CREDENTIALS_DIRECTORY", dir);
+	CHECK_INT(LOAD(NULL), OTP_CONFIG_RUN);
+	CHECK_STR(cfg.secret_file, "");
+	snprintf(path, sizeof(path), "%s/otpd-secret", dir);
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f)
+		fclose(f);
+	CHECK_INT(LOAD(NULL), OTP_CONFIG_RUN);
+	CHECK_STR(cfg.secret_file, path);
+	CHECK_INT(LOAD("--secret-file", "/etc/otpd/secret"), OTP_CONFIG_RUN);
+	CHECK_STR(cfg.secret_file, "/etc/otpd/secret");
+	setenv_fake("OTPD_SECRET_FILE", "/etc/otpd/other");
+	CHECK_INT(LOAD(NULL), OTP_CONFIG_RUN);
+	CHECK_STR(cfg.secret_file, "/etc/otpd/other");
+	reset();
+	harness_remove_dir(dir);
+}
+
 static void markdown_text(void)
 {
 	char *a = capture(otp_config_markdown);
@@ -741,6 +795,9 @@ static const struct harness_test tests[] = {
     TEST(help),
     TEST(usage_text),
     TEST(markdown_text),
+    TEST(usage_fits_80_columns),
+    TEST(man_text),
+    TEST(credentials_directory),
 };
 
 HARNESS_MAIN("config", tests)
