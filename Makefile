@@ -39,8 +39,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 .PHONY: all run test unit http lint format deps-build deps-test clean docs bench
 .PHONY: man install uninstall FORCE
 all: $(BUILD)/otpd $(BUILD)/otpctl $(BUILD)/otpd.8
-$(BUILD)/src/core/config.o: CFLAGS += -DOTPD_VERSION='"$(VERSION)"'
-$(BUILD)/src/core/config.o: $(BUILD)/version
+$(BUILD)/src/core/config_text.o: CFLAGS += -DOTPD_VERSION='"$(VERSION)"'
+$(BUILD)/src/core/config_text.o: $(BUILD)/version
 $(BUILD)/version: FORCE
 	@mkdir -p $(BUILD)
 	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@

@@ -17,6 +17,7 @@
  * old strings on success and leaves `c` untouched on help or error.
  */
 #include "core/config.h"
+#include "core/config_int.h"
 #include "core/cidr.h"
 #include "core/phone.h"
 #include "core/err.h"
@@ -31,41 +32,6 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-
-/* The Makefile passes the version (VERSION, plus git describe). */
-#ifndef OTPD_VERSION
-#define OTPD_VERSION "unknown"
-#endif
-
-enum kind { K_STR, K_INT, K_BOOL, K_ENUM };
-
-struct setting {
-	const char *name; /* --name VALUE, --name=VALUE */
-	enum kind kind;
-	size_t off;	 /* of the field in struct otp_config */
-	const char *def; /* default, as text, parsed like any other value */
-	long min, max;	 /* K_INT: value; K_STR: length in bytes if max > 0 */
-	const char *const *values; /* K_ENUM: allowed spellings, NULL-ended */
-	const char *(*check)(const char *v); /* K_STR: NULL or why not */
-	const char *form;	      /* K_STR: the shape shown as the range */
-	const char *(*form_of)(void); /* or, if the parts know it, this */
-	const char *env;
-	const char *help;
-};
-
-#define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
-static const char *check_listen(const char *v);
-static const char *check_ips(const char *v);
-static const char *check_store(const char *v);
-static const char *check_sms(const char *v);
-static const char *check_url(const char *v);
-static const char *check_origins(const char *v);
-static const char *check_token(const char *v);
-static const char *check_codes(const char *v);
-static const char *check_text(const char *v);
-static const char *check_host(const char *v);
-static const char *check_app_hash(const char *v);
 
 static const char *const samesites[] = {"Lax", "Strict", "None", NULL};
 static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
@@ -86,8 +52,8 @@ static const char *const scopes[] = {"process", "store", NULL};
 #define ENUM(name, f, def, values, env, help) \
 	{name, K_ENUM, FIELD(f), def, 0, 0, values, NULL, NULL, NULL, env, help}
 
-static const struct setting settings[] = {
-	STR("listen", listen, "127.0.0.1:8080", 0, 0, check_listen, "HOST:PORT",
+const struct setting otp_cfg_settings[] = {
+	STR("listen", listen, "127.0.0.1:8080", 0, 0, otp_cfg_check_listen, "HOST:PORT",
 	    "OTPD_LISTEN", "address to listen on: IPv4, localhost or [IPv6], and a port"),
 	INT("threads", threads, "0", 0, 256,
 	    "OTPD_THREADS", "worker threads; 0 = one per CPU core"),
@@ -101,21 +67,21 @@ static const struct setting settings[] = {
 	    "OTPD_REQUEST_TIMEOUT", "seconds a request's head and body may take in all, however slowly sent; 0 = none"),
 	INT("body-max", body_max, "8192", 64, 1048576,
 	    "OTPD_BODY_MAX", "bytes of request body at most"),
-	STR("trusted-proxies", trusted_proxies, "", 0, 0, check_ips, "IPs or CIDR ranges, comma-separated",
+	STR("trusted-proxies", trusted_proxies, "", 0, 0, otp_cfg_check_ips, "IPs or CIDR ranges, comma-separated",
 	    "OTPD_TRUSTED_PROXIES", "proxies whose X-Forwarded-For is believed (set it behind nginx or a load balancer); empty = none"),
-	STR("cors-origins", cors_origins, "", 0, 1024, check_origins,
+	STR("cors-origins", cors_origins, "", 0, 1024, otp_cfg_check_origins,
 	    "origins, comma-separated, e.g. https://app.example.com",
 	    "OTPD_CORS_ORIGINS", "web pages on other origins that may call the API with the "
 	    "session cookie (CORS with credentials); empty = none"),
-	STRP("store", store, OTP_STORE_URL_DEFAULT, check_store, otp_store_forms,
+	STRP("store", store, OTP_STORE_URL_DEFAULT, otp_cfg_check_store, otp_store_forms,
 	    "OTPD_STORE", "where codes, sessions, limits and the outbox are kept: an SQLite file "
 	    "(one process), or a Redis server that several otpd processes share"),
-	STRP("sms", sms, OTP_SMS_DEFAULT, check_sms, otp_sms_forms,
+	STRP("sms", sms, OTP_SMS_DEFAULT, otp_cfg_check_sms, otp_sms_forms,
 	    "OTPD_SMS", "how codes are sent, drivers tried in order (failover); console prints, "
 	    "null drops, file:PATH appends JSON lines"),
-	STR("sms-from", sms_from, "", 0, 64, check_text, "0..64 bytes",
+	STR("sms-from", sms_from, "", 0, 64, otp_cfg_check_text, "0..64 bytes",
 	    "OTPD_SMS_FROM", "sender: a number or name (Kannel, Twilio), or a Twilio Messaging Service SID"),
-	STR("public-url", public_url, "", 0, 512, check_url, "http(s)://HOST[:PORT][/PATH]",
+	STR("public-url", public_url, "", 0, 512, otp_cfg_check_url, "http(s)://HOST[:PORT][/PATH]",
 	    "OTPD_PUBLIC_URL", "otpd's URL as gateways reach it, for delivery reports; empty = http://LISTEN"),
 	INT("sms-workers", sms_workers, "4", 1, 64,
 	    "OTPD_SMS_WORKERS", "delivery threads, each with its own gateway connections"),
@@ -153,7 +119,7 @@ static const struct setting settings[] = {
 	     "limits are always in the store"),
 	ENUM("provider", provider, "local", providers,
 	     "OTPD_PROVIDER", "where codes come from: local (this otpd) or startmessaging (an upstream API)"),
-	STR("upstream-url", upstream_url, "", 0, 512, check_url, "http(s)://HOST[:PORT][/PATH]",
+	STR("upstream-url", upstream_url, "", 0, 512, otp_cfg_check_url, "http(s)://HOST[:PORT][/PATH]",
 	    "OTPD_UPSTREAM_URL", "base URL of the upstream API (its key: OTPD_UPSTREAM_API_KEY)"),
 	INT("upstream-timeout", upstream_timeout, "10", 1, 120,
 	    "OTPD_UPSTREAM_TIMEOUT", "seconds an upstream call may take"),
@@ -162,15 +128,15 @@ static const struct setting settings[] = {
 	INT("session-cache", session_cache, "65536", 0, 4194304,
 	    "OTPD_SESSION_CACHE", "sessions kept in memory for /auth/check (about 200 bytes each); "
 	    "used only with a store that this process alone writes (sqlite); 0 = off"),
-	STR("cookie-name", cookie_name, "otpd_session", 1, 64, check_token, "1..64 of A-Z a-z 0-9 _ -",
+	STR("cookie-name", cookie_name, "otpd_session", 1, 64, otp_cfg_check_token, "1..64 of A-Z a-z 0-9 _ -",
 	    "OTPD_COOKIE_NAME", "name of the session cookie"),
 	BOOL("cookie-secure", cookie_secure, "false",
 	     "OTPD_COOKIE_SECURE", "send the session cookie over HTTPS only (Secure)"),
 	ENUM("cookie-samesite", cookie_samesite, "Lax", samesites,
 	     "OTPD_COOKIE_SAMESITE", "SameSite of the session cookie; None needs --cookie-secure"),
-	STR("countries-allow", countries_allow, "", 0, 0, check_codes, "calling codes, e.g. 1,44",
+	STR("countries-allow", countries_allow, "", 0, 0, otp_cfg_check_codes, "calling codes, e.g. 1,44",
 	    "OTPD_COUNTRIES_ALLOW", "only these destinations get codes; empty = all"),
-	STR("countries-deny", countries_deny, "", 0, 0, check_codes, "calling codes, e.g. 1,44",
+	STR("countries-deny", countries_deny, "", 0, 0, otp_cfg_check_codes, "calling codes, e.g. 1,44",
 	    "OTPD_COUNTRIES_DENY", "these destinations are refused with 403"),
 	STR("default-region", default_region, "", 0, 2, otp_phone_check_region, "region code, e.g. US",
 	    "OTPD_DEFAULT_REGION", "country assumed for numbers given without +<country code>; empty = refuse them"),
@@ -179,15 +145,15 @@ static const struct setting settings[] = {
 	    "OTPD_SMS_NUMBER_TYPES", "number types that get codes; others answer 400 number_type_not_allowed"),
 	STR("phone-ranges-allow", phone_ranges_allow, "", 0, 512, otp_phone_check_ranges, "E.164 prefixes, e.g. +4475",
 	    "OTPD_PHONE_RANGES_ALLOW", "numbers under these prefixes count as valid mobiles (ranges newer than the metadata)"),
-	STR("app-name", app_name, "otpd", 1, 32, check_text, NULL,
+	STR("app-name", app_name, "otpd", 1, 32, otp_cfg_check_text, NULL,
 	    "OTPD_APP_NAME", "name shown in the SMS text"),
-	STR("domain", domain, "", 0, 253, check_host, "hostname, at most 253 bytes",
+	STR("domain", domain, "", 0, 253, otp_cfg_check_host, "hostname, at most 253 bytes",
 	    "OTPD_DOMAIN", "adds an \"@domain #code\" line so browsers can autofill; empty = none"),
 	STR("sms-template", sms_template,
 	    "{code} is your {app} code. It expires in {minutes} minutes.", 1, 320,
-	    check_text, "text with {code}, {app}, {minutes}, {domain}; \\n = new line",
+	    otp_cfg_check_text, "text with {code}, {app}, {minutes}, {domain}; \\n = new line",
 	    "OTPD_SMS_TEMPLATE", "the SMS text; must fit one SMS segment with a 10-digit code"),
-	STR("android-app-hash", android_app_hash, "", 0, 11, check_app_hash, "11 characters of A-Z a-z 0-9 + /",
+	STR("android-app-hash", android_app_hash, "", 0, 11, otp_cfg_check_app_hash, "11 characters of A-Z a-z 0-9 + /",
 	    "OTPD_ANDROID_APP_HASH", "adds this Android SMS Retriever app hash line; empty = none"),
 	ENUM("log-level", log_level, "info", levels,
 	     "OTPD_LOG_LEVEL", "least severe message logged"),
@@ -196,7 +162,10 @@ static const struct setting settings[] = {
 };
 /* clang-format on */
 
-#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+const size_t otp_cfg_nsettings =
+    sizeof(otp_cfg_settings) / sizeof(otp_cfg_settings[0]);
+#define settings  otp_cfg_settings
+#define NSETTINGS otp_cfg_nsettings
 
 static const char *const trues[] = {"true", "1", "yes", "on", NULL};
 static const char *const falses[] = {"false", "0", "no", "off", NULL};
@@ -247,7 +216,7 @@ static int to_bool(const char *v)
 	return match(falses, v) ? 0 : -1;
 }
 
-static const char *join(const char *const *list, char *buf, size_t n)
+const char *otp_cfg_join(const char *const *list, char *buf, size_t n)
 {
 	size_t len = 0;
 
@@ -268,185 +237,6 @@ static const struct setting *find(const char *name, size_t len)
 }
 
 /* --- the shapes of string values; each returns NULL or why not --- */
-
-static const char *check_listen(const char *v)
-{
-	static const char why[] = "is not HOST:PORT (HOST an IPv4 address, "
-				  "localhost or [IPv6]; PORT 1..65535)";
-	unsigned char addr[16];
-	char host[64];
-	const char *h = v, *port;
-	size_t hl;
-	int family = AF_INET;
-	long n;
-
-	if (*v == '[') {
-		const char *close = strchr(v, ']');
-		if (!close || close[1] != ':')
-			return why;
-		h = v + 1;
-		hl = (size_t)(close - h);
-		port = close + 2;
-		family = AF_INET6;
-	} else {
-		const char *colon = strchr(v, ':');
-		if (!colon || strchr(colon + 1, ':'))
-			return why;
-		hl = (size_t)(colon - v);
-		port = colon + 1;
-	}
-	if (hl == 0 || hl >= sizeof(host))
-		return why;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	if (!(family == AF_INET && strcmp(host, "localhost") == 0) &&
-	    inet_pton(family, host, addr) != 1)
-		return why;
-	/* digits only: strtol alone would take "+80" or " 80" */
-	hl = strlen(port);
-	if (hl < 1 || hl > 5 || strspn(port, "0123456789") != hl)
-		return why;
-	n = strtol(port, NULL, 10);
-	return n >= 1 && n <= 65535 ? NULL : why;
-}
-
-static const char *check_ips(const char *v)
-{
-	static const char why[] = "is not a comma-separated list of IP "
-				  "addresses and CIDR ranges (10.0.0.0/8)";
-	struct otp_cidr_list one;
-	char e[64];
-
-	if (!*v)
-		return NULL;
-	for (;;) {
-		size_t n = strcspn(v, ",");
-		if (n == 0 || n >= sizeof(e))
-			return why;
-		memcpy(e, v, n);
-		e[n] = '\0';
-		if (otp_cidr_parse(e, &one, NULL) < 0 || one.n != 1)
-			return why;
-		if (!v[n])
-			return NULL;
-		v += n + 1;
-	}
-}
-
-/* Which stores exist and what their URLs look like: asked of the store
- * registry, which asks the backend the scheme names. */
-static const char *check_store(const char *v)
-{
-	static char why[320];
-	return otp_store_check(v, why, sizeof why) == 0 ? NULL : why;
-}
-
-/* Which SMS drivers exist, and what each one's spec looks like: asked of
- * the driver table (sms.c), which asks each entry's driver. */
-static const char *check_sms(const char *v)
-{
-	static char why[320];
-	return otp_sms_check_list(v, why, sizeof why) == 0 ? NULL : why;
-}
-
-/* "" (none) or an http(s) URL without spaces or control characters. */
-/* Exact origins: scheme://host[:port], no path, no '*' (an origin that
- * may read answers with the user's cookie is named, never a wildcard). */
-static const char *check_origins(const char *v)
-{
-	static const char why[] = "is not a comma-separated list of origins "
-				  "(https://HOST[:PORT], no path)";
-	while (*v) {
-		size_t n = strcspn(v, ",");
-		const char *host = NULL;
-		if (n > 8 && strncmp(v, "https://", 8) == 0)
-			host = v + 8;
-		else if (n > 7 && strncmp(v, "http://", 7) == 0)
-			host = v + 7;
-		if (!host)
-			return why;
-		for (const char *p = host; p < v + n; p++)
-			if (!(isalnum((unsigned char)*p) || *p == '.' ||
-			      *p == '-' || *p == ':' || *p == '[' || *p == ']'))
-				return why;
-		v += n;
-		if (*v == ',' && !*++v)
-			return why;
-	}
-	return NULL;
-}
-
-static const char *check_url(const char *v)
-{
-	if (!*v)
-		return NULL;
-	if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
-		return "must start with http:// or https://";
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
-		if (*p <= ' ' || *p == 0x7f)
-			return "may not hold spaces or control characters";
-	return NULL;
-}
-
-static const char *check_token(const char *v)
-{
-	if (strspn(v, ALNUM "_-") == strlen(v))
-		return NULL;
-	return "may hold only letters, digits, _ and -";
-}
-
-static const char *check_codes(const char *v)
-{
-	static const char why[] = "is not a comma-separated list of calling "
-				  "codes (1-3 digits, no leading 0, e.g. 1,44)";
-
-	if (!*v)
-		return NULL;
-	for (;;) {
-		size_t n = strspn(v, "0123456789");
-		if (n < 1 || n > 3 || *v == '0')
-			return why;
-		v += n;
-		if (!*v)
-			return NULL;
-		if (*v++ != ',')
-			return why;
-	}
-}
-
-static const char *check_text(const char *v)
-{
-	for (; *v; v++)
-		if ((unsigned char)*v < 0x20 || *v == 0x7f)
-			return "has a control character";
-	return NULL;
-}
-
-static const char *check_host(const char *v)
-{
-	static const char why[] = "is not a hostname (labels of letters, "
-				  "digits and -, joined by dots)";
-
-	if (!*v)
-		return NULL;
-	for (;;) {
-		size_t n = strspn(v, ALNUM "-");
-		if (n < 1 || n > 63 || v[0] == '-' || v[n - 1] == '-')
-			return why;
-		v += n;
-		if (!*v)
-			return NULL;
-		if (*v++ != '.')
-			return why;
-	}
-}
-
-static const char *check_app_hash(const char *v)
-{
-	if (!*v || (strlen(v) == 11 && strspn(v, ALNUM "+/") == 11))
-		return NULL;
-	return "is not 11 characters of A-Z a-z 0-9 + /";
-}
 
 /* --- parsing one value into its field --- */
 
@@ -521,7 +311,8 @@ static int set(struct otp_config *c, const struct setting *s, const char *v,
 	case K_ENUM:
 		if (!(e = match(s->values, v)))
 			return fail(err, errlen, "%s: '%s' is not one of %s",
-				    src, q, join(s->values, buf, sizeof(buf)));
+				    src, q,
+				    otp_cfg_join(s->values, buf, sizeof(buf)));
 		replace(p, e);
 		return 0;
 	}
@@ -661,216 +452,4 @@ void otp_config_deinit(struct otp_config *c)
 		if (settings[i].kind == K_STR || settings[i].kind == K_ENUM)
 			free(*(char **)((char *)c + settings[i].off));
 	memset(c, 0, sizeof(*c));
-}
-
-/* --- the table as text --- */
-
-static const char *range(const struct setting *s, char *buf, size_t n)
-{
-	buf[0] = '\0';
-	switch (s->kind) {
-	case K_INT:
-		snprintf(buf, n, "%ld..%ld", s->min, s->max);
-		break;
-	case K_BOOL:
-		snprintf(buf, n, "true, false");
-		break;
-	case K_ENUM:
-		join(s->values, buf, n);
-		break;
-	case K_STR:
-		if (s->form_of)
-			snprintf(buf, n, "%s", s->form_of());
-		else if (s->form)
-			snprintf(buf, n, "%s", s->form);
-		else if (s->max > 0)
-			snprintf(buf, n, "%ld..%ld bytes", s->min, s->max);
-		break;
-	}
-	return buf;
-}
-
-static const char *shown(const char *def)
-{
-	return *def ? def : "\"\"";
-}
-
-/* Prints `text` from column `col` (the line already holds that much), wrapped
- * at 80 columns with continuation lines indented by `indent`. */
-static void wrap(FILE *f, const char *text, int col, int indent)
-{
-	const char *p = text + strspn(text, " ");
-	bool first = true;
-
-	while (*p) {
-		int w = (int)strcspn(p, " ");
-		if (!first && col + 1 + w > 80) {
-			fprintf(f, "\n%*s", indent, "");
-			col = indent;
-		} else if (!first) {
-			fputc(' ', f);
-			col++;
-		}
-		fprintf(f, "%.*s", w, p);
-		col += w;
-		p += w;
-		p += strspn(p, " ");
-		first = false;
-	}
-	fputc('\n', f);
-}
-
-void otp_config_usage(FILE *f)
-{
-	char buf[128], line[512];
-	const struct setting *s;
-
-	fprintf(f, "usage: otpd [options]\n\n"
-		   "Each setting comes from its flag (--name VALUE or "
-		   "--name=VALUE), else its\n"
-		   "environment variable, else the default. A bare boolean "
-		   "flag means true.\n"
-		   "The secret itself comes only from the OTPD_SECRET "
-		   "environment variable,\n"
-		   "never a flag, so it never shows in ps.\n\n");
-	for (s = settings; s < settings + NSETTINGS; s++) {
-		snprintf(line, sizeof(line), "%s (%s; default %s)", s->help,
-			 s->env, shown(s->def));
-		fprintf(f, "  --%s ", s->name);
-		wrap(f, range(s, buf, sizeof(buf)), 5 + (int)strlen(s->name),
-		     8);
-		fprintf(f, "      ");
-		wrap(f, line, 6, 6);
-	}
-	fprintf(f, "\n  -h, --help   this text\n"
-		   "  --help-md    this table as Markdown (docs/CONFIG.md)\n"
-		   "  --help-man   this table as a man page (otpd.8)\n"
-		   "  --version    the version\n");
-}
-
-/* One table cell; `|` would end the cell early, so it is escaped. */
-static void cell(FILE *f, const char *v, bool code)
-{
-	const char *tick = code && *v ? "`" : "";
-
-	fprintf(f, " %s", tick);
-	for (; *v; v++) {
-		if (*v == '|')
-			fputc('\\', f);
-		fputc(*v, f);
-	}
-	fprintf(f, "%s |", tick);
-}
-
-void otp_config_markdown(FILE *f)
-{
-	char buf[128];
-	const struct setting *s;
-
-	fprintf(f,
-		"# otpd configuration\n\n"
-		"<!-- Generated by `otpd --help-md` from the table in "
-		"src/core/config.c. Do not edit. -->\n\n"
-		"Every setting has a default, which its environment variable "
-		"overrides, which its command-line flag overrides in turn "
-		"(defaults < environment < flags). Flags take "
-		"`--name VALUE` or `--name=VALUE`; a bare boolean flag means "
-		"true, and booleans accept true/false, yes/no, on/off and "
-		"1/0.\n\n"
-		"The secret itself comes only from the `OTPD_SECRET` "
-		"environment variable, never from a flag, so it never shows "
-		"in `ps`.\n\n"
-		"| flag | env | default | range | meaning |\n"
-		"|---|---|---|---|---|\n");
-	for (s = settings; s < settings + NSETTINGS; s++) {
-		snprintf(buf, sizeof(buf), "--%s", s->name);
-		fputc('|', f);
-		cell(f, buf, true);
-		cell(f, s->env, true);
-		cell(f, shown(s->def), true);
-		cell(f, range(s, buf, sizeof(buf)), false);
-		cell(f, s->help, false);
-		fputc('\n', f);
-	}
-}
-
-/* roff text: a backslash and a hyphen escaped, a leading dot or quote
- * defused. */
-static void roff(FILE *f, const char *v)
-{
-	if (*v == '.' || *v == '\'')
-		fputs("\\&", f);
-	for (; *v; v++) {
-		if (*v == '\\')
-			fputs("\\e", f);
-		else if (*v == '-')
-			fputs("\\-", f);
-		else
-			fputc(*v, f);
-	}
-}
-
-void otp_config_man(FILE *f)
-{
-	char buf[128];
-	const struct setting *s;
-
-	fprintf(
-	    f,
-	    ".\\\" Generated by otpd --help-man from the table in "
-	    "src/core/config.c. Do not edit.\n"
-	    ".TH OTPD 8 \"\" \"otpd %s\" \"System Administration\"\n"
-	    ".SH NAME\notpd \\- self\\-hosted phone\\-number login service\n"
-	    ".SH SYNOPSIS\n.B otpd\n[\\fIoptions\\fR]\n"
-	    ".SH DESCRIPTION\n"
-	    "Each setting comes from its flag (\\fB\\-\\-name\\fR "
-	    "\\fIVALUE\\fR or \\fB\\-\\-name=\\fR\\fIVALUE\\fR), else its "
-	    "environment variable, else the default. A bare boolean flag "
-	    "means true.\n.PP\n"
-	    "The secret itself comes only from the \\fBOTPD_SECRET\\fR "
-	    "environment variable, else the secret file: "
-	    "\\fB\\-\\-secret\\-file\\fR, else the credential "
-	    "\\fIotpd\\-secret\\fR in \\fB$CREDENTIALS_DIRECTORY\\fR "
-	    "(systemd's LoadCredential=), else next to the database.\n"
-	    ".SH OPTIONS\n",
-	    OTPD_VERSION);
-	for (s = settings; s < settings + NSETTINGS; s++) {
-		fputs(".TP\n\\fB\\-\\-", f);
-		roff(f, s->name);
-		fputs("\\fR ", f);
-		roff(f, range(s, buf, sizeof(buf)));
-		fputc('\n', f);
-		roff(f, s->help);
-		fputs("\n.br\nEnvironment: \\fB", f);
-		roff(f, s->env);
-		fputs("\\fR; default: ", f);
-		roff(f, shown(s->def));
-		fputc('\n', f);
-	}
-	fputs(".TP\n\\fB\\-h\\fR, \\fB\\-\\-help\\fR\nthis text, "
-	      "80 columns wide\n"
-	      ".TP\n\\fB\\-\\-help\\-md\\fR\nthe table as Markdown\n"
-	      ".TP\n\\fB\\-\\-help\\-man\\fR\nthis page\n"
-	      ".TP\n\\fB\\-\\-version\\fR\nthe version\n"
-	      ".SH EXIT STATUS\n0 stopped cleanly, 1 failed while running, "
-	      "2 bad settings.\n"
-	      ".SH SEE ALSO\n\\fBotpctl\\fR(8), \\fBsystemd.exec\\fR(5)\n",
-	      f);
-}
-
-void otp_config_version(FILE *f, const char *prog)
-{
-	fprintf(f, "%s %s\n", prog, OTPD_VERSION);
-}
-
-void otp_config_help(FILE *f, int what)
-{
-	if (what == OTP_CONFIG_HELP)
-		otp_config_usage(f);
-	else if (what == OTP_CONFIG_HELP_MD)
-		otp_config_markdown(f);
-	else if (what == OTP_CONFIG_HELP_MAN)
-		otp_config_man(f);
-	else if (what == OTP_CONFIG_VERSION)
-		otp_config_version(f, "otpd");
 }
