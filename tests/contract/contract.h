@@ -75,5 +75,9 @@ int ct_claim_count(struct otp_store *s, int64_t now);
 struct otp_apikey ct_make_key(const char *id, const char *name, unsigned char h,
 			      int64_t created_ms);
 int ct_issue_each(struct otp_store *s, struct otp_code_new *c, int n);
+/* Codes nums[0..n-1] (n <= 3) for CT_P1, CT_P2, CT_P3, each CT_TTL long,
+ * into c[], the i-th issued at CT_T0 + i * step; 0 or the first error. */
+int ct_issue_numbered(struct otp_store *s, struct otp_code_new *c,
+		      const unsigned *nums, int n, int64_t step);
 
 #endif

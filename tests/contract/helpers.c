@@ -142,18 +142,47 @@ struct otp_store *ct_open_issued(struct otp_code_new *c)
 
 /* ct_open_issued(), and the code's message claimed at CT_T0 (a batch of 2 that
  * brings exactly 1) into m[0]; NULL when any step fails. */
-struct otp_store *ct_open_claimed(struct otp_code_new *c, struct otp_msg *m)
+/* Claims at CT_T0 into m (room for cap); s when exactly want came,
+ * else closes s and answers NULL. */
+static struct otp_store *claimed(struct otp_store *s, struct otp_msg *m,
+				 size_t cap, size_t want)
 {
-	struct otp_store *s = ct_open_issued(c);
 	size_t n = 9;
-	if (s && otp_store_outbox_claim(s, CT_T0, CT_LEASE, m, 2, &n) == 0) {
-		if (n == 1)
+	if (s && otp_store_outbox_claim(s, CT_T0, CT_LEASE, m, cap, &n) == 0) {
+		if (n == want)
 			return s;
 		for (size_t i = 0; i < n; i++)
 			otp_msg_deinit(&m[i]);
 	}
 	otp_store_close(s);
 	return NULL;
+}
+
+struct otp_store *ct_open_claimed(struct otp_code_new *c, struct otp_msg *m)
+{
+	return claimed(ct_open_issued(c), m, 2, 1);
+}
+
+struct otp_store *ct_open_released(struct otp_code_new *c, int64_t *id)
+{
+	struct otp_msg m[2];
+	struct otp_store *s = ct_open_claimed(c, m);
+	if (s) {
+		*id = m[0].id;
+		otp_msg_deinit(&m[0]);
+	}
+	return s;
+}
+
+struct otp_store *ct_open_claimed_each(struct otp_code_new *c,
+				       struct otp_msg *m, int n)
+{
+	struct otp_store *s = ct_open();
+	if (s && ct_issue_each(s, c, n) != 0) {
+		otp_store_close(s);
+		return NULL;
+	}
+	return claimed(s, m, (size_t)n, (size_t)n);
 }
 
 /* A fresh store where code 1 of CT_P1 (*c) was issued at CT_T0 under the
@@ -175,10 +204,17 @@ struct otp_store *ct_open_idem(struct otp_idem *k, struct otp_code_new *c,
  * CT_TTL long, into c[]; returns 0 or the first error. */
 int ct_issue_each(struct otp_store *s, struct otp_code_new *c, int n)
 {
+	static const unsigned nums[] = {1, 2, 3};
+	return ct_issue_numbered(s, c, nums, n, 0);
+}
+
+int ct_issue_numbered(struct otp_store *s, struct otp_code_new *c,
+		      const unsigned *nums, int n, int64_t step)
+{
 	static const char *const phones[] = {CT_P1, CT_P2, CT_P3};
 	for (int i = 0; i < n && i < 3; i++) {
-		c[i] = ct_make_code((unsigned)i + 1, phones[i], CT_T0 + CT_TTL);
-		int rc = ct_issue(s, &c[i], NULL, CT_T0);
+		c[i] = ct_make_code(nums[i], phones[i], CT_T0 + CT_TTL);
+		int rc = ct_issue(s, &c[i], NULL, CT_T0 + i * step);
 		if (rc)
 			return rc;
 	}
