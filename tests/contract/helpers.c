@@ -230,3 +230,40 @@ int ct_issue_next_day(struct otp_store *s, struct otp_idem *k,
 	*c = ct_make_code(3, CT_P2, CT_T0 + CT_DAY + CT_TTL);
 	return ct_issue_full(s, c, NULL, k, CT_T0 + CT_DAY, o);
 }
+
+struct otp_store *ct_open_bound(struct otp_session_bind *b, unsigned char byte,
+				int64_t expires_ms, struct otp_code_new *c)
+{
+	struct otp_store *s = ct_open();
+	*b = ct_make_bind(byte, expires_ms);
+	*c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	if (s && ct_issue(s, c, b, CT_T0) == 0)
+		return s;
+	otp_store_close(s);
+	return NULL;
+}
+
+struct otp_verify_in ct_make_rotate(const char *id, unsigned char mac,
+				    const unsigned char *old_hash,
+				    unsigned char new_byte, int64_t expires_ms)
+{
+	struct otp_verify_in in = ct_make_try(id, mac);
+	in.rotate = true;
+	memcpy(in.old_hash, old_hash, sizeof in.old_hash);
+	memset(in.new_hash, new_byte, sizeof in.new_hash);
+	in.session_expires_ms = expires_ms;
+	return in;
+}
+
+void ct_check_session(const struct otp_session *got, const char *phone,
+		      int64_t authenticated_ms, int64_t expires_ms,
+		      const char *pending_id, const char *pending_phone,
+		      int sends)
+{
+	CHECK_STR(got->phone, phone);
+	CHECK_INT(got->authenticated_ms, authenticated_ms);
+	CHECK_INT(got->expires_ms, expires_ms);
+	CHECK_STR(got->pending_id, pending_id);
+	CHECK_STR(got->pending_phone, pending_phone);
+	CHECK_INT(got->sends, sends);
+}
