@@ -53,6 +53,13 @@ struct contract_backend {
 /* Runs every contract case against b, counting into the harness; the
  * runner's harness_run() then prints the totals. */
 void contract_run(const char *suite, const struct contract_backend *b);
+/* A runner's main after its set-up: the contract against b, then the
+ * runner's own harness tests; the harness's exit code. */
+#define CONTRACT_THEN_TESTS(suite, b, tests)                                   \
+	(contract_run((suite), (b)),                                           \
+	 harness_run((suite), (tests), sizeof(tests) / sizeof((tests)[0])))
+/* mkdtemp(tmpl), saying why on stderr when it fails. */
+int contract_tmpdir(char *tmpl);
 
 /* Shared builders (helpers.c). */
 struct otp_code_new ct_make_code(unsigned n, const char *phone,

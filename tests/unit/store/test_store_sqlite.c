@@ -22,7 +22,7 @@
 #include "store/sqlite/sqlite_test.h"
 #include "store/sqlite/stats.h"
 
-#include "../contract/contract.h"
+#include "../../contract/contract.h"
 
 static char dir[] = "/tmp/otpd-store-XXXXXX";
 static int files;
@@ -1053,15 +1053,11 @@ static const struct harness_test tests[] = {
 
 int main(void)
 {
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (contract_tmpdir(dir) < 0)
 		return 1;
-	}
 	static const struct contract_backend backend = {
 	    open_fresh, renew_path, reopen_path, count_rows};
-	contract_run("store_sqlite", &backend);
-	int rc =
-	    harness_run("store_sqlite", tests, sizeof tests / sizeof tests[0]);
+	int rc = CONTRACT_THEN_TESTS("store_sqlite", &backend, tests);
 	harness_remove_dir(dir);
 	return rc;
 }
