@@ -33,8 +33,11 @@ LIB_SRC  := $(sort $(wildcard src/core/*.c src/engine/*.c src/store/*.c src/stor
 LIB_SRC  += $(sort $(wildcard src/store/sqlite/*.c src/store/redis/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB_OBJ  += $(BUILD)/src/core/phone_lpn.o
-UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
-UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# tests/unit/<part>/ mirrors src/<part>/; the binaries stay flat in
+# $(BUILD)/tests/ (names are unique), found through vpath.
+UNIT_SRC := $(sort $(wildcard tests/unit/*/test_*.c tests/unit/test_*.c))
+UNIT_BIN := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(UNIT_SRC))))
+vpath test_%.c $(sort $(dir $(UNIT_SRC)))
 
 .PHONY: all run test unit http lint format deps-build deps-test clean docs bench
 .PHONY: man install uninstall FORCE
@@ -78,7 +81,7 @@ uninstall:
 	    $(DESTDIR)$(PREFIX)/share/man/man8/otpd.8 \
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system/otpd.service
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libotpd.a tests/unit/harness.h
+$(BUILD)/tests/test_%: test_%.c $(BUILD)/libotpd.a tests/unit/harness.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -MMD -MP -o $@ $< $(filter %.o,$^) $(BUILD)/libotpd.a $(LDFLAGS) $(LDLIBS)
 # The store contract, compiled once, linked into each backend's runner.

@@ -1,7 +1,7 @@
 /* outbox_test.h - the outbox's hooks for tests, not for otpd itself.
  *
  * A round driven by the test's own clock and store handle, and the retry
- * delay arithmetic, so that tests/unit/test_outbox.c needs no worker
+ * delay arithmetic, so that tests/unit/outbox/test_outbox.c needs no worker
  * threads or sleeps. The workers themselves are in outbox.h.
  */
 #ifndef OTP_OUTBOX_OUTBOX_TEST_H

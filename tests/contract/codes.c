@@ -167,9 +167,7 @@ void ct_issue_atomic(void)
 	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0 + 2, &sess),
 		  OTP_ENOTFOUND);
 	struct otp_msg m[4];
-	size_t n = 9;
-	CHECK_INT(otp_store_outbox_claim(s, CT_T0 + 2, CT_LEASE, m, 4, &n), 0);
-	CHECK_INT(n, 1);
+	CT_CLAIM_N(s, CT_T0 + 2, m, 4, 1);
 	otp_msg_deinit(&m[0]);
 	struct otp_verify_in in = ct_make_try(c.id, CT_RIGHT);
 	struct otp_verify_out out;

@@ -53,6 +53,13 @@ struct contract_backend {
 /* Runs every contract case against b, counting into the harness; the
  * runner's harness_run() then prints the totals. */
 void contract_run(const char *suite, const struct contract_backend *b);
+/* A runner's main after its set-up: the contract against b, then the
+ * runner's own harness tests; the harness's exit code. */
+#define CONTRACT_THEN_TESTS(suite, b, tests)                                   \
+	(contract_run((suite), (b)),                                           \
+	 harness_run((suite), (tests), sizeof(tests) / sizeof((tests)[0])))
+/* mkdtemp(tmpl), saying why on stderr when it fails. */
+int contract_tmpdir(char *tmpl);
 
 /* Shared builders (helpers.c). */
 struct otp_code_new ct_make_code(unsigned n, const char *phone,
@@ -75,5 +82,9 @@ int ct_claim_count(struct otp_store *s, int64_t now);
 struct otp_apikey ct_make_key(const char *id, const char *name, unsigned char h,
 			      int64_t created_ms);
 int ct_issue_each(struct otp_store *s, struct otp_code_new *c, int n);
+/* Codes nums[0..n-1] (n <= 3) for CT_P1, CT_P2, CT_P3, each CT_TTL long,
+ * into c[], the i-th issued at CT_T0 + i * step; 0 or the first error. */
+int ct_issue_numbered(struct otp_store *s, struct otp_code_new *c,
+		      const unsigned *nums, int n, int64_t step);
 
 #endif

@@ -26,15 +26,41 @@ int ct_issue_next_day(struct otp_store *s, struct otp_idem *k,
 struct otp_store *ct_open_issued(struct otp_code_new *c);
 /* ct_open() with code 1 of CT_P1 issued and its message claimed into m[0]. */
 struct otp_store *ct_open_claimed(struct otp_code_new *c, struct otp_msg *m);
+/* ct_open() with *b = ct_make_bind(byte, expires_ms) and code 1 of CT_P1
+ * (*c) issued bound to it at CT_T0. */
+struct otp_store *ct_open_bound(struct otp_session_bind *b, unsigned char byte,
+				int64_t expires_ms, struct otp_code_new *c);
+/* A try of id with mac that, when right, rotates the session old_hash to
+ * new_byte repeated, to live until expires_ms. */
+struct otp_verify_in ct_make_rotate(const char *id, unsigned char mac,
+				    const unsigned char *old_hash,
+				    unsigned char new_byte, int64_t expires_ms);
+/* Checks every field of a session read back. */
+void ct_check_session(const struct otp_session *got, const char *phone,
+		      int64_t authenticated_ms, int64_t expires_ms,
+		      const char *pending_id, const char *pending_phone,
+		      int sends);
+/* ct_open_claimed(), the message's id into *id and its copy freed: the
+ * claim stands until its lease runs out. */
+struct otp_store *ct_open_released(struct otp_code_new *c, int64_t *id);
+/* ct_open() with codes 1..n issued by ct_issue_each() and their n
+ * messages claimed at CT_T0 into m[0..n-1]. */
+struct otp_store *ct_open_claimed_each(struct otp_code_new *c,
+				       struct otp_msg *m, int n);
+
+/* Claims up to cap messages at now into m: the store answers 0 and hands
+ * out `want` of them. */
+#define CT_CLAIM_N(s, now, m, cap, want)                                       \
+	do {                                                                   \
+		size_t nn_ = 9;                                                \
+		CHECK_INT(                                                     \
+		    otp_store_outbox_claim(s, now, CT_LEASE, m, cap, &nn_),    \
+		    0);                                                        \
+		CHECK_INT(nn_, want);                                          \
+	} while (0)
 
 /* Claims exactly one message at now into *m, or fails the test. */
-#define CT_CLAIM1(s, now, m)                                                   \
-	do {                                                                   \
-		size_t n1_ = 9;                                                \
-		CHECK_INT(                                                     \
-		    otp_store_outbox_claim(s, now, CT_LEASE, m, 1, &n1_), 0);  \
-		CHECK_INT(n1_, 1);                                             \
-	} while (0)
+#define CT_CLAIM1(s, now, m) CT_CLAIM_N(s, now, m, 1, 1)
 
 /* clang-format off */
 #define CONTRACT_CASES(X) \

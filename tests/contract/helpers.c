@@ -142,18 +142,47 @@ struct otp_store *ct_open_issued(struct otp_code_new *c)
 
 /* ct_open_issued(), and the code's message claimed at CT_T0 (a batch of 2 that
  * brings exactly 1) into m[0]; NULL when any step fails. */
-struct otp_store *ct_open_claimed(struct otp_code_new *c, struct otp_msg *m)
+/* Claims at CT_T0 into m (room for cap); s when exactly want came,
+ * else closes s and answers NULL. */
+static struct otp_store *claimed(struct otp_store *s, struct otp_msg *m,
+				 size_t cap, size_t want)
 {
-	struct otp_store *s = ct_open_issued(c);
 	size_t n = 9;
-	if (s && otp_store_outbox_claim(s, CT_T0, CT_LEASE, m, 2, &n) == 0) {
-		if (n == 1)
+	if (s && otp_store_outbox_claim(s, CT_T0, CT_LEASE, m, cap, &n) == 0) {
+		if (n == want)
 			return s;
 		for (size_t i = 0; i < n; i++)
 			otp_msg_deinit(&m[i]);
 	}
 	otp_store_close(s);
 	return NULL;
+}
+
+struct otp_store *ct_open_claimed(struct otp_code_new *c, struct otp_msg *m)
+{
+	return claimed(ct_open_issued(c), m, 2, 1);
+}
+
+struct otp_store *ct_open_released(struct otp_code_new *c, int64_t *id)
+{
+	struct otp_msg m[2];
+	struct otp_store *s = ct_open_claimed(c, m);
+	if (s) {
+		*id = m[0].id;
+		otp_msg_deinit(&m[0]);
+	}
+	return s;
+}
+
+struct otp_store *ct_open_claimed_each(struct otp_code_new *c,
+				       struct otp_msg *m, int n)
+{
+	struct otp_store *s = ct_open();
+	if (s && ct_issue_each(s, c, n) != 0) {
+		otp_store_close(s);
+		return NULL;
+	}
+	return claimed(s, m, (size_t)n, (size_t)n);
 }
 
 /* A fresh store where code 1 of CT_P1 (*c) was issued at CT_T0 under the
@@ -175,10 +204,17 @@ struct otp_store *ct_open_idem(struct otp_idem *k, struct otp_code_new *c,
  * CT_TTL long, into c[]; returns 0 or the first error. */
 int ct_issue_each(struct otp_store *s, struct otp_code_new *c, int n)
 {
+	static const unsigned nums[] = {1, 2, 3};
+	return ct_issue_numbered(s, c, nums, n, 0);
+}
+
+int ct_issue_numbered(struct otp_store *s, struct otp_code_new *c,
+		      const unsigned *nums, int n, int64_t step)
+{
 	static const char *const phones[] = {CT_P1, CT_P2, CT_P3};
 	for (int i = 0; i < n && i < 3; i++) {
-		c[i] = ct_make_code((unsigned)i + 1, phones[i], CT_T0 + CT_TTL);
-		int rc = ct_issue(s, &c[i], NULL, CT_T0);
+		c[i] = ct_make_code(nums[i], phones[i], CT_T0 + CT_TTL);
+		int rc = ct_issue(s, &c[i], NULL, CT_T0 + i * step);
 		if (rc)
 			return rc;
 	}
@@ -193,4 +229,41 @@ int ct_issue_next_day(struct otp_store *s, struct otp_idem *k,
 	k->expires_ms = CT_T0 + 2 * CT_DAY;
 	*c = ct_make_code(3, CT_P2, CT_T0 + CT_DAY + CT_TTL);
 	return ct_issue_full(s, c, NULL, k, CT_T0 + CT_DAY, o);
+}
+
+struct otp_store *ct_open_bound(struct otp_session_bind *b, unsigned char byte,
+				int64_t expires_ms, struct otp_code_new *c)
+{
+	struct otp_store *s = ct_open();
+	*b = ct_make_bind(byte, expires_ms);
+	*c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	if (s && ct_issue(s, c, b, CT_T0) == 0)
+		return s;
+	otp_store_close(s);
+	return NULL;
+}
+
+struct otp_verify_in ct_make_rotate(const char *id, unsigned char mac,
+				    const unsigned char *old_hash,
+				    unsigned char new_byte, int64_t expires_ms)
+{
+	struct otp_verify_in in = ct_make_try(id, mac);
+	in.rotate = true;
+	memcpy(in.old_hash, old_hash, sizeof in.old_hash);
+	memset(in.new_hash, new_byte, sizeof in.new_hash);
+	in.session_expires_ms = expires_ms;
+	return in;
+}
+
+void ct_check_session(const struct otp_session *got, const char *phone,
+		      int64_t authenticated_ms, int64_t expires_ms,
+		      const char *pending_id, const char *pending_phone,
+		      int sends)
+{
+	CHECK_STR(got->phone, phone);
+	CHECK_INT(got->authenticated_ms, authenticated_ms);
+	CHECK_INT(got->expires_ms, expires_ms);
+	CHECK_STR(got->pending_id, pending_id);
+	CHECK_STR(got->pending_phone, pending_phone);
+	CHECK_INT(got->sends, sends);
 }

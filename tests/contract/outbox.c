@@ -24,9 +24,7 @@ void ct_outbox_claim_body(void)
 	CHECK_INT(o.expires_ms, c.expires_ms);
 	CHECK_INT(ct_get_state(s, c.id), OTP_MSG_QUEUED);
 	struct otp_msg m[4];
-	size_t n = 9;
-	CHECK_INT(otp_store_outbox_claim(s, CT_T0, CT_LEASE, m, 4, &n), 0);
-	CHECK_INT(n, 1);
+	CT_CLAIM_N(s, CT_T0, m, 4, 1);
 	CHECK(m[0].id > 0);
 	CHECK_STR(m[0].request_id, c.id);
 	CHECK_STR(m[0].to, CT_P1);
@@ -45,27 +43,17 @@ void ct_outbox_lease(void)
 {
 	struct otp_code_new c;
 	struct otp_msg m[2];
-	size_t n = 9;
-	struct otp_store *s = ct_open_claimed(&c, m);
+	int64_t id;
+	struct otp_store *s = ct_open_released(&c, &id);
 	CHECK(s);
-	int64_t id = m[0].id;
-	otp_msg_deinit(&m[0]);
-	CHECK_INT(
-	    otp_store_outbox_claim(s, CT_T0 + CT_LEASE - 1, CT_LEASE, m, 2, &n),
-	    0);
-	CHECK_INT(n, 0);
+	CT_CLAIM_N(s, CT_T0 + CT_LEASE - 1, m, 2, 0);
 	/* The worker died: after the lease the message is delivered again. */
-	CHECK_INT(
-	    otp_store_outbox_claim(s, CT_T0 + CT_LEASE, CT_LEASE, m, 2, &n), 0);
-	CHECK_INT(n, 1);
+	CT_CLAIM_N(s, CT_T0 + CT_LEASE, m, 2, 1);
 	CHECK_INT(m[0].id, id);
 	CHECK_INT(m[0].attempts, 2);
 	CHECK_INT(m[0].body_len, 40);
 	otp_msg_deinit(&m[0]);
-	CHECK_INT(otp_store_outbox_claim(s, CT_T0 + 2 * CT_LEASE - 1, CT_LEASE,
-					 m, 2, &n),
-		  0);
-	CHECK_INT(n, 0);
+	CT_CLAIM_N(s, CT_T0 + 2 * CT_LEASE - 1, m, 2, 0);
 	otp_store_close(s);
 }
 
@@ -73,7 +61,6 @@ void ct_outbox_ack(void)
 {
 	struct otp_code_new c;
 	struct otp_msg m[2];
-	size_t n = 9;
 	struct otp_store *s = ct_open_claimed(&c, m);
 	CHECK(s);
 	CHECK_INT(otp_store_outbox_ack(s, m[0].id, m[0].attempts, CT_T0 + 5),
@@ -83,10 +70,7 @@ void ct_outbox_ack(void)
 		  OTP_ENOTFOUND);
 	otp_msg_deinit(&m[0]);
 	CHECK_INT(ct_get_state(s, c.id), OTP_MSG_SENT);
-	CHECK_INT(otp_store_outbox_claim(s, CT_T0 + 10 * CT_LEASE, CT_LEASE, m,
-					 2, &n),
-		  0);
-	CHECK_INT(n, 0);
+	CT_CLAIM_N(s, CT_T0 + 10 * CT_LEASE, m, 2, 0);
 	otp_store_close(s);
 }
 
@@ -94,21 +78,15 @@ void ct_outbox_retry(void)
 {
 	struct otp_code_new c;
 	struct otp_msg m[2];
-	size_t n = 9;
-	struct otp_store *s = ct_open_claimed(&c, m);
+	int64_t id;
+	struct otp_store *s = ct_open_released(&c, &id);
 	CHECK(s);
-	int64_t id = m[0].id;
-	otp_msg_deinit(&m[0]);
 	CHECK_INT(otp_store_outbox_retry(s, id, 1, CT_T0 + 5000, 0, "timeout",
 					 CT_T0 + 1),
 		  0);
 	CHECK_INT(ct_get_state(s, c.id), OTP_MSG_QUEUED);
-	CHECK_INT(otp_store_outbox_claim(s, CT_T0 + 4999, CT_LEASE, m, 2, &n),
-		  0);
-	CHECK_INT(n, 0);
-	CHECK_INT(otp_store_outbox_claim(s, CT_T0 + 5000, CT_LEASE, m, 2, &n),
-		  0);
-	CHECK_INT(n, 1);
+	CT_CLAIM_N(s, CT_T0 + 4999, m, 2, 0);
+	CT_CLAIM_N(s, CT_T0 + 5000, m, 2, 1);
 	CHECK_INT(m[0].id, id);
 	CHECK_INT(m[0].attempts, 2);
 	CHECK_INT(m[0].body_len, 40);
@@ -121,14 +99,10 @@ void ct_outbox_retry(void)
 
 void ct_outbox_fail(void)
 {
-	struct otp_store *s = ct_open();
-	CHECK(s);
 	struct otp_code_new c[2];
-	CHECK_INT(ct_issue_each(s, c, 2), 0);
 	struct otp_msg m[2];
-	size_t n = 9;
-	CHECK_INT(otp_store_outbox_claim(s, CT_T0, CT_LEASE, m, 2, &n), 0);
-	CHECK_INT(n, 2);
+	struct otp_store *s = ct_open_claimed_each(c, m, 2);
+	CHECK(s);
 	CHECK_INT(otp_store_outbox_fail(s, m[0].id, 1, OTP_MSG_FAILED,
 					"rejected", CT_T0 + 1),
 		  0);
@@ -139,10 +113,7 @@ void ct_outbox_fail(void)
 	otp_msg_deinit(&m[1]);
 	CHECK_INT(ct_get_state(s, c[0].id), OTP_MSG_FAILED);
 	CHECK_INT(ct_get_state(s, c[1].id), OTP_MSG_EXPIRED);
-	CHECK_INT(otp_store_outbox_claim(s, CT_T0 + 10 * CT_LEASE, CT_LEASE, m,
-					 2, &n),
-		  0);
-	CHECK_INT(n, 0);
+	CT_CLAIM_N(s, CT_T0 + 10 * CT_LEASE, m, 2, 0);
 	otp_store_close(s);
 }
 
@@ -150,35 +121,24 @@ void ct_outbox_order(void)
 {
 	struct otp_store *s = ct_open();
 	CHECK(s);
-	struct otp_code_new c[3] = {
-	    ct_make_code(7, CT_P1, CT_T0 + CT_TTL),
-	    ct_make_code(3, CT_P2, CT_T0 + CT_TTL),
-	    ct_make_code(5, CT_P3, CT_T0 + CT_TTL),
-	};
-	for (int i = 0; i < 3; i++)
-		CHECK_INT(ct_issue(s, &c[i], NULL, CT_T0 + i), 0);
+	struct otp_code_new c[3];
+	static const unsigned nums[] = {7, 3, 5};
+	CHECK_INT(ct_issue_numbered(s, c, nums, 3, 1), 0);
 	struct otp_msg m[2];
-	size_t n = 9;
-	CHECK_INT(otp_store_outbox_claim(s, CT_T0 + 5, CT_LEASE, m, 0, &n), 0);
-	CHECK_INT(n, 0);
-	CHECK_INT(otp_store_outbox_claim(s, CT_T0 + 5, CT_LEASE, m, 2, &n), 0);
-	CHECK_INT(n, 2);
+	CT_CLAIM_N(s, CT_T0 + 5, m, 0, 0);
+	CT_CLAIM_N(s, CT_T0 + 5, m, 2, 2);
 	CHECK_STR(m[0].request_id, c[0].id);
 	CHECK_STR(m[1].request_id, c[1].id);
 	otp_msg_deinit(&m[0]);
 	otp_msg_deinit(&m[1]);
-	CHECK_INT(otp_store_outbox_claim(s, CT_T0 + 5, CT_LEASE, m, 2, &n), 0);
-	CHECK_INT(n, 1);
+	CT_CLAIM_N(s, CT_T0 + 5, m, 2, 1);
 	CHECK_STR(m[0].request_id, c[2].id);
 	otp_msg_deinit(&m[0]);
-	CHECK_INT(otp_store_outbox_claim(s, CT_T0 + 5, CT_LEASE, m, 2, &n), 0);
-	CHECK_INT(n, 0);
+	CT_CLAIM_N(s, CT_T0 + 5, m, 2, 0);
 	/* Nothing is due before it was queued. */
 	struct otp_code_new d = ct_make_code(9, CT_P1, CT_T0 + CT_TTL + 1000);
 	CHECK_INT(ct_issue(s, &d, NULL, CT_T0 + 1000), 0);
-	CHECK_INT(otp_store_outbox_claim(s, CT_T0 + 999, CT_LEASE, m, 2, &n),
-		  0);
-	CHECK_INT(n, 0);
+	CT_CLAIM_N(s, CT_T0 + 999, m, 2, 0);
 	otp_store_close(s);
 }
 
@@ -189,6 +149,18 @@ void ct_outbox_state_notfound(void)
 	CHECK_INT(ct_get_state(s, "0000000000000000000000000000abcd"),
 		  OTP_ENOTFOUND);
 	otp_store_close(s);
+}
+
+/* A retry (to driver, due at CT_T0 + CT_LEASE + 9) and a dead letter of
+ * message id under lease token `lease`, at now: both refused. */
+static void refused_retry_and_fail(struct otp_store *s, int64_t id, int lease,
+				   int driver, const char *why, int64_t now)
+{
+	CHECK_INT(otp_store_outbox_retry(s, id, lease, CT_T0 + CT_LEASE + 9,
+					 driver, why, now),
+		  OTP_ENOTFOUND);
+	CHECK_INT(otp_store_outbox_fail(s, id, lease, OTP_MSG_FAILED, why, now),
+		  OTP_ENOTFOUND);
 }
 
 /* A worker whose lease ran out and whose message was claimed again can
@@ -210,12 +182,7 @@ void ct_outbox_lease_token(void)
 
 	CHECK_INT(otp_store_outbox_ack(s, id, 1, CT_T0 + CT_LEASE + 1),
 		  OTP_ENOTFOUND);
-	CHECK_INT(otp_store_outbox_retry(s, id, 1, CT_T0 + CT_LEASE + 9, 1,
-					 "stale", CT_T0 + CT_LEASE + 1),
-		  OTP_ENOTFOUND);
-	CHECK_INT(otp_store_outbox_fail(s, id, 1, OTP_MSG_FAILED, "stale",
-					CT_T0 + CT_LEASE + 1),
-		  OTP_ENOTFOUND);
+	refused_retry_and_fail(s, id, 1, 1, "stale", CT_T0 + CT_LEASE + 1);
 	CHECK_INT(otp_store_outbox_fail(s, id, 1, OTP_MSG_EXPIRED, "stale",
 					CT_T0 + CT_LEASE + 1),
 		  OTP_ENOTFOUND);
@@ -227,12 +194,7 @@ void ct_outbox_lease_token(void)
 	/* The newest claim settles it, once. */
 	CHECK_INT(otp_store_outbox_ack(s, id, 2, CT_T0 + CT_LEASE + 2), 0);
 	CHECK_INT(ct_get_state(s, c.id), OTP_MSG_SENT);
-	CHECK_INT(otp_store_outbox_retry(s, id, 2, CT_T0 + CT_LEASE + 9, 0,
-					 "late", CT_T0 + CT_LEASE + 3),
-		  OTP_ENOTFOUND);
-	CHECK_INT(otp_store_outbox_fail(s, id, 2, OTP_MSG_FAILED, "late",
-					CT_T0 + CT_LEASE + 3),
-		  OTP_ENOTFOUND);
+	refused_retry_and_fail(s, id, 2, 0, "late", CT_T0 + CT_LEASE + 3);
 	CHECK_INT(ct_get_state(s, c.id), OTP_MSG_SENT);
 	CHECK_INT(otp_store_outbox_ack(s, id + 1000, 1, CT_T0), OTP_ENOTFOUND);
 	otp_store_close(s);
@@ -272,11 +234,10 @@ void ct_outbox_retry_driver(void)
 
 void ct_outbox_report(void)
 {
-	struct otp_store *s = ct_open();
+	struct otp_code_new c1;
+	struct otp_store *s = ct_open_issued(&c1);
 	CHECK(s);
-	struct otp_code_new c1 = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
 	struct otp_code_new c2 = ct_make_code(2, CT_P2, CT_T0 + CT_TTL);
-	CHECK_INT(ct_issue(s, &c1, NULL, CT_T0), 0);
 	struct otp_msg m[1];
 	CT_CLAIM1(s, CT_T0, m);
 	int64_t id = m[0].id;
@@ -326,14 +287,10 @@ void ct_outbox_report(void)
 
 void ct_outbox_requeue(void)
 {
-	struct otp_store *s = ct_open();
-	CHECK(s);
 	struct otp_code_new c[3];
-	CHECK_INT(ct_issue_each(s, c, 3), 0);
 	struct otp_msg m[3];
-	size_t n = 9;
-	CHECK_INT(otp_store_outbox_claim(s, CT_T0, CT_LEASE, m, 3, &n), 0);
-	CHECK_INT(n, 3);
+	struct otp_store *s = ct_open_claimed_each(c, m, 3);
+	CHECK(s);
 	int64_t failed = m[0].id, expired = m[1].id, sent = m[2].id;
 	CHECK_INT(otp_store_outbox_retry(s, failed, 1, CT_T0 + 10, 3, "gw",
 					 CT_T0 + 1),
@@ -387,13 +344,9 @@ void ct_outbox_list(void)
 	size_t n = 9;
 	CHECK_INT(otp_store_outbox_list(s, -1, l, 4, &n), 0);
 	CHECK_INT(n, 0);
-	struct otp_code_new c[3] = {
-	    ct_make_code(1, CT_P1, CT_T0 + CT_TTL),
-	    ct_make_code(2, CT_P2, CT_T0 + CT_TTL),
-	    ct_make_code(3, CT_P3, CT_T0 + CT_TTL),
-	};
-	for (int i = 0; i < 3; i++)
-		CHECK_INT(ct_issue(s, &c[i], NULL, CT_T0 + i), 0);
+	struct otp_code_new c[3];
+	static const unsigned nums[] = {1, 2, 3};
+	CHECK_INT(ct_issue_numbered(s, c, nums, 3, 1), 0);
 	struct otp_msg m[1];
 	CT_CLAIM1(s, CT_T0 + 10, m); /* the oldest: c[0] */
 	CHECK_INT(otp_store_outbox_retry(s, m[0].id, 1, CT_T0 + 5000, 1,

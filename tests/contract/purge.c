@@ -44,9 +44,7 @@ void ct_purge(void)
 	CHECK_INT(ct_verify(s, &in, CT_T0, &out), OTP_VERIFY_NOTFOUND);
 	CHECK_INT(ct_get_state(s, c.id), OTP_ENOTFOUND);
 	struct otp_msg m[1];
-	size_t n = 9;
-	CHECK_INT(otp_store_outbox_claim(s, CT_T0, CT_LEASE, m, 1, &n), 0);
-	CHECK_INT(n, 0);
+	CT_CLAIM_N(s, CT_T0, m, 1, 0);
 	otp_store_close(s);
 }
 

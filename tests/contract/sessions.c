@@ -11,43 +11,31 @@
 
 void ct_rotate(void)
 {
-	struct otp_store *s = ct_open();
+	struct otp_session_bind b;
+	struct otp_code_new c;
+	struct otp_store *s = ct_open_bound(&b, 0x11, CT_T0 + CT_DAY, &c);
 	CHECK(s);
-	struct otp_session_bind b = ct_make_bind(0x11, CT_T0 + CT_DAY);
-	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
-	CHECK_INT(ct_issue(s, &c, &b, CT_T0), 0);
-	struct otp_verify_in in = ct_make_try(c.id, CT_RIGHT);
-	in.rotate = true;
-	memset(in.old_hash, 0x11, sizeof in.old_hash);
-	memset(in.new_hash, 0x22, sizeof in.new_hash);
-	in.session_expires_ms = CT_T0 + 2 * CT_DAY;
+	struct otp_verify_in in =
+	    ct_make_rotate(c.id, CT_RIGHT, b.hash, 0x22, CT_T0 + 2 * CT_DAY);
 	struct otp_verify_out out;
 	CHECK_INT(ct_verify(s, &in, CT_T0 + 10, &out), OTP_VERIFY_OK);
 	struct otp_session sess;
 	CHECK_INT(otp_store_session_get(s, in.old_hash, CT_T0 + 20, &sess),
 		  OTP_ENOTFOUND);
 	CHECK_INT(otp_store_session_get(s, in.new_hash, CT_T0 + 20, &sess), 0);
-	CHECK_STR(sess.phone, CT_P1);
-	CHECK_INT(sess.authenticated_ms, CT_T0 + 10);
-	CHECK_INT(sess.expires_ms, CT_T0 + 2 * CT_DAY);
-	CHECK_STR(sess.pending_id, "");
-	CHECK_STR(sess.pending_phone, "");
-	CHECK_INT(sess.sends, 0);
+	ct_check_session(&sess, CT_P1, CT_T0 + 10, CT_T0 + 2 * CT_DAY, "", "",
+			 0);
 	otp_store_close(s);
 }
 
 void ct_rotate_only_on_ok(void)
 {
-	struct otp_store *s = ct_open();
+	struct otp_session_bind b;
+	struct otp_code_new c;
+	struct otp_store *s = ct_open_bound(&b, 0x11, CT_T0 + CT_DAY, &c);
 	CHECK(s);
-	struct otp_session_bind b = ct_make_bind(0x11, CT_T0 + CT_DAY);
-	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
-	CHECK_INT(ct_issue(s, &c, &b, CT_T0), 0);
-	struct otp_verify_in in = ct_make_try(c.id, CT_WRONG);
-	in.rotate = true;
-	memset(in.old_hash, 0x11, sizeof in.old_hash);
-	memset(in.new_hash, 0x22, sizeof in.new_hash);
-	in.session_expires_ms = CT_T0 + 2 * CT_DAY;
+	struct otp_verify_in in =
+	    ct_make_rotate(c.id, CT_WRONG, b.hash, 0x22, CT_T0 + 2 * CT_DAY);
 	struct otp_verify_out out;
 	CHECK_INT(ct_verify(s, &in, CT_T0 + 10, &out), OTP_VERIFY_WRONG);
 	memset(in.mac, CT_RIGHT, sizeof in.mac);
@@ -64,11 +52,10 @@ void ct_rotate_only_on_ok(void)
 
 void ct_session_expiry(void)
 {
-	struct otp_store *s = ct_open();
+	struct otp_session_bind b;
+	struct otp_code_new c;
+	struct otp_store *s = ct_open_bound(&b, 0x44, CT_T0 + 1000, &c);
 	CHECK(s);
-	struct otp_session_bind b = ct_make_bind(0x44, CT_T0 + 1000);
-	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
-	CHECK_INT(ct_issue(s, &c, &b, CT_T0), 0);
 	struct otp_session sess;
 	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0 + 999, &sess), 0);
 	CHECK_INT(sess.expires_ms, CT_T0 + 1000);
@@ -90,12 +77,7 @@ void ct_session_bind(void)
 	struct otp_code_new c1 = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
 	CHECK_INT(ct_issue(s, &c1, &b, CT_T0), 0);
 	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0 + 1, &sess), 0);
-	CHECK_STR(sess.phone, "");
-	CHECK_INT(sess.authenticated_ms, 0);
-	CHECK_INT(sess.expires_ms, CT_T0 + 5000);
-	CHECK_STR(sess.pending_id, c1.id);
-	CHECK_STR(sess.pending_phone, CT_P1);
-	CHECK_INT(sess.sends, 0);
+	ct_check_session(&sess, "", 0, CT_T0 + 5000, c1.id, CT_P1, 0);
 
 	/* A resend binds the new code; the session never gets shorter. */
 	b.expires_ms = CT_T0 + 3000;
@@ -112,11 +94,8 @@ void ct_session_bind(void)
 	CHECK_INT(sess.expires_ms, CT_T0 + 9000);
 
 	/* Binding a logged-in session keeps its login. */
-	struct otp_verify_in in = ct_make_try(c3.id, CT_RIGHT);
-	in.rotate = true;
-	memcpy(in.old_hash, b.hash, sizeof in.old_hash);
-	memset(in.new_hash, 0x66, sizeof in.new_hash);
-	in.session_expires_ms = CT_T0 + 20000;
+	struct otp_verify_in in =
+	    ct_make_rotate(c3.id, CT_RIGHT, b.hash, 0x66, CT_T0 + 20000);
 	struct otp_verify_out out;
 	CHECK_INT(ct_verify(s, &in, CT_T0 + 300, &out), OTP_VERIFY_OK);
 	struct otp_session_bind b2 = ct_make_bind(0x66, CT_T0 + 10000);
@@ -151,12 +130,7 @@ void ct_session_bind_upstream(void)
 	struct otp_session_bind b = ct_make_bind(0xa1, CT_T0 + 5000);
 	CHECK_INT(otp_store_session_bind(s, &b, "up-1", CT_P1, true, CT_T0), 0);
 	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0 + 1, &sess), 0);
-	CHECK_STR(sess.phone, "");
-	CHECK_INT(sess.authenticated_ms, 0);
-	CHECK_INT(sess.expires_ms, CT_T0 + 5000);
-	CHECK_STR(sess.pending_id, "up-1");
-	CHECK_STR(sess.pending_phone, CT_P1);
-	CHECK_INT(sess.sends, 1);
+	ct_check_session(&sess, "", 0, CT_T0 + 5000, "up-1", CT_P1, 1);
 
 	/* NULL keeps the pending code; the session never gets shorter. */
 	b.expires_ms = CT_T0 + 3000;
@@ -217,12 +191,7 @@ void ct_session_bind_upstream(void)
 	CHECK_INT(
 	    otp_store_session_bind(s, &b2, NULL, NULL, true, CT_T0 + 10000), 0);
 	CHECK_INT(otp_store_session_get(s, b2.hash, CT_T0 + 10001, &sess), 0);
-	CHECK_STR(sess.phone, "");
-	CHECK_INT(sess.authenticated_ms, 0);
-	CHECK_INT(sess.expires_ms, CT_T0 + 30000);
-	CHECK_STR(sess.pending_id, "");
-	CHECK_STR(sess.pending_phone, "");
-	CHECK_INT(sess.sends, 1);
+	ct_check_session(&sess, "", 0, CT_T0 + 30000, "", "", 1);
 	otp_store_close(s);
 }
 
@@ -243,12 +212,7 @@ void ct_session_rotate_op(void)
 	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0 + 11, &sess),
 		  OTP_ENOTFOUND);
 	CHECK_INT(otp_store_session_get(s, h2, CT_T0 + 11, &sess), 0);
-	CHECK_STR(sess.phone, CT_P1);
-	CHECK_INT(sess.authenticated_ms, CT_T0 + 10);
-	CHECK_INT(sess.expires_ms, CT_T0 + CT_DAY);
-	CHECK_STR(sess.pending_id, "");
-	CHECK_STR(sess.pending_phone, "");
-	CHECK_INT(sess.sends, 0);
+	ct_check_session(&sess, CT_P1, CT_T0 + 10, CT_T0 + CT_DAY, "", "", 0);
 
 	/* The old one is gone: rotating it again changes nothing. */
 	CHECK_INT(otp_store_session_rotate(s, b.hash, h3, CT_P2, CT_T0 + CT_DAY,

@@ -60,7 +60,27 @@ def require_binary():
                     "(build it with `make` or set OTPD_BIN)")
 
 
-class Otpd:
+class Child:
+    """A child process in self.proc: kill -9 it, or end it (SIGTERM, 5 s,
+    then SIGKILL); both do nothing once it has exited."""
+    proc = None
+
+    def kill(self):
+        """kill -9."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def end(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class Otpd(Child):
     def __init__(self, workdir, extra=(), env=None, sms=None):
         self.dir = Path(workdir)
         self.extra = list(extra)
@@ -131,20 +151,8 @@ class Otpd:
             raise AssertionError(
                 f"otpd did not exit within {timeout} s of SIGTERM")
 
-    def kill(self):
-        """kill -9."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
     def teardown(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        self.end()
 
     # -- HTTP ------------------------------------------------------------
     def url(self, path):
@@ -268,7 +276,7 @@ def server(otpd):
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
-class RedisServer:
+class RedisServer(Child):
     """redis-server on a free loopback port, its files in `workdir`."""
 
     def __init__(self, workdir):
@@ -308,19 +316,8 @@ class RedisServer:
             time.sleep(0.02)
         return self
 
-    def kill(self):
-        """kill -9."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        self.end()
 
 
 @pytest.fixture

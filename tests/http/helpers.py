@@ -52,19 +52,30 @@ def wrong_code(code):
     return str((int(code) + 1) % 10 ** n).zfill(n)
 
 
-def assert_error(resp, status, code):
-    """A JSON error {"error": <message>, "code": <code>} with `status`."""
+def json_answer(resp, status, what=""):
+    """The JSON object of an answer with `status` and a JSON content type."""
     assert resp.status_code == status, \
-        f"expected {status} {code}, got {resp.status_code}: {resp.text!r}"
+        f"expected {status} {what}, got {resp.status_code}: {resp.text!r}"
     assert resp.headers.get("Content-Type", "").startswith(
         "application/json"), resp.headers
     body = resp.json()
     assert isinstance(body, dict), body
-    assert isinstance(body.get("error"), str) and body["error"], body
+    return body
+
+
+def assert_code(got, code, body):
+    """`got` is `code`, or one of them when `code` is a tuple, list or set."""
     if isinstance(code, (tuple, list, set)):
-        assert body.get("code") in code, body
+        assert got in code, body
     else:
-        assert body.get("code") == code, body
+        assert got == code, body
+
+
+def assert_error(resp, status, code):
+    """A JSON error {"error": <message>, "code": <code>} with `status`."""
+    body = json_answer(resp, status, code)
+    assert isinstance(body.get("error"), str) and body["error"], body
+    assert_code(body.get("code"), code, body)
     return body
 
 

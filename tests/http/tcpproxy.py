@@ -35,6 +35,17 @@ def _reset(sock):
     sock.close()
 
 
+def accept_each(listener, stopped, handle):
+    """Accepts on `listener` until stopped() or the listener is closed,
+    handing each connection to handle(sock)."""
+    while not stopped():
+        try:
+            sock, _ = listener.accept()
+        except OSError:
+            return
+        handle(sock)
+
+
 class TcpProxy:
     def __init__(self):
         self.mode = OPEN
@@ -85,24 +96,22 @@ class TcpProxy:
             pass
 
     def _accept(self):
-        while not self._stopped:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            if self.mode == CUT:
-                _reset(client)
-                continue
-            try:
-                up = socket.create_connection(("127.0.0.1", self._target),
-                                              timeout=2)
-            except OSError:
-                _reset(client)
-                continue
-            with self._lock:
-                self._conns.append((client, up))
-            threading.Thread(target=self._pump, args=(client, up),
-                             daemon=True).start()
+        accept_each(self._listener, lambda: self._stopped, self._connect)
+
+    def _connect(self, client):
+        if self.mode == CUT:
+            _reset(client)
+            return
+        try:
+            up = socket.create_connection(("127.0.0.1", self._target),
+                                          timeout=2)
+        except OSError:
+            _reset(client)
+            return
+        with self._lock:
+            self._conns.append((client, up))
+        threading.Thread(target=self._pump, args=(client, up),
+                         daemon=True).start()
 
     def _pump(self, client, up):
         peer = {client: up, up: client}

@@ -2,6 +2,8 @@
 
 import sqlite3
 
+import pytest
+
 from helpers import OTHER_PHONE, PHONE, assert_rate_limited
 
 
@@ -11,12 +13,17 @@ def logout(srv, xff=None):
     return srv.browser().post(srv.url("/auth/logout"), headers=headers)
 
 
+def spend(srv, ip, n):
+    """n requests from `ip` under its limit: each answers 204."""
+    for _ in range(n):
+        assert logout(srv, ip).status_code == 204
+
+
 # -- per client IP ---------------------------------------------------------
 def test_ip_limit_refuses_request_over_the_limit(otpd):
     srv = otpd("--limit-ip", "5", "--trusted-proxies", "127.0.0.1")
     ip = "198.51.100.7"
-    for _ in range(5):
-        assert logout(srv, ip).status_code == 204
+    spend(srv, ip, 5)
     assert_rate_limited(logout(srv, ip), 1, 60)
 
 
@@ -42,21 +49,16 @@ def test_ip_limit_counts_sends_not_session_reads(otpd):
     assert srv.db_count("outbox") == 1
 
 
+def get_statuses(srv, path, n):
+    """The set of statuses of n GETs of `path` from one browser."""
+    b = srv.browser()
+    return {b.get(srv.url(path)).status_code for _ in range(n)}
+
+
 def test_check_is_not_limited_behind_a_proxy(otpd):
     # 200 protected page views a minute from nginx's one address
     srv = otpd("--trusted-proxies", "127.0.0.1")
-    b = srv.browser()
-    statuses = {b.get(srv.url("/auth/check")).status_code
-                for _ in range(200)}
-    assert statuses == {401}
-
-
-def test_trusted_proxies_take_cidr_ranges(otpd):
-    srv = otpd("--limit-ip", "2", "--trusted-proxies", "127.0.0.0/8,::1/128")
-    for _ in range(2):
-        assert logout(srv, "198.51.100.30").status_code == 204
-    assert logout(srv, "198.51.100.30").status_code == 429
-    assert logout(srv, "198.51.100.31").status_code == 204
+    assert get_statuses(srv, "/auth/check", 200) == {401}
 
 
 def test_every_forwarded_for_header_is_read(otpd):
@@ -88,13 +90,19 @@ def test_untrusted_forwarded_for_is_warned_once(otpd):
     assert len(warned) == 1, warned
 
 
-def test_ip_limit_keys_on_forwarded_address_from_trusted_proxy(otpd):
-    srv = otpd("--limit-ip", "5", "--trusted-proxies", "127.0.0.1")
-    for _ in range(5):
-        assert logout(srv, "198.51.100.7").status_code == 204
-    assert logout(srv, "198.51.100.7").status_code == 429
+# The forwarded address from a trusted proxy is what the per-IP limit
+# keys on; --trusted-proxies takes single addresses and CIDR ranges.
+@pytest.mark.parametrize("limit,proxies,client,other", [
+    (5, "127.0.0.1", "198.51.100.7", "198.51.100.8"),
+    (2, "127.0.0.0/8,::1/128", "198.51.100.30", "198.51.100.31"),
+], ids=["address", "cidr_ranges"])
+def test_ip_limit_keys_on_forwarded_address_from_trusted_proxy(
+        otpd, limit, proxies, client, other):
+    srv = otpd("--limit-ip", str(limit), "--trusted-proxies", proxies)
+    spend(srv, client, limit)
+    assert logout(srv, client).status_code == 429
     # another forwarded client has its own bucket
-    assert logout(srv, "198.51.100.8").status_code == 204
+    assert logout(srv, other).status_code == 204
 
 
 def test_ip_limit_ignores_forwarded_for_from_untrusted_peer(otpd):
@@ -120,8 +128,7 @@ def test_limit_scope_process_keeps_ip_counts_in_memory(otpd):
     # and a restart starts every count over
     srv = otpd("--limit-ip", "5", "--trusted-proxies", "127.0.0.1")
     ip = "198.51.100.20"
-    for _ in range(5):
-        assert logout(srv, ip).status_code == 204
+    spend(srv, ip, 5)
     assert_rate_limited(logout(srv, ip), 1, 60)
     assert ip_rows(srv) == 0
     srv.stop()
@@ -133,23 +140,18 @@ def test_limit_scope_store_shares_the_count_through_the_store(otpd):
     srv = otpd("--limit-ip", "5", "--limit-scope", "store",
                "--trusted-proxies", "127.0.0.1")
     ip = "198.51.100.21"
-    for _ in range(3):
-        assert logout(srv, ip).status_code == 204
+    spend(srv, ip, 3)
     assert ip_rows(srv) == 1
     # another process on the same store (here: the next one) goes on
     # counting where the first left off
     srv.stop()
     srv.start()
-    for _ in range(2):
-        assert logout(srv, ip).status_code == 204
+    spend(srv, ip, 2)
     assert_rate_limited(logout(srv, ip), 1, 60)
 
 
 def test_ip_limit_zero_means_off(server):
-    b = server.browser()
-    statuses = {b.get(server.url("/auth/session")).status_code
-                for _ in range(80)}
-    assert statuses == {401}
+    assert get_statuses(server, "/auth/session", 80) == {401}
 
 
 # -- per phone -------------------------------------------------------------

@@ -18,8 +18,8 @@ import pytest
 import requests
 
 from conftest import OTPD_BIN, REPO, clean_env, free_port, require_binary
-from helpers import (ISO_SECONDS_RE, OTHER_PHONE, PHONE, assert_error,
-                     iso_to_epoch, wrong_code)
+from helpers import (ISO_SECONDS_RE, OTHER_PHONE, PHONE, assert_code,
+                     assert_error, iso_to_epoch, json_answer, wrong_code)
 
 KEY = "test-key-1-0123456789abcdef"
 KEY2 = "test-key-2-fedcba9876543210"
@@ -80,11 +80,7 @@ class Api:
 
 def ok_data(resp):
     """The `data` of a 200 success envelope."""
-    assert resp.status_code == 200, \
-        f"expected 200, got {resp.status_code}: {resp.text!r}"
-    assert resp.headers.get("Content-Type", "").startswith(
-        "application/json"), resp.headers
-    body = resp.json()
+    body = json_answer(resp, 200)
     assert body.get("success") is True, body
     assert body.get("statusCode") == 200, body
     assert isinstance(body.get("data"), dict), body
@@ -93,20 +89,12 @@ def ok_data(resp):
 
 def assert_envelope_error(resp, status, code):
     """{"success": false, "statusCode": status, "error": {"code", "message"}}"""
-    assert resp.status_code == status, \
-        f"expected {status} {code}, got {resp.status_code}: {resp.text!r}"
-    assert resp.headers.get("Content-Type", "").startswith(
-        "application/json"), resp.headers
-    body = resp.json()
-    assert isinstance(body, dict), body
+    body = json_answer(resp, status, code)
     assert body.get("success") is False, body
     assert body.get("statusCode") == status, body
     err = body.get("error")
     assert isinstance(err, dict), body
-    if isinstance(code, (tuple, list, set)):
-        assert err.get("code") in code, body
-    else:
-        assert err.get("code") == code, body
+    assert_code(err.get("code"), code, body)
     assert isinstance(err.get("message"), str) and err["message"], body
     return body
 

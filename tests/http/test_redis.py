@@ -17,7 +17,7 @@ import time
 import pytest
 import requests
 
-from helpers import PHONE, assert_error
+from helpers import PHONE, assert_error, wrong_code
 from tcpproxy import TcpProxy
 
 SECRET = "5e" * 32
@@ -30,6 +30,16 @@ def pair(otpd, rs, *extra, sms=None):
     a = otpd("--store", rs.url, *extra, env=ENV, sms=sms)
     b = otpd("--store", rs.url, *extra, env=ENV, sms=sms)
     return a, b
+
+
+def sent_on_a(otpd, redis_server):
+    """A Redis, A and B on it, and a code sent through A to PHONE:
+    (redis, a, b, a's browser, the code)."""
+    rs = redis_server()
+    a, b = pair(otpd, rs)
+    br = a.browser()
+    assert a.send(br, PHONE).status_code == 200
+    return rs, a, b, br, wait_code([a, b], PHONE)
 
 
 def wait_code(servers, phone, count=1, timeout=10):
@@ -47,11 +57,7 @@ def wait_code(servers, phone, count=1, timeout=10):
 
 
 def test_send_on_a_verify_on_b(otpd, redis_server):
-    rs = redis_server()
-    a, b = pair(otpd, rs)
-    br = a.browser()
-    assert a.send(br, PHONE).status_code == 200
-    code = wait_code([a, b], PHONE)
+    _, a, b, br, code = sent_on_a(otpd, redis_server)
     r = b.verify(br, code)
     assert r.status_code == 200, r.text
     assert r.json() == {"verified": True, "phone": PHONE}
@@ -64,12 +70,8 @@ def test_send_on_a_verify_on_b(otpd, redis_server):
 
 
 def test_wrong_attempts_add_up_across_processes(otpd, redis_server):
-    rs = redis_server()
-    a, b = pair(otpd, rs)
-    br = a.browser()
-    assert a.send(br, PHONE).status_code == 200
-    code = wait_code([a, b], PHONE)
-    wrong = str((int(code) + 1) % 10 ** len(code)).zfill(len(code))
+    _, a, b, br, code = sent_on_a(otpd, redis_server)
+    wrong = wrong_code(code)
     left = []
     for i in range(5):
         r = (a, b)[i % 2].verify(br, wrong)
@@ -109,11 +111,8 @@ def test_ip_limit_across_processes_by_scope(otpd, redis_server, scope,
 
 def test_session_from_a_works_on_b_and_logout_on_b_ends_it(otpd,
                                                            redis_server):
-    rs = redis_server()
-    a, b = pair(otpd, rs)
-    br = a.browser()
-    assert a.send(br, PHONE).status_code == 200
-    assert a.verify(br, wait_code([a, b], PHONE)).status_code == 200
+    _, a, b, br, code = sent_on_a(otpd, redis_server)
+    assert a.verify(br, code).status_code == 200
     r = br.get(b.url("/auth/session"), timeout=5)
     assert r.status_code == 200 and r.json()["phone"] == PHONE, r.text
     r = br.get(b.url("/auth/check"), timeout=5)
@@ -133,11 +132,7 @@ def test_session_from_a_works_on_b_and_logout_on_b_ends_it(otpd,
 
 
 def test_redis_down_then_back(otpd, redis_server):
-    rs = redis_server()
-    a, b = pair(otpd, rs)
-    br = a.browser()
-    assert a.send(br, PHONE).status_code == 200
-    code = wait_code([a, b], PHONE)
+    rs, a, b, br, code = sent_on_a(otpd, redis_server)
     rs.kill()
 
     # Every call that needs the store: 503 backend_unavailable, quickly,

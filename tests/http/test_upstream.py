@@ -17,6 +17,7 @@ from conftest import free_port
 from helpers import (COOKIE, ISO_SECONDS_RE, OTHER_PHONE, PHONE, assert_error,
                      assert_rate_limited, iso_to_epoch, session_cookie,
                      set_cookies, wrong_code)
+from tcpproxy import accept_each
 from test_provider import KEY, UNKNOWN_KEY, provider
 
 B_LIMITS_OFF = ("--limit-phone", "0", "--resend-cooldown", "0")
@@ -51,13 +52,8 @@ class Relay:
         return f"http://127.0.0.1:{self.port}"
 
     def _accept(self):
-        while not self.closed:
-            try:
-                c, _ = self.lsock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,),
-                             daemon=True).start()
+        accept_each(self.lsock, lambda: self.closed, lambda c: threading.Thread(
+            target=self._serve, args=(c,), daemon=True).start())
 
     def _serve(self, c):
         if self.mode == "refuse":

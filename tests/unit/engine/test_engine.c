@@ -57,6 +57,15 @@ static int send(const char *phone, const char *token, struct otp_send_out *o)
 	return otp_engine_send(&eng, st, &in, o);
 }
 
+/* setup(), a login-API send to +14155550100 into *o, its code into code. */
+static int setup_sent(struct otp_send_out *o, char code[16])
+{
+	setup();
+	int rc = send("+14155550100", NULL, o);
+	last_code(code);
+	return rc;
+}
+
 static int verify(const char *token, const char *code, const char *phone,
 		  struct otp_verify_res *r)
 {
@@ -105,9 +114,7 @@ static void wrong_codes_then_dead(void)
 	struct otp_send_out o;
 	struct otp_verify_res r;
 	char code[16], wrong[16];
-	setup();
-	CHECK_INT(send("+14155550100", NULL, &o), 0);
-	last_code(code);
+	CHECK_INT(setup_sent(&o, code), 0);
 	snprintf(wrong, sizeof wrong, "%06d", (atoi(code) + 1) % 1000000);
 	for (int left = 4; left >= 0; left--) {
 		CHECK_INT(verify(o.new_token, wrong, NULL, &r), 0);
@@ -122,9 +129,7 @@ static void other_phone_in_body_costs_an_attempt(void)
 	struct otp_send_out o;
 	struct otp_verify_res r;
 	char code[16];
-	setup();
-	CHECK_INT(send("+14155550100", NULL, &o), 0);
-	last_code(code);
+	CHECK_INT(setup_sent(&o, code), 0);
 	CHECK_INT(verify(o.new_token, code, "+14155550199", &r), 0);
 	CHECK(!r.verified);
 	CHECK_INT(r.attempts_left, 4);
@@ -139,9 +144,7 @@ static void expiry_with_injected_clock(void)
 	struct otp_send_out o;
 	struct otp_verify_res r;
 	char code[16];
-	setup();
-	CHECK_INT(send("+14155550100", NULL, &o), 0);
-	last_code(code);
+	CHECK_INT(setup_sent(&o, code), 0);
 	int64_t t0 = now;
 	now = t0 + 300000;
 	CHECK_INT(verify(o.new_token, code, NULL, &r), OTP_EEXPIRED);
@@ -181,9 +184,7 @@ static void resend_retires_old_code_and_cooldown(void)
 	struct otp_send_out o, o2;
 	struct otp_verify_res r;
 	char c1[16], c2[16];
-	setup();
-	CHECK_INT(send("+14155550100", NULL, &o), 0);
-	last_code(c1);
+	CHECK_INT(setup_sent(&o, c1), 0);
 	/* a second send within 30 s: refused, with the wait */
 	now += 10000;
 	CHECK_INT(send("+1 415 555 0100", o.new_token, &o2), OTP_ELIMITED);
@@ -249,6 +250,17 @@ static void ip_limit_sixty_per_minute(void)
 
 /* Two engines (two processes) on one store: with --limit-scope store they
  * share one count per IP; with the default (process) each keeps its own. */
+/* n requests from 10.0.0.1 on eng and on other, each under the limit. */
+static void both_pass(struct otp_engine *other, int n, int64_t *retry)
+{
+	for (int i = 0; i < n; i++) {
+		CHECK_INT(otp_engine_limit_ip(&eng, st, "10.0.0.1", now, retry),
+			  0);
+		CHECK_INT(
+		    otp_engine_limit_ip(other, st, "10.0.0.1", now, retry), 0);
+	}
+}
+
 static void ip_limit_scope(void)
 {
 	static const unsigned char secret[32] = {42};
@@ -261,13 +273,7 @@ static void ip_limit_scope(void)
 	otp_engine_init(&eng, &cfg, secret);
 	otp_engine_init(&other, &cfg, secret);
 	CHECK(eng.limiter == NULL);
-	for (int i = 0; i < 30; i++) {
-		CHECK_INT(
-		    otp_engine_limit_ip(&eng, st, "10.0.0.1", now, &retry), 0);
-		CHECK_INT(
-		    otp_engine_limit_ip(&other, st, "10.0.0.1", now, &retry),
-		    0);
-	}
+	both_pass(&other, 30, &retry);
 	CHECK_INT(otp_engine_limit_ip(&other, st, "10.0.0.1", now, &retry),
 		  OTP_ELIMITED);
 	CHECK_INT(retry, 1);
@@ -276,13 +282,7 @@ static void ip_limit_scope(void)
 	setup(); /* process scope: each engine counts alone */
 	otp_engine_init(&other, &cfg, secret);
 	CHECK(eng.limiter != NULL);
-	for (int i = 0; i < 60; i++) {
-		CHECK_INT(
-		    otp_engine_limit_ip(&eng, st, "10.0.0.1", now, &retry), 0);
-		CHECK_INT(
-		    otp_engine_limit_ip(&other, st, "10.0.0.1", now, &retry),
-		    0);
-	}
+	both_pass(&other, 60, &retry);
 	CHECK_INT(otp_engine_limit_ip(&eng, st, "10.0.0.1", now, &retry),
 		  OTP_ELIMITED);
 	otp_engine_deinit(&other);
@@ -366,9 +366,7 @@ static void logout_destroys_session(void)
 	struct otp_verify_res r;
 	struct otp_session s;
 	char code[16];
-	setup();
-	CHECK_INT(send("+14155550100", NULL, &o), 0);
-	last_code(code);
+	CHECK_INT(setup_sent(&o, code), 0);
 	CHECK_INT(verify(o.new_token, code, NULL, &r), 0);
 	CHECK_INT(otp_engine_logout(&eng, st, r.new_token, OTP_TOKEN_LEN), 0);
 	CHECK_INT(

@@ -25,7 +25,7 @@
 
 #include "harness.h"
 
-#include "../contract/contract.h"
+#include "../../contract/contract.h"
 #include "core/clock.h"
 #include "store/redis/stats.h"
 
@@ -553,9 +553,7 @@ int main(void)
 	snprintf(url, sizeof url, "redis://127.0.0.1:%d/3", port);
 	static const struct contract_backend backend = {open_fresh, flush,
 							reopen_url, count_keys};
-	contract_run("store_redis", &backend);
-	int rc =
-	    harness_run("store_redis", tests, sizeof tests / sizeof tests[0]);
+	int rc = CONTRACT_THEN_TESTS("store_redis", &backend, tests);
 	stop_server();
 	char log[128];
 	snprintf(log, sizeof log, "%s/redis.log", dir);

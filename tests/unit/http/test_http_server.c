@@ -150,11 +150,17 @@ static size_t get(const char *path, char *out, size_t cap)
 	return got;
 }
 
+/* GET path into a: an answer came, with this status. */
+#define CHECK_GET(path, a, status)                                             \
+	do {                                                                   \
+		CHECK(get((path), (a), sizeof(a)) > 0);                        \
+		CHECK(strncmp((a), "HTTP/1.1 " #status, 12) == 0);             \
+	} while (0)
+
 static void raw_body_and_headers(void)
 {
 	char a[4096];
-	CHECK(get("/text", a, sizeof a) > 0);
-	CHECK(strncmp(a, "HTTP/1.1 200", 12) == 0);
+	CHECK_GET("/text", a, 200);
 	CHECK(strstr(a, "Content-Type: text/plain; version=0.0.4\r\n"));
 	CHECK(strstr(a, "X-Test: yes\r\n"));
 	CHECK(strstr(a, "Cache-Control: no-store\r\n"));
@@ -164,16 +170,14 @@ static void raw_body_and_headers(void)
 static void redirect(void)
 {
 	char a[4096];
-	CHECK(get("/go", a, sizeof a) > 0);
-	CHECK(strncmp(a, "HTTP/1.1 302", 12) == 0);
+	CHECK_GET("/go", a, 302);
 	CHECK(strstr(a, "Location: /login?rd=%2Fhome\r\n"));
 }
 
 static void route_renders_its_errors(void)
 {
 	char a[4096];
-	CHECK(get("/missing", a, sizeof a) > 0);
-	CHECK(strncmp(a, "HTTP/1.1 404", 12) == 0);
+	CHECK_GET("/missing", a, 404);
 	CHECK(strstr(a, "{\"ERROR\":\"not_found\",\"STATUS\":404}"));
 	/* no route: the default JSON */
 	CHECK(get("/nowhere", a, sizeof a) > 0);
@@ -183,11 +187,9 @@ static void route_renders_its_errors(void)
 static void deferred_answer(void)
 {
 	char a[4096];
-	CHECK(get("/later", a, sizeof a) > 0);
-	CHECK(strncmp(a, "HTTP/1.1 200", 12) == 0);
+	CHECK_GET("/later", a, 200);
 	CHECK(strstr(a, "{\"late\":true}"));
-	CHECK(get("/later-fail", a, sizeof a) > 0);
-	CHECK(strncmp(a, "HTTP/1.1 503", 12) == 0);
+	CHECK_GET("/later-fail", a, 503);
 	CHECK(strstr(a, "Retry-After: 1\r\n"));
 	CHECK(strstr(a, "backend_unavailable"));
 }

@@ -12,7 +12,7 @@
 
 #include "harness.h"
 
-#include "../contract/contract.h"
+#include "../../contract/contract.h"
 #include "store/store_cache.h"
 
 static char dir[] = "/tmp/otpd-cache-XXXXXX";
@@ -339,15 +339,11 @@ static const struct harness_test tests[] = {
 
 int main(void)
 {
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (contract_tmpdir(dir) < 0)
 		return 1;
-	}
 	static const struct contract_backend backend = {open_contract, NULL,
 							NULL, NULL};
-	contract_run("store_cache", &backend);
-	int rc =
-	    harness_run("store_cache", tests, sizeof tests / sizeof tests[0]);
+	int rc = CONTRACT_THEN_TESTS("store_cache", &backend, tests);
 	otp_session_cache_free(contract_cache);
 	harness_remove_dir(dir);
 	return rc;

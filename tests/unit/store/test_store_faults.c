@@ -13,7 +13,7 @@
 
 #include "harness.h"
 
-#include "../contract/contract.h"
+#include "../../contract/contract.h"
 #include "store/store_faults.h"
 
 static char dir[] = "/tmp/otpd-faults-XXXXXX";
@@ -265,9 +265,7 @@ int main(void)
 	}
 	static const struct contract_backend backend = {open_contract, NULL,
 							NULL, NULL};
-	contract_run("store_faults", &backend);
-	int rc =
-	    harness_run("store_faults", tests, sizeof tests / sizeof *tests);
+	int rc = CONTRACT_THEN_TESTS("store_faults", &backend, tests);
 	otp_store_faults_free(quiet);
 	harness_remove_dir(dir);
 	return rc;

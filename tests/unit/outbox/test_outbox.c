@@ -167,7 +167,8 @@ struct fixture {
 	char url[128];
 	struct otp_store *s;
 	struct script_sms sms;
-	struct otp_sms_set set; /* {&sms} unless a test says otherwise */
+	struct script_sms second; /* driver 1 after fx_open_two() */
+	struct otp_sms_set set;	  /* {&sms} unless a test says otherwise */
 	struct unseal_arg u;
 	struct otp_outbox_cfg cfg;
 	unsigned seq;
@@ -201,6 +202,7 @@ static bool fx_open(struct fixture *fx)
 	if (otp_store_open(fx->url, &fx->s) != 0)
 		return false;
 	script_init(&fx->sms);
+	script_init(&fx->second);
 	fx->set.n = 1;
 	fx->set.d[0] = &fx->sms.base;
 	fx->cfg = (struct otp_outbox_cfg){
@@ -217,6 +219,7 @@ static void fx_close(struct fixture *fx)
 {
 	otp_store_close(fx->s);
 	pthread_mutex_destroy(&fx->sms.mu);
+	pthread_mutex_destroy(&fx->second.mu);
 	rm_tree(fx->dir);
 }
 
@@ -249,6 +252,25 @@ static int round_at(struct fixture *fx, int64_t now, size_t *handled)
 	return otp_outbox_round(&fx->cfg, fx->s, now, handled);
 }
 
+/* A round at `now` that handles `want` messages. */
+#define CHECK_ROUND(fx, now, want)                                             \
+	do {                                                                   \
+		size_t handled_;                                               \
+		CHECK_INT(round_at((fx), (now), &handled_), 0);                \
+		CHECK_INT(handled_, (want));                                   \
+	} while (0)
+
+/* A round at `now`, however many messages it handles. */
+#define CHECK_RUN(fx, now)                                                     \
+	do {                                                                   \
+		size_t handled_;                                               \
+		CHECK_INT(round_at((fx), (now), &handled_), 0);                \
+	} while (0)
+
+/* issue() at T0 of a code valid for an hour, which the store takes. */
+#define CHECK_ISSUE(fx, phone, text, id)                                       \
+	CHECK_INT(issue((fx), (phone), (text), T0, T0 + HOUR, (id)), 0)
+
 /* fx_open() with the script driver answering `first` to its first send. */
 static bool fx_open_scripted(struct fixture *fx, enum otp_sms_result first)
 {
@@ -259,16 +281,15 @@ static bool fx_open_scripted(struct fixture *fx, enum otp_sms_result first)
 	return true;
 }
 
-/* fx_open() with a second script driver after the first, which answers
+/* fx_open() with fx->second as driver 1 after the first, which answers
  * `repeat` to every send; max_attempts tries per driver (0: the default). */
-static bool fx_open_two(struct fixture *fx, struct script_sms *second,
-			int max_attempts, enum otp_sms_result repeat)
+static bool fx_open_two(struct fixture *fx, int max_attempts,
+			enum otp_sms_result repeat)
 {
 	if (!fx_open(fx))
 		return false;
-	script_init(second);
 	fx->set.n = 2;
-	fx->set.d[1] = &second->base;
+	fx->set.d[1] = &fx->second.base;
 	if (max_attempts)
 		fx->cfg.max_attempts = max_attempts;
 	fx->sms.repeat = repeat;
@@ -317,15 +338,11 @@ static void delivers_once_then_acks(void)
 {
 	struct fixture fx;
 	char id[OTP_ID_LEN + 1];
-	size_t n;
 	CHECK(fx_open(&fx));
-	CHECK_INT(issue(&fx, "+14155550100", "Your code is 123456", T0,
-			T0 + HOUR, id),
-		  0);
+	CHECK_ISSUE(&fx, "+14155550100", "Your code is 123456", id);
 	CHECK_INT(state_of(&fx, id), OTP_MSG_QUEUED);
 
-	CHECK_INT(round_at(&fx, T0, &n), 0);
-	CHECK_INT(n, 1);
+	CHECK_ROUND(&fx, T0, 1);
 	CHECK_INT(fx.sms.calls, 1);
 	CHECK_STR(fx.sms.recs[0].to, "+14155550100");
 	CHECK_STR(fx.sms.recs[0].request_id, id);
@@ -335,10 +352,8 @@ static void delivers_once_then_acks(void)
 	CHECK_INT(state_of(&fx, id), OTP_MSG_SENT);
 
 	/* Acked: neither a later round nor an expired lease sends it again. */
-	CHECK_INT(round_at(&fx, T0 + 1, &n), 0);
-	CHECK_INT(n, 0);
-	CHECK_INT(round_at(&fx, T0 + 10 * 60000, &n), 0);
-	CHECK_INT(n, 0);
+	CHECK_ROUND(&fx, T0 + 1, 0);
+	CHECK_ROUND(&fx, T0 + 10 * 60000, 0);
 	CHECK_INT(fx.sms.calls, 1);
 	fx_close(&fx);
 }
@@ -347,11 +362,8 @@ static void unseals_before_sending(void)
 {
 	struct fixture fx;
 	char id[OTP_ID_LEN + 1], bad[OTP_ID_LEN + 1];
-	size_t n;
 	CHECK(fx_open(&fx));
-	CHECK_INT(issue(&fx, "+14155550101", "Code 987654 for Acme", T0,
-			T0 + HOUR, id),
-		  0);
+	CHECK_ISSUE(&fx, "+14155550101", "Code 987654 for Acme", id);
 	/* A body the unseal function refuses: dead-lettered, never sent. */
 	struct otp_code_new c = {.attempts = 5, .expires_ms = T0 + HOUR};
 	snprintf(c.id, sizeof c.id, "%032x", 0xbadu);
@@ -362,8 +374,7 @@ static void unseals_before_sending(void)
 	struct otp_issue_out out;
 	CHECK_INT(otp_store_code_issue(fx.s, &in, T0, &out), 0);
 
-	CHECK_INT(round_at(&fx, T0, &n), 0);
-	CHECK_INT(n, 2);
+	CHECK_ROUND(&fx, T0, 2);
 	CHECK_INT(fx.u.calls, 2);
 	CHECK_INT(fx.sms.calls, 1);
 	CHECK_STR(fx.sms.recs[0].body, "Code 987654 for Acme");
@@ -377,24 +388,18 @@ static void retry_waits_for_backoff(void)
 {
 	struct fixture fx;
 	char id[OTP_ID_LEN + 1];
-	size_t n;
 	CHECK(fx_open_scripted(&fx, OTP_SMS_RETRY));
-	CHECK_INT(issue(&fx, "+14155550103", "Your code is 111111", T0,
-			T0 + HOUR, id),
-		  0);
+	CHECK_ISSUE(&fx, "+14155550103", "Your code is 111111", id);
 
-	CHECK_INT(round_at(&fx, T0, &n), 0);
-	CHECK_INT(n, 1);
+	CHECK_ROUND(&fx, T0, 1);
 	CHECK_INT(fx.sms.calls, 1);
 	CHECK_INT(state_of(&fx, id), OTP_MSG_QUEUED);
 
 	/* The first retry waits 800..1000 ms (1000 ms less up to 20 %). */
-	CHECK_INT(round_at(&fx, T0 + 799, &n), 0);
-	CHECK_INT(n, 0);
+	CHECK_ROUND(&fx, T0 + 799, 0);
 	CHECK_INT(fx.sms.calls, 1);
 
-	CHECK_INT(round_at(&fx, T0 + 1001, &n), 0);
-	CHECK_INT(n, 1);
+	CHECK_ROUND(&fx, T0 + 1001, 1);
 	CHECK_INT(fx.sms.calls, 2);
 	CHECK_STR(fx.sms.recs[1].body, "Your code is 111111");
 	CHECK_INT(fx.sms.recs[0].message_id, fx.sms.recs[1].message_id);
@@ -406,18 +411,13 @@ static void failed_is_dead_letter(void)
 {
 	struct fixture fx;
 	char id[OTP_ID_LEN + 1];
-	size_t n;
 	CHECK(fx_open_scripted(&fx, OTP_SMS_FAILED));
-	CHECK_INT(issue(&fx, "+14155550104", "Your code is 222222", T0,
-			T0 + HOUR, id),
-		  0);
+	CHECK_ISSUE(&fx, "+14155550104", "Your code is 222222", id);
 
-	CHECK_INT(round_at(&fx, T0, &n), 0);
-	CHECK_INT(n, 1);
+	CHECK_ROUND(&fx, T0, 1);
 	CHECK_INT(state_of(&fx, id), OTP_MSG_FAILED);
 	for (int64_t t = T0 + 1000; t < T0 + 10 * 60000; t += 61000) {
-		CHECK_INT(round_at(&fx, t, &n), 0);
-		CHECK_INT(n, 0);
+		CHECK_ROUND(&fx, t, 0);
 	}
 	CHECK_INT(fx.sms.calls, 1);
 	fx_close(&fx);
@@ -432,9 +432,7 @@ static void retry_keeps_driver(void)
 	CHECK(fx_open_scripted(&fx, OTP_SMS_RETRY));
 	fx.set.n = 2;
 	fx.set.d[1] = &fx.sms.base;
-	CHECK_INT(issue(&fx, "+14155550108", "Your code is 121212", T0,
-			T0 + HOUR, id),
-		  0);
+	CHECK_ISSUE(&fx, "+14155550108", "Your code is 121212", id);
 	/* An earlier try moved it to driver 1. */
 	struct otp_msg m[1] = {0};
 	CHECK_INT(otp_store_outbox_claim(fx.s, T0, 30000, m, 1, &n), 0);
@@ -444,8 +442,7 @@ static void retry_keeps_driver(void)
 		  0);
 	otp_msg_deinit(&m[0]);
 
-	CHECK_INT(round_at(&fx, T0 + 10, &n), 0);
-	CHECK_INT(n, 1);
+	CHECK_ROUND(&fx, T0 + 10, 1);
 	CHECK_INT(fx.sms.calls, 1);
 	CHECK_INT(state_of(&fx, id), OTP_MSG_QUEUED);
 	CHECK_INT(otp_store_outbox_claim(fx.s, T0 + 60000, 30000, m, 1, &n), 0);
@@ -463,18 +460,15 @@ static void dead_letter_can_be_requeued(void)
 	char id[OTP_ID_LEN + 1];
 	size_t n;
 	CHECK(fx_open_scripted(&fx, OTP_SMS_FAILED));
-	CHECK_INT(issue(&fx, "+14155550109", "Your code is 343434", T0,
-			T0 + HOUR, id),
-		  0);
-	CHECK_INT(round_at(&fx, T0, &n), 0);
+	CHECK_ISSUE(&fx, "+14155550109", "Your code is 343434", id);
+	CHECK_RUN(&fx, T0);
 	CHECK_INT(state_of(&fx, id), OTP_MSG_FAILED);
 	struct otp_msg_info l[1];
 	CHECK_INT(otp_store_outbox_list(fx.s, OTP_MSG_FAILED, l, 1, &n), 0);
 	CHECK_INT(n, 1);
 	CHECK_STR(l[0].last_error, "script: refused");
 	CHECK_INT(otp_store_outbox_requeue(fx.s, l[0].id, T0 + 5000), 0);
-	CHECK_INT(round_at(&fx, T0 + 5000, &n), 0);
-	CHECK_INT(n, 1);
+	CHECK_ROUND(&fx, T0 + 5000, 1);
 	CHECK_INT(fx.sms.calls, 2);
 	CHECK_STR(fx.sms.recs[1].body, "Your code is 343434");
 	CHECK_INT(state_of(&fx, id), OTP_MSG_SENT);
@@ -485,24 +479,19 @@ static void max_attempts_dead_letters(void)
 {
 	struct fixture fx;
 	char id[OTP_ID_LEN + 1];
-	size_t n;
 	CHECK(fx_open(&fx));
 	fx.cfg.max_attempts = 3;
 	fx.sms.repeat = OTP_SMS_RETRY;
-	CHECK_INT(issue(&fx, "+14155550105", "Your code is 333333", T0,
-			T0 + HOUR, id),
-		  0);
+	CHECK_ISSUE(&fx, "+14155550105", "Your code is 333333", id);
 
 	int64_t t = T0;
 	for (int i = 1; i <= 3; i++, t += 61000) {
-		CHECK_INT(round_at(&fx, t, &n), 0);
-		CHECK_INT(n, 1);
+		CHECK_ROUND(&fx, t, 1);
 		CHECK_INT(fx.sms.calls, i);
 		CHECK_INT(state_of(&fx, id),
 			  i < 3 ? OTP_MSG_QUEUED : OTP_MSG_FAILED);
 	}
-	CHECK_INT(round_at(&fx, t + 61000, &n), 0);
-	CHECK_INT(n, 0);
+	CHECK_ROUND(&fx, t + 61000, 0);
 	CHECK_INT(fx.sms.calls, 3);
 	fx_close(&fx);
 }
@@ -511,18 +500,15 @@ static void expired_is_not_sent(void)
 {
 	struct fixture fx;
 	char id[OTP_ID_LEN + 1];
-	size_t n;
 	CHECK(fx_open(&fx));
 	CHECK_INT(issue(&fx, "+14155550106", "Your code is 444444", T0,
 			T0 + 1000, id),
 		  0);
-	CHECK_INT(round_at(&fx, T0 + 1000, &n), 0);
-	CHECK_INT(n, 1);
+	CHECK_ROUND(&fx, T0 + 1000, 1);
 	CHECK_INT(fx.sms.calls, 0);
 	CHECK_INT(fx.u.calls, 0);
 	CHECK_INT(state_of(&fx, id), OTP_MSG_EXPIRED);
-	CHECK_INT(round_at(&fx, T0 + 2 * 60000, &n), 0);
-	CHECK_INT(n, 0);
+	CHECK_ROUND(&fx, T0 + 2 * 60000, 0);
 	CHECK_INT(fx.sms.calls, 0);
 	fx_close(&fx);
 }
@@ -533,9 +519,7 @@ static void crashed_claim_is_delivered_after_lease(void)
 	char id[OTP_ID_LEN + 1];
 	size_t n;
 	CHECK(fx_open(&fx));
-	CHECK_INT(issue(&fx, "+14155550107", "Your code is 555555", T0,
-			T0 + HOUR, id),
-		  0);
+	CHECK_ISSUE(&fx, "+14155550107", "Your code is 555555", id);
 
 	/* A worker claims it and dies before sending or acking. */
 	struct otp_msg m[4] = {0};
@@ -544,12 +528,10 @@ static void crashed_claim_is_delivered_after_lease(void)
 	otp_msg_deinit(&m[0]);
 	CHECK_INT(state_of(&fx, id), OTP_MSG_SENDING);
 
-	CHECK_INT(round_at(&fx, T0 + 29999, &n), 0);
-	CHECK_INT(n, 0);
+	CHECK_ROUND(&fx, T0 + 29999, 0);
 	CHECK_INT(fx.sms.calls, 0);
 
-	CHECK_INT(round_at(&fx, T0 + 30001, &n), 0);
-	CHECK_INT(n, 1);
+	CHECK_ROUND(&fx, T0 + 30001, 1);
 	CHECK_INT(fx.sms.calls, 1);
 	CHECK_STR(fx.sms.recs[0].body, "Your code is 555555");
 	CHECK_INT(state_of(&fx, id), OTP_MSG_SENT);
@@ -560,7 +542,6 @@ static void full_batch_then_rest(void)
 {
 	struct fixture fx;
 	char id[OTP_ID_LEN + 1], phone[OTP_PHONE_MAX];
-	size_t n;
 	CHECK(fx_open(&fx));
 	/* a round claims a batch of 4: a slow gateway holds few messages */
 	for (int i = 0; i < 10; i++) {
@@ -569,14 +550,10 @@ static void full_batch_then_rest(void)
 		    issue(&fx, phone, "Your code is 666666", T0, T0 + HOUR, id),
 		    0);
 	}
-	CHECK_INT(round_at(&fx, T0, &n), 0);
-	CHECK_INT(n, 4);
-	CHECK_INT(round_at(&fx, T0, &n), 0);
-	CHECK_INT(n, 4);
-	CHECK_INT(round_at(&fx, T0, &n), 0);
-	CHECK_INT(n, 2);
-	CHECK_INT(round_at(&fx, T0, &n), 0);
-	CHECK_INT(n, 0);
+	CHECK_ROUND(&fx, T0, 4);
+	CHECK_ROUND(&fx, T0, 4);
+	CHECK_ROUND(&fx, T0, 2);
+	CHECK_ROUND(&fx, T0, 0);
 	CHECK_INT(fx.sms.calls, 10);
 	fx_close(&fx);
 }
@@ -830,22 +807,17 @@ static void outbox_with_file_driver(void)
 	char id[OTP_ID_LEN + 1], sub[96], spec[256], path[160], buf[2048];
 	char err[128] = "";
 	struct otp_sms *file = NULL;
-	size_t n;
 	CHECK(fx_open(&fx));
 	snprintf(sub, sizeof sub, "%s/spool", fx.dir);
 	snprintf(path, sizeof path, "%s/sms.jsonl", sub);
 	snprintf(spec, sizeof spec, "file:%s", path);
 	CHECK_INT(otp_sms_open(spec, &file, err, sizeof err), 0);
 	fx.set.d[0] = file;
-	CHECK_INT(issue(&fx, "+14155550108", "Your code is 777777", T0,
-			T0 + HOUR, id),
-		  0);
-	CHECK_INT(round_at(&fx, T0, &n), 0);
-	CHECK_INT(n, 1);
+	CHECK_ISSUE(&fx, "+14155550108", "Your code is 777777", id);
+	CHECK_ROUND(&fx, T0, 1);
 	CHECK_INT(state_of(&fx, id), OTP_MSG_QUEUED);
 	CHECK_INT(mkdir(sub, 0700), 0);
-	CHECK_INT(round_at(&fx, T0 + 1001, &n), 0);
-	CHECK_INT(n, 1);
+	CHECK_ROUND(&fx, T0 + 1001, 1);
 	CHECK_INT(state_of(&fx, id), OTP_MSG_SENT);
 	otp_sms_close(file);
 	long len = slurp(path, buf, sizeof buf);
@@ -946,32 +918,25 @@ static int driver_of(struct fixture *fx)
 static void fails_over_to_next_driver(void)
 {
 	struct fixture fx;
-	struct script_sms second;
 	char id[OTP_ID_LEN + 1];
-	size_t n;
-	CHECK(fx_open_two(&fx, &second, 3, OTP_SMS_RETRY));
-	CHECK_INT(issue(&fx, "+14155550120", "Your code is 135791", T0,
-			T0 + HOUR, id),
-		  0);
+	CHECK(fx_open_two(&fx, 3, OTP_SMS_RETRY));
+	CHECK_ISSUE(&fx, "+14155550120", "Your code is 135791", id);
 	/* tries 1 and 2 wait ~1 s and ~2 s; try 3 moves on at once */
 	int64_t t = T0;
 	for (int i = 1; i <= 3; i++) {
-		CHECK_INT(round_at(&fx, t, &n), 0);
-		CHECK_INT(n, 1);
+		CHECK_ROUND(&fx, t, 1);
 		CHECK_INT(fx.sms.calls, i);
 		CHECK_INT(driver_of(&fx), i < 3 ? 0 : 1);
-		CHECK_INT(round_at(&fx, t + 700, &n), 0); /* before backoff */
-		CHECK_INT(n, i < 3 ? 0 : 1);
+		CHECK_ROUND(&fx, t + 700, i < 3 ? 0 : 1); /* before backoff */
 		if (i < 3)
 			t += 1000 << (i - 1);
 	}
-	CHECK_INT(second.calls, 1);
+	CHECK_INT(fx.second.calls, 1);
 	CHECK_INT(state_of(&fx, id), OTP_MSG_SENT);
-	CHECK_STR(second.recs[0].idem_key, id);
+	CHECK_STR(fx.second.recs[0].idem_key, id);
 	for (int i = 0; i < 3; i++)
 		CHECK_STR(fx.sms.recs[i].idem_key, id);
-	CHECK_INT(second.recs[0].message_id, fx.sms.recs[0].message_id);
-	pthread_mutex_destroy(&second.mu);
+	CHECK_INT(fx.second.recs[0].message_id, fx.sms.recs[0].message_id);
 	fx_close(&fx);
 }
 
@@ -980,28 +945,22 @@ static void fails_over_to_next_driver(void)
 static void stats_count_each_settle(void)
 {
 	struct fixture fx;
-	struct script_sms second;
 	char id[OTP_ID_LEN + 1];
-	size_t n;
 	struct otp_outbox_stats a = otp_outbox_stats(), b;
-	CHECK(fx_open_two(&fx, &second, 2, OTP_SMS_RETRY));
-	CHECK_INT(issue(&fx, "+14155550120", "Your code is 135791", T0,
-			T0 + HOUR, id),
-		  0);
-	CHECK_INT(round_at(&fx, T0, &n), 0);	    /* retry on driver 0 */
-	CHECK_INT(round_at(&fx, T0 + 1000, &n), 0); /* over to driver 1 */
-	CHECK_INT(round_at(&fx, T0 + 1001, &n), 0); /* sent by driver 1 */
+	CHECK(fx_open_two(&fx, 2, OTP_SMS_RETRY));
+	CHECK_ISSUE(&fx, "+14155550120", "Your code is 135791", id);
+	CHECK_RUN(&fx, T0);	   /* retry on driver 0 */
+	CHECK_RUN(&fx, T0 + 1000); /* over to driver 1 */
+	CHECK_RUN(&fx, T0 + 1001); /* sent by driver 1 */
 	CHECK_INT(state_of(&fx, id), OTP_MSG_SENT);
 	fx.sms.repeat = OTP_SMS_FAILED;
-	CHECK_INT(issue(&fx, "+14155550121", "Your code is 135792", T0,
-			T0 + HOUR, id),
-		  0);
-	CHECK_INT(round_at(&fx, T0 + 2000, &n), 0); /* dead letter */
+	CHECK_ISSUE(&fx, "+14155550121", "Your code is 135792", id);
+	CHECK_RUN(&fx, T0 + 2000); /* dead letter */
 	CHECK_INT(state_of(&fx, id), OTP_MSG_FAILED);
 	CHECK_INT(
 	    issue(&fx, "+14155550122", "Your code is 135793", T0, T0 + 10, id),
 	    0);
-	CHECK_INT(round_at(&fx, T0 + 3000, &n), 0); /* expired */
+	CHECK_RUN(&fx, T0 + 3000); /* expired */
 	CHECK_INT(state_of(&fx, id), OTP_MSG_EXPIRED);
 	b = otp_outbox_stats();
 	CHECK_INT(b.retries - a.retries, 1);
@@ -1009,7 +968,6 @@ static void stats_count_each_settle(void)
 	CHECK_INT(b.sent - a.sent, 1);
 	CHECK_INT(b.failed - a.failed, 1);
 	CHECK_INT(b.expired - a.expired, 1);
-	pthread_mutex_destroy(&second.mu);
 	fx_close(&fx);
 }
 
@@ -1018,18 +976,15 @@ static void stats_count_each_settle(void)
 static void exhausted_drivers_dead_letter(void)
 {
 	struct fixture fx;
-	struct script_sms second;
 	char id[OTP_ID_LEN + 1];
 	size_t n;
-	CHECK(fx_open_two(&fx, &second, 2, OTP_SMS_RETRY));
-	second.repeat = OTP_SMS_RETRY;
-	CHECK_INT(issue(&fx, "+14155550121", "Your code is 246802", T0,
-			T0 + HOUR, id),
-		  0);
+	CHECK(fx_open_two(&fx, 2, OTP_SMS_RETRY));
+	fx.second.repeat = OTP_SMS_RETRY;
+	CHECK_ISSUE(&fx, "+14155550121", "Your code is 246802", id);
 	for (int64_t t = T0; t < T0 + 10 * 61000; t += 61000)
-		CHECK_INT(round_at(&fx, t, &n), 0);
+		CHECK_RUN(&fx, t);
 	CHECK_INT(fx.sms.calls, 2);
-	CHECK_INT(second.calls, 2);
+	CHECK_INT(fx.second.calls, 2);
 	CHECK_INT(state_of(&fx, id), OTP_MSG_FAILED);
 	struct otp_msg_info l[1];
 	CHECK_INT(otp_store_outbox_list(fx.s, OTP_MSG_FAILED, l, 1, &n), 0);
@@ -1039,11 +994,10 @@ static void exhausted_drivers_dead_letter(void)
 	CHECK_INT(l[0].attempts, 4);
 
 	CHECK_INT(otp_store_outbox_requeue(fx.s, l[0].id, T0 + HOUR / 2), 0);
-	CHECK_INT(round_at(&fx, T0 + HOUR / 2, &n), 0);
+	CHECK_RUN(&fx, T0 + HOUR / 2);
 	CHECK_INT(fx.sms.calls, 3);
 	CHECK_INT(driver_of(&fx), 0); /* try 1 of 2 there, not a failover */
 	CHECK_INT(state_of(&fx, id), OTP_MSG_QUEUED);
-	pthread_mutex_destroy(&second.mu);
 	fx_close(&fx);
 }
 
@@ -1051,20 +1005,14 @@ static void exhausted_drivers_dead_letter(void)
 static void permanent_failure_skips_failover(void)
 {
 	struct fixture fx;
-	struct script_sms second;
 	char id[OTP_ID_LEN + 1];
-	size_t n;
-	CHECK(fx_open_two(&fx, &second, 0, OTP_SMS_FAILED));
-	CHECK_INT(issue(&fx, "+14155550122", "Your code is 975310", T0,
-			T0 + HOUR, id),
-		  0);
-	CHECK_INT(round_at(&fx, T0, &n), 0);
+	CHECK(fx_open_two(&fx, 0, OTP_SMS_FAILED));
+	CHECK_ISSUE(&fx, "+14155550122", "Your code is 975310", id);
+	CHECK_RUN(&fx, T0);
 	CHECK_INT(state_of(&fx, id), OTP_MSG_FAILED);
-	CHECK_INT(round_at(&fx, T0 + HOUR / 2, &n), 0);
-	CHECK_INT(n, 0);
+	CHECK_ROUND(&fx, T0 + HOUR / 2, 0);
 	CHECK_INT(fx.sms.calls, 1);
-	CHECK_INT(second.calls, 0);
-	pthread_mutex_destroy(&second.mu);
+	CHECK_INT(fx.second.calls, 0);
 	fx_close(&fx);
 }
 
@@ -1080,10 +1028,9 @@ static void no_retry_past_expiry(void)
 	CHECK_INT(issue(&fx, "+14155550123", "Your code is 112233", T0,
 			T0 + 2500, id),
 		  0);
-	CHECK_INT(round_at(&fx, T0, &n), 0); /* next try in <= 1 s: fine */
+	CHECK_RUN(&fx, T0); /* next try in <= 1 s: fine */
 	CHECK_INT(state_of(&fx, id), OTP_MSG_QUEUED);
-	CHECK_INT(round_at(&fx, T0 + 1000, &n), 0); /* next in >= 1.6 s: no */
-	CHECK_INT(n, 1);
+	CHECK_ROUND(&fx, T0 + 1000, 1); /* next in >= 1.6 s: no */
 	CHECK_INT(state_of(&fx, id), OTP_MSG_EXPIRED);
 	CHECK_INT(fx.sms.calls, 2);
 	struct otp_msg_info l[1];
@@ -1097,7 +1044,6 @@ static void message_carries_key_token_and_coding(void)
 {
 	struct fixture fx;
 	char a[OTP_ID_LEN + 1], b[OTP_ID_LEN + 1];
-	size_t n;
 	CHECK(fx_open(&fx));
 	fx.cfg.dlr_token = test_token;
 	CHECK_INT(
@@ -1105,8 +1051,7 @@ static void message_carries_key_token_and_coding(void)
 	    0);
 	CHECK_INT(
 	    issue(&fx, "+14155550125", "Ваш код 321321", T0, T0 + HOUR, b), 0);
-	CHECK_INT(round_at(&fx, T0, &n), 0);
-	CHECK_INT(n, 2);
+	CHECK_ROUND(&fx, T0, 2);
 	CHECK_STR(fx.sms.recs[0].idem_key, a);
 	CHECK(!fx.sms.recs[0].ucs2);
 	CHECK(fx.sms.recs[1].ucs2);

@@ -189,6 +189,14 @@ static int open_one(const char *spec, struct otp_sms **d, char *err,
 	return rc;
 }
 
+/* fake_start(), and spec = fmt with the fake's port in its one %d. */
+static void fake_at(struct fake *f, int status, const char *answer,
+		    const char *fmt, char *spec, size_t cap)
+{
+	fake_start(f, status, answer);
+	snprintf(spec, cap, fmt, f->port);
+}
+
 /* --- tests --- */
 
 static void webhook_request_is_signed(void)
@@ -196,8 +204,8 @@ static void webhook_request_is_signed(void)
 	struct fake f;
 	struct otp_sms *d;
 	char spec[128], err[256], h[256];
-	fake_start(&f, 200, "ok");
-	snprintf(spec, sizeof spec, "webhook:http://127.0.0.1:%d/hook", f.port);
+	fake_at(&f, 200, "ok", "webhook:http://127.0.0.1:%d/hook", spec,
+		sizeof spec);
 	CHECK_INT(open_one(spec, &d, err, sizeof err), 0);
 	CHECK_STR(d->ops->name, "webhook");
 	CHECK_INT(otp_sms_send(d, &msg, err, sizeof err), OTP_SMS_SENT);
@@ -248,8 +256,8 @@ static void answers_map_to_results(void)
 	struct fake f;
 	struct otp_sms *d;
 	char spec[128], err[256];
-	fake_start(&f, 200, "nope");
-	snprintf(spec, sizeof spec, "webhook:http://127.0.0.1:%d/", f.port);
+	fake_at(&f, 200, "nope", "webhook:http://127.0.0.1:%d/", spec,
+		sizeof spec);
 	CHECK_INT(open_one(spec, &d, err, sizeof err), 0);
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		f.status = cases[i].status;
@@ -350,8 +358,8 @@ static void twilio_request(void)
 	struct fake f;
 	struct otp_sms *d;
 	char spec[128], err[256], h[128];
-	fake_start(&f, 201, "{\"sid\": \"SM1\"}");
-	snprintf(spec, sizeof spec, "twilio:http://127.0.0.1:%d/", f.port);
+	fake_at(&f, 201, "{\"sid\": \"SM1\"}", "twilio:http://127.0.0.1:%d/",
+		spec, sizeof spec);
 	CHECK_INT(open_one(spec, &d, err, sizeof err), OTP_ETYPE);
 	CHECK(strstr(err, "--sms-from") != NULL);
 	env.from = "+15005550006";

@@ -22,7 +22,7 @@
 #include "store/sqlite/sqlite_test.h"
 #include "store/sqlite/stats.h"
 
-#include "../contract/contract.h"
+#include "../../contract/contract.h"
 
 static char dir[] = "/tmp/otpd-store-XXXXXX";
 static int files;
@@ -40,11 +40,18 @@ static int open_path(const char *path, struct otp_store **out)
 	return otp_store_open(url, out);
 }
 
+/* Opens a new file named after `what`; its path into path. */
+static int open_named(char *path, size_t cap, const char *what,
+		      struct otp_store **out)
+{
+	name_file(path, cap, what);
+	return open_path(path, out);
+}
+
 static int open_fresh(struct otp_store **out)
 {
 	char path[128];
-	name_file(path, sizeof path, "contract");
-	return open_path(path, out);
+	return open_named(path, sizeof path, "contract", out);
 }
 
 /* Runs one SQL statement on a raw connection, with an optional text
@@ -104,9 +111,8 @@ static int64_t count_rows(const char *kind, const char *request_id)
 static void sq_reopen_keeps_state(void)
 {
 	char path[128];
-	name_file(path, sizeof path, "reopen");
 	struct otp_store *s;
-	CHECK_INT(open_path(path, &s), 0);
+	CHECK_INT(open_named(path, sizeof path, "reopen", &s), 0);
 	struct otp_limit l = ct_make_limit("ph:" CT_P1, 1000, 1);
 	int64_t retry;
 	CHECK_INT(otp_store_limit_take(s, &l, 1, CT_T0, &retry), 0);
@@ -131,9 +137,8 @@ static void sq_reopen_keeps_state(void)
 static void sq_schema_version(void)
 {
 	char path[128];
-	name_file(path, sizeof path, "fresh");
 	struct otp_store *s;
-	CHECK_INT(open_path(path, &s), 0);
+	CHECK_INT(open_named(path, sizeof path, "fresh", &s), 0);
 	otp_store_close(s);
 	sqlite3 *db;
 	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
@@ -494,9 +499,8 @@ static void sq_purge_counts(void)
 static void sq_outbox_on_disk(void)
 {
 	char path[128];
-	name_file(path, sizeof path, "disk");
 	struct otp_store *s;
-	CHECK_INT(open_path(path, &s), 0);
+	CHECK_INT(open_named(path, sizeof path, "disk", &s), 0);
 	struct otp_code_new c1 = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
 	struct otp_code_new c2 = ct_make_code(2, CT_P2, CT_T0 + CT_TTL);
 	struct otp_code_new c3 = ct_make_code(3, CT_P3, CT_T0 + CT_TTL);
@@ -565,9 +569,8 @@ static void sq_outbox_on_disk(void)
 static void sq_busy(void)
 {
 	char path[128];
-	name_file(path, sizeof path, "busy");
 	struct otp_store *s;
-	CHECK_INT(open_path(path, &s), 0);
+	CHECK_INT(open_named(path, sizeof path, "busy", &s), 0);
 	struct otp_session_bind b = ct_make_bind(0x31, CT_T0 + CT_DAY);
 	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
 	CHECK_INT(ct_issue(s, &c, &b, CT_T0), 0);
@@ -644,9 +647,8 @@ static void *write_codes(void *arg)
 static void sq_writer_many_threads(void)
 {
 	char path[128];
-	name_file(path, sizeof path, "writers");
 	struct otp_store *s;
-	CHECK_INT(open_path(path, &s), 0);
+	CHECK_INT(open_named(path, sizeof path, "writers", &s), 0);
 	struct writer_job j[WRITERS];
 	pthread_t t[WRITERS];
 	for (int i = 0; i < WRITERS; i++) {
@@ -759,9 +761,8 @@ static void run_held(struct otp_store *s, const char *path, struct batch_op *o,
 static void sq_writer_batch(void)
 {
 	char path[128];
-	name_file(path, sizeof path, "batch");
 	struct otp_store *s;
-	CHECK_INT(open_path(path, &s), 0);
+	CHECK_INT(open_named(path, sizeof path, "batch", &s), 0);
 	struct otp_idem k = ct_make_idem(CT_IDEM_A, CT_T0 + CT_DAY);
 	struct otp_limit l = ct_make_limit("ph:batch", 3600000, 1);
 	enum { A, B, C, D, OK1, OK2, NOPS };
@@ -932,9 +933,8 @@ static void sq_fault_issue(void)
 	static const int answers[] = {SQLITE_FULL, SQLITE_IOERR};
 	CHECK_INT(otp_sqlite_fault_install(), 0);
 	char path[128];
-	name_file(path, sizeof path, "fault");
 	struct otp_store *s;
-	CHECK_INT(open_path(path, &s), 0);
+	CHECK_INT(open_named(path, sizeof path, "fault", &s), 0);
 	struct otp_code_new c1 = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
 	CHECK_INT(ct_issue(s, &c1, NULL, CT_T0), 0);
 	for (unsigned i = 0; i < 2; i++) {
@@ -981,9 +981,8 @@ static void sq_fault_commit_batch(void)
 	enum { NOPS = 3 };
 	CHECK_INT(otp_sqlite_fault_install(), 0);
 	char path[128];
-	name_file(path, sizeof path, "faultbatch");
 	struct otp_store *s;
-	CHECK_INT(open_path(path, &s), 0);
+	CHECK_INT(open_named(path, sizeof path, "faultbatch", &s), 0);
 	struct batch_op o[NOPS];
 	memset(o, 0, sizeof o);
 	static const char *const phones[NOPS] = {CT_P1, CT_P2, CT_P3};
@@ -1054,15 +1053,11 @@ static const struct harness_test tests[] = {
 
 int main(void)
 {
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (contract_tmpdir(dir) < 0)
 		return 1;
-	}
 	static const struct contract_backend backend = {
 	    open_fresh, renew_path, reopen_path, count_rows};
-	contract_run("store_sqlite", &backend);
-	int rc =
-	    harness_run("store_sqlite", tests, sizeof tests / sizeof tests[0]);
+	int rc = CONTRACT_THEN_TESTS("store_sqlite", &backend, tests);
 	harness_remove_dir(dir);
 	return rc;
 }
