@@ -45,13 +45,7 @@ static void *sweep(void *arg)
 	struct otp_edge *e = arg;
 	pthread_mutex_lock(&e->mu);
 	while (!e->stop) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 250 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		struct timespec ts = otp_clock_deadline(CLOCK_REALTIME, 250);
 		pthread_cond_timedwait(&e->cv, &e->mu, &ts);
 		int64_t now = otp_clock_mono_ms();
 		for (struct otp_edge_conn *c = e->live.next; c != &e->live;
