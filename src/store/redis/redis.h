@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/utf8.h"
 #include "store/redis/conn.h"
 #include "store/store.h"
 
@@ -117,10 +118,7 @@ static inline void add_error(struct otp_redis_args *a, const char *error)
 {
 	if (!error)
 		error = "";
-	size_t n = strnlen(error, OTP_ERROR_TEXT_MAX - 1);
-	if (error[n] != '\0')
-		while (n > 0 && ((unsigned char)error[n] & 0xc0) == 0x80)
-			n--;
+	size_t n = otp_utf8_cut(error, OTP_ERROR_TEXT_MAX - 1);
 	add_bin(a, error, n);
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/utf8.h"
 #include "store/sqlite/stats.h"
 
 #define DAY_MS (24LL * 60 * 60 * 1000)
@@ -39,10 +40,7 @@ static void bind_error(sqlite3_stmt *st, int i, const char *error)
 {
 	if (!error)
 		error = "";
-	size_t n = strnlen(error, OTP_ERROR_TEXT_MAX - 1);
-	if (error[n] != '\0')
-		while (n > 0 && ((unsigned char)error[n] & 0xc0) == 0x80)
-			n--;
+	size_t n = otp_utf8_cut(error, OTP_ERROR_TEXT_MAX - 1);
 	sqlite3_bind_text(st, i, error, (int)n, SQLITE_STATIC);
 }
 
