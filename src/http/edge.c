@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/thread.h"
 
 #define BUCKETS 1024 /* of the per-address table */
 
@@ -88,11 +89,7 @@ void otp_edge_free(struct otp_edge *e)
 {
 	if (!e)
 		return;
-	pthread_mutex_lock(&e->mu);
-	e->stop = true;
-	pthread_cond_signal(&e->cv);
-	pthread_mutex_unlock(&e->mu);
-	pthread_join(e->sweeper, NULL);
+	otp_thread_stop(&e->mu, &e->cv, &e->stop, e->sweeper);
 	for (size_t i = 0; i < BUCKETS; i++)
 		while (e->ips[i]) {
 			struct otp_edge_ip *next = e->ips[i]->next;

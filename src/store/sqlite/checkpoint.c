@@ -21,6 +21,7 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/thread.h"
 #include "store/sqlite/sqlite_test.h"
 
 struct otp_sqlite_ckpt {
@@ -179,11 +180,7 @@ void otp_sqlite_ckpt_stop(struct otp_sqlite_ckpt *c)
 {
 	if (!c)
 		return;
-	pthread_mutex_lock(&c->mu);
-	c->stop = true;
-	pthread_cond_signal(&c->wake);
-	pthread_mutex_unlock(&c->mu);
-	pthread_join(c->thread, NULL);
+	otp_thread_stop(&c->mu, &c->wake, &c->stop, c->thread);
 	atomic_fetch_sub(&live, 1);
 	release(c);
 }
