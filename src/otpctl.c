@@ -42,6 +42,13 @@ static int usage(FILE *f, int status)
 	return status;
 }
 
+/* Says what the store answered (rc < 0); the exit status 1. */
+static int failed(int rc)
+{
+	fprintf(stderr, "otpctl: %s\n", otp_err_message(rc));
+	return 1;
+}
+
 static int key_create(struct otp_store *s, const char *name)
 {
 	char key[OTP_APIKEY_NEW_LEN + 1], id[OTP_KEY_ID_LEN + 1];
@@ -52,10 +59,8 @@ static int key_create(struct otp_store *s, const char *name)
 		return 2;
 	}
 	int rc = otp_apikey_create(s, name, otp_clock_now_ms(), key, id);
-	if (rc < 0) {
-		fprintf(stderr, "otpctl: %s\n", otp_err_message(rc));
-		return 1;
-	}
+	if (rc < 0)
+		return failed(rc);
 	printf("%s\n", key);
 	fprintf(stderr, "created key %s (%s); it is shown only now\n", id,
 		name);
@@ -67,10 +72,8 @@ static int key_list(struct otp_store *s)
 	struct otp_apikey keys[256];
 	size_t n = 0;
 	int rc = otp_store_apikey_list(s, keys, 256, &n);
-	if (rc < 0) {
-		fprintf(stderr, "otpctl: %s\n", otp_err_message(rc));
-		return 1;
-	}
+	if (rc < 0)
+		return failed(rc);
 	for (size_t i = 0; i < n; i++) {
 		char created[OTP_ISO8601_LEN];
 		otp_clock_iso8601(keys[i].created_ms, created);
@@ -87,10 +90,8 @@ static int key_revoke(struct otp_store *s, const char *id)
 		fprintf(stderr, "otpctl: no key %s\n", id);
 		return 1;
 	}
-	if (rc < 0) {
-		fprintf(stderr, "otpctl: %s\n", otp_err_message(rc));
-		return 1;
-	}
+	if (rc < 0)
+		return failed(rc);
 	printf("revoked %s\n", id);
 	return 0;
 }
@@ -130,10 +131,8 @@ static int outbox_list(struct otp_store *s, const char *sms, const char *state)
 			return usage(stderr, 2);
 	}
 	int rc = otp_store_outbox_list(s, want, msgs, 1000, &n);
-	if (rc < 0) {
-		fprintf(stderr, "otpctl: %s\n", otp_err_message(rc));
-		return 1;
-	}
+	if (rc < 0)
+		return failed(rc);
 	for (size_t i = 0; i < n; i++) {
 		const struct otp_msg_info *m = &msgs[i];
 		char masked[OTP_PHONE_MAX], updated[OTP_ISO8601_LEN];
@@ -171,10 +170,8 @@ static int outbox_retry(struct otp_store *s, const char *arg)
 			id);
 		return 1;
 	}
-	if (rc < 0) {
-		fprintf(stderr, "otpctl: %s\n", otp_err_message(rc));
-		return 1;
-	}
+	if (rc < 0)
+		return failed(rc);
 	/* A running otpd picks it up within its poll interval. */
 	printf("requeued %lld\n", id);
 	return 0;

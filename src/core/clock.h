@@ -2,19 +2,26 @@
  *
  * Only the edges of otpd read the clock (the HTTP layer per request, the
  * outbox worker per round); the engine and the stores take `now` as an
- * argument so that tests inject any time they like.
+ * argument so that tests inject any time they like. Threads that wait on a
+ * condition variable with a timeout take their deadline from here.
  */
 #ifndef OTP_CORE_CLOCK_H
 #define OTP_CORE_CLOCK_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Milliseconds since the Unix epoch (CLOCK_REALTIME). */
 int64_t otp_clock_now_ms(void);
 
 /* Monotonic milliseconds, for latencies and timeouts. */
 int64_t otp_clock_mono_ms(void);
+
+/* `ms` from now on clock `clk` (CLOCK_MONOTONIC, or CLOCK_REALTIME for a
+ * condition variable on the default clock), as pthread_cond_timedwait
+ * takes a deadline. */
+struct timespec otp_clock_deadline(clockid_t clk, int64_t ms);
 
 /* Writes "YYYY-MM-DDTHH:MM:SSZ" (20 chars + NUL) for ms since the epoch. */
 #define OTP_ISO8601_LEN 21

@@ -4,6 +4,7 @@
  * names the setting). What a value means is checked by its part. */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,27 +57,41 @@ const char *otp_cfg_check_listen(const char *v)
 	return n >= 1 && n <= 65535 ? NULL : why;
 }
 
-const char *otp_cfg_check_ips(const char *v)
+/* v ("" for none) as items split at sep: NULL if ok takes each one (its
+ * first byte and length; an empty item included), else why. */
+static const char *each_item(const char *v, char sep,
+			     bool (*ok)(const char *item, size_t n),
+			     const char *why)
 {
-	static const char why[] = "is not a comma-separated list of IP "
-				  "addresses and CIDR ranges (10.0.0.0/8)";
-	struct otp_cidr_list one;
-	char e[64];
-
+	const char seps[2] = {sep, '\0'};
 	if (!*v)
 		return NULL;
 	for (;;) {
-		size_t n = strcspn(v, ",");
-		if (n == 0 || n >= sizeof(e))
-			return why;
-		memcpy(e, v, n);
-		e[n] = '\0';
-		if (otp_cidr_parse(e, &one, NULL) < 0 || one.n != 1)
+		size_t n = strcspn(v, seps);
+		if (!ok(v, n))
 			return why;
 		if (!v[n])
 			return NULL;
 		v += n + 1;
 	}
+}
+
+static bool ip_item(const char *item, size_t n)
+{
+	struct otp_cidr_list one;
+	char e[64];
+	if (n == 0 || n >= sizeof(e))
+		return false;
+	memcpy(e, item, n);
+	e[n] = '\0';
+	return otp_cidr_parse(e, &one, NULL) >= 0 && one.n == 1;
+}
+
+const char *otp_cfg_check_ips(const char *v)
+{
+	return each_item(v, ',', ip_item,
+			 "is not a comma-separated list of IP addresses and "
+			 "CIDR ranges (10.0.0.0/8)");
 }
 
 /* Which stores exist and what their URLs look like: asked of the store
@@ -141,23 +156,17 @@ const char *otp_cfg_check_token(const char *v)
 	return "may hold only letters, digits, _ and -";
 }
 
+static bool code_item(const char *item, size_t n)
+{
+	return n >= 1 && n <= 3 && item[0] != '0' &&
+	       strspn(item, "0123456789") == n;
+}
+
 const char *otp_cfg_check_codes(const char *v)
 {
-	static const char why[] = "is not a comma-separated list of calling "
-				  "codes (1-3 digits, no leading 0, e.g. 1,44)";
-
-	if (!*v)
-		return NULL;
-	for (;;) {
-		size_t n = strspn(v, "0123456789");
-		if (n < 1 || n > 3 || *v == '0')
-			return why;
-		v += n;
-		if (!*v)
-			return NULL;
-		if (*v++ != ',')
-			return why;
-	}
+	return each_item(v, ',', code_item,
+			 "is not a comma-separated list of calling codes (1-3 "
+			 "digits, no leading 0, e.g. 1,44)");
 }
 
 const char *otp_cfg_check_text(const char *v)
@@ -168,23 +177,17 @@ const char *otp_cfg_check_text(const char *v)
 	return NULL;
 }
 
+static bool label_item(const char *item, size_t n)
+{
+	return n >= 1 && n <= 63 && item[0] != '-' && item[n - 1] != '-' &&
+	       strspn(item, ALNUM "-") == n;
+}
+
 const char *otp_cfg_check_host(const char *v)
 {
-	static const char why[] = "is not a hostname (labels of letters, "
-				  "digits and -, joined by dots)";
-
-	if (!*v)
-		return NULL;
-	for (;;) {
-		size_t n = strspn(v, ALNUM "-");
-		if (n < 1 || n > 63 || v[0] == '-' || v[n - 1] == '-')
-			return why;
-		v += n;
-		if (!*v)
-			return NULL;
-		if (*v++ != '.')
-			return why;
-	}
+	return each_item(v, '.', label_item,
+			 "is not a hostname (labels of letters, digits and -, "
+			 "joined by dots)");
 }
 
 const char *otp_cfg_check_app_hash(const char *v)

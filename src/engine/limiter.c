@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/err.h"
 
 #define NSHARDS 64 /* a power of two */
@@ -47,17 +48,9 @@ struct otp_limiter {
 	unsigned char hkey[crypto_shorthash_KEYBYTES];
 };
 
-static void *alloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
-	if (!p)
-		abort();
-	return p;
-}
-
 struct otp_limiter *otp_limiter_new(size_t cells)
 {
-	struct otp_limiter *l = alloc(1, sizeof *l);
+	struct otp_limiter *l = otp_alloc(1, sizeof *l);
 	uint32_t per = (uint32_t)((cells + NSHARDS - 1) / NSHARDS);
 	uint32_t nb = 1;
 	if (per < 4)
@@ -68,13 +61,13 @@ struct otp_limiter *otp_limiter_new(size_t cells)
 	if (sodium_init() < 0)
 		abort();
 	randombytes_buf(l->hkey, sizeof l->hkey);
-	l->cells = alloc((size_t)per * NSHARDS, sizeof *l->cells);
+	l->cells = otp_alloc((size_t)per * NSHARDS, sizeof *l->cells);
 	for (int i = 0; i < NSHARDS; i++) {
 		struct shard *s = &l->shards[i];
 		pthread_mutex_init(&s->mu, NULL);
 		s->cap = per;
 		s->cells = l->cells + (size_t)per * i;
-		s->heads = alloc(nb, sizeof *s->heads);
+		s->heads = otp_alloc(nb, sizeof *s->heads);
 		memset(s->heads, 0xff, nb * sizeof *s->heads); /* all -1 */
 		s->free = -1;
 	}

@@ -6,13 +6,8 @@
 
 json_t *otp_h_envelope_error(const struct otp_error_parts *e)
 {
-	json_t *o =
-	    json_pack("{s:s, s:s}", "code", e->code, "message", e->message);
-	if (e->field)
-		json_object_set_new(o, "field", json_string(e->field));
-	if (e->retry_after_s > 0)
-		json_object_set_new(o, "retry_after",
-				    json_integer(e->retry_after_s));
+	json_t *o = otp_error_extras(
+	    json_pack("{s:s, s:s}", "code", e->code, "message", e->message), e);
 	return json_pack("{s:b, s:i, s:o}", "success", 0, "statusCode",
 			 e->status, "error", o);
 }

@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/thread.h"
 
 #define BUCKETS 1024 /* of the per-address table */
 
@@ -45,13 +46,7 @@ static void *sweep(void *arg)
 	struct otp_edge *e = arg;
 	pthread_mutex_lock(&e->mu);
 	while (!e->stop) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 250 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		struct timespec ts = otp_clock_deadline(CLOCK_REALTIME, 250);
 		pthread_cond_timedwait(&e->cv, &e->mu, &ts);
 		int64_t now = otp_clock_mono_ms();
 		for (struct otp_edge_conn *c = e->live.next; c != &e->live;
@@ -94,11 +89,7 @@ void otp_edge_free(struct otp_edge *e)
 {
 	if (!e)
 		return;
-	pthread_mutex_lock(&e->mu);
-	e->stop = true;
-	pthread_cond_signal(&e->cv);
-	pthread_mutex_unlock(&e->mu);
-	pthread_join(e->sweeper, NULL);
+	otp_thread_stop(&e->mu, &e->cv, &e->stop, e->sweeper);
 	for (size_t i = 0; i < BUCKETS; i++)
 		while (e->ips[i]) {
 			struct otp_edge_ip *next = e->ips[i]->next;

@@ -55,6 +55,9 @@ struct otp_error_parts {
  * the login API's {"error", "code"[, "field"][, "retry_after"]}, whose
  * plain forms go out as answers made once at start. */
 typedef json_t *(*otp_error_render_fn)(const struct otp_error_parts *e);
+/* For renderers: o ({"code", "message"} in the renderer's own order)
+ * with e's optional "field" and "retry_after" added; returns o. */
+json_t *otp_error_extras(json_t *o, const struct otp_error_parts *e);
 
 struct otp_route {
 	const char *method; /* "GET", "POST" */

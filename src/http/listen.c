@@ -11,33 +11,22 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/hostport.h"
 #include "http/internal.h"
 
 int otp_http_parse_listen(const char *s, char *host, size_t hostlen,
 			  unsigned *port)
 {
-	const char *colon;
+	const char *h, *pt;
 	size_t n;
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-		if (!close || close[1] != ':')
-			return OTP_ETYPE;
-		n = (size_t)(close - s - 1);
-		s++;
-		colon = close + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon)
-			return OTP_ETYPE;
-		n = (size_t)(colon - s);
-	}
-	if (n == 0 || n >= hostlen)
+	pt = otp_hostport(s, true, &h, &n);
+	if (!pt || n == 0 || n >= hostlen)
 		return OTP_ETYPE;
-	memcpy(host, s, n);
+	memcpy(host, h, n);
 	host[n] = '\0';
 	char *end;
-	unsigned long p = strtoul(colon + 1, &end, 10);
-	if (*end || p == 0 || p > 65535 || colon[1] == '\0')
+	unsigned long p = strtoul(pt, &end, 10);
+	if (*end || p == 0 || p > 65535 || pt[0] == '\0')
 		return OTP_ETYPE;
 	*port = (unsigned)p;
 	return 0;

@@ -89,18 +89,22 @@ static bool plain_error(const struct ctx *c, int err)
 	       !r->cors_origin && !c->close && !r->nheaders;
 }
 
-/* The login API's error: {"error": message, "code": wire[, "field"]
- * [, "retry_after"]}. */
-static json_t *default_error(const struct otp_error_parts *e)
+json_t *otp_error_extras(json_t *o, const struct otp_error_parts *e)
 {
-	json_t *o =
-	    json_pack("{s:s, s:s}", "error", e->message, "code", e->code);
 	if (e->field)
 		json_object_set_new(o, "field", json_string(e->field));
 	if (e->retry_after_s > 0)
 		json_object_set_new(o, "retry_after",
 				    json_integer(e->retry_after_s));
 	return o;
+}
+
+/* The login API's error: {"error": message, "code": wire[, "field"]
+ * [, "retry_after"]}. */
+static json_t *default_error(const struct otp_error_parts *e)
+{
+	return otp_error_extras(
+	    json_pack("{s:s, s:s}", "error", e->message, "code", e->code), e);
 }
 
 /* An error as its route renders it (src/handlers/ for the provider API's

@@ -69,6 +69,26 @@ int otp_sms_check_arg(const char *arg, char *err, size_t errlen)
 	return OTP_ETYPE;
 }
 
+int otp_sms_open_bare(const struct otp_sms_ops *ops, const char *arg,
+		      struct otp_sms **out, char *err, size_t errlen)
+{
+	if (arg[0] != '\0') {
+		snprintf(err, errlen, "%s takes no argument", ops->name);
+		return OTP_ETYPE;
+	}
+	struct otp_sms *d = calloc(1, sizeof *d);
+	if (!d)
+		abort();
+	d->ops = ops;
+	*out = d;
+	return 0;
+}
+
+void otp_sms_free_bare(struct otp_sms *d)
+{
+	free(d);
+}
+
 static const struct otp_sms_ops *driver_of(const char *spec, size_t len)
 {
 	for (size_t i = 0; i < NDRIVERS; i++) {

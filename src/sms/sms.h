@@ -89,6 +89,41 @@ struct otp_sms {
 	const struct otp_sms_ops *ops;
 };
 
+/* A driver's ops table, otp_sms_<pfx>_ops, named "<pfx>": its --sms
+ * prefix, its form for --help, its arg check (NULL: any arg), its caps, and
+ * its open and close; its send is <pfx>_send. */
+#define OTP_SMS_OPS(pfx, prefix_, form_, check_, caps_, open_, close_)         \
+	const struct otp_sms_ops otp_sms_##pfx##_ops = {                       \
+	    .name = #pfx,                                                      \
+	    .prefix = prefix_,                                                 \
+	    .form = form_,                                                     \
+	    .check = check_,                                                   \
+	    .version = 2,                                                      \
+	    .caps = caps_,                                                     \
+	    .open = open_,                                                     \
+	    .send = pfx##_send,                                                \
+	    .close = close_,                                                   \
+	}
+
+/* A driver with no state and no arg ("console", "null"): its open (a bare
+ * handle) and close come from here, so it writes only <pfx>_send. */
+#define OTP_SMS_BARE_OPS(pfx)                                                  \
+	static int pfx##_open(const char *arg, const struct otp_sms_env *env,  \
+			      struct otp_sms **out, char *err, size_t errlen)  \
+	{                                                                      \
+		(void)env;                                                     \
+		return otp_sms_open_bare(&otp_sms_##pfx##_ops, arg, out, err,  \
+					 errlen);                              \
+	}                                                                      \
+	OTP_SMS_OPS(pfx, #pfx, #pfx, otp_sms_check_no_arg, 0, pfx##_open,      \
+		    otp_sms_free_bare)
+
+/* For OTP_SMS_BARE_OPS: a handle with nothing but its ops, for an empty
+ * arg ("<name> takes no argument" in err otherwise), and its close. */
+int otp_sms_open_bare(const struct otp_sms_ops *ops, const char *arg,
+		      struct otp_sms **out, char *err, size_t errlen);
+void otp_sms_free_bare(struct otp_sms *d);
+
 /* Opens the one driver `spec` names ("console", "file:/tmp/sms.jsonl",
  * "null", "webhook:https://..."), with a default env (getenv, no sender,
  * no callback). Returns 0, or OTP_ETYPE with a reason in err. */

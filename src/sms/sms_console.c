@@ -18,22 +18,6 @@
 
 extern const struct otp_sms_ops otp_sms_console_ops;
 
-static int console_open(const char *arg, const struct otp_sms_env *env,
-			struct otp_sms **out, char *err, size_t errlen)
-{
-	(void)env;
-	if (arg[0] != '\0') {
-		snprintf(err, errlen, "console takes no argument");
-		return OTP_ETYPE;
-	}
-	struct otp_sms *d = calloc(1, sizeof *d);
-	if (!d)
-		abort();
-	d->ops = &otp_sms_console_ops;
-	*out = d;
-	return 0;
-}
-
 static enum otp_sms_result console_send(struct otp_sms *d,
 					const struct otp_sms_msg *m, char *err,
 					size_t errlen)
@@ -63,19 +47,4 @@ static enum otp_sms_result console_send(struct otp_sms *d,
 	return OTP_SMS_SENT;
 }
 
-static void console_close(struct otp_sms *d)
-{
-	free(d);
-}
-
-const struct otp_sms_ops otp_sms_console_ops = {
-    .name = "console",
-    .prefix = "console",
-    .form = "console",
-    .check = otp_sms_check_no_arg,
-    .version = 2,
-    .caps = 0,
-    .open = console_open,
-    .send = console_send,
-    .close = console_close,
-};
+OTP_SMS_BARE_OPS(console);

@@ -118,14 +118,5 @@ static void file_close(struct otp_sms *d)
 	free(f);
 }
 
-const struct otp_sms_ops otp_sms_file_ops = {
-    .name = "file",
-    .prefix = "file:",
-    .form = "file:PATH",
-    .check = otp_sms_check_arg,
-    .version = 2,
-    .caps = 0,
-    .open = file_open,
-    .send = file_send,
-    .close = file_close,
-};
+OTP_SMS_OPS(file, "file:", "file:PATH", otp_sms_check_arg, 0, file_open,
+	    file_close);

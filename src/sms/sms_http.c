@@ -50,6 +50,30 @@ void otp_sms_http_deinit(struct otp_sms_http *h)
 	h->curl = NULL;
 }
 
+void *otp_sms_http_new(size_t size, const struct otp_sms_ops *ops,
+		       const struct otp_sms_env *env, char *err, size_t errlen)
+{
+	struct otp_sms_http_handle *h = calloc(1, size);
+	if (!h)
+		abort();
+	h->base.ops = ops;
+	if (otp_sms_http_init(&h->http, env) < 0) {
+		snprintf(err, errlen, "%s: cannot set up libcurl", ops->name);
+		ops->close(&h->base);
+		return NULL;
+	}
+	return h;
+}
+
+void otp_sms_http_free(void *handle, void *secret)
+{
+	struct otp_sms_http_handle *h = handle;
+	otp_sms_http_deinit(&h->http);
+	if (secret)
+		sodium_free(secret);
+	free(h);
+}
+
 const char *otp_sms_http_url_check(const char *url)
 {
 	const char *why = NULL;

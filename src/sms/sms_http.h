@@ -39,6 +39,23 @@ struct otp_sms_buf {
 	size_t len, cap;
 };
 
+/* The head of an HTTP driver's handle: its struct otp_sms_http_handle
+ * comes first. */
+struct otp_sms_http_handle {
+	struct otp_sms base;
+	struct otp_sms_http http;
+};
+
+/* A zeroed handle of `size` bytes (a struct whose first member is a struct
+ * otp_sms_http_handle) with ops set and its HTTP set up, or NULL with
+ * "<name>: cannot set up libcurl" in err (the handle closed by ops->close).
+ */
+void *otp_sms_http_new(size_t size, const struct otp_sms_ops *ops,
+		       const struct otp_sms_env *env, char *err, size_t errlen);
+/* Frees handle (its head first) after its own fields: tears down its HTTP,
+ * frees `secret` (sodium_malloc'd; may be NULL) and the handle. */
+void otp_sms_http_free(void *handle, void *secret);
+
 int otp_sms_http_init(struct otp_sms_http *h, const struct otp_sms_env *env);
 void otp_sms_http_deinit(struct otp_sms_http *h);
 

@@ -31,12 +31,11 @@
 extern const struct otp_sms_ops otp_sms_kannel_ops;
 
 struct kannel {
-	struct otp_sms base; /* first */
-	struct otp_sms_http http;
-	char *url;	/* without user and password */
-	char *user;	/* sendsms username */
-	char *pass;	/* sodium_malloc'd */
-	char *from;	/* "" = the gateway's default sender */
+	struct otp_sms_http_handle h; /* first */
+	char *url;		      /* without user and password */
+	char *user;		      /* sendsms username */
+	char *pass;		      /* sodium_malloc'd */
+	char *from;		      /* "" = the gateway's default sender */
 	char *callback; /* otpd's base URL, "" = no delivery reports */
 };
 
@@ -48,16 +47,14 @@ static char *dup(const char *s)
 	return d;
 }
 
-static void kannel_free(struct kannel *k)
+static void kannel_close(struct otp_sms *d)
 {
-	otp_sms_http_deinit(&k->http);
+	struct kannel *k = (struct kannel *)d;
 	free(k->url);
 	free(k->user);
-	if (k->pass)
-		sodium_free(k->pass);
 	free(k->from);
 	free(k->callback);
-	free(k);
+	otp_sms_http_free(k, k->pass);
 }
 
 /* Splits the user and password off the URL. 0 or OTP_ETYPE. */
@@ -109,17 +106,12 @@ out:
 static int kannel_open(const char *arg, const struct otp_sms_env *env,
 		       struct otp_sms **out, char *err, size_t errlen)
 {
-	struct kannel *k = calloc(1, sizeof *k);
+	struct kannel *k =
+	    otp_sms_http_new(sizeof *k, &otp_sms_kannel_ops, env, err, errlen);
 	if (!k)
-		abort();
-	k->base.ops = &otp_sms_kannel_ops;
-	if (otp_sms_http_init(&k->http, env) < 0) {
-		snprintf(err, errlen, "kannel: cannot set up libcurl");
-		kannel_free(k);
 		return OTP_ETYPE;
-	}
 	if (split_url(k, arg, err, errlen) < 0) {
-		kannel_free(k);
+		kannel_close(&k->h.base);
 		return OTP_ETYPE;
 	}
 	k->from = dup(env->from);
@@ -127,7 +119,7 @@ static int kannel_open(const char *arg, const struct otp_sms_env *env,
 	size_t n = strlen(k->callback);
 	while (n > 0 && k->callback[n - 1] == '/')
 		k->callback[--n] = '\0';
-	*out = &k->base;
+	*out = &k->h.base;
 	return 0;
 }
 
@@ -173,24 +165,10 @@ static enum otp_sms_result kannel_send(struct otp_sms *d,
 
 	struct otp_sms_http_req rq = {.url = url.p};
 	enum otp_sms_result res =
-	    otp_sms_http_do(&k->http, "kannel", &rq, m->body, err, errlen);
+	    otp_sms_http_do(&k->h.http, "kannel", &rq, m->body, err, errlen);
 	otp_sms_buf_wipe(&url);
 	return res;
 }
 
-static void kannel_close(struct otp_sms *d)
-{
-	kannel_free((struct kannel *)d);
-}
-
-const struct otp_sms_ops otp_sms_kannel_ops = {
-    .name = "kannel",
-    .prefix = "kannel:",
-    .form = "kannel:URL",
-    .check = otp_sms_check_arg,
-    .version = 2,
-    .caps = OTP_SMS_CAP_NETWORK | OTP_SMS_CAP_DLR,
-    .open = kannel_open,
-    .send = kannel_send,
-    .close = kannel_close,
-};
+OTP_SMS_OPS(kannel, "kannel:", "kannel:URL", otp_sms_check_arg,
+	    OTP_SMS_CAP_NETWORK | OTP_SMS_CAP_DLR, kannel_open, kannel_close);

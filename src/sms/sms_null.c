@@ -12,22 +12,6 @@
 
 extern const struct otp_sms_ops otp_sms_null_ops;
 
-static int null_open(const char *arg, const struct otp_sms_env *env,
-		     struct otp_sms **out, char *err, size_t errlen)
-{
-	(void)env;
-	if (arg[0] != '\0') {
-		snprintf(err, errlen, "null takes no argument");
-		return OTP_ETYPE;
-	}
-	struct otp_sms *d = calloc(1, sizeof *d);
-	if (!d)
-		abort();
-	d->ops = &otp_sms_null_ops;
-	*out = d;
-	return 0;
-}
-
 static enum otp_sms_result null_send(struct otp_sms *d,
 				     const struct otp_sms_msg *m, char *err,
 				     size_t errlen)
@@ -39,19 +23,4 @@ static enum otp_sms_result null_send(struct otp_sms *d,
 	return OTP_SMS_SENT;
 }
 
-static void null_close(struct otp_sms *d)
-{
-	free(d);
-}
-
-const struct otp_sms_ops otp_sms_null_ops = {
-    .name = "null",
-    .prefix = "null",
-    .form = "null",
-    .check = otp_sms_check_no_arg,
-    .version = 2,
-    .caps = 0,
-    .open = null_open,
-    .send = null_send,
-    .close = null_close,
-};
+OTP_SMS_BARE_OPS(null);

@@ -28,24 +28,21 @@
 extern const struct otp_sms_ops otp_sms_twilio_ops;
 
 struct twilio {
-	struct otp_sms base; /* first */
-	struct otp_sms_http http;
-	char *url;   /* .../Messages.json */
-	char *sid;   /* account SID (the basic-auth user) */
-	char *token; /* sodium_malloc'd */
+	struct otp_sms_http_handle h; /* first */
+	char *url;		      /* .../Messages.json */
+	char *sid;		      /* account SID (the basic-auth user) */
+	char *token;		      /* sodium_malloc'd */
 	char *from;
 	bool service; /* from is a Messaging Service SID */
 };
 
-static void twilio_free(struct twilio *t)
+static void twilio_close(struct otp_sms *d)
 {
-	otp_sms_http_deinit(&t->http);
+	struct twilio *t = (struct twilio *)d;
 	free(t->url);
 	free(t->sid);
-	if (t->token)
-		sodium_free(t->token);
 	free(t->from);
-	free(t);
+	otp_sms_http_free(t, t->token);
 }
 
 static bool is_service_sid(const char *s)
@@ -85,15 +82,10 @@ static int twilio_open(const char *arg, const struct otp_sms_env *env,
 			 "Messaging Service SID (MG...)");
 		return OTP_ETYPE;
 	}
-	struct twilio *t = calloc(1, sizeof *t);
+	struct twilio *t =
+	    otp_sms_http_new(sizeof *t, &otp_sms_twilio_ops, env, err, errlen);
 	if (!t)
-		abort();
-	t->base.ops = &otp_sms_twilio_ops;
-	if (otp_sms_http_init(&t->http, env) < 0) {
-		snprintf(err, errlen, "twilio: cannot set up libcurl");
-		twilio_free(t);
 		return OTP_ETYPE;
-	}
 	size_t bl = strlen(base);
 	while (bl > 0 && base[bl - 1] == '/')
 		bl--;
@@ -108,7 +100,7 @@ static int twilio_open(const char *arg, const struct otp_sms_env *env,
 		 (int)bl, base, sid);
 	memcpy(t->token, token, strlen(token) + 1);
 	t->service = is_service_sid(t->from);
-	*out = &t->base;
+	*out = &t->h.base;
 	return 0;
 }
 
@@ -144,24 +136,11 @@ static enum otp_sms_result twilio_send(struct otp_sms *d,
 	    .pass = t->token,
 	};
 	enum otp_sms_result res =
-	    otp_sms_http_do(&t->http, "twilio", &rq, m->body, err, errlen);
+	    otp_sms_http_do(&t->h.http, "twilio", &rq, m->body, err, errlen);
 	curl_slist_free_all(h);
 	otp_sms_buf_wipe(&form);
 	return res;
 }
 
-static void twilio_close(struct otp_sms *d)
-{
-	twilio_free((struct twilio *)d);
-}
-
-const struct otp_sms_ops otp_sms_twilio_ops = {
-    .name = "twilio",
-    .prefix = "twilio:",
-    .form = "twilio:[URL]",
-    .version = 2,
-    .caps = OTP_SMS_CAP_NETWORK | OTP_SMS_CAP_IDEM,
-    .open = twilio_open,
-    .send = twilio_send,
-    .close = twilio_close,
-};
+OTP_SMS_OPS(twilio, "twilio:", "twilio:[URL]", NULL,
+	    OTP_SMS_CAP_NETWORK | OTP_SMS_CAP_IDEM, twilio_open, twilio_close);

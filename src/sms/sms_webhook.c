@@ -32,20 +32,17 @@ extern const struct otp_sms_ops otp_sms_webhook_ops;
 #define SECRET_MIN 16
 
 struct webhook {
-	struct otp_sms base; /* first */
-	struct otp_sms_http http;
+	struct otp_sms_http_handle h; /* first */
 	char *url;
 	unsigned char *secret; /* sodium_malloc'd */
 	size_t secret_len;
 };
 
-static void webhook_free(struct webhook *w)
+static void webhook_close(struct otp_sms *d)
 {
-	otp_sms_http_deinit(&w->http);
+	struct webhook *w = (struct webhook *)d;
 	free(w->url);
-	if (w->secret)
-		sodium_free(w->secret);
-	free(w);
+	otp_sms_http_free(w, w->secret);
 }
 
 static int webhook_open(const char *arg, const struct otp_sms_env *env,
@@ -64,22 +61,17 @@ static int webhook_open(const char *arg, const struct otp_sms_env *env,
 			 SECRET_MIN);
 		return OTP_ETYPE;
 	}
-	struct webhook *w = calloc(1, sizeof *w);
+	struct webhook *w =
+	    otp_sms_http_new(sizeof *w, &otp_sms_webhook_ops, env, err, errlen);
 	if (!w)
-		abort();
-	w->base.ops = &otp_sms_webhook_ops;
-	if (otp_sms_http_init(&w->http, env) < 0) {
-		snprintf(err, errlen, "webhook: cannot set up libcurl");
-		webhook_free(w);
 		return OTP_ETYPE;
-	}
 	w->url = strdup(arg);
 	w->secret_len = strlen(secret);
 	w->secret = sodium_malloc(w->secret_len);
 	if (!w->url || !w->secret)
 		abort();
 	memcpy(w->secret, secret, w->secret_len);
-	*out = &w->base;
+	*out = &w->h.base;
 	return 0;
 }
 
@@ -140,26 +132,13 @@ static enum otp_sms_result webhook_send(struct otp_sms *d,
 	struct otp_sms_http_req rq = {
 	    .url = w->url, .body = body, .body_len = len, .headers = h};
 	enum otp_sms_result res =
-	    otp_sms_http_do(&w->http, "webhook", &rq, m->body, err, errlen);
+	    otp_sms_http_do(&w->h.http, "webhook", &rq, m->body, err, errlen);
 	curl_slist_free_all(h);
 	sodium_memzero(body, len);
 	free(body);
 	return res;
 }
 
-static void webhook_close(struct otp_sms *d)
-{
-	webhook_free((struct webhook *)d);
-}
-
-const struct otp_sms_ops otp_sms_webhook_ops = {
-    .name = "webhook",
-    .prefix = "webhook:",
-    .form = "webhook:URL",
-    .check = otp_sms_check_arg,
-    .version = 2,
-    .caps = OTP_SMS_CAP_NETWORK | OTP_SMS_CAP_IDEM,
-    .open = webhook_open,
-    .send = webhook_send,
-    .close = webhook_close,
-};
+OTP_SMS_OPS(webhook, "webhook:", "webhook:URL", otp_sms_check_arg,
+	    OTP_SMS_CAP_NETWORK | OTP_SMS_CAP_IDEM, webhook_open,
+	    webhook_close);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/err.h"
 
 #define WAYS   4
@@ -49,23 +50,15 @@ struct cached {
 	struct otp_session_cache *c;
 };
 
-static void *alloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
-	if (!p)
-		abort();
-	return p;
-}
-
 struct otp_session_cache *otp_session_cache_new(size_t entries)
 {
-	struct otp_session_cache *c = alloc(1, sizeof *c);
+	struct otp_session_cache *c = otp_alloc(1, sizeof *c);
 	size_t buckets = 1;
 	while (buckets * WAYS < entries)
 		buckets <<= 1;
 	c->mask = buckets - 1;
-	c->gen = alloc(buckets, sizeof *c->gen);
-	c->e = alloc(buckets * WAYS, sizeof *c->e);
+	c->gen = otp_alloc(buckets, sizeof *c->gen);
+	c->e = otp_alloc(buckets * WAYS, sizeof *c->e);
 	for (int i = 0; i < NLOCKS; i++)
 		pthread_mutex_init(&c->stripes[i].mu, NULL);
 	return c;
@@ -303,7 +296,7 @@ static const struct otp_store_ops cached_ops = {
 struct otp_store *otp_store_cached_new(struct otp_store *inner,
 				       struct otp_session_cache *c)
 {
-	struct cached *w = alloc(1, sizeof *w);
+	struct cached *w = otp_alloc(1, sizeof *w);
 	w->base.ops = &cached_ops;
 	w->inner = inner;
 	w->c = c;

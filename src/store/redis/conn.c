@@ -17,6 +17,7 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/hostport.h"
 #include "core/log.h"
 #include "store/redis/stats.h"
 
@@ -430,20 +431,10 @@ int otp_redis_init(struct otp_redis *r, const char *url)
 			return OTP_ETYPE;
 		h = at + 1;
 	}
-	const char *hend, *port;
-	if (*h == '[') {
-		hend = strchr(h, ']');
-		if (!hend || hend[1] != ':')
-			return OTP_ETYPE;
-		h++;
-		port = hend + 2;
-	} else {
-		hend = strchr(h, ':');
-		if (!hend)
-			return OTP_ETYPE;
-		port = hend + 1;
-	}
-	size_t hl = (size_t)(hend - h);
+	size_t hl;
+	const char *port = otp_hostport(h, false, &h, &hl);
+	if (!port)
+		return OTP_ETYPE;
 	if (hl == 0 || hl >= sizeof r->host || memchr(h, '/', hl))
 		return OTP_ETYPE;
 	memcpy(r->host, h, hl);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/utf8.h"
 #include "store/redis/conn.h"
 #include "store/store.h"
 
@@ -117,10 +118,7 @@ static inline void add_error(struct otp_redis_args *a, const char *error)
 {
 	if (!error)
 		error = "";
-	size_t n = strnlen(error, OTP_ERROR_TEXT_MAX - 1);
-	if (error[n] != '\0')
-		while (n > 0 && ((unsigned char)error[n] & 0xc0) == 0x80)
-			n--;
+	size_t n = otp_utf8_cut(error, OTP_ERROR_TEXT_MAX - 1);
 	add_bin(a, error, n);
 }
 
@@ -211,51 +209,9 @@ int otp_redis_list(struct otp_store *s, enum otp_redis_script sc,
 
 /* ---- the operations, one file per domain ---- */
 
-int otp_redis_code_issue(struct otp_store *s, const struct otp_issue *in,
-			 int64_t now, struct otp_issue_out *out);
-int otp_redis_code_get(struct otp_store *s, const char *id,
-		       struct otp_code_info *out);
-int otp_redis_code_verify(struct otp_store *s, const struct otp_verify_in *in,
-			  int64_t now, struct otp_verify_out *out);
-int otp_redis_limit_take(struct otp_store *s, const struct otp_limit *lims,
-			 size_t n, int64_t now, int64_t *retry_ms);
-int otp_redis_session_get(struct otp_store *s,
-			  const unsigned char hash[OTP_HASH_LEN], int64_t now,
-			  struct otp_session *out);
-int otp_redis_session_bind(struct otp_store *s,
-			   const struct otp_session_bind *b,
-			   const char *pending_id, const char *pending_phone,
-			   bool count_send, int64_t now);
-int otp_redis_session_rotate(struct otp_store *s,
-			     const unsigned char old_hash[OTP_HASH_LEN],
-			     const unsigned char new_hash[OTP_HASH_LEN],
-			     const char *phone, int64_t expires_ms,
-			     int64_t now);
-int otp_redis_session_delete(struct otp_store *s,
-			     const unsigned char hash[OTP_HASH_LEN]);
-int otp_redis_apikey_put(struct otp_store *s, const struct otp_apikey *k);
-int otp_redis_apikey_get(struct otp_store *s, const char *id,
-			 struct otp_apikey *out);
-int otp_redis_apikey_list(struct otp_store *s, struct otp_apikey *out,
-			  size_t max, size_t *n);
-int otp_redis_apikey_revoke(struct otp_store *s, const char *id, int64_t now);
-int otp_redis_outbox_claim(struct otp_store *s, int64_t now, int64_t lease_ms,
-			   struct otp_msg *out, size_t max, size_t *n);
-int otp_redis_outbox_ack(struct otp_store *s, int64_t id, int lease,
-			 int64_t now);
-int otp_redis_outbox_retry(struct otp_store *s, int64_t id, int lease,
-			   int64_t next_ms, int driver, const char *error,
-			   int64_t now);
-int otp_redis_outbox_fail(struct otp_store *s, int64_t id, int lease,
-			  enum otp_msg_state state, const char *error,
-			  int64_t now);
-int otp_redis_outbox_report(struct otp_store *s, int64_t id,
-			    enum otp_msg_state state, int64_t now);
-int otp_redis_outbox_requeue(struct otp_store *s, int64_t id, int64_t now);
-int otp_redis_outbox_list(struct otp_store *s, int state,
-			  struct otp_msg_info *out, size_t max, size_t *n);
-int otp_redis_outbox_state(struct otp_store *s, const char *request_id,
-			   enum otp_msg_state *state);
-int otp_redis_purge(struct otp_store *s, int64_t now, long *removed);
+/* otp_redis_<op> for each of OTP_STORE_OPS (ping included). */
+#define OTP_REDIS_DECL_(op, params, args) int otp_redis_##op params;
+OTP_STORE_OPS(OTP_REDIS_DECL_)
+#undef OTP_REDIS_DECL_
 
 #endif

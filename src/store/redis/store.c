@@ -125,7 +125,7 @@ static int open_rd(const char *arg, struct otp_store **out)
 	return 0;
 }
 
-static int ping(struct otp_store *s)
+int otp_redis_ping(struct otp_store *s)
 {
 	struct rd *r = cast(s);
 	struct otp_redis_args a;
@@ -151,26 +151,7 @@ const struct otp_store_ops otp_store_redis_ops = {
     .caps = 0,
     .open = open_rd,
     .close = close_rd,
-    .ping = ping,
-    .code_issue = otp_redis_code_issue,
-    .code_get = otp_redis_code_get,
-    .code_verify = otp_redis_code_verify,
-    .limit_take = otp_redis_limit_take,
-    .session_get = otp_redis_session_get,
-    .session_bind = otp_redis_session_bind,
-    .session_rotate = otp_redis_session_rotate,
-    .session_delete = otp_redis_session_delete,
-    .apikey_put = otp_redis_apikey_put,
-    .apikey_get = otp_redis_apikey_get,
-    .apikey_list = otp_redis_apikey_list,
-    .apikey_revoke = otp_redis_apikey_revoke,
-    .outbox_claim = otp_redis_outbox_claim,
-    .outbox_ack = otp_redis_outbox_ack,
-    .outbox_retry = otp_redis_outbox_retry,
-    .outbox_fail = otp_redis_outbox_fail,
-    .outbox_report = otp_redis_outbox_report,
-    .outbox_requeue = otp_redis_outbox_requeue,
-    .outbox_list = otp_redis_outbox_list,
-    .outbox_state = otp_redis_outbox_state,
-    .purge = otp_redis_purge,
+#define OTP_REDIS_FIELD_(op, params, args) .op = otp_redis_##op,
+    OTP_STORE_OPS(OTP_REDIS_FIELD_)
+#undef OTP_REDIS_FIELD_
 };

@@ -19,7 +19,9 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/err.h"
+#include "core/thread.h"
 #include "store/sqlite/sqlite_test.h"
 
 struct otp_sqlite_ckpt {
@@ -57,19 +59,6 @@ int otp_sqlite_ckpt_live(void)
 static bool due(const struct otp_sqlite_ckpt *c)
 {
 	return c->wal_pages - c->mark >= c->pages;
-}
-
-static struct timespec deadline(int ms)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
 }
 
 /* Runs one checkpoint with the lock dropped; returns SQLite's code and the
@@ -112,7 +101,8 @@ static void *run(void *arg)
 			continue;
 		}
 		unsigned long seen = c->stats.commits;
-		struct timespec ts = deadline(c->idle_ms);
+		struct timespec ts =
+		    otp_clock_deadline(CLOCK_MONOTONIC, c->idle_ms);
 		int rc = 0;
 		while (!c->stop && !due(c) && rc != ETIMEDOUT)
 			rc = pthread_cond_timedwait(&c->wake, &c->mu, &ts);
@@ -190,11 +180,7 @@ void otp_sqlite_ckpt_stop(struct otp_sqlite_ckpt *c)
 {
 	if (!c)
 		return;
-	pthread_mutex_lock(&c->mu);
-	c->stop = true;
-	pthread_cond_signal(&c->wake);
-	pthread_mutex_unlock(&c->mu);
-	pthread_join(c->thread, NULL);
+	otp_thread_stop(&c->mu, &c->wake, &c->stop, c->thread);
 	atomic_fetch_sub(&live, 1);
 	release(c);
 }
@@ -224,7 +210,7 @@ void otp_sqlite_ckpt_stats(struct otp_sqlite_ckpt *c,
 bool otp_sqlite_ckpt_wait(struct otp_sqlite_ckpt *c, unsigned long checkpoints,
 			  unsigned long truncates, int timeout_ms)
 {
-	struct timespec ts = deadline(timeout_ms);
+	struct timespec ts = otp_clock_deadline(CLOCK_MONOTONIC, timeout_ms);
 	pthread_mutex_lock(&c->mu);
 	int rc = 0;
 	while ((c->stats.checkpoints < checkpoints ||

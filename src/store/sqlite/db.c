@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/utf8.h"
 #include "store/sqlite/stats.h"
 
 #define DAY_MS (24LL * 60 * 60 * 1000)
@@ -39,10 +40,7 @@ static void bind_error(sqlite3_stmt *st, int i, const char *error)
 {
 	if (!error)
 		error = "";
-	size_t n = strnlen(error, OTP_ERROR_TEXT_MAX - 1);
-	if (error[n] != '\0')
-		while (n > 0 && ((unsigned char)error[n] & 0xc0) == 0x80)
-			n--;
+	size_t n = otp_utf8_cut(error, OTP_ERROR_TEXT_MAX - 1);
 	sqlite3_bind_text(st, i, error, (int)n, SQLITE_STATIC);
 }
 
@@ -312,7 +310,7 @@ fail_setup:
 	return err;
 }
 
-static int ping(struct otp_store *s)
+int otp_sq_ping(struct otp_store *s)
 {
 	int rc = otp_sq_row(otp_sq_rd(s, ST_PING), "");
 	if (rc == 1)
@@ -376,26 +374,7 @@ const struct otp_store_ops otp_store_sqlite_ops = {
     .open = open_db,
     .lock = otp_store_sqlite_lock,
     .close = close_db,
-    .ping = ping,
-    .code_issue = otp_sq_code_issue,
-    .code_get = otp_sq_code_get,
-    .code_verify = otp_sq_code_verify,
-    .limit_take = otp_sq_limit_take,
-    .session_get = otp_sq_session_get,
-    .session_bind = otp_sq_session_bind,
-    .session_rotate = otp_sq_session_rotate,
-    .session_delete = otp_sq_session_delete,
-    .apikey_put = otp_sq_apikey_put,
-    .apikey_get = otp_sq_apikey_get,
-    .apikey_list = otp_sq_apikey_list,
-    .apikey_revoke = otp_sq_apikey_revoke,
-    .outbox_claim = otp_sq_outbox_claim,
-    .outbox_ack = otp_sq_outbox_ack,
-    .outbox_retry = otp_sq_outbox_retry,
-    .outbox_fail = otp_sq_outbox_fail,
-    .outbox_report = otp_sq_outbox_report,
-    .outbox_requeue = otp_sq_outbox_requeue,
-    .outbox_list = otp_sq_outbox_list,
-    .outbox_state = otp_sq_outbox_state,
-    .purge = otp_sq_purge,
+#define OTP_SQ_FIELD_(op, params, args) .op = otp_sq_##op,
+    OTP_STORE_OPS(OTP_SQ_FIELD_)
+#undef OTP_SQ_FIELD_
 };
