@@ -219,6 +219,8 @@ int otp_redis_code_verify(struct otp_store *s, const struct otp_verify_in *in,
 			  int64_t now, struct otp_verify_out *out);
 int otp_redis_limit_take(struct otp_store *s, const struct otp_limit *lims,
 			 size_t n, int64_t now, int64_t *retry_ms);
+int otp_redis_limit_give(struct otp_store *s, const struct otp_limit *lims,
+			 size_t n, int64_t now);
 int otp_redis_session_get(struct otp_store *s,
 			  const unsigned char hash[OTP_HASH_LEN], int64_t now,
 			  struct otp_session *out);

@@ -9,7 +9,8 @@
  *
  * Keys, all under "otp:", with a hash tag per entity:
  *   otp:{c:<request id>}        code: phone, MAC, attempts left, state, times
- *   otp:{p:<phone>}             id of the phone's latest code (to retire it)
+ *   otp:{p:<phone>:<owner>}     id of the latest code of a phone and owner
+ *                               (to retire it)
  *   otp:{s:<hex token hash>}    session
  *   otp:{i:<idempotency key>}   first answer under an idempotency key
  *   otp:{l:<limit key>}         GCRA theoretical arrival time
@@ -156,6 +157,7 @@ const struct otp_store_ops otp_store_redis_ops = {
     .code_get = otp_redis_code_get,
     .code_verify = otp_redis_code_verify,
     .limit_take = otp_redis_limit_take,
+    .limit_give = otp_redis_limit_give,
     .session_get = otp_redis_session_get,
     .session_bind = otp_redis_session_bind,
     .session_rotate = otp_redis_session_rotate,

@@ -64,6 +64,8 @@ static size_t field_max(char c)
 		return OTP_IDEM_KEY_MAX;
 	case 'q':
 		return OTP_PENDING_MAX;
+	case 'o':
+		return OTP_OWNER_MAX;
 	default:
 		return 0;
 	}
@@ -381,6 +383,7 @@ const struct otp_store_ops otp_store_sqlite_ops = {
     .code_get = otp_sq_code_get,
     .code_verify = otp_sq_code_verify,
     .limit_take = otp_sq_limit_take,
+    .limit_give = otp_sq_limit_give,
     .session_get = otp_sq_session_get,
     .session_bind = otp_sq_session_bind,
     .session_rotate = otp_sq_session_rotate,

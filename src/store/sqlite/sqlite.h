@@ -167,9 +167,10 @@ int otp_sq_bind_session(struct conn *q, const struct otp_session_bind *b,
 int otp_sq_put_login(struct conn *q, const unsigned char hash[OTP_HASH_LEN],
 		     const char *phone, int64_t expires_ms, int64_t now);
 /* Inside an open transaction: takes from all n limits or returns
- * OTP_ELIMITED with *longest the longest wait (the caller rolls back). */
+ * OTP_ELIMITED with *longest the longest wait and *which its index (the
+ * caller rolls back). */
 int otp_sq_take_in_tx(struct conn *q, const struct otp_limit *lims, size_t n,
-		      int64_t now, int64_t *longest);
+		      int64_t now, int64_t *longest, int *which);
 
 /* The operations, one domain a file (the ops table is db.c's). */
 int otp_sq_code_issue(struct otp_store *s, const struct otp_issue *in,
@@ -180,6 +181,8 @@ int otp_sq_code_verify(struct otp_store *s, const struct otp_verify_in *in,
 		       int64_t now, struct otp_verify_out *out);
 int otp_sq_limit_take(struct otp_store *s, const struct otp_limit *lims,
 		      size_t n, int64_t now, int64_t *retry_ms);
+int otp_sq_limit_give(struct otp_store *s, const struct otp_limit *lims,
+		      size_t n, int64_t now);
 int otp_sq_session_get(struct otp_store *s,
 		       const unsigned char hash[OTP_HASH_LEN], int64_t now,
 		       struct otp_session *out);
