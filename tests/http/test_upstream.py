@@ -344,7 +344,7 @@ def test_local_phone_limit_applies_before_upstream(otpd, relays):
     assert a.send(a.browser(), PHONE).status_code == 200
     b.wait_code(PHONE)
     r = a.send(a.browser(), PHONE)
-    assert_rate_limited(r, 1, 3600)
+    assert_rate_limited(r, 1, 3600, "phone_ip_rate_limited")
     assert relay.sends == 1
     assert b.db_count("outbox") == 1
     settle_b(b, a)
@@ -357,7 +357,7 @@ def test_local_cooldown_applies_before_upstream(otpd, relays):
     a = front(otpd, relay.url())  # default cooldown: 30 s
     br = a.browser()
     assert a.send(br, PHONE).status_code == 200
-    assert_rate_limited(a.send(br, PHONE), 1, 30)
+    assert_rate_limited(a.send(br, PHONE), 1, 30, "resend_cooldown")
     assert relay.sends == 1
     assert b.db_count("outbox") == 1
 

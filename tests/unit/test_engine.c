@@ -50,11 +50,17 @@ static void last_code(char code[16])
 	}
 }
 
-static int send(const char *phone, const char *token, struct otp_send_out *o)
+static int send_from(const char *phone, const char *token, const char *ip,
+		     struct otp_send_out *o)
 {
 	struct otp_send_in in = {
-	    phone, strlen(phone), token, token ? strlen(token) : 0, now, NULL};
+	    phone, strlen(phone), token, token ? strlen(token) : 0, now, ip};
 	return otp_engine_send(&eng, st, &in, o);
+}
+
+static int send(const char *phone, const char *token, struct otp_send_out *o)
+{
+	return send_from(phone, token, NULL, o);
 }
 
 static int verify(const char *token, const char *code, const char *phone,
@@ -158,7 +164,7 @@ static void resend_retires_old_code_and_cooldown(void)
 	last_code(c1);
 	/* a second send within 30 s: refused, with the wait */
 	now += 10000;
-	CHECK_INT(send("+1 415 555 0100", o.new_token, &o2), OTP_ELIMITED);
+	CHECK_INT(send("+1 415 555 0100", o.new_token, &o2), OTP_ECOOLDOWN);
 	CHECK_INT(o2.retry_after_s, 20);
 	now += 20000;
 	CHECK_INT(send("+1 415 555 0100", o.new_token, &o2), 0);
@@ -182,7 +188,8 @@ static void five_sends_per_hour(void)
 			       "+1(415)5550100"};
 	for (int i = 0; i < 5; i++)
 		CHECK_INT(send(forms[i], NULL, &o), 0);
-	CHECK_INT(send("+14155550100", NULL, &o), OTP_ELIMITED);
+	/* every send came from one client: its budget for the phone */
+	CHECK_INT(send("+14155550100", NULL, &o), OTP_EPHONEIP);
 	CHECK_INT(o.retry_after_s, 720);
 	/* another phone has its own bucket */
 	CHECK_INT(send("+14155550101", NULL, &o), 0);
@@ -214,7 +221,7 @@ static void ip_limit_sixty_per_minute(void)
 		CHECK_INT(
 		    otp_engine_limit_ip(&eng, st, "10.0.0.1", now, &retry), 0);
 	CHECK_INT(otp_engine_limit_ip(&eng, st, "10.0.0.1", now, &retry),
-		  OTP_ELIMITED);
+		  OTP_EIPLIM);
 	CHECK_INT(retry, 1);
 	CHECK_INT(otp_engine_limit_ip(&eng, st, "10.0.0.2", now, &retry), 0);
 }
@@ -241,7 +248,7 @@ static void ip_limit_scope(void)
 		    0);
 	}
 	CHECK_INT(otp_engine_limit_ip(&other, st, "10.0.0.1", now, &retry),
-		  OTP_ELIMITED);
+		  OTP_EIPLIM);
 	CHECK_INT(retry, 1);
 	otp_engine_deinit(&other);
 
@@ -256,7 +263,7 @@ static void ip_limit_scope(void)
 		    0);
 	}
 	CHECK_INT(otp_engine_limit_ip(&eng, st, "10.0.0.1", now, &retry),
-		  OTP_ELIMITED);
+		  OTP_EIPLIM);
 	otp_engine_deinit(&other);
 }
 
@@ -300,8 +307,11 @@ static int api_send(const char *phone, const char *idem,
 	return otp_engine_api_send(&eng, st, &in, o);
 }
 
-/* Both APIs pass the one policy: the same destination lists, one per-phone
- * budget between them, and an idempotent replay takes nothing from it. */
+/* Both APIs pass the one policy: the same destination lists and one
+ * per-phone ceiling between them (4 x limit-phone), each with budgets of
+ * its own under it (login: per client IP and per session; provider: per
+ * API key), and an idempotent replay takes nothing. Changed on purpose
+ * (issue 12): one shared budget of 5 let anyone lock a phone out. */
 static void both_apis_share_the_policy(void)
 {
 	struct otp_send_out o;
@@ -313,8 +323,10 @@ static void both_apis_share_the_policy(void)
 	free(cfg.countries_deny);
 	cfg.countries_deny = strdup("44");
 	CHECK_INT(api_send("+442079460958", NULL, &a), OTP_EDENIED);
-	CHECK_INT(send("+14155550100", NULL, &o), 0);
-	CHECK_INT(send("+14155550100", NULL, &o), 0);
+	for (int i = 0; i < 5; i++)
+		CHECK_INT(send("+14155550100", NULL, &o), 0);
+	CHECK_INT(send("+14155550100", NULL, &o), OTP_EPHONEIP);
+	CHECK_INT(o.retry_after_s, 720);
 	CHECK_INT(api_send("+14155550100", "idem-1", &a), 0);
 	CHECK(!a.replayed);
 	for (int i = 0; i < 3; i++) {
@@ -322,11 +334,18 @@ static void both_apis_share_the_policy(void)
 		CHECK(b.replayed);
 		CHECK_STR(b.request_id, a.request_id);
 	}
-	CHECK_INT(api_send("+14155550100", NULL, &a), 0);
-	CHECK_INT(send("+14155550100", NULL, &o), 0);
-	CHECK_INT(api_send("+14155550100", NULL, &a), OTP_ELIMITED);
+	for (int i = 0; i < 4; i++)
+		CHECK_INT(api_send("+14155550100", NULL, &a), 0);
+	CHECK_INT(api_send("+14155550100", NULL, &a), OTP_EPHONEKEY);
 	CHECK_INT(a.retry_after_s, 720);
-	CHECK_INT(send("+14155550100", NULL, &o), OTP_ELIMITED);
+	/* 10 of the ceiling's 20 are spent: two more clients spend the rest */
+	for (int i = 0; i < 5; i++) {
+		CHECK_INT(send_from("+14155550100", NULL, "10.0.0.1", &o), 0);
+		CHECK_INT(send_from("+14155550100", NULL, "10.0.0.2", &o), 0);
+	}
+	CHECK_INT(send_from("+14155550100", NULL, "10.0.0.3", &o),
+		  OTP_EPHONELIM);
+	CHECK_INT(o.retry_after_s, 180);
 	CHECK_INT(otp_engine_limit_ip(&eng, st, "10.0.0.1", now, &retry), 0);
 	otp_engine_stats(&eng, &es);
 	CHECK_INT(es.limiter_cells, 1);
