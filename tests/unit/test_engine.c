@@ -351,6 +351,29 @@ static void both_apis_share_the_policy(void)
 	CHECK_INT(es.limiter_cells, 1);
 }
 
+/* The bound README states: from any number of clients and sessions, a
+ * phone gets at most 39 codes in any hour (the ceiling's burst of 20, then
+ * one every 180 s), so at most 39 x 5 = 195 wrong guesses. */
+static void ceiling_bounds_codes_per_phone_per_hour(void)
+{
+	struct otp_send_out o;
+	char ip[32];
+	int issued = 0;
+	setup();
+	cfg.resend_cooldown = 0;
+	int64_t t0 = now;
+	for (int i = 0; now < t0 + 3600000; i++, now += 10000) {
+		snprintf(ip, sizeof ip, "10.%d.%d.1", i / 250, i % 250);
+		int rc = send_from("+14155550100", NULL, ip, &o);
+		if (rc == 0)
+			issued++;
+		else
+			CHECK_INT(rc, OTP_EPHONELIM);
+	}
+	CHECK_INT(issued, 39);
+	now = t0;
+}
+
 static void logout_destroys_session(void)
 {
 	struct otp_send_out o;
@@ -380,6 +403,7 @@ static const struct harness_test tests[] = {
     TEST(bad_phones_and_codes),
     TEST(destination_lists),
     TEST(both_apis_share_the_policy),
+    TEST(ceiling_bounds_codes_per_phone_per_hour),
     TEST(logout_destroys_session),
 };
 
