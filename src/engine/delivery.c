@@ -1,4 +1,5 @@
-/* delivery.c - delivery-report tokens and Kannel's reports (delivery.h).
+/* delivery.c - delivery-report tokens, request-id tags and Kannel's
+ * reports (delivery.h).
  *
  * The token check comes before any store access, so a forged report costs
  * one MAC and touches nothing. Interim reports (queued, accepted by the
@@ -22,6 +23,19 @@ void otp_engine_dlr_token(void *arg, int64_t message_id, char *out, size_t cap)
 	}
 	otp_dlr_token(e->keys, message_id, tok);
 	memcpy(out, tok, sizeof tok);
+}
+
+void otp_engine_id_tag(void *arg, const char *id, char *out, size_t cap)
+{
+	struct otp_engine *e = arg;
+	char tag[OTP_ID_TAG_LEN + 1];
+	if (cap < sizeof tag) {
+		if (cap)
+			out[0] = '\0';
+		return;
+	}
+	otp_id_tag(e->keys, id, tag);
+	memcpy(out, tag, sizeof tag);
 }
 
 int otp_engine_dlr_kannel(struct otp_engine *e, struct otp_store *s, int64_t id,

@@ -63,3 +63,18 @@ def test_a_new_send_retires_only_the_same_keys_code(otpd):
     ra2 = ok_data(a.send(PHONE))["requestId"]
     assert ok_data(a.status(ra))["status"] == "failed"
     assert ok_data(a.status(ra2))["status"] == "pending"
+
+
+def test_request_ids_stay_out_of_the_log(otpd):
+    # a log line carries the route's template and, for a message, the id's
+    # keyed tag: whoever reads the log cannot open the request
+    srv = provider(otpd)
+    api = Api(srv)
+    rid = ok_data(api.send(PHONE))["requestId"]
+    code = first_code(srv)
+    ok_data(api.status(rid))
+    ok_data(api.verify(rid, code))
+    srv.stop()
+    log = srv.log_text()
+    assert '"msg":"sms sent"' in log and '"request":"' in log, log
+    assert rid not in log
