@@ -272,6 +272,7 @@ int main(int argc, char **argv)
 		},
 	    .unseal = otp_engine_unseal,
 	    .dlr_token = otp_engine_dlr_token,
+	    .id_tag = otp_engine_id_tag,
 	    .arg = &engine,
 	    .workers = (int)cfg.sms_workers,
 	    .max_attempts = (int)cfg.sms_attempts,

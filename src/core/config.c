@@ -107,9 +107,11 @@ const struct setting otp_cfg_settings[] = {
 	INT("limit-ip", limit_ip, "60", 0, 100000000,
 	    "OTPD_LIMIT_IP", "requests per minute from one client IP; 0 = off"),
 	INT("limit-phone", limit_phone, "5", 0, 100000000,
-	    "OTPD_LIMIT_PHONE", "codes sent per hour to one phone; 0 = off"),
+	    "OTPD_LIMIT_PHONE", "codes an hour to one phone from one session, IP or API key"
+	    " (from everyone: 4 times that); 0 = off"),
 	INT("resend-cooldown", resend_cooldown, "30", 0, 86400,
-	    "OTPD_RESEND_COOLDOWN", "seconds between two sends to one phone; 0 = off"),
+	    "OTPD_RESEND_COOLDOWN", "seconds between two sends to one phone from one IP or API key;"
+	    " 0 = off"),
 	INT("limit-key", limit_key, "20", 0, 1000000,
 	    "OTPD_LIMIT_KEY", "provider API requests per second per API key; 0 = off"),
 	ENUM("limit-scope", limit_scope, "process", scopes,

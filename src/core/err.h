@@ -39,6 +39,20 @@
 	X(EMEDIA, 415, "unsupported_media_type",                               \
 	  "Content-Type must be application/json")                             \
 	X(ELIMITED, 429, "rate_limited", "too many requests")                  \
+	X(ECOOLDOWN, 429, "resend_cooldown",                                   \
+	  "a code was just sent: wait before asking for another")              \
+	X(EPHONELIM, 429, "phone_rate_limited",                                \
+	  "too many codes for this phone this hour")                           \
+	X(EPHONEIP, 429, "phone_ip_rate_limited",                              \
+	  "too many codes for this phone from this address this hour")         \
+	X(EPHONESESS, 429, "phone_session_rate_limited",                       \
+	  "too many codes for this phone in this session this hour")           \
+	X(EPHONEKEY, 429, "phone_key_rate_limited",                            \
+	  "too many codes for this phone with this API key this hour")         \
+	X(EIPLIM, 429, "ip_rate_limited",                                      \
+	  "too many requests from this address")                               \
+	X(EKEYLIM, 429, "key_rate_limited",                                    \
+	  "too many requests with this API key")                               \
 	X(EUPSTREAM, 502, "upstream_failed", "upstream provider failed")       \
 	X(EUNAVAIL, 503, "backend_unavailable", "storage backend unavailable") \
 	X(EBUSY, 503, "busy", "server is shutting down")
@@ -65,5 +79,11 @@ int otp_err_status(int err);
 const char *otp_err_code(int err);
 /* Human message, e.g. "too many requests". */
 const char *otp_err_message(int err);
+
+/* Is err one of the limits' refusals (429, answered with retry_after)? */
+static inline int otp_err_limited(int err)
+{
+	return otp_err_status(err) == 429;
+}
 
 #endif

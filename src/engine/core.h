@@ -47,6 +47,7 @@ struct otp_verify_core {
 	 * names, rotated on success (new_token gets the new token); else the
 	 * API-key scope: the request id. */
 	const char *request_id;
+	const char *key_id; /* API-key scope: only its own codes are found */
 	const char *token;
 	size_t token_len;
 	char *new_token;
@@ -63,5 +64,12 @@ int otp_engine_verify_core(struct otp_engine *e, struct otp_store *s,
 
 /* Has a token the shape of one we made (session.c)? */
 bool otp_engine_token_ok(const char *tok, size_t len);
+
+/* A code's owner (store.h, OTP_OWNER_MAX): the API key's, "k:<key id>", or
+ * the login session's, "s:" and the first 16 bytes of its token hash in hex
+ * (session.c). */
+void otp_owner_of_key(const char *key_id, char out[OTP_OWNER_MAX]);
+void otp_owner_of_session(const unsigned char hash[OTP_HASH_LEN],
+			  char out[OTP_OWNER_MAX]);
 
 #endif

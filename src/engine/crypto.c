@@ -13,6 +13,7 @@ struct otp_keys {
 	unsigned char session[32];
 	unsigned char box[crypto_secretbox_KEYBYTES];
 	unsigned char dlr[crypto_auth_hmacsha256_KEYBYTES];
+	unsigned char tag[32];
 	/* Keyed BLAKE2b starts by compressing a block that holds only the
 	 * key; these states are past that block, so a hash of a short input
 	 * (a token, an id and a code) costs one compression instead of two.
@@ -39,6 +40,8 @@ struct otp_keys *otp_keys_new(const unsigned char secret[OTP_SECRET_LEN])
 	crypto_kdf_derive_from_key(k->box, sizeof k->box, 3, "otpdobox",
 				   secret);
 	crypto_kdf_derive_from_key(k->dlr, sizeof k->dlr, 4, "otpddlr_",
+				   secret);
+	crypto_kdf_derive_from_key(k->tag, sizeof k->tag, 5, "otpdtag_",
 				   secret);
 	crypto_generichash_init(&k->code_st, k->code, sizeof k->code,
 				OTP_MAC_LEN);
@@ -159,4 +162,13 @@ bool otp_dlr_token_ok(const struct otp_keys *k, int64_t message_id,
 		return false;
 	dlr_mac(k, message_id, want);
 	return sodium_memcmp(want, token, OTP_DLR_TOKEN_LEN) == 0;
+}
+
+void otp_id_tag(const struct otp_keys *k, const char *id,
+		char out[OTP_ID_TAG_LEN + 1])
+{
+	unsigned char h[OTP_ID_TAG_LEN / 2];
+	crypto_generichash(h, sizeof h, (const unsigned char *)id, strlen(id),
+			   k->tag, sizeof k->tag);
+	sodium_bin2hex(out, OTP_ID_TAG_LEN + 1, h, sizeof h);
 }

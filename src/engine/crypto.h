@@ -61,4 +61,11 @@ void otp_dlr_token(const struct otp_keys *k, int64_t message_id,
 bool otp_dlr_token_ok(const struct otp_keys *k, int64_t message_id,
 		      const char *token);
 
+/* A request id's tag: a keyed hash of it, 16 hex digits, the same in every
+ * process with the same secret. What log lines and gateways' idempotency
+ * keys carry instead of the id itself (which opens the request). */
+#define OTP_ID_TAG_LEN 16
+void otp_id_tag(const struct otp_keys *k, const char *id,
+		char out[OTP_ID_TAG_LEN + 1]);
+
 #endif

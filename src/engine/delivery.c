@@ -1,4 +1,5 @@
-/* delivery.c - delivery-report tokens and Kannel's reports (delivery.h).
+/* delivery.c - delivery-report tokens, request-id tags and Kannel's
+ * reports (delivery.h).
  *
  * The token check comes before any store access, so a forged report costs
  * one MAC and touches nothing. Interim reports (queued, accepted by the
@@ -11,17 +12,32 @@
 #include "core/err.h"
 #include "engine/crypto.h"
 
-void otp_engine_dlr_token(void *arg, int64_t message_id, char *out, size_t cap)
+/* Copies a token of n bytes (its NUL included) to out, or "" if it does not
+ * fit in cap. */
+static void put(char *out, size_t cap, const char *v, size_t n)
 {
-	struct otp_engine *e = arg;
-	char tok[OTP_DLR_TOKEN_LEN + 1];
-	if (cap < sizeof tok) {
+	if (cap < n) {
 		if (cap)
 			out[0] = '\0';
 		return;
 	}
+	memcpy(out, v, n);
+}
+
+void otp_engine_dlr_token(void *arg, int64_t message_id, char *out, size_t cap)
+{
+	struct otp_engine *e = arg;
+	char tok[OTP_DLR_TOKEN_LEN + 1];
 	otp_dlr_token(e->keys, message_id, tok);
-	memcpy(out, tok, sizeof tok);
+	put(out, cap, tok, sizeof tok);
+}
+
+void otp_engine_id_tag(void *arg, const char *id, char *out, size_t cap)
+{
+	struct otp_engine *e = arg;
+	char tag[OTP_ID_TAG_LEN + 1];
+	otp_id_tag(e->keys, id, tag);
+	put(out, cap, tag, sizeof tag);
 }
 
 int otp_engine_dlr_kannel(struct otp_engine *e, struct otp_store *s, int64_t id,

@@ -20,6 +20,10 @@
  * out (cap >= OTP_DLR_TOKEN_LEN + 1). Thread-safe. */
 void otp_engine_dlr_token(void *arg, int64_t message_id, char *out, size_t cap);
 
+/* The tag of request id `id` (otp_id_tag; arg is the engine) into out, ""
+ * if cap is under OTP_ID_TAG_LEN + 1 (the outbox worker's id_tag). */
+void otp_engine_id_tag(void *arg, const char *id, char *out, size_t cap);
+
 /* Kannel's report type (its %d): 1 delivered to the phone, 2 not delivered
  * to the phone, 16 rejected by the SMSC; 4 (queued) and 8 (accepted by the
  * SMSC) are interim and change nothing. */

@@ -9,7 +9,8 @@
  * (send.c) and one verify core (verify.c); every send passes the policy
  * (policy.c) once, there. Sessions: session.c. Set-up and stats: engine.c.
  *
- * Errors: 0 or a negative OTP_E*; OTP_ELIMITED comes with retry_after_s set.
+ * Errors: 0 or a negative OTP_E*; a limit's refusal (otp_err_limited: each
+ * limit has its own code) comes with retry_after_s set.
  */
 #ifndef OTP_ENGINE_ENGINE_H
 #define OTP_ENGINE_ENGINE_H
@@ -68,7 +69,8 @@ struct otp_send_out {
 
 /* Normalises and checks the phone, takes the per-phone limits, issues a code
  * bound to the session (created if the cookie names none) with its message
- * in the outbox. OTP_EPHONE, OTP_EDENIED, OTP_ELIMITED, store errors. */
+ * in the outbox. OTP_EPHONE, OTP_EDENIED, a limit's error (otp_err_limited:
+ * OTP_ECOOLDOWN, OTP_EPHONE*, policy.h) with retry_after_s, store errors. */
 int otp_engine_send(struct otp_engine *e, struct otp_store *s,
 		    const struct otp_send_in *in, struct otp_send_out *out);
 
@@ -135,17 +137,23 @@ int otp_engine_api_send(struct otp_engine *e, struct otp_store *s,
 			const struct otp_api_send_in *in,
 			struct otp_api_send_out *out);
 
-/* One try of a request's code. 0 with the outcome in out (NOTFOUND,
- * EXPIRED, USED, DEAD included), or OTP_ECODEFMT. */
+/* One try of a request's code, made by API key key_id. 0 with the outcome
+ * in out (NOTFOUND, EXPIRED, USED, DEAD included; a request of another key
+ * or of the login API is NOTFOUND, and nothing is counted), or
+ * OTP_ECODEFMT. */
 int otp_engine_api_verify(struct otp_engine *e, struct otp_store *s,
-			  const char *id, const char *code, size_t code_len,
-			  int64_t now, struct otp_verify_out *out);
+			  const char *key_id, const char *id, const char *code,
+			  size_t code_len, int64_t now,
+			  struct otp_verify_out *out);
 
-/* A request's status, or OTP_ENOTFOUND. */
+/* A request's status as API key key_id may see it, or OTP_ENOTFOUND (also
+ * for another key's request or a login's code). */
 int otp_engine_api_status(struct otp_engine *e, struct otp_store *s,
-			  const char *id, struct otp_code_info *out);
+			  const char *key_id, const char *id,
+			  struct otp_code_info *out);
 
-/* Takes one request from an API key's bucket (limit-key per second). */
+/* Takes one request from an API key's bucket (limit-key per second);
+ * refused: OTP_EKEYLIM. */
 int otp_engine_limit_key(struct otp_engine *e, struct otp_store *s,
 			 const char *key_id, int64_t now,
 			 int64_t *retry_after_s);
@@ -153,7 +161,7 @@ int otp_engine_limit_key(struct otp_engine *e, struct otp_store *s,
 /* --- policy shared by every face --- */
 
 /* Takes one request from the client IP's bucket (limit-ip per minute).
- * 0 or OTP_ELIMITED with *retry_after_s. */
+ * 0 or OTP_EIPLIM with *retry_after_s. */
 int otp_engine_limit_ip(struct otp_engine *e, struct otp_store *s,
 			const char *ip, int64_t now, int64_t *retry_after_s);
 

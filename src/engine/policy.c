@@ -1,6 +1,8 @@
 /* policy.c - the rules on whom a code may be sent to and how often (see
- * policy.h): countries-allow/deny, the per-phone hourly limit and resend
- * cooldown, the per-IP and per-key request limits, and the abuse hook.
+ * policy.h): countries-allow/deny, the per-phone hourly budgets (split by
+ * session or key, and by client IP, under a ceiling per phone) and resend
+ * cooldown, each with its own error, the per-IP and per-key request limits, and
+ * the abuse hook.
  *
  * The per-IP and per-key limits go to this process's memory (limiter.c) by
  * default, or to the store with --limit-scope store; the per-phone limits
@@ -78,22 +80,56 @@ int otp_policy_send(const struct otp_engine *e, struct otp_store *s,
 		    int64_t *retry_after_s)
 {
 	const struct otp_config *cfg = e->cfg;
-	if (!destination_ok(cfg, in->ps.phone))
+	const char *ph = in->ps.phone;
+	const char *ip = in->ip ? in->ip : "-";
+	const char *who = in->ps.owner; /* "k:<key id>" or "s:<hex>" */
+	if (!destination_ok(cfg, ph))
 		return OTP_EDENIED;
 	int rc = otp_policy_abuse_check(e, s, in, retry_after_s);
 	if (rc < 0)
 		return rc;
 	memset(lims, 0, OTP_POLICY_PHONE_LIMITS * sizeof *lims);
-	lims[0].rate = per(cfg->limit_phone, 3600000);
-	lims[1].rate = (struct otp_gcra){cfg->resend_cooldown * 1000, 1};
-	snprintf(lims[0].key, sizeof lims[0].key, "ph:%s", in->ps.phone);
-	snprintf(lims[1].key, sizeof lims[1].key, "cd:%s", in->ps.phone);
+	struct otp_limit *cd = &lims[OTP_PL_COOLDOWN];
+	cd->rate = (struct otp_gcra){cfg->resend_cooldown * 1000, 1};
+	if (in->key_id)
+		snprintf(cd->key, sizeof cd->key, "cd:%s:%s", ph, who);
+	else
+		snprintf(cd->key, sizeof cd->key, "cd:%s:%s", ph, ip);
+	lims[OTP_PL_SCOPE].rate = per(cfg->limit_phone, 3600000);
+	snprintf(lims[OTP_PL_SCOPE].key, sizeof lims[OTP_PL_SCOPE].key,
+		 "ps:%s:%s", ph, who);
+	if (!in->key_id) { /* an app server is one address for all its users */
+		lims[OTP_PL_IP].rate = per(cfg->limit_phone, 3600000);
+		snprintf(lims[OTP_PL_IP].key, sizeof lims[OTP_PL_IP].key,
+			 "pi:%s:%s", ph, ip);
+	}
+	lims[OTP_PL_PHONE].rate =
+	    per(cfg->limit_phone * OTP_POLICY_PHONE_CEILING, 3600000);
+	snprintf(lims[OTP_PL_PHONE].key, sizeof lims[OTP_PL_PHONE].key, "ph:%s",
+		 ph);
 	return 0;
 }
 
+int otp_policy_limit_err(const struct otp_send_core *in, int which)
+{
+	switch (which) {
+	case OTP_PL_COOLDOWN:
+		return OTP_ECOOLDOWN;
+	case OTP_PL_SCOPE:
+		return in->key_id ? OTP_EPHONEKEY : OTP_EPHONESESS;
+	case OTP_PL_IP:
+		return OTP_EPHONEIP;
+	case OTP_PL_PHONE:
+		return OTP_EPHONELIM;
+	default:
+		return OTP_ELIMITED;
+	}
+}
+
+/* One request's token of a per-IP or per-key limit; refused: `err`. */
 static int take_one(struct otp_engine *e, struct otp_store *s, const char *kind,
 		    const char *v, struct otp_gcra rate, int64_t now,
-		    int64_t *retry_after_s)
+		    int64_t *retry_after_s, int err)
 {
 	struct otp_limit l = {.rate = rate};
 	int64_t retry_ms = 0;
@@ -105,8 +141,10 @@ static int take_one(struct otp_engine *e, struct otp_store *s, const char *kind,
 		rc = otp_limiter_take(e->limiter, l.key, &rate, now, &retry_ms);
 	else
 		rc = otp_store_limit_take(s, &l, 1, now, &retry_ms);
-	if (rc == OTP_ELIMITED)
+	if (rc == OTP_ELIMITED) {
 		*retry_after_s = otp_gcra_retry_s(retry_ms);
+		return err;
+	}
 	return rc;
 }
 
@@ -114,7 +152,7 @@ int otp_engine_limit_ip(struct otp_engine *e, struct otp_store *s,
 			const char *ip, int64_t now, int64_t *retry_after_s)
 {
 	return take_one(e, s, "ip", ip, per(e->cfg->limit_ip, 60000), now,
-			retry_after_s);
+			retry_after_s, OTP_EIPLIM);
 }
 
 int otp_engine_limit_key(struct otp_engine *e, struct otp_store *s,
@@ -122,5 +160,5 @@ int otp_engine_limit_key(struct otp_engine *e, struct otp_store *s,
 			 int64_t *retry_after_s)
 {
 	return take_one(e, s, "key", key_id, per(e->cfg->limit_key, 1000), now,
-			retry_after_s);
+			retry_after_s, OTP_EKEYLIM);
 }

@@ -16,8 +16,22 @@
 
 #include "engine/core.h"
 
-/* The per-phone limits a send takes: so many per hour, and the cooldown. */
-#define OTP_POLICY_PHONE_LIMITS 2
+/* The per-phone limits a send takes, all or none, in this order. The
+ * budget of a phone is split, so that an outsider cannot spend another
+ * person's: each (phone, session) or (phone, API key), and each (phone,
+ * client IP) of the login API, has --limit-phone codes an hour of its own,
+ * under a ceiling of OTP_POLICY_PHONE_CEILING times that for the phone
+ * from everyone together (which bounds brute force: every code has
+ * --code-attempts tries). The cooldown is per (phone, client IP) in the
+ * login API and per (phone, API key) in the provider API. */
+enum otp_policy_phone_limit {
+	OTP_PL_COOLDOWN, /* resend_cooldown */
+	OTP_PL_SCOPE, /* phone_session_rate_limited / phone_key_rate_limited */
+	OTP_PL_IP,    /* phone_ip_rate_limited (login API only) */
+	OTP_PL_PHONE, /* phone_rate_limited: the ceiling */
+	OTP_POLICY_PHONE_LIMITS
+};
+#define OTP_POLICY_PHONE_CEILING 4
 
 /* A phone as the client typed it, into E.164 by the numbering plan: the
  * default region for national input, the allowed ranges, and with
@@ -36,6 +50,11 @@ int otp_policy_send(const struct otp_engine *e, struct otp_store *s,
 		    const struct otp_send_core *in,
 		    struct otp_limit lims[OTP_POLICY_PHONE_LIMITS],
 		    int64_t *retry_after_s);
+
+/* The error of a refusal by lims[which] (from otp_policy_send for this
+ * send), or OTP_ELIMITED for an index that is none of them (an upstream's
+ * own 429). */
+int otp_policy_limit_err(const struct otp_send_core *in, int which);
 
 /* The fraud and cost check of one send (SMS pumping, spend caps): the one
  * place such a rule goes. Called by otp_policy_send after the destination

@@ -4,7 +4,8 @@
  * core: normalised phone -> policy (policy.c: destination, abuse hook, the
  *       per-phone limits) -> the provider issues a code with those limits
  *       taken in the same step (a replay under an idempotency key takes
- *       none), bound to the login session or scoped to the API key.
+ *       none), bound to the login session or scoped to the API key, and
+ *       owned by it (a send retires only its own owner's codes).
  * login adapter:    phone and cookie -> the session binding (a new session
  *                   when the cookie names none).
  * provider adapter: phone, idempotency key, length and TTL of the API.
@@ -39,12 +40,19 @@ int otp_engine_send_core(struct otp_engine *e, struct otp_store *s,
 	struct otp_limit lims[OTP_POLICY_PHONE_LIMITS];
 	struct otp_psend_out po;
 	char idem[OTP_IDEM_KEY_MAX];
+	char owner[OTP_OWNER_MAX];
+	struct otp_send_core c = *in;
 	int rc;
 
-	rc = otp_policy_send(e, s, in, lims, a->retry_after_s);
+	if (in->key_id)
+		otp_owner_of_key(in->key_id, owner);
+	else
+		otp_owner_of_session(in->ps.bind->hash, owner);
+	c.ps.owner = owner;
+	rc = otp_policy_send(e, s, &c, lims, a->retry_after_s);
 	if (rc < 0)
 		return rc;
-	struct otp_psend ps = in->ps;
+	struct otp_psend ps = c.ps;
 	ps.limits = lims;
 	ps.nlimits = OTP_POLICY_PHONE_LIMITS;
 	ps.idem = NULL;
@@ -53,8 +61,10 @@ int otp_engine_send_core(struct otp_engine *e, struct otp_store *s,
 		ps.idem = idem;
 	}
 	rc = otp_provider_send(e->provider, s, &ps, &po);
-	if (rc == OTP_ELIMITED)
+	if (rc == OTP_ELIMITED) {
 		*a->retry_after_s = otp_gcra_retry_s(po.retry_ms);
+		rc = otp_policy_limit_err(in, po.limit);
+	}
 	if (rc < 0)
 		return rc;
 	snprintf(a->request_id, OTP_PENDING_MAX, "%s", po.request_id);

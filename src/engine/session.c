@@ -3,9 +3,26 @@
  *
  * A token is random; only its keyed hash reaches the store. Sessions are
  * created by a login send (send.c) and rotated by a verify (verify.c).
+ * Also here: the owner a code of a session or an API key records.
  */
+#include <sodium.h>
+#include <stdio.h>
+
 #include "core/err.h"
 #include "engine/core.h"
+
+void otp_owner_of_key(const char *key_id, char out[OTP_OWNER_MAX])
+{
+	snprintf(out, OTP_OWNER_MAX, "k:%.*s", OTP_KEY_ID_LEN, key_id);
+}
+
+void otp_owner_of_session(const unsigned char hash[OTP_HASH_LEN],
+			  char out[OTP_OWNER_MAX])
+{
+	out[0] = 's';
+	out[1] = ':';
+	sodium_bin2hex(out + 2, OTP_OWNER_MAX - 2, hash, 16);
+}
 
 bool otp_engine_token_ok(const char *tok, size_t len)
 {

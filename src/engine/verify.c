@@ -2,7 +2,8 @@
  * API's verifies as thin adapters over it (see core.h, engine.h).
  *
  * core: code format -> expected phone -> the code (the session's pending
- *       one, or the request id) -> one atomic try in the provider, which on
+ *       one, or the request id of the API key's own) -> one atomic try in
+ *       the provider (another owner's code is not found), which on
  *       success in the login scope rotates the session in the same step.
  * login adapter:    the outcome as verified / attempts left / expired.
  * provider adapter: the outcome as it is; and a request's status.
@@ -65,6 +66,7 @@ int otp_engine_verify_core(struct otp_engine *e, struct otp_store *s,
 	    .request_id = in->request_id, .code = digits, .now = in->now};
 	struct otp_session sess;
 	char phone[OTP_PHONE_MAX] = "";
+	char owner[OTP_OWNER_MAX] = "";
 	int rc;
 
 	memset(out, 0, sizeof *out);
@@ -82,8 +84,13 @@ int otp_engine_verify_core(struct otp_engine *e, struct otp_store *s,
 		rc = session_scope(e, s, in, &v, &sess);
 		if (rc < 0)
 			return rc;
+		otp_owner_of_session(v.old_hash, owner);
+	} else if (in->key_id) {
+		otp_owner_of_key(in->key_id, owner);
 	}
-	v.expect_phone = phone; /* the provider checks it in the same step */
+	/* the provider checks both in the same step */
+	v.expect_phone = phone;
+	v.expect_owner = owner;
 	return otp_provider_verify(e->provider, s, &v, out);
 }
 
@@ -119,16 +126,30 @@ int otp_engine_verify(struct otp_engine *e, struct otp_store *s,
 }
 
 int otp_engine_api_verify(struct otp_engine *e, struct otp_store *s,
-			  const char *id, const char *code, size_t code_len,
-			  int64_t now, struct otp_verify_out *out)
+			  const char *key_id, const char *id, const char *code,
+			  size_t code_len, int64_t now,
+			  struct otp_verify_out *out)
 {
-	struct otp_verify_core c = {
-	    .code = code, .code_len = code_len, .request_id = id, .now = now};
+	struct otp_verify_core c = {.code = code,
+				    .code_len = code_len,
+				    .request_id = id,
+				    .key_id = key_id,
+				    .now = now};
 	return otp_engine_verify_core(e, s, &c, out);
 }
 
 int otp_engine_api_status(struct otp_engine *e, struct otp_store *s,
-			  const char *id, struct otp_code_info *out)
+			  const char *key_id, const char *id,
+			  struct otp_code_info *out)
 {
-	return otp_provider_status(e->provider, s, id, out);
+	char owner[OTP_OWNER_MAX];
+	int rc = otp_provider_status(e->provider, s, id, out);
+	if (rc < 0)
+		return rc;
+	otp_owner_of_key(key_id, owner);
+	if (!otp_owner_ok(out->owner, owner)) {
+		memset(out, 0, sizeof *out);
+		return OTP_ENOTFOUND; /* another key's, or a login's */
+	}
+	return 0;
 }

@@ -56,7 +56,7 @@ int otp_h_send_otp(struct otp_req *r)
 	in.token = session_token(r, &in.token_len);
 	rc = otp_engine_send(app->engine, s, &in, &out);
 	log_phone(r, out.phone);
-	if (rc == OTP_ELIMITED)
+	if (otp_err_limited(rc))
 		r->retry_after_s = out.retry_after_s;
 	/* A session made before an upstream failed keeps its cookie, so that
 	 * the client's retry is recognised as the same send. */

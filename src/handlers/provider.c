@@ -57,7 +57,7 @@ int otp_h_otp_send(struct otp_req *r)
 	rc = otp_engine_api_send(otp_app()->engine, s, &in, &out);
 	if (out.phone[0])
 		otp_phone_mask(out.phone, r->log_phone);
-	if (rc == OTP_ELIMITED)
+	if (otp_err_limited(rc))
 		r->retry_after_s = out.retry_after_s;
 	if (rc < 0)
 		return rc;
@@ -77,8 +77,8 @@ int otp_h_otp_verify(struct otp_req *r)
 		return rc;
 	const char *id = otp_json_str(r->in, "requestId", &id_len);
 	const char *code = otp_json_str(r->in, "otpCode", &code_len);
-	rc = otp_engine_api_verify(otp_app()->engine, s, id, code, code_len,
-				   r->now, &out);
+	rc = otp_engine_api_verify(otp_app()->engine, s, r->log_key, id, code,
+				   code_len, r->now, &out);
 	if (rc < 0)
 		return rc;
 	if (out.phone[0])
@@ -135,7 +135,8 @@ int otp_h_otp_status(struct otp_req *r)
 	int rc = otp_app_store(&s);
 	if (rc < 0)
 		return rc;
-	rc = otp_engine_api_status(otp_app()->engine, s, r->param, &c);
+	rc = otp_engine_api_status(otp_app()->engine, s, r->log_key, r->param,
+				   &c);
 	if (rc < 0)
 		return rc;
 	otp_clock_iso8601(c.expires_ms, at);

@@ -84,9 +84,10 @@ static bool plain_error(const struct ctx *c, int err)
 	const struct otp_req *r = &c->r;
 	return -err > 0 && -err < OTP_ERR_COUNT_ &&
 	       !(r->route && r->route->render_error) && !r->log_field &&
-	       !(err == OTP_EUNKNOWN && c->unknown[0]) && err != OTP_ELIMITED &&
-	       !r->set_cookie[0] && !r->auth_phone[0] && !r->allow &&
-	       !r->cors_origin && !c->close && !r->nheaders;
+	       !(err == OTP_EUNKNOWN && c->unknown[0]) &&
+	       !otp_err_limited(err) && !r->set_cookie[0] &&
+	       !r->auth_phone[0] && !r->allow && !r->cors_origin && !c->close &&
+	       !r->nheaders;
 }
 
 json_t *otp_error_extras(json_t *o, const struct otp_error_parts *e)
@@ -119,7 +120,7 @@ void otp_http_error_body(struct ctx *c, int err)
 	r->raw = NULL;
 	r->status = otp_err_status(err);
 	c->answer_err = err;
-	if (err != OTP_ELIMITED)
+	if (!otp_err_limited(err))
 		r->retry_after_s = r->status == 503 ? UNAVAIL_RETRY_S : 0;
 	if (plain_error(c, err)) {
 		c->plain = true;
@@ -134,7 +135,7 @@ void otp_http_error_body(struct ctx *c, int err)
 	    .field = r->log_field			    ? r->log_field
 		     : err == OTP_EUNKNOWN && c->unknown[0] ? c->unknown
 							    : NULL,
-	    .retry_after_s = err == OTP_ELIMITED ? r->retry_after_s : 0,
+	    .retry_after_s = otp_err_limited(err) ? r->retry_after_s : 0,
 	};
 	r->out = r->route && r->route->render_error ? r->route->render_error(&e)
 						    : default_error(&e);

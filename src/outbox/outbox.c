@@ -142,6 +142,7 @@ struct note {
 	char masked[OTP_PHONE_MAX];
 	char attempt[16];
 	const char *driver;
+	char rid[OTP_ID_LEN + 1]; /* the request id's tag (cfg->id_tag) */
 };
 
 /* Dead-letters m, logging why. Returns the store's answer. */
@@ -156,8 +157,8 @@ static int dead_letter(struct otp_store *s, const struct otp_msg *m,
 	    state == OTP_MSG_EXPIRED ? &stats.expired : &stats.failed);
 	otp_log(state == OTP_MSG_EXPIRED ? OTP_LOG_INFO : OTP_LOG_ERROR,
 		state == OTP_MSG_EXPIRED ? "sms expired" : "sms dead-lettered",
-		"to", nt->masked, "request_id", m->request_id, "driver",
-		nt->driver, "reason", reason, "#attempt", nt->attempt, NULL);
+		"to", nt->masked, "request", nt->rid, "driver", nt->driver,
+		"reason", reason, "#attempt", nt->attempt, NULL);
 	return rc;
 }
 
@@ -189,10 +190,9 @@ static int settle_retry(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 			     &stats.retries);
 		if (rc == 0 && now + wait < *soonest)
 			*soonest = now + wait;
-		otp_log(OTP_LOG_WARN, "sms retry", "to", nt->masked,
-			"request_id", m->request_id, "driver", nt->driver,
-			"reason", reason, "#attempt", nt->attempt,
-			"#retry_in_ms", in, NULL);
+		otp_log(OTP_LOG_WARN, "sms retry", "to", nt->masked, "request",
+			nt->rid, "driver", nt->driver, "reason", reason,
+			"#attempt", nt->attempt, "#retry_in_ms", in, NULL);
 		return rc;
 	}
 	if (d + 1 < ndrivers) {
@@ -203,9 +203,9 @@ static int settle_retry(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 			*soonest = now;
 		snprintf(in, sizeof in, "%zu", d + 1);
 		otp_log(OTP_LOG_WARN, "sms failover", "to", nt->masked,
-			"request_id", m->request_id, "driver", nt->driver,
-			"reason", reason, "#attempt", nt->attempt,
-			"#next_driver", in, NULL);
+			"request", nt->rid, "driver", nt->driver, "reason",
+			reason, "#attempt", nt->attempt, "#next_driver", in,
+			NULL);
 		return rc;
 	}
 	snprintf(why, sizeof why,
@@ -229,6 +229,10 @@ static int deliver(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 	nt.driver = drv->ops->name;
 	otp_phone_mask(m->to, nt.masked);
 	snprintf(nt.attempt, sizeof nt.attempt, "%d", m->attempts);
+	if (cfg->id_tag)
+		cfg->id_tag(cfg->arg, m->request_id, nt.rid, sizeof nt.rid);
+	else
+		snprintf(nt.rid, sizeof nt.rid, "%s", m->request_id);
 
 	if (now >= m->expires_ms)
 		return dead_letter(s, m, &nt, OTP_MSG_EXPIRED, "code expired",
@@ -255,9 +259,10 @@ static int deliver(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 	    .body = text,
 	    .request_id = m->request_id,
 	    .message_id = m->id,
-	    /* One message per request id, and ids are random: the key is
-	     * unique across stores and the same on every try and driver. */
-	    .idem_key = m->request_id,
+	    /* One message per request id, and ids are random: the key (the
+	     * id's tag) is unique across stores and the same on every try,
+	     * driver and process. */
+	    .idem_key = nt.rid,
 	    .dlr_token = token,
 	    .ucs2 = seg.coding == OTP_SMS_UCS2,
 	    .expires_ms = m->expires_ms,
@@ -271,9 +276,9 @@ static int deliver(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 	case OTP_SMS_SENT:
 		rc = counted(otp_store_outbox_ack(s, m->id, m->attempts, now),
 			     &stats.sent);
-		otp_log(OTP_LOG_INFO, "sms sent", "to", nt.masked, "request_id",
-			m->request_id, "driver", nt.driver, "#attempt",
-			nt.attempt, "encoding", otp_sms_coding_name(seg.coding),
+		otp_log(OTP_LOG_INFO, "sms sent", "to", nt.masked, "request",
+			nt.rid, "driver", nt.driver, "#attempt", nt.attempt,
+			"encoding", otp_sms_coding_name(seg.coding),
 			"#segments", parts, NULL);
 		return rc;
 	case OTP_SMS_RETRY:

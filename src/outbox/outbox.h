@@ -47,6 +47,10 @@ struct otp_outbox_cfg {
 		      char *text, size_t cap);
 	/* Optional: the delivery-report token of message id into out. */
 	void (*dlr_token)(void *arg, int64_t id, char *out, size_t cap);
+	/* Optional: a keyed tag of request id `id` into out (16 hex digits):
+	 * what log lines and the gateways' idempotency keys carry instead of
+	 * the id. NULL: the id itself. */
+	void (*id_tag)(void *arg, const char *id, char *out, size_t cap);
 	void *arg;
 	int workers;	    /* delivery threads; default 4 */
 	int64_t lease_ms;   /* how long a claim holds; default 30000, at least

@@ -43,6 +43,7 @@ static int l_send(struct otp_provider *p, struct otp_store *s,
 	memset(out, 0, sizeof *out);
 	is.code.attempts = d->code_attempts;
 	snprintf(is.code.phone, sizeof is.code.phone, "%s", in->phone);
+	snprintf(is.code.owner, sizeof is.code.owner, "%s", in->owner);
 	is.code.expires_ms = in->now + in->ttl_s * 1000;
 	if (in->idem) {
 		snprintf(idem.key, sizeof idem.key, "%s", in->idem);
@@ -60,6 +61,7 @@ static int l_send(struct otp_provider *p, struct otp_store *s,
 	rc = otp_store_code_issue(s, &is, in->now, &io);
 	free(sealed);
 	out->retry_ms = io.retry_ms;
+	out->limit = io.limit;
 	if (rc < 0)
 		return rc;
 	snprintf(out->request_id, sizeof out->request_id, "%s", io.id);
@@ -83,6 +85,7 @@ static int l_verify(struct otp_provider *p, struct otp_store *s,
 	memcpy(v.id, in->request_id, sizeof v.id);
 	otp_code_mac(deps(p)->keys, v.id, in->code, in->code_len, v.mac);
 	snprintf(v.expect_phone, sizeof v.expect_phone, "%s", in->expect_phone);
+	snprintf(v.expect_owner, sizeof v.expect_owner, "%s", in->expect_owner);
 	memcpy(v.old_hash, in->old_hash, sizeof v.old_hash);
 	memcpy(v.new_hash, in->new_hash, sizeof v.new_hash);
 	v.session_expires_ms = in->session_expires_ms;

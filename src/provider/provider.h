@@ -24,11 +24,13 @@
 struct otp_psend {
 	const char *phone; /* E.164 */
 	const char *idem;  /* scoped idempotency key, or NULL */
+	const char *owner; /* who asks: "k:<key id>" or "s:<hex>" (store.h) */
 	int code_length;   /* digits */
 	long ttl_s;	   /* seconds the code lives */
 	const struct otp_session_bind *bind; /* login API: the session */
 	/* Limits to take a token from, all or none, unless the send is an
-	 * idempotent replay; refused: OTP_ELIMITED with out->retry_ms. */
+	 * idempotent replay; refused: OTP_ELIMITED with out->retry_ms and
+	 * out->limit. A send that issued no code keeps none of them. */
 	const struct otp_limit *limits;
 	size_t nlimits;
 	int64_t now;
@@ -39,6 +41,8 @@ struct otp_psend_out {
 	int64_t expires_ms;
 	bool replayed;	  /* an idempotent replay: nothing new was sent */
 	int64_t retry_ms; /* when OTP_ELIMITED */
+	int limit;	  /* when OTP_ELIMITED: the index in limits that
+			     refused, or -1 (the upstream's own 429) */
 };
 
 struct otp_pverify {
@@ -46,6 +50,8 @@ struct otp_pverify {
 	const char *code;
 	size_t code_len;
 	const char *expect_phone; /* "" or the phone the caller expects */
+	const char *expect_owner; /* "" or who asks: another's code is
+				     OTP_VERIFY_NOTFOUND (local provider) */
 	/* login API: on success, the session old_hash becomes new_hash,
 	 * authenticated, until session_expires_ms */
 	bool rotate;

@@ -9,7 +9,11 @@
  * sends and charges once, while a deliberate new send gets a new key.
  * Each thread keeps its own curl handle, so connections are reused.
  *
- * Not here: limits and phone policy (the engine, before this runs).
+ * The engine's limits are taken here, before the call, and given back
+ * when the upstream issued no code. Not here: which limits and the phone
+ * policy (the engine, before this runs). Tenancy: the upstream keeps its
+ * own requests, so a provider-API verify is passed on as it is (an
+ * upstream's request ids are not checked against the asking key).
  */
 #include "provider/provider.h"
 
@@ -135,23 +139,34 @@ static void login_idem(const struct otp_session_bind *b, const char *phone,
 	sodium_bin2hex(out, 65, h, sizeof h);
 }
 
-static int up_send(struct otp_provider *p, struct otp_store *s,
-		   const struct otp_psend *in, struct otp_psend_out *out)
+/* Takes the send's limits one at a time (which one refused must be told),
+ * giving back those taken when one refuses. */
+static int take_limits(struct otp_store *s, const struct otp_psend *in,
+		       struct otp_psend_out *out)
 {
-	struct upstream *u = (struct upstream *)p;
+	for (size_t i = 0; i < in->nlimits; i++) {
+		int rc = otp_store_limit_take(s, &in->limits[i], 1, in->now,
+					      &out->retry_ms);
+		if (rc < 0) {
+			otp_store_limit_give(s, in->limits, i, in->now);
+			out->limit = rc == OTP_ELIMITED ? (int)i : -1;
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* The call itself, the limits already taken: 0 when the upstream issued a
+ * code (out filled), or why not. */
+static int call_send(struct upstream *u, struct otp_store *s,
+		     const struct otp_psend *in, struct otp_psend_out *out)
+{
 	struct otp_session sess;
 	char idem[65];
 	const char *key = in->idem;
 	long status = 0;
 	json_t *ans;
 	int rc;
-	memset(out, 0, sizeof *out);
-	/* Local limits hold in front of the upstream: a refused send never
-	 * reaches it. */
-	rc = otp_store_limit_take(s, in->limits, in->nlimits, in->now,
-				  &out->retry_ms);
-	if (rc < 0)
-		return rc;
 	if (in->bind) {
 		/* The session exists before the call, so that a retry after a
 		 * failure finds the same send count and so the same key. */
@@ -186,6 +201,29 @@ static int up_send(struct otp_provider *p, struct otp_store *s,
 	}
 	snprintf(out->request_id, sizeof out->request_id, "%s", id);
 	json_decref(ans);
+	return 0;
+}
+
+/* Local limits hold in front of the upstream: a refused send never reaches
+ * it. They are taken for a code that was issued only: a send the upstream
+ * did not take (unreachable, refused) gives them back. */
+static int up_send(struct otp_provider *p, struct otp_store *s,
+		   const struct otp_psend *in, struct otp_psend_out *out)
+{
+	memset(out, 0, sizeof *out);
+	out->limit = -1;
+	int rc = take_limits(s, in, out);
+	if (rc < 0)
+		return rc;
+	rc = call_send((struct upstream *)p, s, in, out);
+	if (rc < 0) {
+		int64_t wait = out->retry_ms;
+		otp_store_limit_give(s, in->limits, in->nlimits, in->now);
+		memset(out, 0, sizeof *out);
+		out->retry_ms = wait;
+		out->limit = -1;
+		return rc;
+	}
 	if (in->bind)
 		return otp_store_session_bind(s, in->bind, out->request_id,
 					      in->phone, true, in->now);

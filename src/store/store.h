@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/gcra.h"
 #include "core/phone.h"
@@ -32,6 +33,10 @@
 #define OTP_PENDING_MAX	   65 /* a local id, or an upstream provider's id */
 #define OTP_KEY_ID_LEN	   16 /* API key id: 16 lowercase hex characters */
 #define OTP_KEY_NAME_MAX   65
+/* Who a code belongs to: "k:<API key id>" (provider API) or "s:<32 hex of
+ * the login session's token hash>" (login API); "" on a row older than
+ * owners (any owner matches it). */
+#define OTP_OWNER_MAX 40
 
 /* A new code, as the engine made it. */
 struct otp_code_new {
@@ -40,6 +45,7 @@ struct otp_code_new {
 	unsigned char mac[OTP_MAC_LEN]; /* MAC(secret, id, code) */
 	int attempts;			/* wrong tries allowed */
 	int64_t expires_ms;
+	char owner[OTP_OWNER_MAX]; /* see OTP_OWNER_MAX */
 };
 
 /* Binds a code to a login session (the login API's cookie). */
@@ -78,13 +84,15 @@ struct otp_issue_out {
 	char id[OTP_ID_LEN + 1]; /* the request id answered (new or first) */
 	int64_t expires_ms;
 	int64_t retry_ms; /* OTP_ELIMITED: the longest wait among refusals */
+	int limit;	  /* OTP_ELIMITED: the index of that refusal */
 };
 
 enum otp_code_state {
 	OTP_CODE_PENDING,
 	OTP_CODE_USED,
 	OTP_CODE_DEAD,	  /* out of attempts */
-	OTP_CODE_RETIRED, /* a newer send to the same phone replaced it */
+	OTP_CODE_RETIRED, /* a newer send of the same owner to the same phone
+			     replaced it */
 };
 #define OTP_CODE_STATES 4
 
@@ -96,6 +104,9 @@ struct otp_verify_in {
 	/* If not "", the phone the caller expects the code to have gone to: a
 	 * code of another phone counts the attempt and is not accepted. */
 	char expect_phone[OTP_PHONE_MAX];
+	/* If not "", the owner the caller speaks for: a code of another owner
+	 * (a stored "" matches any) is OTP_VERIFY_NOTFOUND, nothing counted. */
+	char expect_owner[OTP_OWNER_MAX];
 	/* Optional: on success, replace session `old_hash` by a new,
 	 * authenticated session `new_hash` for the code's phone. */
 	bool rotate;
@@ -142,6 +153,7 @@ struct otp_code_info {
 	int64_t created_ms;
 	int64_t expires_ms;
 	enum otp_msg_state msg_state; /* of its message */
+	char owner[OTP_OWNER_MAX];    /* "" on a row older than owners */
 };
 
 /* A server-side login session. */
@@ -209,7 +221,8 @@ struct otp_store;
  * and not expired at `now`), nothing is written (in->bind neither) and *out
  * replays the first answer (out->replayed, its id and its code's expires_ms),
  * or OTP_ECONFLICT if that first send went to another phone. Otherwise:
- * retires every pending code of the phone, inserts the code and its outbox
+ * retires every pending code of the phone with the same owner (other
+ * owners' codes stay pending), inserts the code and its outbox
  * message (queued, driver 0), records the idempotency key (an expired one is
  * replaced), and, if in->bind is given, creates or updates that session so its
  * pending code is this one (pending_phone = the phone; an expired session row
@@ -224,6 +237,12 @@ struct otp_store;
  *
  * limit_take: takes one token from each of the n limits, or from none: returns
  * 0, or OTP_ELIMITED with *retry_ms the longest wait among refusals.
+ * (code_issue says which one refused: out->limit.)
+ *
+ * limit_give: gives back one token to each of the n limits (a token taken
+ * for a send that then did not happen): each one's arrival time moves back
+ * by its interval; a key with no state stays without. Always 0 but for
+ * backend errors.
  *
  * session_get: live (unexpired) session by token hash, or OTP_ENOTFOUND.
  *
@@ -296,6 +315,9 @@ struct otp_store;
 	X(limit_take, (struct otp_store *s, const struct otp_limit *lims,      \
 		       size_t n, int64_t now, int64_t *retry_ms),              \
 	  (s, lims, n, now, retry_ms))                                         \
+	X(limit_give, (struct otp_store *s, const struct otp_limit *lims,      \
+		       size_t n, int64_t now),                                 \
+	  (s, lims, n, now))                                                   \
 	X(session_get, (struct otp_store *s,                                   \
 			const unsigned char hash[OTP_HASH_LEN], int64_t now,   \
 			struct otp_session *out),                              \
@@ -437,6 +459,14 @@ void otp_store_wrap_opens(struct otp_store *(*wrap)(struct otp_store *s,
 int otp_store_open_none(const char *arg, struct otp_store **out);
 
 void otp_msg_deinit(struct otp_msg *m);
+
+/* Does a code whose row says `stored` belong to `expect`? "" on either side
+ * matches (a row older than owners; a caller that speaks for no owner). */
+static inline bool otp_owner_ok(const char *stored, const char *expect)
+{
+	return !stored[0] || !expect[0] ||
+	       strncmp(stored, expect, OTP_OWNER_MAX) == 0;
+}
 
 static inline void otp_store_close(struct otp_store *s)
 {

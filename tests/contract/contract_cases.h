@@ -101,6 +101,10 @@ struct otp_store *ct_open_claimed_each(struct otp_code_new *c,
 	X(ct_idem_expiry) \
 	X(ct_purge) \
 	X(ct_purge_idem) \
+	X(ct_owner_retire) \
+	X(ct_owner_verify) \
+	X(ct_issue_which_limit) \
+	X(ct_limit_give) \
 	X(ct_apikeys)
 
 #define CONTRACT_RACES(X) \

@@ -79,9 +79,10 @@ def assert_error(resp, status, code):
     return body
 
 
-def assert_rate_limited(resp, lo, hi):
-    """429 rate_limited with Retry-After == body retry_after in [lo, hi]."""
-    body = assert_error(resp, 429, "rate_limited")
+def assert_rate_limited(resp, lo, hi, code="rate_limited"):
+    """429 `code` (each limit has its own) with Retry-After == body
+    retry_after in [lo, hi]."""
+    body = assert_error(resp, 429, code)
     ra = resp.headers.get("Retry-After")
     assert ra is not None and re.fullmatch(r"\d+", ra), resp.headers
     assert lo <= int(ra) <= hi, ra

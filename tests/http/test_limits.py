@@ -24,7 +24,7 @@ def test_ip_limit_refuses_request_over_the_limit(otpd):
     srv = otpd("--limit-ip", "5", "--trusted-proxies", "127.0.0.1")
     ip = "198.51.100.7"
     spend(srv, ip, 5)
-    assert_rate_limited(logout(srv, ip), 1, 60)
+    assert_rate_limited(logout(srv, ip), 1, 60, "ip_rate_limited")
 
 
 def test_ip_limit_counts_sends_not_session_reads(otpd):
@@ -43,7 +43,7 @@ def test_ip_limit_counts_sends_not_session_reads(otpd):
     assert b.post(srv.url("/auth/logout"), headers=h).status_code == 204
     assert b.post(srv.url("/auth/logout"), headers=h).status_code == 204
     r = srv.send(b, OTHER_PHONE, headers=h)
-    assert_rate_limited(r, 1, 60)
+    assert_rate_limited(r, 1, 60, "ip_rate_limited")
     # the refused send queued nothing
     srv.wait_code(PHONE)
     assert srv.db_count("outbox") == 1
@@ -129,7 +129,7 @@ def test_limit_scope_process_keeps_ip_counts_in_memory(otpd):
     srv = otpd("--limit-ip", "5", "--trusted-proxies", "127.0.0.1")
     ip = "198.51.100.20"
     spend(srv, ip, 5)
-    assert_rate_limited(logout(srv, ip), 1, 60)
+    assert_rate_limited(logout(srv, ip), 1, 60, "ip_rate_limited")
     assert ip_rows(srv) == 0
     srv.stop()
     srv.start()
@@ -147,7 +147,7 @@ def test_limit_scope_store_shares_the_count_through_the_store(otpd):
     srv.stop()
     srv.start()
     spend(srv, ip, 2)
-    assert_rate_limited(logout(srv, ip), 1, 60)
+    assert_rate_limited(logout(srv, ip), 1, 60, "ip_rate_limited")
 
 
 def test_ip_limit_zero_means_off(server):
@@ -163,7 +163,8 @@ def test_phone_limit_refuses_sixth_send_in_an_hour(otpd):
         r = srv.send(srv.browser(), w)
         assert r.status_code == 200, (w, r.text)
     r = srv.send(srv.browser(), PHONE)
-    assert_rate_limited(r, 1, 3600)
+    # five browsers, one address: that address's budget for the phone
+    assert_rate_limited(r, 1, 3600, "phone_ip_rate_limited")
     srv.wait_code(PHONE, count=5)
     assert srv.db_count("outbox") == 5
     assert len(srv.messages_to(PHONE)) == 5
@@ -183,14 +184,15 @@ def test_phone_limit_default_is_five_per_hour(otpd):
     srv = otpd("--resend-cooldown", "0")
     for _ in range(5):
         assert srv.send(srv.browser(), PHONE).status_code == 200
-    assert_rate_limited(srv.send(srv.browser(), PHONE), 1, 3600)
+    assert_rate_limited(srv.send(srv.browser(), PHONE), 1, 3600,
+                        "phone_ip_rate_limited")
 
 
 # -- resend cooldown -------------------------------------------------------
 def test_resend_cooldown_refuses_second_send(server):
     assert server.send(server.browser(), PHONE).status_code == 200
     r = server.send(server.browser(), "+1 (415) 555-0100")
-    assert_rate_limited(r, 1, 30)
+    assert_rate_limited(r, 1, 30, "resend_cooldown")
     server.wait_code(PHONE)
     assert server.db_count("outbox") == 1
     assert len(server.messages_to(PHONE)) == 1
@@ -200,7 +202,7 @@ def test_resend_cooldown_same_browser(server):
     b = server.browser()
     assert server.send(b, PHONE).status_code == 200
     code = server.wait_code(PHONE)
-    assert_rate_limited(server.send(b, PHONE), 1, 30)
+    assert_rate_limited(server.send(b, PHONE), 1, 30, "resend_cooldown")
     # the refused resend did not retire the code already sent
     r = server.verify(b, code)
     assert r.status_code == 200, r.text
@@ -219,5 +221,6 @@ def test_resend_cooldown_flag(otpd):
     r = srv.send(srv.browser(), PHONE)
     assert r.status_code == 200, r.text
     assert r.json()["retry_after"] == 5
-    assert_rate_limited(srv.send(srv.browser(), PHONE), 1, 5)
+    assert_rate_limited(srv.send(srv.browser(), PHONE), 1, 5,
+                        "resend_cooldown")
 

@@ -340,7 +340,7 @@ def test_local_phone_limit_applies_before_upstream(otpd, relays):
     assert a.send(a.browser(), PHONE).status_code == 200
     b.wait_code(PHONE)
     r = a.send(a.browser(), PHONE)
-    assert_rate_limited(r, 1, 3600)
+    assert_rate_limited(r, 1, 3600, "phone_ip_rate_limited")
     assert relay.sends == 1
     assert b.db_count("outbox") == 1
     settle_b(b, a)
@@ -353,7 +353,7 @@ def test_local_cooldown_applies_before_upstream(otpd, relays):
     a = front(otpd, relay.url())  # default cooldown: 30 s
     br = a.browser()
     assert a.send(br, PHONE).status_code == 200
-    assert_rate_limited(a.send(br, PHONE), 1, 30)
+    assert_rate_limited(a.send(br, PHONE), 1, 30, "resend_cooldown")
     assert relay.sends == 1
     assert b.db_count("outbox") == 1
 
@@ -369,3 +369,34 @@ def test_missing_upstream_key_is_a_bad_setting_exit_2(tmp_path):
         env=clean_env({}), capture_output=True, text=True, timeout=10)
     assert r.returncode == 2, r
     assert "OTPD_UPSTREAM_API_KEY" in r.stderr
+
+
+# -- a send that did not happen takes nothing (issue 11, finding 5) ----------
+def test_failed_upstream_send_takes_no_cooldown_and_no_hourly_count(
+        otpd, relays):
+    b = provider(otpd, *B_LIMITS_OFF)
+    relay = relays(b.port)
+    # one code an hour and the default 30 s cooldown: any count left
+    # behind by a failed send would refuse the retry
+    a = front(otpd, relay.url(), "--limit-phone", "1")
+    br = a.browser()
+    relay.mode = "refuse"
+    for _ in range(3):
+        assert_error(a.send(br, PHONE), 502, "upstream_failed")
+    assert relay.sends == 0
+    relay.mode = "forward"
+    r = a.send(br, PHONE)
+    assert r.status_code == 200, r.text
+    b.wait_code(PHONE)
+    # a code that was issued takes them
+    assert_rate_limited(a.send(br, PHONE), 1, 30, "resend_cooldown")
+    assert relay.sends == 1
+
+
+def test_upstream_refusing_a_send_takes_no_cooldown(otpd):
+    b = provider(otpd, *B_LIMITS_OFF)
+    a = front(otpd, b.url(""), key=UNKNOWN_KEY)
+    br = a.browser()
+    for _ in range(2):  # B says 401 twice: no cooldown in between
+        assert_error(a.send(br, PHONE), 502, "upstream_failed")
+    assert b.db_count("outbox") == 0

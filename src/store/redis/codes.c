@@ -17,7 +17,8 @@ int otp_redis_code_issue(struct otp_store *s, const struct otp_issue *in,
 	struct otp_redis_args a;
 	args_init(&a);
 	key_code(&a, c->id);
-	add_fmt(&a, "otp:{p:%.*s}", OTP_PHONE_MAX - 1, c->phone);
+	add_fmt(&a, "otp:{p:%.*s:%.*s}", OTP_PHONE_MAX - 1, c->phone,
+		OTP_OWNER_MAX - 1, c->owner);
 	add_str(&a, OB "due", sizeof OB "due");
 	if (in->idem)
 		add_fmt(&a, "otp:{i:%.*s}", OTP_IDEM_KEY_MAX - 1,
@@ -43,6 +44,7 @@ int otp_redis_code_issue(struct otp_store *s, const struct otp_issue *in,
 	add_int(&a, in->idem ? in->idem->expires_ms : 0);
 	add_str(&a, in->bind ? "1" : "0", 2);
 	add_int(&a, in->bind ? in->bind->expires_ms : 0);
+	add_str(&a, c->owner, OTP_OWNER_MAX);
 	for (size_t i = 0; i < in->nlimits; i++) {
 		add_int(&a, in->limits[i].rate.interval_ms);
 		add_int(&a, in->limits[i].rate.burst);
@@ -55,6 +57,7 @@ int otp_redis_code_issue(struct otp_store *s, const struct otp_issue *in,
 	if (said(rep, "limited")) {
 		rc = OTP_ELIMITED;
 		out->retry_ms = el_int(rep, 1);
+		out->limit = (int)el_int(rep, 2);
 	} else if (said(rep, "ok") || said(rep, "replayed")) {
 		out->replayed = said(rep, "replayed");
 		el_str(rep, 1, out->id, sizeof out->id);
@@ -80,7 +83,7 @@ int otp_redis_code_get(struct otp_store *s, const char *id,
 	args_init(&a);
 	add_str(&a, "HMGET", 6);
 	key_code(&a, id);
-	static const char *const fields[] = {"p", "s", "l", "c", "e"};
+	static const char *const fields[] = {"p", "s", "l", "c", "e", "o"};
 	for (size_t i = 0; i < COUNT(fields); i++)
 		add_str(&a, fields[i], 2);
 	args_init(&b);
@@ -100,6 +103,8 @@ int otp_redis_code_get(struct otp_store *s, const char *id,
 		out->attempts_left = (int)el_int(code, 2);
 		out->created_ms = el_int(code, 3);
 		out->expires_ms = el_int(code, 4);
+		if (has(code, 5))
+			el_str(code, 5, out->owner, sizeof out->owner);
 		/* Its message goes at the same time as the code, give or
 		 * take Redis's expiry cycle: gone first means long over. */
 		ms = said(msg, "ok") ? el_state(msg, 1, otp_msg_state_names,
@@ -149,6 +154,7 @@ int otp_redis_code_verify(struct otp_store *s, const struct otp_verify_in *in,
 	add_str(&a, in->expect_phone, OTP_PHONE_MAX);
 	add_str(&a, in->rotate ? "1" : "0", 2);
 	add_int(&a, in->session_expires_ms);
+	add_str(&a, in->expect_owner, OTP_OWNER_MAX);
 
 	redisReply *rep;
 	int rc = run(r, OTP_RS_VERIFY, in->rotate ? 3 : 1, &a, &rep);

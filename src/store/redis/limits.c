@@ -1,17 +1,18 @@
 /* limits.c - the Redis store's rate limits: limit_take runs GCRA on one
- * or more keys in one script, all or nothing. Not here: the limits taken
- * with an issue (codes.c, in the issue script), which limits apply (the
- * engine).
+ * or more keys in one script, all or nothing; limit_give hands a token
+ * back. Not here: the limits taken with an issue (codes.c, in the issue
+ * script), which limits apply (the engine).
  */
 #include "store/redis/redis.h"
 
-int otp_redis_limit_take(struct otp_store *s, const struct otp_limit *lims,
-			 size_t n, int64_t now, int64_t *retry_ms)
+/* Runs script sc over the n limits (keys, then now, interval and burst of
+ * each): 0 with *rep, 0 with *rep NULL when none has a rate, or an error. */
+static int run_limits(struct otp_store *s, enum otp_redis_script sc,
+		      const struct otp_limit *lims, size_t n, int64_t now,
+		      redisReply **rep)
 {
-	struct rd *r = cast(s);
 	size_t live = 0;
-	if (retry_ms)
-		*retry_ms = 0;
+	*rep = NULL;
 	for (size_t i = 0; i < n; i++)
 		live += lims[i].rate.interval_ms > 0;
 	if (!live)
@@ -27,9 +28,17 @@ int otp_redis_limit_take(struct otp_store *s, const struct otp_limit *lims,
 		add_int(&a, lims[i].rate.interval_ms);
 		add_int(&a, lims[i].rate.burst);
 	}
+	return run(cast(s), sc, (int)n, &a, rep);
+}
+
+int otp_redis_limit_take(struct otp_store *s, const struct otp_limit *lims,
+			 size_t n, int64_t now, int64_t *retry_ms)
+{
 	redisReply *rep;
-	int rc = run(r, OTP_RS_LIMIT, (int)n, &a, &rep);
-	if (rc)
+	if (retry_ms)
+		*retry_ms = 0;
+	int rc = run_limits(s, OTP_RS_LIMIT, lims, n, now, &rep);
+	if (rc || !rep)
 		return rc;
 	if (said(rep, "limited")) {
 		rc = OTP_ELIMITED;
@@ -38,6 +47,19 @@ int otp_redis_limit_take(struct otp_store *s, const struct otp_limit *lims,
 	} else if (!said(rep, "ok")) {
 		rc = OTP_EINTERNAL;
 	}
+	freeReplyObject(rep);
+	return rc;
+}
+
+int otp_redis_limit_give(struct otp_store *s, const struct otp_limit *lims,
+			 size_t n, int64_t now)
+{
+	redisReply *rep;
+	int rc = run_limits(s, OTP_RS_GIVE, lims, n, now, &rep);
+	if (rc || !rep)
+		return rc;
+	if (!said(rep, "ok"))
+		rc = OTP_EINTERNAL;
 	freeReplyObject(rep);
 	return rc;
 }

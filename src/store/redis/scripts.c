@@ -54,10 +54,12 @@
 	"end\n"                                                                \
 	/* GCRA over KEYS[k0 + 1 .. k0 + cnt], interval and burst of the i-th  \
 	 * at ARGV[a0 + 2i - 1], ARGV[a0 + 2i]: the arithmetic of core/gcra.h. \
-	 * Decides all first; returns the writes to make, or nil and the       \
-	 * longest wait. A key named twice counts twice. */                    \
+	 * Decides all first; returns the writes to make, or nil, the longest  \
+	 * wait and its limit's index (from 0). A key named twice counts      \
+	 * twice. */                                                           \
 	"local function gcra(k0, cnt, a0, now)\n"                              \
-	"  local w, refused, longest = {tat = {}, order = {}}, false, 0\n"     \
+	"  local w, refused, longest, which = {tat = {}, order = {}}, false,\n" \
+	"    0, 0\n"                                                           \
 	"  for i = 1, cnt do\n"                                                \
 	"    local k = KEYS[k0 + i]\n"                                         \
 	"    local T, b = n(ARGV[a0 + 2 * i - 1]), n(ARGV[a0 + 2 * i])\n"      \
@@ -68,14 +70,16 @@
 	"      local allow = tat - T * (b - 1)\n"                              \
 	"      if now < allow then\n"                                          \
 	"        refused = true\n"                                             \
-	"        if allow - now > longest then longest = allow - now end\n"    \
+	"        if allow - now > longest then\n"                              \
+	"          longest, which = allow - now, i - 1\n"                      \
+	"        end\n"                                                        \
 	"      elseif not refused then\n"                                      \
 	"        if not w.tat[k] then w.order[#w.order + 1] = k end\n"         \
 	"        w.tat[k] = tat + T\n"                                         \
 	"      end\n"                                                          \
 	"    end\n"                                                            \
 	"  end\n"                                                              \
-	"  if refused then return nil, longest end\n"                          \
+	"  if refused then return nil, longest, which end\n"                   \
 	"  return w\n"                                                         \
 	"end\n"                                                                \
 	"local function gcra_put(w, now)\n"                                    \
@@ -92,9 +96,10 @@
 	"  keep(k, exp, now)\n"                                                \
 	"end\n"
 
-/* KEYS: code, phone, outbox due, idem (or code), session (or code), then
- * the limits. ARGV: now, id, phone, mac, attempts, expires, body, has idem,
- * idem expires, has bind, bind expires, then interval and burst per limit.
+/* KEYS: code, phone and owner (its latest code), outbox due, idem (or
+ * code), session (or code), then the limits. ARGV: now, id, phone, mac,
+ * attempts, expires, body, has idem, idem expires, has bind, bind expires,
+ * owner, then interval and burst per limit.
  * Everything is checked before the first write (a script that fails
  * half-way keeps its writes): the idempotency key (a replay takes no
  * token), the id, the limits. */
@@ -109,10 +114,10 @@ static const char s_issue[] =
     "  end\n"
     "end\n"
     "if redis.call('EXISTS', KEYS[1]) == 1 then return {'duplicate'} end\n"
-    "local w, wait = gcra(5, #KEYS - 5, 11, now)\n"
-    "if not w then return {'limited', wait} end\n"
+    "local w, wait, which = gcra(5, #KEYS - 5, 12, now)\n"
+    "if not w then return {'limited', wait, which} end\n"
     "gcra_put(w, now)\n"
-    /* At most one code of a phone is pending: the latest one. */
+    /* At most one code of a phone and owner is pending: the latest. */
     "local old = redis.call('GET', KEYS[2])\n"
     "if old then\n"
     "  local ok = 'otp:{c:' .. old .. '}'\n"
@@ -122,7 +127,7 @@ static const char s_issue[] =
     "end\n"
     "local till = exp + DAY\n"
     "redis.call('HSET', KEYS[1], 'p', phone, 'm', ARGV[4], 'l', ARGV[5],\n"
-    "  's', 'pending', 'c', s(now), 'e', s(exp))\n"
+    "  's', 'pending', 'c', s(now), 'e', s(exp), 'o', ARGV[12])\n"
     "keep(KEYS[1], till, now)\n"
     "redis.call('SET', KEYS[2], id)\n"
     "keep(KEYS[2], till, now)\n"
@@ -150,7 +155,8 @@ static const char s_issue[] =
     "return {'ok', id, exp}\n";
 
 /* KEYS: code [, old session, new session]. ARGV: now, mac, force fail,
- * expected phone, rotate, session expires.
+ * expected phone, rotate, session expires, expected owner ('' : any; a
+ * code of another owner is not found, and nothing is counted).
  * Constant time: the MACs are compared here with a loop over all 32 bytes
  * that ORs together the XOR of each pair and never stops early, so the time
  * does not depend on where they differ (Lua's == would stop at the first
@@ -161,8 +167,12 @@ static const char s_issue[] =
 static const char s_verify[] =
     PRELUDE
     "local now = n(ARGV[1])\n"
-    "local f = redis.call('HMGET', KEYS[1], 'p', 'm', 'l', 's', 'e')\n"
+    "local f = redis.call('HMGET', KEYS[1], 'p', 'm', 'l', 's', 'e', 'o')\n"
     "if not f[1] then return {'notfound', 0, ''} end\n"
+    "local o = f[6] or ''\n"
+    "if o ~= '' and ARGV[7] ~= '' and o ~= ARGV[7] then\n"
+    "  return {'notfound', 0, ''}\n"
+    "end\n"
     "local phone, left, st = f[1], n(f[3]), f[4]\n"
     "if st == 'used' then return {'used', left, phone} end\n"
     "if st == 'dead' or st == 'retired' then return {'dead', left, phone} end\n"
@@ -188,6 +198,18 @@ static const char s_verify[] =
     "redis.call('HSET', KEYS[1], 'l', s(left),\n"
     "  's', left > 0 and 'pending' or 'dead')\n"
     "return {'wrong', left, phone}\n";
+
+/* KEYS: the limits. ARGV: now, then interval and burst per key: each key
+ * that has a TAT gets it moved back by its interval (DECRBY keeps its
+ * TTL); a key with none stays without. */
+static const char s_give[] =
+    "for i = 1, #KEYS do\n"
+    "  local T = tonumber(ARGV[2 * i])\n"
+    "  if T > 0 and redis.call('EXISTS', KEYS[i]) == 1 then\n"
+    "    redis.call('DECRBY', KEYS[i], T)\n"
+    "  end\n"
+    "end\n"
+    "return {'ok', 0}\n";
 
 /* KEYS: the limits. ARGV: now, then interval and burst per key. Nothing
  * is written unless every limit allows. */
@@ -415,6 +437,7 @@ const char *const otp_redis_lua[OTP_RS_COUNT] = {
     [OTP_RS_ISSUE] = s_issue,
     [OTP_RS_VERIFY] = s_verify,
     [OTP_RS_LIMIT] = s_limit,
+    [OTP_RS_GIVE] = s_give,
     [OTP_RS_BIND] = s_bind,
     [OTP_RS_ROTATE] = s_rotate,
     [OTP_RS_KEY_PUT] = s_key_put,

@@ -20,6 +20,7 @@ enum otp_redis_script {
 	OTP_RS_ISSUE,
 	OTP_RS_VERIFY,
 	OTP_RS_LIMIT,
+	OTP_RS_GIVE,
 	OTP_RS_BIND,
 	OTP_RS_ROTATE,
 	OTP_RS_KEY_PUT,

@@ -9,7 +9,8 @@
  *
  * Keys, all under "otp:", with a hash tag per entity:
  *   otp:{c:<request id>}        code: phone, MAC, attempts left, state, times
- *   otp:{p:<phone>}             id of the phone's latest code (to retire it)
+ *   otp:{p:<phone>:<owner>}     id of the latest code of a phone and owner
+ *                               (to retire it)
  *   otp:{s:<hex token hash>}    session
  *   otp:{i:<idempotency key>}   first answer under an idempotency key
  *   otp:{l:<limit key>}         GCRA theoretical arrival time

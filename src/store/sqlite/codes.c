@@ -2,7 +2,8 @@
  * limits, queued message and session binding, in one operation), get and
  * verify.
  *
- * An issue retires the phone's pending code and writes the new one with its
+ * An issue retires the pending codes of the phone with the same owner and
+ * writes the new one with its
  * outbox message; a verify reads the code on the writer's connection and
  * settles it (used, wrong, dead) in the same operation, rotating the session
  * on success. The session and limit statements they run are sessions.c's
@@ -67,15 +68,15 @@ static int issue_in_tx(struct conn *q, const struct otp_issue *in, int64_t now,
 	}
 	if (in->nlimits) {
 		rc = otp_sq_take_in_tx(q, in->limits, in->nlimits, now,
-				       &out->retry_ms);
+				       &out->retry_ms, &out->limit);
 		if (rc)
 			return rc;
 	}
-	rc = otp_sq_exec(q->st[ST_CODE_RETIRE], "p", code->phone);
+	rc = otp_sq_exec(q->st[ST_CODE_RETIRE], "po", code->phone, code->owner);
 	if (rc == 0)
-		rc = otp_sq_exec(q->st[ST_CODE_INSERT], "dpmnii", code->id,
+		rc = otp_sq_exec(q->st[ST_CODE_INSERT], "dpmniio", code->id,
 				 code->phone, code->mac, code->attempts, now,
-				 code->expires_ms);
+				 code->expires_ms, code->owner);
 	if (rc == 0)
 		rc = queue_msg(q, in, now);
 	if (rc == 0 && in->idem)
@@ -104,10 +105,12 @@ int otp_sq_code_issue(struct otp_store *s, const struct otp_issue *in,
 		return rc;
 	rc = otp_sq_end(h, issue_in_tx(q, in, now, out));
 	if (rc) {
-		/* A refusal by a limit keeps only its wait. */
+		/* A refusal by a limit keeps only its wait and index. */
 		int64_t wait = rc == OTP_ELIMITED ? out->retry_ms : 0;
+		int which = rc == OTP_ELIMITED ? out->limit : -1;
 		memset(out, 0, sizeof *out);
 		out->retry_ms = wait;
+		out->limit = which;
 	}
 	return rc;
 }
@@ -131,6 +134,7 @@ static int copy_info(sqlite3_stmt *st, void *arg)
 	}
 	out->state = (enum otp_code_state)state;
 	out->msg_state = (enum otp_msg_state)msg;
+	otp_sq_text(st, 6, out->owner, sizeof out->owner);
 	return 0;
 }
 
@@ -201,7 +205,14 @@ static int verify_in_tx(struct conn *q, const struct otp_verify_in *in,
 	int state = otp_sq_state(st, 3, otp_code_state_names,
 				 OTP_SQ_COUNT(otp_code_state_names));
 	int64_t expires = sqlite3_column_int64(st, 4);
+	char owner[OTP_OWNER_MAX];
+	otp_sq_text(st, 5, owner, sizeof owner);
 	otp_sq_done(st);
+	if (!otp_owner_ok(owner, in->expect_owner)) {
+		memset(out, 0, sizeof *out);
+		out->result = OTP_VERIFY_NOTFOUND;
+		return 0;
+	}
 	return settle(q, in, now, state, match, expires, out);
 }
 

@@ -62,6 +62,8 @@ static size_t field_max(char c)
 		return OTP_IDEM_KEY_MAX;
 	case 'q':
 		return OTP_PENDING_MAX;
+	case 'o':
+		return OTP_OWNER_MAX;
 	default:
 		return 0;
 	}

@@ -21,11 +21,12 @@ static int get_tat(struct conn *q, const char *key, int64_t *tat)
 /* Takes as it goes, inside the transaction, so a key named twice counts
  * twice; any refusal rolls the whole call back. */
 int otp_sq_take_in_tx(struct conn *q, const struct otp_limit *lims, size_t n,
-		      int64_t now, int64_t *longest)
+		      int64_t now, int64_t *longest, int *which)
 {
 	int rc = 0;
 	bool refused = false;
 	*longest = 0;
+	*which = -1;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const struct otp_limit *l = &lims[i];
 		int64_t tat, next = 0, wait = 0;
@@ -37,7 +38,7 @@ int otp_sq_take_in_tx(struct conn *q, const struct otp_limit *lims, size_t n,
 		if (!otp_gcra_take(&l->rate, tat, now, &next, &wait)) {
 			refused = true;
 			if (wait > *longest)
-				*longest = wait;
+				*longest = wait, *which = (int)i;
 		} else if (!refused) {
 			rc = otp_sq_exec(q->st[ST_LIMIT_PUT], "li", l->key,
 					 next);
@@ -68,8 +69,36 @@ int otp_sq_limit_take(struct otp_store *s, const struct otp_limit *lims,
 	if (rc)
 		return rc;
 	int64_t longest = 0;
-	rc = otp_sq_end(h, otp_sq_take_in_tx(q, lims, n, now, &longest));
+	int which;
+	rc =
+	    otp_sq_end(h, otp_sq_take_in_tx(q, lims, n, now, &longest, &which));
 	if (rc == OTP_ELIMITED && retry_ms)
 		*retry_ms = longest;
 	return rc;
+}
+
+/* A TAT moved back below now is the same as a full bucket (GCRA reads it
+ * as now), and purge drops it. */
+static int give_in_tx(struct conn *q, const struct otp_limit *lims, size_t n)
+{
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (lims[i].rate.interval_ms > 0)
+			rc = otp_sq_exec(q->st[ST_LIMIT_GIVE], "li",
+					 lims[i].key, lims[i].rate.interval_ms);
+	return rc;
+}
+
+int otp_sq_limit_give(struct otp_store *s, const struct otp_limit *lims,
+		      size_t n, int64_t now)
+{
+	struct sq *h = otp_sq_cast(s);
+	struct conn *q;
+	(void)now;
+	if (!any_live(lims, n))
+		return 0;
+	int rc = otp_sq_begin(h, &q);
+	if (rc)
+		return rc;
+	return otp_sq_end(h, give_in_tx(q, lims, n));
 }

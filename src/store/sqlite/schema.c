@@ -121,6 +121,14 @@ static const char *const migrations[] = {
     "CREATE INDEX outbox_leased ON outbox (lease_until)"
     " WHERE state = 'sending';"
     "DROP INDEX outbox_state_next;",
+
+    /* 4: a code records its owner (the API key, or the login session, that
+     * asked for it); a send retires only its own owner's codes of the
+     * phone. Older rows get '' (any owner matches them, until they expire
+     * minutes later). */
+    "ALTER TABLE codes ADD COLUMN owner TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX codes_phone_owner_state ON codes (phone, owner, state);"
+    "DROP INDEX codes_phone_state;",
 };
 
 #define SCHEMA_VERSION ((int)OTP_SQ_COUNT(migrations))

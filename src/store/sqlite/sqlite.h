@@ -167,9 +167,10 @@ int otp_sq_bind_session(struct conn *q, const struct otp_session_bind *b,
 int otp_sq_put_login(struct conn *q, const unsigned char hash[OTP_HASH_LEN],
 		     const char *phone, int64_t expires_ms, int64_t now);
 /* Inside an open transaction: takes from all n limits or returns
- * OTP_ELIMITED with *longest the longest wait (the caller rolls back). */
+ * OTP_ELIMITED with *longest the longest wait and *which its index (the
+ * caller rolls back). */
 int otp_sq_take_in_tx(struct conn *q, const struct otp_limit *lims, size_t n,
-		      int64_t now, int64_t *longest);
+		      int64_t now, int64_t *longest, int *which);
 
 /* The operations, one domain a file (the ops table is db.c's). */
 /* otp_sq_<op> for each of OTP_STORE_OPS (ping included). */

@@ -18,16 +18,17 @@
 		    " WHERE key = ?1 AND expires > ?2")                        \
 	X(IDEM_PUT, "INSERT OR REPLACE INTO idem (key, request_id, phone,"     \
 		    " code_expires, expires) VALUES (?1, ?2, ?3, ?4, ?5)")     \
-	X(CODE_RETIRE, "UPDATE codes SET state = 'retired'"                    \
-		       " WHERE phone = ?1 AND state = 'pending'")              \
+	X(CODE_RETIRE,                                                         \
+	  "UPDATE codes SET state = 'retired'"                                 \
+	  " WHERE phone = ?1 AND owner = ?2 AND state = 'pending'")            \
 	X(CODE_INSERT, "INSERT INTO codes (id, phone, mac, attempts_left,"     \
-		       " state, created, expires)"                             \
-		       " VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6)")          \
-	X(CODE_GET, "SELECT phone, mac, attempts_left, state, expires"         \
+		       " state, created, expires, owner)"                      \
+		       " VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7)")      \
+	X(CODE_GET, "SELECT phone, mac, attempts_left, state, expires, owner"  \
 		    " FROM codes WHERE id = ?1")                               \
 	X(CODE_INFO, "SELECT phone, state, attempts_left, created, expires,"   \
 		     " (SELECT state FROM outbox WHERE request_id = codes.id"  \
-		     "  ORDER BY id DESC LIMIT 1)"                             \
+		     "  ORDER BY id DESC LIMIT 1), owner"                      \
 		     " FROM codes WHERE id = ?1")                              \
 	X(CODE_SET, "UPDATE codes SET state = ?2, attempts_left = ?3"          \
 		    " WHERE id = ?1")                                          \
@@ -62,6 +63,7 @@
 	X(LIMIT_GET, "SELECT tat FROM limits WHERE key = ?1")                  \
 	X(LIMIT_PUT, "INSERT INTO limits (key, tat) VALUES (?1, ?2)"           \
 		     " ON CONFLICT (key) DO UPDATE SET tat = excluded.tat")    \
+	X(LIMIT_GIVE, "UPDATE limits SET tat = tat - ?2 WHERE key = ?1")       \
 	X(KEY_PUT, "INSERT INTO apikeys (id, name, hash, created, revoked)"    \
 		   " VALUES (?1, ?2, ?3, ?4, ?5)")                             \
 	X(KEY_GET, "SELECT id, name, hash, created, revoked FROM apikeys"      \

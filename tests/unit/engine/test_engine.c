@@ -50,11 +50,17 @@ static void last_code(char code[16])
 	}
 }
 
-static int send(const char *phone, const char *token, struct otp_send_out *o)
+static int send_from(const char *phone, const char *token, const char *ip,
+		     struct otp_send_out *o)
 {
 	struct otp_send_in in = {
-	    phone, strlen(phone), token, token ? strlen(token) : 0, now, NULL};
+	    phone, strlen(phone), token, token ? strlen(token) : 0, now, ip};
 	return otp_engine_send(&eng, st, &in, o);
+}
+
+static int send(const char *phone, const char *token, struct otp_send_out *o)
+{
+	return send_from(phone, token, NULL, o);
 }
 
 /* setup(), a login-API send to +14155550100 into *o, its code into code. */
@@ -187,7 +193,7 @@ static void resend_retires_old_code_and_cooldown(void)
 	CHECK_INT(setup_sent(&o, c1), 0);
 	/* a second send within 30 s: refused, with the wait */
 	now += 10000;
-	CHECK_INT(send("+1 415 555 0100", o.new_token, &o2), OTP_ELIMITED);
+	CHECK_INT(send("+1 415 555 0100", o.new_token, &o2), OTP_ECOOLDOWN);
 	CHECK_INT(o2.retry_after_s, 20);
 	now += 20000;
 	CHECK_INT(send("+1 415 555 0100", o.new_token, &o2), 0);
@@ -211,7 +217,8 @@ static void five_sends_per_hour(void)
 			       "+1(415)5550100"};
 	for (int i = 0; i < 5; i++)
 		CHECK_INT(send(forms[i], NULL, &o), 0);
-	CHECK_INT(send("+14155550100", NULL, &o), OTP_ELIMITED);
+	/* every send came from one client: its budget for the phone */
+	CHECK_INT(send("+14155550100", NULL, &o), OTP_EPHONEIP);
 	CHECK_INT(o.retry_after_s, 720);
 	/* another phone has its own bucket */
 	CHECK_INT(send("+14155550101", NULL, &o), 0);
@@ -243,7 +250,7 @@ static void ip_limit_sixty_per_minute(void)
 		CHECK_INT(
 		    otp_engine_limit_ip(&eng, st, "10.0.0.1", now, &retry), 0);
 	CHECK_INT(otp_engine_limit_ip(&eng, st, "10.0.0.1", now, &retry),
-		  OTP_ELIMITED);
+		  OTP_EIPLIM);
 	CHECK_INT(retry, 1);
 	CHECK_INT(otp_engine_limit_ip(&eng, st, "10.0.0.2", now, &retry), 0);
 }
@@ -275,7 +282,7 @@ static void ip_limit_scope(void)
 	CHECK(eng.limiter == NULL);
 	both_pass(&other, 30, &retry);
 	CHECK_INT(otp_engine_limit_ip(&other, st, "10.0.0.1", now, &retry),
-		  OTP_ELIMITED);
+		  OTP_EIPLIM);
 	CHECK_INT(retry, 1);
 	otp_engine_deinit(&other);
 
@@ -284,7 +291,7 @@ static void ip_limit_scope(void)
 	CHECK(eng.limiter != NULL);
 	both_pass(&other, 60, &retry);
 	CHECK_INT(otp_engine_limit_ip(&eng, st, "10.0.0.1", now, &retry),
-		  OTP_ELIMITED);
+		  OTP_EIPLIM);
 	otp_engine_deinit(&other);
 }
 
@@ -328,8 +335,11 @@ static int api_send(const char *phone, const char *idem,
 	return otp_engine_api_send(&eng, st, &in, o);
 }
 
-/* Both APIs pass the one policy: the same destination lists, one per-phone
- * budget between them, and an idempotent replay takes nothing from it. */
+/* Both APIs pass the one policy: the same destination lists and one
+ * per-phone ceiling between them (4 x limit-phone), each with budgets of
+ * its own under it (login: per client IP and per session; provider: per
+ * API key), and an idempotent replay takes nothing. Changed on purpose
+ * (issue 12): one shared budget of 5 let anyone lock a phone out. */
 static void both_apis_share_the_policy(void)
 {
 	struct otp_send_out o;
@@ -341,8 +351,10 @@ static void both_apis_share_the_policy(void)
 	free(cfg.countries_deny);
 	cfg.countries_deny = strdup("44");
 	CHECK_INT(api_send("+447400123456", NULL, &a), OTP_EDENIED);
-	CHECK_INT(send("+14155550100", NULL, &o), 0);
-	CHECK_INT(send("+14155550100", NULL, &o), 0);
+	for (int i = 0; i < 5; i++)
+		CHECK_INT(send("+14155550100", NULL, &o), 0);
+	CHECK_INT(send("+14155550100", NULL, &o), OTP_EPHONEIP);
+	CHECK_INT(o.retry_after_s, 720);
 	CHECK_INT(api_send("+14155550100", "idem-1", &a), 0);
 	CHECK(!a.replayed);
 	for (int i = 0; i < 3; i++) {
@@ -350,14 +362,44 @@ static void both_apis_share_the_policy(void)
 		CHECK(b.replayed);
 		CHECK_STR(b.request_id, a.request_id);
 	}
-	CHECK_INT(api_send("+14155550100", NULL, &a), 0);
-	CHECK_INT(send("+14155550100", NULL, &o), 0);
-	CHECK_INT(api_send("+14155550100", NULL, &a), OTP_ELIMITED);
+	for (int i = 0; i < 4; i++)
+		CHECK_INT(api_send("+14155550100", NULL, &a), 0);
+	CHECK_INT(api_send("+14155550100", NULL, &a), OTP_EPHONEKEY);
 	CHECK_INT(a.retry_after_s, 720);
-	CHECK_INT(send("+14155550100", NULL, &o), OTP_ELIMITED);
+	/* 10 of the ceiling's 20 are spent: two more clients spend the rest */
+	for (int i = 0; i < 5; i++) {
+		CHECK_INT(send_from("+14155550100", NULL, "10.0.0.1", &o), 0);
+		CHECK_INT(send_from("+14155550100", NULL, "10.0.0.2", &o), 0);
+	}
+	CHECK_INT(send_from("+14155550100", NULL, "10.0.0.3", &o),
+		  OTP_EPHONELIM);
+	CHECK_INT(o.retry_after_s, 180);
 	CHECK_INT(otp_engine_limit_ip(&eng, st, "10.0.0.1", now, &retry), 0);
 	otp_engine_stats(&eng, &es);
 	CHECK_INT(es.limiter_cells, 1);
+}
+
+/* The bound README states: from any number of clients and sessions, a
+ * phone gets at most 39 codes in any hour (the ceiling's burst of 20, then
+ * one every 180 s), so at most 39 x 5 = 195 wrong guesses. */
+static void ceiling_bounds_codes_per_phone_per_hour(void)
+{
+	struct otp_send_out o;
+	char ip[32];
+	int issued = 0;
+	setup();
+	cfg.resend_cooldown = 0;
+	int64_t t0 = now;
+	for (int i = 0; now < t0 + 3600000; i++, now += 10000) {
+		snprintf(ip, sizeof ip, "10.%d.%d.1", i / 250, i % 250);
+		int rc = send_from("+14155550100", NULL, ip, &o);
+		if (rc == 0)
+			issued++;
+		else
+			CHECK_INT(rc, OTP_EPHONELIM);
+	}
+	CHECK_INT(issued, 39);
+	now = t0;
 }
 
 static void logout_destroys_session(void)
@@ -388,6 +430,7 @@ static const struct harness_test tests[] = {
     TEST(bad_phones_and_codes),
     TEST(destination_lists),
     TEST(both_apis_share_the_policy),
+    TEST(ceiling_bounds_codes_per_phone_per_hour),
     TEST(logout_destroys_session),
 };
 

@@ -275,7 +275,7 @@ static void rd_ttls(void)
 	long long slack = 60000, code = CT_TTL + CT_DAY + slack;
 	long long pttl = raw_cmd("PTTL otp:{c:%s}", c.id);
 	CHECK(pttl > code - 5000 && pttl <= code);
-	pttl = raw_cmd("PTTL otp:{p:%s}", CT_P1);
+	pttl = raw_cmd("PTTL otp:{p:%s:}", CT_P1);
 	CHECK(pttl > code - 5000 && pttl <= code);
 	pttl = raw_cmd("PTTL otp:{outbox}:m:1");
 	CHECK(pttl > code - 5000 && pttl <= code);
