@@ -321,8 +321,14 @@ int main(int argc, char **argv)
 		engine.provider->ops->name, NULL);
 
 	serve_until_signal(&cfg, store);
-	otp_http_stop(http, 5000);
+	otp_app_set_draining();
+	int64_t drain_end = otp_clock_mono_ms() + cfg.drain_timeout * 1000;
+	otp_http_stop(http, cfg.drain_timeout * 1000);
 	status = 0;
+	/* The SMS in hand get what is left of the drain, at least 1 s. */
+	int64_t left = drain_end - otp_clock_mono_ms();
+	otp_outbox_stop_within(outbox, left > 1000 ? left : 1000);
+	outbox = NULL;
 fail_http:
 	otp_outbox_stop(outbox);
 fail_sms:

@@ -83,7 +83,8 @@ struct otp_outbox {
 	pthread_mutex_t mu; /* guards stop and kicks */
 	pthread_cond_t cv;  /* on CLOCK_MONOTONIC */
 	bool stop;
-	int kicks; /* notifications not yet taken by a worker */
+	int kicks;   /* notifications not yet taken by a worker */
+	int running; /* workers not yet out of their loop */
 };
 
 /* One message at the drivers' worst case (connect and request timeouts),
@@ -291,12 +292,21 @@ static int deliver(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 	}
 }
 
+/* Puts a claimed message back, due now, untried on its driver: otpd is
+ * stopping, and another process (or this one restarted) sends it. */
+static int release(struct otp_store *s, const struct otp_msg *m, int64_t now)
+{
+	return otp_store_outbox_retry(s, m->id, m->attempts, now,
+				      m->driver < 0 ? 0 : m->driver,
+				      "otpd stopping", now);
+}
+
 /* One round; with `live`, each message after the first gets a fresh `now`
  * and a message whose lease ran too low is left to the next claim.
  * *soonest comes down to the earliest retry this round scheduled. */
 static int run_round(const struct otp_outbox_cfg *c, struct otp_store *s,
 		     struct otp_sms_set *set, int64_t now, bool live,
-		     size_t *handled, int64_t *soonest)
+		     const bool *stop, size_t *handled, int64_t *soonest)
 {
 	struct otp_msg msgs[BATCH] = {0};
 	size_t n = 0;
@@ -313,7 +323,10 @@ static int run_round(const struct otp_outbox_cfg *c, struct otp_store *s,
 		int r = 0;
 		if (live && i > 0)
 			now = otp_clock_now_ms();
-		if (!live || otp_clock_mono_ms() - start + per < c->lease_ms)
+		if (stop && __atomic_load_n(stop, __ATOMIC_RELAXED))
+			r = release(s, &msgs[i], now);
+		else if (!live ||
+			 otp_clock_mono_ms() - start + per < c->lease_ms)
 			r = deliver(c, s, set, &msgs[i], now, soonest);
 		if (r < 0 && rc == 0)
 			rc = r;
@@ -332,7 +345,8 @@ int otp_outbox_round(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 	if (!cfg->drivers || cfg->drivers->n == 0 || !cfg->unseal)
 		return OTP_EINTERNAL;
 	fill_defaults(cfg, &c);
-	return run_round(&c, s, cfg->drivers, now, false, handled, &soonest);
+	return run_round(&c, s, cfg->drivers, now, false, NULL, handled,
+			 &soonest);
 }
 
 /* Waits until notified, stopped, or `ms` passed; takes a kick. */
@@ -366,8 +380,9 @@ static void *worker_main(void *arg)
 		if (w->due <= otp_clock_now_ms())
 			w->due =
 			    INT64_MAX; /* that retry is being claimed now */
-		int rc = run_round(&o->cfg, w->store, w->set,
-				   otp_clock_now_ms(), true, &n, &soonest);
+		int rc =
+		    run_round(&o->cfg, w->store, w->set, otp_clock_now_ms(),
+			      true, &o->stop, &n, &soonest);
 		if (soonest < w->due)
 			w->due = soonest;
 		static struct otp_log_every round_failed;
@@ -395,6 +410,8 @@ static void *worker_main(void *arg)
 				wait_kick(o, ms);
 		}
 	}
+	o->running--;
+	pthread_cond_broadcast(&o->cv);
 	pthread_mutex_unlock(&o->mu);
 	return NULL;
 }
@@ -436,7 +453,7 @@ static void worker_close(struct worker *w)
 static void stop_workers(struct otp_outbox *o)
 {
 	pthread_mutex_lock(&o->mu);
-	o->stop = true;
+	__atomic_store_n(&o->stop, true, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&o->cv);
 	pthread_mutex_unlock(&o->mu);
 	/* Each round in hand finishes its batch: its messages are settled
@@ -482,7 +499,13 @@ int otp_outbox_start(struct otp_outbox **out, const struct otp_outbox_cfg *cfg,
 		rc = worker_open(o, w, err, errlen);
 		if (rc < 0)
 			goto fail_workers;
+		pthread_mutex_lock(&o->mu);
+		o->running++;
+		pthread_mutex_unlock(&o->mu);
 		if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+			pthread_mutex_lock(&o->mu);
+			o->running--;
+			pthread_mutex_unlock(&o->mu);
 			worker_close(w);
 			rc = OTP_EINTERNAL;
 			snprintf(err, errlen, "cannot start a delivery thread");
@@ -514,6 +537,46 @@ void otp_outbox_notify(struct otp_outbox *o)
 		o->kicks++;
 	pthread_cond_signal(&o->cv);
 	pthread_mutex_unlock(&o->mu);
+}
+
+/* Stops the workers and waits up to ms for each to settle the message in
+ * hand. Returns false if one is still in a gateway's send at the deadline:
+ * it is left running (its message keeps its lease) and o stays allocated
+ * for it, since the process is about to exit. */
+static bool stop_by(struct otp_outbox *o, int64_t ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&o->mu);
+	__atomic_store_n(&o->stop, true, __ATOMIC_RELAXED);
+	pthread_cond_broadcast(&o->cv);
+	while (o->running > 0)
+		if (pthread_cond_timedwait(&o->cv, &o->mu, &ts) == ETIMEDOUT)
+			break;
+	int left = o->running;
+	pthread_mutex_unlock(&o->mu);
+	if (left == 0)
+		return true;
+	char nbuf[16];
+	snprintf(nbuf, sizeof nbuf, "%d", left);
+	otp_log(OTP_LOG_WARN,
+		"delivery workers still sending at the drain deadline; their "
+		"messages wait out their leases",
+		"#workers", nbuf, NULL);
+	return false;
+}
+
+void otp_outbox_stop_within(struct otp_outbox *o, int64_t ms)
+{
+	if (!o || !stop_by(o, ms))
+		return;
+	otp_outbox_stop(o);
 }
 
 void otp_outbox_stop(struct otp_outbox *o)

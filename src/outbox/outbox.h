@@ -64,8 +64,13 @@ int otp_outbox_start(struct otp_outbox **out, const struct otp_outbox_cfg *cfg,
 		     char *err, size_t errlen);
 /* Wakes a worker now: new messages were committed. Thread-safe. */
 void otp_outbox_notify(struct otp_outbox *o);
-/* Lets each worker finish the batch in hand, stops them, frees all. */
+/* Lets each worker finish the message in hand (the rest of its batch goes
+ * back, due now), stops them, frees all. */
 void otp_outbox_stop(struct otp_outbox *o);
+/* The same, bounded: a worker still in a gateway's send after ms is left
+ * to it (the process is exiting; its message keeps its lease), and o is
+ * then not freed. For SIGTERM's drain. */
+void otp_outbox_stop_within(struct otp_outbox *o, int64_t ms);
 
 /* What the delivery workers of this process did since it started (every
  * outbox together), for /metrics: messages acked as sent, retries on the
