@@ -12,9 +12,9 @@
  * Which try on which driver: the store keeps the message's driver index and
  * its total tries (which are also the lease token). Try k on the current
  * driver is ((tries - 1) mod max_attempts) + 1, so tries 1..P go to driver
- * 0, P+1..2P to driver 1, and so on; a dead letter after every driver is
- * exhausted holds a multiple of P tries, so `otpctl outbox retry` (which
- * puts it back on driver 0) gives it a full round again.
+ * 0, P+1..2P to driver 1, and so on; after the last driver the message goes
+ * round again from driver 0, each wait now the capped backoff of its whole
+ * count, for as long as its code lives (see settle_retry).
  *
  * A store error is logged and the next round tries again; it never stops a
  * worker. Logs carry the masked phone and the request id, never the text.
@@ -162,8 +162,21 @@ static int dead_letter(struct otp_store *s, const struct otp_msg *m,
 	return rc;
 }
 
+/* The wait before the try after try m->attempts (k on its driver): the
+ * doubling per driver on the first pass over the list, then the capped
+ * backoff of the whole count, so that later passes spread over what is left
+ * of the code's life. */
+static int64_t next_wait(const struct otp_outbox_cfg *cfg,
+			 const struct otp_msg *m, int k, size_t ndrivers)
+{
+	bool first_pass = m->attempts <= cfg->max_attempts * (int)ndrivers;
+	return otp_outbox_backoff(cfg, first_pass ? k : m->attempts);
+}
+
 /* A transient failure of try m->attempts on driver d: back off on d, move
- * to the next driver, or give up. */
+ * to the next driver, or, after the last, go round again from driver 0 --
+ * until the code would have too little life left at the next try, when the
+ * message is expired rather than failed. */
 static int settle_retry(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 			const struct otp_msg *m, const struct note *nt,
 			size_t d, size_t ndrivers, const char *reason,
@@ -174,29 +187,7 @@ static int settle_retry(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 	char in[24], why[OTP_ERROR_TEXT_MAX];
 	int rc;
 
-	if (k < per) {
-		int64_t wait = otp_outbox_backoff(cfg, k);
-		if (now + wait >= m->expires_ms) {
-			snprintf(why, sizeof why,
-				 "%.200s (the code expires before the next "
-				 "try)",
-				 reason);
-			return dead_letter(s, m, nt, OTP_MSG_EXPIRED, why, now);
-		}
-		snprintf(in, sizeof in, "%lld", (long long)wait);
-		rc = counted(otp_store_outbox_retry(s, m->id, m->attempts,
-						    now + wait, (int)d, reason,
-						    now),
-			     &stats.retries);
-		if (rc == 0 && now + wait < *soonest)
-			*soonest = now + wait;
-		otp_log(OTP_LOG_WARN, "sms retry", "to", nt->masked,
-			"request_id", m->request_id, "driver", nt->driver,
-			"reason", reason, "#attempt", nt->attempt,
-			"#retry_in_ms", in, NULL);
-		return rc;
-	}
-	if (d + 1 < ndrivers) {
+	if (k == per && d + 1 < ndrivers) {
 		rc = counted(otp_store_outbox_retry(s, m->id, m->attempts, now,
 						    (int)d + 1, reason, now),
 			     &stats.failovers);
@@ -209,11 +200,25 @@ static int settle_retry(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 			"#next_driver", in, NULL);
 		return rc;
 	}
-	snprintf(why, sizeof why,
-		 "%.200s (gave up after %d tries on %zu "
-		 "driver%s)",
-		 reason, per, ndrivers, ndrivers == 1 ? "" : "s");
-	return dead_letter(s, m, nt, OTP_MSG_FAILED, why, now);
+	size_t next = k == per ? 0 : d; /* the last driver: round again */
+	int64_t wait = next_wait(cfg, m, k, ndrivers);
+	if (m->expires_ms - (now + wait) < OTP_OUTBOX_USEFUL_MS) {
+		snprintf(why, sizeof why,
+			 "%.200s (the code expires before the next "
+			 "try)",
+			 reason);
+		return dead_letter(s, m, nt, OTP_MSG_EXPIRED, why, now);
+	}
+	snprintf(in, sizeof in, "%lld", (long long)wait);
+	rc = counted(otp_store_outbox_retry(s, m->id, m->attempts, now + wait,
+					    (int)next, reason, now),
+		     &stats.retries);
+	if (rc == 0 && now + wait < *soonest)
+		*soonest = now + wait;
+	otp_log(OTP_LOG_WARN, "sms retry", "to", nt->masked, "request_id",
+		m->request_id, "driver", nt->driver, "reason", reason,
+		"#attempt", nt->attempt, "#retry_in_ms", in, NULL);
+	return rc;
 }
 
 /* Delivers one claimed message and settles it in the store. Returns 0 or
