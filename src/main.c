@@ -144,6 +144,24 @@ static void serve_until_signal(const struct otp_config *cfg,
 	}
 }
 
+/* With the store's lock held, every claimed message is an orphan of a
+ * process that died (kill -9, a crash, a drain deadline): the workers take
+ * them at once instead of after their leases. A shared store says 0. */
+static void reclaim_orphans(struct otp_store *store)
+{
+	long n = 0;
+	char nbuf[OTP_LOG_NUM_LEN];
+	if (otp_store_outbox_reclaim(store, otp_clock_now_ms(), &n) < 0)
+		otp_log(OTP_LOG_WARN,
+			"cannot reclaim the outbox; its claims wait out their "
+			"leases",
+			NULL);
+	else if (n > 0)
+		otp_log(OTP_LOG_INFO,
+			"outbox claims of a previous run taken back",
+			"#messages", otp_log_num(nbuf, n), NULL);
+}
+
 int main(int argc, char **argv)
 {
 	struct otp_config cfg = {0};
@@ -218,6 +236,7 @@ int main(int argc, char **argv)
 			otp_err_message(rc));
 		goto fail_paths;
 	}
+	reclaim_orphans(store);
 	/* A shared store needs one secret for every process: one made up
 	 * per host would make codes sent by one fail on another. */
 	if (!(otp_store_backend(cfg.store)->caps & OTP_STORE_CAP_ONE_PROCESS) &&

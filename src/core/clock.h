@@ -9,12 +9,17 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Milliseconds since the Unix epoch (CLOCK_REALTIME). */
 int64_t otp_clock_now_ms(void);
 
 /* Monotonic milliseconds, for latencies and timeouts. */
 int64_t otp_clock_mono_ms(void);
+
+/* The CLOCK_MONOTONIC time ms from now, for pthread_cond_timedwait on a
+ * condition made with that clock. */
+struct timespec otp_clock_mono_deadline(int64_t ms);
 
 /* Writes "YYYY-MM-DDTHH:MM:SSZ" (20 chars + NUL) for ms since the epoch. */
 #define OTP_ISO8601_LEN 21

@@ -357,14 +357,7 @@ int otp_outbox_round(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 /* Waits until notified, stopped, or `ms` passed; takes a kick. */
 static void wait_kick(struct otp_outbox *o, int64_t ms)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	struct timespec ts = otp_clock_mono_deadline(ms);
 	while (!o->stop && o->kicks == 0)
 		if (pthread_cond_timedwait(&o->cv, &o->mu, &ts) == ETIMEDOUT)
 			break;
@@ -550,14 +543,7 @@ void otp_outbox_notify(struct otp_outbox *o)
  * for it, since the process is about to exit. */
 static bool stop_by(struct otp_outbox *o, int64_t ms)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	struct timespec ts = otp_clock_mono_deadline(ms);
 	pthread_mutex_lock(&o->mu);
 	__atomic_store_n(&o->stop, true, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&o->cv);

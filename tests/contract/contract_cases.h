@@ -68,6 +68,7 @@ struct otp_store *ct_open_claimed(struct otp_code_new *c, struct otp_msg *m);
 	X(ct_outbox_retry_driver) \
 	X(ct_outbox_report) \
 	X(ct_outbox_requeue) \
+	X(ct_outbox_reclaim) \
 	X(ct_outbox_list) \
 	X(ct_idem_replay) \
 	X(ct_issue_limits) \

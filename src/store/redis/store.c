@@ -170,6 +170,7 @@ const struct otp_store_ops otp_store_redis_ops = {
     .outbox_fail = otp_redis_outbox_fail,
     .outbox_report = otp_redis_outbox_report,
     .outbox_requeue = otp_redis_outbox_requeue,
+    .outbox_reclaim = otp_redis_outbox_reclaim,
     .outbox_list = otp_redis_outbox_list,
     .outbox_state = otp_redis_outbox_state,
     .purge = otp_redis_purge,

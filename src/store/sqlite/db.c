@@ -395,6 +395,7 @@ const struct otp_store_ops otp_store_sqlite_ops = {
     .outbox_fail = otp_sq_outbox_fail,
     .outbox_report = otp_sq_outbox_report,
     .outbox_requeue = otp_sq_outbox_requeue,
+    .outbox_reclaim = otp_sq_outbox_reclaim,
     .outbox_list = otp_sq_outbox_list,
     .outbox_state = otp_sq_outbox_state,
     .purge = otp_sq_purge,

@@ -210,6 +210,7 @@ int otp_sq_outbox_fail(struct otp_store *s, int64_t id, int lease,
 int otp_sq_outbox_report(struct otp_store *s, int64_t id,
 			 enum otp_msg_state state, int64_t now);
 int otp_sq_outbox_requeue(struct otp_store *s, int64_t id, int64_t now);
+int otp_sq_outbox_reclaim(struct otp_store *s, int64_t now, long *n);
 int otp_sq_outbox_list(struct otp_store *s, int state, struct otp_msg_info *out,
 		       size_t max, size_t *n);
 int otp_sq_outbox_state(struct otp_store *s, const char *request_id,
