@@ -144,6 +144,24 @@ static void serve_until_signal(const struct otp_config *cfg,
 	}
 }
 
+/* With the store's lock held, every claimed message is an orphan of a
+ * process that died (kill -9, a crash, a drain deadline): the workers take
+ * them at once instead of after their leases. A shared store says 0. */
+static void reclaim_orphans(struct otp_store *store)
+{
+	long n = 0;
+	char nbuf[OTP_LOG_NUM_LEN];
+	if (otp_store_outbox_reclaim(store, otp_clock_now_ms(), &n) < 0)
+		otp_log(OTP_LOG_WARN,
+			"cannot reclaim the outbox; its claims wait out their "
+			"leases",
+			NULL);
+	else if (n > 0)
+		otp_log(OTP_LOG_INFO,
+			"outbox claims of a previous run taken back",
+			"#messages", otp_log_num(nbuf, n), NULL);
+}
+
 int main(int argc, char **argv)
 {
 	struct otp_config cfg = {0};
@@ -218,6 +236,7 @@ int main(int argc, char **argv)
 			otp_err_message(rc));
 		goto fail_paths;
 	}
+	reclaim_orphans(store);
 	/* A shared store needs one secret for every process: one made up
 	 * per host would make codes sent by one fail on another. */
 	if (!(otp_store_backend(cfg.store)->caps & OTP_STORE_CAP_ONE_PROCESS) &&
@@ -322,8 +341,14 @@ int main(int argc, char **argv)
 		engine.provider->ops->name, NULL);
 
 	serve_until_signal(&cfg, store);
-	otp_http_stop(http, 5000);
+	otp_app_set_draining();
+	int64_t drain_end = otp_clock_mono_ms() + cfg.drain_timeout * 1000;
+	otp_http_stop(http, cfg.drain_timeout * 1000);
 	status = 0;
+	/* The SMS in hand get what is left of the drain, at least 1 s. */
+	int64_t left = drain_end - otp_clock_mono_ms();
+	otp_outbox_stop_within(outbox, left > 1000 ? left : 1000);
+	outbox = NULL;
 fail_http:
 	otp_outbox_stop(outbox);
 fail_sms:

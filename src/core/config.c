@@ -65,6 +65,9 @@ const struct setting otp_cfg_settings[] = {
 	    "OTPD_CONN_PER_IP", "open connections per client address (trusted proxies exempt); 0 = no limit"),
 	INT("request-timeout", request_timeout, "10", 0, 3600,
 	    "OTPD_REQUEST_TIMEOUT", "seconds a request's head and body may take in all, however slowly sent; 0 = none"),
+	INT("drain-timeout", drain_timeout, "5", 0, 300,
+	    "OTPD_DRAIN_TIMEOUT", "seconds SIGTERM waits for requests in flight and the SMS in hand; "
+	    "then what is left gets 503 or goes back to its lease"),
 	INT("body-max", body_max, "8192", 64, 1048576,
 	    "OTPD_BODY_MAX", "bytes of request body at most"),
 	STR("trusted-proxies", trusted_proxies, "", 0, 0, otp_cfg_check_ips, "IPs or CIDR ranges, comma-separated",

@@ -29,6 +29,7 @@ struct otp_config {
 	char *sms;	     /* drivers, comma-separated, tried in order */
 	char *sms_from;	     /* sender id or number; "" = the gateway's */
 	char *public_url;    /* otpd as gateways reach it; "" = from listen */
+	long drain_timeout;  /* s SIGTERM waits for what is in flight */
 	long sms_workers;    /* delivery threads */
 	long sms_attempts;   /* tries per driver */
 	long sms_backoff_ms; /* first retry delay */

@@ -20,6 +20,7 @@ static pthread_once_t key_once = PTHREAD_ONCE_INIT;
  * first handle, kept for the life of the process. */
 static struct otp_session_cache *sessions;
 static pthread_once_t sessions_once = PTHREAD_ONCE_INIT;
+static bool draining; /* set once by main, read by /readyz: atomics */
 
 static void make_sessions(void)
 {
@@ -43,6 +44,16 @@ void otp_app_init(const struct otp_app *app)
 {
 	the_app = *app;
 	pthread_once(&key_once, make_key);
+}
+
+void otp_app_set_draining(void)
+{
+	__atomic_store_n(&draining, true, __ATOMIC_RELEASE);
+}
+
+bool otp_app_draining(void)
+{
+	return __atomic_load_n(&draining, __ATOMIC_ACQUIRE);
 }
 
 const struct otp_app *otp_app(void)

@@ -8,6 +8,8 @@
 #ifndef OTP_HANDLERS_APP_H
 #define OTP_HANDLERS_APP_H
 
+#include <stdbool.h>
+
 #include "core/config.h"
 #include "engine/engine.h"
 #include "http/http.h"
@@ -23,6 +25,12 @@ struct otp_app {
 void otp_app_init(const struct otp_app *app);
 /* Closes the calling thread's handle, if any (main's thread at exit). */
 void otp_app_release(void);
+
+/* Marks the process as stopping (main, on SIGTERM, before the drain):
+ * /readyz answers 503 from then on so that a balancer moves traffic away.
+ * Thread-safe. */
+void otp_app_set_draining(void);
+bool otp_app_draining(void);
 
 /* For handlers: the shared context and this thread's store handle
  * (0 or OTP_EUNAVAIL). */

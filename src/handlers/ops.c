@@ -1,4 +1,5 @@
-/* ops.c - the operator's routes: liveness and readiness. */
+/* ops.c - the operator's routes: liveness and readiness (503 once
+ * SIGTERM came, see otp_app_set_draining). */
 #include "core/err.h"
 #include "handlers/app.h"
 
@@ -11,6 +12,8 @@ int otp_h_healthz(struct otp_req *r)
 int otp_h_readyz(struct otp_req *r)
 {
 	struct otp_store *s;
+	if (otp_app_draining())
+		return OTP_EUNAVAIL; /* stopping: send traffic elsewhere */
 	int rc = otp_app_store(&s);
 	if (rc == 0)
 		rc = otp_store_ping(s);

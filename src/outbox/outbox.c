@@ -12,9 +12,9 @@
  * Which try on which driver: the store keeps the message's driver index and
  * its total tries (which are also the lease token). Try k on the current
  * driver is ((tries - 1) mod max_attempts) + 1, so tries 1..P go to driver
- * 0, P+1..2P to driver 1, and so on; a dead letter after every driver is
- * exhausted holds a multiple of P tries, so `otpctl outbox retry` (which
- * puts it back on driver 0) gives it a full round again.
+ * 0, P+1..2P to driver 1, and so on; after the last driver the message goes
+ * round again from driver 0, each wait now the capped backoff of its whole
+ * count, for as long as its code lives (see settle_retry).
  *
  * A store error is logged and the next round tries again; it never stops a
  * worker. Logs carry the masked phone and the request id, never the text.
@@ -83,7 +83,8 @@ struct otp_outbox {
 	pthread_mutex_t mu; /* guards stop and kicks */
 	pthread_cond_t cv;  /* on CLOCK_MONOTONIC */
 	bool stop;
-	int kicks; /* notifications not yet taken by a worker */
+	int kicks;   /* notifications not yet taken by a worker */
+	int running; /* workers not yet out of their loop */
 };
 
 /* One message at the drivers' worst case (connect and request timeouts),
@@ -162,8 +163,21 @@ static int dead_letter(struct otp_store *s, const struct otp_msg *m,
 	return rc;
 }
 
+/* The wait before the try after try m->attempts (k on its driver): the
+ * doubling per driver on the first pass over the list, then the capped
+ * backoff of the whole count, so that later passes spread over what is left
+ * of the code's life. */
+static int64_t next_wait(const struct otp_outbox_cfg *cfg,
+			 const struct otp_msg *m, int k, size_t ndrivers)
+{
+	bool first_pass = m->attempts <= cfg->max_attempts * (int)ndrivers;
+	return otp_outbox_backoff(cfg, first_pass ? k : m->attempts);
+}
+
 /* A transient failure of try m->attempts on driver d: back off on d, move
- * to the next driver, or give up. */
+ * to the next driver, or, after the last, go round again from driver 0 --
+ * until the code would have too little life left at the next try, when the
+ * message is expired rather than failed. */
 static int settle_retry(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 			const struct otp_msg *m, const struct note *nt,
 			size_t d, size_t ndrivers, const char *reason,
@@ -174,28 +188,7 @@ static int settle_retry(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 	char in[24], why[OTP_ERROR_TEXT_MAX];
 	int rc;
 
-	if (k < per) {
-		int64_t wait = otp_outbox_backoff(cfg, k);
-		if (now + wait >= m->expires_ms) {
-			snprintf(why, sizeof why,
-				 "%.200s (the code expires before the next "
-				 "try)",
-				 reason);
-			return dead_letter(s, m, nt, OTP_MSG_EXPIRED, why, now);
-		}
-		snprintf(in, sizeof in, "%lld", (long long)wait);
-		rc = counted(otp_store_outbox_retry(s, m->id, m->attempts,
-						    now + wait, (int)d, reason,
-						    now),
-			     &stats.retries);
-		if (rc == 0 && now + wait < *soonest)
-			*soonest = now + wait;
-		otp_log(OTP_LOG_WARN, "sms retry", "to", nt->masked, "request",
-			nt->rid, "driver", nt->driver, "reason", reason,
-			"#attempt", nt->attempt, "#retry_in_ms", in, NULL);
-		return rc;
-	}
-	if (d + 1 < ndrivers) {
+	if (k == per && d + 1 < ndrivers) {
 		rc = counted(otp_store_outbox_retry(s, m->id, m->attempts, now,
 						    (int)d + 1, reason, now),
 			     &stats.failovers);
@@ -208,11 +201,25 @@ static int settle_retry(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 			NULL);
 		return rc;
 	}
-	snprintf(why, sizeof why,
-		 "%.200s (gave up after %d tries on %zu "
-		 "driver%s)",
-		 reason, per, ndrivers, ndrivers == 1 ? "" : "s");
-	return dead_letter(s, m, nt, OTP_MSG_FAILED, why, now);
+	size_t next = k == per ? 0 : d; /* the last driver: round again */
+	int64_t wait = next_wait(cfg, m, k, ndrivers);
+	if (m->expires_ms - (now + wait) < OTP_OUTBOX_USEFUL_MS) {
+		snprintf(why, sizeof why,
+			 "%.200s (the code expires before the next "
+			 "try)",
+			 reason);
+		return dead_letter(s, m, nt, OTP_MSG_EXPIRED, why, now);
+	}
+	snprintf(in, sizeof in, "%lld", (long long)wait);
+	rc = counted(otp_store_outbox_retry(s, m->id, m->attempts, now + wait,
+					    (int)next, reason, now),
+		     &stats.retries);
+	if (rc == 0 && now + wait < *soonest)
+		*soonest = now + wait;
+	otp_log(OTP_LOG_WARN, "sms retry", "to", nt->masked, "request", nt->rid,
+		"driver", nt->driver, "reason", reason, "#attempt", nt->attempt,
+		"#retry_in_ms", in, NULL);
+	return rc;
 }
 
 /* Delivers one claimed message and settles it in the store. Returns 0 or
@@ -296,12 +303,21 @@ static int deliver(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 	}
 }
 
+/* Puts a claimed message back, due now, untried on its driver: otpd is
+ * stopping, and another process (or this one restarted) sends it. */
+static int release(struct otp_store *s, const struct otp_msg *m, int64_t now)
+{
+	return otp_store_outbox_retry(s, m->id, m->attempts, now,
+				      m->driver < 0 ? 0 : m->driver,
+				      "otpd stopping", now);
+}
+
 /* One round; with `live`, each message after the first gets a fresh `now`
  * and a message whose lease ran too low is left to the next claim.
  * *soonest comes down to the earliest retry this round scheduled. */
 static int run_round(const struct otp_outbox_cfg *c, struct otp_store *s,
 		     struct otp_sms_set *set, int64_t now, bool live,
-		     size_t *handled, int64_t *soonest)
+		     const bool *stop, size_t *handled, int64_t *soonest)
 {
 	struct otp_msg msgs[BATCH] = {0};
 	size_t n = 0;
@@ -318,7 +334,10 @@ static int run_round(const struct otp_outbox_cfg *c, struct otp_store *s,
 		int r = 0;
 		if (live && i > 0)
 			now = otp_clock_now_ms();
-		if (!live || otp_clock_mono_ms() - start + per < c->lease_ms)
+		if (stop && __atomic_load_n(stop, __ATOMIC_RELAXED))
+			r = release(s, &msgs[i], now);
+		else if (!live ||
+			 otp_clock_mono_ms() - start + per < c->lease_ms)
 			r = deliver(c, s, set, &msgs[i], now, soonest);
 		if (r < 0 && rc == 0)
 			rc = r;
@@ -337,7 +356,8 @@ int otp_outbox_round(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 	if (!cfg->drivers || cfg->drivers->n == 0 || !cfg->unseal)
 		return OTP_EINTERNAL;
 	fill_defaults(cfg, &c);
-	return run_round(&c, s, cfg->drivers, now, false, handled, &soonest);
+	return run_round(&c, s, cfg->drivers, now, false, NULL, handled,
+			 &soonest);
 }
 
 /* Waits until notified, stopped, or `ms` passed; takes a kick. */
@@ -364,8 +384,9 @@ static void *worker_main(void *arg)
 		if (w->due <= otp_clock_now_ms())
 			w->due =
 			    INT64_MAX; /* that retry is being claimed now */
-		int rc = run_round(&o->cfg, w->store, w->set,
-				   otp_clock_now_ms(), true, &n, &soonest);
+		int rc =
+		    run_round(&o->cfg, w->store, w->set, otp_clock_now_ms(),
+			      true, &o->stop, &n, &soonest);
 		if (soonest < w->due)
 			w->due = soonest;
 		static struct otp_log_every round_failed;
@@ -393,6 +414,8 @@ static void *worker_main(void *arg)
 				wait_kick(o, ms);
 		}
 	}
+	o->running--;
+	pthread_cond_broadcast(&o->cv);
 	pthread_mutex_unlock(&o->mu);
 	return NULL;
 }
@@ -434,7 +457,7 @@ static void worker_close(struct worker *w)
 static void stop_workers(struct otp_outbox *o)
 {
 	pthread_mutex_lock(&o->mu);
-	o->stop = true;
+	__atomic_store_n(&o->stop, true, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&o->cv);
 	pthread_mutex_unlock(&o->mu);
 	/* Each round in hand finishes its batch: its messages are settled
@@ -480,7 +503,13 @@ int otp_outbox_start(struct otp_outbox **out, const struct otp_outbox_cfg *cfg,
 		rc = worker_open(o, w, err, errlen);
 		if (rc < 0)
 			goto fail_workers;
+		pthread_mutex_lock(&o->mu);
+		o->running++;
+		pthread_mutex_unlock(&o->mu);
 		if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+			pthread_mutex_lock(&o->mu);
+			o->running--;
+			pthread_mutex_unlock(&o->mu);
 			worker_close(w);
 			rc = OTP_EINTERNAL;
 			snprintf(err, errlen, "cannot start a delivery thread");
@@ -512,6 +541,39 @@ void otp_outbox_notify(struct otp_outbox *o)
 		o->kicks++;
 	pthread_cond_signal(&o->cv);
 	pthread_mutex_unlock(&o->mu);
+}
+
+/* Stops the workers and waits up to ms for each to settle the message in
+ * hand. Returns false if one is still in a gateway's send at the deadline:
+ * it is left running (its message keeps its lease) and o stays allocated
+ * for it, since the process is about to exit. */
+static bool stop_by(struct otp_outbox *o, int64_t ms)
+{
+	struct timespec ts = otp_clock_deadline(CLOCK_MONOTONIC, ms);
+	pthread_mutex_lock(&o->mu);
+	__atomic_store_n(&o->stop, true, __ATOMIC_RELAXED);
+	pthread_cond_broadcast(&o->cv);
+	while (o->running > 0)
+		if (pthread_cond_timedwait(&o->cv, &o->mu, &ts) == ETIMEDOUT)
+			break;
+	int left = o->running;
+	pthread_mutex_unlock(&o->mu);
+	if (left == 0)
+		return true;
+	char nbuf[16];
+	snprintf(nbuf, sizeof nbuf, "%d", left);
+	otp_log(OTP_LOG_WARN,
+		"delivery workers still sending at the drain deadline; their "
+		"messages wait out their leases",
+		"#workers", nbuf, NULL);
+	return false;
+}
+
+void otp_outbox_stop_within(struct otp_outbox *o, int64_t ms)
+{
+	if (!o || !stop_by(o, ms))
+		return;
+	otp_outbox_stop(o);
 }
 
 void otp_outbox_stop(struct otp_outbox *o)

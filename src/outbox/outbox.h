@@ -9,7 +9,11 @@
  *                           (backoff_ms doubling, capped at 60 s, minus up
  *                           to 20 % jitter); after max_attempts tries on a
  *                           driver, the next driver of the list at once;
- *                           after the last one, dead letter
+ *                           after the last one, round again from the first
+ *                           at the capped backoff of the whole count: the
+ *                           tries spread over the code's life, and stop,
+ *                           state expired, once the next one would leave
+ *                           the code under OTP_OUTBOX_USEFUL_MS to live
  *   permanent failure    -> dead letter with the gateway's reason
  *   code expired         -> not sent; state expired
  * A message claimed by a process that died is claimed again once its lease
@@ -31,6 +35,10 @@
 
 #include "sms/sms.h"
 #include "store/store.h"
+
+/* A code with less life than this at a retry is not worth sending: the
+ * user could hardly type it in time. */
+#define OTP_OUTBOX_USEFUL_MS 15000
 
 struct otp_outbox_cfg {
 	const char *store_url; /* each worker opens its own handle */
@@ -55,7 +63,7 @@ struct otp_outbox_cfg {
 	int workers;	    /* delivery threads; default 4 */
 	int64_t lease_ms;   /* how long a claim holds; default 30000, at least
 			       the timeouts + 2 s */
-	int max_attempts;   /* tries per driver; default 6 */
+	int max_attempts;   /* tries per driver and pass; default 6 */
 	int64_t backoff_ms; /* first retry delay; doubles, capped at 60 s */
 	int64_t poll_ms;    /* idle wake-up period; default 1000 */
 };
@@ -68,8 +76,13 @@ int otp_outbox_start(struct otp_outbox **out, const struct otp_outbox_cfg *cfg,
 		     char *err, size_t errlen);
 /* Wakes a worker now: new messages were committed. Thread-safe. */
 void otp_outbox_notify(struct otp_outbox *o);
-/* Lets each worker finish the batch in hand, stops them, frees all. */
+/* Lets each worker finish the message in hand (the rest of its batch goes
+ * back, due now), stops them, frees all. */
 void otp_outbox_stop(struct otp_outbox *o);
+/* The same, bounded: a worker still in a gateway's send after ms is left
+ * to it (the process is exiting; its message keeps its lease), and o is
+ * then not freed. For SIGTERM's drain. */
+void otp_outbox_stop_within(struct otp_outbox *o, int64_t ms);
 
 /* What the delivery workers of this process did since it started (every
  * outbox together), for /metrics: messages acked as sent, retries on the

@@ -290,6 +290,12 @@ struct otp_store;
  * (driver 0, due now). Its attempts stay: they are the lease token and only
  * grow. OTP_ENOTFOUND if unknown, OTP_EGONE if not FAILED or bodiless.
  *
+ * outbox_reclaim: ends the lease of every claimed ('sending') message at
+ * `now`, so that the next claim takes it at once; *n says how many. For
+ * start-up in a store with OTP_STORE_CAP_ONE_PROCESS, whose lock the
+ * process holds: any claim there is an orphan of a process that died. A
+ * shared store leaves other processes' live claims alone: 0, *n = 0.
+ *
  * outbox_list: up to max messages, newest first; state < 0 means any state
  * (above OTP_MSG_EXPIRED: OTP_EINTERNAL).
  *
@@ -362,6 +368,8 @@ struct otp_store;
 	  (s, id, state, now))                                                 \
 	X(outbox_requeue, (struct otp_store *s, int64_t id, int64_t now),      \
 	  (s, id, now))                                                        \
+	X(outbox_reclaim, (struct otp_store *s, int64_t now, long *n),         \
+	  (s, now, n))                                                         \
 	X(outbox_list, (struct otp_store *s, int state,                        \
 			struct otp_msg_info *out, size_t max, size_t *n),      \
 	  (s, state, out, max, n))                                             \

@@ -94,6 +94,7 @@ struct otp_store *ct_open_claimed_each(struct otp_code_new *c,
 	X(ct_outbox_retry_driver) \
 	X(ct_outbox_report) \
 	X(ct_outbox_requeue) \
+	X(ct_outbox_reclaim) \
 	X(ct_outbox_list) \
 	X(ct_idem_replay) \
 	X(ct_issue_limits) \

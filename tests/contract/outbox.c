@@ -57,6 +57,42 @@ void ct_outbox_lease(void)
 	otp_store_close(s);
 }
 
+/* Start-up of a one-process store: a claim left by a process that died is
+ * taken again at once, not after its lease; what is queued and not yet due
+ * stays as it is. A shared store reclaims nothing (another process's claim
+ * may be live): the lease still decides. */
+void ct_outbox_reclaim(void)
+{
+	struct otp_code_new c;
+	struct otp_msg m[2];
+	size_t n = 9;
+	long k = 9;
+	struct otp_store *s = ct_open_claimed(&c, m);
+	CHECK(s);
+	int64_t id = m[0].id;
+	otp_msg_deinit(&m[0]);
+	struct otp_code_new later = ct_make_code(2, CT_P2, CT_T0 + CT_TTL);
+	CHECK_INT(ct_issue(s, &later, NULL, CT_T0 + 1000), 0);
+	bool one = s->ops->caps & OTP_STORE_CAP_ONE_PROCESS;
+	CHECK_INT(otp_store_outbox_reclaim(s, CT_T0 + 10, &k), 0);
+	CHECK_INT(k, one ? 1 : 0);
+	CHECK_INT(otp_store_outbox_claim(s, CT_T0 + 10, CT_LEASE, m, 2, &n), 0);
+	CHECK_INT(n, one ? 1 : 0);
+	if (n == 1) {
+		CHECK_INT(m[0].id, id);
+		CHECK_INT(m[0].attempts, 2);
+		otp_msg_deinit(&m[0]);
+	}
+	/* Nothing is claimed now: a second reclaim finds nothing. */
+	if (one) {
+		CHECK_INT(otp_store_outbox_ack(s, id, 2, CT_T0 + 11), 0);
+		CHECK_INT(otp_store_outbox_reclaim(s, CT_T0 + 12, &k), 0);
+		CHECK_INT(k, 0);
+		CHECK_INT(ct_get_state(s, c.id), OTP_MSG_SENT);
+	}
+	otp_store_close(s);
+}
+
 void ct_outbox_ack(void)
 {
 	struct otp_code_new c;

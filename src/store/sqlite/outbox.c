@@ -113,6 +113,22 @@ int otp_sq_outbox_requeue(struct otp_store *s, int64_t id, int64_t now)
 	return otp_sq_write(s, ST_MSG_REQUEUE, SQ_MSG, "ii", id, now);
 }
 
+int otp_sq_outbox_reclaim(struct otp_store *s, int64_t now, long *n)
+{
+	struct sq *h = otp_sq_cast(s);
+	struct conn *q;
+	*n = 0;
+	int rc = otp_sq_begin(h, &q);
+	if (rc)
+		return rc;
+	rc = otp_sq_exec(q->st[ST_MSG_RECLAIM], "i", now);
+	long changed = rc ? 0 : sqlite3_changes(q->db);
+	rc = otp_sq_end(h, rc);
+	if (rc == 0)
+		*n = changed;
+	return rc;
+}
+
 /* Copies the current row of ST_MSG_LIST into m: false if its state is
  * not one we know. */
 static bool copy_info(sqlite3_stmt *st, struct otp_msg_info *m)

@@ -108,6 +108,8 @@
 		       " next_at = ?2, lease_until = 0, updated = ?2"          \
 		       " WHERE id = ?1 AND state = 'failed'"                   \
 		       " AND body IS NOT NULL")                                \
+	X(MSG_RECLAIM, "UPDATE outbox SET lease_until = ?1"                    \
+		       " WHERE state = 'sending' AND lease_until > ?1")        \
 	X(MSG_EXISTS, "SELECT 1 FROM outbox WHERE id = ?1")                    \
 	X(MSG_LIST, "SELECT id, request_id, to_phone, state, attempts,"        \
 		    " driver, next_at, expires, updated, last_error"           \

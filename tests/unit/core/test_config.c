@@ -69,6 +69,7 @@ static const char *flags[] = {
     "conn-timeout",
     "conn-per-ip",
     "request-timeout",
+    "drain-timeout",
     "body-max",
     "trusted-proxies",
     "cors-origins",

@@ -475,24 +475,74 @@ static void dead_letter_can_be_requeued(void)
 	fx_close(&fx);
 }
 
-static void max_attempts_dead_letters(void)
+/* Rounds every 100 ms from `from` until `to` or until stop() holds, as a
+ * worker that wakes at each due time would; returns where it stopped. */
+static int64_t rounds_until(struct fixture *fx, int64_t from, int64_t to,
+			    bool (*stop)(struct fixture *))
+{
+	size_t n;
+	int64_t t = from;
+	for (; t < to && !(stop && stop(fx)); t += 100)
+		if (round_at(fx, t, &n) < 0)
+			break;
+	return t;
+}
+
+/* max_attempts tries on the only driver do not dead-letter a code that is
+ * still valid: the tries go on at the capped backoff (a worker is free
+ * between them: each round is one try), spread over the code's life, and
+ * once the next one would leave the code under 15 s the message is
+ * expired, never failed. */
+static void max_attempts_then_retries_until_expiry(void)
 {
 	struct fixture fx;
 	char id[OTP_ID_LEN + 1];
+	size_t n;
 	CHECK(fx_open(&fx));
 	fx.cfg.max_attempts = 3;
 	fx.sms.repeat = OTP_SMS_RETRY;
-	CHECK_ISSUE(&fx, "+14155550105", "Your code is 333333", id);
+	int64_t exp = T0 + 300000;
+	CHECK_INT(
+	    issue(&fx, "+14155550105", "Your code is 333333", T0, exp, id), 0);
+	rounds_until(&fx, T0, T0 + 400000, NULL);
+	CHECK_INT(state_of(&fx, id), OTP_MSG_EXPIRED);
+	struct otp_msg_info l[1];
+	CHECK_INT(otp_store_outbox_list(fx.s, OTP_MSG_FAILED, l, 1, &n), 0);
+	CHECK_INT(n, 0);
+	CHECK(fx.sms.calls >= 8);
+	int64_t last = fx.sms.recs[fx.sms.calls - 1].now_ms;
+	CHECK(last <= exp - OTP_OUTBOX_USEFUL_MS);
+	CHECK(last >= exp - OTP_OUTBOX_USEFUL_MS - 60000);
+	for (size_t i = 1; i < fx.sms.calls; i++)
+		CHECK(fx.sms.recs[i].now_ms - fx.sms.recs[i - 1].now_ms <=
+		      60000 + 100);
+	fx_close(&fx);
+}
 
+/* The outage of the fault tests: a gateway down 40 s, a 300 s code sent
+ * at its start. Six tries are spent by ~31 s; the next, at the capped
+ * backoff, comes after the outage and delivers. */
+static void long_outage_still_delivers(void)
+{
+	struct fixture fx;
+	char id[OTP_ID_LEN + 1];
+	size_t n;
+	CHECK(fx_open(&fx));
+	fx.sms.repeat = OTP_SMS_RETRY;
+	CHECK_INT(issue(&fx, "+14155550110", "Your code is 565656", T0,
+			T0 + 300000, id),
+		  0);
 	int64_t t = T0;
-	for (int i = 1; i <= 3; i++, t += 61000) {
-		CHECK_ROUND(&fx, t, 1);
-		CHECK_INT(fx.sms.calls, i);
-		CHECK_INT(state_of(&fx, id),
-			  i < 3 ? OTP_MSG_QUEUED : OTP_MSG_FAILED);
-	}
-	CHECK_ROUND(&fx, t + 61000, 0);
-	CHECK_INT(fx.sms.calls, 3);
+	for (; t < T0 + 40000; t += 100) /* the outage */
+		CHECK_INT(round_at(&fx, t, &n), 0);
+	CHECK_INT(fx.sms.calls, 6);
+	CHECK_INT(state_of(&fx, id), OTP_MSG_QUEUED);
+	fx.sms.repeat = OTP_SMS_SENT; /* the gateway is back */
+	for (; t < T0 + 120000 && state_of(&fx, id) == OTP_MSG_QUEUED; t += 100)
+		CHECK_INT(round_at(&fx, t, &n), 0);
+	CHECK_INT(state_of(&fx, id), OTP_MSG_SENT);
+	CHECK_INT(fx.sms.calls, 7);
+	CHECK(t - T0 < 31000 + 60000 + 100);
 	fx_close(&fx);
 }
 
@@ -971,33 +1021,43 @@ static void stats_count_each_settle(void)
 	fx_close(&fx);
 }
 
-/* Every driver out of tries: a dead letter with the last reason; a requeue
- * gives it a whole round on driver 0 again. */
-static void exhausted_drivers_dead_letter(void)
+static struct script_sms *second_of(struct fixture *fx)
+{
+	return &fx->second;
+}
+
+static bool four_tries(struct fixture *fx)
+{
+	return fx->sms.calls + second_of(fx)->calls >= 4;
+}
+
+/* Every driver out of tries: not a dead letter while the code lives, but
+ * a new pass from driver 0 (try 1 of 2 there, not a failover); once no try
+ * is useful, expired with the last reason. */
+static void exhausted_drivers_go_round_again(void)
 {
 	struct fixture fx;
 	char id[OTP_ID_LEN + 1];
 	size_t n;
 	CHECK(fx_open_two(&fx, 2, OTP_SMS_RETRY));
 	fx.second.repeat = OTP_SMS_RETRY;
-	CHECK_ISSUE(&fx, "+14155550121", "Your code is 246802", id);
-	for (int64_t t = T0; t < T0 + 10 * 61000; t += 61000)
-		CHECK_RUN(&fx, t);
+	CHECK_INT(issue(&fx, "+14155550121", "Your code is 246802", T0,
+			T0 + 300000, id),
+		  0);
+	int64_t t = rounds_until(&fx, T0, T0 + 400000, four_tries);
 	CHECK_INT(fx.sms.calls, 2);
 	CHECK_INT(fx.second.calls, 2);
-	CHECK_INT(state_of(&fx, id), OTP_MSG_FAILED);
+	CHECK_INT(state_of(&fx, id), OTP_MSG_QUEUED);
+	CHECK_INT(driver_of(&fx), 0);
+	rounds_until(&fx, t, T0 + 400000, NULL);
+	CHECK(fx.sms.calls >= 4);
+	CHECK(fx.second.calls >= 4);
+	CHECK_INT(state_of(&fx, id), OTP_MSG_EXPIRED);
 	struct otp_msg_info l[1];
-	CHECK_INT(otp_store_outbox_list(fx.s, OTP_MSG_FAILED, l, 1, &n), 0);
+	CHECK_INT(otp_store_outbox_list(fx.s, OTP_MSG_EXPIRED, l, 1, &n), 0);
 	CHECK_INT(n, 1);
 	CHECK_STR(l[0].last_error,
-		  "script: busy (gave up after 2 tries on 2 drivers)");
-	CHECK_INT(l[0].attempts, 4);
-
-	CHECK_INT(otp_store_outbox_requeue(fx.s, l[0].id, T0 + HOUR / 2), 0);
-	CHECK_RUN(&fx, T0 + HOUR / 2);
-	CHECK_INT(fx.sms.calls, 3);
-	CHECK_INT(driver_of(&fx), 0); /* try 1 of 2 there, not a failover */
-	CHECK_INT(state_of(&fx, id), OTP_MSG_QUEUED);
+		  "script: busy (the code expires before the next try)");
 	fx_close(&fx);
 }
 
@@ -1016,8 +1076,8 @@ static void permanent_failure_skips_failover(void)
 	fx_close(&fx);
 }
 
-/* A retry that would come after the code's expiry is not scheduled: the
- * message is expired at once. */
+/* A retry that would leave the code under 15 s to live is not scheduled:
+ * the message is expired at once. */
 static void no_retry_past_expiry(void)
 {
 	struct fixture fx;
@@ -1026,7 +1086,7 @@ static void no_retry_past_expiry(void)
 	CHECK(fx_open(&fx));
 	fx.sms.repeat = OTP_SMS_RETRY;
 	CHECK_INT(issue(&fx, "+14155550123", "Your code is 112233", T0,
-			T0 + 2500, id),
+			T0 + OTP_OUTBOX_USEFUL_MS + 2500, id),
 		  0);
 	CHECK_RUN(&fx, T0); /* next try in <= 1 s: fine */
 	CHECK_INT(state_of(&fx, id), OTP_MSG_QUEUED);
@@ -1136,7 +1196,7 @@ static void start_fails_on_bad_driver(void)
 
 static const struct harness_test tests[] = {
     TEST(fails_over_to_next_driver),
-    TEST(exhausted_drivers_dead_letter),
+    TEST(exhausted_drivers_go_round_again),
     TEST(stats_count_each_settle),
     TEST(permanent_failure_skips_failover),
     TEST(no_retry_past_expiry),
@@ -1149,7 +1209,8 @@ static const struct harness_test tests[] = {
     TEST(failed_is_dead_letter),
     TEST(retry_keeps_driver),
     TEST(dead_letter_can_be_requeued),
-    TEST(max_attempts_dead_letters),
+    TEST(max_attempts_then_retries_until_expiry),
+    TEST(long_outage_still_delivers),
     TEST(expired_is_not_sent),
     TEST(crashed_claim_is_delivered_after_lease),
     TEST(full_batch_then_rest),

@@ -1,0 +1,89 @@
+"""SIGTERM drains, bounded: /readyz turns 503 at once, new connections are
+refused at once, a request in flight is answered, a hung gateway does not
+hold the exit past --drain-timeout, and otpd exits 0."""
+
+import http.client
+import json
+import signal
+import socket
+import threading
+import time
+
+from gateways import API_KEY, FakeGateway
+from helpers import PHONE
+
+UPSTREAM_OK = json.dumps({"data": {"requestId": "req_drain_0123456789",
+                                   "expiresAt": "2099-01-01T00:00:00Z"}})
+
+
+def refused(port):
+    s = socket.socket()
+    s.settimeout(1)
+    try:
+        s.connect(("127.0.0.1", port))
+    except ConnectionRefusedError:
+        return True
+    finally:
+        s.close()
+    return False
+
+
+def test_sigterm_answers_in_flight_refuses_new_and_exits_in_bound(otpd):
+    slow = FakeGateway(body=UPSTREAM_OK, delay=1.5).start()
+    try:
+        srv = otpd("--provider", "startmessaging", "--upstream-url", slow.url,
+                   "--drain-timeout", "3",
+                   env={"OTPD_UPSTREAM_API_KEY": API_KEY})
+        # A balancer's kept-alive probe connection, open before the signal.
+        probe = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=2)
+        probe.request("GET", "/readyz")
+        assert probe.getresponse().read() and True
+        answer = {}
+
+        def send():
+            c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+            c.request("POST", "/auth/send-otp",
+                      json.dumps({"phone": PHONE}),
+                      {"Content-Type": "application/json"})
+            r = c.getresponse()
+            answer["status"] = r.status
+            answer["body"] = r.read()
+
+        t = threading.Thread(target=send)
+        t.start()
+        slow.wait_requests(1, timeout=5)  # the request is in flight
+        signalled = time.monotonic()
+        srv.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        try:
+            probe.request("GET", "/readyz")
+            assert probe.getresponse().status == 503
+        except (ConnectionError, http.client.HTTPException, OSError):
+            pass  # closed is as good as 503 for a balancer
+        assert refused(srv.port), "a new connection was accepted after SIGTERM"
+        t.join(10)
+        assert answer.get("status") == 200, answer
+        assert srv.proc.wait(5) == 0
+        assert time.monotonic() - signalled < 3 + 1.5
+    finally:
+        slow.stop()
+
+
+def test_hung_gateway_does_not_hold_the_exit(otpd):
+    hung = FakeGateway(delay=30).start()
+    try:
+        srv = otpd("--drain-timeout", "1", "--sms-timeout", "30",
+                   sms=f"webhook:{hung.url}/",
+                   env={"OTPD_WEBHOOK_SECRET": "whsec-0123456789abcdef-test"})
+        c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=5)
+        c.request("POST", "/auth/send-otp", json.dumps({"phone": PHONE}),
+                  {"Content-Type": "application/json"})
+        assert c.getresponse().status == 200
+        hung.wait_requests(1, timeout=5)  # a worker is in the send
+        signalled = time.monotonic()
+        srv.proc.send_signal(signal.SIGTERM)
+        assert srv.proc.wait(5) == 0
+        assert time.monotonic() - signalled < 1 + 2
+        assert "drain deadline" in srv.log_text()
+    finally:
+        hung.stop()
