@@ -15,6 +15,8 @@ int64_t otp_clock_now_ms(void);
 
 /* Monotonic milliseconds, for latencies and timeouts. */
 int64_t otp_clock_mono_ms(void);
+/* Monotonic nanoseconds, for latency histograms. */
+int64_t otp_clock_mono_ns(void);
 
 /* Writes "YYYY-MM-DDTHH:MM:SSZ" (20 chars + NUL) for ms since the epoch. */
 #define OTP_ISO8601_LEN 21
