@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/metrics.h"
 #include "core/phone.h"
 #include "engine/engine.h"
 
@@ -82,36 +83,39 @@ int otp_policy_send(const struct otp_engine *e, struct otp_store *s,
 	return 0;
 }
 
-static int take_one(struct otp_engine *e, struct otp_store *s, const char *kind,
-		    const char *v, struct otp_gcra rate, int64_t now,
-		    int64_t *retry_after_s)
+static int take_one(struct otp_engine *e, struct otp_store *s,
+		    enum otp_m_limit which, const char *v, struct otp_gcra rate,
+		    int64_t now, int64_t *retry_after_s)
 {
 	struct otp_limit l = {.rate = rate};
 	int64_t retry_ms = 0;
 	int rc;
 	if (rate.interval_ms <= 0)
 		return 0;
-	snprintf(l.key, sizeof l.key, "%s:%s", kind, v);
+	snprintf(l.key, sizeof l.key, "%s:%s",
+		 which == OTP_M_LIMIT_ip ? "ip" : "key", v);
 	if (e->limiter)
 		rc = otp_limiter_take(e->limiter, l.key, &rate, now, &retry_ms);
 	else
 		rc = otp_store_limit_take(s, &l, 1, now, &retry_ms);
-	if (rc == OTP_ELIMITED)
+	if (rc == OTP_ELIMITED) {
 		*retry_after_s = otp_gcra_retry_s(retry_ms);
+		otp_metrics_limited(which);
+	}
 	return rc;
 }
 
 int otp_engine_limit_ip(struct otp_engine *e, struct otp_store *s,
 			const char *ip, int64_t now, int64_t *retry_after_s)
 {
-	return take_one(e, s, "ip", ip, per(e->cfg->limit_ip, 60000), now,
-			retry_after_s);
+	return take_one(e, s, OTP_M_LIMIT_ip, ip, per(e->cfg->limit_ip, 60000),
+			now, retry_after_s);
 }
 
 int otp_engine_limit_key(struct otp_engine *e, struct otp_store *s,
 			 const char *key_id, int64_t now,
 			 int64_t *retry_after_s)
 {
-	return take_one(e, s, "key", key_id, per(e->cfg->limit_key, 1000), now,
-			retry_after_s);
+	return take_one(e, s, OTP_M_LIMIT_key, key_id,
+			per(e->cfg->limit_key, 1000), now, retry_after_s);
 }
