@@ -49,6 +49,7 @@ struct setting {
 #define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 static const char *check_listen(const char *v);
+static const char *check_listen_opt(const char *v);
 static const char *check_ips(const char *v);
 static const char *check_store(const char *v);
 static const char *check_sms(const char *v);
@@ -82,6 +83,9 @@ static const char *const scopes[] = {"process", "store", NULL};
 static const struct setting settings[] = {
 	STR("listen", listen, "127.0.0.1:8080", 0, 0, check_listen, "HOST:PORT",
 	    "OTPD_LISTEN", "address to listen on: IPv4, localhost or [IPv6], and a port"),
+	STR("admin-listen", admin_listen, "", 0, 0, check_listen_opt, "HOST:PORT or empty",
+	    "OTPD_ADMIN_LISTEN", "address of the admin listener (/metrics, /healthz, /readyz); "
+	    "empty = none. Never expose it to the public"),
 	INT("threads", threads, "0", 0, 256,
 	    "OTPD_THREADS", "worker threads; 0 = one per CPU core"),
 	INT("conn-limit", conn_limit, "1024", 1, 65536,
@@ -254,6 +258,11 @@ static const struct setting *find(const char *name, size_t len)
 }
 
 /* --- the shapes of string values; each returns NULL or why not --- */
+
+static const char *check_listen_opt(const char *v)
+{
+	return v[0] ? check_listen(v) : NULL;
+}
 
 static const char *check_listen(const char *v)
 {
