@@ -21,9 +21,10 @@
 #include <stdio.h>
 
 #define OTP_METRICS_SHARDS 16
-#define OTP_METRICS_ROUTES 32 /* distinct route names counted; then "unknown"  \
-			       */
-#define OTP_METRICS_DRIVERS 8 /* distinct SMS driver names counted */
+/* Distinct route names counted (past them: "unknown"), and distinct SMS
+ * driver names (past them: not counted). */
+#define OTP_METRICS_ROUTES  32
+#define OTP_METRICS_DRIVERS 8
 
 /* The two APIs of the engine (DESIGN.md 1.1, 1.2). */
 #define OTP_METRICS_APIS(X) X(login) X(provider)
