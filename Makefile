@@ -100,7 +100,8 @@ deps-test:
 run: deps-build
 	@$(MAKE) --no-print-directory all
 	@mkdir -p var
-	./$(BUILD)/otpd --listen 127.0.0.1:8080 --store sqlite:./var/otpd.db --sms console
+	@echo "otpd: metrics on the admin listener, http://127.0.0.1:9464/metrics"
+	./$(BUILD)/otpd --listen 127.0.0.1:8080 --admin-listen 127.0.0.1:9464 --store sqlite:./var/otpd.db --sms console
 
 test: deps-test
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BUILD)/bench/seed

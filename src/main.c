@@ -123,6 +123,32 @@ static void wake_outbox(void *arg)
 	otp_outbox_notify(arg);
 }
 
+/* --admin-listen: /metrics and the probes on a port of their own, with the
+ * public listener's limits but none of its hooks, and counted nowhere. */
+static int start_admin(const struct otp_http_cfg *pub, int fd,
+		       struct otp_http **out)
+{
+	char err[512];
+	struct otp_http_cfg a = *pub;
+	a.listen = otp_app()->cfg->admin_listen;
+	a.listen_fd = fd;
+	a.threads = 1;
+	a.trusted_proxies = "";
+	a.cors_origins = "";
+	a.routes = otp_admin_routes;
+	a.nroutes = otp_admin_nroutes;
+	a.auth = NULL;
+	a.guard = NULL;
+	a.metrics = false;
+	if (otp_http_start(out, &a, err, sizeof err) < 0) {
+		fprintf(stderr, "otpd: --admin-listen: %s\n", err);
+		return -1;
+	}
+	otp_log(OTP_LOG_INFO, "admin listening", "addr", a.listen, "routes",
+		"/metrics /healthz /readyz", NULL);
+	return 0;
+}
+
 static void serve_until_signal(const struct otp_config *cfg,
 			       struct otp_store *store)
 {
@@ -202,15 +228,18 @@ int main(int argc, char **argv)
 	struct otp_store *store = NULL;
 	struct otp_engine engine;
 	struct otp_outbox *outbox = NULL;
-	struct otp_http *http = NULL;
+	struct otp_http *http = NULL, *admin = NULL;
 	unsigned char *secret = NULL;
 	bool created;
 	struct otp_store_faults *faults = NULL;
 
 	/* The port first, then the store's lock: a second otpd started by
 	 * mistake stops here, before it touches the store or the outbox. */
-	int listen_fd = -1;
+	int listen_fd = -1, admin_fd = -1;
 	rc = otp_http_bind(cfg.listen, &listen_fd, err, sizeof err);
+	if (rc == 0 && cfg.admin_listen[0])
+		rc =
+		    otp_http_bind(cfg.admin_listen, &admin_fd, err, sizeof err);
 	if (rc < 0) {
 		fprintf(stderr, "otpd: %s\n", err);
 		if (rc == OTP_EBUSY || rc == OTP_ETYPE)
@@ -330,6 +359,7 @@ int main(int argc, char **argv)
 	    .nroutes = otp_nroutes,
 	    .auth = otp_app_auth,
 	    .guard = otp_app_guard,
+	    .metrics = true,
 	};
 	listen_fd = -1; /* the server's now, even if it fails to start */
 	if (otp_http_start(&http, &hcfg, err, sizeof err) < 0) {
@@ -339,16 +369,24 @@ int main(int argc, char **argv)
 	otp_log(OTP_LOG_INFO, "listening", "addr", cfg.listen, "store",
 		otp_store_backend(cfg.store)->name, "sms", cfg.sms, "provider",
 		engine.provider->ops->name, NULL);
+	int afd = admin_fd;
+	admin_fd = -1; /* the admin server's now, even if it fails to start */
+	if (afd >= 0 && start_admin(&hcfg, afd, &admin) < 0)
+		goto fail_admin;
 
 	serve_until_signal(&cfg, store);
 	otp_app_set_draining();
 	int64_t drain_end = otp_clock_mono_ms() + cfg.drain_timeout * 1000;
 	otp_http_stop(http, cfg.drain_timeout * 1000);
+	otp_http_stop(admin, 1000); /* its /readyz said 503 all along */
 	status = 0;
 	/* The SMS in hand get what is left of the drain, at least 1 s. */
 	int64_t left = drain_end - otp_clock_mono_ms();
 	otp_outbox_stop_within(outbox, left > 1000 ? left : 1000);
 	outbox = NULL;
+	goto fail_http;
+fail_admin:
+	otp_http_stop(http, 0);
 fail_http:
 	otp_outbox_stop(outbox);
 fail_sms:
@@ -358,6 +396,8 @@ fail_secret:
 fail_paths:
 	if (listen_fd >= 0)
 		close(listen_fd);
+	if (admin_fd >= 0)
+		close(admin_fd);
 	otp_store_faults_free(faults);
 	otp_config_deinit(&cfg);
 	return status;

@@ -17,6 +17,8 @@ int64_t otp_clock_now_ms(void);
 
 /* Monotonic milliseconds, for latencies and timeouts. */
 int64_t otp_clock_mono_ms(void);
+/* Monotonic nanoseconds, for latency histograms. */
+int64_t otp_clock_mono_ns(void);
 
 /* `ms` from now on clock `clk` (CLOCK_MONOTONIC, or CLOCK_REALTIME for a
  * condition variable on the default clock), as pthread_cond_timedwait

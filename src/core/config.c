@@ -55,6 +55,9 @@ static const char *const scopes[] = {"process", "store", NULL};
 const struct setting otp_cfg_settings[] = {
 	STR("listen", listen, "127.0.0.1:8080", 0, 0, otp_cfg_check_listen, "HOST:PORT",
 	    "OTPD_LISTEN", "address to listen on: IPv4, localhost or [IPv6], and a port"),
+	STR("admin-listen", admin_listen, "", 0, 0, otp_cfg_check_listen_opt, "HOST:PORT or empty",
+	    "OTPD_ADMIN_LISTEN", "address of the admin listener (/metrics, /healthz, /readyz); "
+	    "empty = none. Never expose it to the public"),
 	INT("threads", threads, "0", 0, 256,
 	    "OTPD_THREADS", "worker threads; 0 = one per CPU core"),
 	INT("conn-limit", conn_limit, "1024", 1, 65536,

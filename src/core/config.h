@@ -15,6 +15,7 @@
 struct otp_config {
 	/* network */
 	char *listen;	       /* "HOST:PORT" */
+	char *admin_listen;    /* "HOST:PORT" of /metrics; "" = none */
 	long threads;	       /* 0: one per core */
 	long conn_limit;       /* open connections at most */
 	long conn_timeout;     /* s an idle or slow connection may live */

@@ -57,6 +57,11 @@ const char *otp_cfg_check_listen(const char *v)
 	return n >= 1 && n <= 65535 ? NULL : why;
 }
 
+const char *otp_cfg_check_listen_opt(const char *v)
+{
+	return v[0] ? otp_cfg_check_listen(v) : NULL;
+}
+
 /* v ("" for none) as items split at sep: NULL if ok takes each one (its
  * first byte and length; an empty item included), else why. */
 static const char *each_item(const char *v, char sep,

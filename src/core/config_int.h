@@ -33,6 +33,7 @@ const char *otp_cfg_join(const char *const *list, char *buf, size_t n);
 
 /* The checks of string settings: NULL if v is well formed, else why not. */
 const char *otp_cfg_check_listen(const char *v);
+const char *otp_cfg_check_listen_opt(const char *v); /* or "" */
 const char *otp_cfg_check_ips(const char *v);
 const char *otp_cfg_check_store(const char *v);
 const char *otp_cfg_check_sms(const char *v);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/metrics.h"
 #include "core/phone.h"
 #include "engine/engine.h"
 
@@ -127,22 +128,24 @@ int otp_policy_limit_err(const struct otp_send_core *in, int which)
 }
 
 /* One request's token of a per-IP or per-key limit; refused: `err`. */
-static int take_one(struct otp_engine *e, struct otp_store *s, const char *kind,
-		    const char *v, struct otp_gcra rate, int64_t now,
-		    int64_t *retry_after_s, int err)
+static int take_one(struct otp_engine *e, struct otp_store *s,
+		    enum otp_m_limit which, const char *v, struct otp_gcra rate,
+		    int64_t now, int64_t *retry_after_s, int err)
 {
 	struct otp_limit l = {.rate = rate};
 	int64_t retry_ms = 0;
 	int rc;
 	if (rate.interval_ms <= 0)
 		return 0;
-	snprintf(l.key, sizeof l.key, "%s:%s", kind, v);
+	snprintf(l.key, sizeof l.key, "%s:%s",
+		 which == OTP_M_LIMIT_ip ? "ip" : "key", v);
 	if (e->limiter)
 		rc = otp_limiter_take(e->limiter, l.key, &rate, now, &retry_ms);
 	else
 		rc = otp_store_limit_take(s, &l, 1, now, &retry_ms);
 	if (rc == OTP_ELIMITED) {
 		*retry_after_s = otp_gcra_retry_s(retry_ms);
+		otp_metrics_limited(which);
 		return err;
 	}
 	return rc;
@@ -151,14 +154,15 @@ static int take_one(struct otp_engine *e, struct otp_store *s, const char *kind,
 int otp_engine_limit_ip(struct otp_engine *e, struct otp_store *s,
 			const char *ip, int64_t now, int64_t *retry_after_s)
 {
-	return take_one(e, s, "ip", ip, per(e->cfg->limit_ip, 60000), now,
-			retry_after_s, OTP_EIPLIM);
+	return take_one(e, s, OTP_M_LIMIT_ip, ip, per(e->cfg->limit_ip, 60000),
+			now, retry_after_s, OTP_EIPLIM);
 }
 
 int otp_engine_limit_key(struct otp_engine *e, struct otp_store *s,
 			 const char *key_id, int64_t now,
 			 int64_t *retry_after_s)
 {
-	return take_one(e, s, "key", key_id, per(e->cfg->limit_key, 1000), now,
-			retry_after_s, OTP_EKEYLIM);
+	return take_one(e, s, OTP_M_LIMIT_key, key_id,
+			per(e->cfg->limit_key, 1000), now, retry_after_s,
+			OTP_EKEYLIM);
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/metrics.h"
 #include "core/phone.h"
 #include "engine/core.h"
 #include "engine/policy.h"
@@ -33,9 +34,9 @@ static void scoped_idem(const char *key_id, const char *idem, size_t len,
 	snprintf(out, OTP_IDEM_KEY_MAX, "k:%s:%s", key_id, hex);
 }
 
-int otp_engine_send_core(struct otp_engine *e, struct otp_store *s,
-			 const struct otp_send_core *in,
-			 const struct otp_send_answer *a)
+static int send_core(struct otp_engine *e, struct otp_store *s,
+		     const struct otp_send_core *in,
+		     const struct otp_send_answer *a, bool *replayed)
 {
 	struct otp_limit lims[OTP_POLICY_PHONE_LIMITS];
 	struct otp_psend_out po;
@@ -72,7 +73,20 @@ int otp_engine_send_core(struct otp_engine *e, struct otp_store *s,
 	*a->retry_after_s = e->cfg->resend_cooldown;
 	if (a->replayed)
 		*a->replayed = po.replayed;
+	*replayed = po.replayed;
 	return 0;
+}
+
+/* Every send's outcome is counted here, once (core/metrics.h). */
+int otp_engine_send_core(struct otp_engine *e, struct otp_store *s,
+			 const struct otp_send_core *in,
+			 const struct otp_send_answer *a)
+{
+	bool replayed = false;
+	int rc = send_core(e, s, in, a, &replayed);
+	otp_metrics_send(in->key_id ? OTP_M_API_provider : OTP_M_API_login, rc,
+			 replayed);
+	return rc;
 }
 
 int otp_engine_send(struct otp_engine *e, struct otp_store *s,

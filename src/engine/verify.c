@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/metrics.h"
 #include "core/phone.h"
 #include "engine/core.h"
 #include "engine/policy.h"
@@ -57,9 +58,9 @@ static int session_scope(struct otp_engine *e, struct otp_store *s,
 	return 0;
 }
 
-int otp_engine_verify_core(struct otp_engine *e, struct otp_store *s,
-			   const struct otp_verify_core *in,
-			   struct otp_verify_out *out)
+static int verify_core(struct otp_engine *e, struct otp_store *s,
+		       const struct otp_verify_core *in,
+		       struct otp_verify_out *out)
 {
 	char digits[OTP_CODE_MAX + 1];
 	struct otp_pverify v = {
@@ -92,6 +93,25 @@ int otp_engine_verify_core(struct otp_engine *e, struct otp_store *s,
 	v.expect_phone = phone;
 	v.expect_owner = owner;
 	return otp_provider_verify(e->provider, s, &v, out);
+}
+
+/* Every verification's outcome is counted here, once (core/metrics.h). */
+int otp_engine_verify_core(struct otp_engine *e, struct otp_store *s,
+			   const struct otp_verify_core *in,
+			   struct otp_verify_out *out)
+{
+	static const enum otp_m_verify outcome[] = {
+	    [OTP_VERIFY_OK] = OTP_M_VERIFY_approved,
+	    [OTP_VERIFY_WRONG] = OTP_M_VERIFY_wrong_code,
+	    [OTP_VERIFY_NOTFOUND] = OTP_M_VERIFY_not_found,
+	    [OTP_VERIFY_EXPIRED] = OTP_M_VERIFY_expired,
+	    [OTP_VERIFY_USED] = OTP_M_VERIFY_used,
+	    [OTP_VERIFY_DEAD] = OTP_M_VERIFY_dead,
+	};
+	int rc = verify_core(e, s, in, out);
+	otp_metrics_verify(in->new_token ? OTP_M_API_login : OTP_M_API_provider,
+			   rc, rc == 0 ? outcome[out->result] : 0);
+	return rc;
 }
 
 int otp_engine_verify(struct otp_engine *e, struct otp_store *s,

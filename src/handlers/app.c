@@ -87,6 +87,13 @@ int otp_app_store(struct otp_store **out)
 	return 0;
 }
 
+void otp_app_session_stats(uint64_t *hits, uint64_t *misses)
+{
+	*hits = *misses = 0;
+	if (sessions)
+		otp_session_cache_stats(sessions, hits, misses);
+}
+
 void otp_app_release(void)
 {
 	struct otp_store *s = pthread_getspecific(store_key);

@@ -42,10 +42,15 @@ int otp_app_auth(struct otp_req *r);
 /* The per-IP limit (and per-key limit on API-key routes), run by the server
  * before each limited route. */
 int otp_app_guard(struct otp_req *r);
+/* The session cache's hits and misses so far (0 without a cache). */
+void otp_app_session_stats(uint64_t *hits, uint64_t *misses);
 
 /* The routes, for the server (routes.c). */
 extern const struct otp_route otp_routes[];
 extern const size_t otp_nroutes;
+/* The admin listener's routes (--admin-listen): /metrics and the probes. */
+extern const struct otp_route otp_admin_routes[];
+extern const size_t otp_admin_nroutes;
 
 /* Handlers (auth.c, ops.c). */
 int otp_h_send_otp(struct otp_req *r);
@@ -60,6 +65,7 @@ int otp_h_otp_status(struct otp_req *r);
 json_t *otp_h_envelope_error(const struct otp_error_parts *e);
 int otp_h_healthz(struct otp_req *r);
 int otp_h_readyz(struct otp_req *r);
+int otp_h_metrics(struct otp_req *r);	 /* metrics.c */
 int otp_h_kannel_dlr(struct otp_req *r); /* hooks.c */
 
 #endif

@@ -57,3 +57,15 @@ const struct otp_route otp_routes[] = {
      NULL, NULL},
 };
 const size_t otp_nroutes = LEN(otp_routes);
+
+/* The admin listener: never the public port, so that the login API's port
+ * shows no counts. */
+const struct otp_route otp_admin_routes[] = {
+    {"GET", "/metrics", otp_h_metrics, OTP_R_NOLIMIT | OTP_R_QUIET, 0, NULL, 0,
+     NULL, NULL},
+    {"GET", "/healthz", otp_h_healthz, OTP_R_NOLIMIT | OTP_R_QUIET, 0, NULL, 0,
+     NULL, NULL},
+    {"GET", "/readyz", otp_h_readyz, OTP_R_NOLIMIT | OTP_R_QUIET, 0, NULL, 0,
+     NULL, NULL},
+};
+const size_t otp_admin_nroutes = LEN(otp_admin_routes);

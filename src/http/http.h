@@ -164,6 +164,9 @@ struct otp_http_cfg {
 	 * the body was parsed; a negative return is answered instead of
 	 * calling the handler. */
 	int (*guard)(struct otp_req *r);
+	/* Count each answered request in core/metrics.h by route (the
+	 * public listener; the admin one counts nothing). */
+	bool metrics;
 };
 
 struct otp_http;

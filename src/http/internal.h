@@ -70,7 +70,7 @@ struct ctx {
 	char *body;
 	size_t len, cap, max;
 	bool too_big;
-	int64_t start;
+	int64_t start, start_ns;	 /* mono ms (the log), ns (metrics) */
 	char unknown[OTP_JSON_ECHO_MAX]; /* an unknown field's name, to echo */
 	char allow[64];			 /* a 405's Allow: this request's own */
 	bool preflight; /* OPTIONS on a known path: 204 with Allow (and CORS) */

@@ -41,6 +41,7 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "http/cookie.h"
 #include "http/edge.h"
 
@@ -76,6 +77,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		*con_cls = c;
 		c->h = h;
 		c->start = otp_clock_mono_ms();
+		c->start_ns = otp_clock_mono_ns();
 		atomic_fetch_add(&h->in_flight, 1);
 		c->r.conn = conn;
 		c->r.method = method;
@@ -234,6 +236,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		c->r.log_phone[0] ? c->r.log_phone : NULL, "key",
 		c->r.log_key[0] ? c->r.log_key : NULL, "error",
 		c->answer_err ? otp_err_code(c->answer_err) : NULL, NULL);
+	if (h->cfg.metrics)
+		otp_metrics_http(rt ? (int)(rt - h->cfg.routes) : -1,
+				 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK
+				     ? c->r.status
+				     : 0,
+				 otp_clock_mono_ns() - c->start_ns);
 	json_decref(c->r.out);
 	c->r.out = NULL;
 	free(c->r.raw);
@@ -290,6 +298,17 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
 	conn_free(cn);
 }
 
+/* The labels of otpd_http_requests_total: each route's name, as logged. */
+static void count_routes(const struct otp_http_cfg *cfg)
+{
+	const char *names[256];
+	size_t n = cfg->nroutes < 256 ? cfg->nroutes : 256;
+	for (size_t i = 0; i < n; i++)
+		names[i] = cfg->routes[i].name ? cfg->routes[i].name
+					       : cfg->routes[i].path;
+	otp_metrics_routes(names, n);
+}
+
 int otp_http_start(struct otp_http **out, const struct otp_http_cfg *cfg,
 		   char *err, size_t errlen)
 {
@@ -316,6 +335,8 @@ int otp_http_start(struct otp_http **out, const struct otp_http_cfg *cfg,
 		close(fd);
 		return OTP_ETYPE;
 	}
+	if (cfg->metrics)
+		count_routes(cfg);
 	otp_http_make_plain(h);
 	pthread_mutex_init(&h->deferred_mu, NULL);
 	h->edge = otp_edge_new(cfg->conn_limit, cfg->conn_per_ip,

@@ -33,6 +33,7 @@
 
 #include <sodium.h>
 
+#include "core/metrics.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -241,9 +242,11 @@ static int deliver(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 	else
 		snprintf(nt.rid, sizeof nt.rid, "%s", m->request_id);
 
-	if (now >= m->expires_ms)
+	if (now >= m->expires_ms) {
+		otp_metrics_sms(nt.driver, OTP_M_SMS_expired);
 		return dead_letter(s, m, &nt, OTP_MSG_EXPIRED, "code expired",
 				   now);
+	}
 
 	char text[TEXT_MAX];
 	int rc = cfg->unseal(cfg->arg, m, now, text, sizeof text);
@@ -278,6 +281,9 @@ static int deliver(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 	char reason[OTP_ERROR_TEXT_MAX] = "";
 	enum otp_sms_result res = otp_sms_send(drv, &sm, reason, sizeof reason);
 	sodium_memzero(text, sizeof text);
+	otp_metrics_sms(nt.driver, res == OTP_SMS_SENT	  ? OTP_M_SMS_sent
+				   : res == OTP_SMS_RETRY ? OTP_M_SMS_retry
+							  : OTP_M_SMS_failed);
 
 	switch (res) {
 	case OTP_SMS_SENT:

@@ -64,6 +64,7 @@ static void reset(void)
 
 static const char *flags[] = {
     "listen",
+    "admin-listen",
     "threads",
     "conn-limit",
     "conn-timeout",
@@ -776,7 +777,23 @@ static void markdown_text(void)
 	CHECK_INT(rows, NFLAGS);
 }
 
+/* --admin-listen: off (empty) by default; an address, or empty again. */
+static void admin_listen(void)
+{
+	reset();
+	CHECK_INT(LOAD(NULL), OTP_CONFIG_RUN);
+	CHECK_STR(cfg.admin_listen, "");
+	CHECK_INT(LOAD("--admin-listen", "127.0.0.1:9464"), OTP_CONFIG_RUN);
+	CHECK_STR(cfg.admin_listen, "127.0.0.1:9464");
+	CHECK_INT(LOAD("--admin-listen", "[::1]:9464"), OTP_CONFIG_RUN);
+	CHECK_INT(LOAD("--admin-listen", ""), OTP_CONFIG_RUN);
+	CHECK_INT(LOAD("--admin-listen", "9464"), OTP_ETYPE);
+	CHECK(strstr(err, "--admin-listen") != NULL);
+	reset();
+}
+
 static const struct harness_test tests[] = {
+    TEST(admin_listen),
     TEST(defaults),
     TEST(null_env_means_getenv),
     TEST(env_overrides_default),

@@ -1,0 +1,320 @@
+/* metrics.c - the counters of metrics.h: sharded relaxed atomics, summed
+ * and written as Prometheus text at scrape time.
+ *
+ * A shard holds every counter of the process, 64-byte aligned so that two
+ * threads on two shards never share a cache line; a thread picks its shard
+ * once (round robin). A count is one relaxed fetch_add on the thread's own
+ * shard: no lock, no fence. The scrape sums the shards into a snapshot of
+ * the same layout, so a scrape may see one counter a little ahead of
+ * another, never one go backwards. Not here: gauges read at scrape time
+ * (src/handlers/metrics.c).
+ */
+#include "core/metrics.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "core/err.h"
+
+/* Status codes counted by their own label; any other as "other". */
+static const int statuses[] = {200, 201, 204, 302, 303, 400, 401, 403,
+			       404, 405, 409, 410, 413, 414, 415, 429,
+			       431, 500, 502, 503, 504, 0};
+#define NSTATUS (sizeof statuses / sizeof statuses[0])
+
+/* Upper bounds of the latency histogram's buckets, in ns (+Inf after). */
+static const int64_t bounds_ns[] = {100000,	250000,	   500000,    1000000,
+				    2500000,	5000000,   10000000,  25000000,
+				    50000000,	100000000, 250000000, 500000000,
+				    1000000000, 2500000000};
+static const char *const bounds_text[] = {
+    "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01",
+    "0.025",  "0.05",	 "0.1",	   "0.25",  "0.5",    "1",     "2.5"};
+#define NBOUNDS (sizeof bounds_ns / sizeof bounds_ns[0])
+/* Per route: a count per bucket (+Inf last, not cumulative), then the sum
+ * in ns. */
+#define HIST_SUM (NBOUNDS + 1)
+
+/* One layout for a shard (atomic) and a snapshot (plain). */
+#define COUNTERS(T)                                                            \
+	T http[OTP_METRICS_ROUTES + 1][NSTATUS];                               \
+	T hist[OTP_METRICS_ROUTES + 1][HIST_SUM + 1];                          \
+	T send[OTP_M_APIS][OTP_M_SENDS];                                       \
+	T verify[OTP_M_APIS][OTP_M_VERIFIES];                                  \
+	T limited[OTP_M_LIMITS];                                               \
+	T sms[OTP_METRICS_DRIVERS][OTP_M_SMSS];
+
+struct shard {
+	COUNTERS(_Atomic uint64_t)
+} __attribute__((aligned(64)));
+struct snap {
+	COUNTERS(uint64_t)
+};
+#define NCOUNTERS (sizeof(struct snap) / sizeof(uint64_t))
+_Static_assert(sizeof(struct snap) % sizeof(uint64_t) == 0, "flat counters");
+
+static struct shard shards[OTP_METRICS_SHARDS];
+static atomic_uint next_shard;
+static _Thread_local struct shard *mine;
+
+/* Route index -> name slot, and the slots' names ("unknown" last). */
+static int route_slot[256];
+static const char *slot_name[OTP_METRICS_ROUTES + 1];
+static size_t nslots;
+
+/* SMS driver names: appended under a lock the first time each is seen
+ * (once per driver for the life of the process), read without one. */
+static const char *_Atomic driver_name[OTP_METRICS_DRIVERS];
+static pthread_mutex_t driver_mu = PTHREAD_MUTEX_INITIALIZER;
+
+#define NAME_(n) #n,
+static const char *const api_names[] = {OTP_METRICS_APIS(NAME_)};
+static const char *const send_names[] = {OTP_METRICS_SEND_OUTCOMES(NAME_)};
+static const char *const verify_names[] = {OTP_METRICS_VERIFY_OUTCOMES(NAME_)};
+static const char *const limit_names[] = {OTP_METRICS_LIMITS(NAME_)};
+static const char *const sms_names[] = {OTP_METRICS_SMS_STATUSES(NAME_)};
+
+static struct shard *shard(void)
+{
+	if (!mine)
+		mine = &shards[atomic_fetch_add_explicit(&next_shard, 1,
+							 memory_order_relaxed) %
+			       OTP_METRICS_SHARDS];
+	return mine;
+}
+
+static void add(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+void otp_metrics_routes(const char *const *names, size_t n)
+{
+	nslots = 0;
+	for (size_t i = 0; i < n && i < sizeof route_slot / sizeof(int); i++) {
+		size_t s = 0;
+		while (s < nslots && strcmp(slot_name[s], names[i]) != 0)
+			s++;
+		if (s == nslots && nslots < OTP_METRICS_ROUTES)
+			slot_name[nslots++] = names[i];
+		route_slot[i] = s < nslots ? (int)s : OTP_METRICS_ROUTES;
+	}
+	slot_name[OTP_METRICS_ROUTES] = "unknown";
+}
+
+void otp_metrics_http(int route, int status, int64_t ns)
+{
+	struct shard *sh = shard();
+	size_t rs =
+	    route >= 0 && (size_t)route < sizeof route_slot / sizeof(int)
+		? (size_t)route_slot[route]
+		: OTP_METRICS_ROUTES;
+	size_t st = 0;
+	while (st < NSTATUS - 1 && statuses[st] != status)
+		st++;
+	add(&sh->http[rs][st], 1);
+	size_t b = 0;
+	while (b < NBOUNDS && ns > bounds_ns[b])
+		b++;
+	add(&sh->hist[rs][b], 1);
+	add(&sh->hist[rs][HIST_SUM], ns > 0 ? (uint64_t)ns : 0);
+}
+
+static enum otp_m_send send_outcome(int rc, bool replayed)
+{
+	switch (rc) {
+	case 0:
+		return replayed ? OTP_M_SEND_replayed : OTP_M_SEND_issued;
+	case OTP_ELIMITED:
+		return OTP_M_SEND_limited;
+	case OTP_EDENIED:
+		return OTP_M_SEND_destination_denied;
+	case OTP_EPHONE:
+		return OTP_M_SEND_invalid_phone;
+	case OTP_ECONFLICT:
+		return OTP_M_SEND_idempotency_conflict;
+	case OTP_EUPSTREAM:
+		return OTP_M_SEND_upstream_failed;
+	case OTP_EUNAVAIL:
+		return OTP_M_SEND_store_unavailable;
+	default:
+		return OTP_M_SEND_error;
+	}
+}
+
+void otp_metrics_send(enum otp_m_api api, int rc, bool replayed)
+{
+	add(&shard()->send[api][send_outcome(rc, replayed)], 1);
+	if (rc == OTP_ELIMITED)
+		otp_metrics_limited(OTP_M_LIMIT_phone);
+}
+
+static enum otp_m_verify verify_outcome(int rc)
+{
+	switch (rc) {
+	case OTP_ECODEFMT:
+		return OTP_M_VERIFY_invalid_code;
+	case OTP_EPHONE:
+		return OTP_M_VERIFY_invalid_phone;
+	case OTP_EEXPIRED:
+		return OTP_M_VERIFY_session_expired;
+	case OTP_EUPSTREAM:
+		return OTP_M_VERIFY_upstream_failed;
+	case OTP_EUNAVAIL:
+		return OTP_M_VERIFY_store_unavailable;
+	default:
+		return OTP_M_VERIFY_error;
+	}
+}
+
+void otp_metrics_verify(enum otp_m_api api, int rc, enum otp_m_verify outcome)
+{
+	add(&shard()->verify[api][rc < 0 ? verify_outcome(rc) : outcome], 1);
+}
+
+void otp_metrics_limited(enum otp_m_limit which)
+{
+	add(&shard()->limited[which], 1);
+}
+
+/* The slot of a driver's name, added if new; -1 when the table is full. */
+static int driver_slot(const char *name)
+{
+	for (int i = 0; i < OTP_METRICS_DRIVERS; i++) {
+		const char *n = atomic_load(&driver_name[i]);
+		if (!n)
+			break;
+		if (strcmp(n, name) == 0)
+			return i;
+	}
+	int slot = -1;
+	pthread_mutex_lock(&driver_mu);
+	for (int i = 0; i < OTP_METRICS_DRIVERS; i++) {
+		const char *n = atomic_load(&driver_name[i]);
+		if (n && strcmp(n, name) != 0)
+			continue;
+		if (!n)
+			atomic_store(&driver_name[i], name);
+		slot = i;
+		break;
+	}
+	pthread_mutex_unlock(&driver_mu);
+	return slot;
+}
+
+void otp_metrics_sms(const char *driver, enum otp_m_sms status)
+{
+	int d = driver_slot(driver);
+	if (d >= 0)
+		add(&shard()->sms[d][status], 1);
+}
+
+static void sum(struct snap *out)
+{
+	uint64_t *o = (uint64_t *)out;
+	memset(out, 0, sizeof *out);
+	for (size_t s = 0; s < OTP_METRICS_SHARDS; s++) {
+		_Atomic uint64_t *c = (_Atomic uint64_t *)&shards[s];
+		for (size_t i = 0; i < NCOUNTERS; i++)
+			o[i] +=
+			    atomic_load_explicit(&c[i], memory_order_relaxed);
+	}
+}
+
+static void head(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A family over (api, outcome): every pair, zeros included, so that rates
+ * and ratios exist from the first scrape. */
+static void by_api(FILE *f, const char *name, const char *help,
+		   const uint64_t *v, const char *const *outcomes, size_t n)
+{
+	head(f, name, "counter", help);
+	for (size_t a = 0; a < OTP_M_APIS; a++)
+		for (size_t o = 0; o < n; o++)
+			fprintf(f, "%s{api=\"%s\",outcome=\"%s\"} %llu\n", name,
+				api_names[a], outcomes[o],
+				(unsigned long long)v[a * n + o]);
+}
+
+static void write_http(FILE *f, const struct snap *s)
+{
+	head(f, "otpd_http_requests_total", "counter",
+	     "HTTP requests answered on the public listener, by route and "
+	     "status.");
+	for (size_t r = 0; r <= OTP_METRICS_ROUTES; r++) {
+		if (!slot_name[r])
+			continue;
+		for (size_t st = 0; st < NSTATUS; st++) {
+			if (!s->http[r][st])
+				continue;
+			char code[8] = "other";
+			if (statuses[st])
+				snprintf(code, sizeof code, "%d", statuses[st]);
+			fprintf(f,
+				"otpd_http_requests_total{route=\"%s\",code="
+				"\"%s\"} %llu\n",
+				slot_name[r], code,
+				(unsigned long long)s->http[r][st]);
+		}
+	}
+	head(f, "otpd_http_request_duration_seconds", "histogram",
+	     "Time from a request's first byte to its answer.");
+	for (size_t r = 0; r <= OTP_METRICS_ROUTES; r++) {
+		if (!slot_name[r])
+			continue;
+		const uint64_t *h = s->hist[r];
+		uint64_t cum = 0;
+		for (size_t b = 0; b <= NBOUNDS; b++) {
+			cum += h[b];
+			fprintf(f,
+				"otpd_http_request_duration_seconds_bucket{"
+				"route=\"%s\",le=\"%s\"} %llu\n",
+				slot_name[r],
+				b < NBOUNDS ? bounds_text[b] : "+Inf",
+				(unsigned long long)cum);
+		}
+		fprintf(f,
+			"otpd_http_request_duration_seconds_sum{route=\"%s\"} "
+			"%.9f\n",
+			slot_name[r], (double)h[HIST_SUM] / 1e9);
+		fprintf(f,
+			"otpd_http_request_duration_seconds_count{route=\"%s\"}"
+			" %llu\n",
+			slot_name[r], (unsigned long long)cum);
+	}
+}
+
+void otp_metrics_write(FILE *f)
+{
+	static struct snap s; /* 40 KiB: not on a pool thread's stack */
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&mu);
+	sum(&s);
+	write_http(f, &s);
+	by_api(f, "otpd_otp_sends_total", "Code sends, by API and outcome.",
+	       &s.send[0][0], send_names, OTP_M_SENDS);
+	by_api(f, "otpd_otp_verifications_total",
+	       "Code verifications, by API and outcome.", &s.verify[0][0],
+	       verify_names, OTP_M_VERIFIES);
+	head(f, "otpd_rate_limited_total", "counter",
+	     "Requests or sends refused by a rate limit, by limit.");
+	for (size_t l = 0; l < OTP_M_LIMITS; l++)
+		fprintf(f, "otpd_rate_limited_total{limit=\"%s\"} %llu\n",
+			limit_names[l], (unsigned long long)s.limited[l]);
+	head(f, "otpd_sms_messages_total", "counter",
+	     "SMS delivery tries, by driver and what became of them.");
+	for (size_t d = 0; d < OTP_METRICS_DRIVERS; d++) {
+		const char *n = atomic_load(&driver_name[d]);
+		for (size_t st = 0; n && st < OTP_M_SMSS; st++)
+			fprintf(f,
+				"otpd_sms_messages_total{driver=\"%s\","
+				"status=\"%s\"} %llu\n",
+				n, sms_names[st],
+				(unsigned long long)s.sms[d][st]);
+	}
+	pthread_mutex_unlock(&mu);
+}

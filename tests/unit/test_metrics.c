@@ -1,0 +1,115 @@
+/* test_metrics.c - core/metrics.c: counts from many threads add up, route
+ * names that repeat count as one, statuses outside the table are "other",
+ * histogram buckets are cumulative, errors map to closed outcomes. */
+#include "core/metrics.c"
+#include "harness.h"
+
+#include <stdlib.h>
+
+/* The scrape's counters, in a malloc'd string. */
+static char *render(void)
+{
+	static char *out;
+	static size_t len;
+	FILE *f = open_memstream(&out, &len);
+	otp_metrics_write(f);
+	fclose(f);
+	return out;
+}
+
+static bool has(const char *text, const char *line)
+{
+	const char *p = strstr(text, line);
+	return p && (p == text || p[-1] == '\n') && p[strlen(line)] == '\n';
+}
+
+#define THREADS 8
+#define EACH	10000
+
+static void *hammer(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < EACH; i++)
+		otp_metrics_http(0, 200, 300000);
+	return NULL;
+}
+
+static void threads_add_up(void)
+{
+	static const char *const names[] = {"/a", "/b", "/a"};
+	otp_metrics_routes(names, 3);
+	pthread_t t[THREADS];
+	for (int i = 0; i < THREADS; i++)
+		pthread_create(&t[i], NULL, hammer, NULL);
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	otp_metrics_http(2, 200, 1); /* "/a" again: the same series */
+	otp_metrics_http(1, 418, 3000000000);
+	otp_metrics_http(-1, 404, 1);
+	char *text = render();
+	CHECK(has(text, "otpd_http_requests_total{route=\"/a\",code=\"200\"} "
+			"80001"));
+	CHECK(has(text,
+		  "otpd_http_requests_total{route=\"/b\",code=\"other\"} 1"));
+	CHECK(
+	    has(text,
+		"otpd_http_requests_total{route=\"unknown\",code=\"404\"} 1"));
+	/* 0.3 ms lands in le=0.0005 and every bucket above it. */
+	CHECK(has(text,
+		  "otpd_http_request_duration_seconds_bucket{route=\"/a\","
+		  "le=\"0.00025\"} 1"));
+	CHECK(has(text,
+		  "otpd_http_request_duration_seconds_bucket{route=\"/a\","
+		  "le=\"0.0005\"} 80001"));
+	CHECK(has(text,
+		  "otpd_http_request_duration_seconds_bucket{route=\"/b\","
+		  "le=\"2.5\"} 0"));
+	CHECK(has(text,
+		  "otpd_http_request_duration_seconds_bucket{route=\"/b\","
+		  "le=\"+Inf\"} 1"));
+	CHECK(has(text,
+		  "otpd_http_request_duration_seconds_count{route=\"/a\"} "
+		  "80001"));
+	CHECK(has(text, "otpd_http_request_duration_seconds_sum{route=\"/b\"} "
+			"3.000000000"));
+	free(text);
+}
+
+static void outcomes_are_closed(void)
+{
+	otp_metrics_send(OTP_M_API_login, 0, false);
+	otp_metrics_send(OTP_M_API_provider, 0, true);
+	otp_metrics_send(OTP_M_API_login, OTP_ELIMITED, false);
+	otp_metrics_send(OTP_M_API_login, OTP_EINTERNAL, false);
+	otp_metrics_verify(OTP_M_API_login, 0, OTP_M_VERIFY_approved);
+	otp_metrics_verify(OTP_M_API_provider, OTP_ECODEFMT, 0);
+	otp_metrics_sms("file", OTP_M_SMS_sent);
+	otp_metrics_sms("kannel", OTP_M_SMS_retry);
+	otp_metrics_sms("file", OTP_M_SMS_sent);
+	char *text = render();
+	CHECK(has(text,
+		  "otpd_otp_sends_total{api=\"login\",outcome=\"issued\"} 1"));
+	CHECK(has(text, "otpd_otp_sends_total{api=\"provider\",outcome="
+			"\"replayed\"} 1"));
+	CHECK(has(text,
+		  "otpd_otp_sends_total{api=\"login\",outcome=\"limited\"} 1"));
+	CHECK(has(text,
+		  "otpd_otp_sends_total{api=\"login\",outcome=\"error\"} 1"));
+	CHECK(has(text, "otpd_rate_limited_total{limit=\"phone\"} 1"));
+	CHECK(has(text, "otpd_otp_verifications_total{api=\"login\",outcome="
+			"\"approved\"} 1"));
+	CHECK(has(text, "otpd_otp_verifications_total{api=\"provider\","
+			"outcome=\"invalid_code\"} 1"));
+	CHECK(
+	    has(text,
+		"otpd_sms_messages_total{driver=\"file\",status=\"sent\"} 2"));
+	CHECK(has(text, "otpd_sms_messages_total{driver=\"kannel\",status="
+			"\"retry\"} 1"));
+	free(text);
+}
+
+static const struct harness_test tests[] = {
+    TEST(threads_add_up),
+    TEST(outcomes_are_closed),
+};
+HARNESS_MAIN("metrics", tests)
