@@ -41,9 +41,12 @@ const char *otp_login_safe_rd(const char *rd)
 	return "/";
 }
 
-/* A browser's post from this site's own page: Sec-Fetch-Site (where sent)
- * says same-origin, and Origin (where sent) names the Host it was posted
- * to. A client that sends neither is no browser acting for a visitor. */
+/* A browser's post from this site's own page. Sec-Fetch-Site (all current
+ * browsers send it) must say same-origin; Origin, where it names one, must
+ * be the Host posted to. Under Referrer-Policy no-referrer a browser sends
+ * "Origin: null" even for its own page, so "null" counts only beside a
+ * same-origin Sec-Fetch-Site. A client that sends neither header is no
+ * browser acting for a visitor. */
 static bool same_origin(struct otp_req *r)
 {
 	const char *site = otp_req_header(r, "Sec-Fetch-Site");
@@ -51,14 +54,14 @@ static bool same_origin(struct otp_req *r)
 	const char *host = otp_req_header(r, "Host");
 	if (site && strcmp(site, "same-origin") != 0 && strcmp(site, "none"))
 		return false;
-	if (!origin)
+	if (!origin || (site && strcmp(origin, "null") == 0))
 		return true;
 	if (strncmp(origin, "https://", 8) == 0)
 		origin += 8;
 	else if (strncmp(origin, "http://", 7) == 0)
 		origin += 7;
 	else
-		return false; /* "null" and the like */
+		return false; /* "null" from a client that hides where */
 	return host && strcasecmp(origin, host) == 0;
 }
 
