@@ -163,26 +163,15 @@ void otp_login_headers(struct otp_req *r)
 /* Text with &<>"' escaped. */
 static void esc(FILE *f, const char *s)
 {
+	static const char special[] = "&<>\"'";
+	static const char *const entity[] = {"&amp;", "&lt;", "&gt;", "&quot;",
+					     "&#39;"};
 	for (; *s; s++) {
-		switch (*s) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		case '\'':
-			fputs("&#39;", f);
-			break;
-		default:
+		const char *at = strchr(special, *s);
+		if (at)
+			fputs(entity[at - special], f);
+		else
 			fputc(*s, f);
-		}
 	}
 }
 
@@ -209,16 +198,48 @@ static void hidden(FILE *f, const char *name, const char *value)
 	fputs("\">", f);
 }
 
+/* A submit button; while v->wait_s lasts, the script disables it and
+ * counts down ("{n}" of T_RESEND_IN). */
+static void submit(FILE *f, const struct otp_login_view *v, const char *attrs,
+		   int label)
+{
+	fprintf(f, "<button type=\"submit\"%s", attrs);
+	if (v->wait_s > 0) {
+		fprintf(f, " data-wait=\"%lld\" data-later=\"",
+			(long long)v->wait_s);
+		text(f, v, T_RESEND_IN, -1);
+		fputc('"', f);
+	}
+	fputc('>', f);
+	text(f, v, label, -1);
+	fputs("</button>", f);
+}
+
+/* A form posted to /login that carries rd (and the phone, if any). */
+static void form_open(FILE *f, const struct otp_login_view *v,
+		      const char *attrs, bool with_phone)
+{
+	fprintf(f, "<form method=\"post\" action=\"/login\"%s>", attrs);
+	hidden(f, "rd", v->rd);
+	if (with_phone)
+		hidden(f, "phone", v->phone);
+}
+
+/* A labelled input named `id`, its tag left open for more attributes. */
+static void field(FILE *f, const struct otp_login_view *v, const char *id,
+		  int label, const char *attrs)
+{
+	fprintf(f, "<label for=\"%s\">", id);
+	text(f, v, label, -1);
+	fprintf(f, "</label><input id=\"%s\" name=\"%s\" %s", id, id, attrs);
+}
+
 static void phone_step(FILE *f, const struct otp_login_view *v)
 {
-	fputs("<form method=\"post\" action=\"/login\" novalidate>", f);
-	hidden(f, "rd", v->rd);
-	fputs("<label for=\"phone\">", f);
-	text(f, v, T_PHONE_LABEL, -1);
-	fputs("</label><input id=\"phone\" name=\"phone\" type=\"tel\" "
-	      "autocomplete=\"tel\" inputmode=\"tel\" required autofocus "
-	      "aria-describedby=\"phone-hint",
-	      f);
+	form_open(f, v, " novalidate", false);
+	field(f, v, "phone", T_PHONE_LABEL,
+	      "type=\"tel\" autocomplete=\"tel\" inputmode=\"tel\" required "
+	      "autofocus aria-describedby=\"phone-hint");
 	fputs(v->msg != T_NONE ? " err\"" : "\"", f);
 	if (v->msg != T_NONE)
 		fputs(" aria-invalid=\"true\"", f);
@@ -229,16 +250,9 @@ static void phone_step(FILE *f, const struct otp_login_view *v)
 	}
 	fputs("><p class=\"hint\" id=\"phone-hint\">", f);
 	text(f, v, T_PHONE_HINT, -1);
-	fputs("</p><button type=\"submit\"", f);
-	if (v->wait_s > 0) {
-		fprintf(f, " data-wait=\"%lld\" data-later=\"",
-			(long long)v->wait_s);
-		text(f, v, T_RESEND_IN, -1);
-		fputc('"', f);
-	}
-	fputc('>', f);
-	text(f, v, T_SEND, -1);
-	fputs("</button></form>", f);
+	fputs("</p>", f);
+	submit(f, v, "", T_SEND);
+	fputs("</form>", f);
 }
 
 static void code_step(FILE *f, const struct otp_login_view *v)
@@ -249,37 +263,21 @@ static void code_step(FILE *f, const struct otp_login_view *v)
 	text(f, v, T_SENT_TO, -1);
 	fputs(" <strong>", f);
 	esc(f, masked);
-	fputs("</strong>.</p>"
-	      "<form method=\"post\" action=\"/login\" id=\"code-form\">",
-	      f);
-	hidden(f, "rd", v->rd);
-	hidden(f, "phone", v->phone);
-	fputs("<label for=\"code\">", f);
-	text(f, v, T_CODE_LABEL, -1);
-	fputs("</label><input id=\"code\" name=\"code\" type=\"text\" "
-	      "inputmode=\"numeric\" autocomplete=\"one-time-code\" "
-	      "pattern=\"[0-9]*\" maxlength=\"10\" required autofocus",
-	      f);
+	fputs("</strong>.</p>", f);
+	form_open(f, v, " id=\"code-form\"", true);
+	field(f, v, "code", T_CODE_LABEL,
+	      "type=\"text\" inputmode=\"numeric\" "
+	      "autocomplete=\"one-time-code\" "
+	      "pattern=\"[0-9]*\" maxlength=\"10\" required autofocus");
 	if (v->msg != T_NONE)
 		fputs(" aria-invalid=\"true\" aria-describedby=\"err\"", f);
 	fputs("><button type=\"submit\">", f);
 	text(f, v, T_VERIFY, -1);
-	fputs("</button></form><div class=\"row\">"
-	      "<form method=\"post\" action=\"/login\">",
-	      f);
-	hidden(f, "rd", v->rd);
-	hidden(f, "phone", v->phone);
+	fputs("</button></form><div class=\"row\">", f);
+	form_open(f, v, "", true);
 	hidden(f, "resend", "1");
-	fputs("<button type=\"submit\" class=\"link\" id=\"resend\"", f);
-	if (v->wait_s > 0) {
-		fprintf(f, " data-wait=\"%lld\" data-later=\"",
-			(long long)v->wait_s);
-		text(f, v, T_RESEND_IN, -1);
-		fputc('"', f);
-	}
-	fputc('>', f);
-	text(f, v, T_RESEND, -1);
-	fputs("</button></form><a href=\"/login?rd=", f);
+	submit(f, v, " class=\"link\" id=\"resend\"", T_RESEND);
+	fputs("</form><a href=\"/login?rd=", f);
 	for (const unsigned char *p = (const unsigned char *)v->rd; *p; p++)
 		if (isalnum(*p) || strchr("-._~/", *p))
 			fputc(*p, f);
