@@ -172,13 +172,33 @@ static int send_step(struct otp_req *r, struct otp_login_view *v,
 	int rc = otp_login_send(r, phone, strlen(phone), &out);
 	v->code_step = rc == 0 || resend;
 	v->phone = rc == 0 ? out.phone : phone;
-	if (rc == 0 || rc == OTP_ELIMITED)
+	if (rc == 0 || rc == OTP_ELIMITED) {
 		v->wait_s = out.retry_after_s;
+		v->until_s = r->now / 1000 + out.retry_after_s;
+	}
 	if (rc == 0)
 		return otp_login_render(r, 200, v);
 	v->msg = error_text(rc);
 	v->n = out.retry_after_s;
 	return otp_login_render(r, otp_err_status(rc), v);
+}
+
+/* The code step's forms carry when "send again" may be pressed (from the
+ * send's retry_after), so that a page after a wrong code still counts
+ * down. Only what the page shows: the cooldown itself is the engine's. */
+static void keep_cooldown(struct otp_req *r, struct otp_login_view *v)
+{
+	char until[24];
+	int64_t u = 0, now_s = r->now / 1000;
+	if (!form_get(r->body, "until", until, sizeof until) || !until[0] ||
+	    strspn(until, "0123456789") != strlen(until) || strlen(until) > 12)
+		return;
+	for (const char *p = until; *p; p++)
+		u = u * 10 + (*p - '0');
+	if (u > now_s && u - now_s <= 3600) {
+		v->until_s = u;
+		v->wait_s = u - now_s;
+	}
 }
 
 int otp_h_login_post(struct otp_req *r)
@@ -200,6 +220,7 @@ int otp_h_login_post(struct otp_req *r)
 		return 0;
 	}
 	form_get(r->body, "phone", phone, sizeof phone);
+	keep_cooldown(r, &v);
 	bool resend = form_get(r->body, "resend", flag, sizeof flag);
 	if (!resend && form_get(r->body, "code", code, sizeof code))
 		return verify_step(r, &v, code, phone);

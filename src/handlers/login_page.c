@@ -223,6 +223,11 @@ static void form_open(FILE *f, const struct otp_login_view *v,
 	hidden(f, "rd", v->rd);
 	if (with_phone)
 		hidden(f, "phone", v->phone);
+	if (with_phone && v->until_s > 0) {
+		char until[24];
+		snprintf(until, sizeof until, "%lld", (long long)v->until_s);
+		hidden(f, "until", until);
+	}
 }
 
 /* A labelled input named `id`, its tag left open for more attributes. */

@@ -19,6 +19,8 @@ struct otp_login_view {
 	int msg;	   /* T_NONE, or the error shown */
 	int64_t n;	   /* the {n} of msg */
 	int64_t wait_s;	   /* > 0: "send again" waits this long */
+	int64_t until_s;   /* > 0: when it may (epoch s), which the code
+			      step's forms carry on for the next page */
 };
 
 /* The column for an Accept-Language header (NULL: the default). */

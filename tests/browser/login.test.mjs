@@ -190,6 +190,8 @@ test('protected page -> login -> code from the SMS -> back, then logout',
     await page.locator('#err').waitFor();
     assert.match(await page.textContent('#err'),
       /^That code is wrong\. Attempts left: \d+\.$/);
+    // the cooldown still counts down on the page after a wrong code
+    assert.match(await page.textContent('#resend'), /^Send again in \d+ s$/);
     await shot('3-wrong-code');
 
     await page.getByLabel('Code from the SMS').fill(digits);

@@ -70,12 +70,17 @@ def test_code_page_asks_for_a_one_time_code(server):
 
 def test_wrong_code_says_attempts_left_and_expired_says_so(server):
     b = requests.Session()
-    post(server, {"rd": "/", "phone": PHONE}, b)
+    r = post(server, {"rd": "/", "phone": PHONE}, b)
+    until = re.search(r'name="until" value="(\d+)"', r.text).group(1)
     code = server.wait_code(PHONE)
     wrong = "000000" if code != "000000" else "111111"
-    r = post(server, {"rd": "/", "phone": PHONE, "code": wrong}, b)
+    r = post(server, {"rd": "/", "phone": PHONE, "code": wrong,
+                      "until": until}, b)
     assert r.status_code == 401
     assert re.search(r"That code is wrong\. Attempts left: \d+\.", r.text)
+    # "send again" still counts down the send's cooldown
+    assert f'name="until" value="{until}"' in r.text
+    assert 'id="resend" data-wait="' in r.text
     r = post(server, {"rd": "/", "phone": PHONE, "code": "12a"}, b)
     assert "The code is digits only." in r.text
     r = post(server, {"rd": "/", "phone": PHONE, "code": "123456"})
