@@ -154,7 +154,11 @@ const struct setting otp_cfg_settings[] = {
 	STR("phone-ranges-allow", phone_ranges_allow, "", 0, 512, otp_phone_check_ranges, "E.164 prefixes, e.g. +4475",
 	    "OTPD_PHONE_RANGES_ALLOW", "numbers under these prefixes count as valid mobiles (ranges newer than the metadata)"),
 	STR("app-name", app_name, "otpd", 1, 32, otp_cfg_check_text, NULL,
-	    "OTPD_APP_NAME", "name shown in the SMS text"),
+	    "OTPD_APP_NAME", "name shown in the SMS text and on the login page"),
+	STR("login-redirect-hosts", login_redirect_hosts, "", 0, 1024, otp_cfg_check_origins,
+	    "origins, comma-separated, e.g. https://app.example.com",
+	    "OTPD_LOGIN_REDIRECT_HOSTS", "other sites the login page may send the user back to "
+	    "(its rd=); empty = only paths on the page's own site"),
 	STR("domain", domain, "", 0, 253, otp_cfg_check_host, "hostname, at most 253 bytes",
 	    "OTPD_DOMAIN", "adds an \"@domain #code\" line so browsers can autofill; empty = none"),
 	STR("sms-template", sms_template,

@@ -66,6 +66,7 @@ struct otp_config {
 	char *phone_ranges_allow; /* E.164 prefixes accepted as mobile */
 	/* message */
 	char *app_name;
+	char *login_redirect_hosts; /* origins rd= may name; "" = none */
 	char *domain; /* for the "@domain #code" autofill line; "" = none */
 	char *sms_template;	/* {code} {app} {minutes} {domain}; \n */
 	char *android_app_hash; /* SMS Retriever hash line; "" = none */

@@ -58,6 +58,20 @@ int otp_h_verify_otp(struct otp_req *r);
 int otp_h_session(struct otp_req *r);
 int otp_h_logout(struct otp_req *r);
 int otp_h_check(struct otp_req *r);
+/* The login API's send and verify, as the JSON routes and the login page
+ * (login.c) both call them: engine call, session cookie, log phone. */
+int otp_login_send(struct otp_req *r, const char *phone, size_t len,
+		   struct otp_send_out *out);
+int otp_login_verify(struct otp_req *r, const char *code, size_t code_len,
+		     const char *phone, size_t phone_len,
+		     struct otp_verify_res *res);
+/* The hosted login page and its assets (login.c). */
+int otp_h_login_page(struct otp_req *r);
+int otp_h_login_post(struct otp_req *r);
+int otp_h_login_asset(struct otp_req *r);
+/* rd itself if a login may go there (a same-site path, or under a
+ * --login-redirect-hosts origin), else "/". */
+const char *otp_login_safe_rd(const char *rd);
 int otp_h_otp_send(struct otp_req *r);
 int otp_h_otp_verify(struct otp_req *r);
 int otp_h_otp_status(struct otp_req *r);

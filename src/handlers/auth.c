@@ -1,5 +1,6 @@
 /* auth.c - the login API (DESIGN.md 1.1): send-otp, verify-otp, session,
- * logout, check.
+ * logout, check; and the send and verify steps the login page (login.c)
+ * shares with them.
  *
  * Translates between HTTP (cookie, JSON) and the engine; the rules are the
  * engine's. The session cookie carries only a random token; what it means
@@ -41,27 +42,37 @@ static void log_phone(struct otp_req *r, const char *e164)
 		otp_phone_mask(e164, r->log_phone);
 }
 
-int otp_h_send_otp(struct otp_req *r)
+int otp_login_send(struct otp_req *r, const char *phone, size_t len,
+		   struct otp_send_out *out)
 {
 	const struct otp_app *app = otp_app();
-	struct otp_send_out out;
 	struct otp_send_in in = {.now = r->now, .ip = r->ip};
 	struct otp_store *s;
-	char at[OTP_ISO8601_LEN];
 	int rc = otp_app_store(&s);
 	if (rc < 0)
 		return rc;
 
-	in.phone = otp_json_str(r->in, "phone", &in.phone_len);
+	in.phone = phone;
+	in.phone_len = len;
 	in.token = session_token(r, &in.token_len);
-	rc = otp_engine_send(app->engine, s, &in, &out);
-	log_phone(r, out.phone);
+	rc = otp_engine_send(app->engine, s, &in, out);
+	log_phone(r, out->phone);
 	if (otp_err_limited(rc))
-		r->retry_after_s = out.retry_after_s;
+		r->retry_after_s = out->retry_after_s;
 	/* A session made before an upstream failed keeps its cookie, so that
 	 * the client's retry is recognised as the same send. */
-	if (out.new_token[0] && (rc == 0 || rc == OTP_EUPSTREAM))
-		set_cookie(r, out.new_token, app->cfg->code_ttl);
+	if (out->new_token[0] && (rc == 0 || rc == OTP_EUPSTREAM))
+		set_cookie(r, out->new_token, app->cfg->code_ttl);
+	return rc;
+}
+
+int otp_h_send_otp(struct otp_req *r)
+{
+	struct otp_send_out out;
+	char at[OTP_ISO8601_LEN];
+	size_t len;
+	const char *phone = otp_json_str(r->in, "phone", &len);
+	int rc = otp_login_send(r, phone, len, &out);
 	if (rc < 0)
 		return rc;
 	otp_clock_iso8601(out.expires_ms, at);
@@ -72,20 +83,37 @@ int otp_h_send_otp(struct otp_req *r)
 	return 0;
 }
 
-int otp_h_verify_otp(struct otp_req *r)
+int otp_login_verify(struct otp_req *r, const char *code, size_t code_len,
+		     const char *phone, size_t phone_len,
+		     struct otp_verify_res *res)
 {
 	const struct otp_app *app = otp_app();
-	struct otp_verify_req in = {.now = r->now};
-	struct otp_verify_res res;
+	struct otp_verify_req in = {.now = r->now,
+				    .code = code,
+				    .code_len = code_len,
+				    .phone = phone,
+				    .phone_len = phone_len};
 	struct otp_store *s;
 	int rc = otp_app_store(&s);
 	if (rc < 0)
 		return rc;
 
-	in.code = otp_json_str(r->in, "code", &in.code_len);
-	in.phone = otp_json_str(r->in, "phone", &in.phone_len);
 	in.token = session_token(r, &in.token_len);
-	rc = otp_engine_verify(app->engine, s, &in, &res);
+	rc = otp_engine_verify(app->engine, s, &in, res);
+	if (rc < 0 || !res->verified)
+		return rc;
+	log_phone(r, res->phone);
+	set_cookie(r, res->new_token, app->cfg->session_ttl);
+	return 0;
+}
+
+int otp_h_verify_otp(struct otp_req *r)
+{
+	struct otp_verify_res res;
+	size_t code_len, phone_len;
+	const char *code = otp_json_str(r->in, "code", &code_len);
+	const char *phone = otp_json_str(r->in, "phone", &phone_len);
+	int rc = otp_login_verify(r, code, code_len, phone, phone_len, &res);
 	if (rc < 0)
 		return rc;
 	if (!res.verified) {
@@ -94,8 +122,6 @@ int otp_h_verify_otp(struct otp_req *r)
 				   "attempts_remaining", res.attempts_left);
 		return 0;
 	}
-	log_phone(r, res.phone);
-	set_cookie(r, res.new_token, app->cfg->session_ttl);
 	r->out = json_pack("{s:b, s:s}", "verified", 1, "phone", res.phone);
 	return 0;
 }

@@ -38,6 +38,13 @@ const struct otp_route otp_routes[] = {
     {"POST", "/auth/logout", otp_h_logout, 0, 0, NULL, 0, NULL, NULL},
     {"GET", "/auth/check", otp_h_check, OTP_R_QUIET | OTP_R_NOLIMIT, 0, NULL, 0,
      NULL, NULL},
+    /* the hosted login page (login.c): the page does no SMS work, the
+     * form post is limited like the API it calls */
+    {"GET", "/login", otp_h_login_page, OTP_R_NOLIMIT, 0, NULL, 0, NULL, NULL},
+    {"POST", "/login", otp_h_login_post, 0, 4096, NULL, 0, NULL, NULL},
+    {"GET", "/login/", otp_h_login_asset,
+     OTP_R_PREFIX | OTP_R_NOLIMIT | OTP_R_QUIET, 0, NULL, 0, "/login/{file}",
+     NULL},
     /* provider API (DESIGN.md 1.2): X-API-Key, errors in its envelope */
     {"POST", "/otp/send", otp_h_otp_send, OTP_R_JSON | OTP_R_APIKEY, 0,
      otp_send_fields, LEN(otp_send_fields), NULL, otp_h_envelope_error},

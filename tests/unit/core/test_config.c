@@ -101,6 +101,7 @@ static const char *flags[] = {
     "sms-number-types",
     "phone-ranges-allow",
     "app-name",
+    "login-redirect-hosts",
     "domain",
     "sms-template",
     "android-app-hash",
