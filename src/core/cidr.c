@@ -42,6 +42,16 @@ static bool parse_one(const char *p, size_t len, struct otp_cidr *out)
 			return false;
 		out->family = 6;
 		out->bits = (unsigned char)(bits < 0 ? 128 : bits);
+		/* "::ffff:10.1.2.3" or "::ffff:10.0.0.0/104" is an IPv4
+		 * entry: lookups fold mapped peers to IPv4, so kept as IPv6
+		 * it would match nothing (found by tests/fuzz/fuzz_cidr). */
+		if (out->bits >= 96 &&
+		    memcmp(out->addr, v4_mapped, sizeof v4_mapped) == 0) {
+			memmove(out->addr, out->addr + sizeof v4_mapped, 4);
+			memset(out->addr + 4, 0, sizeof out->addr - 4);
+			out->family = 4;
+			out->bits = (unsigned char)(out->bits - 96);
+		}
 	} else {
 		return false;
 	}

@@ -48,6 +48,22 @@ static void mapped_v4_peer(void)
 	CHECK(!otp_cidr_has(&l, "::ffff:10.2.2.3"));
 }
 
+/* An entry written in the mapped form is the IPv4 entry it maps to. */
+static void mapped_v4_entry(void)
+{
+	struct otp_cidr_list l;
+	CHECK_INT(
+	    otp_cidr_parse("::ffff:10.1.2.3, ::ffff:192.168.0.0/112", &l, NULL),
+	    0);
+	CHECK(otp_cidr_has(&l, "::ffff:10.1.2.3"));
+	CHECK(otp_cidr_has(&l, "10.1.2.3"));
+	CHECK(!otp_cidr_has(&l, "10.1.2.4"));
+	CHECK(otp_cidr_has(&l, "192.168.9.9"));
+	CHECK(otp_cidr_has(&l, "::ffff:192.168.9.9"));
+	CHECK(!otp_cidr_has(&l, "192.169.0.1"));
+	CHECK(!otp_cidr_has(&l, "::1"));
+}
+
 static void bad_entries(void)
 {
 	static const char *const bad[] = {
@@ -86,8 +102,8 @@ static void too_many(void)
 }
 
 static const struct harness_test tests[] = {
-    TEST(exact_addresses), TEST(ranges),      TEST(zero_and_full_prefix),
-    TEST(mapped_v4_peer),  TEST(bad_entries), TEST(empty_list),
-    TEST(too_many),
+    TEST(exact_addresses), TEST(ranges),	  TEST(zero_and_full_prefix),
+    TEST(mapped_v4_peer),  TEST(bad_entries),	  TEST(empty_list),
+    TEST(too_many),	   TEST(mapped_v4_entry),
 };
 HARNESS_MAIN("cidr", tests)
