@@ -106,8 +106,25 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
 	return len; /* the rest is read and dropped */
 }
 
-/* A printable, one-line excerpt of the answer, digit runs that occur in
- * the message text masked. */
+/* Does any 4 digits in a row of the run (n digits) occur in the text? Then
+ * the run may hold the code, whole or in part, and is masked: a run that
+ * merely occurs in the text would let a longer one (the code and more
+ * digits), or one cut at the end of the excerpt, through. */
+static bool shares_digits(const char *run, size_t n, const char *text)
+{
+	if (!text)
+		return false;
+	size_t tl = strlen(text);
+	for (size_t i = 0; i + 4 <= n; i++)
+		if (memmem(text, tl, run + i, 4))
+			return true;
+	return false;
+}
+
+/* A printable, one-line excerpt of the answer, digit runs that share 4
+ * digits in a row with the message text masked (found by
+ * tests/fuzz/fuzz_gateway: runs of 32 digits and more, and runs cut at
+ * the end, were shown). */
 static void excerpt(const struct otp_sms_http *h, const char *text, char *out,
 		    size_t cap)
 {
@@ -116,13 +133,7 @@ static void excerpt(const struct otp_sms_http *h, const char *text, char *out,
 		unsigned char c = (unsigned char)h->resp[i];
 		if (isdigit(c)) {
 			size_t n = strspn(h->resp + i, "0123456789");
-			char run[32];
-			bool mask = false;
-			if (n >= 4 && n < sizeof run && text) {
-				memcpy(run, h->resp + i, n);
-				run[n] = '\0';
-				mask = strstr(text, run) != NULL;
-			}
+			bool mask = shares_digits(h->resp + i, n, text);
 			for (size_t k = 0; k < n && o + 1 < cap; k++)
 				out[o++] = mask ? '#' : h->resp[i + k];
 			i += n;

@@ -272,6 +272,18 @@ static void answers_map_to_results(void)
 	f.answer = "bad text '123456 is your' 21211";
 	otp_sms_send(d, &msg, err, sizeof err);
 	CHECK_STR(err, "webhook: HTTP 400: bad text '###### is your' 21211");
+	/* nor inside a longer run, or one the excerpt cuts short */
+	f.answer = "id 7123456 and 0123456789012345678901234567890123";
+	otp_sms_send(d, &msg, err, sizeof err);
+	CHECK_STR(err, "webhook: HTTP 400: id ####### and "
+		       "##################################");
+	char cut[160];
+	memset(cut, '.', 119); /* the run starts where the excerpt ends */
+	snprintf(cut + 119, sizeof cut - 119, "1234567890");
+	f.answer = cut;
+	otp_sms_send(d, &msg, err, sizeof err);
+	CHECK(strstr(err, "1234") == NULL);
+	CHECK(strstr(err, "########") != NULL);
 	/* no answer in time: retry (the outcome is unknown) */
 	f.hang = true;
 	CHECK_INT(otp_sms_send(d, &msg, err, sizeof err), OTP_SMS_RETRY);
