@@ -201,14 +201,36 @@ const char *otp_log_num(char buf[OTP_LOG_NUM_LEN], long long v)
 	return p;
 }
 
+/* Is s a JSON number of the plain kind, -?(0|[1-9][0-9]*)(.[0-9]+)?, short
+ * enough for any reader (a double holds it)? */
+static bool is_number(const char *s)
+{
+	if (strlen(s) > 24)
+		return false;
+	if (*s == '-')
+		s++;
+	size_t n = strspn(s, "0123456789");
+	if (n == 0 || (s[0] == '0' && n > 1))
+		return false;
+	s += n;
+	if (*s == '.') {
+		n = strspn(++s, "0123456789");
+		if (n == 0)
+			return false;
+		s += n;
+	}
+	return *s == '\0';
+}
+
 static void put_number(struct line *l, const char *s)
 {
-	/* Only a plain number passes; anything else is logged as a string. */
-	size_t n = strspn(s, "-0123456789.");
-	if (n == 0 || s[n] != '\0')
-		put_escaped(l, s);
+	/* Only a plain number passes; anything else ("-", "1.2.3", "01",
+	 * found by tests/fuzz/fuzz_log) is logged as a string, so that the
+	 * line stays JSON. */
+	if (is_number(s))
+		put(l, s, strlen(s));
 	else
-		put(l, s, n);
+		put_escaped(l, s);
 }
 
 void otp_log(enum otp_log_level lvl, const char *msg, ...)

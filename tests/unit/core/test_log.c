@@ -145,6 +145,19 @@ static void whole_line(void)
 /* A request line's stray bytes (a method of "\xff", an overlong '/', a
  * lone continuation byte, a surrogate) come out as U+FFFD: the line stays
  * valid UTF-8, while real UTF-8 (e, 3- and 4-byte forms) passes. */
+/* A '#' value that is not a JSON number is logged as a string: the line
+ * stays JSON (found by tests/fuzz/fuzz_log). */
+static void odd_numbers_are_strings(void)
+{
+	char line[4096];
+	LOG_INTO(line, OTP_LOG_INFO, "n", "#a", "-", "#b", "1.2.3", "#c", "01",
+		 "#d", "-0.5", "#e", "3.", "#f", "1234567890123456789012345",
+		 NULL);
+	CHECK(strstr(line, "\"a\":\"-\",\"b\":\"1.2.3\",\"c\":\"01\","
+			   "\"d\":-0.5,\"e\":\"3.\","
+			   "\"f\":\"1234567890123456789012345\"}\n") != NULL);
+}
+
 static void invalid_utf8_is_replaced(void)
 {
 	char line[4096];
@@ -202,6 +215,7 @@ static const struct harness_test tests[] = {
     TEST(numbers),
     TEST(whole_line),
     TEST(invalid_utf8_is_replaced),
+    TEST(odd_numbers_are_strings),
     TEST(every_interval_with_a_count),
     TEST(long_line_is_cut_but_whole),
     TEST(below_the_level_nothing),
