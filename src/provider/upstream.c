@@ -19,6 +19,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -266,8 +267,11 @@ static int up_verify(struct otp_provider *p, struct otp_store *s,
 		out->result = OTP_VERIFY_OK;
 	} else {
 		out->result = OTP_VERIFY_WRONG;
-		out->attempts_left =
-		    json_is_integer(left) ? (int)json_integer_value(left) : 0;
+		/* An upstream's count is shown to the client: a negative one,
+		 * or one past an int, is none (found by fuzz_upstream). */
+		json_int_t n =
+		    json_is_integer(left) ? json_integer_value(left) : 0;
+		out->attempts_left = n >= 0 && n <= INT_MAX ? (int)n : 0;
 	}
 	json_decref(ans);
 	/* The code's phone is only known from the session: a mismatch makes
