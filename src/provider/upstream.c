@@ -191,8 +191,10 @@ static int call_send(struct upstream *u, struct otp_store *s,
 	json_t *d = data_of(ans);
 	const char *id = json_string_value(json_object_get(d, "requestId"));
 	const char *exp = json_string_value(json_object_get(d, "expiresAt"));
-	if (status != 200 || !id || strlen(id) >= sizeof out->request_id ||
-	    !exp || otp_clock_parse_iso8601(exp, &out->expires_ms) < 0) {
+	/* An empty id would name no request (found by fuzz_upstream). */
+	if (status != 200 || !id || !id[0] ||
+	    strlen(id) >= sizeof out->request_id || !exp ||
+	    otp_clock_parse_iso8601(exp, &out->expires_ms) < 0) {
 		char st[16];
 		snprintf(st, sizeof st, "%ld", status);
 		otp_log(OTP_LOG_WARN, "upstream send refused", "#status", st,

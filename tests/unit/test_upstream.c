@@ -62,7 +62,42 @@ static void attempts_left_is_bounded(void)
 	otp_provider_close(p);
 }
 
+static int no_limits(struct otp_store *s, const struct otp_limit *l, size_t n,
+		     int64_t now, int64_t *retry_ms)
+{
+	(void)s, (void)l, (void)n, (void)now;
+	*retry_ms = 0;
+	return 0;
+}
+
+/* A send is taken only with a request id and an expiry; an empty id names
+ * no request. */
+static void send_needs_a_request_id(void)
+{
+	static const struct otp_store_ops ops = {.limit_take = no_limits};
+	struct otp_store s = {.ops = &ops};
+	struct otp_provider *p = open_it();
+	struct otp_psend in = {.phone = "+14155550100", .code_length = 6};
+	struct otp_psend_out out;
+	CHECK(p != NULL);
+	memset(&fk, 0, sizeof fk);
+	fk.status = 200;
+	fk.resp = "{\"data\":{\"requestId\":\"r1\","
+		  "\"expiresAt\":\"2026-12-01T23:10:00Z\"}}";
+	fk.resp_len = strlen(fk.resp);
+	CHECK_INT(otp_provider_send(p, &s, &in, &out), 0);
+	CHECK_STR(out.request_id, "r1");
+	fk.resp = "{\"data\":{\"requestId\":\"\","
+		  "\"expiresAt\":\"2026-12-01T23:10:00Z\"}}";
+	fk.resp_len = strlen(fk.resp);
+	otp_log_set_level(OTP_LOG_ERROR); /* the refusal is a warning */
+	CHECK_INT(otp_provider_send(p, &s, &in, &out), OTP_EUPSTREAM);
+	otp_log_set_level(OTP_LOG_INFO);
+	otp_provider_close(p);
+}
+
 static const struct harness_test tests[] = {
     TEST(attempts_left_is_bounded),
+    TEST(send_needs_a_request_id),
 };
 HARNESS_MAIN("upstream", tests)
