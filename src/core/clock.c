@@ -46,28 +46,58 @@ void otp_clock_iso8601(int64_t ms, char out[OTP_ISO8601_LEN])
 	strftime(out, OTP_ISO8601_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* The n digits at s as a number, or -1 if they are not all digits. */
+static int digits(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* Every field in its place and in its range: sscanf took "2-1-0T23:0:0Z",
+ * signs and spaces, and timegm then moved a month 13 or a 31 February
+ * on (found by tests/fuzz/fuzz_clock; upstream answers come through here). */
 int otp_clock_parse_iso8601(const char *s, int64_t *ms)
 {
-	struct tm tm = {0};
-	int frac = 0, n = 0;
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-		   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
-		return -1;
-	const char *p = s + n;
+	struct tm tm = {0}, back;
+	int frac = 0;
+	for (int i = 0; i < 19; i++)
+		if (!s[i] || (i == 4 || i == 7	   ? s[i] != '-'
+			      : i == 10		   ? s[i] != 'T'
+			      : i == 13 || i == 16 ? s[i] != ':'
+						   : s[i] < '0' || s[i] > '9'))
+			return -1;
+	tm.tm_year = digits(s, 4);
+	tm.tm_mon = digits(s + 5, 2);
+	tm.tm_mday = digits(s + 8, 2);
+	tm.tm_hour = digits(s + 11, 2);
+	tm.tm_min = digits(s + 14, 2);
+	tm.tm_sec = digits(s + 17, 2);
+	const char *p = s + 19;
 	if (*p == '.') {
-		int digits = 0;
-		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-			if (digits < 3)
+		int nd = 0;
+		for (p++; *p >= '0' && *p <= '9'; p++, nd++)
+			if (nd < 3)
 				frac = frac * 10 + (*p - '0');
-		for (; digits < 3; digits++)
+		if (nd == 0)
+			return -1;
+		for (; nd < 3; nd++)
 			frac *= 10;
 	}
 	if (p[0] != 'Z' || p[1] != '\0')
 		return -1;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
-	time_t t = timegm(&tm);
-	if (t == (time_t)-1)
+	back = tm;
+	time_t t = timegm(&back);
+	if (t == (time_t)-1 || back.tm_year != tm.tm_year ||
+	    back.tm_mon != tm.tm_mon || back.tm_mday != tm.tm_mday ||
+	    back.tm_hour != tm.tm_hour || back.tm_min != tm.tm_min ||
+	    back.tm_sec != tm.tm_sec)
 		return -1;
 	*ms = (int64_t)t * 1000 + frac;
 	return 0;
