@@ -2,9 +2,9 @@
  * (provider/upstream.c, included with libcurl's transfer faked by
  * tests/fuzz/fake_curl.h: no network). The black-box suite
  * tests/http/test_upstream.py runs it against a real second otpd. */
-#include "../fuzz/fake_curl.h"
+#include "../../fuzz/fake_curl.h"
 
-#include "../../src/provider/upstream.c"
+#include "../../../src/provider/upstream.c"
 
 #include "core/err.h"
 #include "harness.h"
