@@ -10,120 +10,36 @@
  * holding the text), the answer is classified as sms_http.h says, and the
  * reason written for a failure is one printable line with no run of 4 or
  * more digits that occurs in the text (the code never reaches the log). */
-#include <curl/curl.h>
-#include <stdarg.h>
+#include "fake_curl.h"
 
-static CURLcode fake_setopt(CURL *c, CURLoption o, ...);
-static CURLcode fake_perform(CURL *c);
-static CURLcode fake_getinfo(CURL *c, CURLINFO i, ...);
-#undef curl_easy_setopt
-#undef curl_easy_getinfo
-#define curl_easy_setopt  fake_setopt
-#define curl_easy_perform fake_perform
-#define curl_easy_getinfo fake_getinfo
 #include "../../src/sms/sms_http.c"
-#undef curl_easy_setopt
-#undef curl_easy_perform
-#undef curl_easy_getinfo
 
 #include <jansson.h>
 
 #include "fuzz.h"
 
-static struct {
-	curl_write_callback write;
-	void *data;
-	const char *url, *post;
-	long post_len;
-	/* the answer */
-	long status;
-	CURLcode rc;
-	const char *resp;
-	size_t resp_len;
-	const char *text;
-	int driver;
-	int performed;
-} fk;
-
-static CURLcode fake_setopt(CURL *c, CURLoption o, ...)
-{
-	va_list ap;
-	(void)c;
-	va_start(ap, o);
-	switch (o) {
-	case CURLOPT_WRITEFUNCTION:
-		fk.write = va_arg(ap, curl_write_callback);
-		break;
-	case CURLOPT_WRITEDATA:
-		fk.data = va_arg(ap, void *);
-		break;
-	case CURLOPT_URL:
-		fk.url = va_arg(ap, const char *);
-		break;
-	case CURLOPT_POSTFIELDS:
-		fk.post = va_arg(ap, const char *);
-		break;
-	case CURLOPT_POSTFIELDSIZE:
-		fk.post_len = va_arg(ap, long);
-		break;
-	default:
-		break;
-	}
-	va_end(ap);
-	return CURLE_OK;
-}
+static const char *fk_text;
+static int fk_driver;
 
 static void check_request(void)
 {
 	FUZZ_CHECK(fk.url && strncmp(fk.url, "http://127.0.0.1", 16) == 0);
-	if (fk.driver == 0) { /* kannel: a GET with the text in the query */
+	if (fk_driver == 0) { /* kannel: a GET with the text in the query */
 		for (const char *p = fk.url; *p; p++)
 			FUZZ_CHECK(*p > 0x20 && *p < 0x7f);
 		FUZZ_CHECK(strstr(fk.url, "&text=") != NULL);
-	} else if (fk.driver == 2) { /* webhook: a JSON body */
+	} else if (fk_driver == 2) { /* webhook: a JSON body */
 		json_t *j = json_loadb(fk.post, (size_t)fk.post_len, 0, NULL);
 		FUZZ_CHECK(j != NULL);
 		const char *body =
 		    json_string_value(json_object_get(j, "body"));
-		FUZZ_CHECK(body && strcmp(body, fk.text) == 0);
+		FUZZ_CHECK(body && strcmp(body, fk_text) == 0);
 		json_decref(j);
 	} else { /* twilio: a form */
 		FUZZ_CHECK(fk.post && fk.post_len > 0);
 		for (long i = 0; i < fk.post_len; i++)
 			FUZZ_CHECK(fk.post[i] > 0x20 && fk.post[i] < 0x7f);
 	}
-}
-
-static CURLcode fake_perform(CURL *c)
-{
-	(void)c;
-	fk.performed++;
-	check_request();
-	if (fk.rc != CURLE_OK)
-		return fk.rc;
-	/* The answer in pieces of up to 1000 bytes, as a network gives it. */
-	for (size_t off = 0; off < fk.resp_len;) {
-		size_t k = fk.resp_len - off < 1000 ? fk.resp_len - off : 1000;
-		char *piece = malloc(k);
-		if (!piece)
-			abort();
-		memcpy(piece, fk.resp + off, k);
-		FUZZ_CHECK(fk.write(piece, 1, k, fk.data) == k);
-		free(piece);
-		off += k;
-	}
-	return CURLE_OK;
-}
-
-static CURLcode fake_getinfo(CURL *c, CURLINFO i, ...)
-{
-	va_list ap;
-	(void)c;
-	va_start(ap, i);
-	if (i == CURLINFO_RESPONSE_CODE)
-		*va_arg(ap, long *) = fk.status;
-	va_end(ap);
-	return CURLE_OK;
 }
 
 static const char *env(const char *name)
@@ -184,10 +100,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	memset(&fk, 0, sizeof fk);
 	fk.status = (d[0] << 8 | d[1]) % 700;
 	fk.rc = codes[d[2] % (sizeof codes / sizeof codes[0])];
-	fk.driver = d[3] % 3;
+	fk_driver = d[3] % 3;
 	size_t tl = d[4] < n - 5 ? d[4] : n - 5;
 	char *text = fuzz_str(d + 5, tl);
-	fk.text = text;
+	fk_text = text;
+	fk.check = check_request;
 	fk.resp = (const char *)d + 5 + tl;
 	fk.resp_len = n - 5 - tl;
 
@@ -205,11 +122,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	memset(err, 'x', sizeof err);
 	err[sizeof err - 1] = '\0';
 	enum otp_sms_result r =
-	    otp_sms_send(set.d[fk.driver], &m, err, sizeof err);
+	    otp_sms_send(set.d[fk_driver], &m, err, sizeof err);
 	json_t *js = json_string(text);
 	bool utf8 = js != NULL;
 	json_decref(js);
-	if (fk.driver == 2 && !utf8) {
+	if (fk_driver == 2 && !utf8) {
 		/* not UTF-8: the webhook refuses before sending */
 		FUZZ_CHECK(r == OTP_SMS_FAILED && fk.performed == 0);
 		free(text);
