@@ -100,7 +100,6 @@ enum otp_code_state {
 struct otp_verify_in {
 	char id[OTP_ID_LEN + 1];
 	unsigned char mac[OTP_MAC_LEN]; /* MAC of the code tried */
-	bool force_fail;		/* count the attempt, never accept */
 	/* If not "", the phone the caller expects the code to have gone to: a
 	 * code of another phone counts the attempt and is not accepted. */
 	char expect_phone[OTP_PHONE_MAX];

@@ -112,26 +112,21 @@ void ct_resend_retires(void)
 	otp_store_close(s);
 }
 
-void ct_force_fail_counts(void)
+/* The right code tried for another phone spends the attempts like a wrong
+ * one, down to a dead code that its own phone can no longer use. */
+void ct_other_phone_until_dead(void)
 {
 	struct otp_code_new c;
 	struct otp_store *s = ct_open_issued(&c);
 	CHECK(s);
 	struct otp_verify_in in = ct_make_try(c.id, CT_RIGHT);
-	in.force_fail = true;
 	struct otp_verify_out out;
-	CHECK_INT(ct_verify(s, &in, CT_T0 + 1, &out), OTP_VERIFY_WRONG);
-	CHECK_INT(out.attempts_left, 4);
-	in.force_fail = false;
-	CHECK_INT(ct_verify(s, &in, CT_T0 + 2, &out), OTP_VERIFY_OK);
-
-	struct otp_code_new d = ct_make_code(2, CT_P2, CT_T0 + CT_TTL);
-	CHECK_INT(ct_issue(s, &d, NULL, CT_T0), 0);
-	in = ct_make_try(d.id, CT_RIGHT);
-	in.force_fail = true;
-	for (int i = 0; i < 5; i++)
+	snprintf(in.expect_phone, sizeof in.expect_phone, "%s", CT_P2);
+	for (int i = 4; i >= 0; i--) {
 		CHECK_INT(ct_verify(s, &in, CT_T0 + 3, &out), OTP_VERIFY_WRONG);
-	in.force_fail = false;
+		CHECK_INT(out.attempts_left, i);
+	}
+	snprintf(in.expect_phone, sizeof in.expect_phone, "%s", CT_P1);
 	CHECK_INT(ct_verify(s, &in, CT_T0 + 4, &out), OTP_VERIFY_DEAD);
 	otp_store_close(s);
 }

@@ -39,7 +39,7 @@ void ct_rotate_only_on_ok(void)
 	struct otp_verify_out out;
 	CHECK_INT(ct_verify(s, &in, CT_T0 + 10, &out), OTP_VERIFY_WRONG);
 	memset(in.mac, CT_RIGHT, sizeof in.mac);
-	in.force_fail = true;
+	snprintf(in.expect_phone, sizeof in.expect_phone, "%s", CT_P2);
 	CHECK_INT(ct_verify(s, &in, CT_T0 + 11, &out), OTP_VERIFY_WRONG);
 	struct otp_session sess;
 	CHECK_INT(otp_store_session_get(s, in.new_hash, CT_T0 + 20, &sess),

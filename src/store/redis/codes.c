@@ -150,7 +150,6 @@ int otp_redis_code_verify(struct otp_store *s, const struct otp_verify_in *in,
 	}
 	add_int(&a, now);
 	add_bin(&a, in->mac, OTP_MAC_LEN);
-	add_str(&a, in->force_fail ? "1" : "0", 2);
 	add_str(&a, in->expect_phone, OTP_PHONE_MAX);
 	add_str(&a, in->rotate ? "1" : "0", 2);
 	add_int(&a, in->session_expires_ms);

@@ -154,8 +154,8 @@ static const char s_issue[] =
     "end\n"
     "return {'ok', id, exp}\n";
 
-/* KEYS: code [, old session, new session]. ARGV: now, mac, force fail,
- * expected phone, rotate, session expires, expected owner ('' : any; a
+/* KEYS: code [, old session, new session]. ARGV: now, mac, expected phone,
+ * rotate, session expires, expected owner ('' : any; a
  * code of another owner is not found, and nothing is counted).
  * Constant time: the MACs are compared here with a loop over all 32 bytes
  * that ORs together the XOR of each pair and never stops early, so the time
@@ -170,7 +170,7 @@ static const char s_verify[] =
     "local f = redis.call('HMGET', KEYS[1], 'p', 'm', 'l', 's', 'e', 'o')\n"
     "if not f[1] then return {'notfound', 0, ''} end\n"
     "local o = f[6] or ''\n"
-    "if o ~= '' and ARGV[7] ~= '' and o ~= ARGV[7] then\n"
+    "if o ~= '' and ARGV[6] ~= '' and o ~= ARGV[6] then\n"
     "  return {'notfound', 0, ''}\n"
     "end\n"
     "local phone, left, st = f[1], n(f[3]), f[4]\n"
@@ -185,12 +185,12 @@ static const char s_verify[] =
     "  d = bit.bor(d, bit.bxor(string.byte(mac, i) or 0,\n"
     "    string.byte(try, i) or 0))\n"
     "end\n"
-    "if d == 0 and ARGV[3] ~= '1' and (ARGV[4] == '' or ARGV[4] == phone)\n"
+    "if d == 0 and (ARGV[3] == '' or ARGV[3] == phone)\n"
     "then\n"
     "  redis.call('HSET', KEYS[1], 's', 'used')\n"
-    "  if ARGV[5] == '1' then\n"
+    "  if ARGV[4] == '1' then\n"
     "    redis.call('DEL', KEYS[2])\n"
-    "    login(KEYS[3], phone, now, n(ARGV[6]))\n"
+    "    login(KEYS[3], phone, now, n(ARGV[5]))\n"
     "  end\n"
     "  return {'ok', left, phone}\n"
     "end\n"

@@ -167,9 +167,8 @@ static int settle(struct conn *q, const struct otp_verify_in *in, int64_t now,
 		rc = OTP_EINTERNAL;
 	} else if (now >= expires) {
 		out->result = OTP_VERIFY_EXPIRED;
-	} else if (match && !in->force_fail &&
-		   (!in->expect_phone[0] ||
-		    strcmp(in->expect_phone, out->phone) == 0)) {
+	} else if (match && (!in->expect_phone[0] ||
+			     strcmp(in->expect_phone, out->phone) == 0)) {
 		rc = set_code(q, in->id, OTP_CODE_USED, left);
 		/* Replaces session old_hash by an authenticated new_hash. */
 		if (rc == 0 && in->rotate)
