@@ -94,8 +94,18 @@ int otp_secret_load(const char *value, const char *file, const char *fallback,
 				 "least 32 characters");
 	} else if (file && file[0]) {
 		rc = read_file(file, s, err, errlen);
+	} else if (!fallback) {
+		sodium_free(s); /* none given, and none to make */
+		*secret = NULL;
+		return 0;
 	} else if (access(fallback, F_OK) == 0) {
-		rc = read_file(fallback, s, err, errlen);
+		/* otpd's own file: made 0600 again if a copy loosened it */
+		rc = OTP_ETYPE;
+		if (chmod(fallback, 0600) != 0)
+			snprintf(err, errlen, "cannot chmod 0600 %s: %s",
+				 fallback, strerror(errno));
+		else
+			rc = read_file(fallback, s, err, errlen);
 	} else {
 		rc = create_file(fallback, s, err, errlen);
 		*created = rc == 0;

@@ -16,8 +16,10 @@
 #define OTP_SECRET_BYTES 32
 
 /* value: OTPD_SECRET or NULL; file: --secret-file or ""; fallback: the
- * default file path (used when both are empty). *created tells whether the
- * fallback file was just made. Returns 0, or OTP_ETYPE with a reason in err. */
+ * default file path (used when both are empty; made 0600 if it was not),
+ * or NULL for none: then *secret is NULL when neither is given (the previous
+ * secret of a rotation is optional). *created tells whether the fallback
+ * file was just made. Returns 0, or OTP_ETYPE with a reason in err. */
 int otp_secret_load(const char *value, const char *file, const char *fallback,
 		    unsigned char **secret, bool *created, char *err,
 		    size_t errlen);

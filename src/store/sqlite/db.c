@@ -282,6 +282,11 @@ static int open_db(const char *arg, struct otp_store **out)
 	if (!h)
 		abort();
 	h->base.ops = &otp_store_sqlite_ops;
+	/* Before SQLite makes it 0644; its -wal and -shm take its mode. */
+	if (otp_sq_create_private(arg) != 0) {
+		free(h);
+		return OTP_EINTERNAL;
+	}
 	/* NOMUTEX: a handle belongs to one thread at a time (store.h). */
 	int rc = sqlite3_open_v2(arg, &h->rd.db,
 				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |

@@ -1,4 +1,5 @@
-/* sqlite_lock.c - one otpd process per SQLite file, enforced.
+/* lock.c - one otpd process per SQLite file, enforced (and its files made
+ * private first, private.c).
  *
  * otpd keeps a file's sessions in its own memory (store_cache.c) and
  * reclaims its own outbox claims, both of which are only right when no other
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "store/sqlite/sqlite.h"
 #include "store/store.h"
 
 /* Held for the life of the process: the lock goes with it. */
@@ -27,6 +29,9 @@ int otp_store_sqlite_lock(const char *path, char *err, size_t errlen)
 	char lpath[4200];
 	if (lock_fd >= 0)
 		return 0;
+	int rc = otp_sq_make_private(path, err, errlen);
+	if (rc)
+		return rc;
 	if ((size_t)snprintf(lpath, sizeof lpath, "%s.lock", path) >=
 	    sizeof lpath) {
 		snprintf(err, errlen, "%s: path too long", path);

@@ -153,6 +153,12 @@ int otp_sq_write(struct otp_store *s, enum stmt i, enum sq_want want,
  * lock, on a connection in WAL mode. */
 int otp_sq_set_wal(sqlite3 *db);
 int otp_sq_migrate(sqlite3 *db);
+/* private.c: makes path (if missing) 0600, so that SQLite's -wal and -shm
+ * are too; 0 or OTP_EINTERNAL. */
+int otp_sq_create_private(const char *path);
+/* private.c: at start-up, refuses a directory every user may write to and
+ * makes the database's files 0600; 0, or an error with a reason in err. */
+int otp_sq_make_private(const char *path, char *err, size_t errlen);
 
 /* Installs and arms the fault VFS if OTPD_TEST_SQLITE_FAULTS asks for it
  * (faultvfs.c), once per process: 0, or OTP_EINTERNAL if its value is
