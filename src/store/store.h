@@ -37,13 +37,17 @@
  * the login session's token hash>" (login API); "" on a row older than
  * owners (any owner matches it). */
 #define OTP_OWNER_MAX 40
+/* What a store keeps of a phone: the engine's seal of it (engine/crypto.h,
+ * "~" and 47 characters), or, in a row older than seals, the E.164 text.
+ * Backends never read it: they store, return and compare it as it is. */
+#define OTP_SEALED_PHONE_MAX 52
 
 /* A new code, as the engine made it. */
 struct otp_code_new {
 	char id[OTP_ID_LEN + 1];
-	char phone[OTP_PHONE_MAX];	/* E.164 */
-	unsigned char mac[OTP_MAC_LEN]; /* MAC(secret, id, code) */
-	int attempts;			/* wrong tries allowed */
+	char phone[OTP_SEALED_PHONE_MAX]; /* E.164 (sealed in the store) */
+	unsigned char mac[OTP_MAC_LEN];	  /* MAC(secret, id, code) */
+	int attempts;			  /* wrong tries allowed */
 	int64_t expires_ms;
 	char owner[OTP_OWNER_MAX]; /* see OTP_OWNER_MAX */
 };
@@ -102,7 +106,7 @@ struct otp_verify_in {
 	unsigned char mac[OTP_MAC_LEN]; /* MAC of the code tried */
 	/* If not "", the phone the caller expects the code to have gone to: a
 	 * code of another phone counts the attempt and is not accepted. */
-	char expect_phone[OTP_PHONE_MAX];
+	char expect_phone[OTP_SEALED_PHONE_MAX];
 	/* If not "", the owner the caller speaks for: a code of another owner
 	 * (a stored "" matches any) is OTP_VERIFY_NOTFOUND, nothing counted. */
 	char expect_owner[OTP_OWNER_MAX];
@@ -126,7 +130,7 @@ enum otp_verify_result {
 struct otp_verify_out {
 	enum otp_verify_result result;
 	int attempts_left;
-	char phone[OTP_PHONE_MAX];
+	char phone[OTP_SEALED_PHONE_MAX];
 };
 
 enum otp_msg_state {
@@ -146,7 +150,7 @@ extern const char *const otp_msg_state_names[OTP_MSG_STATES];
 
 /* What a request id's status shows (never the code or its MAC). */
 struct otp_code_info {
-	char phone[OTP_PHONE_MAX];
+	char phone[OTP_SEALED_PHONE_MAX];
 	enum otp_code_state state;
 	int attempts_left;
 	int64_t created_ms;
@@ -157,11 +161,12 @@ struct otp_code_info {
 
 /* A server-side login session. */
 struct otp_session {
-	char phone[OTP_PHONE_MAX]; /* "" until authenticated */
-	int64_t authenticated_ms;  /* 0 until authenticated */
+	char phone[OTP_SEALED_PHONE_MAX]; /* "" until authenticated */
+	int64_t authenticated_ms;	  /* 0 until authenticated */
 	int64_t expires_ms;
-	char pending_id[OTP_PENDING_MAX];  /* code bound to it, "" if none */
-	char pending_phone[OTP_PHONE_MAX]; /* where that code went, or "" */
+	char pending_id[OTP_PENDING_MAX]; /* code bound to it, "" if none */
+	char pending_phone[OTP_SEALED_PHONE_MAX]; /* where that code went, or ""
+						   */
 	int sends; /* sends counted on this session (session_bind) */
 };
 
@@ -175,7 +180,7 @@ struct otp_limit {
 struct otp_msg {
 	int64_t id;
 	char request_id[OTP_ID_LEN + 1];
-	char to[OTP_PHONE_MAX];
+	char to[OTP_SEALED_PHONE_MAX];
 	unsigned char *body; /* sealed; malloc'd, freed by otp_msg_deinit */
 	size_t body_len;
 	int attempts; /* delivery attempts so far, this one included; also the
@@ -188,7 +193,7 @@ struct otp_msg {
 struct otp_msg_info {
 	int64_t id;
 	char request_id[OTP_ID_LEN + 1];
-	char to[OTP_PHONE_MAX];
+	char to[OTP_SEALED_PHONE_MAX];
 	enum otp_msg_state state;
 	int attempts;
 	int driver;
@@ -304,7 +309,18 @@ struct otp_store;
  * purge: deletes what has expired: codes and messages a day after their
  * expiry, idempotency keys, sessions and limits at once. *removed gets the
  * number of rows (a backend that expires keys by itself may say 0).
+ *
+ * phones_reseal: rewrites every stored phone (codes, sessions' phone and
+ * pending phone, outbox messages, idempotency keys; an index a backend
+ * keeps by phone moves with it) that is not "" and does not start with
+ * `mark`, to what fn(arg, stored, out) puts in out; fn returns 0, or an
+ * error that ends the operation with it. When every phone is done the
+ * backend records `mark`: a later call with the same mark returns at once.
+ * *n gets the number of phones rewritten. What the engine runs at start-up
+ * to seal an older store's phones, or to move them to a new secret.
  */
+typedef int otp_reseal_fn(void *arg, const char *stored,
+			  char out[OTP_SEALED_PHONE_MAX]);
 /* clang-format off */
 #define OTP_STORE_OPS(X)                                                       \
 	X(ping, (struct otp_store *s), (s))                                    \
@@ -376,7 +392,10 @@ struct otp_store;
 			 enum otp_msg_state *state),                           \
 	  (s, request_id, state))                                              \
 	X(purge, (struct otp_store *s, int64_t now, long *removed),            \
-	  (s, now, removed))
+	  (s, now, removed))                                                   \
+	X(phones_reseal, (struct otp_store *s, const char *mark,               \
+			  otp_reseal_fn *fn, void *arg, long *n),              \
+	  (s, mark, fn, arg, n))
 /* clang-format on */
 
 /* caps: nothing outside this process writes the backend's sessions (one

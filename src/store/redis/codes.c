@@ -17,7 +17,7 @@ int otp_redis_code_issue(struct otp_store *s, const struct otp_issue *in,
 	struct otp_redis_args a;
 	args_init(&a);
 	key_code(&a, c->id);
-	add_fmt(&a, "otp:{p:%.*s:%.*s}", OTP_PHONE_MAX - 1, c->phone,
+	add_fmt(&a, "otp:{p:%.*s:%.*s}", OTP_SEALED_PHONE_MAX - 1, c->phone,
 		OTP_OWNER_MAX - 1, c->owner);
 	add_str(&a, OB "due", sizeof OB "due");
 	if (in->idem)
@@ -34,7 +34,7 @@ int otp_redis_code_issue(struct otp_store *s, const struct otp_issue *in,
 			in->limits[i].key);
 	add_int(&a, now);
 	add_str(&a, c->id, OTP_ID_LEN + 1);
-	add_str(&a, c->phone, OTP_PHONE_MAX);
+	add_str(&a, c->phone, OTP_SEALED_PHONE_MAX);
 	add_bin(&a, c->mac, OTP_MAC_LEN);
 	add_int(&a, c->attempts);
 	add_int(&a, c->expires_ms);
@@ -150,7 +150,7 @@ int otp_redis_code_verify(struct otp_store *s, const struct otp_verify_in *in,
 	}
 	add_int(&a, now);
 	add_bin(&a, in->mac, OTP_MAC_LEN);
-	add_str(&a, in->expect_phone, OTP_PHONE_MAX);
+	add_str(&a, in->expect_phone, OTP_SEALED_PHONE_MAX);
 	add_str(&a, in->rotate ? "1" : "0", 2);
 	add_int(&a, in->session_expires_ms);
 	add_str(&a, in->expect_owner, OTP_OWNER_MAX);

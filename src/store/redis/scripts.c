@@ -431,6 +431,47 @@ static const char s_purge_keys[] =
     "end\n"
     "return {'ok', gone}\n";
 
+/* KEYS: codes, sessions, idempotency keys and messages found by SCAN.
+ * ARGV: the mark. Answers {'ok', key, field, value, ...} for each stored
+ * phone that is not '' and does not start with the mark. */
+static const char s_reseal_read[] =
+    PRELUDE
+    "local mark, out = ARGV[1], {'ok'}\n"
+    "local FIELDS = {c = {'p'}, s = {'p', 'pp'}, i = {'p'}, o = {'to'}}\n"
+    "for _, k in ipairs(KEYS) do\n"
+    "  for _, f in ipairs(FIELDS[string.sub(k, 6, 6)] or {}) do\n"
+    "    local v = redis.pcall('HGET', k, f)\n"
+    "    if type(v) == 'string' and v ~= '' and\n"
+    "        string.sub(v, 1, #mark) ~= mark then\n"
+    "      out[#out + 1], out[#out + 2], out[#out + 3] = k, f, v\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
+/* KEYS: the keys of reseal_read's answer, one per phone. ARGV: field, old
+ * and new value of each. A value that changed since it was read is left
+ * alone; a code's index by phone and owner moves with its phone (unless
+ * one under the new phone exists). Answers {'ok', phones rewritten}. */
+static const char s_reseal_write[] =
+    PRELUDE
+    "local done = 0\n"
+    "for i, k in ipairs(KEYS) do\n"
+    "  local f, old, new = ARGV[3 * i - 2], ARGV[3 * i - 1], ARGV[3 * i]\n"
+    "  if redis.call('HGET', k, f) == old then\n"
+    "    redis.call('HSET', k, f, new)\n"
+    "    done = done + 1\n"
+    "    if string.sub(k, 6, 6) == 'c' then\n"
+    "      local o = redis.call('HGET', k, 'o') or ''\n"
+    "      local ik = 'otp:{p:' .. old .. ':' .. o .. '}'\n"
+    "      if redis.call('EXISTS', ik) == 1 then\n"
+    "        redis.call('RENAMENX', ik, 'otp:{p:' .. new .. ':' .. o .. '}')\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return {'ok', done}\n";
+
 /* clang-format on */
 
 const char *const otp_redis_lua[OTP_RS_COUNT] = {
@@ -453,4 +494,6 @@ const char *const otp_redis_lua[OTP_RS_COUNT] = {
     [OTP_RS_STATE] = s_state,
     [OTP_RS_PURGE_OUTBOX] = s_purge_outbox,
     [OTP_RS_PURGE_KEYS] = s_purge_keys,
+    [OTP_RS_RESEAL_READ] = s_reseal_read,
+    [OTP_RS_RESEAL_WRITE] = s_reseal_write,
 };

@@ -48,7 +48,7 @@ int otp_redis_session_bind(struct otp_store *s,
 	add_int(&a, b->expires_ms);
 	add_str(&a, pending_id ? "1" : "0", 2);
 	add_str(&a, pending_id ? pending_id : "", OTP_PENDING_MAX);
-	add_str(&a, pending_phone ? pending_phone : "", OTP_PHONE_MAX);
+	add_str(&a, pending_phone ? pending_phone : "", OTP_SEALED_PHONE_MAX);
 	add_str(&a, count_send ? "1" : "0", 2);
 	return otp_redis_run_word(cast(s), OTP_RS_BIND, 1, &a);
 }
@@ -63,7 +63,7 @@ int otp_redis_session_rotate(struct otp_store *s,
 	key_session(&a, old_hash);
 	key_session(&a, new_hash);
 	add_int(&a, now);
-	add_str(&a, phone, OTP_PHONE_MAX);
+	add_str(&a, phone, OTP_SEALED_PHONE_MAX);
 	add_int(&a, expires_ms);
 	return otp_redis_run_word(cast(s), OTP_RS_ROTATE, 2, &a);
 }

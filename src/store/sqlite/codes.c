@@ -24,9 +24,9 @@ static int idem_find(struct conn *q, const struct otp_idem *k,
 	int rc = otp_sq_row(st, "xi", k->key, now);
 	if (rc != 1)
 		return rc;
-	char first[OTP_PHONE_MAX];
+	char first[OTP_SEALED_PHONE_MAX];
 	otp_sq_text(st, 1, first, sizeof first);
-	if (strncmp(first, phone, OTP_PHONE_MAX) == 0) {
+	if (strncmp(first, phone, OTP_SEALED_PHONE_MAX) == 0) {
 		otp_sq_text(st, 0, out->id, sizeof out->id);
 		out->expires_ms = sqlite3_column_int64(st, 2);
 		out->replayed = true;

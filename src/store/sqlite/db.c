@@ -51,7 +51,7 @@ static size_t field_max(char c)
 	case 'd':
 		return OTP_ID_LEN + 1;
 	case 'p':
-		return OTP_PHONE_MAX;
+		return OTP_SEALED_PHONE_MAX;
 	case 'k':
 		return OTP_KEY_ID_LEN + 1;
 	case 'N':

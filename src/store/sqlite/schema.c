@@ -129,6 +129,13 @@ static const char *const migrations[] = {
     "ALTER TABLE codes ADD COLUMN owner TEXT NOT NULL DEFAULT '';"
     "CREATE INDEX codes_phone_owner_state ON codes (phone, owner, state);"
     "DROP INDEX codes_phone_state;",
+
+    /* 5: what the backend records of itself; "phones": the seal every
+     * stored phone has (phones_reseal). Rows older than seals keep their
+     * E.164 text until otpd's start-up reseals them. */
+    "CREATE TABLE meta ("
+    " k TEXT PRIMARY KEY,"
+    " v TEXT NOT NULL) WITHOUT ROWID;",
 };
 
 #define SCHEMA_VERSION ((int)OTP_SQ_COUNT(migrations))
