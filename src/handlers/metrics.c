@@ -69,7 +69,7 @@ static struct otp_store *handle(void)
 {
 	pthread_once(&handle_once, make_key);
 	struct otp_store *s = pthread_getspecific(handle_key);
-	if (!s && otp_store_open(otp_app()->store_url, &s) == 0)
+	if (!s && otp_store_open_raw(otp_app()->store_url, &s) == 0)
 		pthread_setspecific(handle_key, s);
 	return s;
 }

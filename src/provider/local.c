@@ -84,6 +84,11 @@ static int l_verify(struct otp_provider *p, struct otp_store *s,
 	}
 	memcpy(v.id, in->request_id, sizeof v.id);
 	otp_code_mac(deps(p)->keys, v.id, in->code, in->code_len, v.mac);
+	if (deps(p)->prev_keys) {
+		v.has_mac_prev = true;
+		otp_code_mac(deps(p)->prev_keys, v.id, in->code, in->code_len,
+			     v.mac_prev);
+	}
 	snprintf(v.expect_phone, sizeof v.expect_phone, "%s", in->expect_phone);
 	snprintf(v.expect_owner, sizeof v.expect_owner, "%s", in->expect_owner);
 	memcpy(v.old_hash, in->old_hash, sizeof v.old_hash);
@@ -91,6 +96,7 @@ static int l_verify(struct otp_provider *p, struct otp_store *s,
 	v.session_expires_ms = in->session_expires_ms;
 	int rc = otp_store_code_verify(s, &v, in->now, out);
 	sodium_memzero(v.mac, sizeof v.mac);
+	sodium_memzero(v.mac_prev, sizeof v.mac_prev);
 	return rc;
 }
 

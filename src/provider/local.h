@@ -10,7 +10,10 @@
 
 struct otp_local_deps {
 	const struct otp_keys
-	    *keys;	   /* borrowed: MACs codes, seals them for the outbox */
+	    *keys; /* borrowed: MACs codes, seals them for the outbox */
+	/* borrowed, or NULL: the previous secret's, during a rotation (a
+	 * code it MACed is still accepted) */
+	const struct otp_keys *prev_keys;
 	int code_attempts; /* tries a code allows */
 	/* Called after a new message was committed (wakes the outbox). */
 	void (*notify)(void *arg);

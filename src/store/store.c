@@ -48,26 +48,42 @@ const struct otp_store_ops *otp_store_backend(const char *url)
 	return NULL;
 }
 
-static struct otp_store *(*open_wrap)(struct otp_store *s, void *arg);
-static void *open_wrap_arg;
+/* The wrappers of every open, innermost first (store.h). */
+#define WRAPS_MAX 4
+static struct {
+	struct otp_store *(*wrap)(struct otp_store *s, void *arg);
+	void *arg;
+} wraps[WRAPS_MAX];
+static size_t nwraps;
 
 void otp_store_wrap_opens(struct otp_store *(*wrap)(struct otp_store *s,
 						    void *arg),
 			  void *arg)
 {
-	open_wrap = wrap;
-	open_wrap_arg = arg;
+	if (!wrap) {
+		nwraps = 0;
+		return;
+	}
+	if (nwraps == WRAPS_MAX)
+		abort(); /* set-up code of ours: a bug */
+	wraps[nwraps].wrap = wrap;
+	wraps[nwraps++].arg = arg;
 }
 
-int otp_store_open(const char *url, struct otp_store **out)
+int otp_store_open_raw(const char *url, struct otp_store **out)
 {
 	const struct otp_store_ops *ops = otp_store_backend(url);
 	*out = NULL;
 	if (!ops)
 		return OTP_ETYPE;
-	int rc = ops->open(url + strlen(ops->scheme), out);
-	if (rc == 0 && open_wrap)
-		*out = open_wrap(*out, open_wrap_arg);
+	return ops->open(url + strlen(ops->scheme), out);
+}
+
+int otp_store_open(const char *url, struct otp_store **out)
+{
+	int rc = otp_store_open_raw(url, out);
+	for (size_t i = 0; rc == 0 && i < nwraps; i++)
+		*out = wraps[i].wrap(*out, wraps[i].arg);
 	return rc;
 }
 

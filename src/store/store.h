@@ -104,6 +104,10 @@ enum otp_code_state {
 struct otp_verify_in {
 	char id[OTP_ID_LEN + 1];
 	unsigned char mac[OTP_MAC_LEN]; /* MAC of the code tried */
+	/* During a rotation of the secret: the MAC under the previous one,
+	 * accepted too (one attempt all the same). */
+	bool has_mac_prev;
+	unsigned char mac_prev[OTP_MAC_LEN];
 	/* If not "", the phone the caller expects the code to have gone to: a
 	 * code of another phone counts the attempt and is not accepted. */
 	char expect_phone[OTP_SEALED_PHONE_MAX];
@@ -268,6 +272,9 @@ struct otp_store;
  * list: up to max keys, revoked ones included, oldest first (by created_ms,
  * then id). revoke: sets revoked_ms to now (a key revoked already keeps its
  * first time); OTP_ENOTFOUND if unknown.
+ * replace: in one step, the key old_id is gone and k is there (if k's id
+ * is taken, that row stays as it is): how the engine moves a key to a new
+ * hash. OTP_ENOTFOUND if old_id is not there (nothing changes).
  *
  * outbox_claim: claims up to max messages due at `now` (queued with next
  * attempt due, or sending with an expired lease), oldest first, for lease_ms;
@@ -364,6 +371,9 @@ typedef int otp_reseal_fn(void *arg, const char *stored,
 	  (s, out, max, n))                                                    \
 	X(apikey_revoke, (struct otp_store *s, const char *id, int64_t now),   \
 	  (s, id, now))                                                        \
+	X(apikey_replace, (struct otp_store *s, const char *old_id,            \
+			   const struct otp_apikey *k),                        \
+	  (s, old_id, k))                                                      \
 	X(outbox_claim, (struct otp_store *s, int64_t now, int64_t lease_ms,   \
 			 struct otp_msg *out, size_t max, size_t *n),          \
 	  (s, now, lease_ms, out, max, n))                                     \
@@ -473,12 +483,18 @@ const char *otp_store_forms(void);
  * file), else `def`, into dir. Creates nothing. */
 void otp_store_home(const char *url, const char *def, char *dir, size_t cap);
 
-/* Every later otp_store_open hands its new handle to wrap(handle, arg) and
- * returns what wrap returns (for the fault decorator, store_faults.h).
- * NULL removes it. Set once at start-up, before any thread opens a store. */
+/* Every later otp_store_open hands its new handle to each wrapper set, in
+ * the order they were set (the first wraps the backend's handle), as
+ * wrap(handle, arg), and returns what the last returns: the engine's
+ * sealing of phones (engine/sealed.h) and the fault decorator
+ * (store_faults.h). At most 4; NULL removes them all. Set at start-up,
+ * before any thread opens a store. */
 void otp_store_wrap_opens(struct otp_store *(*wrap)(struct otp_store *s,
 						    void *arg),
 			  void *arg);
+/* otp_store_open without the wrappers: for what reads a backend's own
+ * counters (/metrics), never for data. */
+int otp_store_open_raw(const char *url, struct otp_store **out);
 
 /* For a decorator's ops: its handles are made by its own _new or _wrap,
  * never opened from a URL, so its open answers OTP_ETYPE. */

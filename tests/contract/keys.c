@@ -64,3 +64,41 @@ void ct_apikeys(void)
 		  OTP_ENOTFOUND);
 	otp_store_close(s);
 }
+
+/* A key moved to a new hash: the old row is gone and the new one listed
+ * in its place, in one step; an unknown old id changes nothing. */
+void ct_apikey_replace(void)
+{
+	struct otp_store *s = ct_open();
+	CHECK(s);
+	struct otp_apikey old =
+	    ct_make_key("00000000000000c1", "shop", 1, CT_T0 + 10);
+	struct otp_apikey other =
+	    ct_make_key("00000000000000c2", "ci", 2, CT_T0 + 20);
+	CHECK_INT(otp_store_apikey_put(s, &old), 0);
+	CHECK_INT(otp_store_apikey_put(s, &other), 0);
+	struct otp_apikey moved =
+	    ct_make_key("00000000000000d1", "shop", 3, CT_T0 + 10);
+	moved.revoked_ms = CT_T0 + 15;
+	CHECK_INT(otp_store_apikey_replace(s, "00000000000000ff", &moved),
+		  OTP_ENOTFOUND);
+	struct otp_apikey got[4];
+	CHECK_INT(otp_store_apikey_get(s, moved.id, &got[0]), OTP_ENOTFOUND);
+	CHECK_INT(otp_store_apikey_replace(s, old.id, &moved), 0);
+	CHECK_INT(otp_store_apikey_get(s, old.id, &got[0]), OTP_ENOTFOUND);
+	CHECK_INT(otp_store_apikey_get(s, moved.id, &got[0]), 0);
+	CHECK(memcmp(got[0].hash, moved.hash, OTP_HASH_LEN) == 0);
+	CHECK_INT(got[0].revoked_ms, CT_T0 + 15);
+	size_t n = 9;
+	CHECK_INT(otp_store_apikey_list(s, got, 4, &n), 0);
+	CHECK_INT(n, 2);
+	CHECK_STR(got[0].id, moved.id);
+	CHECK_STR(got[1].id, other.id);
+	/* onto an id that exists: the old goes, the existing one stays */
+	struct otp_apikey onto = ct_make_key(other.id, "x", 9, CT_T0 + 30);
+	CHECK_INT(otp_store_apikey_replace(s, moved.id, &onto), 0);
+	CHECK_INT(otp_store_apikey_get(s, moved.id, &got[0]), OTP_ENOTFOUND);
+	CHECK_INT(otp_store_apikey_get(s, other.id, &got[0]), 0);
+	CHECK_STR(got[0].name, "ci");
+	otp_store_close(s);
+}

@@ -19,8 +19,7 @@ static int prefix(void *arg, const char *stored, char out[OTP_SEALED_PHONE_MAX])
 	return 0;
 }
 
-static int refuse(void *arg, const char *stored,
-		  char out[OTP_SEALED_PHONE_MAX])
+static int refuse(void *arg, const char *stored, char out[OTP_SEALED_PHONE_MAX])
 {
 	(void)arg;
 	(void)stored;

@@ -154,6 +154,10 @@ int otp_redis_code_verify(struct otp_store *s, const struct otp_verify_in *in,
 	add_str(&a, in->rotate ? "1" : "0", 2);
 	add_int(&a, in->session_expires_ms);
 	add_str(&a, in->expect_owner, OTP_OWNER_MAX);
+	if (in->has_mac_prev)
+		add_bin(&a, in->mac_prev, OTP_MAC_LEN);
+	else
+		add_bin(&a, "", 0);
 
 	redisReply *rep;
 	int rc = run(r, OTP_RS_VERIFY, in->rotate ? 3 : 1, &a, &rep);

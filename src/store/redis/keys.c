@@ -1,21 +1,39 @@
-/* keys.c - the Redis store's API keys: put, get, list and revoke, each
+/* keys.c - the Redis store's API keys: put, get, list, revoke and replace,
+ * each
  * one round trip in the keys' slot (otp:{keys}:...). Not here: key
  * generation and hashing (the handlers and core), scope checks (the
  * engine).
  */
 #include "store/redis/redis.h"
 
+/* KEYS and ARGV of key_put (and of key_replace after its own). */
+static void put_args(struct otp_redis_args *a, const struct otp_apikey *k)
+{
+	key_apikey(a, k->id);
+	add_str(a, "otp:{keys}:all", 15);
+	add_str(a, k->id, OTP_KEY_ID_LEN + 1);
+	add_str(a, k->name, OTP_KEY_NAME_MAX);
+	add_bin(a, k->hash, OTP_HASH_LEN);
+	add_int(a, k->created_ms);
+	add_int(a, k->revoked_ms);
+}
+
+int otp_redis_apikey_replace(struct otp_store *s, const char *old_id,
+			     const struct otp_apikey *k)
+{
+	struct otp_redis_args a;
+	args_init(&a);
+	key_apikey(&a, old_id);
+	put_args(&a, k);
+	add_str(&a, old_id, OTP_KEY_ID_LEN + 1);
+	return otp_redis_run_word(cast(s), OTP_RS_KEY_REPLACE, 3, &a);
+}
+
 int otp_redis_apikey_put(struct otp_store *s, const struct otp_apikey *k)
 {
 	struct otp_redis_args a;
 	args_init(&a);
-	key_apikey(&a, k->id);
-	add_str(&a, "otp:{keys}:all", 15);
-	add_str(&a, k->id, OTP_KEY_ID_LEN + 1);
-	add_str(&a, k->name, OTP_KEY_NAME_MAX);
-	add_bin(&a, k->hash, OTP_HASH_LEN);
-	add_int(&a, k->created_ms);
-	add_int(&a, k->revoked_ms);
+	put_args(&a, k);
 	return otp_redis_run_word(cast(s), OTP_RS_KEY_PUT, 2, &a);
 }
 

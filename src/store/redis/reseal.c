@@ -162,7 +162,8 @@ int otp_redis_phones_reseal(struct otp_store *s, const char *mark,
 	int rc = meta(r, "GET", NULL, &rep);
 	if (rc)
 		return rc;
-	bool done = rep->type == REDIS_REPLY_STRING && strcmp(rep->str, mark) == 0;
+	bool done =
+	    rep->type == REDIS_REPLY_STRING && strcmp(rep->str, mark) == 0;
 	freeReplyObject(rep);
 	for (size_t i = 0; !done && rc == 0 && i < COUNT(patterns); i++)
 		rc = pass(r, patterns[i], mark, fn, arg, n);

@@ -156,7 +156,8 @@ static const char s_issue[] =
 
 /* KEYS: code [, old session, new session]. ARGV: now, mac, expected phone,
  * rotate, session expires, expected owner ('' : any; a
- * code of another owner is not found, and nothing is counted).
+ * code of another owner is not found, and nothing is counted), the MAC
+ * under the previous secret ('' : none; either MAC is right).
  * Constant time: the MACs are compared here with a loop over all 32 bytes
  * that ORs together the XOR of each pair and never stops early, so the time
  * does not depend on where they differ (Lua's == would stop at the first
@@ -178,13 +179,17 @@ static const char s_verify[] =
     "if st == 'dead' or st == 'retired' then return {'dead', left, phone} end\n"
     "if st ~= 'pending' then return {'bad'} end\n"
     "if now >= n(f[5]) then return {'expired', left, phone} end\n"
-    "local mac, try = f[2], ARGV[2]\n"
-    "local d = 0\n"
-    "if #mac ~= 32 or #try ~= 32 then d = 1 end\n"
-    "for i = 1, 32 do\n"
-    "  d = bit.bor(d, bit.bxor(string.byte(mac, i) or 0,\n"
-    "    string.byte(try, i) or 0))\n"
+    "local function differ(mac, try)\n"
+    "  local d = 0\n"
+    "  if #mac ~= 32 or #try ~= 32 then d = 1 end\n"
+    "  for i = 1, 32 do\n"
+    "    d = bit.bor(d, bit.bxor(string.byte(mac, i) or 0,\n"
+    "      string.byte(try, i) or 0))\n"
+    "  end\n"
+    "  return d\n"
     "end\n"
+    "local d = differ(f[2], ARGV[2])\n"
+    "if ARGV[7] ~= '' and differ(f[2], ARGV[7]) == 0 then d = 0 end\n"
     "if d == 0 and (ARGV[3] == '' or ARGV[3] == phone)\n"
     "then\n"
     "  redis.call('HSET', KEYS[1], 's', 'used')\n"
@@ -246,6 +251,18 @@ static const char s_key_put[] =
     "redis.call('HSET', KEYS[1], 'n', ARGV[2], 'h', ARGV[3], 'c', ARGV[4],\n"
     "  'r', ARGV[5])\n"
     "redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])\n"
+    "return {'ok'}\n";
+
+/* KEYS: old key hash, new key hash, all. ARGV: new id, name, hash,
+ * created, revoked, old id. A new id that exists already stays as it is. */
+static const char s_key_replace[] =
+    PRELUDE
+    "if redis.call('DEL', KEYS[1]) == 0 then return {'notfound'} end\n"
+    "redis.call('ZREM', KEYS[3], ARGV[6])\n"
+    "if redis.call('EXISTS', KEYS[2]) == 1 then return {'ok'} end\n"
+    "redis.call('HSET', KEYS[2], 'n', ARGV[2], 'h', ARGV[3], 'c', ARGV[4],\n"
+    "  'r', ARGV[5])\n"
+    "redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])\n"
     "return {'ok'}\n";
 
 /* KEYS: all. ARGV: max. Oldest first, then by id (the zset's own order). */
@@ -484,6 +501,7 @@ const char *const otp_redis_lua[OTP_RS_COUNT] = {
     [OTP_RS_KEY_PUT] = s_key_put,
     [OTP_RS_KEY_LIST] = s_key_list,
     [OTP_RS_KEY_REVOKE] = s_key_revoke,
+    [OTP_RS_KEY_REPLACE] = s_key_replace,
     [OTP_RS_CLAIM] = s_claim,
     [OTP_RS_ACK] = s_ack,
     [OTP_RS_RETRY] = s_retry,

@@ -198,8 +198,10 @@ static int verify_in_tx(struct conn *q, const struct otp_verify_in *in,
 		return rc;
 	otp_sq_text(st, 0, out->phone, sizeof out->phone);
 	const void *mac = sqlite3_column_blob(st, 1);
-	bool match = sqlite3_column_bytes(st, 1) == OTP_MAC_LEN &&
-		     sodium_memcmp(mac, in->mac, OTP_MAC_LEN) == 0;
+	bool len_ok = sqlite3_column_bytes(st, 1) == OTP_MAC_LEN;
+	bool match = len_ok && sodium_memcmp(mac, in->mac, OTP_MAC_LEN) == 0;
+	if (len_ok && in->has_mac_prev)
+		match |= sodium_memcmp(mac, in->mac_prev, OTP_MAC_LEN) == 0;
 	out->attempts_left = sqlite3_column_int(st, 2);
 	int state = otp_sq_state(st, 3, otp_code_state_names,
 				 OTP_SQ_COUNT(otp_code_state_names));

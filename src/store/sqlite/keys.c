@@ -11,22 +11,42 @@
 #include "core/err.h"
 #include "store/sqlite/sqlite.h"
 
+/* Inserts k in the open transaction: 0, OTP_ECONFLICT (the id is taken:
+ * the one error that is the caller's), or another. */
+static int put(struct conn *q, const struct otp_apikey *k)
+{
+	sqlite3_stmt *st = q->st[ST_KEY_PUT];
+	otp_sq_bind(st, "kNhii", k->id, k->name, k->hash, k->created_ms,
+		    k->revoked_ms);
+	int rc = sqlite3_step(st);
+	otp_sq_done(st);
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return OTP_ECONFLICT;
+	return rc == SQLITE_DONE ? 0 : otp_sqlite_err(rc);
+}
+
 int otp_sq_apikey_put(struct otp_store *s, const struct otp_apikey *k)
+{
+	struct sq *h = otp_sq_cast(s);
+	struct conn *q;
+	int rc = otp_sq_begin(h, &q);
+	return rc ? rc : otp_sq_end(h, put(q, k));
+}
+
+int otp_sq_apikey_replace(struct otp_store *s, const char *old_id,
+			  const struct otp_apikey *k)
 {
 	struct sq *h = otp_sq_cast(s);
 	struct conn *q;
 	int rc = otp_sq_begin(h, &q);
 	if (rc)
 		return rc;
-	sqlite3_stmt *st = q->st[ST_KEY_PUT];
-	otp_sq_bind(st, "kNhii", k->id, k->name, k->hash, k->created_ms,
-		    k->revoked_ms);
-	rc = sqlite3_step(st);
-	otp_sq_done(st);
-	/* The one error that is the caller's: the id is taken. */
-	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
-		return otp_sq_end(h, OTP_ECONFLICT);
-	return otp_sq_end(h, rc == SQLITE_DONE ? 0 : otp_sqlite_err(rc));
+	rc = otp_sq_exec(q->st[ST_KEY_DELETE], "k", old_id);
+	if (rc == 0 && sqlite3_changes(q->db) == 0)
+		rc = OTP_ENOTFOUND;
+	if (rc == 0)
+		rc = put(q, k);
+	return otp_sq_end(h, rc == OTP_ECONFLICT ? 0 : rc);
 }
 
 /* Copies the current row of ST_KEY_GET or ST_KEY_LIST into k. */

@@ -19,8 +19,10 @@
 static const struct {
 	const char *table, *key, *col;
 } phones[] = {
-    {"codes", "id", "phone"},	       {"sessions", "hash", "phone"},
-    {"sessions", "hash", "pending_phone"}, {"outbox", "id", "to_phone"},
+    {"codes", "id", "phone"},
+    {"sessions", "hash", "phone"},
+    {"sessions", "hash", "pending_phone"},
+    {"outbox", "id", "to_phone"},
     {"idem", "key", "phone"},
 };
 
@@ -101,8 +103,9 @@ static int recorded(sqlite3 *db, const char *mark)
 static int record(sqlite3 *db, const char *mark)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(
-	    db, &st, "INSERT OR REPLACE INTO meta (k, v) VALUES ('phones', ?1)");
+	int rc =
+	    prepare(db, &st,
+		    "INSERT OR REPLACE INTO meta (k, v) VALUES ('phones', ?1)");
 	if (rc == 0)
 		rc = otp_sq_exec(st, "t", mark);
 	sqlite3_finalize(st);

@@ -70,6 +70,7 @@
 		   " WHERE id = ?1")                                           \
 	X(KEY_LIST, "SELECT id, name, hash, created, revoked FROM apikeys"     \
 		    " ORDER BY created, id LIMIT ?1")                          \
+	X(KEY_DELETE, "DELETE FROM apikeys WHERE id = ?1")                     \
 	X(KEY_REVOKE, "UPDATE apikeys SET revoked ="                           \
 		      " CASE WHEN revoked = 0 THEN ?2 ELSE revoked END"        \
 		      " WHERE id = ?1")                                        \
