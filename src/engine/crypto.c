@@ -14,6 +14,10 @@ struct otp_keys {
 	unsigned char box[crypto_secretbox_KEYBYTES];
 	unsigned char dlr[crypto_auth_hmacsha256_KEYBYTES];
 	unsigned char tag[32];
+	unsigned char apikey[32];    /* API-key ids and hashes */
+	unsigned char phone_tag[32]; /* phones' keyed hashes */
+	unsigned char phone_enc[crypto_stream_xchacha20_KEYBYTES];
+	char kid[OTP_KID_LEN + 1]; /* which secret sealed a phone */
 	/* Keyed BLAKE2b starts by compressing a block that holds only the
 	 * key; these states are past that block, so a hash of a short input
 	 * (a token, an id and a code) costs one compression instead of two.
@@ -43,6 +47,16 @@ struct otp_keys *otp_keys_new(const unsigned char secret[OTP_SECRET_LEN])
 				   secret);
 	crypto_kdf_derive_from_key(k->tag, sizeof k->tag, 5, "otpdtag_",
 				   secret);
+	crypto_kdf_derive_from_key(k->apikey, sizeof k->apikey, 6, "otpdakey",
+				   secret);
+	crypto_kdf_derive_from_key(k->phone_tag, sizeof k->phone_tag, 7,
+				   "otpdptag", secret);
+	crypto_kdf_derive_from_key(k->phone_enc, sizeof k->phone_enc, 8,
+				   "otpdpenc", secret);
+	unsigned char kid[OTP_KID_LEN / 2];
+	crypto_generichash(kid, sizeof kid, (const unsigned char *)"kid", 3,
+			   k->phone_tag, sizeof k->phone_tag);
+	sodium_bin2hex(k->kid, sizeof k->kid, kid, sizeof kid);
 	crypto_generichash_init(&k->code_st, k->code, sizeof k->code,
 				OTP_MAC_LEN);
 	crypto_generichash_init(&k->session_st, k->session, sizeof k->session,
@@ -171,4 +185,125 @@ void otp_id_tag(const struct otp_keys *k, const char *id,
 	crypto_generichash(h, sizeof h, (const unsigned char *)id, strlen(id),
 			   k->tag, sizeof k->tag);
 	sodium_bin2hex(out, OTP_ID_TAG_LEN + 1, h, sizeof h);
+}
+
+void otp_apikey_hashes(const struct otp_keys *k, const char *key, size_t len,
+		       unsigned char id[OTP_APIKEY_ID_BYTES],
+		       unsigned char hash[OTP_HASH_LEN])
+{
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, k->apikey, sizeof k->apikey,
+				OTP_APIKEY_ID_BYTES + OTP_HASH_LEN);
+	crypto_generichash_update(&st, (const unsigned char *)key, len);
+	unsigned char out[OTP_APIKEY_ID_BYTES + OTP_HASH_LEN];
+	crypto_generichash_final(&st, out, sizeof out);
+	memcpy(id, out, OTP_APIKEY_ID_BYTES);
+	memcpy(hash, out + OTP_APIKEY_ID_BYTES, OTP_HASH_LEN);
+	sodium_memzero(out, sizeof out);
+	sodium_memzero(&st, sizeof st);
+}
+
+/* ---- phones at rest ----
+ * tag = BLAKE2b-128(phone_tag key, phone); the phone, NUL-padded to 16
+ * bytes, is XORed with XChaCha20(phone_enc key, nonce = tag || 0...): the
+ * same phone always seals to the same text (the store matches phones by
+ * equality), the text's length says nothing of the phone's, and the tag
+ * proves the text was made with this secret. Stored as
+ * "~" KID base64url(tag || box). */
+#define PHONE_PAD (OTP_PHONE_MAX - 1)
+#define TAG_BYTES 16
+
+static void phone_tag_raw(const struct otp_keys *k, const char *phone,
+			  size_t len, unsigned char tag[TAG_BYTES])
+{
+	crypto_generichash(tag, TAG_BYTES, (const unsigned char *)phone, len,
+			   k->phone_tag, sizeof k->phone_tag);
+}
+
+static void phone_xor(const struct otp_keys *k, const unsigned char *tag,
+		      unsigned char *buf)
+{
+	unsigned char nonce[crypto_stream_xchacha20_NONCEBYTES] = {0};
+	memcpy(nonce, tag, TAG_BYTES);
+	crypto_stream_xchacha20_xor(buf, buf, PHONE_PAD, nonce, k->phone_enc);
+}
+
+int otp_phone_seal(const struct otp_keys *k, const char *phone,
+		   char out[OTP_SEALED_PHONE_MAX])
+{
+	size_t len = strlen(phone);
+	if (len == 0) {
+		out[0] = '\0';
+		return 0;
+	}
+	if (len > PHONE_PAD)
+		return OTP_EINTERNAL;
+	unsigned char raw[TAG_BYTES + PHONE_PAD] = {0};
+	phone_tag_raw(k, phone, len, raw);
+	memcpy(raw + TAG_BYTES, phone, len);
+	phone_xor(k, raw, raw + TAG_BYTES);
+	out[0] = OTP_SEALED_MARK;
+	memcpy(out + 1, k->kid, OTP_KID_LEN);
+	sodium_bin2base64(out + 1 + OTP_KID_LEN,
+			  OTP_SEALED_PHONE_MAX - 1 - OTP_KID_LEN, raw,
+			  sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(raw, sizeof raw);
+	return 0;
+}
+
+void otp_phone_seal_mark(const struct otp_keys *k,
+			 char out[1 + OTP_KID_LEN + 1])
+{
+	out[0] = OTP_SEALED_MARK;
+	memcpy(out + 1, k->kid, OTP_KID_LEN + 1);
+}
+
+bool otp_phone_sealed_by(const struct otp_keys *k, const char *stored)
+{
+	return stored[0] == OTP_SEALED_MARK &&
+	       strncmp(stored + 1, k->kid, OTP_KID_LEN) == 0;
+}
+
+int otp_phone_open(const struct otp_keys *k, const char *stored,
+		   char out[OTP_PHONE_MAX])
+{
+	unsigned char raw[TAG_BYTES + PHONE_PAD], tag[TAG_BYTES];
+	size_t n;
+	out[0] = '\0';
+	if (!otp_phone_sealed_by(k, stored))
+		return OTP_ENOTFOUND;
+	const char *b64 = stored + 1 + OTP_KID_LEN;
+	if (sodium_base642bin(raw, sizeof raw, b64, strlen(b64), NULL, &n, NULL,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    n != sizeof raw)
+		return OTP_EINTERNAL;
+	/* only the one text a seal makes: base64's spare bits set differ */
+	char canon[OTP_SEALED_PHONE_MAX];
+	sodium_bin2base64(canon, sizeof canon, raw, sizeof raw,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	if (strcmp(canon, b64) != 0)
+		return OTP_EINTERNAL;
+	phone_xor(k, raw, raw + TAG_BYTES);
+	size_t len = strnlen((const char *)raw + TAG_BYTES, PHONE_PAD);
+	unsigned char pad = 0; /* NUL to the end, as sealed */
+	for (size_t i = TAG_BYTES + len; i < sizeof raw; i++)
+		pad |= raw[i];
+	int rc = OTP_EINTERNAL;
+	phone_tag_raw(k, (const char *)raw + TAG_BYTES, len, tag);
+	if (len && !pad && sodium_memcmp(tag, raw, TAG_BYTES) == 0) {
+		memcpy(out, raw + TAG_BYTES, len);
+		out[len] = '\0';
+		rc = 0;
+	}
+	sodium_memzero(raw, sizeof raw);
+	return rc;
+}
+
+void otp_phone_tag(const struct otp_keys *k, const char *phone,
+		   char out[OTP_PHONE_TAG_LEN + 1])
+{
+	unsigned char tag[TAG_BYTES];
+	phone_tag_raw(k, phone, strlen(phone), tag);
+	sodium_bin2base64(out, OTP_PHONE_TAG_LEN + 1, tag, sizeof tag,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }

@@ -1,7 +1,8 @@
 /* crypto.h - every secret-bearing operation of the engine, on libsodium.
  *
- * The server secret is never used directly: four subkeys are derived from
- * it (codes, session tokens, outbox bodies, delivery-report tokens) and kept in
+ * The server secret is never used directly: subkeys are derived from it
+ * (codes, session tokens, outbox bodies, delivery-report tokens, request-id
+ * tags, API keys, phones' tags and seals) and kept in
  * sodium_malloc'd, locked memory, wiped when freed. Codes exist only as MACs
  * bound to their request id; session tokens only as keyed hashes; an outbox
  * body (which must hold the code until it is sent) only sealed. All functions
@@ -22,6 +23,13 @@
 #define OTP_CODE_MAX   10
 
 struct otp_keys;
+
+/* The keys in use: cur makes and checks; prev, or NULL, is the previous
+ * secret's during a rotation, and only checks (opens, verifies) what it
+ * made before. */
+struct otp_keyring {
+	const struct otp_keys *cur, *prev;
+};
 
 /* Calls sodium_init. Returns 0 or OTP_EINTERNAL. */
 int otp_crypto_init(void);
@@ -67,5 +75,35 @@ bool otp_dlr_token_ok(const struct otp_keys *k, int64_t message_id,
 #define OTP_ID_TAG_LEN 16
 void otp_id_tag(const struct otp_keys *k, const char *id,
 		char out[OTP_ID_TAG_LEN + 1]);
+
+/* An API key's id (OTP_APIKEY_ID_BYTES bytes) and stored hash, both keyed
+ * with the secret: a copy of the store alone cannot test a guess. */
+#define OTP_APIKEY_ID_BYTES (OTP_KEY_ID_LEN / 2)
+void otp_apikey_hashes(const struct otp_keys *k, const char *key, size_t len,
+		       unsigned char id[OTP_APIKEY_ID_BYTES],
+		       unsigned char hash[OTP_HASH_LEN]);
+
+/* Phones at rest (crypto.c says how): what the store keeps of a phone is
+ * its seal, "~", OTP_KID_LEN hex digits naming the secret, and 43 base64url
+ * characters; the same phone seals to the same text under one secret.
+ * seal: "" stays ""; 0 or OTP_EINTERNAL (longer than a phone).
+ * open: 0; OTP_ENOTFOUND if another secret (or none) sealed it;
+ * OTP_EINTERNAL if it is forged or damaged. */
+#define OTP_SEALED_MARK '~'
+#define OTP_KID_LEN	4
+int otp_phone_seal(const struct otp_keys *k, const char *phone,
+		   char out[OTP_SEALED_PHONE_MAX]);
+int otp_phone_open(const struct otp_keys *k, const char *stored,
+		   char out[OTP_PHONE_MAX]);
+bool otp_phone_sealed_by(const struct otp_keys *k, const char *stored);
+/* What every seal of k starts with: "~" and its KID. */
+void otp_phone_seal_mark(const struct otp_keys *k,
+			 char out[1 + OTP_KID_LEN + 1]);
+
+/* A phone's keyed hash, 22 base64url characters: what limit keys carry
+ * instead of the phone (never needed back). */
+#define OTP_PHONE_TAG_LEN 22
+void otp_phone_tag(const struct otp_keys *k, const char *phone,
+		   char out[OTP_PHONE_TAG_LEN + 1]);
 
 #endif

@@ -1,6 +1,7 @@
 /* test_crypto.c - code generation, MACs, tokens, sealing, message text. */
 #include <sodium.h>
 
+#include "core/err.h"
 #include "engine/crypto.h"
 #include "engine/message_test.h"
 #include "harness.h"
@@ -160,6 +161,76 @@ static void dlr_tokens_bind_id_and_key(void)
 	otp_keys_free(k2);
 }
 
+/* Phones at rest: the same phone seals to the same text (the store
+ * matches on it), two phones to two texts of one length, the text holds no
+ * digit run of the phone, opens back under its secret only, and a text
+ * changed in any byte does not open. */
+static void phones_seal_deterministic_and_open(void)
+{
+	static const unsigned char other[32] = {9};
+	struct otp_keys *k = otp_keys_new(secret), *o = otp_keys_new(other);
+	char a[OTP_SEALED_PHONE_MAX], b[OTP_SEALED_PHONE_MAX];
+	char c[OTP_SEALED_PHONE_MAX], back[OTP_PHONE_MAX];
+	CHECK_INT(otp_phone_seal(k, "+14155550100", a), 0);
+	CHECK_INT(otp_phone_seal(k, "+14155550100", b), 0);
+	CHECK_STR(a, b);
+	CHECK_INT(otp_phone_seal(k, "+442079460958123", c), 0);
+	CHECK(strcmp(a, c) != 0);
+	CHECK_INT(strlen(a), strlen(c));
+	CHECK(strlen(a) < OTP_SEALED_PHONE_MAX);
+	CHECK(a[0] == OTP_SEALED_MARK);
+	CHECK(strstr(a, "4155550") == NULL && strstr(a, "0100") == NULL);
+	CHECK_INT(otp_phone_open(k, a, back), 0);
+	CHECK_STR(back, "+14155550100");
+	CHECK_INT(otp_phone_open(k, c, back), 0);
+	CHECK_STR(back, "+442079460958123");
+	CHECK(otp_phone_sealed_by(k, a) && !otp_phone_sealed_by(o, a));
+	CHECK_INT(otp_phone_open(o, a, back), OTP_ENOTFOUND);
+	CHECK_STR(back, "");
+	char mark[1 + OTP_KID_LEN + 1];
+	otp_phone_seal_mark(k, mark);
+	CHECK(strncmp(a, mark, strlen(mark)) == 0);
+	for (size_t i = 1 + OTP_KID_LEN; i < strlen(a); i++) {
+		memcpy(b, a, sizeof b);
+		b[i] = b[i] == 'A' ? 'B' : 'A';
+		CHECK_INT(otp_phone_open(k, b, back), OTP_EINTERNAL);
+	}
+	CHECK_INT(otp_phone_seal(k, "", b), 0);
+	CHECK_STR(b, "");
+	CHECK_INT(otp_phone_seal(k, "+12345678901234567", b), OTP_EINTERNAL);
+	/* limit keys' tags: stable, keyed, no digits of the phone */
+	char t1[OTP_PHONE_TAG_LEN + 1], t2[OTP_PHONE_TAG_LEN + 1];
+	otp_phone_tag(k, "+14155550100", t1);
+	otp_phone_tag(k, "+14155550100", t2);
+	CHECK_STR(t1, t2);
+	CHECK_INT(strlen(t1), OTP_PHONE_TAG_LEN);
+	otp_phone_tag(o, "+14155550100", t2);
+	CHECK(strcmp(t1, t2) != 0);
+	otp_keys_free(k);
+	otp_keys_free(o);
+}
+
+/* An API key's id and hash depend on the secret: a copy of the store
+ * without it cannot test a guess. */
+static void apikey_hashes_are_keyed(void)
+{
+	static const unsigned char other[32] = {9};
+	struct otp_keys *k = otp_keys_new(secret), *o = otp_keys_new(other);
+	unsigned char id1[OTP_APIKEY_ID_BYTES], id2[OTP_APIKEY_ID_BYTES];
+	unsigned char h1[OTP_HASH_LEN], h2[OTP_HASH_LEN];
+	otp_apikey_hashes(k, "0123456789abcdef", 16, id1, h1);
+	otp_apikey_hashes(k, "0123456789abcdef", 16, id2, h2);
+	CHECK(memcmp(id1, id2, sizeof id1) == 0);
+	CHECK(memcmp(h1, h2, sizeof h1) == 0);
+	otp_apikey_hashes(o, "0123456789abcdef", 16, id2, h2);
+	CHECK(memcmp(id1, id2, sizeof id1) != 0);
+	CHECK(memcmp(h1, h2, sizeof h1) != 0);
+	otp_apikey_hashes(k, "0123456789abcdeg", 16, id2, h2);
+	CHECK(memcmp(h1, h2, sizeof h1) != 0);
+	otp_keys_free(k);
+	otp_keys_free(o);
+}
+
 static const struct harness_test tests[] = {
     TEST(dlr_tokens_bind_id_and_key),
     TEST(codes_have_length_and_digits),
@@ -170,6 +241,8 @@ static const struct harness_test tests[] = {
     TEST(hashes_equal_one_shot_keyed_blake2b),
     TEST(seal_round_trip_and_tamper),
     TEST(message_text_and_autofill_line),
+    TEST(phones_seal_deterministic_and_open),
+    TEST(apikey_hashes_are_keyed),
 };
 
 int main(void)
