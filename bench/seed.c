@@ -40,6 +40,7 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "core/secret.h"
+#include "engine/sealed.h"
 #include "engine/crypto.h"
 #include "engine/engine.h"
 #include "store/store.h"
@@ -241,9 +242,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "seed: %s\n", err);
 		return 2;
 	}
-	if (otp_engine_init(&engine, &cfg, secret) < 0)
+	if (otp_engine_init(&engine, &cfg, secret, NULL) < 0)
 		die("otp_engine_init", -1);
 	otp_secret_free(secret);
+	/* phones sealed as otpd seals them: no reseal pass at its start */
+	otp_store_wrap_opens(otp_sealed_wrap, &engine.ring);
 	const char *t = getenv("OTPD_SEED_THREADS");
 	long nthreads = t ? number(t, 1) : 8;
 	if (nthreads < 1 || nthreads > THREADS_MAX)

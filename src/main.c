@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/secret.h"
 #include "engine/apikey.h"
+#include "engine/sealed.h"
 #include "engine/delivery.h"
 #include "engine/engine.h"
 #include "engine/message.h"
@@ -170,6 +171,27 @@ static void serve_until_signal(const struct otp_config *cfg,
 	}
 }
 
+/* From here on every store handle seals phones (engine/sealed.h), this
+ * one too; then phones stored otherwise (by an otpd older than seals, or
+ * under the previous secret) are resealed, once per secret. 0 or -1. */
+static int seal_store(struct otp_engine *e, struct otp_store **store)
+{
+	long n = 0;
+	char nbuf[OTP_LOG_NUM_LEN];
+	otp_store_wrap_opens(otp_sealed_wrap, &e->ring);
+	*store = otp_sealed_wrap(*store, &e->ring);
+	int rc = otp_sealed_reseal(*store, &e->ring, &n);
+	if (rc < 0) {
+		fprintf(stderr, "otpd: cannot seal the store's phones: %s\n",
+			otp_err_message(rc));
+		return -1;
+	}
+	if (n > 0)
+		otp_log(OTP_LOG_INFO, "stored phones sealed with the secret",
+			"#phones", otp_log_num(nbuf, n), NULL);
+	return 0;
+}
+
 /* With the store's lock held, every claimed message is an orphan of a
  * process that died (kill -9, a crash, a drain deadline): the workers take
  * them at once instead of after their leases. A shared store says 0. */
@@ -289,16 +311,28 @@ int main(int argc, char **argv)
 			"no secret configured: created one; keep it with the "
 			"database",
 			"file", secret_path, NULL);
-	rc = otp_engine_init(&engine, &cfg, secret);
+	unsigned char *previous = NULL;
+	rc = otp_secret_load(getenv("OTPD_SECRET_PREVIOUS"),
+			     cfg.secret_previous_file, NULL, &previous,
+			     &created, err, sizeof err);
+	if (rc < 0) {
+		fprintf(stderr, "otpd: previous secret: %s\n", err);
+		otp_secret_free(secret);
+		goto fail_secret;
+	}
+	rc = otp_engine_init(&engine, &cfg, secret, previous);
 	otp_secret_free(secret);
+	otp_secret_free(previous);
 	if (rc < 0)
 		goto fail_secret;
+	if (seal_store(&engine, &store) < 0)
+		goto fail_sms;
 	if (use_upstream(&cfg, &engine) < 0) {
 		status = 2; /* a setting is missing */
 		goto fail_sms;
 	}
-	rc =
-	    otp_apikey_seed(store, getenv("OTPD_API_KEYS"), otp_clock_now_ms());
+	rc = otp_apikey_seed(store, &engine.ring, getenv("OTPD_API_KEYS"),
+			     otp_clock_now_ms());
 	if (rc < 0) {
 		fprintf(stderr, "otpd: OTPD_API_KEYS: %s\n",
 			rc == OTP_ETYPE ? "each key needs 16 to 128 bytes"

@@ -1,7 +1,8 @@
 /* otpctl.c - the operator's tool: API keys and the outbox of an otpd
  * store, from the command line.
  *
- *   otpctl [--store URL] key create NAME   prints the new key, once
+ *   otpctl [--store URL] [--secret-file PATH] key create NAME
+ *                                          prints the new key, once
  *   otpctl [--store URL] key list          id, name, created, state
  *   otpctl [--store URL] key revoke ID     takes effect at once
  *   otpctl [--store URL] [--sms LIST] outbox list [STATE]
@@ -13,32 +14,92 @@
  *                                          its code lives
  *
  * The store URL comes from --store, else OTPD_STORE, else otpd's default. It
- * talks to the store directly (the same one otpd uses, concurrently): no
- * HTTP, no secret needed. Exit status: 0 done, 1 refused, 2 usage.
+ * talks to the store directly (the same one otpd uses, concurrently), no
+ * HTTP. It reads otpd's secret as otpd does (OTPD_SECRET, --secret-file or
+ * OTPD_SECRET_FILE, else the file next to an SQLite database, which key
+ * create makes if otpd has not yet): key create needs it (a key's hash is
+ * keyed with it), outbox list opens the sealed phones with it (without it
+ * they show as "sealed"). Exit status: 0 done, 1 refused, 2 usage.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/err.h"
 #include "core/phone.h"
+#include "core/secret.h"
 #include "engine/apikey.h"
+#include "engine/sealed.h"
 #include "store/store.h"
+
+/* otpd's keys, when its secret can be read (ring.cur NULL if not). */
+static struct otp_keyring ring;
+static char no_secret[4500];
+
+/* make: a store of one process (SQLite) gets otpd's default secret file
+ * made if there is none yet, as otpd's first start would (key create
+ * before the first start); otherwise a missing secret leaves ring empty. */
+static void load_keys(const char *url, const char *file, bool make)
+{
+	char dir[4096], fallback[4200], err[256];
+	unsigned char *secret = NULL, *prev = NULL;
+	bool created = false, shared = true;
+	const struct otp_store_ops *b = otp_store_backend(url);
+	if (b)
+		shared = !(b->caps & OTP_STORE_CAP_ONE_PROCESS);
+	otp_store_home(url, "var", dir, sizeof dir);
+	snprintf(fallback, sizeof fallback, "%s/otpd.secret", dir);
+	if (!file || !file[0])
+		file = getenv("OTPD_SECRET_FILE");
+	bool given = (getenv("OTPD_SECRET") && getenv("OTPD_SECRET")[0]) ||
+		     (file && file[0]);
+	if (!given && (shared || (!make && access(fallback, R_OK) != 0))) {
+		int n = snprintf(no_secret, sizeof no_secret,
+				 "no secret: give otpd's with OTPD_SECRET or "
+				 "--secret-file");
+		if (!shared)
+			snprintf(no_secret + n, sizeof no_secret - (size_t)n,
+				 " (none at %s)", fallback);
+		return;
+	}
+	if (otp_crypto_init() < 0 ||
+	    otp_secret_load(getenv("OTPD_SECRET"), file ? file : "", fallback,
+			    &secret, &created, err, sizeof err) < 0 ||
+	    otp_secret_load(getenv("OTPD_SECRET_PREVIOUS"),
+			    getenv("OTPD_SECRET_PREVIOUS_FILE")
+				? getenv("OTPD_SECRET_PREVIOUS_FILE")
+				: "",
+			    NULL, &prev, &created, err, sizeof err) < 0) {
+		snprintf(no_secret, sizeof no_secret, "%s", err);
+		otp_secret_free(secret);
+		return;
+	}
+	if (created)
+		fprintf(stderr, "otpctl: created otpd's secret file %s\n",
+			fallback);
+	ring.cur = otp_keys_new(secret);
+	ring.prev = prev ? otp_keys_new(prev) : NULL;
+	otp_secret_free(secret);
+	otp_secret_free(prev);
+	otp_store_wrap_opens(otp_sealed_wrap, &ring);
+}
 
 static int usage(FILE *f, int status)
 {
-	fputs("usage: otpctl [--store URL] key create NAME\n"
-	      "       otpctl [--store URL] key list\n"
-	      "       otpctl [--store URL] key revoke ID\n"
-	      "       otpctl [--store URL] [--sms LIST] outbox list [STATE]\n"
-	      "       otpctl [--store URL] outbox retry ID\n"
-	      "STATE: queued, sending, sent, delivered, undelivered, failed, "
-	      "expired\n",
-	      f);
+	fputs(
+	    "usage: otpctl [--store URL] [--secret-file PATH] key create NAME\n"
+	    "       otpctl [--store URL] key list\n"
+	    "       otpctl [--store URL] key revoke ID\n"
+	    "       otpctl [--store URL] [--sms LIST] outbox list [STATE]\n"
+	    "       otpctl [--store URL] outbox retry ID\n"
+	    "STATE: queued, sending, sent, delivered, undelivered, failed, "
+	    "expired\n",
+	    f);
 	return status;
 }
 
@@ -58,7 +119,11 @@ static int key_create(struct otp_store *s, const char *name)
 			OTP_KEY_NAME_MAX - 1);
 		return 2;
 	}
-	int rc = otp_apikey_create(s, name, otp_clock_now_ms(), key, id);
+	if (!ring.cur) {
+		fprintf(stderr, "otpctl: key create: %s\n", no_secret);
+		return 1;
+	}
+	int rc = otp_apikey_create(s, &ring, name, otp_clock_now_ms(), key, id);
 	if (rc < 0)
 		return failed(rc);
 	printf("%s\n", key);
@@ -137,7 +202,10 @@ static int outbox_list(struct otp_store *s, const char *sms, const char *state)
 		const struct otp_msg_info *m = &msgs[i];
 		char masked[OTP_PHONE_MAX], updated[OTP_ISO8601_LEN];
 		char next[OTP_ISO8601_LEN] = "-", driver[32];
-		otp_phone_mask(m->to, masked);
+		if (m->to[0] == OTP_SEALED_MARK)
+			snprintf(masked, sizeof masked, "sealed");
+		else
+			otp_phone_mask(m->to, masked);
 		driver_name(sms, m->driver, driver, sizeof driver);
 		otp_clock_iso8601(m->updated_ms, updated);
 		if (m->state == OTP_MSG_QUEUED)
@@ -184,6 +252,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN); /* a dropped store connection is an error,
 				     not a death */
 	const char *sms = getenv("OTPD_SMS");
+	const char *secret_file = NULL;
 	if (!url || !url[0])
 		url = OTP_STORE_URL_DEFAULT;
 	if (argc == 2 &&
@@ -200,6 +269,10 @@ int main(int argc, char **argv)
 		} else if (i < argc && strncmp(argv[i], "--store=", 8) == 0) {
 			url = argv[i] + 8;
 			i++;
+		} else if (i + 1 < argc &&
+			   strcmp(argv[i], "--secret-file") == 0) {
+			secret_file = argv[i + 1];
+			i += 2;
 		} else if (i + 1 < argc && strcmp(argv[i], "--sms") == 0) {
 			sms = argv[i + 1];
 			i += 2;
@@ -221,6 +294,8 @@ int main(int argc, char **argv)
 	if (i + 3 < argc)
 		return usage(stderr, 2);
 
+	load_keys(url, secret_file,
+		  strcmp(noun, "key") == 0 && strcmp(verb, "create") == 0);
 	struct otp_store *s;
 	errno = 0;
 	int rc = otp_store_open(url, &s);

@@ -104,6 +104,9 @@ const struct setting otp_cfg_settings[] = {
 	    "worker or process may take it; 0 = 30; at least the SMS timeouts + 2 s"),
 	STR("secret-file", secret_file, "", 0, 0, NULL, "PATH",
 	    "OTPD_SECRET_FILE", "file for the server's secret key; empty = next to the database"),
+	STR("secret-previous-file", secret_previous_file, "", 0, 0, NULL, "PATH",
+	    "OTPD_SECRET_PREVIOUS_FILE", "while rotating the secret: the old one, still accepted for what it "
+	    "made (or OTPD_SECRET_PREVIOUS); keep it until codes and sessions made before have expired"),
 	INT("code-length", code_length, "6", 4, 10,
 	    "OTPD_CODE_LENGTH", "digits in a code"),
 	INT("code-ttl", code_ttl, "300", 30, 86400,

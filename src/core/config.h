@@ -35,9 +35,10 @@ struct otp_config {
 	long sms_attempts;   /* tries per driver */
 	long sms_backoff_ms; /* first retry delay */
 	long sms_timeout;    /* s for a whole gateway request */
-	long sms_connect_timeout; /* s to connect to a gateway */
-	long outbox_lease;	  /* s a claim holds; 0 = the outbox's own */
-	char *secret_file;	  /* "" = next to the database */
+	long sms_connect_timeout;   /* s to connect to a gateway */
+	long outbox_lease;	    /* s a claim holds; 0 = the outbox's own */
+	char *secret_file;	    /* "" = next to the database */
+	char *secret_previous_file; /* "" = none, or OTPD_SECRET_PREVIOUS */
 	/* codes */
 	long code_length;   /* digits, 4..10 */
 	long code_ttl;	    /* s */

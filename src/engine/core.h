@@ -62,6 +62,15 @@ int otp_engine_verify_core(struct otp_engine *e, struct otp_store *s,
 			   const struct otp_verify_core *in,
 			   struct otp_verify_out *out);
 
+/* The live session a token names (session.c): under the current secret's
+ * hash, or during a rotation the previous one's; *hash gets the one it is
+ * stored under (the current one's when none is found). 0, OTP_ENOTFOUND or
+ * a store error. */
+int otp_engine_session_find(struct otp_engine *e, struct otp_store *s,
+			    const char *token, size_t token_len, int64_t now,
+			    unsigned char hash[OTP_HASH_LEN],
+			    struct otp_session *out);
+
 /* Has a token the shape of one we made (session.c)? */
 bool otp_engine_token_ok(const char *tok, size_t len);
 

@@ -46,7 +46,9 @@ int otp_engine_dlr_kannel(struct otp_engine *e, struct otp_store *s, int64_t id,
 {
 	enum otp_msg_state state;
 	*recorded = false;
-	if (id <= 0 || !otp_dlr_token_ok(e->keys, id, token))
+	if (id <= 0 ||
+	    (!otp_dlr_token_ok(e->keys, id, token) &&
+	     (!e->prev_keys || !otp_dlr_token_ok(e->prev_keys, id, token))))
 		return OTP_EUNAUTH;
 	switch (type) {
 	case OTP_KANNEL_DELIVERED:

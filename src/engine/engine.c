@@ -24,15 +24,21 @@ static void notify(void *arg)
 }
 
 int otp_engine_init(struct otp_engine *e, const struct otp_config *cfg,
-		    const unsigned char secret[OTP_SECRET_LEN])
+		    const unsigned char secret[OTP_SECRET_LEN],
+		    const unsigned char *prev_secret)
 {
 	if (otp_crypto_init() < 0)
 		return OTP_EINTERNAL;
 	memset(e, 0, sizeof *e);
 	e->cfg = cfg;
 	e->keys = otp_keys_new(secret);
+	if (prev_secret)
+		e->prev_keys = otp_keys_new(prev_secret);
+	e->ring.cur = e->keys;
+	e->ring.prev = e->prev_keys;
 	struct otp_local_deps d = {
 	    .keys = e->keys,
+	    .prev_keys = e->prev_keys,
 	    .code_attempts = (int)cfg->code_attempts,
 	    .notify = notify,
 	    .notify_arg = e,
@@ -48,7 +54,9 @@ void otp_engine_deinit(struct otp_engine *e)
 	otp_provider_close(e->provider);
 	e->provider = NULL;
 	otp_keys_free(e->keys);
-	e->keys = NULL;
+	otp_keys_free(e->prev_keys);
+	e->keys = e->prev_keys = NULL;
+	e->ring.cur = e->ring.prev = NULL;
 	otp_limiter_free(e->limiter);
 	e->limiter = NULL;
 }
@@ -68,6 +76,8 @@ int otp_engine_unseal(void *arg, const struct otp_msg *m, int64_t now,
 {
 	struct otp_engine *e = arg;
 	int rc = otp_unseal(e->keys, m->body, m->body_len, text, cap);
+	if (rc < 0 && e->prev_keys)
+		rc = otp_unseal(e->prev_keys, m->body, m->body_len, text, cap);
 	if (rc < 0)
 		return rc;
 	size_t n = strlen(text);

@@ -31,9 +31,11 @@
 
 struct otp_engine {
 	const struct otp_config *cfg; /* borrowed */
-	struct otp_keys
-	    *keys; /* Where codes come from: local by default, or an upstream
-		    * set by the caller after init (the engine then owns it). */
+	struct otp_keys *keys;	      /* the secret's */
+	struct otp_keys *prev_keys;   /* the previous secret's, or NULL */
+	struct otp_keyring ring;      /* {keys, prev_keys} */
+	/* Where codes come from: local by default, or an upstream set by the
+	 * caller after init (the engine then owns it). */
 	struct otp_provider *provider;
 	/* Called after a message was committed (wakes the outbox). */
 	void (*notify)(void *arg);
@@ -43,9 +45,13 @@ struct otp_engine {
 	struct otp_limiter *limiter;
 };
 
-/* Derives the keys from the secret; the caller wipes its copy. */
+/* Derives the keys from the secret, and from the previous one of a
+ * rotation (or NULL): what it made (codes, sessions, sealed phones and
+ * messages, API-key hashes) is still accepted. The caller wipes its
+ * copies. */
 int otp_engine_init(struct otp_engine *e, const struct otp_config *cfg,
-		    const unsigned char secret[OTP_SECRET_LEN]);
+		    const unsigned char secret[OTP_SECRET_LEN],
+		    const unsigned char *prev_secret);
 void otp_engine_deinit(struct otp_engine *e);
 
 /* --- login API (cookie sessions) --- */

@@ -81,11 +81,13 @@ int otp_policy_send(const struct otp_engine *e, struct otp_store *s,
 		    int64_t *retry_after_s)
 {
 	const struct otp_config *cfg = e->cfg;
-	const char *ph = in->ps.phone;
 	const char *ip = in->ip ? in->ip : "-";
 	const char *who = in->ps.owner; /* "k:<key id>" or "s:<hex>" */
-	if (!destination_ok(cfg, ph))
+	if (!destination_ok(cfg, in->ps.phone))
 		return OTP_EDENIED;
+	/* The keys name the phone by its keyed hash: never needed back. */
+	char ph[OTP_PHONE_TAG_LEN + 1];
+	otp_phone_tag(e->keys, in->ps.phone, ph);
 	int rc = otp_policy_abuse_check(e, s, in, retry_after_s);
 	if (rc < 0)
 		return rc;

@@ -37,6 +37,23 @@ bool otp_engine_token_ok(const char *tok, size_t len)
 	return true;
 }
 
+int otp_engine_session_find(struct otp_engine *e, struct otp_store *s,
+			    const char *token, size_t token_len, int64_t now,
+			    unsigned char hash[OTP_HASH_LEN],
+			    struct otp_session *out)
+{
+	otp_token_hash(e->keys, token, token_len, hash);
+	int rc = otp_store_session_get(s, hash, now, out);
+	if (rc != OTP_ENOTFOUND || !e->prev_keys)
+		return rc;
+	/* made before the rotation: found under the previous secret */
+	otp_token_hash(e->prev_keys, token, token_len, hash);
+	rc = otp_store_session_get(s, hash, now, out);
+	if (rc == OTP_ENOTFOUND)
+		otp_token_hash(e->keys, token, token_len, hash);
+	return rc;
+}
+
 int otp_engine_session(struct otp_engine *e, struct otp_store *s,
 		       const char *token, size_t token_len, int64_t now,
 		       struct otp_session *out)
@@ -44,8 +61,8 @@ int otp_engine_session(struct otp_engine *e, struct otp_store *s,
 	unsigned char hash[OTP_HASH_LEN];
 	if (!otp_engine_token_ok(token, token_len))
 		return OTP_EUNAUTH;
-	otp_token_hash(e->keys, token, token_len, hash);
-	int rc = otp_store_session_get(s, hash, now, out);
+	int rc =
+	    otp_engine_session_find(e, s, token, token_len, now, hash, out);
 	if (rc == OTP_ENOTFOUND || (rc == 0 && out->authenticated_ms == 0))
 		return OTP_EUNAUTH;
 	return rc;
@@ -58,5 +75,10 @@ int otp_engine_logout(struct otp_engine *e, struct otp_store *s,
 	if (!otp_engine_token_ok(token, token_len))
 		return 0;
 	otp_token_hash(e->keys, token, token_len, hash);
-	return otp_store_session_delete(s, hash);
+	int rc = otp_store_session_delete(s, hash);
+	if (rc == 0 && e->prev_keys) {
+		otp_token_hash(e->prev_keys, token, token_len, hash);
+		rc = otp_store_session_delete(s, hash);
+	}
+	return rc;
 }

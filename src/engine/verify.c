@@ -44,8 +44,8 @@ static int session_scope(struct otp_engine *e, struct otp_store *s,
 {
 	if (!otp_engine_token_ok(in->token, in->token_len))
 		return OTP_EEXPIRED;
-	otp_token_hash(e->keys, in->token, in->token_len, v->old_hash);
-	int rc = otp_store_session_get(s, v->old_hash, in->now, sess);
+	int rc = otp_engine_session_find(e, s, in->token, in->token_len,
+					 in->now, v->old_hash, sess);
 	if (rc == OTP_ENOTFOUND || (rc == 0 && !sess->pending_id[0]))
 		return OTP_EEXPIRED;
 	if (rc < 0)

@@ -115,7 +115,8 @@ int otp_app_auth(struct otp_req *r)
 	if (rc < 0)
 		return rc;
 	char id[OTP_KEY_ID_LEN + 1];
-	rc = otp_apikey_check(s, key, key ? strlen(key) : 0, id);
+	rc = otp_apikey_check(s, &the_app.engine->ring, key,
+			      key ? strlen(key) : 0, id);
 	if (rc == 0) { /* only a known key's id is logged */
 		snprintf(r->log_key, sizeof r->log_key, "%s", id);
 		return 0;

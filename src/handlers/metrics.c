@@ -56,7 +56,10 @@ static pthread_once_t handle_once = PTHREAD_ONCE_INIT;
 
 static void close_handle(void *p)
 {
-	otp_store_close(p);
+	struct otp_store **h = p;
+	otp_store_close(h[0]);
+	otp_store_close(h[1]);
+	free(h);
 }
 
 static void make_key(void)
@@ -65,13 +68,22 @@ static void make_key(void)
 		abort();
 }
 
-static struct otp_store *handle(void)
+/* This thread's handle as every other (wrapped: a fault plan applies), or
+ * with raw, the backend's own (for its counters). */
+static struct otp_store *handle(bool raw)
 {
 	pthread_once(&handle_once, make_key);
-	struct otp_store *s = pthread_getspecific(handle_key);
-	if (!s && otp_store_open_raw(otp_app()->store_url, &s) == 0)
-		pthread_setspecific(handle_key, s);
-	return s;
+	struct otp_store **h = pthread_getspecific(handle_key);
+	if (!h) {
+		h = calloc(2, sizeof *h);
+		if (!h)
+			return NULL;
+		pthread_setspecific(handle_key, h);
+	}
+	if (!h[raw])
+		(raw ? otp_store_open_raw
+		     : otp_store_open)(otp_app()->store_url, &h[raw]);
+	return h[raw];
 }
 
 static void write_outbox(FILE *f, struct otp_store *s, int64_t now)
@@ -115,7 +127,7 @@ static void write_store(FILE *f, struct otp_store *s)
 	if (!s || strcmp(backend, "sqlite") != 0)
 		return;
 	struct otp_sqlite_stats q;
-	otp_sqlite_stats(s, &q);
+	otp_sqlite_stats(handle(true), &q);
 	counter(f, "otpd_sqlite_write_ops_total",
 		"Write operations the SQLite writer ended.", q.ops);
 	counter(f, "otpd_sqlite_batches_total",
@@ -195,7 +207,7 @@ int otp_h_metrics(struct otp_req *r)
 		abort();
 	pthread_mutex_lock(&one_scrape);
 	otp_metrics_write(f);
-	struct otp_store *s = handle();
+	struct otp_store *s = handle(false);
 	write_store(f, s);
 	if (s)
 		write_outbox(f, s, r->now);

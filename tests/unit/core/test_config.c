@@ -85,6 +85,7 @@ static const char *flags[] = {
     "sms-connect-timeout",
     "outbox-lease",
     "secret-file",
+    "secret-previous-file",
     "code-length",
     "code-ttl",
     "code-attempts",
@@ -223,6 +224,11 @@ static void every_flag_has_its_env(void)
 			/* any path goes */
 			CHECK_INT(LOAD(NULL), OTP_CONFIG_RUN);
 			CHECK_STR(cfg.secret_file, "\x01 bad");
+			continue;
+		}
+		if (strcmp(flags[i], "secret-previous-file") == 0) {
+			CHECK_INT(LOAD(NULL), OTP_CONFIG_RUN);
+			CHECK_STR(cfg.secret_previous_file, "\x01 bad");
 			continue;
 		}
 		CHECK_INT(LOAD(NULL), OTP_ETYPE);

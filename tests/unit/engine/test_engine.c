@@ -30,7 +30,7 @@ static void setup(void)
 	if (otp_store_open(url, &st) != 0)
 		abort();
 	otp_engine_deinit(&eng);
-	otp_engine_init(&eng, &cfg, secret);
+	otp_engine_init(&eng, &cfg, secret, NULL);
 }
 
 /* The newest code sent to `phone`: claims the outbox and unseals. */
@@ -277,8 +277,8 @@ static void ip_limit_scope(void)
 	free(cfg.limit_scope);
 	cfg.limit_scope = strdup("store");
 	otp_engine_deinit(&eng);
-	otp_engine_init(&eng, &cfg, secret);
-	otp_engine_init(&other, &cfg, secret);
+	otp_engine_init(&eng, &cfg, secret, NULL);
+	otp_engine_init(&other, &cfg, secret, NULL);
 	CHECK(eng.limiter == NULL);
 	both_pass(&other, 30, &retry);
 	CHECK_INT(otp_engine_limit_ip(&other, st, "10.0.0.1", now, &retry),
@@ -287,7 +287,7 @@ static void ip_limit_scope(void)
 	otp_engine_deinit(&other);
 
 	setup(); /* process scope: each engine counts alone */
-	otp_engine_init(&other, &cfg, secret);
+	otp_engine_init(&other, &cfg, secret, NULL);
 	CHECK(eng.limiter != NULL);
 	both_pass(&other, 60, &retry);
 	CHECK_INT(otp_engine_limit_ip(&eng, st, "10.0.0.1", now, &retry),
