@@ -253,20 +253,22 @@ static const struct harness_test tests[] = {
 };
 /* clang-format on */
 
-int main(void)
+/* A plan that never fires: the contract never purges 10^9 times. */
+static int make_quiet(void)
 {
 	char err[128];
-	/* a plan that never fires: the contract never purges 10^9 times */
-	if (otp_store_faults_new("purge:before:internal:1000000000", &quiet,
-				 err, sizeof err) < 0 ||
-	    !mkdtemp(dir)) {
-		perror("set-up");
-		return 1;
-	}
-	static const struct contract_backend backend = {open_contract, NULL,
-							NULL, NULL};
-	int rc = CONTRACT_THEN_TESTS("store_faults", &backend, tests);
-	otp_store_faults_free(quiet);
-	harness_remove_dir(dir);
+	int rc = otp_store_faults_new("purge:before:internal:1000000000",
+				      &quiet, err, sizeof err);
+	if (rc < 0)
+		fprintf(stderr, "set-up: %s\n", err);
 	return rc;
 }
+
+static void free_quiet(void)
+{
+	otp_store_faults_free(quiet);
+}
+
+static const struct contract_backend backend = {open_contract, NULL, NULL,
+						NULL};
+CONTRACT_MAIN("store_faults", dir, &backend, make_quiet, free_quiet, tests)
