@@ -117,8 +117,9 @@ static int sealed_session_bind(struct otp_store *s,
 			       int64_t now)
 {
 	char ph[OTP_SEALED_PHONE_MAX] = "";
-	int rc = pending_phone ? otp_phone_seal(cast(s)->k->cur, pending_phone, ph)
-			       : 0;
+	int rc = pending_phone
+		     ? otp_phone_seal(cast(s)->k->cur, pending_phone, ph)
+		     : 0;
 	return rc ? rc
 		  : otp_store_session_bind(cast(s)->inner, b, pending_id,
 					   pending_phone ? ph : NULL,
@@ -142,8 +143,8 @@ static int sealed_outbox_claim(struct otp_store *s, int64_t now,
 			       int64_t lease_ms, struct otp_msg *out,
 			       size_t max, size_t *n)
 {
-	int rc = otp_store_outbox_claim(cast(s)->inner, now, lease_ms, out,
-					max, n);
+	int rc =
+	    otp_store_outbox_claim(cast(s)->inner, now, lease_ms, out, max, n);
 	for (size_t i = 0; rc == 0 && i < *n; i++)
 		if (open_field(cast(s)->k, out[i].to) < 0)
 			out[i].to[0] = '\0';
@@ -210,8 +211,7 @@ static int reseal_one(void *arg, const char *stored,
 	return rc ? rc : otp_phone_seal(k->cur, clear, out);
 }
 
-int otp_sealed_reseal(struct otp_store *s, const struct otp_keyring *k,
-		      long *n)
+int otp_sealed_reseal(struct otp_store *s, const struct otp_keyring *k, long *n)
 {
 	char mark[1 + OTP_KID_LEN + 1];
 	otp_phone_seal_mark(k->cur, mark);

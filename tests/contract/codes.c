@@ -112,9 +112,10 @@ void ct_resend_retires(void)
 	otp_store_close(s);
 }
 
-/* A code tried for another phone than its own counts the attempt and is
- * not accepted, in the same atomic step. */
-void ct_expect_phone(void)
+/* The right code of CT_P1 tried `tries` times for CT_P2: each counts an
+ * attempt and is not accepted, in the same atomic step; then tried for
+ * CT_P1 it answers `then`. */
+static void tried_for_another_phone(int tries, int then)
 {
 	struct otp_code_new c;
 	struct otp_store *s = ct_open_issued(&c);
@@ -122,25 +123,27 @@ void ct_expect_phone(void)
 	struct otp_verify_in in = ct_make_try(c.id, CT_RIGHT);
 	struct otp_verify_out out;
 	snprintf(in.expect_phone, sizeof in.expect_phone, "%s", CT_P2);
-	CHECK_INT(ct_verify(s, &in, CT_T0 + 1, &out), OTP_VERIFY_WRONG);
-	CHECK_INT(out.attempts_left, 4);
-	snprintf(in.expect_phone, sizeof in.expect_phone, "%s", CT_P1);
-	CHECK_INT(ct_verify(s, &in, CT_T0 + 2, &out), OTP_VERIFY_OK);
-	CHECK_STR(out.phone, CT_P1);
-	/* Tried for another phone again and again, the right code spends the
-	 * attempts like a wrong one, down to a dead code its own phone can no
-	 * longer use. */
-	struct otp_code_new d = ct_make_code(2, CT_P2, CT_T0 + CT_TTL);
-	CHECK_INT(ct_issue(s, &d, NULL, CT_T0), 0);
-	in = ct_make_try(d.id, CT_RIGHT);
-	snprintf(in.expect_phone, sizeof in.expect_phone, "%s", CT_P1);
-	for (int i = 4; i >= 0; i--) {
-		CHECK_INT(ct_verify(s, &in, CT_T0 + 3, &out), OTP_VERIFY_WRONG);
-		CHECK_INT(out.attempts_left, i);
+	for (int i = 1; i <= tries; i++) {
+		CHECK_INT(ct_verify(s, &in, CT_T0 + i, &out), OTP_VERIFY_WRONG);
+		CHECK_INT(out.attempts_left, 5 - i);
 	}
-	snprintf(in.expect_phone, sizeof in.expect_phone, "%s", CT_P2);
-	CHECK_INT(ct_verify(s, &in, CT_T0 + 4, &out), OTP_VERIFY_DEAD);
+	snprintf(in.expect_phone, sizeof in.expect_phone, "%s", CT_P1);
+	CHECK_INT(ct_verify(s, &in, CT_T0 + 10, &out), then);
+	if (then == OTP_VERIFY_OK)
+		CHECK_STR(out.phone, CT_P1);
 	otp_store_close(s);
+}
+
+/* Down to a dead code that its own phone can no longer use. */
+void ct_other_phone_until_dead(void)
+{
+	tried_for_another_phone(5, OTP_VERIFY_DEAD);
+}
+
+/* Once: its own phone still can. */
+void ct_expect_phone(void)
+{
+	tried_for_another_phone(1, OTP_VERIFY_OK);
 }
 
 /* A failed issue (here: a duplicate id) leaves nothing behind: the earlier

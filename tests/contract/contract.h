@@ -1,18 +1,20 @@
 /* contract.h - the store contract, as a backend's runner sees it.
  *
- * A runner fills a struct contract_backend and calls contract_run() before
- * its own tests: every contract case runs against b->open, a fresh and empty
- * store per call, and, when the runner gives reopen, the race cases run too
- * (threads and processes each opening their own handle on one store). All
- * time is injected: cases pass `now` values around CT_T0 and never sleep;
- * some go back in time on purpose, since a store must not read a clock. What
- * is a backend's own business (files, schema versions, exact purge counts)
- * stays in that backend's runner. The builders below are shared with the
- * runners; the cases themselves live in tests/contract/<domain>.c.
+ * A runner fills a struct contract_backend and ends in CONTRACT_MAIN, which
+ * calls contract_run() before the runner's own tests: every contract case
+ * runs against b->open, a fresh and empty store per call, and, when the
+ * runner gives reopen, the race cases run too (threads and processes each
+ * opening their own handle on one store). All time is injected: cases pass
+ * `now` values around CT_T0 and never sleep; some go back in time on purpose,
+ * since a store must not read a clock. What is a backend's own business (files,
+ * schema versions, exact purge counts) stays in that backend's runner. The
+ * builders below are shared with the runners; the cases themselves live in
+ * tests/contract/<domain>.c.
  */
 #ifndef OTP_TESTS_CONTRACT_H
 #define OTP_TESTS_CONTRACT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -53,13 +55,22 @@ struct contract_backend {
 /* Runs every contract case against b, counting into the harness; the
  * runner's harness_run() then prints the totals. */
 void contract_run(const char *suite, const struct contract_backend *b);
-/* A runner's main after its set-up: the contract against b, then the
- * runner's own harness tests; the harness's exit code. */
-#define CONTRACT_THEN_TESTS(suite, b, tests)                                   \
-	(contract_run((suite), (b)),                                           \
-	 harness_run((suite), (tests), sizeof(tests) / sizeof((tests)[0])))
-/* mkdtemp(tmpl), saying why on stderr when it fails. */
-int contract_tmpdir(char *tmpl);
+struct harness_test;
+/* A runner's whole main: mkdtemp(dir), then set_up (NULL: none; < 0 counts
+ * as one failure, with no test run), the contract against b and the runner's
+ * own n tests, tear_down (NULL: none), and dir removed with the plain files
+ * in it. The harness's exit code. */
+int contract_main(const char *suite, char *dir,
+		  const struct contract_backend *b, int (*set_up)(void),
+		  void (*tear_down)(void), const struct harness_test *tests,
+		  size_t n);
+#define CONTRACT_MAIN(suite, dir, b, set_up, tear_down, tests)                 \
+	int main(void)                                                         \
+	{                                                                      \
+		return contract_main((suite), (dir), (b), (set_up),            \
+				     (tear_down), (tests),                     \
+				     sizeof(tests) / sizeof((tests)[0]));      \
+	}
 
 /* Shared builders (helpers.c). */
 struct otp_code_new ct_make_code(unsigned n, const char *phone,

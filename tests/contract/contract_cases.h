@@ -71,6 +71,7 @@ struct otp_store *ct_open_claimed_each(struct otp_code_new *c,
 	X(ct_expired_not_counted) \
 	X(ct_resend_retires) \
 	X(ct_expect_phone) \
+	X(ct_other_phone_until_dead) \
 	X(ct_issue_atomic) \
 	X(ct_code_get) \
 	X(ct_rotate) \

@@ -21,13 +21,10 @@ struct otp_store *ct_open(void)
 struct otp_code_new ct_make_code(unsigned n, const char *phone,
 				 int64_t expires_ms)
 {
-	struct otp_code_new c;
-	memset(&c, 0, sizeof c);
+	struct otp_code_new c = {.attempts = 5, .expires_ms = expires_ms};
 	snprintf(c.id, sizeof c.id, "%032x", n);
 	snprintf(c.phone, sizeof c.phone, "%s", phone);
 	memset(c.mac, CT_RIGHT, sizeof c.mac);
-	c.attempts = 5;
-	c.expires_ms = expires_ms;
 	return c;
 }
 
@@ -80,11 +77,9 @@ struct otp_session_bind ct_make_bind(unsigned char b, int64_t expires_ms)
 struct otp_limit ct_make_limit(const char *key, int64_t interval_ms,
 			       int64_t burst)
 {
-	struct otp_limit l;
-	memset(&l, 0, sizeof l);
+	struct otp_limit l = {
+	    .rate = {.interval_ms = interval_ms, .burst = burst}};
 	snprintf(l.key, sizeof l.key, "%s", key);
-	l.rate.interval_ms = interval_ms;
-	l.rate.burst = burst;
 	return l;
 }
 
@@ -97,10 +92,8 @@ int ct_get_state(struct otp_store *s, const char *request_id)
 
 struct otp_idem ct_make_idem(const char *key, int64_t expires_ms)
 {
-	struct otp_idem k;
-	memset(&k, 0, sizeof k);
+	struct otp_idem k = {.expires_ms = expires_ms};
 	snprintf(k.key, sizeof k.key, "%s", key);
-	k.expires_ms = expires_ms;
 	return k;
 }
 
@@ -119,12 +112,10 @@ int ct_claim_count(struct otp_store *s, int64_t now)
 struct otp_apikey ct_make_key(const char *id, const char *name, unsigned char h,
 			      int64_t created_ms)
 {
-	struct otp_apikey k;
-	memset(&k, 0, sizeof k);
+	struct otp_apikey k = {.created_ms = created_ms};
 	snprintf(k.id, sizeof k.id, "%s", id);
 	snprintf(k.name, sizeof k.name, "%s", name);
 	memset(k.hash, h, sizeof k.hash);
-	k.created_ms = created_ms;
 	return k;
 }
 

@@ -280,27 +280,21 @@ SEND_BAD = [
      ("unknown_field", "missing_field")),
     ("invalid_phone", {"phoneNumber": "hello"}, 400, "invalid_phone"),
     ("short_phone", {"phoneNumber": "+1234567"}, 400, "invalid_phone"),
-    ("idem_129_bytes", {"phoneNumber": PHONE, "idempotencyKey": "k" * 129},
-     400, "field_too_long"),
-    ("idem_129_bytes_utf8",
-     {"phoneNumber": PHONE, "idempotencyKey": "\u00e9" * 64 + "k"}, 400,
-     "field_too_long"),
-    ("idem_type", {"phoneNumber": PHONE, "idempotencyKey": 12345}, 400,
-     "invalid_field"),
-    ("otp_length_3", {"phoneNumber": PHONE, "otpLength": 3}, 400,
-     "invalid_field"),
-    ("otp_length_11", {"phoneNumber": PHONE, "otpLength": 11}, 400,
-     "invalid_field"),
-    ("otp_length_string", {"phoneNumber": PHONE, "otpLength": "6"}, 400,
-     "invalid_field"),
-    ("otp_length_float", {"phoneNumber": PHONE, "otpLength": 6.5}, 400,
-     "invalid_field"),
-    ("expiry_59", {"phoneNumber": PHONE, "expirySeconds": 59}, 400,
-     "invalid_field"),
-    ("expiry_601", {"phoneNumber": PHONE, "expirySeconds": 601}, 400,
-     "invalid_field"),
-    ("expiry_string", {"phoneNumber": PHONE, "expirySeconds": "120"}, 400,
-     "invalid_field"),
+    # the other fields: a bad value beside a good phone, each its own case
+    *[(name, {"phoneNumber": PHONE, field: value}, 400, code)
+      for field, code, bad in [
+          # field, code, {id: bad value}
+          ("idempotencyKey", "field_too_long",
+           {"idem_129_bytes": "k" * 129,
+            "idem_129_bytes_utf8": "\u00e9" * 64 + "k"}),
+          ("idempotencyKey", "invalid_field", {"idem_type": 12345}),
+          ("otpLength", "invalid_field",
+           {"otp_length_3": 3, "otp_length_11": 11,
+            "otp_length_string": "6", "otp_length_float": 6.5}),
+          ("expirySeconds", "invalid_field",
+           {"expiry_59": 59, "expiry_601": 601, "expiry_string": "120"}),
+      ]
+      for name, value in bad.items()],
 ]
 
 

@@ -129,51 +129,78 @@ static void env_of(const char *flag, char *out, size_t n)
 
 /* --- tests --- */
 
+/* A setting's default: its field (name, offset, and kind: 's' for a
+ * string, 'l' for a long, from its type; any other type does not compile)
+ * and its value as text, a long in decimal. */
+struct want_default {
+	const char *field;
+	size_t off;
+	char kind;
+	const char *value;
+};
+
+#define KIND(f)	 _Generic(((struct otp_config *)0)->f, char * : 's', long : 'l')
+#define FIELD(f) #f, offsetof(struct otp_config, f), KIND(f)
+
+static const struct want_default want_defaults[] = {
+    {FIELD(listen), "127.0.0.1:8080"},
+    {FIELD(threads), "0"},
+    {FIELD(conn_limit), "1024"},
+    {FIELD(conn_timeout), "10"},
+    {FIELD(body_max), "8192"},
+    {FIELD(trusted_proxies), ""},
+    {FIELD(store), "sqlite:./var/otpd.db"},
+    {FIELD(sms), "console"},
+    {FIELD(sms_from), ""},
+    {FIELD(public_url), ""},
+    {FIELD(sms_workers), "4"},
+    {FIELD(sms_attempts), "6"},
+    {FIELD(sms_backoff_ms), "1000"},
+    {FIELD(sms_timeout), "10"},
+    {FIELD(sms_connect_timeout), "3"},
+    {FIELD(outbox_lease), "0"},
+    {FIELD(secret_file), ""},
+    {FIELD(code_length), "6"},
+    {FIELD(code_ttl), "300"},
+    {FIELD(code_attempts), "5"},
+    {FIELD(limit_ip), "60"},
+    {FIELD(limit_phone), "5"},
+    {FIELD(resend_cooldown), "30"},
+    {FIELD(limit_scope), "process"},
+    {FIELD(session_cache), "65536"},
+    {FIELD(session_ttl), "86400"},
+    {FIELD(cookie_name), "otpd_session"},
+    {FIELD(cookie_samesite), "Lax"},
+    {FIELD(countries_allow), ""},
+    {FIELD(countries_deny), ""},
+    {FIELD(app_name), "otpd"},
+    {FIELD(domain), ""},
+    {FIELD(sms_template),
+     "{code} is your {app} code. It expires in {minutes} minutes."},
+    {FIELD(android_app_hash), ""},
+    {FIELD(log_level), "info"},
+    {FIELD(purge_interval), "60"},
+};
+
 static void defaults(void)
 {
 	reset();
 	CHECK_INT(otp_config_load(&cfg, 1, (char *[]){"otpd", NULL}, fake_env,
 				  err, sizeof(err)),
 		  OTP_CONFIG_RUN);
-	CHECK_STR(cfg.listen, "127.0.0.1:8080");
-	CHECK_INT(cfg.threads, 0);
-	CHECK_INT(cfg.conn_limit, 1024);
-	CHECK_INT(cfg.conn_timeout, 10);
-	CHECK_INT(cfg.body_max, 8192);
-	CHECK_STR(cfg.trusted_proxies, "");
-	CHECK_STR(cfg.store, "sqlite:./var/otpd.db");
-	CHECK_STR(cfg.sms, "console");
-	CHECK_STR(cfg.sms_from, "");
-	CHECK_STR(cfg.public_url, "");
-	CHECK_INT(cfg.sms_workers, 4);
-	CHECK_INT(cfg.sms_attempts, 6);
-	CHECK_INT(cfg.sms_backoff_ms, 1000);
-	CHECK_INT(cfg.sms_timeout, 10);
-	CHECK_INT(cfg.sms_connect_timeout, 3);
-	CHECK_INT(cfg.outbox_lease, 0);
-	CHECK_STR(cfg.secret_file, "");
-	CHECK_INT(cfg.code_length, 6);
-	CHECK_INT(cfg.code_ttl, 300);
-	CHECK_INT(cfg.code_attempts, 5);
-	CHECK_INT(cfg.limit_ip, 60);
-	CHECK_INT(cfg.limit_phone, 5);
-	CHECK_INT(cfg.resend_cooldown, 30);
-	CHECK_STR(cfg.limit_scope, "process");
-	CHECK_INT(cfg.session_cache, 65536);
-	CHECK_INT(cfg.session_ttl, 86400);
-	CHECK_STR(cfg.cookie_name, "otpd_session");
+	for (size_t i = 0; i < sizeof want_defaults / sizeof want_defaults[0];
+	     i++) {
+		const struct want_default *w = &want_defaults[i];
+		const char *at = (const char *)&cfg + w->off;
+		char num[24] = "";
+		if (w->kind == 'l')
+			snprintf(num, sizeof num, "%ld", *(const long *)at);
+		const char *got = w->kind == 's' ? *(char *const *)at : num;
+		if (strcmp(got, w->value) != 0)
+			fprintf(stderr, "the default of %s\n", w->field);
+		CHECK_STR(got, w->value);
+	}
 	CHECK(!cfg.cookie_secure);
-	CHECK_STR(cfg.cookie_samesite, "Lax");
-	CHECK_STR(cfg.countries_allow, "");
-	CHECK_STR(cfg.countries_deny, "");
-	CHECK_STR(cfg.app_name, "otpd");
-	CHECK_STR(cfg.domain, "");
-	CHECK_STR(
-	    cfg.sms_template,
-	    "{code} is your {app} code. It expires in {minutes} minutes.");
-	CHECK_STR(cfg.android_app_hash, "");
-	CHECK_STR(cfg.log_level, "info");
-	CHECK_INT(cfg.purge_interval, 60);
 	CHECK_STR(err, "");
 	reset();
 }

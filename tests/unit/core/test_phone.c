@@ -13,9 +13,20 @@
 #include <pthread.h>
 #include <time.h>
 
-/* A case: input (len 0 means strlen), and the E.164 result or NULL if it
- * must be refused. */
+/* The tables of normalisation cases, one test each. */
+enum norm_group {
+	G_NORTH_AMERICA,
+	G_EUROPE,
+	G_REST_OF_WORLD,
+	G_REFUSED_SHAPE,
+	G_REFUSED_BYTES,
+	G_REFUSED_UNASSIGNED,
+};
+
+/* A case: its group, input (len 0 means strlen), and the E.164 result or
+ * NULL if it must be refused. */
 struct norm_case {
+	enum norm_group group;
 	const char *in;
 	size_t len;
 	const char *want;
@@ -23,12 +34,17 @@ struct norm_case {
 
 static int cases_run;
 
-/* Runs one table; prints each failing input. Returns 0 if all hold. */
-static int run_cases(const struct norm_case *c, size_t n)
+/* Runs the cases of one group; prints each failing input. Returns 0 if the
+ * group has cases and all of them hold. */
+static int run_group(const struct norm_case *c, size_t n, enum norm_group g)
 {
-	int failed = 0;
+	int failed = -1; /* until a case of g ran */
 
 	for (size_t i = 0; i < n; i++) {
+		if (c[i].group != g)
+			continue;
+		if (failed < 0)
+			failed = 0;
 		char out[OTP_PHONE_MAX];
 		size_t len = c[i].len ? c[i].len : strlen(c[i].in);
 		memset(out, 'X', sizeof(out));
@@ -46,177 +62,177 @@ static int run_cases(const struct norm_case *c, size_t n)
 				"expected rc %d out \"%s\"\n",
 				i, (int)len, c[i].in, rc, (int)sizeof(out), out,
 				want_rc, want);
-			failed = -1;
+			failed = 1;
 		}
 	}
 	return failed;
 }
 
-#define RUN(table)                                                             \
-	CHECK_INT(run_cases(table, sizeof(table) / sizeof(table[0])), 0)
+#define RUN_GROUP(g)                                                           \
+	CHECK_INT(run_group(norm, sizeof(norm) / sizeof(norm[0]), (g)), 0)
+
+static const struct norm_case norm[] = {
+    /* North America */
+    {G_NORTH_AMERICA, "+14155550100", 0, "+14155550100"},
+    {G_NORTH_AMERICA, "+1 415 555 0100", 0, "+14155550100"},
+    {G_NORTH_AMERICA, "+1-415-555-0100", 0, "+14155550100"},
+    {G_NORTH_AMERICA, "+1.415.555.0100", 0, "+14155550100"},
+    {G_NORTH_AMERICA, "+1 (415) 555-0100", 0, "+14155550100"},
+    {G_NORTH_AMERICA, "+1(415)555-0100", 0, "+14155550100"},
+    {G_NORTH_AMERICA, "(+1) 415 555 0100", 0, "+14155550100"},
+    {G_NORTH_AMERICA, "  +1 415 555 0100  ", 0, "+14155550100"},
+    {G_NORTH_AMERICA, "001 415 555 0100", 0, "+14155550100"},
+    {G_NORTH_AMERICA, "00 1 (415) 555.0100", 0, "+14155550100"},
+    {G_NORTH_AMERICA, "+1 416-555-0199", 0, "+14165550199"}, /* Toronto */
+    {G_NORTH_AMERICA, "+1 (876) 555-0123", 0,
+     "+18765550123"}, /* Jamaica, NANP */
+    {G_NORTH_AMERICA, "+1--415--555--0100", 0, "+14155550100"},
+    /* Europe */
+    {G_EUROPE, "+44 20 7946 0958", 0, "+442079460958"},
+    {G_EUROPE, "0044 20 7946 0958", 0, "+442079460958"},
+    {G_EUROPE, "+44 (0)20 7946 0958", 0, "+442079460958"},
+    {G_EUROPE, "+44(0)2079460958", 0, "+442079460958"},
+    {G_EUROPE, "0044 (0) 7400 123456", 0, "+447400123456"},
+    {G_EUROPE, "+44 7400 123456", 0, "+447400123456"},
+    /* Ofcom's drama range: not a real mobile in the metadata. */
+    {G_EUROPE, "+44 7700 900123", 0, NULL},
+    {G_EUROPE, "+49 30 901820", 0, "+4930901820"},
+    {G_EUROPE, "+49 (0)30 901820", 0, "+4930901820"},
+    {G_EUROPE, "+49 151 2345 6789", 0, "+4915123456789"},
+    {G_EUROPE, "+33 1 42 68 53 00", 0, "+33142685300"},
+    {G_EUROPE, "0033 6 12 34 56 78", 0, "+33612345678"},
+    {G_EUROPE, "+33.6.12.34.56.78", 0, "+33612345678"},
+    {G_EUROPE, "+39 06 6982 1234", 0, "+390669821234"}, /* Italy keeps its 0 */
+    {G_EUROPE, "+358 40 123 4567", 0, "+358401234567"},
+    {G_EUROPE, "+353 87 123 4567", 0, "+353871234567"},
+    {G_EUROPE, "+7 (495) 123-45-67", 0, "+74951234567"},
+    {G_EUROPE, "+7 701 234 5678", 0, "+77012345678"}, /* Kazakhstan under 7 */
+    {G_EUROPE, "+383 44 123 456", 0, "+38344123456"}, /* Kosovo */
+    {G_EUROPE, "+420 601 123 456", 0, "+420601123456"},
+    /* the rest of the world */
+    {G_REST_OF_WORLD, "+91 98765 43210", 0, "+919876543210"},
+    {G_REST_OF_WORLD, "+91-98765-43210", 0, "+919876543210"},
+    {G_REST_OF_WORLD, "+55 11 91234-5678", 0, "+5511912345678"},
+    {G_REST_OF_WORLD, "+55 (11) 91234-5678", 0, "+5511912345678"},
+    {G_REST_OF_WORLD, "+81 3-1234-5678", 0, "+81312345678"},
+    {G_REST_OF_WORLD, "+81 90 1234 5678", 0, "+819012345678"},
+    {G_REST_OF_WORLD, "+234 803 123 4567", 0, "+2348031234567"},
+    {G_REST_OF_WORLD, "+61 2 9876 5432", 0, "+61298765432"},
+    {G_REST_OF_WORLD, "+61 412 345 678", 0, "+61412345678"},
+    {G_REST_OF_WORLD, "+86 138 0013 8000", 0, "+8613800138000"},
+    {G_REST_OF_WORLD, "0086 10 1234 5678", 0, "+861012345678"},
+    {G_REST_OF_WORLD, "+852 2123 4567", 0, "+85221234567"},
+    {G_REST_OF_WORLD, "+211 912 345 678", 0, "+211912345678"}, /* South Sudan */
+    {G_REST_OF_WORLD, "+971 50 123 4567", 0, "+971501234567"},
+    {G_REST_OF_WORLD, "+998 90 123 45 67", 0, "+998901234567"},
+    {G_REST_OF_WORLD, "+881 6 3123 4567", 0, "+881631234567"}, /* satellite */
+    {G_REST_OF_WORLD, "+800 1234 5678", 0,
+     "+80012345678"},				     /* int'l freephone */
+    {G_REST_OF_WORLD, "+500 51234", 0, "+50051234"}, /* 8 digits: shortest */
+    /* 15 digits fit E.164 but no UK plan. */
+    {G_REST_OF_WORLD, "+44 1234 567 890 123", 0, NULL},
+    /* refused: the shape is wrong */
+    {G_REFUSED_SHAPE, "", 0, NULL},
+    {G_REFUSED_SHAPE, " ", 0, NULL},
+    {G_REFUSED_SHAPE, "     ", 0, NULL},
+    {G_REFUSED_SHAPE, "+", 0, NULL},
+    {G_REFUSED_SHAPE, "+ ", 0, NULL},
+    {G_REFUSED_SHAPE, "()", 0, NULL},
+    {G_REFUSED_SHAPE, "00", 0, NULL},
+    {G_REFUSED_SHAPE, "4155550100", 0, NULL},	       /* no region to guess */
+    {G_REFUSED_SHAPE, "14155550100", 0, NULL},	       /* no + */
+    {G_REFUSED_SHAPE, "020 7946 0958", 0, NULL},       /* national form */
+    {G_REFUSED_SHAPE, "0 20 7946 0958", 0, NULL},      /* one 0 is not 00 */
+    {G_REFUSED_SHAPE, "000 44 20 7946 0958", 0, NULL}, /* +0... */
+    {G_REFUSED_SHAPE, "++14155550100", 0, NULL},
+    {G_REFUSED_SHAPE, "+ +14155550100", 0, NULL},
+    {G_REFUSED_SHAPE, "1+4155550100", 0, NULL},
+    {G_REFUSED_SHAPE, "+1 415+555 0100", 0, NULL},
+    {G_REFUSED_SHAPE, "+14155550100+", 0, NULL},
+    {G_REFUSED_SHAPE, "00+44 20 7946 0958", 0, NULL},
+    {G_REFUSED_SHAPE, "+04155550100", 0, NULL},
+    {G_REFUSED_SHAPE, "+0 415 555 0100", 0, NULL},
+    {G_REFUSED_SHAPE, "+500 1234", 0, NULL},		   /* 7 digits */
+    {G_REFUSED_SHAPE, "+1 415 555", 0, NULL},		   /* 7 digits */
+    {G_REFUSED_SHAPE, "+44 1234 567 890 1234", 0, NULL},   /* 16 digits */
+    {G_REFUSED_SHAPE, "0044 1234 567 890 1234", 0, NULL},  /* 16 after 00 */
+    {G_REFUSED_SHAPE, "+86 1380013800012345678", 0, NULL}, /* far too long */
+    /* refused: bytes no number holds */
+    {G_REFUSED_BYTES, "abc", 0, NULL},
+    {G_REFUSED_BYTES, "+1 415 555 CALL", 0, NULL},
+    {G_REFUSED_BYTES, "+1 415 555 0100 ext 5", 0, NULL},
+    {G_REFUSED_BYTES, "+1 415 555 0100 x5", 0, NULL},
+    {G_REFUSED_BYTES, "+14155550100x", 0, NULL},
+    {G_REFUSED_BYTES, "+1415555010O", 0, NULL}, /* letter O */
+    {G_REFUSED_BYTES, "tel:+14155550100", 0, NULL},
+    {G_REFUSED_BYTES, "+1\t415 555 0100", 0, NULL},
+    {G_REFUSED_BYTES, "\t+14155550100", 0, NULL},
+    {G_REFUSED_BYTES, "+14155550100\n", 0, NULL},
+    {G_REFUSED_BYTES, "+14155550100\r\n", 0, NULL},
+    {G_REFUSED_BYTES, "+1/415/555/0100", 0, NULL},
+    {G_REFUSED_BYTES, "+1_415_555_0100", 0, NULL},
+    {G_REFUSED_BYTES, "+1,415,555,0100", 0, NULL},
+    {G_REFUSED_BYTES, "+1 [415] 555 0100", 0, NULL},
+    {G_REFUSED_BYTES, "+1 415 555 0100;", 0, NULL},
+    {G_REFUSED_BYTES,
+     "+1415\0"
+     "5550100",
+     12, NULL}, /* NUL inside, length given */
+    {G_REFUSED_BYTES, "+14155550100\0", 13, NULL},
+    {G_REFUSED_BYTES, "+1 415 555 0100\xc2\xa0", 0, NULL},    /* NBSP */
+    {G_REFUSED_BYTES, "+\xef\xbc\x91 415 555 0100", 0, NULL}, /* fullwidth 1 */
+    {G_REFUSED_BYTES, "+1 415 555 01\xd9\xa0\xd9\xa0", 0, NULL}, /* Arabic 0 */
+    {G_REFUSED_BYTES, "\xff+14155550100", 0, NULL},
+    {G_REFUSED_BYTES, "+1 415 555 0100\x80", 0, NULL},
+    /* refused: unassigned calling codes */
+    {G_REFUSED_UNASSIGNED, "+28 1234 5678", 0, NULL},
+    {G_REFUSED_UNASSIGNED, "+281 234 5678", 0, NULL},
+    {G_REFUSED_UNASSIGNED, "+259 123 4567", 0, NULL},
+    {G_REFUSED_UNASSIGNED, "+292 123 4567", 0, NULL},
+    {G_REFUSED_UNASSIGNED, "+384 12 345 678", 0, NULL},
+    {G_REFUSED_UNASSIGNED, "+388 3 1234 5678", 0, NULL},
+    {G_REFUSED_UNASSIGNED, "+422 123 456 789", 0, NULL},
+    {G_REFUSED_UNASSIGNED, "+671 123 4567", 0, NULL}, /* Guam is +1 671 now */
+    {G_REFUSED_UNASSIGNED, "+684 123 4567", 0, NULL},
+    {G_REFUSED_UNASSIGNED, "+801 2345 6789", 0, NULL},
+    {G_REFUSED_UNASSIGNED, "+83 1234 5678", 0, NULL},
+    {G_REFUSED_UNASSIGNED, "+851 2345 6789", 0, NULL},
+    {G_REFUSED_UNASSIGNED, "+875 1234 5678", 0, NULL},
+    {G_REFUSED_UNASSIGNED, "+89 1234 5678", 0, NULL},
+    {G_REFUSED_UNASSIGNED, "+969 123 4567", 0, NULL},
+    {G_REFUSED_UNASSIGNED, "+978 123 4567", 0, NULL},
+    {G_REFUSED_UNASSIGNED, "+990 123 4567", 0, NULL},
+    {G_REFUSED_UNASSIGNED, "+999 123 4567", 0, NULL},
+};
 
 static void north_america(void)
 {
-	static const struct norm_case c[] = {
-	    {"+14155550100", 0, "+14155550100"},
-	    {"+1 415 555 0100", 0, "+14155550100"},
-	    {"+1-415-555-0100", 0, "+14155550100"},
-	    {"+1.415.555.0100", 0, "+14155550100"},
-	    {"+1 (415) 555-0100", 0, "+14155550100"},
-	    {"+1(415)555-0100", 0, "+14155550100"},
-	    {"(+1) 415 555 0100", 0, "+14155550100"},
-	    {"  +1 415 555 0100  ", 0, "+14155550100"},
-	    {"001 415 555 0100", 0, "+14155550100"},
-	    {"00 1 (415) 555.0100", 0, "+14155550100"},
-	    {"+1 416-555-0199", 0, "+14165550199"},   /* Toronto */
-	    {"+1 (876) 555-0123", 0, "+18765550123"}, /* Jamaica, NANP */
-	    {"+1--415--555--0100", 0, "+14155550100"},
-	};
-	RUN(c);
+	RUN_GROUP(G_NORTH_AMERICA);
 }
 
 static void europe(void)
 {
-	static const struct norm_case c[] = {
-	    {"+44 20 7946 0958", 0, "+442079460958"},
-	    {"0044 20 7946 0958", 0, "+442079460958"},
-	    {"+44 (0)20 7946 0958", 0, "+442079460958"},
-	    {"+44(0)2079460958", 0, "+442079460958"},
-	    {"0044 (0) 7400 123456", 0, "+447400123456"},
-	    {"+44 7400 123456", 0, "+447400123456"},
-	    /* Ofcom's drama range: not a real mobile in the metadata. */
-	    {"+44 7700 900123", 0, NULL},
-	    {"+49 30 901820", 0, "+4930901820"},
-	    {"+49 (0)30 901820", 0, "+4930901820"},
-	    {"+49 151 2345 6789", 0, "+4915123456789"},
-	    {"+33 1 42 68 53 00", 0, "+33142685300"},
-	    {"0033 6 12 34 56 78", 0, "+33612345678"},
-	    {"+33.6.12.34.56.78", 0, "+33612345678"},
-	    {"+39 06 6982 1234", 0, "+390669821234"}, /* Italy keeps its 0 */
-	    {"+358 40 123 4567", 0, "+358401234567"},
-	    {"+353 87 123 4567", 0, "+353871234567"},
-	    {"+7 (495) 123-45-67", 0, "+74951234567"},
-	    {"+7 701 234 5678", 0, "+77012345678"}, /* Kazakhstan under 7 */
-	    {"+383 44 123 456", 0, "+38344123456"}, /* Kosovo */
-	    {"+420 601 123 456", 0, "+420601123456"},
-	};
-	RUN(c);
+	RUN_GROUP(G_EUROPE);
 }
 
 static void rest_of_world(void)
 {
-	static const struct norm_case c[] = {
-	    {"+91 98765 43210", 0, "+919876543210"},
-	    {"+91-98765-43210", 0, "+919876543210"},
-	    {"+55 11 91234-5678", 0, "+5511912345678"},
-	    {"+55 (11) 91234-5678", 0, "+5511912345678"},
-	    {"+81 3-1234-5678", 0, "+81312345678"},
-	    {"+81 90 1234 5678", 0, "+819012345678"},
-	    {"+234 803 123 4567", 0, "+2348031234567"},
-	    {"+61 2 9876 5432", 0, "+61298765432"},
-	    {"+61 412 345 678", 0, "+61412345678"},
-	    {"+86 138 0013 8000", 0, "+8613800138000"},
-	    {"0086 10 1234 5678", 0, "+861012345678"},
-	    {"+852 2123 4567", 0, "+85221234567"},
-	    {"+211 912 345 678", 0, "+211912345678"}, /* South Sudan */
-	    {"+971 50 123 4567", 0, "+971501234567"},
-	    {"+998 90 123 45 67", 0, "+998901234567"},
-	    {"+881 6 3123 4567", 0, "+881631234567"}, /* satellite */
-	    {"+800 1234 5678", 0, "+80012345678"},    /* int'l freephone */
-	    {"+500 51234", 0, "+50051234"},	      /* 8 digits: shortest */
-	    /* 15 digits fit E.164 but no UK plan. */
-	    {"+44 1234 567 890 123", 0, NULL},
-	};
-	RUN(c);
+	RUN_GROUP(G_REST_OF_WORLD);
 }
 
 static void refused_shape(void)
 {
-	static const struct norm_case c[] = {
-	    {"", 0, NULL},
-	    {" ", 0, NULL},
-	    {"     ", 0, NULL},
-	    {"+", 0, NULL},
-	    {"+ ", 0, NULL},
-	    {"()", 0, NULL},
-	    {"00", 0, NULL},
-	    {"4155550100", 0, NULL},	      /* no region to guess */
-	    {"14155550100", 0, NULL},	      /* no + */
-	    {"020 7946 0958", 0, NULL},	      /* national form */
-	    {"0 20 7946 0958", 0, NULL},      /* one 0 is not 00 */
-	    {"000 44 20 7946 0958", 0, NULL}, /* +0... */
-	    {"++14155550100", 0, NULL},
-	    {"+ +14155550100", 0, NULL},
-	    {"1+4155550100", 0, NULL},
-	    {"+1 415+555 0100", 0, NULL},
-	    {"+14155550100+", 0, NULL},
-	    {"00+44 20 7946 0958", 0, NULL},
-	    {"+04155550100", 0, NULL},
-	    {"+0 415 555 0100", 0, NULL},
-	    {"+500 1234", 0, NULL},		  /* 7 digits */
-	    {"+1 415 555", 0, NULL},		  /* 7 digits */
-	    {"+44 1234 567 890 1234", 0, NULL},	  /* 16 digits */
-	    {"0044 1234 567 890 1234", 0, NULL},  /* 16 after 00 */
-	    {"+86 1380013800012345678", 0, NULL}, /* far too long */
-	};
-	RUN(c);
+	RUN_GROUP(G_REFUSED_SHAPE);
 }
 
 static void refused_bytes(void)
 {
-	static const struct norm_case c[] = {
-	    {"abc", 0, NULL},
-	    {"+1 415 555 CALL", 0, NULL},
-	    {"+1 415 555 0100 ext 5", 0, NULL},
-	    {"+1 415 555 0100 x5", 0, NULL},
-	    {"+14155550100x", 0, NULL},
-	    {"+1415555010O", 0, NULL}, /* letter O */
-	    {"tel:+14155550100", 0, NULL},
-	    {"+1\t415 555 0100", 0, NULL},
-	    {"\t+14155550100", 0, NULL},
-	    {"+14155550100\n", 0, NULL},
-	    {"+14155550100\r\n", 0, NULL},
-	    {"+1/415/555/0100", 0, NULL},
-	    {"+1_415_555_0100", 0, NULL},
-	    {"+1,415,555,0100", 0, NULL},
-	    {"+1 [415] 555 0100", 0, NULL},
-	    {"+1 415 555 0100;", 0, NULL},
-	    {"+1415\0"
-	     "5550100",
-	     12, NULL}, /* NUL inside, length given */
-	    {"+14155550100\0", 13, NULL},
-	    {"+1 415 555 0100\xc2\xa0", 0, NULL},	/* NBSP */
-	    {"+\xef\xbc\x91 415 555 0100", 0, NULL},	/* fullwidth 1 */
-	    {"+1 415 555 01\xd9\xa0\xd9\xa0", 0, NULL}, /* Arabic 0 */
-	    {"\xff+14155550100", 0, NULL},
-	    {"+1 415 555 0100\x80", 0, NULL},
-	};
-	RUN(c);
+	RUN_GROUP(G_REFUSED_BYTES);
 }
 
 static void refused_unassigned(void)
 {
-	static const struct norm_case c[] = {
-	    {"+28 1234 5678", 0, NULL},
-	    {"+281 234 5678", 0, NULL},
-	    {"+259 123 4567", 0, NULL},
-	    {"+292 123 4567", 0, NULL},
-	    {"+384 12 345 678", 0, NULL},
-	    {"+388 3 1234 5678", 0, NULL},
-	    {"+422 123 456 789", 0, NULL},
-	    {"+671 123 4567", 0, NULL}, /* Guam is +1 671 now */
-	    {"+684 123 4567", 0, NULL},
-	    {"+801 2345 6789", 0, NULL},
-	    {"+83 1234 5678", 0, NULL},
-	    {"+851 2345 6789", 0, NULL},
-	    {"+875 1234 5678", 0, NULL},
-	    {"+89 1234 5678", 0, NULL},
-	    {"+969 123 4567", 0, NULL},
-	    {"+978 123 4567", 0, NULL},
-	    {"+990 123 4567", 0, NULL},
-	    {"+999 123 4567", 0, NULL},
-	};
-	RUN(c);
+	RUN_GROUP(G_REFUSED_UNASSIGNED);
 }
 
 /* Explicit lengths: the input need not end in NUL, and only len bytes count;

@@ -172,6 +172,7 @@ struct fixture {
 	struct unseal_arg u;
 	struct otp_outbox_cfg cfg;
 	unsigned seq;
+	char id[OTP_ID_LEN + 1]; /* the request id fx_issue() wrote */
 };
 
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
@@ -267,9 +268,13 @@ static int round_at(struct fixture *fx, int64_t now, size_t *handled)
 		CHECK_INT(round_at((fx), (now), &handled_), 0);                \
 	} while (0)
 
-/* issue() at T0 of a code valid for an hour, which the store takes. */
-#define CHECK_ISSUE(fx, phone, text, id)                                       \
-	CHECK_INT(issue((fx), (phone), (text), T0, T0 + HOUR, (id)), 0)
+/* issue() at T0 of a code living until expires_ms, its request id into
+ * fx->id; whether the store took it. */
+static bool fx_issue(struct fixture *fx, const char *phone, const char *text,
+		     int64_t expires_ms)
+{
+	return issue(fx, phone, text, T0, expires_ms, fx->id) == 0;
+}
 
 /* fx_open() with the script driver answering `first` to its first send. */
 static bool fx_open_scripted(struct fixture *fx, enum otp_sms_result first)
@@ -337,19 +342,18 @@ static char *capture_end(struct capture *c)
 static void delivers_once_then_acks(void)
 {
 	struct fixture fx;
-	char id[OTP_ID_LEN + 1];
-	CHECK(fx_open(&fx));
-	CHECK_ISSUE(&fx, "+14155550100", "Your code is 123456", id);
-	CHECK_INT(state_of(&fx, id), OTP_MSG_QUEUED);
+	CHECK(fx_open(&fx) &&
+	      fx_issue(&fx, "+14155550100", "Your code is 123456", T0 + HOUR));
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_QUEUED);
 
 	CHECK_ROUND(&fx, T0, 1);
 	CHECK_INT(fx.sms.calls, 1);
 	CHECK_STR(fx.sms.recs[0].to, "+14155550100");
-	CHECK_STR(fx.sms.recs[0].request_id, id);
+	CHECK_STR(fx.sms.recs[0].request_id, fx.id);
 	CHECK_STR(fx.sms.recs[0].body, "Your code is 123456");
 	CHECK_INT(fx.sms.recs[0].now_ms, T0);
 	CHECK(fx.sms.recs[0].message_id > 0);
-	CHECK_INT(state_of(&fx, id), OTP_MSG_SENT);
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_SENT);
 
 	/* Acked: neither a later round nor an expired lease sends it again. */
 	CHECK_ROUND(&fx, T0 + 1, 0);
@@ -361,9 +365,9 @@ static void delivers_once_then_acks(void)
 static void unseals_before_sending(void)
 {
 	struct fixture fx;
-	char id[OTP_ID_LEN + 1], bad[OTP_ID_LEN + 1];
+	char bad[OTP_ID_LEN + 1];
 	CHECK(fx_open(&fx));
-	CHECK_ISSUE(&fx, "+14155550101", "Code 987654 for Acme", id);
+	CHECK(fx_issue(&fx, "+14155550101", "Code 987654 for Acme", T0 + HOUR));
 	/* A body the unseal function refuses: dead-lettered, never sent. */
 	struct otp_code_new c = {.attempts = 5, .expires_ms = T0 + HOUR};
 	snprintf(c.id, sizeof c.id, "%032x", 0xbadu);
@@ -378,8 +382,8 @@ static void unseals_before_sending(void)
 	CHECK_INT(fx.u.calls, 2);
 	CHECK_INT(fx.sms.calls, 1);
 	CHECK_STR(fx.sms.recs[0].body, "Code 987654 for Acme");
-	CHECK_STR(fx.sms.recs[0].request_id, id);
-	CHECK_INT(state_of(&fx, id), OTP_MSG_SENT);
+	CHECK_STR(fx.sms.recs[0].request_id, fx.id);
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_SENT);
 	CHECK_INT(state_of(&fx, bad), OTP_MSG_FAILED);
 	fx_close(&fx);
 }
@@ -387,13 +391,12 @@ static void unseals_before_sending(void)
 static void retry_waits_for_backoff(void)
 {
 	struct fixture fx;
-	char id[OTP_ID_LEN + 1];
-	CHECK(fx_open_scripted(&fx, OTP_SMS_RETRY));
-	CHECK_ISSUE(&fx, "+14155550103", "Your code is 111111", id);
+	CHECK(fx_open_scripted(&fx, OTP_SMS_RETRY) &&
+	      fx_issue(&fx, "+14155550103", "Your code is 111111", T0 + HOUR));
 
 	CHECK_ROUND(&fx, T0, 1);
 	CHECK_INT(fx.sms.calls, 1);
-	CHECK_INT(state_of(&fx, id), OTP_MSG_QUEUED);
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_QUEUED);
 
 	/* The first retry waits 800..1000 ms (1000 ms less up to 20 %). */
 	CHECK_ROUND(&fx, T0 + 799, 0);
@@ -403,19 +406,18 @@ static void retry_waits_for_backoff(void)
 	CHECK_INT(fx.sms.calls, 2);
 	CHECK_STR(fx.sms.recs[1].body, "Your code is 111111");
 	CHECK_INT(fx.sms.recs[0].message_id, fx.sms.recs[1].message_id);
-	CHECK_INT(state_of(&fx, id), OTP_MSG_SENT);
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_SENT);
 	fx_close(&fx);
 }
 
 static void failed_is_dead_letter(void)
 {
 	struct fixture fx;
-	char id[OTP_ID_LEN + 1];
-	CHECK(fx_open_scripted(&fx, OTP_SMS_FAILED));
-	CHECK_ISSUE(&fx, "+14155550104", "Your code is 222222", id);
+	CHECK(fx_open_scripted(&fx, OTP_SMS_FAILED) &&
+	      fx_issue(&fx, "+14155550104", "Your code is 222222", T0 + HOUR));
 
 	CHECK_ROUND(&fx, T0, 1);
-	CHECK_INT(state_of(&fx, id), OTP_MSG_FAILED);
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_FAILED);
 	for (int64_t t = T0 + 1000; t < T0 + 10 * 60000; t += 61000) {
 		CHECK_ROUND(&fx, t, 0);
 	}
@@ -427,12 +429,11 @@ static void failed_is_dead_letter(void)
 static void retry_keeps_driver(void)
 {
 	struct fixture fx;
-	char id[OTP_ID_LEN + 1];
 	size_t n;
-	CHECK(fx_open_scripted(&fx, OTP_SMS_RETRY));
+	CHECK(fx_open_scripted(&fx, OTP_SMS_RETRY) &&
+	      fx_issue(&fx, "+14155550108", "Your code is 121212", T0 + HOUR));
 	fx.set.n = 2;
 	fx.set.d[1] = &fx.sms.base;
-	CHECK_ISSUE(&fx, "+14155550108", "Your code is 121212", id);
 	/* An earlier try moved it to driver 1. */
 	struct otp_msg m[1] = {0};
 	CHECK_INT(otp_store_outbox_claim(fx.s, T0, 30000, m, 1, &n), 0);
@@ -444,7 +445,7 @@ static void retry_keeps_driver(void)
 
 	CHECK_ROUND(&fx, T0 + 10, 1);
 	CHECK_INT(fx.sms.calls, 1);
-	CHECK_INT(state_of(&fx, id), OTP_MSG_QUEUED);
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_QUEUED);
 	CHECK_INT(otp_store_outbox_claim(fx.s, T0 + 60000, 30000, m, 1, &n), 0);
 	CHECK_INT(n, 1);
 	CHECK_INT(m[0].driver, 1);
@@ -457,12 +458,11 @@ static void retry_keeps_driver(void)
 static void dead_letter_can_be_requeued(void)
 {
 	struct fixture fx;
-	char id[OTP_ID_LEN + 1];
 	size_t n;
-	CHECK(fx_open_scripted(&fx, OTP_SMS_FAILED));
-	CHECK_ISSUE(&fx, "+14155550109", "Your code is 343434", id);
+	CHECK(fx_open_scripted(&fx, OTP_SMS_FAILED) &&
+	      fx_issue(&fx, "+14155550109", "Your code is 343434", T0 + HOUR));
 	CHECK_RUN(&fx, T0);
-	CHECK_INT(state_of(&fx, id), OTP_MSG_FAILED);
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_FAILED);
 	struct otp_msg_info l[1];
 	CHECK_INT(otp_store_outbox_list(fx.s, OTP_MSG_FAILED, l, 1, &n), 0);
 	CHECK_INT(n, 1);
@@ -471,7 +471,7 @@ static void dead_letter_can_be_requeued(void)
 	CHECK_ROUND(&fx, T0 + 5000, 1);
 	CHECK_INT(fx.sms.calls, 2);
 	CHECK_STR(fx.sms.recs[1].body, "Your code is 343434");
-	CHECK_INT(state_of(&fx, id), OTP_MSG_SENT);
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_SENT);
 	fx_close(&fx);
 }
 
@@ -496,16 +496,14 @@ static int64_t rounds_until(struct fixture *fx, int64_t from, int64_t to,
 static void max_attempts_then_retries_until_expiry(void)
 {
 	struct fixture fx;
-	char id[OTP_ID_LEN + 1];
 	size_t n;
-	CHECK(fx_open(&fx));
+	int64_t exp = T0 + 300000;
+	CHECK(fx_open(&fx) &&
+	      fx_issue(&fx, "+14155550105", "Your code is 333333", exp));
 	fx.cfg.max_attempts = 3;
 	fx.sms.repeat = OTP_SMS_RETRY;
-	int64_t exp = T0 + 300000;
-	CHECK_INT(
-	    issue(&fx, "+14155550105", "Your code is 333333", T0, exp, id), 0);
 	rounds_until(&fx, T0, T0 + 400000, NULL);
-	CHECK_INT(state_of(&fx, id), OTP_MSG_EXPIRED);
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_EXPIRED);
 	struct otp_msg_info l[1];
 	CHECK_INT(otp_store_outbox_list(fx.s, OTP_MSG_FAILED, l, 1, &n), 0);
 	CHECK_INT(n, 0);
@@ -525,22 +523,20 @@ static void max_attempts_then_retries_until_expiry(void)
 static void long_outage_still_delivers(void)
 {
 	struct fixture fx;
-	char id[OTP_ID_LEN + 1];
 	size_t n;
-	CHECK(fx_open(&fx));
+	CHECK(fx_open(&fx) && fx_issue(&fx, "+14155550110",
+				       "Your code is 565656", T0 + 300000));
 	fx.sms.repeat = OTP_SMS_RETRY;
-	CHECK_INT(issue(&fx, "+14155550110", "Your code is 565656", T0,
-			T0 + 300000, id),
-		  0);
 	int64_t t = T0;
 	for (; t < T0 + 40000; t += 100) /* the outage */
 		CHECK_INT(round_at(&fx, t, &n), 0);
 	CHECK_INT(fx.sms.calls, 6);
-	CHECK_INT(state_of(&fx, id), OTP_MSG_QUEUED);
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_QUEUED);
 	fx.sms.repeat = OTP_SMS_SENT; /* the gateway is back */
-	for (; t < T0 + 120000 && state_of(&fx, id) == OTP_MSG_QUEUED; t += 100)
+	for (; t < T0 + 120000 && state_of(&fx, fx.id) == OTP_MSG_QUEUED;
+	     t += 100)
 		CHECK_INT(round_at(&fx, t, &n), 0);
-	CHECK_INT(state_of(&fx, id), OTP_MSG_SENT);
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_SENT);
 	CHECK_INT(fx.sms.calls, 7);
 	CHECK(t - T0 < 31000 + 60000 + 100);
 	fx_close(&fx);
@@ -549,15 +545,12 @@ static void long_outage_still_delivers(void)
 static void expired_is_not_sent(void)
 {
 	struct fixture fx;
-	char id[OTP_ID_LEN + 1];
-	CHECK(fx_open(&fx));
-	CHECK_INT(issue(&fx, "+14155550106", "Your code is 444444", T0,
-			T0 + 1000, id),
-		  0);
+	CHECK(fx_open(&fx) &&
+	      fx_issue(&fx, "+14155550106", "Your code is 444444", T0 + 1000));
 	CHECK_ROUND(&fx, T0 + 1000, 1);
 	CHECK_INT(fx.sms.calls, 0);
 	CHECK_INT(fx.u.calls, 0);
-	CHECK_INT(state_of(&fx, id), OTP_MSG_EXPIRED);
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_EXPIRED);
 	CHECK_ROUND(&fx, T0 + 2 * 60000, 0);
 	CHECK_INT(fx.sms.calls, 0);
 	fx_close(&fx);
@@ -566,17 +559,16 @@ static void expired_is_not_sent(void)
 static void crashed_claim_is_delivered_after_lease(void)
 {
 	struct fixture fx;
-	char id[OTP_ID_LEN + 1];
 	size_t n;
-	CHECK(fx_open(&fx));
-	CHECK_ISSUE(&fx, "+14155550107", "Your code is 555555", id);
+	CHECK(fx_open(&fx) &&
+	      fx_issue(&fx, "+14155550107", "Your code is 555555", T0 + HOUR));
 
 	/* A worker claims it and dies before sending or acking. */
 	struct otp_msg m[4] = {0};
 	CHECK_INT(otp_store_outbox_claim(fx.s, T0, 30000, m, 4, &n), 0);
 	CHECK_INT(n, 1);
 	otp_msg_deinit(&m[0]);
-	CHECK_INT(state_of(&fx, id), OTP_MSG_SENDING);
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_SENDING);
 
 	CHECK_ROUND(&fx, T0 + 29999, 0);
 	CHECK_INT(fx.sms.calls, 0);
@@ -584,7 +576,7 @@ static void crashed_claim_is_delivered_after_lease(void)
 	CHECK_ROUND(&fx, T0 + 30001, 1);
 	CHECK_INT(fx.sms.calls, 1);
 	CHECK_STR(fx.sms.recs[0].body, "Your code is 555555");
-	CHECK_INT(state_of(&fx, id), OTP_MSG_SENT);
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_SENT);
 	fx_close(&fx);
 }
 
@@ -854,7 +846,7 @@ static void file_missing_dir_retries_then_works(void)
 static void outbox_with_file_driver(void)
 {
 	struct fixture fx;
-	char id[OTP_ID_LEN + 1], sub[96], spec[256], path[160], buf[2048];
+	char sub[96], spec[256], path[160], buf[2048];
 	char err[128] = "";
 	struct otp_sms *file = NULL;
 	CHECK(fx_open(&fx));
@@ -863,17 +855,17 @@ static void outbox_with_file_driver(void)
 	snprintf(spec, sizeof spec, "file:%s", path);
 	CHECK_INT(otp_sms_open(spec, &file, err, sizeof err), 0);
 	fx.set.d[0] = file;
-	CHECK_ISSUE(&fx, "+14155550108", "Your code is 777777", id);
+	CHECK(fx_issue(&fx, "+14155550108", "Your code is 777777", T0 + HOUR));
 	CHECK_ROUND(&fx, T0, 1);
-	CHECK_INT(state_of(&fx, id), OTP_MSG_QUEUED);
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_QUEUED);
 	CHECK_INT(mkdir(sub, 0700), 0);
 	CHECK_ROUND(&fx, T0 + 1001, 1);
-	CHECK_INT(state_of(&fx, id), OTP_MSG_SENT);
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_SENT);
 	otp_sms_close(file);
 	long len = slurp(path, buf, sizeof buf);
 	CHECK(len > 0);
 	CHECK(strstr(buf, "\"body\":\"Your code is 777777\"") != NULL);
-	CHECK(strstr(buf, id) != NULL);
+	CHECK(strstr(buf, fx.id) != NULL);
 	fx_close(&fx);
 }
 
@@ -968,9 +960,8 @@ static int driver_of(struct fixture *fx)
 static void fails_over_to_next_driver(void)
 {
 	struct fixture fx;
-	char id[OTP_ID_LEN + 1];
-	CHECK(fx_open_two(&fx, 3, OTP_SMS_RETRY));
-	CHECK_ISSUE(&fx, "+14155550120", "Your code is 135791", id);
+	CHECK(fx_open_two(&fx, 3, OTP_SMS_RETRY) &&
+	      fx_issue(&fx, "+14155550120", "Your code is 135791", T0 + HOUR));
 	/* tries 1 and 2 wait ~1 s and ~2 s; try 3 moves on at once */
 	int64_t t = T0;
 	for (int i = 1; i <= 3; i++) {
@@ -982,10 +973,10 @@ static void fails_over_to_next_driver(void)
 			t += 1000 << (i - 1);
 	}
 	CHECK_INT(fx.second.calls, 1);
-	CHECK_INT(state_of(&fx, id), OTP_MSG_SENT);
-	CHECK_STR(fx.second.recs[0].idem_key, id);
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_SENT);
+	CHECK_STR(fx.second.recs[0].idem_key, fx.id);
 	for (int i = 0; i < 3; i++)
-		CHECK_STR(fx.sms.recs[i].idem_key, id);
+		CHECK_STR(fx.sms.recs[i].idem_key, fx.id);
 	CHECK_INT(fx.second.recs[0].message_id, fx.sms.recs[0].message_id);
 	fx_close(&fx);
 }
@@ -995,23 +986,22 @@ static void fails_over_to_next_driver(void)
 static void stats_count_each_settle(void)
 {
 	struct fixture fx;
-	char id[OTP_ID_LEN + 1];
 	struct otp_outbox_stats a = otp_outbox_stats(), b;
-	CHECK(fx_open_two(&fx, 2, OTP_SMS_RETRY));
-	CHECK_ISSUE(&fx, "+14155550120", "Your code is 135791", id);
+	CHECK(fx_open_two(&fx, 2, OTP_SMS_RETRY) &&
+	      fx_issue(&fx, "+14155550120", "Your code is 135791", T0 + HOUR));
 	CHECK_RUN(&fx, T0);	   /* retry on driver 0 */
 	CHECK_RUN(&fx, T0 + 1000); /* over to driver 1 */
 	CHECK_RUN(&fx, T0 + 1001); /* sent by driver 1 */
-	CHECK_INT(state_of(&fx, id), OTP_MSG_SENT);
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_SENT);
 	fx.sms.repeat = OTP_SMS_FAILED;
-	CHECK_ISSUE(&fx, "+14155550121", "Your code is 135792", id);
+	CHECK(fx_issue(&fx, "+14155550121", "Your code is 135792", T0 + HOUR));
 	CHECK_RUN(&fx, T0 + 2000); /* dead letter */
-	CHECK_INT(state_of(&fx, id), OTP_MSG_FAILED);
-	CHECK_INT(
-	    issue(&fx, "+14155550122", "Your code is 135793", T0, T0 + 10, id),
-	    0);
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_FAILED);
+	CHECK_INT(issue(&fx, "+14155550122", "Your code is 135793", T0, T0 + 10,
+			fx.id),
+		  0);
 	CHECK_RUN(&fx, T0 + 3000); /* expired */
-	CHECK_INT(state_of(&fx, id), OTP_MSG_EXPIRED);
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_EXPIRED);
 	b = otp_outbox_stats();
 	CHECK_INT(b.retries - a.retries, 1);
 	CHECK_INT(b.failovers - a.failovers, 1);
@@ -1037,22 +1027,20 @@ static bool four_tries(struct fixture *fx)
 static void exhausted_drivers_go_round_again(void)
 {
 	struct fixture fx;
-	char id[OTP_ID_LEN + 1];
 	size_t n;
-	CHECK(fx_open_two(&fx, 2, OTP_SMS_RETRY));
+	CHECK(
+	    fx_open_two(&fx, 2, OTP_SMS_RETRY) &&
+	    fx_issue(&fx, "+14155550121", "Your code is 246802", T0 + 300000));
 	fx.second.repeat = OTP_SMS_RETRY;
-	CHECK_INT(issue(&fx, "+14155550121", "Your code is 246802", T0,
-			T0 + 300000, id),
-		  0);
 	int64_t t = rounds_until(&fx, T0, T0 + 400000, four_tries);
 	CHECK_INT(fx.sms.calls, 2);
 	CHECK_INT(fx.second.calls, 2);
-	CHECK_INT(state_of(&fx, id), OTP_MSG_QUEUED);
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_QUEUED);
 	CHECK_INT(driver_of(&fx), 0);
 	rounds_until(&fx, t, T0 + 400000, NULL);
 	CHECK(fx.sms.calls >= 4);
 	CHECK(fx.second.calls >= 4);
-	CHECK_INT(state_of(&fx, id), OTP_MSG_EXPIRED);
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_EXPIRED);
 	struct otp_msg_info l[1];
 	CHECK_INT(otp_store_outbox_list(fx.s, OTP_MSG_EXPIRED, l, 1, &n), 0);
 	CHECK_INT(n, 1);
@@ -1065,11 +1053,10 @@ static void exhausted_drivers_go_round_again(void)
 static void permanent_failure_skips_failover(void)
 {
 	struct fixture fx;
-	char id[OTP_ID_LEN + 1];
-	CHECK(fx_open_two(&fx, 0, OTP_SMS_FAILED));
-	CHECK_ISSUE(&fx, "+14155550122", "Your code is 975310", id);
+	CHECK(fx_open_two(&fx, 0, OTP_SMS_FAILED) &&
+	      fx_issue(&fx, "+14155550122", "Your code is 975310", T0 + HOUR));
 	CHECK_RUN(&fx, T0);
-	CHECK_INT(state_of(&fx, id), OTP_MSG_FAILED);
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_FAILED);
 	CHECK_ROUND(&fx, T0 + HOUR / 2, 0);
 	CHECK_INT(fx.sms.calls, 1);
 	CHECK_INT(fx.second.calls, 0);
@@ -1081,17 +1068,15 @@ static void permanent_failure_skips_failover(void)
 static void no_retry_past_expiry(void)
 {
 	struct fixture fx;
-	char id[OTP_ID_LEN + 1];
 	size_t n;
-	CHECK(fx_open(&fx));
+	CHECK(fx_open(&fx) &&
+	      fx_issue(&fx, "+14155550123", "Your code is 112233",
+		       T0 + OTP_OUTBOX_USEFUL_MS + 2500));
 	fx.sms.repeat = OTP_SMS_RETRY;
-	CHECK_INT(issue(&fx, "+14155550123", "Your code is 112233", T0,
-			T0 + OTP_OUTBOX_USEFUL_MS + 2500, id),
-		  0);
 	CHECK_RUN(&fx, T0); /* next try in <= 1 s: fine */
-	CHECK_INT(state_of(&fx, id), OTP_MSG_QUEUED);
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_QUEUED);
 	CHECK_ROUND(&fx, T0 + 1000, 1); /* next in >= 1.6 s: no */
-	CHECK_INT(state_of(&fx, id), OTP_MSG_EXPIRED);
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_EXPIRED);
 	CHECK_INT(fx.sms.calls, 2);
 	struct otp_msg_info l[1];
 	CHECK_INT(otp_store_outbox_list(fx.s, -1, l, 1, &n), 0);

@@ -337,14 +337,11 @@ static const struct harness_test tests[] = {
 };
 /* clang-format on */
 
-int main(void)
+static void free_contract_cache(void)
 {
-	if (contract_tmpdir(dir) < 0)
-		return 1;
-	static const struct contract_backend backend = {open_contract, NULL,
-							NULL, NULL};
-	int rc = CONTRACT_THEN_TESTS("store_cache", &backend, tests);
 	otp_session_cache_free(contract_cache);
-	harness_remove_dir(dir);
-	return rc;
 }
+
+static const struct contract_backend backend = {open_contract, NULL, NULL,
+						NULL};
+CONTRACT_MAIN("store_cache", dir, &backend, NULL, free_contract_cache, tests)

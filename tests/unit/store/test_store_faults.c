@@ -35,14 +35,19 @@ static int open_contract(struct otp_store **out)
 	return rc;
 }
 
-/* A faulty handle under `spec` and a plain one on the same fresh file. */
+/* A faulty handle under `spec` and a plain one on the same fresh file, a
+ * code that is not issued yet, and room to read a code back. */
 struct fixture {
 	struct otp_store_faults *f;
 	struct otp_store *faulty, *raw;
+	struct otp_code_new c;
+	struct otp_code_info info;
 };
 
-static int fx_open(struct fixture *x, const char *spec)
+/* The fixture, with x->c code number n of CT_P1. */
+static int fx_open(struct fixture *x, const char *spec, unsigned n)
 {
+	x->c = ct_make_code(n, CT_P1, CT_T0 + CT_TTL);
 	char url[256], err[256];
 	struct otp_store *s;
 	new_url(url, sizeof url);
@@ -124,17 +129,15 @@ static void spec_grammar(void)
 static void before_writes_nothing(void)
 {
 	struct fixture x;
-	struct otp_code_info info;
-	CHECK_INT(fx_open(&x, "code_issue:before:unavail"), 0);
-	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
-	CHECK_INT(ct_issue(x.faulty, &c, NULL, CT_T0), OTP_EUNAVAIL);
-	CHECK_INT(ct_issue(x.faulty, &c, NULL, CT_T0), OTP_EUNAVAIL);
-	CHECK_INT(otp_store_code_get(x.raw, c.id, &info), OTP_ENOTFOUND);
+	CHECK_INT(fx_open(&x, "code_issue:before:unavail", 1), 0);
+	CHECK_INT(ct_issue(x.faulty, &x.c, NULL, CT_T0), OTP_EUNAVAIL);
+	CHECK_INT(ct_issue(x.faulty, &x.c, NULL, CT_T0), OTP_EUNAVAIL);
+	CHECK_INT(otp_store_code_get(x.raw, x.c.id, &x.info), OTP_ENOTFOUND);
 	CHECK_INT(outbox_count(x.raw), 0);
 	CHECK_INT(otp_store_faults_fired(x.f), 2);
 	/* other operations go through */
 	CHECK_INT(otp_store_ping(x.faulty), 0);
-	CHECK_INT(otp_store_code_get(x.faulty, c.id, &info), OTP_ENOTFOUND);
+	CHECK_INT(otp_store_code_get(x.faulty, x.c.id, &x.info), OTP_ENOTFOUND);
 	CHECK_INT(otp_store_faults_fired(x.f), 2);
 	fx_close(&x);
 }
@@ -143,12 +146,10 @@ static void before_writes_nothing(void)
 static void after_loses_the_answer(void)
 {
 	struct fixture x;
-	struct otp_code_info info;
-	CHECK_INT(fx_open(&x, "code_issue:after:internal"), 0);
-	struct otp_code_new c = ct_make_code(2, CT_P1, CT_T0 + CT_TTL);
-	CHECK_INT(ct_issue(x.faulty, &c, NULL, CT_T0), OTP_EINTERNAL);
-	CHECK_INT(otp_store_code_get(x.raw, c.id, &info), 0);
-	CHECK_INT(info.state, OTP_CODE_PENDING);
+	CHECK_INT(fx_open(&x, "code_issue:after:internal", 2), 0);
+	CHECK_INT(ct_issue(x.faulty, &x.c, NULL, CT_T0), OTP_EINTERNAL);
+	CHECK_INT(otp_store_code_get(x.raw, x.c.id, &x.info), 0);
+	CHECK_INT(x.info.state, OTP_CODE_PENDING);
 	CHECK_INT(outbox_count(x.raw), 1);
 	fx_close(&x);
 }
@@ -159,17 +160,15 @@ static void kth_call_of_an_op(void)
 {
 	struct fixture x;
 	struct otp_verify_out out;
-	struct otp_code_info info;
-	CHECK_INT(fx_open(&x, "code_verify:after:internal:2"), 0);
-	struct otp_code_new c = ct_make_code(3, CT_P1, CT_T0 + CT_TTL);
-	CHECK_INT(ct_issue(x.faulty, &c, NULL, CT_T0), 0);
-	struct otp_verify_in wrong = ct_make_try(c.id, CT_WRONG);
+	CHECK_INT(fx_open(&x, "code_verify:after:internal:2", 3), 0);
+	CHECK_INT(ct_issue(x.faulty, &x.c, NULL, CT_T0), 0);
+	struct otp_verify_in wrong = ct_make_try(x.c.id, CT_WRONG);
 	CHECK_INT(ct_verify(x.faulty, &wrong, CT_T0 + 1, &out),
 		  OTP_VERIFY_WRONG);
 	CHECK_INT(otp_store_code_verify(x.faulty, &wrong, CT_T0 + 2, &out),
 		  OTP_EINTERNAL);
-	CHECK_INT(otp_store_code_get(x.raw, c.id, &info), 0);
-	CHECK_INT(info.attempts_left, 3); /* both tries counted */
+	CHECK_INT(otp_store_code_get(x.raw, x.c.id, &x.info), 0);
+	CHECK_INT(x.info.attempts_left, 3); /* both tries counted */
 	CHECK_INT(ct_verify(x.faulty, &wrong, CT_T0 + 3, &out),
 		  OTP_VERIFY_WRONG);
 	CHECK_INT(out.attempts_left, 2);
@@ -181,14 +180,12 @@ static void kth_call_of_an_op(void)
 static void nth_call_overall(void)
 {
 	struct fixture x;
-	struct otp_code_info info;
-	CHECK_INT(fx_open(&x, "*:before:unavail:3"), 0);
-	struct otp_code_new c = ct_make_code(4, CT_P1, CT_T0 + CT_TTL);
+	CHECK_INT(fx_open(&x, "*:before:unavail:3", 4), 0);
 	CHECK_INT(otp_store_ping(x.faulty), 0);
-	CHECK_INT(otp_store_code_get(x.faulty, c.id, &info), OTP_ENOTFOUND);
-	CHECK_INT(ct_issue(x.faulty, &c, NULL, CT_T0), OTP_EUNAVAIL);
-	CHECK_INT(otp_store_code_get(x.raw, c.id, &info), OTP_ENOTFOUND);
-	CHECK_INT(ct_issue(x.faulty, &c, NULL, CT_T0), 0);
+	CHECK_INT(otp_store_code_get(x.faulty, x.c.id, &x.info), OTP_ENOTFOUND);
+	CHECK_INT(ct_issue(x.faulty, &x.c, NULL, CT_T0), OTP_EUNAVAIL);
+	CHECK_INT(otp_store_code_get(x.raw, x.c.id, &x.info), OTP_ENOTFOUND);
+	CHECK_INT(ct_issue(x.faulty, &x.c, NULL, CT_T0), 0);
 	CHECK_INT(otp_store_ping(x.faulty), 0);
 	CHECK_INT(otp_store_faults_fired(x.f), 1);
 	fx_close(&x);
@@ -201,7 +198,7 @@ static void one_plan_many_handles(void)
 	struct fixture x;
 	char url[256];
 	struct otp_store *s;
-	CHECK_INT(fx_open(&x, "ping:before:gone:2"), 0);
+	CHECK_INT(fx_open(&x, "ping:before:gone:2", 1), 0);
 	new_url(url, sizeof url);
 	CHECK_INT(otp_store_open(url, &s), 0);
 	struct otp_store *other = otp_store_faults_wrap(s, x.f);
@@ -253,20 +250,22 @@ static const struct harness_test tests[] = {
 };
 /* clang-format on */
 
-int main(void)
+/* A plan that never fires: the contract never purges 10^9 times. */
+static int make_quiet(void)
 {
 	char err[128];
-	/* a plan that never fires: the contract never purges 10^9 times */
-	if (otp_store_faults_new("purge:before:internal:1000000000", &quiet,
-				 err, sizeof err) < 0 ||
-	    !mkdtemp(dir)) {
-		perror("set-up");
-		return 1;
-	}
-	static const struct contract_backend backend = {open_contract, NULL,
-							NULL, NULL};
-	int rc = CONTRACT_THEN_TESTS("store_faults", &backend, tests);
-	otp_store_faults_free(quiet);
-	harness_remove_dir(dir);
+	int rc = otp_store_faults_new("purge:before:internal:1000000000",
+				      &quiet, err, sizeof err);
+	if (rc < 0)
+		fprintf(stderr, "set-up: %s\n", err);
 	return rc;
 }
+
+static void free_quiet(void)
+{
+	otp_store_faults_free(quiet);
+}
+
+static const struct contract_backend backend = {open_contract, NULL, NULL,
+						NULL};
+CONTRACT_MAIN("store_faults", dir, &backend, make_quiet, free_quiet, tests)

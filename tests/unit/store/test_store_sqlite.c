@@ -1051,13 +1051,6 @@ static const struct harness_test tests[] = {
 };
 /* clang-format on */
 
-int main(void)
-{
-	if (contract_tmpdir(dir) < 0)
-		return 1;
-	static const struct contract_backend backend = {
-	    open_fresh, renew_path, reopen_path, count_rows};
-	int rc = CONTRACT_THEN_TESTS("store_sqlite", &backend, tests);
-	harness_remove_dir(dir);
-	return rc;
-}
+static const struct contract_backend backend = {open_fresh, renew_path,
+						reopen_path, count_rows};
+CONTRACT_MAIN("store_sqlite", dir, &backend, NULL, NULL, tests)
