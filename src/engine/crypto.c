@@ -37,22 +37,24 @@ struct otp_keys *otp_keys_new(const unsigned char secret[OTP_SECRET_LEN])
 	struct otp_keys *k = sodium_malloc(sizeof *k);
 	if (!k)
 		abort();
-	crypto_kdf_derive_from_key(k->code, sizeof k->code, 1, "otpdcode",
-				   secret);
-	crypto_kdf_derive_from_key(k->session, sizeof k->session, 2, "otpdsess",
-				   secret);
-	crypto_kdf_derive_from_key(k->box, sizeof k->box, 3, "otpdobox",
-				   secret);
-	crypto_kdf_derive_from_key(k->dlr, sizeof k->dlr, 4, "otpddlr_",
-				   secret);
-	crypto_kdf_derive_from_key(k->tag, sizeof k->tag, 5, "otpdtag_",
-				   secret);
-	crypto_kdf_derive_from_key(k->apikey, sizeof k->apikey, 6, "otpdakey",
-				   secret);
-	crypto_kdf_derive_from_key(k->phone_tag, sizeof k->phone_tag, 7,
-				   "otpdptag", secret);
-	crypto_kdf_derive_from_key(k->phone_enc, sizeof k->phone_enc, 8,
-				   "otpdpenc", secret);
+	/* Each subkey: its place, its size, its KDF id and context. */
+	const struct {
+		unsigned char *key;
+		size_t len;
+		const char *ctx;
+	} sub[] = {
+	    {k->code, sizeof k->code, "otpdcode"},
+	    {k->session, sizeof k->session, "otpdsess"},
+	    {k->box, sizeof k->box, "otpdobox"},
+	    {k->dlr, sizeof k->dlr, "otpddlr_"},
+	    {k->tag, sizeof k->tag, "otpdtag_"},
+	    {k->apikey, sizeof k->apikey, "otpdakey"},
+	    {k->phone_tag, sizeof k->phone_tag, "otpdptag"},
+	    {k->phone_enc, sizeof k->phone_enc, "otpdpenc"},
+	};
+	for (size_t i = 0; i < sizeof sub / sizeof sub[0]; i++)
+		crypto_kdf_derive_from_key(sub[i].key, sub[i].len, i + 1,
+					   sub[i].ctx, secret);
 	unsigned char kid[OTP_KID_LEN / 2];
 	crypto_generichash(kid, sizeof kid, (const unsigned char *)"kid", 3,
 			   k->phone_tag, sizeof k->phone_tag);

@@ -1,11 +1,10 @@
 /* sealed.c - the store decorator that seals phones at rest (sealed.h).
  *
- * Every operation's forwarder is generated from store.h's list; the eight
- * that carry phones are written out below and take their place in the ops
- * table. A phone that will not open (damaged, or sealed by a secret otpd no
- * longer has) fails its operation with OTP_EINTERNAL, except in a listing
- * or a claim, where it reads as "" (the message's body will not open
- * either: the outbox dead-letters it).
+ * Every operation forwards (store/decorator.h) but the eight that carry
+ * phones, written out below. A phone that will not open (damaged, or sealed by
+ * a secret otpd no longer has) fails its operation with OTP_EINTERNAL, except
+ * in a listing or a claim, where it reads as "" (the message's body will not
+ * open either: the outbox dead-letters it).
  */
 #include "engine/sealed.h"
 
@@ -15,17 +14,16 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "store/decorator.h"
 
 struct sealed {
-	struct otp_store base;
-	struct otp_store_ops ops; /* sealed_ops, inner's name and caps */
-	struct otp_store *inner;
+	struct otp_store_wrap w;
 	const struct otp_keyring *k;
 };
 
-static struct sealed *cast(struct otp_store *s)
+static const struct otp_keyring *keys_of(struct otp_store *s)
 {
-	return (struct sealed *)s;
+	return ((struct sealed *)s)->k;
 }
 
 int otp_sealed_open(const struct otp_keyring *k, const char *stored,
@@ -64,28 +62,20 @@ static int seal_field(const struct otp_keyring *k, char *field)
 	return rc;
 }
 
-#define FORWARD(op, params, args)                                              \
-	static inline int fwd_##op params                                      \
-	{                                                                      \
-		s = cast(s)->inner;                                            \
-		return otp_store_##op args;                                    \
-	}
-OTP_STORE_OPS(FORWARD)
-#undef FORWARD
-
 static int sealed_code_issue(struct otp_store *s, const struct otp_issue *in,
 			     int64_t now, struct otp_issue_out *out)
 {
 	struct otp_issue copy = *in;
-	int rc = seal_field(cast(s)->k, copy.code.phone);
-	return rc ? rc : otp_store_code_issue(cast(s)->inner, &copy, now, out);
+	int rc = seal_field(keys_of(s), copy.code.phone);
+	return rc ? rc
+		  : otp_store_code_issue(otp_store_inner(s), &copy, now, out);
 }
 
 static int sealed_code_get(struct otp_store *s, const char *id,
 			   struct otp_code_info *out)
 {
-	int rc = otp_store_code_get(cast(s)->inner, id, out);
-	return rc ? rc : open_field(cast(s)->k, out->phone);
+	int rc = otp_store_code_get(otp_store_inner(s), id, out);
+	return rc ? rc : open_field(keys_of(s), out->phone);
 }
 
 static int sealed_code_verify(struct otp_store *s,
@@ -93,21 +83,21 @@ static int sealed_code_verify(struct otp_store *s,
 			      struct otp_verify_out *out)
 {
 	struct otp_verify_in copy = *in;
-	int rc = seal_field(cast(s)->k, copy.expect_phone);
+	int rc = seal_field(keys_of(s), copy.expect_phone);
 	if (rc == 0)
-		rc = otp_store_code_verify(cast(s)->inner, &copy, now, out);
+		rc = otp_store_code_verify(otp_store_inner(s), &copy, now, out);
 	sodium_memzero(&copy, sizeof copy); /* the MAC tried */
-	return rc ? rc : open_field(cast(s)->k, out->phone);
+	return rc ? rc : open_field(keys_of(s), out->phone);
 }
 
 static int sealed_session_get(struct otp_store *s,
 			      const unsigned char hash[OTP_HASH_LEN],
 			      int64_t now, struct otp_session *out)
 {
-	int rc = otp_store_session_get(cast(s)->inner, hash, now, out);
+	int rc = otp_store_session_get(otp_store_inner(s), hash, now, out);
 	if (rc == 0)
-		rc = open_field(cast(s)->k, out->phone);
-	return rc ? rc : open_field(cast(s)->k, out->pending_phone);
+		rc = open_field(keys_of(s), out->phone);
+	return rc ? rc : open_field(keys_of(s), out->pending_phone);
 }
 
 static int sealed_session_bind(struct otp_store *s,
@@ -118,10 +108,10 @@ static int sealed_session_bind(struct otp_store *s,
 {
 	char ph[OTP_SEALED_PHONE_MAX] = "";
 	int rc = pending_phone
-		     ? otp_phone_seal(cast(s)->k->cur, pending_phone, ph)
+		     ? otp_phone_seal(keys_of(s)->cur, pending_phone, ph)
 		     : 0;
 	return rc ? rc
-		  : otp_store_session_bind(cast(s)->inner, b, pending_id,
+		  : otp_store_session_bind(otp_store_inner(s), b, pending_id,
 					   pending_phone ? ph : NULL,
 					   count_send, now);
 }
@@ -133,20 +123,20 @@ static int sealed_session_rotate(struct otp_store *s,
 				 int64_t now)
 {
 	char ph[OTP_SEALED_PHONE_MAX];
-	int rc = otp_phone_seal(cast(s)->k->cur, phone, ph);
+	int rc = otp_phone_seal(keys_of(s)->cur, phone, ph);
 	return rc ? rc
-		  : otp_store_session_rotate(cast(s)->inner, old_hash, new_hash,
-					     ph, expires_ms, now);
+		  : otp_store_session_rotate(otp_store_inner(s), old_hash,
+					     new_hash, ph, expires_ms, now);
 }
 
 static int sealed_outbox_claim(struct otp_store *s, int64_t now,
 			       int64_t lease_ms, struct otp_msg *out,
 			       size_t max, size_t *n)
 {
-	int rc =
-	    otp_store_outbox_claim(cast(s)->inner, now, lease_ms, out, max, n);
+	int rc = otp_store_outbox_claim(otp_store_inner(s), now, lease_ms, out,
+					max, n);
 	for (size_t i = 0; rc == 0 && i < *n; i++)
-		if (open_field(cast(s)->k, out[i].to) < 0)
+		if (open_field(keys_of(s), out[i].to) < 0)
 			out[i].to[0] = '\0';
 	return rc;
 }
@@ -154,51 +144,34 @@ static int sealed_outbox_claim(struct otp_store *s, int64_t now,
 static int sealed_outbox_list(struct otp_store *s, int state,
 			      struct otp_msg_info *out, size_t max, size_t *n)
 {
-	int rc = otp_store_outbox_list(cast(s)->inner, state, out, max, n);
+	int rc = otp_store_outbox_list(otp_store_inner(s), state, out, max, n);
 	for (size_t i = 0; rc == 0 && i < *n; i++)
-		if (open_field(cast(s)->k, out[i].to) < 0)
+		if (open_field(keys_of(s), out[i].to) < 0)
 			out[i].to[0] = '\0';
 	return rc;
 }
 
-static void close_sealed(struct otp_store *s)
-{
-	otp_store_close(cast(s)->inner);
-	free(s);
-}
-
 /* clang-format off */
-#define FORWARD_INIT(op, params, args) .op = fwd_##op,
-static const struct otp_store_ops forward_ops = {
-    .open = otp_store_open_none,
-    .close = close_sealed,
-    OTP_STORE_OPS(FORWARD_INIT)
+OTP_STORE_OVERRIDE_BEGIN
+static const struct otp_store_ops sealed_ops = {
+    OTP_STORE_FORWARD_ALL
+    .code_issue = sealed_code_issue,
+    .code_get = sealed_code_get,
+    .code_verify = sealed_code_verify,
+    .session_get = sealed_session_get,
+    .session_bind = sealed_session_bind,
+    .session_rotate = sealed_session_rotate,
+    .outbox_claim = sealed_outbox_claim,
+    .outbox_list = sealed_outbox_list,
 };
-#undef FORWARD_INIT
+OTP_STORE_OVERRIDE_END
 /* clang-format on */
 
 struct otp_store *otp_sealed_wrap(struct otp_store *inner, void *keys)
 {
-	struct sealed *w = calloc(1, sizeof *w);
-	if (!w)
-		abort();
-	w->ops = forward_ops;
-	w->ops.code_issue = sealed_code_issue;
-	w->ops.code_get = sealed_code_get;
-	w->ops.code_verify = sealed_code_verify;
-	w->ops.session_get = sealed_session_get;
-	w->ops.session_bind = sealed_session_bind;
-	w->ops.session_rotate = sealed_session_rotate;
-	w->ops.outbox_claim = sealed_outbox_claim;
-	w->ops.outbox_list = sealed_outbox_list;
-	w->ops.name = inner->ops->name;
-	w->ops.scheme = inner->ops->scheme;
-	w->ops.version = inner->ops->version;
-	w->ops.caps = inner->ops->caps;
-	w->base.ops = &w->ops;
-	w->inner = inner;
+	struct sealed *w = otp_store_wrap_new(sizeof *w, &sealed_ops, inner);
 	w->k = keys;
-	return &w->base;
+	return &w->w.base;
 }
 
 /* phones_reseal's fn: whatever opens, sealed by the current secret. */

@@ -21,6 +21,7 @@
 
 #include "core/alloc.h"
 #include "core/err.h"
+#include "store/decorator.h"
 
 #define WAYS   4
 #define NLOCKS 256 /* a power of two */
@@ -45,8 +46,7 @@ struct otp_session_cache {
 };
 
 struct cached {
-	struct otp_store base;
-	struct otp_store *inner;
+	struct otp_store_wrap w;
 	struct otp_session_cache *c;
 };
 
@@ -152,7 +152,7 @@ static int session_get(struct otp_store *s,
 	st->misses++;
 	pthread_mutex_unlock(&st->mu);
 
-	int rc = otp_store_session_get(cast(s)->inner, hash, now, out);
+	int rc = otp_store_session_get(otp_store_inner(s), hash, now, out);
 	if (rc < 0)
 		return rc;
 
@@ -183,7 +183,7 @@ static int session_get(struct otp_store *s,
 static int code_issue(struct otp_store *s, const struct otp_issue *in,
 		      int64_t now, struct otp_issue_out *out)
 {
-	int rc = otp_store_code_issue(cast(s)->inner, in, now, out);
+	int rc = otp_store_code_issue(otp_store_inner(s), in, now, out);
 	if (in->bind)
 		invalidate(cast(s)->c, in->bind->hash);
 	return rc;
@@ -192,7 +192,7 @@ static int code_issue(struct otp_store *s, const struct otp_issue *in,
 static int code_verify(struct otp_store *s, const struct otp_verify_in *in,
 		       int64_t now, struct otp_verify_out *out)
 {
-	int rc = otp_store_code_verify(cast(s)->inner, in, now, out);
+	int rc = otp_store_code_verify(otp_store_inner(s), in, now, out);
 	if (in->rotate) {
 		invalidate(cast(s)->c, in->old_hash);
 		invalidate(cast(s)->c, in->new_hash);
@@ -204,7 +204,7 @@ static int session_bind(struct otp_store *s, const struct otp_session_bind *b,
 			const char *pending_id, const char *pending_phone,
 			bool count_send, int64_t now)
 {
-	int rc = otp_store_session_bind(cast(s)->inner, b, pending_id,
+	int rc = otp_store_session_bind(otp_store_inner(s), b, pending_id,
 					pending_phone, count_send, now);
 	invalidate(cast(s)->c, b->hash);
 	return rc;
@@ -215,8 +215,8 @@ static int session_rotate(struct otp_store *s,
 			  const unsigned char new_hash[OTP_HASH_LEN],
 			  const char *phone, int64_t expires_ms, int64_t now)
 {
-	int rc = otp_store_session_rotate(cast(s)->inner, old_hash, new_hash,
-					  phone, expires_ms, now);
+	int rc = otp_store_session_rotate(otp_store_inner(s), old_hash,
+					  new_hash, phone, expires_ms, now);
 	invalidate(cast(s)->c, old_hash);
 	invalidate(cast(s)->c, new_hash);
 	return rc;
@@ -225,36 +225,20 @@ static int session_rotate(struct otp_store *s,
 static int session_delete(struct otp_store *s,
 			  const unsigned char hash[OTP_HASH_LEN])
 {
-	int rc = otp_store_session_delete(cast(s)->inner, hash);
+	int rc = otp_store_session_delete(otp_store_inner(s), hash);
 	invalidate(cast(s)->c, hash);
 	return rc;
 }
 
-/* --- everything else (purge aside): straight through, generated from the
- * list of operations (store.h); the table below overrides the ones the cache
- * changes --- */
-
-#define FORWARD(op, params, args)                                              \
-	static inline int fwd_##op params                                      \
-	{                                                                      \
-		s = cast(s)->inner;                                            \
-		return otp_store_##op args;                                    \
-	}
-OTP_STORE_OPS(FORWARD)
-#undef FORWARD
-
-static void close_cached(struct otp_store *s)
-{
-	otp_store_close(cast(s)->inner);
-	free(s);
-}
+/* --- everything else (purge aside): straight through (store/decorator.h) ---
+ */
 
 /* Rows past their expiry are never answered at a later now anyway; dropping
  * them keeps a caller that goes back in time consistent with the backend. */
 static int purge(struct otp_store *s, int64_t now, long *removed)
 {
 	struct otp_session_cache *c = cast(s)->c;
-	int rc = otp_store_purge(cast(s)->inner, now, removed);
+	int rc = otp_store_purge(otp_store_inner(s), now, removed);
 	for (size_t b = 0; b <= c->mask; b++) {
 		struct stripe *st = stripe_of(c, b);
 		pthread_mutex_lock(&st->mu);
@@ -267,20 +251,11 @@ static int purge(struct otp_store *s, int64_t now, long *removed)
 	return rc;
 }
 
-/* C11 6.7.9: a later designated initializer overrides an earlier one, which
- * is the point here: every op forwards, then the cache's own take over. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Woverride-init"
+/* Every op forwards, then the cache's own take over. */
 /* clang-format off */
-#define FORWARD_INIT(op, params, args) .op = fwd_##op,
+OTP_STORE_OVERRIDE_BEGIN
 static const struct otp_store_ops cached_ops = {
-    .name = "session-cache",
-    .scheme = "",
-    .version = 2,
-    .caps = OTP_STORE_CAP_ONE_PROCESS,
-    .open = otp_store_open_none,
-    .close = close_cached,
-    OTP_STORE_OPS(FORWARD_INIT)
+    OTP_STORE_FORWARD_ALL
     .session_get = session_get,
     .code_issue = code_issue,
     .code_verify = code_verify,
@@ -289,16 +264,13 @@ static const struct otp_store_ops cached_ops = {
     .session_delete = session_delete,
     .purge = purge,
 };
-#undef FORWARD_INIT
+OTP_STORE_OVERRIDE_END
 /* clang-format on */
-#pragma GCC diagnostic pop
 
 struct otp_store *otp_store_cached_new(struct otp_store *inner,
 				       struct otp_session_cache *c)
 {
-	struct cached *w = otp_alloc(1, sizeof *w);
-	w->base.ops = &cached_ops;
-	w->inner = inner;
+	struct cached *w = otp_store_wrap_new(sizeof *w, &cached_ops, inner);
 	w->c = c;
-	return &w->base;
+	return &w->w.base;
 }

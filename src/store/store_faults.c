@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "core/err.h"
+#include "store/decorator.h"
 
 #define RULES_MAX 8
 #define ANY_OP	  (-1)
@@ -59,9 +60,7 @@ struct otp_store_faults {
 };
 
 struct faulty {
-	struct otp_store base;
-	struct otp_store_ops ops; /* faulty_ops, inner's name and caps */
-	struct otp_store *inner;
+	struct otp_store_wrap w;
 	struct otp_store_faults *f;
 };
 
@@ -212,25 +211,19 @@ static struct faulty *cast(struct otp_store *s)
 		int rc, lost;                                                  \
 		if (fire(w->f, OP_##op, false, &rc))                           \
 			return rc;                                             \
-		s = w->inner;                                                  \
+		s = w->w.inner;                                                \
 		rc = otp_store_##op args;                                      \
 		return fire(w->f, OP_##op, true, &lost) ? lost : rc;           \
 	}
 OTP_STORE_OPS(FAULTY)
 #undef FAULTY
 
-static void close_faulty(struct otp_store *s)
-{
-	otp_store_close(cast(s)->inner);
-	free(s);
-}
-
 /* clang-format off */
 #define FAULTY_INIT(op, params, args) .op = faulty_##op,
 /* name, version and caps: the inner handle's, set by otp_store_faults_wrap */
 static const struct otp_store_ops faulty_ops = {
     .open = otp_store_open_none,
-    .close = close_faulty,
+    .close = otp_store_wrap_close,
     OTP_STORE_OPS(FAULTY_INIT)
 };
 #undef FAULTY_INIT
@@ -239,16 +232,7 @@ static const struct otp_store_ops faulty_ops = {
 struct otp_store *otp_store_faults_wrap(struct otp_store *inner,
 					struct otp_store_faults *f)
 {
-	struct faulty *w = calloc(1, sizeof *w);
-	if (!w)
-		abort();
-	w->ops = faulty_ops;
-	w->ops.name = inner->ops->name;
-	w->ops.scheme = inner->ops->scheme;
-	w->ops.version = inner->ops->version;
-	w->ops.caps = inner->ops->caps;
-	w->base.ops = &w->ops;
-	w->inner = inner;
+	struct faulty *w = otp_store_wrap_new(sizeof *w, &faulty_ops, inner);
 	w->f = f;
-	return &w->base;
+	return &w->w.base;
 }

@@ -10,10 +10,15 @@
 #define PURGE_BATCH_N 500
 #define PURGE_BATCH   "500" /* PURGE_BATCH_N as text, for SCAN COUNT */
 
-/* Runs the key purge on one SCAN batch; adds what it deleted to *count. */
-static int purge_batch(struct rd *r, const redisReply *keys, int64_t now,
-		       long *count)
+struct purge {
+	int64_t now;
+	long count;
+};
+
+/* Runs the key purge on one SCAN batch; adds what it deleted to count. */
+static int purge_batch(struct rd *r, const redisReply *keys, void *ctx)
 {
+	struct purge *p = ctx;
 	size_t cap = OTP_REDIS_ARGS_FIRST + keys->elements + 1;
 	const char **v = malloc(cap * sizeof *v);
 	size_t *len = malloc(cap * sizeof *len);
@@ -29,14 +34,14 @@ static int purge_batch(struct rd *r, const redisReply *keys, int64_t now,
 		}
 	}
 	int nkeys = argc - OTP_REDIS_ARGS_FIRST;
-	snprintf(when, sizeof when, "%lld", (long long)now);
+	snprintf(when, sizeof when, "%lld", (long long)p->now);
 	v[argc] = when;
 	len[argc++] = strlen(when);
 	redisReply *rep;
 	int rc = otp_redis_eval(&r->conn, OTP_RS_PURGE_KEYS, nkeys, argc, v,
 				len, &rep);
 	if (rc == 0) {
-		*count += (long)el_int(rep, 1);
+		p->count += (long)el_int(rep, 1);
 		freeReplyObject(rep);
 	}
 	free(v);
@@ -51,34 +56,13 @@ static int purge_batch(struct rd *r, const redisReply *keys, int64_t now,
 int otp_redis_purge(struct otp_store *s, int64_t now, long *removed)
 {
 	struct rd *r = cast(s);
-	long count = 0;
+	struct purge p = {now, 0};
 	*removed = 0;
-	char cursor[32] = "0";
-	do {
-		struct otp_redis_args a;
-		args_init(&a);
-		add_str(&a, "SCAN", 5);
-		add_str(&a, cursor, sizeof cursor);
-		add_str(&a, "MATCH", 6);
-		add_str(&a, "otp:{[csil]:*", 16);
-		add_str(&a, "COUNT", 6);
-		add_str(&a, SCAN_COUNT, sizeof SCAN_COUNT);
-		redisReply *rep;
-		int rc = cmd(r, &a, &rep);
-		if (rc)
-			return rc;
-		const redisReply *next = el(rep, 0), *keys = el(rep, 1);
-		if (!next || next->type != REDIS_REPLY_STRING || !keys ||
-		    keys->type != REDIS_REPLY_ARRAY) {
-			freeReplyObject(rep);
-			return OTP_EINTERNAL;
-		}
-		snprintf(cursor, sizeof cursor, "%s", next->str);
-		rc = keys->elements ? purge_batch(r, keys, now, &count) : 0;
-		freeReplyObject(rep);
-		if (rc)
-			return rc;
-	} while (strcmp(cursor, "0") != 0);
+	int rc =
+	    otp_redis_scan(r, "otp:{[csil]:*", SCAN_COUNT, purge_batch, &p);
+	if (rc)
+		return rc;
+	long count = p.count;
 
 	for (;;) {
 		struct otp_redis_args a;
@@ -87,7 +71,7 @@ int otp_redis_purge(struct otp_store *s, int64_t now, long *removed)
 		add_int(&a, now - 24LL * 60 * 60 * 1000);
 		add_str(&a, PURGE_BATCH, sizeof PURGE_BATCH);
 		redisReply *rep;
-		int rc = run(r, OTP_RS_PURGE_OUTBOX, 1, &a, &rep);
+		rc = run(r, OTP_RS_PURGE_OUTBOX, 1, &a, &rep);
 		if (rc)
 			return rc;
 		int64_t seen = el_int(rep, 1);

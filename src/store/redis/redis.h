@@ -207,6 +207,13 @@ int otp_redis_list(struct otp_store *s, enum otp_redis_script sc,
 			       void *ctx),
 		   void *ctx, size_t *n);
 
+/* One SCAN pass over the keys matching pattern, COUNT count at a time:
+ * each(r, keys, ctx) for each batch that is not empty (keys: the reply's
+ * array of key names). 0, or the first error of SCAN or of each. */
+int otp_redis_scan(struct rd *r, const char *pattern, const char *count,
+		   int (*each)(struct rd *r, const redisReply *keys, void *ctx),
+		   void *ctx);
+
 /* ---- the operations, one file per domain ---- */
 
 /* otp_redis_<op> for each of OTP_STORE_OPS (ping included). */

@@ -84,9 +84,17 @@ static int write_back(struct rd *r, const redisReply *rep, otp_reseal_fn *fn,
 	return rc;
 }
 
-static int batch(struct rd *r, const redisReply *keys, const char *mark,
-		 otp_reseal_fn *fn, void *arg, long *n)
+struct pass {
+	const char *mark;
+	otp_reseal_fn *fn;
+	void *arg;
+	long n;
+};
+
+static int batch(struct rd *r, const redisReply *keys, void *ctx)
 {
+	struct pass *p = ctx;
+	const char *mark = p->mark;
 	struct argv a;
 	argv_init(&a, OTP_REDIS_ARGS_FIRST + keys->elements + 1);
 	for (size_t i = 0; i < keys->elements; i++)
@@ -101,42 +109,9 @@ static int batch(struct rd *r, const redisReply *keys, const char *mark,
 	if (rc)
 		return rc;
 	if (rep->elements > 1)
-		rc = write_back(r, rep, fn, arg, n);
+		rc = write_back(r, rep, p->fn, p->arg, &p->n);
 	freeReplyObject(rep);
 	return rc;
-}
-
-/* One SCAN pass over the keys matching pattern. */
-static int pass(struct rd *r, const char *pattern, const char *mark,
-		otp_reseal_fn *fn, void *arg, long *n)
-{
-	char cursor[32] = "0";
-	do {
-		struct otp_redis_args a;
-		args_init(&a);
-		add_str(&a, "SCAN", 5);
-		add_str(&a, cursor, sizeof cursor);
-		add_str(&a, "MATCH", 6);
-		add_str(&a, pattern, 64);
-		add_str(&a, "COUNT", 6);
-		add_str(&a, SCAN_COUNT, sizeof SCAN_COUNT);
-		redisReply *rep;
-		int rc = cmd(r, &a, &rep);
-		if (rc)
-			return rc;
-		const redisReply *next = el(rep, 0), *keys = el(rep, 1);
-		if (!next || next->type != REDIS_REPLY_STRING || !keys ||
-		    keys->type != REDIS_REPLY_ARRAY) {
-			freeReplyObject(rep);
-			return OTP_EINTERNAL;
-		}
-		snprintf(cursor, sizeof cursor, "%s", next->str);
-		rc = keys->elements ? batch(r, keys, mark, fn, arg, n) : 0;
-		freeReplyObject(rep);
-		if (rc)
-			return rc;
-	} while (strcmp(cursor, "0") != 0);
-	return 0;
 }
 
 /* Sends a plain command of two or three words; 0 with the reply in *out. */
@@ -165,8 +140,10 @@ int otp_redis_phones_reseal(struct otp_store *s, const char *mark,
 	bool done =
 	    rep->type == REDIS_REPLY_STRING && strcmp(rep->str, mark) == 0;
 	freeReplyObject(rep);
+	struct pass p = {mark, fn, arg, 0};
 	for (size_t i = 0; !done && rc == 0 && i < COUNT(patterns); i++)
-		rc = pass(r, patterns[i], mark, fn, arg, n);
+		rc = otp_redis_scan(r, patterns[i], SCAN_COUNT, batch, &p);
+	*n = p.n;
 	if (!done && rc == 0 && (rc = meta(r, "SET", mark, &rep)) == 0)
 		freeReplyObject(rep);
 	return rc;

@@ -66,6 +66,39 @@ int otp_redis_run_word(struct rd *r, enum otp_redis_script sc, int nkeys,
 	return rc;
 }
 
+int otp_redis_scan(struct rd *r, const char *pattern, const char *count,
+		   int (*each)(struct rd *r, const redisReply *keys, void *ctx),
+		   void *ctx)
+{
+	char cursor[32] = "0";
+	do {
+		struct otp_redis_args a;
+		args_init(&a);
+		add_str(&a, "SCAN", 5);
+		add_str(&a, cursor, sizeof cursor);
+		add_str(&a, "MATCH", 6);
+		add_str(&a, pattern, OTP_REDIS_ARG_TEXT);
+		add_str(&a, "COUNT", 6);
+		add_str(&a, count, 16);
+		redisReply *rep;
+		int rc = cmd(r, &a, &rep);
+		if (rc)
+			return rc;
+		const redisReply *next = el(rep, 0), *keys = el(rep, 1);
+		if (!next || next->type != REDIS_REPLY_STRING || !keys ||
+		    keys->type != REDIS_REPLY_ARRAY) {
+			freeReplyObject(rep);
+			return OTP_EINTERNAL;
+		}
+		snprintf(cursor, sizeof cursor, "%s", next->str);
+		rc = keys->elements ? each(r, keys, ctx) : 0;
+		freeReplyObject(rep);
+		if (rc)
+			return rc;
+	} while (strcmp(cursor, "0") != 0);
+	return 0;
+}
+
 int otp_redis_list(struct otp_store *s, enum otp_redis_script sc,
 		   struct otp_redis_args *a, size_t max, size_t width,
 		   int (*each)(const redisReply *rep, size_t i, size_t k,

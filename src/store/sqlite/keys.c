@@ -36,17 +36,14 @@ int otp_sq_apikey_put(struct otp_store *s, const struct otp_apikey *k)
 int otp_sq_apikey_replace(struct otp_store *s, const char *old_id,
 			  const struct otp_apikey *k)
 {
-	struct sq *h = otp_sq_cast(s);
 	struct conn *q;
-	int rc = otp_sq_begin(h, &q);
+	int rc = otp_sq_begin(otp_sq_cast(s), &q);
 	if (rc)
 		return rc;
 	rc = otp_sq_exec(q->st[ST_KEY_DELETE], "k", old_id);
-	if (rc == 0 && sqlite3_changes(q->db) == 0)
-		rc = OTP_ENOTFOUND;
-	if (rc == 0)
-		rc = put(q, k);
-	return otp_sq_end(h, rc == OTP_ECONFLICT ? 0 : rc);
+	if (rc == 0) /* a new id taken already: that row stays */
+		rc = sqlite3_changes(q->db) ? put(q, k) : OTP_ENOTFOUND;
+	return otp_sq_end(otp_sq_cast(s), rc == OTP_ECONFLICT ? 0 : rc);
 }
 
 /* Copies the current row of ST_KEY_GET or ST_KEY_LIST into k. */
