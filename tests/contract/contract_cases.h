@@ -40,6 +40,14 @@ void ct_check_session(const struct otp_session *got, const char *phone,
 		      int64_t authenticated_ms, int64_t expires_ms,
 		      const char *pending_id, const char *pending_phone,
 		      int sends);
+/* The live session hash names at now has these six fields. */
+#define CT_SESSION_IS(s, hash, now, ...)                                       \
+	do {                                                                   \
+		struct otp_session got_;                                       \
+		CHECK_INT(otp_store_session_get(s, hash, now, &got_), 0);      \
+		ct_check_session(&got_, __VA_ARGS__);                          \
+	} while (0)
+
 /* ct_open_claimed(), the message's id into *id and its copy freed: the
  * claim stands until its lease runs out. */
 struct otp_store *ct_open_released(struct otp_code_new *c, int64_t *id);
@@ -75,7 +83,6 @@ struct otp_store *ct_open_claimed_each(struct otp_code_new *c,
 	X(ct_issue_atomic) \
 	X(ct_code_get) \
 	X(ct_rotate) \
-	X(ct_rotate_only_on_ok) \
 	X(ct_session_expiry) \
 	X(ct_session_bind) \
 	X(ct_session_bind_upstream) \

@@ -71,14 +71,16 @@ void ct_apikey_replace(void)
 {
 	struct otp_store *s = ct_open();
 	CHECK(s);
-	struct otp_apikey old =
-	    ct_make_key("00000000000000c1", "shop", 1, CT_T0 + 10);
-	struct otp_apikey other =
-	    ct_make_key("00000000000000c2", "ci", 2, CT_T0 + 20);
-	CHECK_INT(otp_store_apikey_put(s, &old), 0);
-	CHECK_INT(otp_store_apikey_put(s, &other), 0);
-	struct otp_apikey moved =
-	    ct_make_key("00000000000000d1", "shop", 3, CT_T0 + 10);
+	/* old, another, and old's row under its new hash */
+	const struct otp_apikey k[] = {
+	    ct_make_key("00000000000000c1", "shop", 1, CT_T0 + 10),
+	    ct_make_key("00000000000000c2", "ci", 2, CT_T0 + 20),
+	    ct_make_key("00000000000000d1", "shop", 3, CT_T0 + 10),
+	};
+	const struct otp_apikey old = k[0], other = k[1];
+	for (int i = 0; i < 2; i++)
+		CHECK_INT(otp_store_apikey_put(s, &k[i]), 0);
+	struct otp_apikey moved = k[2];
 	moved.revoked_ms = CT_T0 + 15;
 	CHECK_INT(otp_store_apikey_replace(s, "00000000000000ff", &moved),
 		  OTP_ENOTFOUND);

@@ -9,26 +9,10 @@
 
 #include "contract_cases.h"
 
+/* A verify that rotates: no new session and the old one as it was after
+ * a wrong code, or the right code for another phone; after the right one,
+ * the old session gone and the new one logged in, in the same step. */
 void ct_rotate(void)
-{
-	struct otp_session_bind b;
-	struct otp_code_new c;
-	struct otp_store *s = ct_open_bound(&b, 0x11, CT_T0 + CT_DAY, &c);
-	CHECK(s);
-	struct otp_verify_in in =
-	    ct_make_rotate(c.id, CT_RIGHT, b.hash, 0x22, CT_T0 + 2 * CT_DAY);
-	struct otp_verify_out out;
-	CHECK_INT(ct_verify(s, &in, CT_T0 + 10, &out), OTP_VERIFY_OK);
-	struct otp_session sess;
-	CHECK_INT(otp_store_session_get(s, in.old_hash, CT_T0 + 20, &sess),
-		  OTP_ENOTFOUND);
-	CHECK_INT(otp_store_session_get(s, in.new_hash, CT_T0 + 20, &sess), 0);
-	ct_check_session(&sess, CT_P1, CT_T0 + 10, CT_T0 + 2 * CT_DAY, "", "",
-			 0);
-	otp_store_close(s);
-}
-
-void ct_rotate_only_on_ok(void)
 {
 	struct otp_session_bind b;
 	struct otp_code_new c;
@@ -37,16 +21,22 @@ void ct_rotate_only_on_ok(void)
 	struct otp_verify_in in =
 	    ct_make_rotate(c.id, CT_WRONG, b.hash, 0x22, CT_T0 + 2 * CT_DAY);
 	struct otp_verify_out out;
+	struct otp_session sess;
 	CHECK_INT(ct_verify(s, &in, CT_T0 + 10, &out), OTP_VERIFY_WRONG);
 	memset(in.mac, CT_RIGHT, sizeof in.mac);
 	snprintf(in.expect_phone, sizeof in.expect_phone, "%s", CT_P2);
 	CHECK_INT(ct_verify(s, &in, CT_T0 + 11, &out), OTP_VERIFY_WRONG);
-	struct otp_session sess;
-	CHECK_INT(otp_store_session_get(s, in.new_hash, CT_T0 + 20, &sess),
+	CHECK_INT(otp_store_session_get(s, in.new_hash, CT_T0 + 12, &sess),
 		  OTP_ENOTFOUND);
-	CHECK_INT(otp_store_session_get(s, in.old_hash, CT_T0 + 20, &sess), 0);
-	CHECK_STR(sess.pending_id, c.id);
-	CHECK_STR(sess.phone, "");
+	CT_SESSION_IS(s, in.old_hash, CT_T0 + 12, "", 0, CT_T0 + CT_DAY, c.id,
+		      CT_P1, 0);
+
+	in.expect_phone[0] = '\0';
+	CHECK_INT(ct_verify(s, &in, CT_T0 + 13, &out), OTP_VERIFY_OK);
+	CHECK_INT(otp_store_session_get(s, in.old_hash, CT_T0 + 20, &sess),
+		  OTP_ENOTFOUND);
+	CT_SESSION_IS(s, in.new_hash, CT_T0 + 20, CT_P1, CT_T0 + 13,
+		      CT_T0 + 2 * CT_DAY, "", "", 0);
 	otp_store_close(s);
 }
 
@@ -72,26 +62,23 @@ void ct_session_bind(void)
 {
 	struct otp_store *s = ct_open();
 	CHECK(s);
-	struct otp_session sess;
 	struct otp_session_bind b = ct_make_bind(0x55, CT_T0 + 5000);
 	struct otp_code_new c1 = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
 	CHECK_INT(ct_issue(s, &c1, &b, CT_T0), 0);
-	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0 + 1, &sess), 0);
-	ct_check_session(&sess, "", 0, CT_T0 + 5000, c1.id, CT_P1, 0);
+	CT_SESSION_IS(s, b.hash, CT_T0 + 1, "", 0, CT_T0 + 5000, c1.id, CT_P1,
+		      0);
 
 	/* A resend binds the new code; the session never gets shorter. */
 	b.expires_ms = CT_T0 + 3000;
 	struct otp_code_new c2 = ct_make_code(2, CT_P1, CT_T0 + CT_TTL + 100);
 	CHECK_INT(ct_issue(s, &c2, &b, CT_T0 + 100), 0);
-	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0 + 101, &sess), 0);
-	CHECK_STR(sess.pending_id, c2.id);
-	CHECK_INT(sess.expires_ms, CT_T0 + 5000);
+	CT_SESSION_IS(s, b.hash, CT_T0 + 101, "", 0, CT_T0 + 5000, c2.id, CT_P1,
+		      0);
 	b.expires_ms = CT_T0 + 9000;
 	struct otp_code_new c3 = ct_make_code(3, CT_P1, CT_T0 + CT_TTL + 200);
 	CHECK_INT(ct_issue(s, &c3, &b, CT_T0 + 200), 0);
-	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0 + 201, &sess), 0);
-	CHECK_STR(sess.pending_id, c3.id);
-	CHECK_INT(sess.expires_ms, CT_T0 + 9000);
+	CT_SESSION_IS(s, b.hash, CT_T0 + 201, "", 0, CT_T0 + 9000, c3.id, CT_P1,
+		      0);
 
 	/* Binding a logged-in session keeps its login. */
 	struct otp_verify_in in =
@@ -101,23 +88,16 @@ void ct_session_bind(void)
 	struct otp_session_bind b2 = ct_make_bind(0x66, CT_T0 + 10000);
 	struct otp_code_new c4 = ct_make_code(4, CT_P2, CT_T0 + CT_TTL + 400);
 	CHECK_INT(ct_issue(s, &c4, &b2, CT_T0 + 400), 0);
-	CHECK_INT(otp_store_session_get(s, b2.hash, CT_T0 + 401, &sess), 0);
-	CHECK_STR(sess.phone, CT_P1);
-	CHECK_INT(sess.authenticated_ms, CT_T0 + 300);
-	CHECK_INT(sess.expires_ms, CT_T0 + 20000);
-	CHECK_STR(sess.pending_id, c4.id);
-	CHECK_STR(sess.pending_phone, CT_P2);
+	CT_SESSION_IS(s, b2.hash, CT_T0 + 401, CT_P1, CT_T0 + 300,
+		      CT_T0 + 20000, c4.id, CT_P2, 0);
 
 	/* But an expired session, even one not purged yet, is not revived
 	 * with its old login by a new binding. */
 	b2.expires_ms = CT_T0 + 40000;
 	struct otp_code_new c5 = ct_make_code(5, CT_P2, CT_T0 + CT_TTL + 30000);
 	CHECK_INT(ct_issue(s, &c5, &b2, CT_T0 + 30000), 0);
-	CHECK_INT(otp_store_session_get(s, b2.hash, CT_T0 + 30001, &sess), 0);
-	CHECK_STR(sess.phone, "");
-	CHECK_INT(sess.authenticated_ms, 0);
-	CHECK_INT(sess.expires_ms, CT_T0 + 40000);
-	CHECK_STR(sess.pending_id, c5.id);
+	CT_SESSION_IS(s, b2.hash, CT_T0 + 30001, "", 0, CT_T0 + 40000, c5.id,
+		      CT_P2, 0);
 	otp_store_close(s);
 }
 
@@ -126,21 +106,17 @@ void ct_session_bind_upstream(void)
 {
 	struct otp_store *s = ct_open();
 	CHECK(s);
-	struct otp_session sess;
 	struct otp_session_bind b = ct_make_bind(0xa1, CT_T0 + 5000);
 	CHECK_INT(otp_store_session_bind(s, &b, "up-1", CT_P1, true, CT_T0), 0);
-	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0 + 1, &sess), 0);
-	ct_check_session(&sess, "", 0, CT_T0 + 5000, "up-1", CT_P1, 1);
+	CT_SESSION_IS(s, b.hash, CT_T0 + 1, "", 0, CT_T0 + 5000, "up-1", CT_P1,
+		      1);
 
 	/* NULL keeps the pending code; the session never gets shorter. */
 	b.expires_ms = CT_T0 + 3000;
 	CHECK_INT(otp_store_session_bind(s, &b, NULL, NULL, true, CT_T0 + 10),
 		  0);
-	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0 + 11, &sess), 0);
-	CHECK_STR(sess.pending_id, "up-1");
-	CHECK_STR(sess.pending_phone, CT_P1);
-	CHECK_INT(sess.expires_ms, CT_T0 + 5000);
-	CHECK_INT(sess.sends, 2);
+	CT_SESSION_IS(s, b.hash, CT_T0 + 11, "", 0, CT_T0 + 5000, "up-1", CT_P1,
+		      2);
 
 	/* A provider's id may be 64 characters long. */
 	char longid[OTP_PENDING_MAX];
@@ -149,27 +125,19 @@ void ct_session_bind_upstream(void)
 	b.expires_ms = CT_T0 + 9000;
 	CHECK_INT(
 	    otp_store_session_bind(s, &b, longid, CT_P2, false, CT_T0 + 20), 0);
-	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0 + 21, &sess), 0);
-	CHECK_STR(sess.pending_id, longid);
-	CHECK_STR(sess.pending_phone, CT_P2);
-	CHECK_INT(sess.expires_ms, CT_T0 + 9000);
-	CHECK_INT(sess.sends, 2);
+	CT_SESSION_IS(s, b.hash, CT_T0 + 21, "", 0, CT_T0 + 9000, longid, CT_P2,
+		      2);
 	/* "" clears it. */
 	CHECK_INT(otp_store_session_bind(s, &b, "", NULL, false, CT_T0 + 30),
 		  0);
-	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0 + 31, &sess), 0);
-	CHECK_STR(sess.pending_id, "");
-	CHECK_STR(sess.pending_phone, "");
-	CHECK_INT(sess.sends, 2);
+	CT_SESSION_IS(s, b.hash, CT_T0 + 31, "", 0, CT_T0 + 9000, "", "", 2);
 
 	/* A local send bound to it sets the pending code and its phone, and
 	 * counts no send. */
 	struct otp_code_new c = ct_make_code(1, CT_P3, CT_T0 + CT_TTL);
 	CHECK_INT(ct_issue(s, &c, &b, CT_T0 + 40), 0);
-	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0 + 41, &sess), 0);
-	CHECK_STR(sess.pending_id, c.id);
-	CHECK_STR(sess.pending_phone, CT_P3);
-	CHECK_INT(sess.sends, 2);
+	CT_SESSION_IS(s, b.hash, CT_T0 + 41, "", 0, CT_T0 + 9000, c.id, CT_P3,
+		      2);
 
 	/* An expired row, not purged yet, starts over: no login, no pending
 	 * code, no sends carried over. */
@@ -181,17 +149,14 @@ void ct_session_bind_upstream(void)
 	struct otp_session_bind b2 = ct_make_bind(0xa2, CT_T0 + 6000);
 	CHECK_INT(
 	    otp_store_session_bind(s, &b2, "up-2", CT_P1, true, CT_T0 + 60), 0);
-	CHECK_INT(otp_store_session_get(s, b2.hash, CT_T0 + 61, &sess), 0);
-	CHECK_STR(sess.phone, CT_P1); /* live: the login stays */
-	CHECK_INT(sess.authenticated_ms, CT_T0 + 50);
-	CHECK_INT(sess.expires_ms, CT_T0 + 10000);
-	CHECK_STR(sess.pending_id, "up-2");
-	CHECK_INT(sess.sends, 1);
+	/* live: the login stays */
+	CT_SESSION_IS(s, b2.hash, CT_T0 + 61, CT_P1, CT_T0 + 50, CT_T0 + 10000,
+		      "up-2", CT_P1, 1);
 	b2.expires_ms = CT_T0 + 30000;
 	CHECK_INT(
 	    otp_store_session_bind(s, &b2, NULL, NULL, true, CT_T0 + 10000), 0);
-	CHECK_INT(otp_store_session_get(s, b2.hash, CT_T0 + 10001, &sess), 0);
-	ct_check_session(&sess, "", 0, CT_T0 + 30000, "", "", 1);
+	CT_SESSION_IS(s, b2.hash, CT_T0 + 10001, "", 0, CT_T0 + 30000, "", "",
+		      1);
 	otp_store_close(s);
 }
 
@@ -211,8 +176,8 @@ void ct_session_rotate_op(void)
 		  0);
 	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0 + 11, &sess),
 		  OTP_ENOTFOUND);
-	CHECK_INT(otp_store_session_get(s, h2, CT_T0 + 11, &sess), 0);
-	ct_check_session(&sess, CT_P1, CT_T0 + 10, CT_T0 + CT_DAY, "", "", 0);
+	CT_SESSION_IS(s, h2, CT_T0 + 11, CT_P1, CT_T0 + 10, CT_T0 + CT_DAY, "",
+		      "", 0);
 
 	/* The old one is gone: rotating it again changes nothing. */
 	CHECK_INT(otp_store_session_rotate(s, b.hash, h3, CT_P2, CT_T0 + CT_DAY,

@@ -48,6 +48,12 @@ static int open_named(char *path, size_t cap, const char *what,
 	return open_path(path, out);
 }
 
+/* Declares path and s: a fresh store on the file named for `what`. */
+#define OPEN_NAMED(what)                                                       \
+	char path[128];                                                        \
+	struct otp_store *s;                                                   \
+	CHECK_INT(open_named(path, sizeof path, what, &s), 0)
+
 static int open_fresh(struct otp_store **out)
 {
 	char path[128];
@@ -110,9 +116,7 @@ static int64_t count_rows(const char *kind, const char *request_id)
 
 static void sq_reopen_keeps_state(void)
 {
-	char path[128];
-	struct otp_store *s;
-	CHECK_INT(open_named(path, sizeof path, "reopen", &s), 0);
+	OPEN_NAMED("reopen");
 	struct otp_limit l = ct_make_limit("ph:" CT_P1, 1000, 1);
 	int64_t retry;
 	CHECK_INT(otp_store_limit_take(s, &l, 1, CT_T0, &retry), 0);
@@ -136,9 +140,7 @@ static void sq_reopen_keeps_state(void)
 
 static void sq_schema_version(void)
 {
-	char path[128];
-	struct otp_store *s;
-	CHECK_INT(open_named(path, sizeof path, "fresh", &s), 0);
+	OPEN_NAMED("fresh");
 	otp_store_close(s);
 	sqlite3 *db;
 	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
@@ -498,9 +500,7 @@ static void sq_purge_counts(void)
 
 static void sq_outbox_on_disk(void)
 {
-	char path[128];
-	struct otp_store *s;
-	CHECK_INT(open_named(path, sizeof path, "disk", &s), 0);
+	OPEN_NAMED("disk");
 	struct otp_code_new c1 = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
 	struct otp_code_new c2 = ct_make_code(2, CT_P2, CT_T0 + CT_TTL);
 	struct otp_code_new c3 = ct_make_code(3, CT_P3, CT_T0 + CT_TTL);
@@ -568,9 +568,7 @@ static void sq_outbox_on_disk(void)
  * fine once the lock is gone. */
 static void sq_busy(void)
 {
-	char path[128];
-	struct otp_store *s;
-	CHECK_INT(open_named(path, sizeof path, "busy", &s), 0);
+	OPEN_NAMED("busy");
 	struct otp_session_bind b = ct_make_bind(0x31, CT_T0 + CT_DAY);
 	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
 	CHECK_INT(ct_issue(s, &c, &b, CT_T0), 0);
@@ -646,9 +644,7 @@ static void *write_codes(void *arg)
  * every answer is right and every write is there afterwards. */
 static void sq_writer_many_threads(void)
 {
-	char path[128];
-	struct otp_store *s;
-	CHECK_INT(open_named(path, sizeof path, "writers", &s), 0);
+	OPEN_NAMED("writers");
 	struct writer_job j[WRITERS];
 	pthread_t t[WRITERS];
 	for (int i = 0; i < WRITERS; i++) {
@@ -760,9 +756,7 @@ static void run_held(struct otp_store *s, const char *path, struct batch_op *o,
  * once, with the others' work. */
 static void sq_writer_batch(void)
 {
-	char path[128];
-	struct otp_store *s;
-	CHECK_INT(open_named(path, sizeof path, "batch", &s), 0);
+	OPEN_NAMED("batch");
 	struct otp_idem k = ct_make_idem(CT_IDEM_A, CT_T0 + CT_DAY);
 	struct otp_limit l = ct_make_limit("ph:batch", 3600000, 1);
 	enum { A, B, C, D, OK1, OK2, NOPS };
@@ -932,9 +926,7 @@ static void sq_fault_issue(void)
 {
 	static const int answers[] = {SQLITE_FULL, SQLITE_IOERR};
 	CHECK_INT(otp_sqlite_fault_install(), 0);
-	char path[128];
-	struct otp_store *s;
-	CHECK_INT(open_named(path, sizeof path, "fault", &s), 0);
+	OPEN_NAMED("fault");
 	struct otp_code_new c1 = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
 	CHECK_INT(ct_issue(s, &c1, NULL, CT_T0), 0);
 	for (unsigned i = 0; i < 2; i++) {
@@ -980,9 +972,7 @@ static void sq_fault_commit_batch(void)
 {
 	enum { NOPS = 3 };
 	CHECK_INT(otp_sqlite_fault_install(), 0);
-	char path[128];
-	struct otp_store *s;
-	CHECK_INT(open_named(path, sizeof path, "faultbatch", &s), 0);
+	OPEN_NAMED("faultbatch");
 	struct batch_op o[NOPS];
 	memset(o, 0, sizeof o);
 	static const char *const phones[NOPS] = {CT_P1, CT_P2, CT_P3};
