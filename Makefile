@@ -86,7 +86,7 @@ $(BUILD)/tests/test_%: test_%.c $(BUILD)/libotpd.a tests/unit/harness.h
 	$(CC) $(CFLAGS) -Itests/unit -MMD -MP -o $@ $< $(filter %.o,$^) $(BUILD)/libotpd.a $(LDFLAGS) $(LDLIBS)
 # The store contract, compiled once, linked into each backend's runner.
 CONTRACT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard tests/contract/*.c)))
-$(addprefix $(BUILD)/tests/test_store_,sqlite redis cache faults): $(CONTRACT_OBJ)
+$(addprefix $(BUILD)/tests/test_store_,sqlite sqlite_full redis cache faults): $(CONTRACT_OBJ)
 
 $(BUILD)/bench/seed: bench/seed.c $(BUILD)/libotpd.a
 	@mkdir -p $(dir $@)
