@@ -39,7 +39,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*/test_*.c tests/unit/test_*.c))
 UNIT_BIN := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(UNIT_SRC))))
 vpath test_%.c $(sort $(dir $(UNIT_SRC)))
 
-.PHONY: all run test unit http lint format deps-build deps-test clean docs bench
+.PHONY: all run test unit http fault lint format deps-build deps-test clean docs bench
 .PHONY: man install uninstall FORCE
 all: $(BUILD)/otpd $(BUILD)/otpctl $(BUILD)/otpd.8
 $(BUILD)/src/core/config_text.o: CFLAGS += -DOTPD_VERSION='"$(VERSION)"'
@@ -112,6 +112,9 @@ unit: $(UNIT_BIN)
 
 http: all
 	@scripts/run-tests $(BUILD) $(PYTHON) http
+
+fault: all
+	@scripts/run-tests $(BUILD) $(PYTHON) fault
 
 bench:
 	@scripts/deps bench
