@@ -39,7 +39,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*/test_*.c tests/unit/test_*.c))
 UNIT_BIN := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(UNIT_SRC))))
 vpath test_%.c $(sort $(dir $(UNIT_SRC)))
 
-.PHONY: all run test unit http lint format deps-build deps-test clean docs bench
+.PHONY: all run test unit http fault lint format deps-build deps-test clean docs bench
 .PHONY: man install uninstall FORCE
 all: $(BUILD)/otpd $(BUILD)/otpctl $(BUILD)/otpd.8
 $(BUILD)/src/core/config_text.o: CFLAGS += -DOTPD_VERSION='"$(VERSION)"'
@@ -86,7 +86,7 @@ $(BUILD)/tests/test_%: test_%.c $(BUILD)/libotpd.a tests/unit/harness.h
 	$(CC) $(CFLAGS) -Itests/unit -MMD -MP -o $@ $< $(filter %.o,$^) $(BUILD)/libotpd.a $(LDFLAGS) $(LDLIBS)
 # The store contract, compiled once, linked into each backend's runner.
 CONTRACT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard tests/contract/*.c)))
-$(addprefix $(BUILD)/tests/test_store_,sqlite redis cache faults): $(CONTRACT_OBJ)
+$(addprefix $(BUILD)/tests/test_store_,sqlite sqlite_full redis cache faults): $(CONTRACT_OBJ)
 
 $(BUILD)/bench/seed: bench/seed.c $(BUILD)/libotpd.a
 	@mkdir -p $(dir $@)
@@ -112,6 +112,9 @@ unit: $(UNIT_BIN)
 
 http: all
 	@scripts/run-tests $(BUILD) $(PYTHON) http
+
+fault: all
+	@scripts/run-tests $(BUILD) $(PYTHON) fault
 
 bench:
 	@scripts/deps bench

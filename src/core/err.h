@@ -55,6 +55,10 @@
 	  "too many requests with this API key")                               \
 	X(EUPSTREAM, 502, "upstream_failed", "upstream provider failed")       \
 	X(EUNAVAIL, 503, "backend_unavailable", "storage backend unavailable") \
+	X(EFULL, 503, "storage_full",                                          \
+	  "storage is full: nothing was written, try again later")             \
+	X(EOUTCOME, 503, "outcome_unknown",                                    \
+	  "the store may have done it but its answer was lost")                \
 	X(EBUSY, 503, "busy", "server is shutting down")
 
 enum otp_err {

@@ -138,6 +138,10 @@ static enum otp_m_send send_outcome(int rc, bool replayed)
 		return OTP_M_SEND_upstream_failed;
 	case OTP_EUNAVAIL:
 		return OTP_M_SEND_store_unavailable;
+	case OTP_EFULL:
+		return OTP_M_SEND_storage_full;
+	case OTP_EOUTCOME:
+		return OTP_M_SEND_outcome_unknown;
 	default:
 		return OTP_M_SEND_error;
 	}
@@ -163,6 +167,10 @@ static enum otp_m_verify verify_outcome(int rc)
 		return OTP_M_VERIFY_upstream_failed;
 	case OTP_EUNAVAIL:
 		return OTP_M_VERIFY_store_unavailable;
+	case OTP_EFULL:
+		return OTP_M_VERIFY_storage_full;
+	case OTP_EOUTCOME:
+		return OTP_M_VERIFY_outcome_unknown;
 	default:
 		return OTP_M_VERIFY_error;
 	}

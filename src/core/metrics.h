@@ -38,6 +38,8 @@
 	X(idempotency_conflict)                                                \
 	X(upstream_failed)                                                     \
 	X(store_unavailable)                                                   \
+	X(storage_full)                                                        \
+	X(outcome_unknown)                                                     \
 	X(error)
 /* A verification's outcome. */
 #define OTP_METRICS_VERIFY_OUTCOMES(X)                                         \
@@ -52,6 +54,8 @@
 	X(session_expired)                                                     \
 	X(upstream_failed)                                                     \
 	X(store_unavailable)                                                   \
+	X(storage_full)                                                        \
+	X(outcome_unknown)                                                     \
 	X(error)
 /* Which limit refused a request. */
 #define OTP_METRICS_LIMITS(X) X(ip) X(key) X(phone)

@@ -267,8 +267,12 @@ def test_redis_cut_then_restored_through_a_proxy(proxied):
     proxy.cut()
     for _ in range(3):
         t0 = time.monotonic()
-        assert_error(a.send(a.browser(), "+14155550199"), 503,
-                     "backend_unavailable")
+        # a command that left just before the cut reached the proxy may
+        # have run, for all otpd knows: outcome_unknown, not a promise
+        r = a.send(a.browser(), "+14155550199")
+        assert r.status_code == 503, r.text
+        assert r.json()["code"] in ("backend_unavailable",
+                                    "outcome_unknown"), r.text
         assert_error(requests.get(a.url("/readyz"), timeout=5), 503,
                      "backend_unavailable")
         assert time.monotonic() - t0 < 2.0
@@ -283,17 +287,20 @@ def test_redis_cut_then_restored_through_a_proxy(proxied):
 
 def test_redis_frozen_then_thawed_through_a_proxy(proxied):
     # Redis hangs (connections open, nothing answered): a send answers 503
-    # JSON, not a hang (bound: a generous 10 s here; measured 0.5-1.0 s,
-    # issue 13 saw up to 2 s where the README says 500 ms), and after the
-    # thaw otpd recovers without a restart.
+    # JSON, not a hang (bound: a generous 10 s here; measured 0.4 s, one
+    # command timeout; issue 13 saw up to 2 s before the stall in conn.c),
+    # and after the thaw otpd recovers without a restart.
     a, proxy = proxied
     assert a.send(a.browser(), PHONE).status_code == 200
 
     proxy.freeze()
     t0 = time.monotonic()
-    assert_error(a.send(a.browser(), "+14155550199"), 503,
-                 "backend_unavailable")
+    r = a.send(a.browser(), "+14155550199")
     took = time.monotonic() - t0
+    # its write left for Redis: it runs at the thaw, so not a promise that
+    # nothing happened (tests/fault/test_redis_faults.py has the load)
+    assert r.status_code == 503, r.text
+    assert r.json()["code"] in ("backend_unavailable", "outcome_unknown")
     print(f"frozen Redis: send answered 503 after {took:.2f} s")
     assert took < 10
     assert requests.get(a.url("/readyz"), timeout=15).status_code == 503

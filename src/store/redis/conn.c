@@ -1,6 +1,12 @@
 /* conn.c - one connection to Redis (see conn.h): the URL,
  * connecting with AUTH, SELECT and the scripts, timeouts, reconnection with
  * backoff, running commands and scripts, and mapping Redis's errors.
+ * A Redis that stops answering (frozen, SIGSTOP, a dead path) costs one
+ * command timeout: after it, every handle of the process answers
+ * OTP_EUNAVAIL at once, without touching the network, while one probe at a
+ * time finds out whether Redis is back (the stall). A command that left
+ * and got no answer may have run: a script that writes then answers
+ * OTP_EOUTCOME, never OTP_EUNAVAIL (which says nothing was done).
  * The only clock it reads is the monotonic one, for the backoff.
  * Not here: what the scripts do and which keys they touch (scripts.c,
  * the domain files).
@@ -21,8 +27,12 @@
 #include "core/log.h"
 #include "store/redis/stats.h"
 
-#define CONNECT_MS     1000
-#define COMMAND_MS     500
+/* A connect, a command and a probe each wait at most this long, so that a
+ * request on a frozen Redis is answered 503 within ~500 ms. */
+#define CONNECT_MS 400
+#define COMMAND_MS 400
+/* After a timeout, how long nobody but the probe tries Redis. */
+#define STALL_MS       200
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 1000
 #define COUNT(a)       (sizeof(a) / sizeof((a)[0]))
@@ -81,8 +91,43 @@ static void note_down(struct otp_redis *r, const char *why)
 	r->down = true;
 }
 
+/* The stall (see the top): 0, or the monotonic ms before which no handle
+ * tries Redis. Whoever finds it passed moves it on by a probe's time and
+ * is the probe; any answer from Redis ends it. */
+static _Atomic int64_t stall_until;
+
+static void stall(void)
+{
+	atomic_store(&stall_until, otp_clock_mono_ms() + STALL_MS);
+}
+
+/* Whether this call must not try Redis now (another is the probe). */
+static bool stalled(void)
+{
+	int64_t until = atomic_load(&stall_until);
+	if (until == 0)
+		return false;
+	int64_t now = otp_clock_mono_ms();
+	if (now < until)
+		return true;
+	return !atomic_compare_exchange_strong(&stall_until, &until,
+					       now + COMMAND_MS + STALL_MS);
+}
+
+/* A wait of `since` that lasted the whole timeout: Redis does not answer. */
+static void timed_out(int64_t since)
+{
+	if (otp_clock_mono_ms() - since >= COMMAND_MS - 50)
+		stall();
+}
+
 static void note_up(struct otp_redis *r)
 {
+	int64_t until = atomic_load(&stall_until);
+	if (until && atomic_compare_exchange_strong(&stall_until, &until, 0))
+		/* Handles waiting out a backoff try again at once. */
+		atomic_fetch_add_explicit(&connected_gen, 1,
+					  memory_order_relaxed);
 	if (r->down && atomic_exchange(&process_down, false))
 		otp_log(OTP_LOG_INFO, "redis available again", NULL);
 	r->down = false;
@@ -222,6 +267,7 @@ static int dial(struct otp_redis *r)
 		bump(STAT_backoff_refusals);
 		return OTP_EUNAVAIL;
 	}
+	int64_t since = otp_clock_mono_ms();
 	struct timeval ct = {CONNECT_MS / 1000, (CONNECT_MS % 1000) * 1000};
 	struct timeval tv = {COMMAND_MS / 1000, (COMMAND_MS % 1000) * 1000};
 	redisContext *c = redisConnectWithTimeout(r->host, r->port, ct);
@@ -239,6 +285,7 @@ static int dial(struct otp_redis *r)
 	r->retry_at = 0;
 	return 0;
 fail:
+	timed_out(since);
 	bump(STAT_connect_failures);
 	if (rc == OTP_EUNAVAIL) /* the rest was logged where it was seen */
 		note_down(r, !c ? "out of memory" : c->errstr);
@@ -264,6 +311,10 @@ static bool stale(const redisContext *c)
 
 static int ready(struct otp_redis *r)
 {
+	if (stalled()) {
+		bump(STAT_backoff_refusals);
+		return OTP_EUNAVAIL;
+	}
 	if (r->c && (r->c->err || stale(r->c))) {
 		bump(STAT_stale_drops);
 		drop(r);
@@ -272,13 +323,45 @@ static int ready(struct otp_redis *r)
 }
 
 /* A command failed on the wire: the connection is dropped, and the next
- * call connects again at once. */
+ * call connects again at once (unless the stall says wait). */
 static int lost(struct otp_redis *r)
 {
 	note_down(r, r->c ? r->c->errstr : "connection dropped");
 	bump(STAT_lost);
 	drop(r);
 	return OTP_EUNAVAIL;
+}
+
+/* Scripts that change nothing: a lost answer to them is no lost outcome. */
+static bool writes(enum otp_redis_script sc)
+{
+	return sc != OTP_RS_KEY_LIST && sc != OTP_RS_LIST && sc != OTP_RS_STATE;
+}
+
+/* Sends what is appended on r->c and reads n replies into rep[]: 0, or
+ * OTP_EUNAVAIL if the commands did not all leave, or if they did and no
+ * answer came: OTP_EOUTCOME when `wrote` (Redis may have run them, and
+ * will if it was only frozen), OTP_EUNAVAIL for reads. */
+static int roundtrip(struct otp_redis *r, redisReply **rep, int n, bool wrote)
+{
+	int64_t since = otp_clock_mono_ms();
+	int done = 0;
+	for (int i = 0; i < n; i++)
+		rep[i] = NULL;
+	while (!done)
+		if (redisBufferWrite(r->c, &done) != REDIS_OK) {
+			timed_out(since);
+			return lost(r);
+		}
+	for (int i = 0; i < n; i++)
+		if (redisGetReply(r->c, (void **)&rep[i]) != REDIS_OK) {
+			timed_out(since);
+			for (int j = 0; j < i; j++)
+				freeReplyObject(rep[j]);
+			lost(r);
+			return wrote ? OTP_EOUTCOME : OTP_EUNAVAIL;
+		}
+	return 0;
 }
 
 /* Runs a plain command of args a (from slot OTP_REDIS_ARGS_FIRST). *out gets a
@@ -289,11 +372,15 @@ int otp_redis_cmd(struct otp_redis *r, struct otp_redis_args *a,
 	int rc = ready(r);
 	if (rc)
 		return rc;
-	redisReply *rep = redisCommandArgv(r->c, a->n - OTP_REDIS_ARGS_FIRST,
-					   a->v + OTP_REDIS_ARGS_FIRST,
-					   a->len + OTP_REDIS_ARGS_FIRST);
-	if (!rep)
+	redisReply *rep;
+	/* Reads, and DEL, which is safe to repeat: nothing to be unsure of. */
+	if (redisAppendCommandArgv(r->c, a->n - OTP_REDIS_ARGS_FIRST,
+				   a->v + OTP_REDIS_ARGS_FIRST,
+				   a->len + OTP_REDIS_ARGS_FIRST) != REDIS_OK)
 		return lost(r);
+	rc = roundtrip(r, &rep, 1, false);
+	if (rc)
+		return rc;
 	if (rep->type == REDIS_REPLY_ERROR) {
 		rc = reply_error(r, rep->str);
 		freeReplyObject(rep);
@@ -338,9 +425,12 @@ int otp_redis_eval(struct otp_redis *r, enum otp_redis_script sc, int nkeys,
 		return rc;
 	for (int tries = 0;; tries++) {
 		evalsha(r, v, len, nbuf, sc, nkeys);
-		redisReply *rep = redisCommandArgv(r->c, argc, v, len);
-		if (!rep)
+		redisReply *rep;
+		if (redisAppendCommandArgv(r->c, argc, v, len) != REDIS_OK)
 			return lost(r);
+		rc = roundtrip(r, &rep, 1, writes(sc));
+		if (rc)
+			return rc;
 		if (is_noscript(rep) && tries == 0) {
 			freeReplyObject(rep);
 			bump(STAT_script_reloads);
@@ -480,13 +570,11 @@ int otp_redis_cmd_eval(struct otp_redis *r, struct otp_redis_args *a,
 			       a->v + OTP_REDIS_ARGS_FIRST,
 			       a->len + OTP_REDIS_ARGS_FIRST);
 	redisAppendCommandArgv(r->c, b->n, b->v, b->len);
-	redisReply *x = NULL, *y = NULL;
-	if (redisGetReply(r->c, (void **)&x) != REDIS_OK ||
-	    redisGetReply(r->c, (void **)&y) != REDIS_OK) {
-		if (x)
-			freeReplyObject(x);
-		return lost(r);
-	}
+	redisReply *xy[2];
+	rc = roundtrip(r, xy, 2, writes(sc));
+	if (rc)
+		return rc;
+	redisReply *x = xy[0], *y = xy[1];
 	if (is_noscript(y)) { /* rare: run it alone, loading it again */
 		freeReplyObject(y);
 		y = NULL;

@@ -7,7 +7,10 @@
  * lock a writer needs; the writer then restarts the WAL from its start by
  * itself once every frame is copied and no reader still needs them. TRUNCATE
  * (when idle only) takes the write lock, so it is tried with no busy handler
- * and simply skipped if anybody holds it. It decides nothing else: which
+ * and simply skipped if anybody holds it. A full disk (urge) gets a TRUNCATE
+ * at once, with the writer held between two batches: it gives the WAL's
+ * space back. The WAL's threshold follows the free space (space.h),
+ * checked at most once per idle period. It decides nothing else: which
  * connection writes, and when commits happen, is commit.c's job.
  */
 #include "store/sqlite/checkpoint.h"
@@ -17,11 +20,13 @@
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/thread.h"
+#include "store/sqlite/space.h"
 #include "store/sqlite/sqlite_test.h"
 
 struct otp_sqlite_ckpt {
@@ -37,6 +42,10 @@ struct otp_sqlite_ckpt {
 	int wal_pages; /* frames in the WAL at the last commit */
 	int mark;      /* frames the last checkpoint had copied */
 	bool dirty;    /* a commit since the last TRUNCATE */
+	bool urged;    /* a full disk: TRUNCATE now */
+	char *path;    /* for the free space */
+	int page_size, max_pages;
+	long long capped_ms; /* when pages was last fitted to the space */
 	struct otp_sqlite_ckpt_stats stats;
 };
 
@@ -83,11 +92,49 @@ static int checkpoint(struct otp_sqlite_ckpt *c, int mode, int *copied)
 	return rc;
 }
 
+/* The disk is full: copy the whole WAL and truncate it now, holding the
+ * writer between two batches so that no commit keeps it from the end. */
+static void truncate_now(struct otp_sqlite_ckpt *c)
+{
+	c->urged = false;
+	pthread_mutex_unlock(&c->mu);
+	int log = 0, ckpt = 0;
+	if (c->hold)
+		c->hold(c->hold_arg, true);
+	int rc = sqlite3_wal_checkpoint_v2(
+	    c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &ckpt);
+	if (c->hold)
+		c->hold(c->hold_arg, false);
+	pthread_mutex_lock(&c->mu);
+	if (rc == SQLITE_OK) {
+		c->wal_pages = c->mark = 0;
+		c->stats.truncates++;
+	}
+	c->stats.checkpoints++;
+	pthread_cond_broadcast(&c->ran);
+}
+
+/* The threshold: never more WAL than a quarter of the free space. */
+static void fit(struct otp_sqlite_ckpt *c)
+{
+	long long now = otp_clock_mono_ms();
+	if (now - c->capped_ms < c->idle_ms)
+		return;
+	c->capped_ms = now;
+	c->pages =
+	    otp_sqlite_space_wal_cap(c->path, c->page_size, c->max_pages);
+}
+
 static void *run(void *arg)
 {
 	struct otp_sqlite_ckpt *c = arg;
 	pthread_mutex_lock(&c->mu);
 	while (!c->stop) {
+		fit(c);
+		if (c->urged) {
+			truncate_now(c);
+			continue;
+		}
 		if (due(c)) {
 			int copied;
 			int rc =
@@ -104,7 +151,7 @@ static void *run(void *arg)
 		struct timespec ts =
 		    otp_clock_deadline(CLOCK_MONOTONIC, c->idle_ms);
 		int rc = 0;
-		while (!c->stop && !due(c) && rc != ETIMEDOUT)
+		while (!c->stop && !due(c) && !c->urged && rc != ETIMEDOUT)
 			rc = pthread_cond_timedwait(&c->wake, &c->mu, &ts);
 		if (c->stop || rc != ETIMEDOUT || !c->dirty ||
 		    c->stats.commits != seen)
@@ -130,6 +177,7 @@ static void release(struct otp_sqlite_ckpt *c)
 	pthread_cond_destroy(&c->wake);
 	pthread_mutex_destroy(&c->mu);
 	sqlite3_close(c->db);
+	free(c->path);
 	free(c);
 }
 
@@ -142,8 +190,12 @@ int otp_sqlite_ckpt_start(const char *path, void (*hold)(void *, bool),
 		abort();
 	c->hold = hold;
 	c->hold_arg = hold_arg;
-	c->pages = atomic_load(&tune_pages);
+	c->pages = c->max_pages = atomic_load(&tune_pages);
 	c->idle_ms = atomic_load(&tune_idle_ms);
+	c->path = strdup(path);
+	if (!c->path)
+		abort();
+	c->capped_ms = -c->idle_ms;
 	/* No busy handler: PASSIVE never waits, TRUNCATE is skipped if the
 	 * file is in use. */
 	if (sqlite3_open_v2(path, &c->db,
@@ -155,6 +207,13 @@ int otp_sqlite_ckpt_start(const char *path, void (*hold)(void *, bool),
 	if (sqlite3_exec(c->db, "SELECT 1 FROM sqlite_schema LIMIT 1", NULL,
 			 NULL, NULL) != SQLITE_OK)
 		goto fail_open;
+	c->page_size = 4096;
+	sqlite3_stmt *ps = NULL;
+	if (sqlite3_prepare_v2(c->db, "PRAGMA page_size", -1, &ps, NULL) ==
+		SQLITE_OK &&
+	    sqlite3_step(ps) == SQLITE_ROW)
+		c->page_size = sqlite3_column_int(ps, 0);
+	sqlite3_finalize(ps);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -172,6 +231,7 @@ fail_thread:
 	return OTP_EINTERNAL;
 fail_open:
 	sqlite3_close(c->db);
+	free(c->path);
 	free(c);
 	return OTP_EINTERNAL;
 }
@@ -195,6 +255,14 @@ void otp_sqlite_ckpt_note(struct otp_sqlite_ckpt *c, int pages)
 	c->wal_pages = pages;
 	if (due(c))
 		pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->mu);
+}
+
+void otp_sqlite_ckpt_urge(struct otp_sqlite_ckpt *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->urged = true;
+	pthread_cond_signal(&c->wake);
 	pthread_mutex_unlock(&c->mu);
 }
 

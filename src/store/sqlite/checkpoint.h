@@ -41,6 +41,10 @@ void otp_sqlite_ckpt_stop(struct otp_sqlite_ckpt *c);
 /* A commit left `pages` frames in the WAL (a sqlite3_wal_hook's number). */
 void otp_sqlite_ckpt_note(struct otp_sqlite_ckpt *c, int pages);
 
+/* A write met a full disk: a TRUNCATE checkpoint at once (holding the
+ * writer between two batches), so the WAL's space goes back to the disk. */
+void otp_sqlite_ckpt_urge(struct otp_sqlite_ckpt *c);
+
 void otp_sqlite_ckpt_stats(struct otp_sqlite_ckpt *c,
 			   struct otp_sqlite_ckpt_stats *out);
 

@@ -100,7 +100,7 @@ int otp_sq_code_issue(struct otp_store *s, const struct otp_issue *in,
 	struct sq *h = otp_sq_cast(s);
 	struct conn *q;
 	memset(out, 0, sizeof *out);
-	int rc = otp_sq_begin(h, &q);
+	int rc = otp_sq_begin_grow(h, &q);
 	if (rc)
 		return rc;
 	rc = otp_sq_end(h, issue_in_tx(q, in, now, out));

@@ -32,6 +32,7 @@
 #include "core/err.h"
 #include "store/sqlite/sqlite_test.h"
 #include "store/sqlite/err.h"
+#include "store/sqlite/space.h"
 
 #define BUSY_MS 5000
 /* 32 MiB of page cache (negative: KiB); savepoints' journals in memory
@@ -60,6 +61,7 @@ struct otp_sqlite_writer {
 	void *user;
 	void (*fini)(void *);
 	struct otp_sqlite_ckpt *ckpt;
+	struct otp_sqlite_space *space;
 
 	atomic_int waiting;		 /* threads about to take mu */
 	pthread_mutex_t mu;		 /* the connection and all below */
@@ -134,6 +136,7 @@ static struct otp_sqlite_writer *find(const char *key, pid_t pid)
 static void destroy(struct otp_sqlite_writer *w)
 {
 	otp_sqlite_ckpt_stop(w->ckpt);
+	otp_sqlite_space_close(w->space);
 	if (w->fini && w->user)
 		w->fini(w->user);
 	for (int i = 0; i < W_N; i++)
@@ -184,6 +187,7 @@ static int create(char *key, int (*init)(sqlite3 *, void **),
 			goto fail;
 		}
 	}
+	otp_sqlite_space_open(key, &w->space);
 	err = otp_sqlite_ckpt_start(key, hold, w, &w->ckpt);
 	if (err)
 		goto fail;
@@ -244,6 +248,17 @@ void otp_sqlite_writer_put(struct otp_sqlite_writer *w)
 	}
 }
 
+/* A write met a full disk: the file is marked full (space.h) and the
+ * checkpointer truncates the WAL into the room the reserve left. */
+static int note_full(struct otp_sqlite_writer *w, int rc)
+{
+	if (rc == OTP_EFULL) {
+		otp_sqlite_space_hit(w->space);
+		otp_sqlite_ckpt_urge(w->ckpt);
+	}
+	return rc;
+}
+
 /* Ends the batch with the mutex held: commits it (unless lost, i.e. an
  * error has rolled the transaction back already) and gives every waiting
  * ticket its result. Returns the batch's error, or 0. */
@@ -255,6 +270,7 @@ static int finish(struct otp_sqlite_writer *w, int lost)
 		/* Some errors (I/O, full disk) have rolled back already. */
 		if (rc && !sqlite3_get_autocommit(w->db))
 			step(w, W_ROLLBACK);
+		note_full(w, rc);
 	}
 	for (struct otp_sqlite_ticket *t = w->batch; t; t = t->next) {
 		if (rc)
@@ -273,6 +289,7 @@ int otp_sqlite_writer_end(struct otp_sqlite_writer *w,
 			  struct otp_sqlite_ticket *t, int rc)
 {
 	w->ops++;
+	note_full(w, rc);
 	if (t->first && rc) {
 		/* Alone in its transaction: roll it all back; the batch is
 		 * empty again (nobody could join while we held the mutex). */
@@ -295,7 +312,9 @@ int otp_sqlite_writer_end(struct otp_sqlite_writer *w,
 		 * earlier work is gone with it. */
 		if (!rc)
 			rc = OTP_EINTERNAL;
-		finish(w, rc == OTP_EUNAVAIL ? rc : OTP_EINTERNAL);
+		finish(w, rc == OTP_EUNAVAIL || rc == OTP_EFULL
+			      ? rc
+			      : OTP_EINTERNAL);
 	} else if (w->nops < OTP_SQLITE_BATCH_MAX) {
 		t->rc = rc;
 		t->done = false;
@@ -328,6 +347,9 @@ int otp_sqlite_writer_begin(struct otp_sqlite_writer *w,
 			    struct otp_sqlite_ticket *t, void **user)
 {
 	*user = NULL;
+	/* A full disk refuses what would grow the data, before it queues. */
+	if (t->grows && otp_sqlite_space_is_full(w->space))
+		return OTP_EFULL;
 	atomic_fetch_add(&w->waiting, 1);
 	pthread_mutex_lock(&w->mu);
 	atomic_fetch_sub(&w->waiting, 1);
@@ -359,6 +381,16 @@ void otp_sqlite_writer_stats(struct otp_sqlite_writer *w,
 	out->batches = w->batches;
 	pthread_mutex_unlock(&w->mu);
 	otp_sqlite_ckpt_stats(w->ckpt, &out->ckpt);
+}
+
+bool otp_sqlite_writer_full(struct otp_sqlite_writer *w)
+{
+	return otp_sqlite_space_is_full(w->space);
+}
+
+void otp_sqlite_writer_check_space(struct otp_sqlite_writer *w)
+{
+	otp_sqlite_space_check_now(w->space);
 }
 
 struct otp_sqlite_ckpt *otp_sqlite_writer_ckpt(struct otp_sqlite_writer *w)

@@ -35,6 +35,8 @@ struct otp_sqlite_ticket {
 	int rc;
 	bool done;
 	bool first; /* opened the transaction: no savepoint of its own */
+	bool grows; /* the caller's: the operation adds data (a send), so a
+		     * full disk refuses it (space.h) */
 };
 
 /* At most this many operations share one COMMIT. */
@@ -53,7 +55,8 @@ void otp_sqlite_writer_put(struct otp_sqlite_writer *w);
 /* Starts an operation: takes the writer, opens the batch's transaction if
  * none is open, and a savepoint. Returns 0 with the init's user data in
  * *user: the caller runs its statements, then calls end. Or returns an error
- * (e.g. OTP_EUNAVAIL: another process held the file past the busy timeout):
+ * (e.g. OTP_EUNAVAIL: another process held the file past the busy timeout;
+ * OTP_EFULL: t->grows and the disk is full):
  * then the operation is over and end must not be called. */
 int otp_sqlite_writer_begin(struct otp_sqlite_writer *w,
 			    struct otp_sqlite_ticket *t, void **user);
@@ -63,6 +66,11 @@ int otp_sqlite_writer_begin(struct otp_sqlite_writer *w,
  * error (then none of the batch's work is kept). */
 int otp_sqlite_writer_end(struct otp_sqlite_writer *w,
 			  struct otp_sqlite_ticket *t, int rc);
+
+/* Whether the file is marked full (space.h): operations whose ticket
+ * grows then end at begin with OTP_EFULL. Rechecks the free space at most
+ * every 200 ms, and clears the mark when it has come back. */
+bool otp_sqlite_writer_full(struct otp_sqlite_writer *w);
 
 /* Its counters (stats.h reads them). */
 struct otp_sqlite_writer_stats {

@@ -319,6 +319,9 @@ fail_setup:
 
 int otp_sq_ping(struct otp_store *s)
 {
+	/* Readable, but sends are refused: /readyz says why. */
+	if (otp_sqlite_writer_full(otp_sq_cast(s)->w))
+		return OTP_EFULL;
 	int rc = otp_sq_row(otp_sq_rd(s, ST_PING), "");
 	if (rc == 1)
 		otp_sq_done(otp_sq_rd(s, ST_PING));

@@ -29,7 +29,7 @@ int otp_sq_apikey_put(struct otp_store *s, const struct otp_apikey *k)
 {
 	struct sq *h = otp_sq_cast(s);
 	struct conn *q;
-	int rc = otp_sq_begin(h, &q);
+	int rc = otp_sq_begin_grow(h, &q);
 	return rc ? rc : otp_sq_end(h, put(q, k));
 }
 

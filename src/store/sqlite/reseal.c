@@ -118,7 +118,7 @@ int otp_sq_phones_reseal(struct otp_store *s, const char *mark,
 	struct sq *h = otp_sq_cast(s);
 	struct conn *q;
 	*n = 0;
-	int rc = otp_sq_begin(h, &q);
+	int rc = otp_sq_begin_grow(h, &q); /* a seal is longer than a phone */
 	if (rc)
 		return rc;
 	rc = recorded(q->db, mark);

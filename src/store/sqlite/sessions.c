@@ -61,7 +61,7 @@ int otp_sq_session_bind(struct otp_store *s, const struct otp_session_bind *b,
 {
 	struct sq *h = otp_sq_cast(s);
 	struct conn *q;
-	int rc = otp_sq_begin(h, &q);
+	int rc = otp_sq_begin_grow(h, &q);
 	if (rc)
 		return rc;
 	return otp_sq_end(h,

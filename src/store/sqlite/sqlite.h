@@ -124,6 +124,18 @@ int otp_sq_state(sqlite3_stmt *st, int col, const char *const *names,
 static inline int otp_sq_begin(struct sq *h, struct conn **q)
 {
 	void *user;
+	h->t.grows = false;
+	int rc = otp_sqlite_writer_begin(h->w, &h->t, &user);
+	*q = user;
+	return rc;
+}
+
+/* The same for an operation that adds data (a send, a new session, a key, a
+ * limit's row): refused with OTP_EFULL while the disk is full. */
+static inline int otp_sq_begin_grow(struct sq *h, struct conn **q)
+{
+	void *user;
+	h->t.grows = true;
 	int rc = otp_sqlite_writer_begin(h->w, &h->t, &user);
 	*q = user;
 	return rc;

@@ -36,6 +36,15 @@ void otp_sqlite_ckpt_tune(int pages, int idle_ms);
 bool otp_sqlite_ckpt_wait(struct otp_sqlite_ckpt *c, unsigned long checkpoints,
 			  unsigned long truncates, int timeout_ms);
 
+/* The disk-full state of the writer's file (space.h): whether it is
+ * marked full, and (check_now) the next look at the free space happens at
+ * once instead of within 200 ms. space_fake makes every file's free space
+ * `bytes` (the reserve's size is still the real file system's); < 0 goes
+ * back to the real free space. */
+bool otp_sqlite_writer_full(struct otp_sqlite_writer *w);
+void otp_sqlite_writer_check_space(struct otp_sqlite_writer *w);
+void otp_sqlite_space_fake(long long bytes);
+
 /* The fault VFS (faultvfs.c, whose opening comment has the grammar of the
  * OTPD_TEST_SQLITE_FAULTS variable that black-box tests use instead). */
 enum {

@@ -920,11 +920,13 @@ static void check_rows(const char *path, int codes)
 }
 
 /* A code_issue whose WAL writes fail (disk full, then an I/O error) fails
- * with an error, leaves nothing of itself behind, and once the disk is
- * back the same handle issues and verifies again. */
+ * with its error (storage_full, internal), leaves nothing of itself
+ * behind, and once the disk is back the same handle issues and verifies
+ * again. */
 static void sq_fault_issue(void)
 {
 	static const int answers[] = {SQLITE_FULL, SQLITE_IOERR};
+	static const int errs[] = {OTP_EFULL, OTP_EINTERNAL};
 	CHECK_INT(otp_sqlite_fault_install(), 0);
 	OPEN_NAMED("fault");
 	struct otp_code_new c1 = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
@@ -938,8 +940,10 @@ static void sq_fault_issue(void)
 		    .files = OTP_FAULT_WAL,
 		    .rc = answers[i],
 		});
-		CHECK_INT(ct_issue(s, &c, NULL, CT_T0), OTP_EINTERNAL);
+		CHECK_INT(ct_issue(s, &c, NULL, CT_T0), errs[i]);
 		otp_sqlite_fault_disarm();
+		/* The disk is back: the next send finds it at once. */
+		otp_sqlite_writer_check_space(otp_sqlite_writer_peek(path));
 		CHECK(otp_sqlite_fault_hits() > hits);
 		struct otp_code_info info;
 		CHECK_INT(otp_store_code_get(s, c.id, &info), OTP_ENOTFOUND);
@@ -957,8 +961,9 @@ static void sq_fault_issue(void)
 	otp_sqlite_fault_uninstall();
 }
 
-/* A batch of the shared writer whose COMMIT fails: every operation of it
- * gets the error, none of their work is kept, and the next batch commits. */
+/* A batch of the shared writer whose COMMIT fails (the disk is full):
+ * every operation of it gets the error, none of their work is kept, and
+ * the next batch commits once the disk is back. */
 static void fill_disk(void)
 {
 	otp_sqlite_fault_arm(&(struct otp_sqlite_fault){
@@ -981,13 +986,16 @@ static void sq_fault_commit_batch(void)
 		    ct_make_code((unsigned)i + 1, phones[i], CT_T0 + CT_TTL);
 	run_held(s, path, o, NOPS, fill_disk);
 	otp_sqlite_fault_disarm();
+	unsigned long hits = otp_sqlite_fault_hits();
 	for (int i = 0; i < NOPS; i++) {
-		CHECK_INT(o[i].rc, OTP_EINTERNAL);
+		CHECK_INT(o[i].rc, OTP_EFULL);
 		struct otp_code_info info;
 		CHECK_INT(otp_store_code_get(s, o[i].code.id, &info),
 			  OTP_ENOTFOUND);
 	}
 	check_rows(path, 0);
+	CHECK(hits > 0);
+	otp_sqlite_writer_check_space(otp_sqlite_writer_peek(path));
 	for (int i = 0; i < NOPS; i++) {
 		CHECK_INT(ct_issue(o[i].s, &o[i].code, NULL, CT_T0), 0);
 		otp_store_close(o[i].s);
