@@ -8,6 +8,7 @@
  * (otp_sqlite_space_fake), so nothing here depends on the real disk.
  * test_store_sqlite.c holds the failed COMMIT of a batch.
  */
+#include <stdlib.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -156,8 +157,10 @@ static const struct harness_test tests[] = {
 
 int main(void)
 {
-	if (contract_tmpdir(dir) < 0)
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
 		return 1;
+	}
 	int rc = harness_run("store_sqlite_full", tests,
 			     sizeof tests / sizeof tests[0]);
 	harness_remove_dir(dir);
