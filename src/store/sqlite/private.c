@@ -4,7 +4,8 @@
  * SQLite creates a file 0644 (less the umask) and gives its -wal and -shm
  * the database file's own mode, so otpd makes the database itself first,
  * 0600, and the others follow. A store made by an older otpd (0644) is
- * made private at start-up, when otpd takes the file's lock. A directory
+ * made private at start-up, when otpd takes the file's lock (and the disk
+ * reserve, space.c, with them). A directory
  * that others can write to (and that is not sticky, as /tmp is) is refused:
  * anyone could replace the database there.
  */
@@ -49,7 +50,8 @@ int otp_sq_make_private(const char *path, char *err, size_t errlen)
 			 dir);
 		return OTP_EVALUE;
 	}
-	static const char *const ends[] = {"", "-wal", "-shm", ".lock"};
+	static const char *const ends[] = {"", "-wal", "-shm", ".lock",
+					   "-reserve"};
 	for (size_t i = 0; i < OTP_SQ_COUNT(ends); i++) {
 		char f[4200];
 		snprintf(f, sizeof f, "%s%s", path, ends[i]);
