@@ -39,6 +39,7 @@
 #include "core/log.h"
 #include "core/phone.h"
 #include "engine/message.h"
+#include "outbox/breaker.h"
 #include "outbox/outbox_test.h"
 
 #define BATCH	       4     /* messages claimed per round and worker */
@@ -84,8 +85,9 @@ struct otp_outbox {
 	pthread_mutex_t mu; /* guards stop and kicks */
 	pthread_cond_t cv;  /* on CLOCK_MONOTONIC */
 	bool stop;
-	int kicks;   /* notifications not yet taken by a worker */
-	int running; /* workers not yet out of their loop */
+	int kicks;		/* notifications not yet taken by a worker */
+	int running;		/* workers not yet out of their loop */
+	struct otp_breakers br; /* hung gateways (breaker.h) */
 };
 
 /* One message at the drivers' worst case (connect and request timeouts),
@@ -225,10 +227,20 @@ static int settle_retry(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 
 /* Delivers one claimed message and settles it in the store. Returns 0 or
  * the store's error from settling it (the lease then brings it back). */
-static int deliver(const struct otp_outbox_cfg *cfg, struct otp_store *s,
-		   struct otp_sms_set *set, const struct otp_msg *m,
-		   int64_t now, int64_t *soonest)
+/* Where a worker delivers: its store handle, its drivers, and the pool's
+ * hung-gateway marks with its slot in them (br NULL: none, for tests). */
+struct place {
+	struct otp_store *s;
+	struct otp_sms_set *set;
+	struct otp_breakers *br;
+	size_t slot;
+};
+
+static int deliver(const struct otp_outbox_cfg *cfg, const struct place *p,
+		   const struct otp_msg *m, int64_t now, int64_t *soonest)
 {
+	struct otp_store *s = p->s;
+	struct otp_sms_set *set = p->set;
 	struct note nt;
 	size_t d = m->driver < 0 ? 0 : (size_t)m->driver;
 	if (d >= set->n)
@@ -279,7 +291,16 @@ static int deliver(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 	    .now_ms = now,
 	};
 	char reason[OTP_ERROR_TEXT_MAX] = "";
+	if (p->br &&
+	    !otp_breaker_enter(p->br, d, p->slot, otp_clock_mono_ms())) {
+		sodium_memzero(text, sizeof text);
+		return otp_breaker_pass_on(s, m, nt.driver, d, set->n, now,
+					   soonest);
+	}
 	enum otp_sms_result res = otp_sms_send(drv, &sm, reason, sizeof reason);
+	bool hung =
+	    p->br && otp_breaker_leave(p->br, d, p->slot, res == OTP_SMS_SENT,
+				       otp_clock_mono_ms());
 	sodium_memzero(text, sizeof text);
 	otp_metrics_sms(nt.driver, res == OTP_SMS_SENT	  ? OTP_M_SMS_sent
 				   : res == OTP_SMS_RETRY ? OTP_M_SMS_retry
@@ -295,6 +316,9 @@ static int deliver(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 			"#segments", parts, NULL);
 		return rc;
 	case OTP_SMS_RETRY:
+		if (hung && set->n > 1) /* the next driver now, no backoff */
+			return otp_breaker_pass_on(s, m, nt.driver, d, set->n,
+						   now, soonest);
 		if (!reason[0])
 			snprintf(reason, sizeof reason, "%s: try again",
 				 nt.driver);
@@ -321,15 +345,16 @@ static int release(struct otp_store *s, const struct otp_msg *m, int64_t now)
 /* One round; with `live`, each message after the first gets a fresh `now`
  * and a message whose lease ran too low is left to the next claim.
  * *soonest comes down to the earliest retry this round scheduled. */
-static int run_round(const struct otp_outbox_cfg *c, struct otp_store *s,
-		     struct otp_sms_set *set, int64_t now, bool live,
-		     const bool *stop, size_t *handled, int64_t *soonest)
+static int run_round(const struct otp_outbox_cfg *c, const struct place *p,
+		     int64_t now, bool live, const bool *stop, size_t *handled,
+		     int64_t *soonest)
 {
 	struct otp_msg msgs[BATCH] = {0};
 	size_t n = 0;
 	int64_t start = otp_clock_mono_ms(), per = per_message(c);
 
 	*handled = 0;
+	struct otp_store *s = p->s;
 	int rc = otp_store_outbox_claim(s, now, c->lease_ms, msgs, BATCH, &n);
 	if (rc < 0)
 		return rc;
@@ -344,7 +369,7 @@ static int run_round(const struct otp_outbox_cfg *c, struct otp_store *s,
 			r = release(s, &msgs[i], now);
 		else if (!live ||
 			 otp_clock_mono_ms() - start + per < c->lease_ms)
-			r = deliver(c, s, set, &msgs[i], now, soonest);
+			r = deliver(c, p, &msgs[i], now, soonest);
 		if (r < 0 && rc == 0)
 			rc = r;
 		otp_msg_deinit(&msgs[i]);
@@ -362,8 +387,8 @@ int otp_outbox_round(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 	if (!cfg->drivers || cfg->drivers->n == 0 || !cfg->unseal)
 		return OTP_EINTERNAL;
 	fill_defaults(cfg, &c);
-	return run_round(&c, s, cfg->drivers, now, false, NULL, handled,
-			 &soonest);
+	struct place p = {s, cfg->drivers, NULL, 0};
+	return run_round(&c, &p, now, false, NULL, handled, &soonest);
 }
 
 /* Waits until notified, stopped, or `ms` passed; takes a kick. */
@@ -381,6 +406,7 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct otp_outbox *o = w->o;
+	const struct place at = {w->store, w->set, &o->br, (size_t)(w - o->w)};
 	pthread_mutex_lock(&o->mu);
 	while (!o->stop) {
 		pthread_mutex_unlock(&o->mu);
@@ -390,9 +416,8 @@ static void *worker_main(void *arg)
 		if (w->due <= otp_clock_now_ms())
 			w->due =
 			    INT64_MAX; /* that retry is being claimed now */
-		int rc =
-		    run_round(&o->cfg, w->store, w->set, otp_clock_now_ms(),
-			      true, &o->stop, &n, &soonest);
+		int rc = run_round(&o->cfg, &at, otp_clock_now_ms(), true,
+				   &o->stop, &n, &soonest);
 		if (soonest < w->due)
 			w->due = soonest;
 		static struct otp_log_every round_failed;
@@ -492,6 +517,7 @@ int otp_outbox_start(struct otp_outbox **out, const struct otp_outbox_cfg *cfg,
 	if (!o)
 		abort();
 	fill_defaults(cfg, &o->cfg);
+	otp_breakers_init(&o->br, per_message(&o->cfg));
 	o->w = calloc((size_t)o->cfg.workers, sizeof *o->w);
 	if (!o->w)
 		abort();
