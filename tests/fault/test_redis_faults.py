@@ -120,16 +120,19 @@ def test_redis_killed_under_load_503_only_while_down(otpd, redis_server):
     assert back < 2.0, back
     print(f"\nRedis killed: {len(during)} sends answered 503 while down, "
           f"200 again {back * 1000:.0f} ms after it came back")
-    # a 200 is a stored code: each one sent after the restart verifies
-    # (Redis without persistence lost the ones before)
-    after = [a for a in load.results if a.status == 200 and a.t0 > up][:5]
+    # A 200 is a stored code: every send answered 200 after the restart
+    # has its SMS delivered (its message was committed with it); a send
+    # answered backend_unavailable while Redis was down has none. (Redis
+    # runs without persistence here: what was acknowledged before the kill
+    # died with it; docs/RELIABILITY.md says what appendfsync can lose.)
+    after = {a.phone for a in load.results if a.status == 200 and a.t0 > up}
     assert after
-    for a in after:
-        br = srv.browser()
-        # a new session of its own: the code must be in Redis
-        r = srv.send(br, a.phone)
-        if r.status_code != 200:
-            continue
-        code = srv.wait_code(a.phone, count=2)
-        assert srv.verify(br, code).status_code == 200
+    deadline = time.monotonic() + 10
+    while not after <= {m["to"] for m in srv.sms_messages()}:
+        assert time.monotonic() < deadline, \
+            sorted(after - {m["to"] for m in srv.sms_messages()})[:5]
+        time.sleep(0.05)
+    refused = {a.phone for a in during if a.code == "backend_unavailable"}
+    assert refused
+    assert not refused & {m["to"] for m in srv.sms_messages()}
     assert srv.proc.poll() is None
