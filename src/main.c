@@ -101,6 +101,30 @@ static int use_upstream(const struct otp_config *cfg, struct otp_engine *e)
 	return 0;
 }
 
+/* Whoever knows a test number logs in as it: say which ones at start. They
+ * are the local provider's (an upstream one would send real SMS).
+ * 0, or -1 with the reason on stderr. */
+static int warn_test_numbers(const struct otp_config *cfg,
+			     const struct otp_engine *e)
+{
+	char list[OTP_TESTNUMS_MAX * (OTP_PHONE_MAX + 2)];
+	if (!e->tests.n)
+		return 0;
+	if (strcmp(cfg->provider, "local") != 0) {
+		fprintf(stderr,
+			"otpd: --test-numbers needs the local provider, "
+			"not --provider %s\n",
+			cfg->provider);
+		return -1;
+	}
+	otp_testnums_masked(&e->tests, list, sizeof list);
+	otp_log(OTP_LOG_WARN,
+		"test numbers log in with a fixed code and get no SMS: whoever "
+		"knows one logs in as it",
+		"numbers", list, NULL);
+	return 0;
+}
+
 /* Where gateways reach otpd for delivery reports: --public-url, else the
  * listen address (a wildcard one as loopback: a gateway elsewhere needs
  * --public-url). */
@@ -329,6 +353,10 @@ int main(int argc, char **argv)
 		goto fail_sms;
 	if (use_upstream(&cfg, &engine) < 0) {
 		status = 2; /* a setting is missing */
+		goto fail_sms;
+	}
+	if (warn_test_numbers(&cfg, &engine) < 0) {
+		status = 2;
 		goto fail_sms;
 	}
 	rc = otp_apikey_seed(store, &engine.ring, getenv("OTPD_API_KEYS"),

@@ -156,6 +156,9 @@ const struct setting otp_cfg_settings[] = {
 	    "OTPD_SMS_NUMBER_TYPES", "number types that get codes; others answer 400 number_type_not_allowed"),
 	STR("phone-ranges-allow", phone_ranges_allow, "", 0, 512, otp_phone_check_ranges, "E.164 prefixes, e.g. +4475",
 	    "OTPD_PHONE_RANGES_ALLOW", "numbers under these prefixes count as valid mobiles (ranges newer than the metadata)"),
+	STR("test-numbers", test_numbers, "", 0, 8192, otp_cfg_check_test_numbers, "LIST",
+	    "OTPD_TEST_NUMBERS", "+PHONE=CODE,... or @FILE: log in with a fixed code, no SMS sent, no per-phone "
+	    "limits (app-store review, CI); use numbers no subscriber owns, e.g. +12015550123"),
 	STR("app-name", app_name, "otpd", 1, 32, otp_cfg_check_text, NULL,
 	    "OTPD_APP_NAME", "name shown in the SMS text and on the login page"),
 	STR("login-redirect-hosts", login_redirect_hosts, "", 0, 1024, otp_cfg_check_origins,

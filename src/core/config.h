@@ -66,6 +66,7 @@ struct otp_config {
 	char *sms_number_types;	  /* comma list of otp_phone_type names */
 	char *phone_ranges_allow; /* E.164 prefixes accepted as mobile */
 	/* message */
+	char *test_numbers; /* "" = none; testnums.h */
 	char *app_name;
 	char *login_redirect_hosts; /* origins rd= may name; "" = none */
 	char *domain; /* for the "@domain #code" autofill line; "" = none */

@@ -11,6 +11,7 @@
 
 #include "core/cidr.h"
 #include "core/config_int.h"
+#include "core/testnums.h"
 #include "core/err.h"
 #include "core/phone.h"
 #include "sms/sms.h"
@@ -113,6 +114,14 @@ const char *otp_cfg_check_sms(const char *v)
 {
 	static char why[320];
 	return otp_sms_check_list(v, why, sizeof why) == 0 ? NULL : why;
+}
+
+/* The test numbers' list or file (testnums.h). */
+const char *otp_cfg_check_test_numbers(const char *v)
+{
+	static char why[160];
+	struct otp_testnums t;
+	return otp_testnums_parse(v, &t, why, sizeof why) == 0 ? NULL : why;
 }
 
 /* "" (none) or an http(s) URL without spaces or control characters. */

@@ -39,6 +39,7 @@ const char *otp_cfg_check_store(const char *v);
 const char *otp_cfg_check_sms(const char *v);
 const char *otp_cfg_check_url(const char *v);
 const char *otp_cfg_check_origins(const char *v);
+const char *otp_cfg_check_test_numbers(const char *v);
 const char *otp_cfg_check_token(const char *v);
 const char *otp_cfg_check_codes(const char *v);
 const char *otp_cfg_check_text(const char *v);

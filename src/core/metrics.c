@@ -121,11 +121,13 @@ void otp_metrics_http(int route, int status, int64_t ns)
 	add(&sh->hist[rs][HIST_SUM], ns > 0 ? (uint64_t)ns : 0);
 }
 
-static enum otp_m_send send_outcome(int rc, bool replayed)
+static enum otp_m_send send_outcome(int rc, bool replayed, bool test)
 {
 	switch (rc) {
 	case 0:
-		return replayed ? OTP_M_SEND_replayed : OTP_M_SEND_issued;
+		return replayed ? OTP_M_SEND_replayed
+		       : test	? OTP_M_SEND_test
+				: OTP_M_SEND_issued;
 	case OTP_ELIMITED:
 		return OTP_M_SEND_limited;
 	case OTP_EDENIED:
@@ -147,9 +149,9 @@ static enum otp_m_send send_outcome(int rc, bool replayed)
 	}
 }
 
-void otp_metrics_send(enum otp_m_api api, int rc, bool replayed)
+void otp_metrics_send(enum otp_m_api api, int rc, bool replayed, bool test)
 {
-	add(&shard()->send[api][send_outcome(rc, replayed)], 1);
+	add(&shard()->send[api][send_outcome(rc, replayed, test)], 1);
 	if (rc == OTP_ELIMITED)
 		otp_metrics_limited(OTP_M_LIMIT_phone);
 }

@@ -31,6 +31,7 @@
 /* A send's outcome. */
 #define OTP_METRICS_SEND_OUTCOMES(X)                                           \
 	X(issued)                                                              \
+	X(test)                                                                \
 	X(replayed)                                                            \
 	X(limited)                                                             \
 	X(destination_denied)                                                  \
@@ -88,7 +89,7 @@ void otp_metrics_routes(const char *const *names, size_t n);
 void otp_metrics_http(int route, int status, int64_t ns);
 /* A send ended with `rc` (0 or OTP_E*); 0 and `replayed`: a replay under
  * an idempotency key. */
-void otp_metrics_send(enum otp_m_api api, int rc, bool replayed);
+void otp_metrics_send(enum otp_m_api api, int rc, bool replayed, bool test);
 /* A verification ended with `rc`; for 0, `outcome` says how. */
 void otp_metrics_verify(enum otp_m_api api, int rc, enum otp_m_verify outcome);
 void otp_metrics_limited(enum otp_m_limit which);

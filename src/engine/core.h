@@ -20,6 +20,9 @@ struct otp_send_core {
 	const char *idem;   /* with key_id: the client's key, or NULL */
 	size_t idem_len;
 	const char *ip; /* the client, or NULL */
+	/* A test number's (ps.fixed_code set): no policy, no per-phone
+	 * limit or cooldown, nothing sent. */
+	bool test;
 };
 
 /* Where the core writes its answer: straight into the adapter's out. */

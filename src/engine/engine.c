@@ -46,6 +46,10 @@ int otp_engine_init(struct otp_engine *e, const struct otp_config *cfg,
 	e->provider = otp_provider_local_new(&d);
 	if (!cfg->limit_scope || strcmp(cfg->limit_scope, "store") != 0)
 		e->limiter = otp_limiter_new(OTP_ENGINE_LIMITER_CELLS);
+	char why[160];
+	if (otp_testnums_parse(cfg->test_numbers, &e->tests, why, sizeof why) <
+	    0)
+		return OTP_ETYPE; /* the config's check said why already */
 	return 0;
 }
 

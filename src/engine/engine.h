@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "core/testnums.h"
 #include "engine/crypto.h"
 #include "engine/limiter.h"
 #include "provider/provider.h"
@@ -43,6 +44,8 @@ struct otp_engine {
 	/* The per-IP and per-key limits with --limit-scope process; NULL
 	 * with --limit-scope store (they then go to the store). */
 	struct otp_limiter *limiter;
+	/* --test-numbers (core/testnums.h): fixed codes, nothing sent. */
+	struct otp_testnums tests;
 };
 
 /* Derives the keys from the secret, and from the previous one of a

@@ -150,6 +150,9 @@ int otp_h_session(struct otp_req *r)
 	otp_clock_iso8601(sess.authenticated_ms, at);
 	r->out = json_pack("{s:s, s:s}", "phone", sess.phone,
 			   "authenticated_at", at);
+	/* a test number's login says so, for the app to treat it apart */
+	if (r->out && otp_testnums_has(&otp_app()->engine->tests, sess.phone))
+		json_object_set_new(r->out, "test", json_true());
 	return 0;
 }
 

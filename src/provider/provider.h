@@ -34,6 +34,9 @@ struct otp_psend {
 	const struct otp_limit *limits;
 	size_t nlimits;
 	int64_t now;
+	/* A test number's code (core/testnums.h), or NULL: that code, and no
+	 * message (nothing is sent). The local provider only. */
+	const char *fixed_code;
 };
 
 struct otp_psend_out {

@@ -72,7 +72,10 @@ struct otp_idem {
 /* Everything one send commits, atomically. */
 struct otp_issue {
 	struct otp_code_new code;
-	const unsigned char *body; /* sealed message, body_len bytes */
+	/* The sealed message, body_len bytes; NULL for a test number's code
+	 * (core/testnums.h): its message is recorded as sent, with the error
+	 * "test number: not sent", and never queued. */
+	const unsigned char *body;
 	size_t body_len;
 	const struct otp_session_bind *bind; /* optional */
 	const struct otp_idem *idem;	     /* optional */

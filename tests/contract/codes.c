@@ -245,3 +245,28 @@ void ct_code_get(void)
 	CHECK_INT(info.state, OTP_CODE_PENDING);
 	otp_store_close(s);
 }
+
+/* An issue without a body (a test number's): the code verifies, its
+ * message is recorded as sent, never claimed, and says why. */
+void ct_issue_without_body(void)
+{
+	struct otp_store *s = ct_open();
+	CHECK(s);
+	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	struct otp_issue in = {.code = c};
+	struct otp_issue_out o;
+	CHECK_INT(otp_store_code_issue(s, &in, CT_T0, &o), 0);
+	struct otp_code_info info;
+	CHECK_INT(otp_store_code_get(s, c.id, &info), 0);
+	CHECK_INT(info.msg_state, OTP_MSG_SENT);
+	CHECK_INT(ct_claim_count(s, CT_T0 + 1), 0);
+	struct otp_msg_info li[2];
+	size_t n = 0;
+	CHECK_INT(otp_store_outbox_list(s, OTP_MSG_SENT, li, 2, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_STR(li[0].last_error, "test number: not sent");
+	struct otp_verify_in try = ct_make_try(c.id, CT_RIGHT);
+	struct otp_verify_out out;
+	CHECK_INT(ct_verify(s, &try, CT_T0 + 2, &out), OTP_VERIFY_OK);
+	otp_store_close(s);
+}

@@ -81,6 +81,7 @@ struct otp_store *ct_open_claimed_each(struct otp_code_new *c,
 	X(ct_expect_phone) \
 	X(ct_other_phone_until_dead) \
 	X(ct_issue_atomic) \
+	X(ct_issue_without_body) \
 	X(ct_code_get) \
 	X(ct_rotate) \
 	X(ct_session_expiry) \

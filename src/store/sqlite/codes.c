@@ -41,9 +41,9 @@ static int queue_msg(struct conn *q, const struct otp_issue *in, int64_t now)
 {
 	const struct otp_code_new *code = &in->code;
 	sqlite3_stmt *st = q->st[ST_MSG_INSERT];
-	int rc =
-	    sqlite3_bind_blob64(st, 3, in->body ? (const void *)in->body : "",
-				in->body ? in->body_len : 0, SQLITE_STATIC);
+	int rc = in->body ? sqlite3_bind_blob64(st, 3, in->body, in->body_len,
+						SQLITE_STATIC)
+			  : sqlite3_bind_null(st, 3); /* a test number's */
 	if (rc != SQLITE_OK) {
 		otp_sq_done(st);
 		return OTP_EINTERNAL; /* too big for a blob */

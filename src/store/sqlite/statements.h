@@ -78,7 +78,10 @@
 	  "INSERT INTO outbox (request_id, to_phone, body, state,"             \
 	  " attempts, driver, next_at, lease_until, expires, last_error,"      \
 	  " created, updated)"                                                 \
-	  " VALUES (?1, ?2, ?3, 'queued', 0, 0, ?4, 0, ?5, '', ?4, ?4)")       \
+	  " VALUES (?1, ?2, ?3, CASE WHEN ?3 IS NULL THEN 'sent'"              \
+	  "  ELSE 'queued' END, 0, 0, ?4, 0, ?5,"                              \
+	  " CASE WHEN ?3 IS NULL THEN 'test number: not sent' ELSE '' END,"    \
+	  " ?4, ?4)")                                                          \
 	/* Oldest due first (then by id), as the Redis backend does: a MERGE   \
 	 * of two index searches, no sort (EXPLAIN QUERY PLAN). */             \
 	X(MSG_DUE, "SELECT id, request_id, to_phone, body, attempts, driver,"  \

@@ -77,10 +77,10 @@ static void threads_add_up(void)
 
 static void outcomes_are_closed(void)
 {
-	otp_metrics_send(OTP_M_API_login, 0, false);
-	otp_metrics_send(OTP_M_API_provider, 0, true);
-	otp_metrics_send(OTP_M_API_login, OTP_ELIMITED, false);
-	otp_metrics_send(OTP_M_API_login, OTP_EINTERNAL, false);
+	otp_metrics_send(OTP_M_API_login, 0, false, false);
+	otp_metrics_send(OTP_M_API_provider, 0, true, false);
+	otp_metrics_send(OTP_M_API_login, OTP_ELIMITED, false, false);
+	otp_metrics_send(OTP_M_API_login, OTP_EINTERNAL, false, false);
 	otp_metrics_verify(OTP_M_API_login, 0, OTP_M_VERIFY_approved);
 	otp_metrics_verify(OTP_M_API_provider, OTP_ECODEFMT, 0);
 	otp_metrics_sms("file", OTP_M_SMS_sent);
