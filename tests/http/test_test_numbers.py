@@ -90,3 +90,15 @@ def test_a_file_of_numbers(otpd, tmp_path):
     b = srv.browser()
     assert srv.send(b, TEST).status_code == 200
     assert srv.verify(b, CODE).status_code == 200
+
+
+def test_refused_in_upstream_mode(tmp_path):
+    p = subprocess.run(
+        [OTPD_BIN, "--test-numbers", f"{TEST}={CODE}", "--provider",
+         "startmessaging", "--upstream-url", "http://127.0.0.1:9/",
+         "--listen", f"127.0.0.1:{free_port()}",
+         "--store", f"sqlite:{tmp_path}/otpd.db"],
+        env=clean_env({"OTPD_UPSTREAM_API_KEY": "k" * 20}),
+        capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2, p.stderr
+    assert "--test-numbers needs the local provider" in p.stderr
