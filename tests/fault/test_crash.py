@@ -105,8 +105,9 @@ def test_kill_9_under_load_loses_nothing_and_doubles_only_in_flight(otpd):
         for round_ in range(ROUNDS):
             load = ProviderLoad(srv, base=round_ * 200_000).start()
             time.sleep(LOAD_S)
-            kills.append(time.time())
             srv.kill()
+            kills.append(time.time())  # dead now: what came before, came
+            # from the live process
             load.stop()
             assert load.acked, "no send was answered before the kill"
             acked.update(load.acked)
