@@ -13,11 +13,10 @@ void otp_breakers_init(struct otp_breakers *b, int64_t timeout_ms)
 		atomic_init(&b->until[d], 0);
 	}
 	b->hung_ms = timeout_ms / 2 < OTP_BREAKER_HUNG_MS ? timeout_ms / 2
-							   : OTP_BREAKER_HUNG_MS;
+							  : OTP_BREAKER_HUNG_MS;
 }
 
-bool otp_breaker_enter(struct otp_breakers *b, size_t d, size_t w,
-		       int64_t now)
+bool otp_breaker_enter(struct otp_breakers *b, size_t d, size_t w, int64_t now)
 {
 	if (d >= OTP_SMS_DRIVERS_MAX || w >= OTP_BREAKER_SLOTS)
 		return true;

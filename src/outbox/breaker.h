@@ -38,8 +38,7 @@ void otp_breakers_init(struct otp_breakers *b, int64_t timeout_ms);
 
 /* Before worker w calls driver d at now (monotonic ms): true, it calls and
  * then leaves; false, d is hung: pass the message on. */
-bool otp_breaker_enter(struct otp_breakers *b, size_t d, size_t w,
-		       int64_t now);
+bool otp_breaker_enter(struct otp_breakers *b, size_t d, size_t w, int64_t now);
 
 /* After the call: whether it sent, and when it ended (monotonic ms).
  * True if the call hung (the driver is marked now). */

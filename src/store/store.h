@@ -252,6 +252,10 @@ struct otp_store;
  * by its interval; a key with no state stays without. Always 0 but for
  * backend errors.
  *
+ * limit_get: the stored theoretical arrival time of one limit key into
+ * *tat, without taking: OTP_ENOTFOUND if it has no state or its TAT is not
+ * after now (a full bucket). For reading a limit's state (otpctl).
+ *
  * session_get: live (unexpired) session by token hash, or OTP_ENOTFOUND.
  *
  * session_bind: creates the session if absent (or expired: reset), or updates
@@ -266,6 +270,12 @@ struct otp_store;
  * changes.
  *
  * session_delete: removes a session; 0 even if there was none.
+ *
+ * session_revoke_phone: removes every session, live or expired, whose
+ * (logged-in) phone is `phone`, compared as stored; *n gets how many. A
+ * session with only a pending code to that phone stays; "" removes
+ * nothing. What otpctl's "session revoke --phone" runs (log a user out
+ * everywhere); a backend without an index by phone may scan.
  *
  * apikey_*: API keys. put: OTP_ECONFLICT if the id exists (nothing changes).
  * get: by id, revoked or not (the caller checks revoked_ms), or OTP_ENOTFOUND.
@@ -346,6 +356,9 @@ typedef int otp_reseal_fn(void *arg, const char *stored,
 	X(limit_give, (struct otp_store *s, const struct otp_limit *lims,      \
 		       size_t n, int64_t now),                                 \
 	  (s, lims, n, now))                                                   \
+	X(limit_get, (struct otp_store *s, const char *key, int64_t now,       \
+		      int64_t *tat),                                           \
+	  (s, key, now, tat))                                                  \
 	X(session_get, (struct otp_store *s,                                   \
 			const unsigned char hash[OTP_HASH_LEN], int64_t now,   \
 			struct otp_session *out),                              \
@@ -362,6 +375,9 @@ typedef int otp_reseal_fn(void *arg, const char *stored,
 	X(session_delete, (struct otp_store *s,                                \
 			   const unsigned char hash[OTP_HASH_LEN]),            \
 	  (s, hash))                                                           \
+	X(session_revoke_phone, (struct otp_store *s, const char *phone,       \
+				 long *n),                                     \
+	  (s, phone, n))                                                       \
 	X(apikey_put, (struct otp_store *s, const struct otp_apikey *k), (s, k)) \
 	X(apikey_get, (struct otp_store *s, const char *id,                    \
 		       struct otp_apikey *out),                                \
