@@ -421,6 +421,9 @@ int main(int argc, char **argv)
 	struct otp_app app = {
 	    .cfg = &cfg, .engine = &engine, .store_url = cfg.store};
 	otp_app_init(&app);
+	/* Before the HTTP server: once otpd answers, otpctl reaches it. */
+	if (start_ctl(&cfg, &engine, outbox, &ctl) < 0)
+		goto fail_http;
 	struct otp_http_cfg hcfg = {
 	    .listen = cfg.listen,
 	    .listen_fd = listen_fd,
@@ -441,7 +444,7 @@ int main(int argc, char **argv)
 	listen_fd = -1; /* the server's now, even if it fails to start */
 	if (otp_http_start(&http, &hcfg, err, sizeof err) < 0) {
 		fprintf(stderr, "otpd: %s\n", err);
-		goto fail_http;
+		goto fail_ctl;
 	}
 	otp_log(OTP_LOG_INFO, "listening", "addr", cfg.listen, "store",
 		otp_store_backend(cfg.store)->name, "sms", cfg.sms, "provider",
@@ -450,8 +453,6 @@ int main(int argc, char **argv)
 	admin_fd = -1; /* the admin server's now, even if it fails to start */
 	if (afd >= 0 && start_admin(&hcfg, afd, &admin) < 0)
 		goto fail_admin;
-	if (start_ctl(&cfg, &engine, outbox, &ctl) < 0)
-		goto fail_ctl;
 
 	serve_until_signal(&cfg, store);
 	otp_app_set_draining();
@@ -465,10 +466,10 @@ int main(int argc, char **argv)
 	otp_outbox_stop_within(outbox, left > 1000 ? left : 1000);
 	outbox = NULL;
 	goto fail_http;
-fail_ctl:
-	otp_http_stop(admin, 0);
 fail_admin:
 	otp_http_stop(http, 0);
+fail_ctl:
+	otp_ctl_server_stop(ctl);
 fail_http:
 	otp_outbox_stop(outbox);
 fail_sms:

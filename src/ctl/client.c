@@ -64,8 +64,8 @@ static char *read_reply(int fd)
 	return NULL;
 }
 
-int otp_ctl_call(const char *path, const char *req, int timeout_s,
-		 char **reply, char *err, size_t errlen)
+int otp_ctl_call(const char *path, const char *req, int timeout_s, char **reply,
+		 char *err, size_t errlen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);

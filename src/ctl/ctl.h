@@ -39,8 +39,8 @@ struct otp_ctl_env {
 
 /* A command's handler: fills *data (a new reference) and returns 0, or
  * returns 1 (refused) or 2 (bad arguments) with the reason in err. */
-typedef int otp_ctl_fn(const struct otp_ctl_env *e, json_t *args,
-		       json_t **data, char *err, size_t errlen);
+typedef int otp_ctl_fn(const struct otp_ctl_env *e, json_t *args, json_t **data,
+		       char *err, size_t errlen);
 
 /* The reply to one request (a new reference, never NULL). */
 json_t *otp_ctl_run(const struct otp_ctl_env *e, json_t *req);

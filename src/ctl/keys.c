@@ -9,8 +9,8 @@
 #include "ctl/ctl.h"
 #include "engine/apikey.h"
 
-int otp_ctl_key_create(const struct otp_ctl_env *e, json_t *args,
-		       json_t **data, char *err, size_t errlen)
+int otp_ctl_key_create(const struct otp_ctl_env *e, json_t *args, json_t **data,
+		       char *err, size_t errlen)
 {
 	char key[OTP_APIKEY_NEW_LEN + 1], id[OTP_KEY_ID_LEN + 1];
 	const char *name = json_string_value(json_object_get(args, "name"));
@@ -44,18 +44,18 @@ int otp_ctl_key_list(const struct otp_ctl_env *e, json_t *args, json_t **data,
 	json_t *list = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(
-		    list, json_pack("{sssssIsIss}", "id", keys[i].id, "name",
-				    keys[i].name, "created_ms",
-				    (json_int_t)keys[i].created_ms,
-				    "revoked_ms",
-				    (json_int_t)keys[i].revoked_ms, "state",
-				    keys[i].revoked_ms ? "revoked" : "active"));
+		    list,
+		    json_pack("{sssssIsIss}", "id", keys[i].id, "name",
+			      keys[i].name, "created_ms",
+			      (json_int_t)keys[i].created_ms, "revoked_ms",
+			      (json_int_t)keys[i].revoked_ms, "state",
+			      keys[i].revoked_ms ? "revoked" : "active"));
 	*data = json_pack("{so}", "keys", list);
 	return 0;
 }
 
-int otp_ctl_key_revoke(const struct otp_ctl_env *e, json_t *args,
-		       json_t **data, char *err, size_t errlen)
+int otp_ctl_key_revoke(const struct otp_ctl_env *e, json_t *args, json_t **data,
+		       char *err, size_t errlen)
 {
 	const char *id = json_string_value(json_object_get(args, "id"));
 	if (!id || !id[0]) {

@@ -85,8 +85,8 @@ static int list_states(const struct otp_ctl_env *e, const int *states,
 			return otp_ctl_failed(rc, err, errlen);
 		}
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(list,
-					      otp_ctl_message_json(e, &msgs[i]));
+			json_array_append_new(
+			    list, otp_ctl_message_json(e, &msgs[i]));
 		free(msgs);
 	}
 	*data = json_pack("{so}", "messages", list);
@@ -175,13 +175,15 @@ int otp_ctl_outbox_retry(const struct otp_ctl_env *e, json_t *args,
 	} else {
 		json_t *id = json_object_get(args, "id");
 		if (!json_is_integer(id) || json_integer_value(id) <= 0) {
-			snprintf(err, errlen, "outbox retry needs an ID or --all");
+			snprintf(err, errlen,
+				 "outbox retry needs an ID or --all");
 			return 2;
 		}
 		rc = requeue(e, json_integer_value(id), err, errlen);
 		if (rc == 0)
-			*data = json_pack("{sIsI}", "requeued", (json_int_t)1,
-					  "left", (json_int_t)0);
+			*data = json_pack("{sIsIsI}", "id",
+					  json_integer_value(id), "requeued",
+					  (json_int_t)1, "left", (json_int_t)0);
 	}
 	if (rc == 0 && e->notify)
 		e->notify(e->notify_arg);

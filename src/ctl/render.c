@@ -75,10 +75,15 @@ static void messages(json_t *d, FILE *f)
 
 static void retry(json_t *d, FILE *f)
 {
+	if (json_object_get(d, "id")) { /* one message: its id */
+		fprintf(f, "requeued %lld\n", num(d, "id"));
+		return;
+	}
 	fprintf(f, "requeued %lld", num(d, "requeued"));
 	if (num(d, "left"))
-		fprintf(f, "; %lld left (their codes expired, or no longer "
-			   "failed)",
+		fprintf(f,
+			"; %lld left (their codes expired, or no longer "
+			"failed)",
 			num(d, "left"));
 	fputc('\n', f);
 }
@@ -97,8 +102,9 @@ static void phone_show(json_t *d, FILE *f)
 		fprintf(f, "limit\t%lld of %lld sends an hour left\n",
 			num(l, "left"), num(l, "per_hour"));
 	else if (json_is_true(json_object_get(l, "limited")))
-		fprintf(f, "limit\tnone of %lld sends an hour left; next in "
-			   "%lld s\n",
+		fprintf(f,
+			"limit\tnone of %lld sends an hour left; next in "
+			"%lld s\n",
 			num(l, "per_hour"),
 			(num(l, "retry_after_ms") + 999) / 1000);
 	else
@@ -160,7 +166,8 @@ static void stats(json_t *d, FILE *f)
 		fputc('\n', f);
 	}
 	if (json_is_true(json_object_get(d, "truncated")))
-		fprintf(f, "(the newest messages only: the store holds more)\n");
+		fprintf(f,
+			"(the newest messages only: the store holds more)\n");
 }
 
 static void purge(json_t *d, FILE *f)

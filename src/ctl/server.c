@@ -180,8 +180,8 @@ int otp_ctl_server_start(struct otp_ctl_server **out,
 	if (rc == OTP_EBUSY)
 		snprintf(err, errlen, "another otpd answers on %s", sv->path);
 	sv->fd = rc ? -1 : socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool bound = sv->fd >= 0 &&
-		     bind(sv->fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+	bool bound =
+	    sv->fd >= 0 && bind(sv->fd, (struct sockaddr *)&sa, sizeof sa) == 0;
 	/* 0600 before listen: nobody can connect in between */
 	if (rc == 0 &&
 	    (!bound || chmod(sv->path, 0600) < 0 || listen(sv->fd, 8) < 0)) {

@@ -52,7 +52,7 @@ void otp_ctl_server_stop(struct otp_ctl_server *s);
  * malloc'd, NUL-terminated). 0; OTP_ENOTFOUND if no otpd listens there (no
  * socket, or a stale one: connection refused); else an error with the
  * reason in err. */
-int otp_ctl_call(const char *path, const char *req, int timeout_s,
-		 char **reply, char *err, size_t errlen);
+int otp_ctl_call(const char *path, const char *req, int timeout_s, char **reply,
+		 char *err, size_t errlen);
 
 #endif

@@ -131,10 +131,10 @@ int otp_ctl_stats(const struct otp_ctl_env *e, json_t *args, json_t **data,
 	for (int st = 0; st < OTP_MSG_STATES; st++)
 		json_object_set_new(outbox, otp_msg_state_names[st],
 				    json_integer(by_state[st]));
-	*data = json_pack(
-	    "{sosIsosb}", "outbox", outbox, "dead_letters",
-	    by_state[OTP_MSG_FAILED] + by_state[OTP_MSG_EXPIRED], "windows",
-	    sends_by_window(e, msgs, n), "truncated", n == SCAN_MAX);
+	*data = json_pack("{sosIsosb}", "outbox", outbox, "dead_letters",
+			  by_state[OTP_MSG_FAILED] + by_state[OTP_MSG_EXPIRED],
+			  "windows", sends_by_window(e, msgs, n), "truncated",
+			  n == SCAN_MAX);
 	free(msgs);
 	if (e->live) {
 		json_t *proc = json_object();

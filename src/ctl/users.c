@@ -59,8 +59,7 @@ int otp_ctl_session_revoke(const struct otp_ctl_env *e, json_t *args,
 }
 
 /* The ceiling's state: sends left now, and when the next is allowed. */
-static int ceiling(const struct otp_ctl_env *e, const char *phone,
-		   json_t **out)
+static int ceiling(const struct otp_ctl_env *e, const char *phone, json_t **out)
 {
 	struct otp_limit l;
 	int64_t tat = 0;
@@ -77,16 +76,16 @@ static int ceiling(const struct otp_ctl_env *e, const char *phone,
 		int64_t allow_at = tat - g->interval_ms * (g->burst - 1);
 		retry = allow_at > e->now ? allow_at - e->now : 0;
 	}
-	*out = json_pack("{sbsIsIsI}", "limited", g->interval_ms > 0,
-			 "per_hour", (json_int_t)(g->interval_ms > 0 ? g->burst
-								     : 0),
-			 "left", (json_int_t)(g->interval_ms > 0 ? left : 0),
-			 "retry_after_ms", (json_int_t)retry);
+	*out =
+	    json_pack("{sbsIsIsI}", "limited", g->interval_ms > 0, "per_hour",
+		      (json_int_t)(g->interval_ms > 0 ? g->burst : 0), "left",
+		      (json_int_t)(g->interval_ms > 0 ? left : 0),
+		      "retry_after_ms", (json_int_t)retry);
 	return 0;
 }
 
-int otp_ctl_phone_show(const struct otp_ctl_env *e, json_t *args,
-		       json_t **data, char *err, size_t errlen)
+int otp_ctl_phone_show(const struct otp_ctl_env *e, json_t *args, json_t **data,
+		       char *err, size_t errlen)
 {
 	char phone[OTP_PHONE_MAX], masked[OTP_PHONE_MAX];
 	int st = otp_ctl_phone_arg(e, args, phone, err, errlen);
@@ -105,7 +104,8 @@ int otp_ctl_phone_show(const struct otp_ctl_env *e, json_t *args,
 		json_t *m = otp_ctl_message_json(e, &msgs[i]);
 		if (otp_store_code_get(e->store, msgs[i].request_id, &c) == 0) {
 			json_object_set_new(
-			    m, "code", json_string(otp_code_state_names[c.state]));
+			    m, "code",
+			    json_string(otp_code_state_names[c.state]));
 			json_object_set_new(m, "created_ms",
 					    json_integer(c.created_ms));
 		}

@@ -33,13 +33,13 @@ static int copy_pages(sqlite3 *dst, sqlite3 *src)
 			busy++;
 			sqlite3_sleep(10);
 		}
-	} while ((rc == SQLITE_OK || rc == SQLITE_BUSY ||
-		  rc == SQLITE_LOCKED) &&
-		 busy < BUSY_TRIES);
+	} while (
+	    (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED) &&
+	    busy < BUSY_TRIES);
 	int end = sqlite3_backup_finish(b);
 	return rc == SQLITE_DONE && end == SQLITE_OK ? SQLITE_DONE
-	       : rc == SQLITE_DONE			 ? end
-							 : rc;
+	       : rc == SQLITE_DONE		     ? end
+						     : rc;
 }
 
 int otp_store_sqlite_backup(const char *arg, const char *dest, char *err,
