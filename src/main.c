@@ -153,8 +153,9 @@ static int start_admin(const struct otp_http_cfg *pub, int fd,
 
 /* --admin-socket: otpctl's commands, run on this process's own store
  * handles. Another otpd answering there already (a shared store's
- * processes in one directory) leaves this one without: a warning. 0, or
- * -1 with the reason on stderr. */
+ * processes in one directory), or a default path too long for a socket,
+ * leaves this one without: a warning. 0, or -1 with the reason on
+ * stderr. */
 static int start_ctl(const struct otp_config *cfg, struct otp_engine *e,
 		     struct otp_outbox *outbox, struct otp_ctl_server **out)
 {
@@ -164,8 +165,13 @@ static int start_ctl(const struct otp_config *cfg, struct otp_engine *e,
 		return 0;
 	if (otp_ctl_socket_path(cfg->store, cfg->admin_socket, path,
 				sizeof path, err, sizeof err) < 0) {
-		fprintf(stderr, "otpd: --admin-socket: %s\n", err);
-		return -1;
+		if (cfg->admin_socket[0]) {
+			fprintf(stderr, "otpd: --admin-socket: %s\n", err);
+			return -1;
+		}
+		/* a deep directory is no reason not to serve */
+		otp_log(OTP_LOG_WARN, "no admin socket", "reason", err, NULL);
+		return 0;
 	}
 	struct otp_ctl_server_cfg c = {
 	    .path = path,

@@ -332,13 +332,13 @@ int main(int argc, char **argv)
 	char *text = json_dumps(req, JSON_COMPACT), *answer = NULL;
 	int rc = OTP_ENOTFOUND;
 	if (!sock || strcmp(sock, "off") != 0) {
+		/* a default path too long for a socket: otpd has none either */
 		if (otp_ctl_socket_path(url, sock, path, sizeof path, err,
-					sizeof err) < 0) {
-			fprintf(stderr, "otpctl: %s\n", err);
-			return 1;
-		}
-		rc = otp_ctl_call(path, text, CALL_TIMEOUT_S, &answer, err,
-				  sizeof err);
+					sizeof err) == 0)
+			rc = otp_ctl_call(path, text, CALL_TIMEOUT_S, &answer,
+					  err, sizeof err);
+		else if (sock && sock[0])
+			rc = OTP_ETYPE;
 	}
 	free(text);
 	json_t *reply = NULL;
