@@ -20,6 +20,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/secret.h"
+#include "ctl/socket.h"
 #include "engine/apikey.h"
 #include "engine/sealed.h"
 #include "engine/delivery.h"
@@ -174,6 +175,53 @@ static int start_admin(const struct otp_http_cfg *pub, int fd,
 	return 0;
 }
 
+/* --admin-socket: otpctl's commands, run on this process's own store
+ * handles. Another otpd answering there already (a shared store's
+ * processes in one directory), or a default path too long for a socket,
+ * leaves this one without: a warning. 0, or -1 with the reason on
+ * stderr. */
+static int start_ctl(const struct otp_config *cfg, struct otp_engine *e,
+		     struct otp_outbox *outbox, struct otp_ctl_server **out)
+{
+	char path[4200], err[512];
+	*out = NULL;
+	if (strcmp(cfg->admin_socket, "off") == 0)
+		return 0;
+	if (otp_ctl_socket_path(cfg->store, cfg->admin_socket, path,
+				sizeof path, err, sizeof err) < 0) {
+		if (cfg->admin_socket[0]) {
+			fprintf(stderr, "otpd: --admin-socket: %s\n", err);
+			return -1;
+		}
+		/* a deep directory is no reason not to serve */
+		otp_log(OTP_LOG_WARN, "no admin socket", "reason", err, NULL);
+		return 0;
+	}
+	struct otp_ctl_server_cfg c = {
+	    .path = path,
+	    .store_url = cfg->store,
+	    .store = otp_app_store,
+	    .release = otp_app_release,
+	    .ring = &e->ring,
+	    .cfg = cfg,
+	    .sms = cfg->sms,
+	    .notify = wake_outbox,
+	    .notify_arg = outbox,
+	};
+	int rc = otp_ctl_server_start(out, &c, err, sizeof err);
+	if (rc == OTP_EBUSY) {
+		otp_log(OTP_LOG_WARN, "no admin socket: another otpd has it",
+			"path", path, NULL);
+		return 0;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "otpd: --admin-socket: %s\n", err);
+		return -1;
+	}
+	otp_log(OTP_LOG_INFO, "admin socket listening", "path", path, NULL);
+	return 0;
+}
+
 static void serve_until_signal(const struct otp_config *cfg,
 			       struct otp_store *store)
 {
@@ -275,6 +323,7 @@ int main(int argc, char **argv)
 	struct otp_engine engine;
 	struct otp_outbox *outbox = NULL;
 	struct otp_http *http = NULL, *admin = NULL;
+	struct otp_ctl_server *ctl = NULL;
 	unsigned char *secret = NULL;
 	bool created;
 	struct otp_store_faults *faults = NULL;
@@ -406,6 +455,9 @@ int main(int argc, char **argv)
 	struct otp_app app = {
 	    .cfg = &cfg, .engine = &engine, .store_url = cfg.store};
 	otp_app_init(&app);
+	/* Before the HTTP server: once otpd answers, otpctl reaches it. */
+	if (start_ctl(&cfg, &engine, outbox, &ctl) < 0)
+		goto fail_http;
 	struct otp_http_cfg hcfg = {
 	    .listen = cfg.listen,
 	    .listen_fd = listen_fd,
@@ -426,7 +478,7 @@ int main(int argc, char **argv)
 	listen_fd = -1; /* the server's now, even if it fails to start */
 	if (otp_http_start(&http, &hcfg, err, sizeof err) < 0) {
 		fprintf(stderr, "otpd: %s\n", err);
-		goto fail_http;
+		goto fail_ctl;
 	}
 	otp_log(OTP_LOG_INFO, "listening", "addr", cfg.listen, "store",
 		otp_store_backend(cfg.store)->name, "sms", cfg.sms, "provider",
@@ -438,6 +490,7 @@ int main(int argc, char **argv)
 
 	serve_until_signal(&cfg, store);
 	otp_app_set_draining();
+	otp_ctl_server_stop(ctl);
 	int64_t drain_end = otp_clock_mono_ms() + cfg.drain_timeout * 1000;
 	otp_http_stop(http, cfg.drain_timeout * 1000);
 	otp_http_stop(admin, 1000); /* its /readyz said 503 all along */
@@ -449,6 +502,8 @@ int main(int argc, char **argv)
 	goto fail_http;
 fail_admin:
 	otp_http_stop(http, 0);
+fail_ctl:
+	otp_ctl_server_stop(ctl);
 fail_http:
 	otp_outbox_stop(outbox);
 fail_sms:

@@ -1,27 +1,36 @@
-/* otpctl.c - the operator's tool: API keys and the outbox of an otpd
- * store, from the command line.
+/* otpctl.c - the operator's tool: API keys, the outbox, sessions, a
+ * phone's state, stats, purge and backups of an otpd store.
  *
- *   otpctl [--store URL] [--secret-file PATH] key create NAME
- *                                          prints the new key, once
- *   otpctl [--store URL] key list          id, name, created, state
- *   otpctl [--store URL] key revoke ID     takes effect at once
- *   otpctl [--store URL] [--sms LIST] outbox list [STATE]
- *                                          newest messages first: id, state,
- *                                          driver, tries, masked phone,
- *                                          updated, next try, last error
- *   otpctl [--store URL] outbox retry ID   puts a dead letter back in the
- *                                          queue (first driver, now), while
- *                                          its code lives
+ *   otpctl [OPTIONS] key create NAME       prints the new key, once
+ *   otpctl [OPTIONS] key list              id, name, created, state
+ *   otpctl [OPTIONS] key revoke ID         takes effect at once
+ *   otpctl [OPTIONS] outbox list [STATE]   newest messages first
+ *   otpctl [OPTIONS] outbox dead           the dead letters
+ *   otpctl [OPTIONS] outbox retry ID|--all a dead letter (or all) back in
+ *                                          the queue while its code lives
+ *   otpctl [OPTIONS] session revoke --phone P   logs P out everywhere
+ *   otpctl [OPTIONS] phone show P          P's hourly limit, last sends
+ *   otpctl [OPTIONS] stats                 outbox, sends, conversion
+ *   otpctl [OPTIONS] purge                 deletes what has expired
+ *   otpctl [OPTIONS] backup FILE           SQLite: a copy, while otpd runs
+ *   OPTIONS: --store URL, --secret-file PATH, --sms LIST, --admin-socket
+ *   PATH, --json (the reply's data as JSON instead of the human lines).
  *
- * The store URL comes from --store, else OTPD_STORE, else otpd's default. It
- * talks to the store directly (the same one otpd uses, concurrently), no
- * HTTP. It reads otpd's secret as otpd does (OTPD_SECRET, --secret-file or
- * OTPD_SECRET_FILE, else the file next to an SQLite database, which key
- * create makes if otpd has not yet): key create needs it (a key's hash is
- * keyed with it), outbox list opens the sealed phones with it (without it
- * they show as "sealed"). Exit status: 0 done, 1 refused, 2 usage.
+ * The store URL comes from --store, else OTPD_STORE, else otpd's default.
+ * When an otpd of that store runs, otpctl asks it through its admin socket
+ * (ctl/socket.h: beside the store, or --admin-socket / OTPD_ADMIN_SOCKET),
+ * so that a write takes effect in that process at once (its session cache
+ * included) and never competes with it for the store. When none runs (no
+ * socket, or nobody listens on it) otpctl opens the store itself and runs
+ * the same command (ctl/run.c): then it reads otpd's secret as otpd does
+ * (OTPD_SECRET, --secret-file or OTPD_SECRET_FILE, else the file next to an
+ * SQLite database, which key create makes if otpd has not yet), --sms
+ * names the drivers, and the limits' rates are otpd's defaults and OTPD_*
+ * settings. Exit status: 0 done, 1 refused, 2 usage.
  */
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,11 +40,13 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/err.h"
-#include "core/phone.h"
 #include "core/secret.h"
-#include "engine/apikey.h"
+#include "ctl/render.h"
+#include "ctl/socket.h"
 #include "engine/sealed.h"
 #include "store/store.h"
+
+#define CALL_TIMEOUT_S 300 /* a backup or stats of a big store */
 
 /* otpd's keys, when its secret can be read (ring.cur NULL if not). */
 static struct otp_keyring ring;
@@ -89,213 +100,149 @@ static void load_keys(const char *url, const char *file, bool make)
 	otp_store_wrap_opens(otp_sealed_wrap, &ring);
 }
 
+enum arg_kind {
+	A_NONE,	 /* no argument */
+	A_WORD,	 /* one word, into args[arg] */
+	A_MAYBE, /* one word or none */
+	A_ID,	 /* a message id (an integer) or --all */
+	A_FLAG,	 /* --ARG VALUE */
+	A_FILE,	 /* a path, made absolute: otpd may run elsewhere */
+};
+
+static const struct verb {
+	const char *noun, *verb, *cmd, *arg;
+	enum arg_kind kind;
+} verbs[] = {
+    {"key", "create", "key.create", "name", A_WORD},
+    {"key", "list", "key.list", NULL, A_NONE},
+    {"key", "revoke", "key.revoke", "id", A_WORD},
+    {"outbox", "list", "outbox.list", "state", A_MAYBE},
+    {"outbox", "dead", "outbox.dead", NULL, A_NONE},
+    {"outbox", "retry", "outbox.retry", "id", A_ID},
+    {"session", "revoke", "session.revoke", "phone", A_FLAG},
+    {"phone", "show", "phone.show", "phone", A_WORD},
+    {"stats", NULL, "stats", NULL, A_NONE},
+    {"purge", NULL, "purge", NULL, A_NONE},
+    {"backup", NULL, "backup", "file", A_FILE},
+};
+
 static int usage(FILE *f, int status)
 {
-	fputs(
-	    "usage: otpctl [--store URL] [--secret-file PATH] key create NAME\n"
-	    "       otpctl [--store URL] key list\n"
-	    "       otpctl [--store URL] key revoke ID\n"
-	    "       otpctl [--store URL] [--sms LIST] outbox list [STATE]\n"
-	    "       otpctl [--store URL] outbox retry ID\n"
-	    "STATE: queued, sending, sent, delivered, undelivered, failed, "
-	    "expired\n",
-	    f);
+	fputs("usage: otpctl [OPTIONS] key create NAME | key list | key revoke "
+	      "ID\n"
+	      "       otpctl [OPTIONS] outbox list [STATE] | outbox dead | "
+	      "outbox retry ID|--all\n"
+	      "       otpctl [OPTIONS] session revoke --phone PHONE | phone "
+	      "show PHONE\n"
+	      "       otpctl [OPTIONS] stats | purge | backup FILE\n"
+	      "OPTIONS: --store URL, --secret-file PATH, --sms LIST, "
+	      "--admin-socket PATH, --json\n"
+	      "STATE: queued, sending, sent, delivered, undelivered, failed, "
+	      "expired\n",
+	      f);
 	return status;
 }
 
-/* Says what the store answered (rc < 0); the exit status 1. */
-static int failed(int rc)
+/* An absolute path for FILE (its directory must exist). */
+static int absolute(const char *file, char *out, size_t cap)
 {
-	fprintf(stderr, "otpctl: %s\n", otp_err_message(rc));
-	return 1;
-}
-
-static int key_create(struct otp_store *s, const char *name)
-{
-	char key[OTP_APIKEY_NEW_LEN + 1], id[OTP_KEY_ID_LEN + 1];
-	size_t n = strlen(name);
-	if (n == 0 || n >= OTP_KEY_NAME_MAX) {
-		fprintf(stderr, "otpctl: NAME must be 1..%d bytes\n",
-			OTP_KEY_NAME_MAX - 1);
-		return 2;
+	char a[PATH_MAX], b[PATH_MAX], dir[PATH_MAX];
+	snprintf(a, sizeof a, "%s", file);
+	snprintf(b, sizeof b, "%s", file);
+	if (!realpath(dirname(a), dir)) {
+		fprintf(stderr, "otpctl: %s: %s\n", file, strerror(errno));
+		return -1;
 	}
-	if (!ring.cur) {
-		fprintf(stderr, "otpctl: key create: %s\n", no_secret);
-		return 1;
-	}
-	int rc = otp_apikey_create(s, &ring, name, otp_clock_now_ms(), key, id);
-	if (rc < 0)
-		return failed(rc);
-	printf("%s\n", key);
-	fprintf(stderr, "created key %s (%s); it is shown only now\n", id,
-		name);
+	if (snprintf(out, cap, "%s/%s", dir, basename(b)) >= (int)cap)
+		return -1;
 	return 0;
 }
 
-static int key_list(struct otp_store *s)
+/* The request the words ask for, or NULL (usage). */
+static json_t *request(int n, char **w, const char **cmd)
 {
-	struct otp_apikey keys[256];
-	size_t n = 0;
-	int rc = otp_store_apikey_list(s, keys, 256, &n);
-	if (rc < 0)
-		return failed(rc);
-	for (size_t i = 0; i < n; i++) {
-		char created[OTP_ISO8601_LEN];
-		otp_clock_iso8601(keys[i].created_ms, created);
-		printf("%s\t%s\t%s\t%s\n", keys[i].id, keys[i].name, created,
-		       keys[i].revoked_ms ? "revoked" : "active");
-	}
-	return 0;
-}
-
-static int key_revoke(struct otp_store *s, const char *id)
-{
-	int rc = otp_store_apikey_revoke(s, id, otp_clock_now_ms());
-	if (rc == OTP_ENOTFOUND) {
-		fprintf(stderr, "otpctl: no key %s\n", id);
-		return 1;
-	}
-	if (rc < 0)
-		return failed(rc);
-	printf("revoked %s\n", id);
-	return 0;
-}
-
-#define NSTATES OTP_MSG_STATES
-
-/* The name of the n-th driver of an --sms list ("kannel" for
- * "console,kannel:http://..."): what a message's driver index means. Only
- * the part before ':' is shown (the rest may hold a URL or a path). */
-static void driver_name(const char *list, int n, char *out, size_t cap)
-{
-	const char *p = list;
-	for (int i = 0; i < n && p; i++) {
-		p = strchr(p, ',');
-		if (p)
-			p++;
-	}
-	size_t len = p ? strcspn(p, ",:") : 0;
-	if (!len || len >= cap) {
-		snprintf(out, cap, "#%d", n);
-		return;
-	}
-	memcpy(out, p, len);
-	out[len] = '\0';
-}
-
-static int outbox_list(struct otp_store *s, const char *sms, const char *state)
-{
-	static struct otp_msg_info msgs[1000];
-	int want = -1;
-	size_t n = 0;
-	if (state) {
-		for (int i = 0; i < NSTATES; i++)
-			if (strcmp(state, otp_msg_state_names[i]) == 0)
-				want = i;
-		if (want < 0)
-			return usage(stderr, 2);
-	}
-	int rc = otp_store_outbox_list(s, want, msgs, 1000, &n);
-	if (rc < 0)
-		return failed(rc);
-	for (size_t i = 0; i < n; i++) {
-		const struct otp_msg_info *m = &msgs[i];
-		char masked[OTP_PHONE_MAX], updated[OTP_ISO8601_LEN];
-		char next[OTP_ISO8601_LEN] = "-", driver[32];
-		if (m->to[0] == OTP_SEALED_MARK)
-			snprintf(masked, sizeof masked, "sealed");
-		else
-			otp_phone_mask(m->to, masked);
-		driver_name(sms, m->driver, driver, sizeof driver);
-		otp_clock_iso8601(m->updated_ms, updated);
-		if (m->state == OTP_MSG_QUEUED)
-			otp_clock_iso8601(m->next_ms, next);
-		printf("%lld\t%s\t%s\tdriver=%s\ttries=%d\t%s\t%s\t%s\t%s\n",
-		       (long long)m->id, m->request_id,
-		       (int)m->state < NSTATES ? otp_msg_state_names[m->state]
-					       : "?",
-		       driver, m->attempts, masked, updated, next,
-		       m->last_error[0] ? m->last_error : "-");
-	}
-	return 0;
-}
-
-static int outbox_retry(struct otp_store *s, const char *arg)
-{
-	char *end;
-	long long id = strtoll(arg, &end, 10);
-	if (*end || id <= 0)
-		return usage(stderr, 2);
-	int rc = otp_store_outbox_requeue(s, id, otp_clock_now_ms());
-	if (rc == OTP_ENOTFOUND) {
-		fprintf(stderr, "otpctl: no message %lld\n", id);
-		return 1;
-	}
-	if (rc == OTP_EGONE) {
-		fprintf(stderr,
-			"otpctl: message %lld is not a dead letter with its "
-			"text (only failed messages can be retried)\n",
-			id);
-		return 1;
-	}
-	if (rc < 0)
-		return failed(rc);
-	/* A running otpd picks it up within its poll interval. */
-	printf("requeued %lld\n", id);
-	return 0;
-}
-
-int main(int argc, char **argv)
-{
-	const char *url = getenv("OTPD_STORE");
-	int i = 1;
-	signal(SIGPIPE, SIG_IGN); /* a dropped store connection is an error,
-				     not a death */
-	const char *sms = getenv("OTPD_SMS");
-	const char *secret_file = NULL;
-	if (!url || !url[0])
-		url = OTP_STORE_URL_DEFAULT;
-	if (argc == 2 &&
-	    (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
-		return usage(stdout, 0);
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-		otp_config_version(stdout, "otpctl");
-		return 0;
-	}
-	for (;;) {
-		if (i + 1 < argc && strcmp(argv[i], "--store") == 0) {
-			url = argv[i + 1];
-			i += 2;
-		} else if (i < argc && strncmp(argv[i], "--store=", 8) == 0) {
-			url = argv[i] + 8;
-			i++;
-		} else if (i + 1 < argc &&
-			   strcmp(argv[i], "--secret-file") == 0) {
-			secret_file = argv[i + 1];
-			i += 2;
-		} else if (i + 1 < argc && strcmp(argv[i], "--sms") == 0) {
-			sms = argv[i + 1];
-			i += 2;
-		} else if (i < argc && strncmp(argv[i], "--sms=", 6) == 0) {
-			sms = argv[i] + 6;
-			i++;
-		} else {
-			break;
+	static char path[PATH_MAX];
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+		const struct verb *v = &verbs[i];
+		int used = v->verb ? 2 : 1;
+		if (n < used || strcmp(w[0], v->noun) != 0 ||
+		    (v->verb && strcmp(w[1], v->verb) != 0))
+			continue;
+		int rest = n - used;
+		char **a = w + used;
+		json_t *args = json_object();
+		*cmd = v->cmd;
+		bool ok =
+		    rest == 0 && (v->kind == A_NONE || v->kind == A_MAYBE);
+		if (rest == 1 && (v->kind == A_WORD || v->kind == A_MAYBE)) {
+			json_object_set_new(args, v->arg, json_string(a[0]));
+			ok = true;
+		} else if (rest == 1 && v->kind == A_ID) {
+			char *end;
+			long long id = strtoll(a[0], &end, 10);
+			if (strcmp(a[0], "--all") == 0)
+				json_object_set_new(args, "all", json_true());
+			else if (!*end && id > 0)
+				json_object_set_new(args, "id",
+						    json_integer(id));
+			ok = json_object_size(args) == 1;
+		} else if (rest == 2 && v->kind == A_FLAG &&
+			   strncmp(a[0], "--", 2) == 0 &&
+			   strcmp(a[0] + 2, v->arg) == 0) {
+			json_object_set_new(args, v->arg, json_string(a[1]));
+			ok = true;
+		} else if (rest == 1 && v->kind == A_FILE &&
+			   absolute(a[0], path, sizeof path) == 0) {
+			json_object_set_new(args, v->arg, json_string(path));
+			ok = true;
 		}
+		if (ok)
+			return json_pack("{ssso}", "cmd", v->cmd, "args", args);
+		json_decref(args);
+		return NULL;
 	}
-	if (!sms || !sms[0])
-		sms = "console"; /* otpd's default */
-	if (i + 1 >= argc ||
-	    (strcmp(argv[i], "key") != 0 && strcmp(argv[i], "outbox") != 0))
-		return usage(stderr, 2);
-	const char *noun = argv[i];
-	const char *verb = argv[i + 1];
-	const char *arg = i + 2 < argc ? argv[i + 2] : NULL;
-	if (i + 3 < argc)
-		return usage(stderr, 2);
+	return NULL;
+}
 
-	load_keys(url, secret_file,
-		  strcmp(noun, "key") == 0 && strcmp(verb, "create") == 0);
+/* Prints a reply: its data for a person or as JSON, or its error. */
+static int finish(const char *cmd, json_t *reply, bool as_json)
+{
+	json_t *data = json_object_get(reply, "data");
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		const char *e =
+		    json_string_value(json_object_get(reply, "error"));
+		int st =
+		    (int)json_integer_value(json_object_get(reply, "status"));
+		fprintf(stderr, "otpctl: %s\n", e ? e : "refused");
+		if (st == 2)
+			usage(stderr, 2);
+		return st == 2 ? 2 : 1;
+	}
+	if (as_json) {
+		json_dumpf(data, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		otp_ctl_render(cmd, data, stdout);
+	}
+	return 0;
+}
+
+static const char *env(const char *name)
+{
+	return getenv(name);
+}
+
+/* No otpd runs: the command on a store handle of our own. */
+static json_t *run_here(const char *url, const char *secret_file,
+			const char *sms, const char *cmd, json_t *req)
+{
+	struct otp_config cfg = {0};
+	char err[512];
+	char *argv0[] = {"otpctl", NULL};
+	if (otp_config_load(&cfg, 1, argv0, env, err, sizeof err) != 0)
+		return json_pack("{sbsiss}", "ok", 0, "status", 2, "error",
+				 err);
+	load_keys(url, secret_file, strcmp(cmd, "key.create") == 0);
 	struct otp_store *s;
 	errno = 0;
 	int rc = otp_store_open(url, &s);
@@ -303,28 +250,114 @@ int main(int argc, char **argv)
 		/* The backend says only that it failed; what the system said
 		 * (a missing directory, say) is the useful part. */
 		int e = errno;
-		fprintf(stderr,
-			"otpctl: cannot open store %s: %s (give otpd's "
-			"store with --store URL or OTPD_STORE)\n",
-			url, e ? strerror(e) : otp_err_message(rc));
+		snprintf(err, sizeof err,
+			 "cannot open store %s: %s (give otpd's store with "
+			 "--store URL or OTPD_STORE)",
+			 url, e ? strerror(e) : otp_err_message(rc));
+		otp_config_deinit(&cfg);
+		return json_pack("{sbsiss}", "ok", 0, "status", 1, "error",
+				 err);
+	}
+	struct otp_ctl_env e = {
+	    .store = s,
+	    .store_url = url,
+	    .ring = &ring,
+	    .no_secret = no_secret,
+	    .sms = sms,
+	    .cfg = &cfg,
+	    .now = otp_clock_now_ms(),
+	};
+	json_t *reply = otp_ctl_run(&e, req);
+	otp_store_close(s);
+	otp_config_deinit(&cfg);
+	return reply;
+}
+
+/* The value of option `name` at argv[*i] ("--name V" or "--name=V"), or
+ * NULL; *i moves past it. */
+static const char *option(int argc, char **argv, int *i, const char *name)
+{
+	size_t n = strlen(name);
+	if (strncmp(argv[*i], name, n) != 0)
+		return NULL;
+	if (argv[*i][n] == '=')
+		return argv[(*i)++] + n + 1;
+	if (argv[*i][n] == '\0' && *i + 1 < argc) {
+		*i += 2;
+		return argv[*i - 1];
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const char *url = getenv("OTPD_STORE"), *sms = getenv("OTPD_SMS");
+	const char *sock = getenv("OTPD_ADMIN_SOCKET"), *secret_file = NULL;
+	const char *v;
+	bool as_json = false;
+	int i = 1;
+	signal(SIGPIPE, SIG_IGN); /* a dropped connection is an error, not a
+				     death */
+	if (argc == 2 &&
+	    (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
+		return usage(stdout, 0);
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		otp_config_version(stdout, "otpctl");
+		return 0;
+	}
+	while (i < argc) {
+		if ((v = option(argc, argv, &i, "--store")))
+			url = v;
+		else if ((v = option(argc, argv, &i, "--secret-file")))
+			secret_file = v;
+		else if ((v = option(argc, argv, &i, "--sms")))
+			sms = v;
+		else if ((v = option(argc, argv, &i, "--admin-socket")))
+			sock = v;
+		else if (strcmp(argv[i], "--json") == 0)
+			as_json = true, i++;
+		else
+			break;
+	}
+	if (!url || !url[0])
+		url = OTP_STORE_URL_DEFAULT;
+	if (!sms || !sms[0])
+		sms = "console"; /* otpd's default */
+	const char *cmd = NULL;
+	json_t *req = request(argc - i, argv + i, &cmd);
+	if (!req)
+		return usage(stderr, 2);
+
+	char path[4200], err[600];
+	char *text = json_dumps(req, JSON_COMPACT), *answer = NULL;
+	int rc = OTP_ENOTFOUND;
+	if (!sock || strcmp(sock, "off") != 0) {
+		/* a default path too long for a socket: otpd has none either */
+		if (otp_ctl_socket_path(url, sock, path, sizeof path, err,
+					sizeof err) == 0)
+			rc = otp_ctl_call(path, text, CALL_TIMEOUT_S, &answer,
+					  err, sizeof err);
+		else if (sock && sock[0])
+			rc = OTP_ETYPE;
+	}
+	free(text);
+	json_t *reply = NULL;
+	if (rc == 0) {
+		json_error_t jerr;
+		reply = json_loads(answer, 0, &jerr);
+		free(answer);
+		if (!reply) {
+			fprintf(stderr, "otpctl: otpd's answer is not JSON\n");
+			return 1;
+		}
+	} else if (rc == OTP_ENOTFOUND) {
+		reply = run_here(url, secret_file, sms, cmd, req);
+	} else {
+		fprintf(stderr, "otpctl: %s\n", err);
 		return 1;
 	}
-	int status;
-	if (strcmp(noun, "outbox") == 0) {
-		if (strcmp(verb, "list") == 0)
-			status = outbox_list(s, sms, arg);
-		else if (strcmp(verb, "retry") == 0 && arg)
-			status = outbox_retry(s, arg);
-		else
-			status = usage(stderr, 2);
-	} else if (strcmp(verb, "create") == 0 && arg)
-		status = key_create(s, arg);
-	else if (strcmp(verb, "list") == 0 && !arg)
-		status = key_list(s);
-	else if (strcmp(verb, "revoke") == 0 && arg)
-		status = key_revoke(s, arg);
-	else
-		status = usage(stderr, 2);
-	otp_store_close(s);
+	int status = finish(cmd, reply, as_json);
+	json_decref(reply);
+	json_decref(req);
 	return status;
 }

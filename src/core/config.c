@@ -58,6 +58,9 @@ const struct setting otp_cfg_settings[] = {
 	STR("admin-listen", admin_listen, "", 0, 0, otp_cfg_check_listen_opt, "HOST:PORT or empty",
 	    "OTPD_ADMIN_LISTEN", "address of the admin listener (/metrics, /healthz, /readyz); "
 	    "empty = none. Never expose it to the public"),
+	STR("admin-socket", admin_socket, "", 0, 107, otp_cfg_check_text, "PATH, empty or off",
+	    "OTPD_ADMIN_SOCKET", "otpctl's Unix socket (0600): empty = beside the store "
+	    "(PATH.ctl for sqlite:PATH, else ./var/otpd.ctl); off = none"),
 	INT("threads", threads, "0", 0, 256,
 	    "OTPD_THREADS", "worker threads; 0 = one per CPU core"),
 	INT("conn-limit", conn_limit, "1024", 1, 65536,

@@ -298,6 +298,23 @@ static void write_http(FILE *f, const struct snap *s)
 	}
 }
 
+void otp_metrics_outcomes(otp_metrics_each_fn *each, void *arg)
+{
+	static struct snap s; /* as otp_metrics_write's */
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&mu);
+	sum(&s);
+	for (size_t o = 0; o < OTP_M_SENDS; o++)
+		each(arg, "sends", send_names[o],
+		     s.send[OTP_M_API_login][o] +
+			 s.send[OTP_M_API_provider][o]);
+	for (size_t o = 0; o < OTP_M_VERIFIES; o++)
+		each(arg, "verifications", verify_names[o],
+		     s.verify[OTP_M_API_login][o] +
+			 s.verify[OTP_M_API_provider][o]);
+	pthread_mutex_unlock(&mu);
+}
+
 void otp_metrics_write(FILE *f)
 {
 	static struct snap s; /* 40 KiB: not on a pool thread's stack */

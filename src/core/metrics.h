@@ -96,6 +96,13 @@ void otp_metrics_limited(enum otp_m_limit which);
 /* `driver` is an SMS driver's name (static storage). */
 void otp_metrics_sms(const char *driver, enum otp_m_sms status);
 
+/* The sends and verifications so far, both APIs together: each(arg,
+ * "sends" or "verifications", outcome, count) for every outcome (otpctl
+ * stats, through the running otpd). */
+typedef void otp_metrics_each_fn(void *arg, const char *family,
+				 const char *outcome, uint64_t n);
+void otp_metrics_outcomes(otp_metrics_each_fn *each, void *arg);
+
 /* Writes every counter family above in the text format 0.0.4. */
 void otp_metrics_write(FILE *f);
 

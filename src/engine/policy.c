@@ -106,11 +106,19 @@ int otp_policy_send(const struct otp_engine *e, struct otp_store *s,
 		snprintf(lims[OTP_PL_IP].key, sizeof lims[OTP_PL_IP].key,
 			 "pi:%s:%s", ph, ip);
 	}
-	lims[OTP_PL_PHONE].rate =
-	    per(cfg->limit_phone * OTP_POLICY_PHONE_CEILING, 3600000);
-	snprintf(lims[OTP_PL_PHONE].key, sizeof lims[OTP_PL_PHONE].key, "ph:%s",
-		 ph);
+	otp_policy_phone_ceiling(cfg, e->keys, in->ps.phone,
+				 &lims[OTP_PL_PHONE]);
 	return 0;
+}
+
+void otp_policy_phone_ceiling(const struct otp_config *cfg,
+			      const struct otp_keys *k, const char *e164,
+			      struct otp_limit *out)
+{
+	char ph[OTP_PHONE_TAG_LEN + 1];
+	otp_phone_tag(k, e164, ph);
+	out->rate = per(cfg->limit_phone * OTP_POLICY_PHONE_CEILING, 3600000);
+	snprintf(out->key, sizeof out->key, "ph:%s", ph);
 }
 
 int otp_policy_limit_err(const struct otp_send_core *in, int which)

@@ -41,6 +41,13 @@ enum otp_policy_phone_limit {
 int otp_policy_phone(const struct otp_config *cfg, const char *phone,
 		     size_t len, bool types, char out[OTP_PHONE_MAX]);
 
+/* The per-phone ceiling (OTP_PL_PHONE) of an E.164 phone: its key (by
+ * the phone's keyed tag under k) and rate, as otp_policy_send takes it;
+ * what otpctl's phone show reads back. */
+void otp_policy_phone_ceiling(const struct otp_config *cfg,
+			      const struct otp_keys *k, const char *e164,
+			      struct otp_limit *out);
+
 /* Decides one send (as the send core has it: the normalised phone, the
  * scope, the client, now): the destination (countries-allow/deny), then
  * otp_policy_abuse_check, then fills `lims` with the per-phone limits the

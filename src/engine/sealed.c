@@ -1,6 +1,6 @@
 /* sealed.c - the store decorator that seals phones at rest (sealed.h).
  *
- * Every operation forwards (store/decorator.h) but the eight that carry
+ * Every operation forwards (store/decorator.h) but the nine that carry
  * phones, written out below. A phone that will not open (damaged, or sealed by
  * a secret otpd no longer has) fails its operation with OTP_EINTERNAL, except
  * in a listing or a claim, where it reads as "" (the message's body will not
@@ -129,6 +129,25 @@ static int sealed_session_rotate(struct otp_store *s,
 					     new_hash, ph, expires_ms, now);
 }
 
+/* Sessions sealed under the previous secret of a rotation go too. */
+static int sealed_session_revoke_phone(struct otp_store *s, const char *phone,
+				       long *n)
+{
+	const struct otp_keyring *k = keys_of(s);
+	char ph[OTP_SEALED_PHONE_MAX];
+	long more = 0;
+	*n = 0;
+	int rc = otp_phone_seal(k->cur, phone, ph);
+	if (rc == 0)
+		rc = otp_store_session_revoke_phone(otp_store_inner(s), ph, n);
+	if (rc == 0 && k->prev && phone[0] &&
+	    otp_phone_seal(k->prev, phone, ph) == 0)
+		rc = otp_store_session_revoke_phone(otp_store_inner(s), ph,
+						    &more);
+	*n += more;
+	return rc;
+}
+
 static int sealed_outbox_claim(struct otp_store *s, int64_t now,
 			       int64_t lease_ms, struct otp_msg *out,
 			       size_t max, size_t *n)
@@ -161,6 +180,7 @@ static const struct otp_store_ops sealed_ops = {
     .session_get = sealed_session_get,
     .session_bind = sealed_session_bind,
     .session_rotate = sealed_session_rotate,
+    .session_revoke_phone = sealed_session_revoke_phone,
     .outbox_claim = sealed_outbox_claim,
     .outbox_list = sealed_outbox_list,
 };

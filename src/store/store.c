@@ -131,6 +131,40 @@ void otp_store_home(const char *url, const char *def, char *dir, size_t cap)
 		snprintf(dir, cap, "%s", def);
 }
 
+int otp_store_backup(const char *url, const char *dest, char *err,
+		     size_t errlen)
+{
+	const struct otp_store_ops *ops = otp_store_backend(url);
+	if (!ops) {
+		snprintf(err, errlen, "%s is not a store URL", url);
+		return OTP_ETYPE;
+	}
+	if (!ops->backup) {
+		snprintf(err, errlen,
+			 "a %s store has no backup here: use %s's own (its "
+			 "persistence files, or a replica)",
+			 ops->name, ops->name);
+		return OTP_ETYPE;
+	}
+	return ops->backup(url + strlen(ops->scheme), dest, err, errlen);
+}
+
+int otp_store_beside(const char *url, const char *def, const char *suffix,
+		     char *out, size_t cap)
+{
+	const struct otp_store_ops *ops = otp_store_backend(url);
+	char dir[4096];
+	int n;
+	if (ops && (ops->caps & OTP_STORE_CAP_FILE)) {
+		n = snprintf(out, cap, "%s%s", url + strlen(ops->scheme),
+			     suffix);
+	} else {
+		otp_store_home(url, def, dir, sizeof dir);
+		n = snprintf(out, cap, "%s/otpd%s", dir, suffix);
+	}
+	return n < 0 || (size_t)n >= cap ? OTP_ETYPE : 0;
+}
+
 int otp_store_lock(const char *url, char *err, size_t errlen)
 {
 	const struct otp_store_ops *ops = otp_store_backend(url);

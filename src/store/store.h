@@ -255,6 +255,10 @@ struct otp_store;
  * by its interval; a key with no state stays without. Always 0 but for
  * backend errors.
  *
+ * limit_get: the stored theoretical arrival time of one limit key into
+ * *tat, without taking: OTP_ENOTFOUND if it has no state or its TAT is not
+ * after now (a full bucket). For reading a limit's state (otpctl).
+ *
  * session_get: live (unexpired) session by token hash, or OTP_ENOTFOUND.
  *
  * session_bind: creates the session if absent (or expired: reset), or updates
@@ -269,6 +273,12 @@ struct otp_store;
  * changes.
  *
  * session_delete: removes a session; 0 even if there was none.
+ *
+ * session_revoke_phone: removes every session, live or expired, whose
+ * (logged-in) phone is `phone`, compared as stored; *n gets how many. A
+ * session with only a pending code to that phone stays; "" removes
+ * nothing. What otpctl's "session revoke --phone" runs (log a user out
+ * everywhere); a backend without an index by phone may scan.
  *
  * apikey_*: API keys. put: OTP_ECONFLICT if the id exists (nothing changes).
  * get: by id, revoked or not (the caller checks revoked_ms), or OTP_ENOTFOUND.
@@ -349,6 +359,9 @@ typedef int otp_reseal_fn(void *arg, const char *stored,
 	X(limit_give, (struct otp_store *s, const struct otp_limit *lims,      \
 		       size_t n, int64_t now),                                 \
 	  (s, lims, n, now))                                                   \
+	X(limit_get, (struct otp_store *s, const char *key, int64_t now,       \
+		      int64_t *tat),                                           \
+	  (s, key, now, tat))                                                  \
 	X(session_get, (struct otp_store *s,                                   \
 			const unsigned char hash[OTP_HASH_LEN], int64_t now,   \
 			struct otp_session *out),                              \
@@ -365,6 +378,9 @@ typedef int otp_reseal_fn(void *arg, const char *stored,
 	X(session_delete, (struct otp_store *s,                                \
 			   const unsigned char hash[OTP_HASH_LEN]),            \
 	  (s, hash))                                                           \
+	X(session_revoke_phone, (struct otp_store *s, const char *phone,       \
+				 long *n),                                     \
+	  (s, phone, n))                                                       \
 	X(apikey_put, (struct otp_store *s, const struct otp_apikey *k), (s, k)) \
 	X(apikey_get, (struct otp_store *s, const char *id,                    \
 		       struct otp_apikey *out),                                \
@@ -418,6 +434,11 @@ typedef int otp_reseal_fn(void *arg, const char *stored,
  * one configured (OTPD_SECRET or --secret-file) instead of making one up. */
 #define OTP_STORE_CAP_ONE_PROCESS (1u << 0)
 
+/* caps: the URL's argument is the path of the store's one file (SQLite's
+ * database): otpd's files that belong to it go beside it
+ * (otp_store_beside). */
+#define OTP_STORE_CAP_FILE (1u << 1)
+
 struct otp_store_ops {
 	const char *name;   /* "sqlite" */
 	const char *scheme; /* URL prefix it answers to: "sqlite:" */
@@ -441,6 +462,12 @@ struct otp_store_ops {
 	 * holds it. Only otpd calls it (otpctl runs beside it). */
 	int (*lock)(const char *arg, char *err, size_t errlen);
 	void (*close)(struct otp_store *s);
+	/* Optional (NULL: the backend has no copy of its own to offer): a
+	 * consistent copy of the whole store into the new file `dest`, made
+	 * private (0600), while other handles read and write: 0, or an error
+	 * with a reason in err. */
+	int (*backup)(const char *arg, const char *dest, char *err,
+		      size_t errlen);
 
 #define OTP_STORE_OP_MEMBER_(op, params, args) int(*op) params;
 	OTP_STORE_OPS(OTP_STORE_OP_MEMBER_)
@@ -455,6 +482,8 @@ struct otp_store {
 int otp_store_sqlite_check(const char *arg, char *err, size_t errlen);
 int otp_store_sqlite_home(const char *arg, char *dir, size_t cap);
 int otp_store_sqlite_lock(const char *arg, char *err, size_t errlen);
+int otp_store_sqlite_backup(const char *arg, const char *dest, char *err,
+			    size_t errlen);
 int otp_store_redis_check(const char *arg, char *err, size_t errlen);
 
 /* --store's default: the registry's first backend, on a file in ./var. */
@@ -469,6 +498,19 @@ int otp_store_open(const char *url, struct otp_store **out);
 /* Locks the store for this process (ops->lock; 0 for a backend without
  * one). OTP_ETYPE for an unknown scheme. */
 int otp_store_lock(const char *url, char *err, size_t errlen);
+
+/* Backs the store up into the new file dest (ops->backup): 0, or an
+ * error with a reason in err (OTP_ETYPE for a backend without one, whose
+ * own tools make its copies). */
+int otp_store_backup(const char *url, const char *dest, char *err,
+		     size_t errlen);
+
+/* The path of a file of otpd's that belongs to the store `url`, into out:
+ * its file's path and `suffix` (OTP_STORE_CAP_FILE: "var/otpd.db.ctl"),
+ * else "otpd" and suffix in the directory otp_store_home gives (def: its
+ * default). OTP_ETYPE if it does not fit cap. */
+int otp_store_beside(const char *url, const char *def, const char *suffix,
+		     char *out, size_t cap);
 
 /* The backend a URL names, or NULL. */
 const struct otp_store_ops *otp_store_backend(const char *url);

@@ -230,24 +230,39 @@ static int session_delete(struct otp_store *s,
 	return rc;
 }
 
-/* --- everything else (purge aside): straight through (store/decorator.h) ---
- */
+/* --- everything else (purge and revoke aside): straight through
+ * (store/decorator.h) --- */
 
-/* Rows past their expiry are never answered at a later now anyway; dropping
- * them keeps a caller that goes back in time consistent with the backend. */
-static int purge(struct otp_store *s, int64_t now, long *removed)
+/* Drops every row that expires by `until`, and makes any fill begun
+ * before now give up. */
+static void drop_until(struct otp_session_cache *c, int64_t until)
 {
-	struct otp_session_cache *c = cast(s)->c;
-	int rc = otp_store_purge(otp_store_inner(s), now, removed);
 	for (size_t b = 0; b <= c->mask; b++) {
 		struct stripe *st = stripe_of(c, b);
 		pthread_mutex_lock(&st->mu);
 		c->gen[b]++;
 		for (int i = 0; i < WAYS; i++)
-			if (c->e[b * WAYS + i].s.expires_ms <= now)
+			if (c->e[b * WAYS + i].s.expires_ms <= until)
 				c->e[b * WAYS + i].live = false;
 		pthread_mutex_unlock(&st->mu);
 	}
+}
+
+/* Rows past their expiry are never answered at a later now anyway; dropping
+ * them keeps a caller that goes back in time consistent with the backend. */
+static int purge(struct otp_store *s, int64_t now, long *removed)
+{
+	int rc = otp_store_purge(otp_store_inner(s), now, removed);
+	drop_until(cast(s)->c, now);
+	return rc;
+}
+
+/* The cache has no index by phone: it drops every row (an operator's
+ * command, rare; the next reads refill it). */
+static int session_revoke_phone(struct otp_store *s, const char *phone, long *n)
+{
+	int rc = otp_store_session_revoke_phone(otp_store_inner(s), phone, n);
+	drop_until(cast(s)->c, INT64_MAX);
 	return rc;
 }
 
@@ -263,6 +278,7 @@ static const struct otp_store_ops cached_ops = {
     .session_rotate = session_rotate,
     .session_delete = session_delete,
     .purge = purge,
+    .session_revoke_phone = session_revoke_phone,
 };
 OTP_STORE_OVERRIDE_END
 /* clang-format on */

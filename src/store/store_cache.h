@@ -7,8 +7,9 @@
  * fills the cache; every operation that writes a session (code_issue with a
  * bind, code_verify with rotate, session_bind, session_rotate,
  * session_delete) drops the hashes it touches from the cache before it
- * returns, so a logout or a rotation is seen by every thread's next read.
- * Everything else goes straight to the backend.
+ * returns (session_revoke_phone, which names no hash, drops every row), so a
+ * logout or a rotation is seen by every thread's next read. Everything else
+ * goes straight to the backend.
  *
  * Only correct when every write to the backend's sessions goes through
  * cached handles of this one process: use it only on a backend whose ops

@@ -114,6 +114,8 @@ struct otp_store *ct_open_claimed_each(struct otp_code_new *c,
 	X(ct_owner_verify) \
 	X(ct_issue_which_limit) \
 	X(ct_limit_give) \
+	X(ct_limit_get) \
+	X(ct_session_revoke_phone) \
 	X(ct_apikeys) \
 	X(ct_apikey_replace) \
 	X(ct_phones_reseal)

@@ -93,3 +93,30 @@ void ct_limit_disabled(void)
 	CHECK_INT(retry, 1000);
 	otp_store_close(s);
 }
+
+/* limit_get reads a key's TAT and takes nothing; a full bucket reads as
+ * none. */
+void ct_limit_get(void)
+{
+	struct otp_store *s = ct_open();
+	CHECK(s);
+	struct otp_limit l = ct_make_limit("ph:" CT_P1, 1000, 3);
+	int64_t tat = -1, retry;
+	CHECK_INT(otp_store_limit_get(s, l.key, CT_T0, &tat), OTP_ENOTFOUND);
+	for (int i = 0; i < 2; i++)
+		CHECK_INT(otp_store_limit_take(s, &l, 1, CT_T0, &retry), 0);
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT(otp_store_limit_get(s, l.key, CT_T0 + 10, &tat), 0);
+		CHECK_INT(tat, CT_T0 + 2000);
+	}
+	CHECK_INT(otp_store_limit_take(s, &l, 1, CT_T0 + 10, &retry), 0);
+	CHECK_INT(otp_store_limit_take(s, &l, 1, CT_T0 + 10, &retry),
+		  OTP_ELIMITED);
+	CHECK_INT(otp_store_limit_get(s, l.key, CT_T0 + 2999, &tat), 0);
+	CHECK_INT(tat, CT_T0 + 3000);
+	CHECK_INT(otp_store_limit_get(s, l.key, CT_T0 + 3000, &tat),
+		  OTP_ENOTFOUND);
+	CHECK_INT(otp_store_limit_get(s, "ph:" CT_P2, CT_T0, &tat),
+		  OTP_ENOTFOUND);
+	otp_store_close(s);
+}

@@ -198,3 +198,56 @@ void ct_session_rotate_op(void)
 	CHECK_INT(otp_store_session_get(s, h4, CT_T0 + 99, &sess), 0);
 	otp_store_close(s);
 }
+
+/* Every session logged in as a phone goes, expired ones too; another
+ * phone's, and one only waiting for a code to that phone, stay. */
+void ct_session_revoke_phone(void)
+{
+	static const struct {
+		unsigned char from, to;
+		const char *phone;
+		int64_t expires_ms;
+	} logins[] = {
+	    {0x21, 0x31, CT_P1, CT_T0 + CT_DAY},
+	    {0x22, 0x32, CT_P1, CT_T0 + 100},
+	    {0x23, 0x33, CT_P2, CT_T0 + CT_DAY},
+	};
+	struct otp_session_bind pend;
+	struct otp_code_new c;
+	struct otp_store *s = ct_open_bound(&pend, 0x10, CT_T0 + CT_DAY, &c);
+	CHECK(s);
+	unsigned char h[3][OTP_HASH_LEN];
+	for (int i = 0; i < 3; i++) {
+		struct otp_session_bind b =
+		    ct_make_bind(logins[i].from, CT_T0 + CT_DAY);
+		memset(h[i], logins[i].to, OTP_HASH_LEN);
+		CHECK_INT(
+		    otp_store_session_bind(s, &b, NULL, NULL, false, CT_T0), 0);
+		CHECK_INT(
+		    otp_store_session_rotate(s, b.hash, h[i], logins[i].phone,
+					     logins[i].expires_ms, CT_T0 + 1),
+		    0);
+	}
+	long n = -1;
+	CHECK_INT(otp_store_session_revoke_phone(s, CT_P1, &n), 0);
+	CHECK_INT(n, 2);
+	struct otp_session sess;
+	CHECK_INT(otp_store_session_get(s, h[0], CT_T0 + 2, &sess),
+		  OTP_ENOTFOUND);
+	CT_SESSION_IS(s, h[2], CT_T0 + 2, CT_P2, CT_T0 + 1, CT_T0 + CT_DAY, "",
+		      "", 0);
+	CT_SESSION_IS(s, pend.hash, CT_T0 + 2, "", 0, CT_T0 + CT_DAY, c.id,
+		      CT_P1, 0);
+	n = -1;
+	CHECK_INT(otp_store_session_revoke_phone(s, CT_P1, &n), 0);
+	CHECK_INT(n, 0);
+	n = -1;
+	CHECK_INT(otp_store_session_revoke_phone(s, "", &n), 0);
+	CHECK_INT(n, 0);
+	CHECK_INT(otp_store_session_get(s, pend.hash, CT_T0 + 2, &sess), 0);
+	/* A phone is data, never code. */
+	CHECK_INT(otp_store_session_revoke_phone(s, "' OR 1=1 --", &n), 0);
+	CHECK_INT(n, 0);
+	CHECK_INT(otp_store_session_get(s, h[2], CT_T0 + 2, &sess), 0);
+	otp_store_close(s);
+}

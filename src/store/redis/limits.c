@@ -1,7 +1,8 @@
 /* limits.c - the Redis store's rate limits: limit_take runs GCRA on one
  * or more keys in one script, all or nothing; limit_give hands a token
- * back. Not here: the limits taken with an issue (codes.c, in the issue
- * script), which limits apply (the engine).
+ * back; limit_get reads one key's TAT (one GET). Not here: the limits taken
+ * with an issue (codes.c, in the issue script), which limits apply (the
+ * engine).
  */
 #include "store/redis/redis.h"
 
@@ -62,4 +63,22 @@ int otp_redis_limit_give(struct otp_store *s, const struct otp_limit *lims,
 		rc = OTP_EINTERNAL;
 	freeReplyObject(rep);
 	return rc;
+}
+
+int otp_redis_limit_get(struct otp_store *s, const char *key, int64_t now,
+			int64_t *tat)
+{
+	struct otp_redis_args a;
+	args_init(&a);
+	add_str(&a, "GET", 4);
+	add_fmt(&a, "otp:{l:%.*s}", OTP_LIMIT_KEY_MAX - 1, key);
+	redisReply *rep;
+	*tat = 0;
+	int rc = cmd(cast(s), &a, &rep);
+	if (rc)
+		return rc;
+	if (rep->type == REDIS_REPLY_STRING)
+		*tat = strtoll(rep->str, NULL, 10);
+	freeReplyObject(rep);
+	return *tat > now ? 0 : OTP_ENOTFOUND;
 }

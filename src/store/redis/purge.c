@@ -19,33 +19,11 @@ struct purge {
 static int purge_batch(struct rd *r, const redisReply *keys, void *ctx)
 {
 	struct purge *p = ctx;
-	size_t cap = OTP_REDIS_ARGS_FIRST + keys->elements + 1;
-	const char **v = malloc(cap * sizeof *v);
-	size_t *len = malloc(cap * sizeof *len);
 	char when[24];
-	if (!v || !len)
-		abort();
-	int argc = OTP_REDIS_ARGS_FIRST;
-	for (size_t i = 0; i < keys->elements; i++) {
-		const redisReply *e = keys->element[i];
-		if (e->type == REDIS_REPLY_STRING) {
-			v[argc] = e->str;
-			len[argc++] = e->len;
-		}
-	}
-	int nkeys = argc - OTP_REDIS_ARGS_FIRST;
+	int64_t gone = 0;
 	snprintf(when, sizeof when, "%lld", (long long)p->now);
-	v[argc] = when;
-	len[argc++] = strlen(when);
-	redisReply *rep;
-	int rc = otp_redis_eval(&r->conn, OTP_RS_PURGE_KEYS, nkeys, argc, v,
-				len, &rep);
-	if (rc == 0) {
-		p->count += (long)el_int(rep, 1);
-		freeReplyObject(rep);
-	}
-	free(v);
-	free(len);
+	int rc = otp_redis_eval_batch(r, OTP_RS_PURGE_KEYS, keys, when, &gone);
+	p->count += (long)gone;
 	return rc;
 }
 

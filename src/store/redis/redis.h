@@ -214,6 +214,13 @@ int otp_redis_scan(struct rd *r, const char *pattern, const char *count,
 		   int (*each)(struct rd *r, const redisReply *keys, void *ctx),
 		   void *ctx);
 
+/* Runs script sc with the string keys of a SCAN batch as its KEYS and one
+ * ARGV, `arg`: 0 with the reply's second element (a count) into *count,
+ * or the call's error. */
+int otp_redis_eval_batch(struct rd *r, enum otp_redis_script sc,
+			 const redisReply *keys, const char *arg,
+			 int64_t *count);
+
 /* ---- the operations, one file per domain ---- */
 
 /* otp_redis_<op> for each of OTP_STORE_OPS (ping included). */

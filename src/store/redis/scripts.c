@@ -453,6 +453,18 @@ static const char s_purge_keys[] =
     "end\n"
     "return {'ok', gone}\n";
 
+/* KEYS: sessions found by SCAN. ARGV: a stored phone. Deletes those
+ * logged in as that phone; answers {'ok', deleted}. */
+static const char s_revoke_phone[] =
+    "local gone = 0\n"
+    "for _, k in ipairs(KEYS) do\n"
+    "  local p = redis.pcall('HGET', k, 'p')\n"
+    "  if type(p) == 'string' and p ~= '' and p == ARGV[1] then\n"
+    "    gone = gone + redis.call('DEL', k)\n"
+    "  end\n"
+    "end\n"
+    "return {'ok', gone}\n";
+
 /* KEYS: codes, sessions, idempotency keys and messages found by SCAN.
  * ARGV: the mark. Answers {'ok', key, field, value, ...} for each stored
  * phone that is not '' and does not start with the mark. */
@@ -519,4 +531,5 @@ const char *const otp_redis_lua[OTP_RS_COUNT] = {
     [OTP_RS_PURGE_KEYS] = s_purge_keys,
     [OTP_RS_RESEAL_READ] = s_reseal_read,
     [OTP_RS_RESEAL_WRITE] = s_reseal_write,
+    [OTP_RS_REVOKE_PHONE] = s_revoke_phone,
 };

@@ -1,6 +1,7 @@
 /* sessions.c - the Redis store's sessions: get (one HMGET), bind,
- * rotate (one script each) and delete (one DEL). Not here: rotating on a
- * verify (codes.c), session tokens and their hashing (the engine).
+ * rotate (one script each), delete (one DEL) and revoke by phone (SCAN). Not
+ * here: rotating on a verify (codes.c), session tokens and their hashing (the
+ * engine).
  */
 #include "store/redis/redis.h"
 
@@ -79,5 +80,37 @@ int otp_redis_session_delete(struct otp_store *s,
 	int rc = cmd(cast(s), &a, &rep);
 	if (rc == 0)
 		freeReplyObject(rep);
+	return rc;
+}
+
+#define REVOKE_SCAN "1000"
+
+struct revoke {
+	const char *phone;
+	long count;
+};
+
+static int revoke_batch(struct rd *r, const redisReply *keys, void *ctx)
+{
+	struct revoke *v = ctx;
+	int64_t gone = 0;
+	int rc =
+	    otp_redis_eval_batch(r, OTP_RS_REVOKE_PHONE, keys, v->phone, &gone);
+	v->count += (long)gone;
+	return rc;
+}
+
+/* No index by phone: one SCAN pass over the sessions, a script per batch
+ * (each atomic; a session logged in during the pass may stay). */
+int otp_redis_session_revoke_phone(struct otp_store *s, const char *phone,
+				   long *n)
+{
+	struct revoke v = {phone, 0};
+	*n = 0;
+	if (!phone[0])
+		return 0;
+	int rc =
+	    otp_redis_scan(cast(s), "otp:{s:*", REVOKE_SCAN, revoke_batch, &v);
+	*n = v.count;
 	return rc;
 }

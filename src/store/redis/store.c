@@ -99,6 +99,37 @@ int otp_redis_scan(struct rd *r, const char *pattern, const char *count,
 	return 0;
 }
 
+int otp_redis_eval_batch(struct rd *r, enum otp_redis_script sc,
+			 const redisReply *keys, const char *arg,
+			 int64_t *count)
+{
+	size_t cap = OTP_REDIS_ARGS_FIRST + keys->elements + 1;
+	const char **v = malloc(cap * sizeof *v);
+	size_t *len = malloc(cap * sizeof *len);
+	if (!v || !len)
+		abort();
+	int argc = OTP_REDIS_ARGS_FIRST;
+	for (size_t i = 0; i < keys->elements; i++) {
+		const redisReply *e = keys->element[i];
+		if (e->type == REDIS_REPLY_STRING) {
+			v[argc] = e->str;
+			len[argc++] = e->len;
+		}
+	}
+	int nkeys = argc - OTP_REDIS_ARGS_FIRST;
+	v[argc] = arg;
+	len[argc++] = strlen(arg);
+	redisReply *rep;
+	int rc = otp_redis_eval(&r->conn, sc, nkeys, argc, v, len, &rep);
+	if (rc == 0) {
+		*count = el_int(rep, 1);
+		freeReplyObject(rep);
+	}
+	free(v);
+	free(len);
+	return rc;
+}
+
 int otp_redis_list(struct otp_store *s, enum otp_redis_script sc,
 		   struct otp_redis_args *a, size_t max, size_t width,
 		   int (*each)(const redisReply *rep, size_t i, size_t k,

@@ -380,9 +380,10 @@ const struct otp_store_ops otp_store_sqlite_ops = {
     .check = otp_store_sqlite_check,
     .home = otp_store_sqlite_home,
     .version = 2,
-    .caps = OTP_STORE_CAP_ONE_PROCESS,
+    .caps = OTP_STORE_CAP_ONE_PROCESS | OTP_STORE_CAP_FILE,
     .open = open_db,
     .lock = otp_store_sqlite_lock,
+    .backup = otp_store_sqlite_backup,
     .close = close_db,
 #define OTP_SQ_FIELD_(op, params, args) .op = otp_sq_##op,
     OTP_STORE_OPS(OTP_SQ_FIELD_)

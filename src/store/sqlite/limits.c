@@ -1,5 +1,6 @@
 /* limits.c - the SQLite backend's rate limits: GCRA buckets, one row (its
- * theoretical arrival time) per key, taken all-or-nothing.
+ * theoretical arrival time) per key, taken all-or-nothing, and read back
+ * (limit_get).
  *
  * The arithmetic is otp_gcra_take's (store.h); the rates and keys are the
  * engine's policy. code_issue takes its limits in its own transaction
@@ -101,4 +102,20 @@ int otp_sq_limit_give(struct otp_store *s, const struct otp_limit *lims,
 	if (rc)
 		return rc;
 	return otp_sq_end(h, give_in_tx(q, lims, n));
+}
+
+/* On the handle's read connection: a read, never a take. */
+int otp_sq_limit_get(struct otp_store *s, const char *key, int64_t now,
+		     int64_t *tat)
+{
+	sqlite3_stmt *st = otp_sq_rd(s, ST_LIMIT_GET);
+	int rc = otp_sq_row(st, "l", key);
+	*tat = 0;
+	if (rc < 0)
+		return rc;
+	if (rc == 1) {
+		*tat = sqlite3_column_int64(st, 0);
+		otp_sq_done(st);
+	}
+	return *tat > now ? 0 : OTP_ENOTFOUND;
 }

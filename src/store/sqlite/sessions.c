@@ -1,6 +1,6 @@
 /* sessions.c - the SQLite backend's sessions: get, bind (the upsert a send
- * also runs), rotate and delete, keyed by the keyed hash of the cookie's
- * token (never the token).
+ * also runs), rotate, delete and revoke by phone, keyed by the keyed hash of
+ * the cookie's token (never the token).
  *
  * How long a session lives and when it rotates is the engine's policy; this
  * file stores what it is told. The verify that logs a session in is
@@ -91,4 +91,23 @@ int otp_sq_session_delete(struct otp_store *s,
 			  const unsigned char hash[OTP_HASH_LEN])
 {
 	return otp_sq_write(s, ST_SESSION_DELETE, SQ_ANY, "h", hash);
+}
+
+/* No index by phone: a scan of the table, for an operator's command. */
+int otp_sq_session_revoke_phone(struct otp_store *s, const char *phone, long *n)
+{
+	struct sq *h = otp_sq_cast(s);
+	struct conn *q;
+	*n = 0;
+	if (!phone[0])
+		return 0;
+	int rc = otp_sq_begin(h, &q);
+	if (rc)
+		return rc;
+	rc = otp_sq_exec(q->st[ST_SESSION_REVOKE_PHONE], "p", phone);
+	long changed = rc ? 0 : (long)sqlite3_changes(q->db);
+	rc = otp_sq_end(h, rc);
+	if (rc == 0)
+		*n = changed;
+	return rc;
 }

@@ -60,6 +60,8 @@
 	X(SESSION_DELETE, "DELETE FROM sessions WHERE hash = ?1")              \
 	X(SESSION_DELETE_LIVE, "DELETE FROM sessions"                          \
 			       " WHERE hash = ?1 AND expires > ?2")            \
+	X(SESSION_REVOKE_PHONE, "DELETE FROM sessions"                         \
+				" WHERE phone = ?1 AND phone != ''")           \
 	X(LIMIT_GET, "SELECT tat FROM limits WHERE key = ?1")                  \
 	X(LIMIT_PUT, "INSERT INTO limits (key, tat) VALUES (?1, ?2)"           \
 		     " ON CONFLICT (key) DO UPDATE SET tat = excluded.tat")    \

@@ -65,6 +65,7 @@ static void reset(void)
 static const char *flags[] = {
     "listen",
     "admin-listen",
+    "admin-socket",
     "threads",
     "conn-limit",
     "conn-timeout",
@@ -826,8 +827,26 @@ static void admin_listen(void)
 	reset();
 }
 
+/* --admin-socket: beside the store by default (""), a path, or off. */
+static void admin_socket(void)
+{
+	reset();
+	CHECK_INT(LOAD(NULL), OTP_CONFIG_RUN);
+	CHECK_STR(cfg.admin_socket, "");
+	CHECK_INT(LOAD("--admin-socket", "/run/otpd/ctl"), OTP_CONFIG_RUN);
+	CHECK_STR(cfg.admin_socket, "/run/otpd/ctl");
+	CHECK_INT(LOAD("--admin-socket", "off"), OTP_CONFIG_RUN);
+	CHECK_STR(cfg.admin_socket, "off");
+	char longer[120];
+	memset(longer, 'a', sizeof longer - 1);
+	longer[sizeof longer - 1] = '\0';
+	CHECK_INT(LOAD("--admin-socket", longer), OTP_ETYPE); /* sun_path */
+	reset();
+}
+
 static const struct harness_test tests[] = {
     TEST(admin_listen),
+    TEST(admin_socket),
     TEST(defaults),
     TEST(null_env_means_getenv),
     TEST(env_overrides_default),

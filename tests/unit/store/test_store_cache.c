@@ -207,6 +207,23 @@ static void every_write_invalidates(void)
 	CHECK_INT(otp_store_session_delete(f.a, h3), 0);
 	CHECK_INT(otp_store_session_get(f.b, h3, CT_T0 + 6, &s), OTP_ENOTFOUND);
 	CHECK_INT(hits(&f), 2); /* the re-reads of h2 and h3 */
+
+	/* session_revoke_phone (otpctl session revoke): it names no hash,
+	 * yet the cached row of that phone goes */
+	CHECK_INT(otp_store_session_rotate(f.a, h, h3, CT_P1, CT_T0 + CT_DAY,
+					   CT_T0 + 7),
+		  OTP_ENOTFOUND); /* h is gone: log in again by bind + rotate */
+	CHECK_INT(bind_code(f.a, 4, 7, CT_T0 + 7), 0);
+	CHECK_INT(otp_store_session_rotate(f.a, h, h3, CT_P1, CT_T0 + CT_DAY,
+					   CT_T0 + 7),
+		  0);
+	CHECK_INT(otp_store_session_get(f.b, h3, CT_T0 + 8, &s), 0);
+	CHECK_INT(otp_store_session_get(f.b, h3, CT_T0 + 8, &s), 0);
+	CHECK_INT(hits(&f), 3);
+	long n = 0;
+	CHECK_INT(otp_store_session_revoke_phone(f.a, CT_P1, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(otp_store_session_get(f.b, h3, CT_T0 + 9, &s), OTP_ENOTFOUND);
 	fx_close(&f);
 }
 
