@@ -102,6 +102,7 @@ static const char *flags[] = {
     "default-region",
     "sms-number-types",
     "phone-ranges-allow",
+    "test-numbers",
     "app-name",
     "login-redirect-hosts",
     "domain",
