@@ -5,6 +5,7 @@
 #   make lint       clang-format check;  make format  rewrite in place
 #   make bench      install what is missing, build, run bench/run (report in bench/)
 #   make SANITIZE=address,undefined test   the same under ASan + UBSan
+#   make fuzz FUZZ_S=N   the libFuzzer targets of tests/fuzz/, N s each
 PKGS     := libmicrohttpd jansson libsodium sqlite3 hiredis libcurl
 SANITIZE ?=
 BUILD    ?= build$(if $(SANITIZE),-san)
@@ -40,7 +41,7 @@ UNIT_BIN := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(UNIT_SRC))))
 vpath test_%.c $(sort $(dir $(UNIT_SRC)))
 
 .PHONY: all run test unit http lint format deps-build deps-test clean docs bench
-.PHONY: man install uninstall FORCE
+.PHONY: man install uninstall FORCE fuzz fuzz-bins
 all: $(BUILD)/otpd $(BUILD)/otpctl $(BUILD)/otpd.8
 $(BUILD)/src/core/config_text.o: CFLAGS += -DOTPD_VERSION='"$(VERSION)"'
 $(BUILD)/src/core/config_text.o: $(BUILD)/version
@@ -92,6 +93,25 @@ $(BUILD)/bench/seed: bench/seed.c $(BUILD)/libotpd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(BUILD)/libotpd.a $(LDFLAGS) $(LDLIBS)
 
+# The libFuzzer targets: clang for everything in build-fuzz/ (libotpd with
+# coverage, the libphonenumber shim with clang++), each target linked with
+# libFuzzer's main; scripts/run-fuzz runs them on a scratch corpus.
+FUZZ_S   ?= 60
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_MAKE = $(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
+	    CXX=clang++ SANITIZE=fuzzer-no-link,address,undefined
+fuzz-bins: $(FUZZ_BIN)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libotpd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -Itests/fuzz -MMD -MP -o $@ $< \
+	    $(BUILD)/libotpd.a $(LDFLAGS) -fsanitize=fuzzer \
+	    -fsanitize-link-c++-runtime $(LDLIBS)
+fuzz:
+	@scripts/deps fuzz
+	@$(FUZZ_MAKE) fuzz-bins
+	@scripts/run-fuzz build-fuzz $(FUZZ_S)
+
 deps-build:
 	@scripts/deps build
 deps-test:
@@ -128,6 +148,6 @@ format:
 	clang-format -i $(shell git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-tsan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
