@@ -6,6 +6,7 @@
 #   make bench      install what is missing, build, run bench/run (report in bench/)
 #   make SANITIZE=address,undefined test   the same under ASan + UBSan
 #   make fuzz FUZZ_S=N   the libFuzzer targets of tests/fuzz/, N s each
+#   make test-extra  only the ASan+UBSan, TSan and fuzz suites of make test
 PKGS     := libmicrohttpd jansson libsodium sqlite3 hiredis libcurl
 SANITIZE ?=
 BUILD    ?= build$(if $(SANITIZE),-san)
@@ -123,9 +124,41 @@ run: deps-build
 	@echo "otpd: metrics on the admin listener, http://127.0.0.1:9464/metrics"
 	./$(BUILD)/otpd --listen 127.0.0.1:8080 --admin-listen 127.0.0.1:9464 --store sqlite:./var/otpd.db --sms console
 
+# Besides the plain suites make test runs (unless SANITIZE is set, which
+# makes it one of them): every unit binary and contract runner under ASan +
+# UBSan (build-san/), the ones that start threads under TSan (build-tsan/),
+# and each fuzz target for 2 s (build-fuzz/). Each tree is its own, so none
+# of them touches build/.
+TSAN_TESTS   := test_outbox test_store_sqlite test_store_cache \
+		test_store_redis test_limiter test_metrics test_http_server \
+		test_sms test_phone
+EXTRA_SUITES ?= $(if $(SANITIZE),,san tsan fuzz)
+SAN_JOBS     ?= 2
+.PHONY: unit-bins tsan-bins extra-bins test-extra
+unit-bins: $(UNIT_BIN)
+tsan-bins: $(addprefix $(BUILD)/tests/,$(TSAN_TESTS))
+extra-bins:
+ifneq ($(filter san,$(EXTRA_SUITES)),)
+	@$(MAKE) --no-print-directory -j$(SAN_JOBS) BUILD=build-san \
+	    SANITIZE=address,undefined unit-bins
+endif
+ifneq ($(filter tsan,$(EXTRA_SUITES)),)
+	@$(MAKE) --no-print-directory -j$(SAN_JOBS) BUILD=build-tsan \
+	    SANITIZE=thread tsan-bins
+endif
+ifneq ($(filter fuzz,$(EXTRA_SUITES)),)
+	@$(FUZZ_MAKE) -j$(SAN_JOBS) fuzz-bins
+endif
+
+EXTRA_ENV = OTPD_EXTRA_SUITES='$(EXTRA_SUITES)' OTPD_TSAN_TESTS='$(TSAN_TESTS)'
 test: deps-test
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BUILD)/bench/seed
-	@scripts/run-tests $(BUILD) $(PYTHON)
+	@$(MAKE) --no-print-directory extra-bins
+	@$(EXTRA_ENV) scripts/run-tests $(BUILD) $(PYTHON)
+# only the sanitizer and fuzz suites
+test-extra: deps-test
+	@$(MAKE) --no-print-directory extra-bins
+	@$(EXTRA_ENV) scripts/run-tests $(BUILD) $(PYTHON) extra
 
 unit: $(UNIT_BIN)
 	@scripts/run-tests $(BUILD) $(PYTHON) unit
