@@ -130,8 +130,8 @@ run: deps-build
 # and each fuzz target for 2 s (build-fuzz/). Each tree is its own, so none
 # of them touches build/.
 TSAN_TESTS   := test_outbox test_store_sqlite test_store_cache \
-		test_store_redis test_limiter test_metrics test_http_server \
-		test_sms test_phone
+		test_store_redis test_store_faults test_limiter test_metrics \
+		test_http_server test_sms test_phone
 EXTRA_SUITES ?= $(if $(SANITIZE),,san tsan fuzz)
 SAN_JOBS     ?= 2
 .PHONY: unit-bins tsan-bins extra-bins test-extra
