@@ -57,9 +57,9 @@ static void check_run(const struct otp_config *c)
 
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
-	char *s = fuzz_str(d, n), *lines[MAXARG], *argv[MAXARG + 1];
+	char *s = fuzz_str(d, n), *lines[MAXARG], *argv[MAXARG + 2];
 	int argc = 1;
-	argv[0] = "otpd";
+	argv[0] = "otpd"; /* then up to MAXARG arguments and NULL */
 	fuzz_split(s, '\n', lines, MAXARG);
 	nenv = 0;
 	for (size_t i = 0; i < MAXARG; i++) {
