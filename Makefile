@@ -5,6 +5,8 @@
 #   make lint       clang-format check;  make format  rewrite in place
 #   make bench      install what is missing, build, run bench/run (report in bench/)
 #   make SANITIZE=address,undefined test   the same under ASan + UBSan
+#   make fuzz FUZZ_S=N   the libFuzzer targets of tests/fuzz/, N s each
+#   make test-extra  only the ASan+UBSan, TSan and fuzz suites of make test
 PKGS     := libmicrohttpd jansson libsodium sqlite3 hiredis libcurl
 SANITIZE ?=
 BUILD    ?= build$(if $(SANITIZE),-san)
@@ -40,7 +42,7 @@ UNIT_BIN := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(UNIT_SRC))))
 vpath test_%.c $(sort $(dir $(UNIT_SRC)))
 
 .PHONY: all run test unit http fault lint format deps-build deps-test clean docs bench
-.PHONY: man install uninstall FORCE
+.PHONY: man install uninstall FORCE fuzz fuzz-bins
 all: $(BUILD)/otpd $(BUILD)/otpctl $(BUILD)/otpd.8
 $(BUILD)/src/core/config_text.o: CFLAGS += -DOTPD_VERSION='"$(VERSION)"'
 $(BUILD)/src/core/config_text.o: $(BUILD)/version
@@ -92,6 +94,25 @@ $(BUILD)/bench/seed: bench/seed.c $(BUILD)/libotpd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(BUILD)/libotpd.a $(LDFLAGS) $(LDLIBS)
 
+# The libFuzzer targets: clang for everything in build-fuzz/ (libotpd with
+# coverage, the libphonenumber shim with clang++), each target linked with
+# libFuzzer's main; scripts/run-fuzz runs them on a scratch corpus.
+FUZZ_S   ?= 60
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_MAKE = $(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
+	    CXX=clang++ SANITIZE=fuzzer-no-link,address,undefined
+fuzz-bins: $(FUZZ_BIN)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libotpd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -Itests/fuzz -MMD -MP -o $@ $< \
+	    $(BUILD)/libotpd.a $(LDFLAGS) -fsanitize=fuzzer \
+	    -fsanitize-link-c++-runtime $(LDLIBS)
+fuzz:
+	@scripts/deps fuzz
+	@$(FUZZ_MAKE) fuzz-bins
+	@scripts/run-fuzz build-fuzz $(FUZZ_S)
+
 deps-build:
 	@scripts/deps build
 deps-test:
@@ -103,9 +124,41 @@ run: deps-build
 	@echo "otpd: metrics on the admin listener, http://127.0.0.1:9464/metrics"
 	./$(BUILD)/otpd --listen 127.0.0.1:8080 --admin-listen 127.0.0.1:9464 --store sqlite:./var/otpd.db --sms console
 
+# Besides the plain suites make test runs (unless SANITIZE is set, which
+# makes it one of them): every unit binary and contract runner under ASan +
+# UBSan (build-san/), the ones that start threads under TSan (build-tsan/),
+# and each fuzz target for 2 s (build-fuzz/). Each tree is its own, so none
+# of them touches build/.
+TSAN_TESTS   := test_outbox test_store_sqlite test_store_cache \
+		test_store_redis test_store_faults test_limiter test_metrics \
+		test_http_server test_sms test_phone
+EXTRA_SUITES ?= $(if $(SANITIZE),,san tsan fuzz)
+SAN_JOBS     ?= 2
+.PHONY: unit-bins tsan-bins extra-bins test-extra
+unit-bins: $(UNIT_BIN)
+tsan-bins: $(addprefix $(BUILD)/tests/,$(TSAN_TESTS))
+extra-bins:
+ifneq ($(filter san,$(EXTRA_SUITES)),)
+	@$(MAKE) --no-print-directory -j$(SAN_JOBS) BUILD=build-san \
+	    SANITIZE=address,undefined unit-bins
+endif
+ifneq ($(filter tsan,$(EXTRA_SUITES)),)
+	@$(MAKE) --no-print-directory -j$(SAN_JOBS) BUILD=build-tsan \
+	    SANITIZE=thread tsan-bins
+endif
+ifneq ($(filter fuzz,$(EXTRA_SUITES)),)
+	@$(FUZZ_MAKE) -j$(SAN_JOBS) fuzz-bins
+endif
+
+EXTRA_ENV = OTPD_EXTRA_SUITES='$(EXTRA_SUITES)' OTPD_TSAN_TESTS='$(TSAN_TESTS)'
 test: deps-test
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BUILD)/bench/seed
-	@scripts/run-tests $(BUILD) $(PYTHON)
+	@$(MAKE) --no-print-directory extra-bins
+	@$(EXTRA_ENV) scripts/run-tests $(BUILD) $(PYTHON)
+# only the sanitizer and fuzz suites
+test-extra: deps-test
+	@$(MAKE) --no-print-directory extra-bins
+	@$(EXTRA_ENV) scripts/run-tests $(BUILD) $(PYTHON) extra
 
 unit: $(UNIT_BIN)
 	@scripts/run-tests $(BUILD) $(PYTHON) unit
@@ -131,6 +184,6 @@ format:
 	clang-format -i $(shell git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-tsan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

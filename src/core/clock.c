@@ -40,10 +40,17 @@ struct timespec otp_clock_deadline(clockid_t clk, int64_t ms)
 
 void otp_clock_iso8601(int64_t ms, char out[OTP_ISO8601_LEN])
 {
-	time_t t = (time_t)(ms / 1000);
+	/* rounded down, not toward zero: -1 ms is in 1969's last second */
+	time_t t = (time_t)(ms / 1000 - (ms % 1000 < 0));
 	struct tm tm;
 	gmtime_r(&t, &tm);
-	strftime(out, OTP_ISO8601_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* %04d: strftime's %Y writes the year 226 as "226", no ISO-8601;
+	 * a year past 9999 (never read back) is cut to the length */
+	char buf[80];
+	snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec);
+	snprintf(out, OTP_ISO8601_LEN, "%.20s", buf);
 }
 
 /* The n digits at s as a number, or -1 if they are not all digits. */

@@ -74,12 +74,15 @@ static int hexval(char c)
 }
 
 /* Field `name` of an application/x-www-form-urlencoded body, decoded into
- * out (cap bytes). false if absent, too long, or holding a NUL. */
+ * out (cap bytes). false, with out "", if absent, too long, badly escaped
+ * or holding a NUL: half a field is never read as the whole. */
 static bool form_get(const char *body, const char *name, char *out, size_t cap)
 {
 	size_t nlen = strlen(name);
-	for (const char *p = body; p && *p; p = strchr(p, '&'), p += !!p) {
+	out[0] = '\0';
+	for (const char *p = body, *amp; p && *p; p = amp ? amp + 1 : NULL) {
 		size_t klen = strcspn(p, "=&");
+		amp = strchr(p, '&');
 		if (klen != nlen || strncmp(p, name, nlen) != 0 ||
 		    p[klen] != '=')
 			continue;
@@ -91,13 +94,17 @@ static bool form_get(const char *body, const char *name, char *out, size_t cap)
 			else if (c == '%') {
 				int hi = hexval(v[1]),
 				    lo = hi < 0 ? -1 : hexval(v[2]);
-				if (lo < 0)
+				if (lo < 0) {
+					out[0] = '\0';
 					return false;
+				}
 				c = hi * 16 + lo;
 				v += 2;
 			}
-			if (c == 0 || o + 1 >= cap)
+			if (c == 0 || o + 1 >= cap) {
+				out[0] = '\0';
 				return false;
+			}
 			out[o++] = (char)c;
 		}
 		out[o] = '\0';

@@ -23,6 +23,13 @@ static int limit_take(struct otp_store *s, const struct otp_limit *l, size_t n,
 	return 0;
 }
 
+static int limit_give(struct otp_store *s, const struct otp_limit *l, size_t n,
+		      int64_t now)
+{
+	(void)s, (void)l, (void)n, (void)now;
+	return 0;
+}
+
 static int session_get(struct otp_store *s, const unsigned char h[OTP_HASH_LEN],
 		       int64_t now, struct otp_session *out)
 {
@@ -57,6 +64,7 @@ static int session_rotate(struct otp_store *s,
 
 static const struct otp_store_ops ops = {.name = "fuzz",
 					 .limit_take = limit_take,
+					 .limit_give = limit_give,
 					 .session_get = session_get,
 					 .session_bind = session_bind,
 					 .session_rotate = session_rotate};

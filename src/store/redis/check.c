@@ -12,13 +12,18 @@
 #include "core/err.h"
 #include "store/store.h"
 
-/* "%XX" escapes only, in [p, end). */
+/* The longest host the connection keeps (struct otp_redis's host). */
+#define HOST_MAX 255
+
+/* "%XX" escapes only, in [p, end), none of them %00 (the connection reads
+ * the password as a C string). */
 static bool escapes_ok(const char *p, const char *end)
 {
 	for (; p < end; p++)
 		if (*p == '%' &&
 		    !(end - p > 2 && isxdigit((unsigned char)p[1]) &&
-		      isxdigit((unsigned char)p[2])))
+		      isxdigit((unsigned char)p[2]) &&
+		      (p[1] != '0' || p[2] != '0')))
 			return false;
 	return true;
 }
@@ -44,7 +49,8 @@ static bool is_redis_url(const char *v)
 	}
 	if (*host == '[') {
 		end = strchr(host, ']');
-		if (!end || end == host + 1 || end[1] != ':')
+		if (!end || end == host + 1 || end[1] != ':' ||
+		    strcspn(host + 1, "/[") < (size_t)(end - host - 1))
 			return false;
 		port = end + 2;
 	} else {
@@ -54,6 +60,8 @@ static bool is_redis_url(const char *v)
 			return false;
 		port = end + 1;
 	}
+	if ((size_t)(end - host) - (*host == '[') > HOST_MAX)
+		return false;
 	n = strspn(port, "0123456789");
 	if (n < 1 || n > 5 || strtol(port, NULL, 10) < 1 ||
 	    strtol(port, NULL, 10) > 65535)

@@ -845,6 +845,26 @@ static void admin_socket(void)
 	reset();
 }
 
+/* A Redis URL the config takes is one the store reads when it connects:
+ * a password holding %00 (no C string can) and a host longer than the
+ * store keeps passed the check, so otpd started and failed on its first
+ * connection, and so did a '/' inside [IPv6] (found by
+ * tests/fuzz/fuzz_url). */
+static void redis_urls_the_store_can_read(void)
+{
+	char arg[400] = "--store=redis://";
+	memset(arg + 16, 'h', 256);
+	strcpy(arg + 16 + 256, ":6379");
+	CHECK_INT(LOAD(arg), OTP_ETYPE);
+	strcpy(arg + 16 + 255, ":6379");
+	CHECK_INT(LOAD(arg), OTP_CONFIG_RUN);
+	reset();
+	CHECK_INT(LOAD("--store=redis://:%00@h:1"), OTP_ETYPE);
+	CHECK_INT(LOAD("--store=redis://[::1/x]:6379"), OTP_ETYPE);
+	CHECK_INT(LOAD("--store=redis://:%01@h:1"), OTP_CONFIG_RUN);
+	reset();
+}
+
 static const struct harness_test tests[] = {
     TEST(admin_listen),
     TEST(admin_socket),
@@ -863,6 +883,7 @@ static const struct harness_test tests[] = {
     TEST(samesite_none_needs_secure),
     TEST(listen_forms),
     TEST(string_shapes),
+    TEST(redis_urls_the_store_can_read),
     TEST(domain_length),
     TEST(help),
     TEST(usage_text),

@@ -132,7 +132,7 @@ static size_t script_calls(struct script_sms *t)
 /* ---- a toy seal: "S1" then the text XOR 0x5a, so sealed != text ---- */
 
 struct unseal_arg {
-	int calls;
+	int calls; /* atomic: the pool's workers unseal at once */
 };
 
 static size_t seal(const char *text, unsigned char *out)
@@ -150,7 +150,7 @@ static int test_unseal(void *arg, const struct otp_msg *m, int64_t now,
 {
 	struct unseal_arg *u = arg;
 	(void)now;
-	u->calls++;
+	__atomic_add_fetch(&u->calls, 1, __ATOMIC_RELAXED);
 	if (m->body_len < 2 || m->body[0] != 'S' || m->body[1] != '1' ||
 	    m->body_len - 2 >= cap)
 		return OTP_EINTERNAL;
