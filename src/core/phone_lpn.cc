@@ -3,8 +3,9 @@
  * Parse, validity by the country's numbering plan, E.164 form and number
  * type. PhoneNumberUtil is a process-wide singleton whose calls are
  * thread-safe (its regexp cache takes a lock shared by all threads), and a
- * parse costs tens of microseconds: only send, and verify's optional phone,
- * call this. No exception leaves this file.
+ * parse costs tens of microseconds (about 250,000 instructions for a UK
+ * mobile, most of a send's): only send, and verify's optional phone, call
+ * this. No exception leaves this file.
  */
 #include "core/phone_lpn.h"
 
@@ -38,8 +39,12 @@ extern "C" int otp_lpn_parse(const char *in, const char *region, char *out,
 		if (e164.size() + 1 > cap)
 			return OTP_LPN_BAD;
 		std::memcpy(out, e164.c_str(), e164.size() + 1);
-		*valid = u->IsValidNumber(n) ? 1 : 0;
-		*type = static_cast<int>(u->GetNumberType(n));
+		/* Valid is a type other than UNKNOWN: IsValidNumber is that
+		 * same test (GetNumberTypeHelper after GetRegionCodeForNumber,
+		 * the costly regexp walk), so it is done once, not twice. */
+		PhoneNumberUtil::PhoneNumberType t = u->GetNumberType(n);
+		*type = static_cast<int>(t);
+		*valid = t != PhoneNumberUtil::UNKNOWN ? 1 : 0;
 		return OTP_LPN_OK;
 	} catch (...) {
 		out[0] = '\0';
