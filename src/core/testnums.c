@@ -128,8 +128,8 @@ void otp_testnums_masked(const struct otp_testnums *t, char *out, size_t cap)
 	for (size_t i = 0; i < t->n && used < cap; i++) {
 		char m[OTP_PHONE_MAX];
 		otp_phone_mask(t->e[i].phone, m);
-		int w = snprintf(out + used, cap - used, "%s%s", i ? ", " : "",
-				 m);
+		int w =
+		    snprintf(out + used, cap - used, "%s%s", i ? ", " : "", m);
 		used += w > 0 ? (size_t)w : 0;
 	}
 }

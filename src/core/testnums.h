@@ -17,8 +17,8 @@
 
 #include "core/phone.h"
 
-#define OTP_TESTNUMS_MAX  64
-#define OTP_TESTCODE_MAX  11 /* 10 digits and a NUL */
+#define OTP_TESTNUMS_MAX 64
+#define OTP_TESTCODE_MAX 11 /* 10 digits and a NUL */
 
 struct otp_testnums {
 	size_t n;
