@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from gateways import FakeGateway
+from load import Load
 
 KEY = "crash-test-key-0123456789abcdef"
 SECRET = "whsec-crash-0123456789abcdef"
@@ -24,48 +25,31 @@ LOAD_S = 0.6
 THREADS = 4
 
 
-class ProviderLoad:
-    """THREADS senders over the provider API, each to phones of its own;
-    keeps (request id, phone) of every send answered 200."""
+class ProviderLoad(Load):
+    """THREADS senders over the provider API (load.py's Load, another
+    route), each to phones of its own; keeps (request id, phone) of every
+    send answered 200. A sender stops when the server is gone."""
 
     def __init__(self, srv, base):
-        self.srv, self.base = srv, base
+        super().__init__(srv, threads=THREADS)
+        self.base = base
         self.acked = []
-        self.unanswered = 0
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._n = 0
-        self._threads = []
 
     def _run(self):
         s = requests.Session()
         s.headers["X-API-Key"] = KEY
         while not self._stop.is_set():
             with self._lock:
-                self._n += 1
-                phone = f"+447400{self.base + self._n:06d}"
+                self._next += 1
+                phone = f"+447400{self.base + self._next:06d}"
             try:
                 r = s.post(self.srv.url("/otp/send"), timeout=5,
                            json={"phoneNumber": phone})
             except requests.RequestException:
-                with self._lock:
-                    self.unanswered += 1
-                return  # the server is gone
+                return
             if r.status_code == 200:
                 with self._lock:
                     self.acked.append((r.json()["data"]["requestId"], phone))
-
-    def start(self):
-        for _ in range(THREADS):
-            t = threading.Thread(target=self._run, daemon=True)
-            t.start()
-            self._threads.append(t)
-        return self
-
-    def stop(self):
-        self._stop.set()
-        for t in self._threads:
-            t.join(10)
 
 
 def deliveries(gw):
