@@ -15,19 +15,6 @@
 
 #define REPLY_MAX (16u << 20)
 
-static int send_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w, n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Reads to the end: a malloc'd text, or NULL with errno. */
 static char *read_reply(int fd)
 {
@@ -86,8 +73,8 @@ int otp_ctl_call(const char *path, const char *req, int timeout_s, char **reply,
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	int rc = 0;
-	if (send_all(fd, req, strlen(req)) < 0 || send_all(fd, "\n", 1) < 0 ||
-	    !(*reply = read_reply(fd))) {
+	if (otp_ctl_write_all(fd, req, strlen(req)) < 0 ||
+	    otp_ctl_write_all(fd, "\n", 1) < 0 || !(*reply = read_reply(fd))) {
 		snprintf(err, errlen, "otpd on %s did not answer: %s", path,
 			 strerror(errno));
 		rc = OTP_EUNAVAIL;

@@ -51,18 +51,6 @@ static ssize_t read_request(int fd, char *buf, size_t cap)
 	return n ? (ssize_t)n : -1;
 }
 
-static void write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		p += w, n -= (size_t)w;
-	}
-}
-
 /* Only otpd's user, or root, may ask (the socket's mode says so too). */
 static bool peer_ok(int fd)
 {
@@ -121,8 +109,8 @@ static void serve_one(struct otp_ctl_server *sv, int fd)
 	char *text = json_dumps(reply, JSON_COMPACT);
 	json_decref(reply);
 	if (text) {
-		write_all(fd, text, strlen(text));
-		write_all(fd, "\n", 1);
+		if (otp_ctl_write_all(fd, text, strlen(text)) == 0)
+			otp_ctl_write_all(fd, "\n", 1);
 	}
 	free(text);
 }

@@ -16,6 +16,10 @@
 
 #define OTP_CTL_REQUEST_MAX 65536
 
+/* Writes all n bytes at p to fd (EINTR retried): 0, or -1 on an error or
+ * a peer gone. Both ends' one write loop (io.c). */
+int otp_ctl_write_all(int fd, const char *p, size_t n);
+
 /* The socket of a store: `given` (--admin-socket) if not "", else beside
  * the store (otp_store_beside: PATH.ctl, or ./var/otpd.ctl). 0, or
  * OTP_ETYPE if it does not fit a socket's address (err says so). "off"
