@@ -26,6 +26,25 @@ static const struct otp_keyring *keys_of(struct otp_store *s)
 	return ((struct sealed *)s)->k;
 }
 
+/* This thread's last phone and its seal under one secret: one operation
+ * seals or opens the same phone several times (a verify opens the
+ * session's pending phone, seals it as the expected one, opens the code's
+ * and seals it into the new session), and a seal is deterministic, so the
+ * crypto runs once. */
+static __thread struct {
+	const struct otp_keys *key;
+	char clear[OTP_PHONE_MAX];
+	char sealed[OTP_SEALED_PHONE_MAX];
+} last;
+
+static void remember(const struct otp_keys *key, const char *clear,
+		     const char *sealed)
+{
+	last.key = key;
+	snprintf(last.clear, sizeof last.clear, "%s", clear);
+	snprintf(last.sealed, sizeof last.sealed, "%s", sealed);
+}
+
 int otp_sealed_open(const struct otp_keyring *k, const char *stored,
 		    char out[OTP_PHONE_MAX])
 {
@@ -36,10 +55,30 @@ int otp_sealed_open(const struct otp_keyring *k, const char *stored,
 		memcpy(out, stored, n + 1);
 		return 0;
 	}
+	if (last.key == k->cur && strcmp(last.sealed, stored) == 0) {
+		memcpy(out, last.clear, sizeof last.clear);
+		return 0;
+	}
 	int rc = otp_phone_open(k->cur, stored, out);
-	if (rc == OTP_ENOTFOUND && k->prev)
+	if (rc == 0)
+		remember(k->cur, out, stored);
+	else if (rc == OTP_ENOTFOUND && k->prev)
 		rc = otp_phone_open(k->prev, stored, out);
 	return rc < 0 ? OTP_EINTERNAL : 0;
+}
+
+/* A phone sealed by k->cur into out ("" stays ""). */
+static int seal(const struct otp_keyring *k, const char *clear,
+		char out[OTP_SEALED_PHONE_MAX])
+{
+	if (clear[0] && last.key == k->cur && strcmp(last.clear, clear) == 0) {
+		memcpy(out, last.sealed, sizeof last.sealed);
+		return 0;
+	}
+	int rc = otp_phone_seal(k->cur, clear, out);
+	if (rc == 0 && clear[0])
+		remember(k->cur, clear, out);
+	return rc;
 }
 
 /* In place: a stored phone field opened, or an error. */
@@ -56,7 +95,7 @@ static int open_field(const struct otp_keyring *k, char *field)
 static int seal_field(const struct otp_keyring *k, char *field)
 {
 	char sealed[OTP_SEALED_PHONE_MAX];
-	int rc = otp_phone_seal(k->cur, field, sealed);
+	int rc = seal(k, field, sealed);
 	if (rc == 0)
 		memcpy(field, sealed, strlen(sealed) + 1);
 	return rc;
@@ -107,9 +146,7 @@ static int sealed_session_bind(struct otp_store *s,
 			       int64_t now)
 {
 	char ph[OTP_SEALED_PHONE_MAX] = "";
-	int rc = pending_phone
-		     ? otp_phone_seal(keys_of(s)->cur, pending_phone, ph)
-		     : 0;
+	int rc = pending_phone ? seal(keys_of(s), pending_phone, ph) : 0;
 	return rc ? rc
 		  : otp_store_session_bind(otp_store_inner(s), b, pending_id,
 					   pending_phone ? ph : NULL,
@@ -123,7 +160,7 @@ static int sealed_session_rotate(struct otp_store *s,
 				 int64_t now)
 {
 	char ph[OTP_SEALED_PHONE_MAX];
-	int rc = otp_phone_seal(keys_of(s)->cur, phone, ph);
+	int rc = seal(keys_of(s), phone, ph);
 	return rc ? rc
 		  : otp_store_session_rotate(otp_store_inner(s), old_hash,
 					     new_hash, ph, expires_ms, now);
