@@ -81,24 +81,25 @@ static int seal(const struct otp_keyring *k, const char *clear,
 	return rc;
 }
 
-/* In place: a stored phone field opened, or an error. */
-static int open_field(const struct otp_keyring *k, char *field)
+/* In place: a phone field sealed by k->cur (sealing), or a stored one
+ * opened; 0 or an error (the field as it was). */
+static int rewrite(const struct otp_keyring *k, char *field, bool sealing)
 {
-	char clear[OTP_PHONE_MAX];
-	int rc = otp_sealed_open(k, field, clear);
+	char out[OTP_SEALED_PHONE_MAX];
+	int rc = sealing ? seal(k, field, out) : otp_sealed_open(k, field, out);
 	if (rc == 0)
-		memcpy(field, clear, strlen(clear) + 1);
+		memcpy(field, out, strlen(out) + 1);
 	return rc;
 }
 
-/* In place: a phone field sealed by k->cur. */
+static int open_field(const struct otp_keyring *k, char *field)
+{
+	return rewrite(k, field, false);
+}
+
 static int seal_field(const struct otp_keyring *k, char *field)
 {
-	char sealed[OTP_SEALED_PHONE_MAX];
-	int rc = seal(k, field, sealed);
-	if (rc == 0)
-		memcpy(field, sealed, strlen(sealed) + 1);
-	return rc;
+	return rewrite(k, field, true);
 }
 
 static int sealed_code_issue(struct otp_store *s, const struct otp_issue *in,

@@ -14,7 +14,7 @@
  * driver is ((tries - 1) mod max_attempts) + 1, so tries 1..P go to driver
  * 0, P+1..2P to driver 1, and so on; after the last driver the message goes
  * round again from driver 0, each wait now the capped backoff of its whole
- * count, for as long as its code lives (see settle_retry).
+ * count, for as long as its code lives (settle.c, otp_settle_retry).
  *
  * A store error is logged and the next round tries again; it never stops a
  * worker. Logs carry the masked phone and the request id, never the text.
@@ -40,34 +40,12 @@
 #include "core/phone.h"
 #include "engine/message.h"
 #include "outbox/breaker.h"
+#include "outbox/settle.h"
 #include "outbox/outbox_test.h"
 
-#define BATCH	       4     /* messages claimed per round and worker */
-#define TEXT_MAX       512   /* unsealed message text, NUL included */
-#define BACKOFF_CAP_MS 60000 /* no retry waits longer */
-#define WORKERS_MAX    64
-
-/* Process-wide, relaxed atomics: read by otp_outbox_stats(). */
-static struct otp_outbox_stats stats;
-
-/* Counts one settle the store took (rc == 0); returns rc. */
-static int counted(int rc, uint64_t *counter)
-{
-	if (rc == 0)
-		__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
-	return rc;
-}
-
-struct otp_outbox_stats otp_outbox_stats(void)
-{
-	struct otp_outbox_stats out;
-	__atomic_load(&stats.sent, &out.sent, __ATOMIC_RELAXED);
-	__atomic_load(&stats.retries, &out.retries, __ATOMIC_RELAXED);
-	__atomic_load(&stats.failovers, &out.failovers, __ATOMIC_RELAXED);
-	__atomic_load(&stats.failed, &out.failed, __ATOMIC_RELAXED);
-	__atomic_load(&stats.expired, &out.expired, __ATOMIC_RELAXED);
-	return out;
-}
+#define BATCH	    4	/* messages claimed per round and worker */
+#define TEXT_MAX    512 /* unsealed message text, NUL included */
+#define WORKERS_MAX 64
 
 struct worker {
 	struct otp_outbox *o;
@@ -129,104 +107,6 @@ static void fill_defaults(const struct otp_outbox_cfg *in,
 		out->workers = 1; /* a borrowed set is not shared */
 }
 
-int64_t otp_outbox_backoff(const struct otp_outbox_cfg *cfg, int attempt)
-{
-	int64_t d = cfg->backoff_ms > 0 ? cfg->backoff_ms : 1000;
-	/* Doubling stops at the cap, so no attempt count can overflow. */
-	for (int i = 1; i < attempt && d < BACKOFF_CAP_MS; i++)
-		d *= 2;
-	if (d > BACKOFF_CAP_MS)
-		d = BACKOFF_CAP_MS;
-	/* Jitter spreads the retries of a batch that failed together. */
-	return d - (int64_t)randombytes_uniform((uint32_t)(d / 5) + 1);
-}
-
-/* What one message is, for its log lines. */
-struct note {
-	char masked[OTP_PHONE_MAX];
-	char attempt[16];
-	const char *driver;
-	char rid[OTP_ID_LEN + 1]; /* the request id's tag (cfg->id_tag) */
-};
-
-/* Dead-letters m, logging why. Returns the store's answer. */
-static int dead_letter(struct otp_store *s, const struct otp_msg *m,
-		       const struct note *nt, enum otp_msg_state state,
-		       const char *reason, int64_t now)
-{
-	/* m->attempts is the claim's lease token: a stale claim settles
-	 * nothing. */
-	int rc = counted(
-	    otp_store_outbox_fail(s, m->id, m->attempts, state, reason, now),
-	    state == OTP_MSG_EXPIRED ? &stats.expired : &stats.failed);
-	otp_log(state == OTP_MSG_EXPIRED ? OTP_LOG_INFO : OTP_LOG_ERROR,
-		state == OTP_MSG_EXPIRED ? "sms expired" : "sms dead-lettered",
-		"to", nt->masked, "request", nt->rid, "driver", nt->driver,
-		"reason", reason, "#attempt", nt->attempt, NULL);
-	return rc;
-}
-
-/* The wait before the try after try m->attempts (k on its driver): the
- * doubling per driver on the first pass over the list, then the capped
- * backoff of the whole count, so that later passes spread over what is left
- * of the code's life. */
-static int64_t next_wait(const struct otp_outbox_cfg *cfg,
-			 const struct otp_msg *m, int k, size_t ndrivers)
-{
-	bool first_pass = m->attempts <= cfg->max_attempts * (int)ndrivers;
-	return otp_outbox_backoff(cfg, first_pass ? k : m->attempts);
-}
-
-/* A transient failure of try m->attempts on driver d: back off on d, move
- * to the next driver, or, after the last, go round again from driver 0 --
- * until the code would have too little life left at the next try, when the
- * message is expired rather than failed. */
-static int settle_retry(const struct otp_outbox_cfg *cfg, struct otp_store *s,
-			const struct otp_msg *m, const struct note *nt,
-			size_t d, size_t ndrivers, const char *reason,
-			int64_t now, int64_t *soonest)
-{
-	int per = cfg->max_attempts;
-	int k = (m->attempts - 1) % per + 1; /* try on this driver */
-	char in[24], why[OTP_ERROR_TEXT_MAX];
-	int rc;
-
-	if (k == per && d + 1 < ndrivers) {
-		rc = counted(otp_store_outbox_retry(s, m->id, m->attempts, now,
-						    (int)d + 1, reason, now),
-			     &stats.failovers);
-		if (rc == 0)
-			*soonest = now;
-		snprintf(in, sizeof in, "%zu", d + 1);
-		otp_log(OTP_LOG_WARN, "sms failover", "to", nt->masked,
-			"request", nt->rid, "driver", nt->driver, "reason",
-			reason, "#attempt", nt->attempt, "#next_driver", in,
-			NULL);
-		return rc;
-	}
-	size_t next = k == per ? 0 : d; /* the last driver: round again */
-	int64_t wait = next_wait(cfg, m, k, ndrivers);
-	if (m->expires_ms - (now + wait) < OTP_OUTBOX_USEFUL_MS) {
-		snprintf(why, sizeof why,
-			 "%.200s (the code expires before the next "
-			 "try)",
-			 reason);
-		return dead_letter(s, m, nt, OTP_MSG_EXPIRED, why, now);
-	}
-	snprintf(in, sizeof in, "%lld", (long long)wait);
-	rc = counted(otp_store_outbox_retry(s, m->id, m->attempts, now + wait,
-					    (int)next, reason, now),
-		     &stats.retries);
-	if (rc == 0 && now + wait < *soonest)
-		*soonest = now + wait;
-	otp_log(OTP_LOG_WARN, "sms retry", "to", nt->masked, "request", nt->rid,
-		"driver", nt->driver, "reason", reason, "#attempt", nt->attempt,
-		"#retry_in_ms", in, NULL);
-	return rc;
-}
-
-/* Delivers one claimed message and settles it in the store. Returns 0 or
- * the store's error from settling it (the lease then brings it back). */
 /* Where a worker delivers: its store handle, its drivers, and the pool's
  * hung-gateway marks with its slot in them (br NULL: none, for tests). */
 struct place {
@@ -241,7 +121,7 @@ static int deliver(const struct otp_outbox_cfg *cfg, const struct place *p,
 {
 	struct otp_store *s = p->s;
 	struct otp_sms_set *set = p->set;
-	struct note nt;
+	struct otp_note nt;
 	size_t d = m->driver < 0 ? 0 : (size_t)m->driver;
 	if (d >= set->n)
 		d = set->n - 1; /* the list got shorter since */
@@ -256,8 +136,8 @@ static int deliver(const struct otp_outbox_cfg *cfg, const struct place *p,
 
 	if (now >= m->expires_ms) {
 		otp_metrics_sms(nt.driver, OTP_M_SMS_expired);
-		return dead_letter(s, m, &nt, OTP_MSG_EXPIRED, "code expired",
-				   now);
+		return otp_settle_dead(s, m, &nt, OTP_MSG_EXPIRED,
+				       "code expired", now);
 	}
 
 	char text[TEXT_MAX];
@@ -266,7 +146,7 @@ static int deliver(const struct otp_outbox_cfg *cfg, const struct place *p,
 		sodium_memzero(text, sizeof text);
 		char reason[64];
 		snprintf(reason, sizeof reason, "unseal: %s", otp_err_code(rc));
-		return dead_letter(s, m, &nt, OTP_MSG_FAILED, reason, now);
+		return otp_settle_dead(s, m, &nt, OTP_MSG_FAILED, reason, now);
 	}
 	text[sizeof text - 1] = '\0';
 
@@ -308,8 +188,7 @@ static int deliver(const struct otp_outbox_cfg *cfg, const struct place *p,
 
 	switch (res) {
 	case OTP_SMS_SENT:
-		rc = counted(otp_store_outbox_ack(s, m->id, m->attempts, now),
-			     &stats.sent);
+		rc = otp_settle_sent(s, m, now);
 		otp_log(OTP_LOG_INFO, "sms sent", "to", nt.masked, "request",
 			nt.rid, "driver", nt.driver, "#attempt", nt.attempt,
 			"encoding", otp_sms_coding_name(seg.coding),
@@ -322,14 +201,14 @@ static int deliver(const struct otp_outbox_cfg *cfg, const struct place *p,
 		if (!reason[0])
 			snprintf(reason, sizeof reason, "%s: try again",
 				 nt.driver);
-		return settle_retry(cfg, s, m, &nt, d, set->n, reason, now,
-				    soonest);
+		return otp_settle_retry(cfg, s, m, &nt, d, set->n, reason, now,
+					soonest);
 	case OTP_SMS_FAILED:
 	default:
 		if (!reason[0])
 			snprintf(reason, sizeof reason, "%s: refused",
 				 nt.driver);
-		return dead_letter(s, m, &nt, OTP_MSG_FAILED, reason, now);
+		return otp_settle_dead(s, m, &nt, OTP_MSG_FAILED, reason, now);
 	}
 }
 

@@ -1,0 +1,133 @@
+/* settle.c - how a try of a message ends in the store (settle.h): sent,
+ * retried after a backoff, failed over to the next driver, dead-lettered or
+ * expired; the process-wide counters of each (otp_outbox_stats); and the
+ * backoff itself. Not here: the try (outbox.c).
+ */
+#include "outbox/settle.h"
+
+#include <sodium.h>
+#include <stdio.h>
+
+#include "core/log.h"
+#include "outbox/outbox_test.h"
+
+#define BACKOFF_CAP_MS 60000 /* no retry waits longer */
+
+/* Process-wide, relaxed atomics: read by otp_outbox_stats(). */
+static struct otp_outbox_stats stats;
+
+/* Counts one settle the store took (rc == 0); returns rc. */
+static int counted(int rc, uint64_t *counter)
+{
+	if (rc == 0)
+		__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+	return rc;
+}
+
+struct otp_outbox_stats otp_outbox_stats(void)
+{
+	struct otp_outbox_stats out;
+	__atomic_load(&stats.sent, &out.sent, __ATOMIC_RELAXED);
+	__atomic_load(&stats.retries, &out.retries, __ATOMIC_RELAXED);
+	__atomic_load(&stats.failovers, &out.failovers, __ATOMIC_RELAXED);
+	__atomic_load(&stats.failed, &out.failed, __ATOMIC_RELAXED);
+	__atomic_load(&stats.expired, &out.expired, __ATOMIC_RELAXED);
+	return out;
+}
+
+int otp_settle_sent(struct otp_store *s, const struct otp_msg *m, int64_t now)
+{
+	return counted(otp_store_outbox_ack(s, m->id, m->attempts, now),
+		       &stats.sent);
+}
+
+int64_t otp_outbox_backoff(const struct otp_outbox_cfg *cfg, int attempt)
+{
+	int64_t d = cfg->backoff_ms > 0 ? cfg->backoff_ms : 1000;
+	/* Doubling stops at the cap, so no attempt count can overflow. */
+	for (int i = 1; i < attempt && d < BACKOFF_CAP_MS; i++)
+		d *= 2;
+	if (d > BACKOFF_CAP_MS)
+		d = BACKOFF_CAP_MS;
+	/* Jitter spreads the retries of a batch that failed together. */
+	return d - (int64_t)randombytes_uniform((uint32_t)(d / 5) + 1);
+}
+
+/* Dead-letters m, logging why. Returns the store's answer. */
+int otp_settle_dead(struct otp_store *s, const struct otp_msg *m,
+		    const struct otp_note *nt, enum otp_msg_state state,
+		    const char *reason, int64_t now)
+{
+	/* m->attempts is the claim's lease token: a stale claim settles
+	 * nothing. */
+	int rc = counted(
+	    otp_store_outbox_fail(s, m->id, m->attempts, state, reason, now),
+	    state == OTP_MSG_EXPIRED ? &stats.expired : &stats.failed);
+	otp_log(state == OTP_MSG_EXPIRED ? OTP_LOG_INFO : OTP_LOG_ERROR,
+		state == OTP_MSG_EXPIRED ? "sms expired" : "sms dead-lettered",
+		"to", nt->masked, "request", nt->rid, "driver", nt->driver,
+		"reason", reason, "#attempt", nt->attempt, NULL);
+	return rc;
+}
+
+/* The wait before the try after try m->attempts (k on its driver): the
+ * doubling per driver on the first pass over the list, then the capped
+ * backoff of the whole count, so that later passes spread over what is left
+ * of the code's life. */
+static int64_t next_wait(const struct otp_outbox_cfg *cfg,
+			 const struct otp_msg *m, int k, size_t ndrivers)
+{
+	bool first_pass = m->attempts <= cfg->max_attempts * (int)ndrivers;
+	return otp_outbox_backoff(cfg, first_pass ? k : m->attempts);
+}
+
+/* A transient failure of try m->attempts on driver d: back off on d, move
+ * to the next driver, or, after the last, go round again from driver 0 --
+ * until the code would have too little life left at the next try, when the
+ * message is expired rather than failed. */
+int otp_settle_retry(const struct otp_outbox_cfg *cfg, struct otp_store *s,
+		     const struct otp_msg *m, const struct otp_note *nt,
+		     size_t d, size_t ndrivers, const char *reason, int64_t now,
+		     int64_t *soonest)
+{
+	int per = cfg->max_attempts;
+	int k = (m->attempts - 1) % per + 1; /* try on this driver */
+	char in[24], why[OTP_ERROR_TEXT_MAX];
+	int rc;
+
+	if (k == per && d + 1 < ndrivers) {
+		rc = counted(otp_store_outbox_retry(s, m->id, m->attempts, now,
+						    (int)d + 1, reason, now),
+			     &stats.failovers);
+		if (rc == 0)
+			*soonest = now;
+		snprintf(in, sizeof in, "%zu", d + 1);
+		otp_log(OTP_LOG_WARN, "sms failover", "to", nt->masked,
+			"request", nt->rid, "driver", nt->driver, "reason",
+			reason, "#attempt", nt->attempt, "#next_driver", in,
+			NULL);
+		return rc;
+	}
+	size_t next = k == per ? 0 : d; /* the last driver: round again */
+	int64_t wait = next_wait(cfg, m, k, ndrivers);
+	if (m->expires_ms - (now + wait) < OTP_OUTBOX_USEFUL_MS) {
+		snprintf(why, sizeof why,
+			 "%.200s (the code expires before the next "
+			 "try)",
+			 reason);
+		return otp_settle_dead(s, m, nt, OTP_MSG_EXPIRED, why, now);
+	}
+	snprintf(in, sizeof in, "%lld", (long long)wait);
+	rc = counted(otp_store_outbox_retry(s, m->id, m->attempts, now + wait,
+					    (int)next, reason, now),
+		     &stats.retries);
+	if (rc == 0 && now + wait < *soonest)
+		*soonest = now + wait;
+	otp_log(OTP_LOG_WARN, "sms retry", "to", nt->masked, "request", nt->rid,
+		"driver", nt->driver, "reason", reason, "#attempt", nt->attempt,
+		"#retry_in_ms", in, NULL);
+	return rc;
+}
+
+/* Delivers one claimed message and settles it in the store. Returns 0 or
+ * the store's error from settling it (the lease then brings it back). */
