@@ -19,9 +19,7 @@ void ct_ping(void)
 
 void ct_verify_ok_then_used(void)
 {
-	struct otp_code_new c;
-	struct otp_store *s = ct_open_issued(&c);
-	CHECK(s);
+	CT_ISSUED(c, s);
 	struct otp_verify_in in = ct_make_try(c.id, CT_RIGHT);
 	struct otp_verify_out out;
 	CHECK_INT(ct_verify(s, &in, CT_T0 + 1, &out), OTP_VERIFY_OK);
@@ -34,9 +32,7 @@ void ct_verify_ok_then_used(void)
 
 void ct_verify_notfound(void)
 {
-	struct otp_code_new c;
-	struct otp_store *s = ct_open_issued(&c);
-	CHECK(s);
+	CT_ISSUED(c, s);
 	struct otp_verify_in in =
 	    ct_make_try("0000000000000000000000000000ffff", CT_RIGHT);
 	struct otp_verify_out out;
@@ -47,9 +43,7 @@ void ct_verify_notfound(void)
 
 void ct_wrong_until_dead(void)
 {
-	struct otp_code_new c;
-	struct otp_store *s = ct_open_issued(&c);
-	CHECK(s);
+	CT_ISSUED(c, s);
 	struct otp_verify_in bad = ct_make_try(c.id, CT_WRONG);
 	struct otp_verify_out out;
 	for (int i = 1; i <= 5; i++) {
@@ -117,9 +111,7 @@ void ct_resend_retires(void)
  * CT_P1 it answers `then`. */
 static void tried_for_another_phone(int tries, int then)
 {
-	struct otp_code_new c;
-	struct otp_store *s = ct_open_issued(&c);
-	CHECK(s);
+	CT_ISSUED(c, s);
 	struct otp_verify_in in = ct_make_try(c.id, CT_RIGHT);
 	struct otp_verify_out out;
 	snprintf(in.expect_phone, sizeof in.expect_phone, "%s", CT_P2);
@@ -150,9 +142,7 @@ void ct_expect_phone(void)
  * code of that phone is not retired and no second message is queued. */
 void ct_issue_atomic(void)
 {
-	struct otp_code_new c;
-	struct otp_store *s = ct_open_issued(&c);
-	CHECK(s);
+	CT_ISSUED(c, s);
 	struct otp_session_bind b = ct_make_bind(0x33, CT_T0 + CT_DAY);
 	CHECK(ct_issue(s, &c, &b, CT_T0 + 1) != 0);
 	struct otp_session sess;

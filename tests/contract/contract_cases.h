@@ -24,6 +24,11 @@ int ct_issue_next_day(struct otp_store *s, struct otp_idem *k,
 		      struct otp_code_new *c, struct otp_issue_out *o);
 /* ct_open() with code 1 of CT_P1 issued at CT_T0 into *c. */
 struct otp_store *ct_open_issued(struct otp_code_new *c);
+/* Declares c and s, ct_open_issued(&c), and fails the case without it. */
+#define CT_ISSUED(c, s)                                                        \
+	struct otp_code_new c;                                                 \
+	struct otp_store *s = ct_open_issued(&c);                              \
+	CHECK(s)
 /* ct_open() with code 1 of CT_P1 issued and its message claimed into m[0]. */
 struct otp_store *ct_open_claimed(struct otp_code_new *c, struct otp_msg *m);
 /* ct_open() with *b = ct_make_bind(byte, expires_ms) and code 1 of CT_P1

@@ -203,9 +203,7 @@ static void refused_retry_and_fail(struct otp_store *s, int64_t id, int lease,
  * settle nothing: only the newest claim's token works. */
 void ct_outbox_lease_token(void)
 {
-	struct otp_code_new c;
-	struct otp_store *s = ct_open_issued(&c);
-	CHECK(s);
+	CT_ISSUED(c, s);
 	struct otp_msg m[1], m2[1];
 	CT_CLAIM1(s, CT_T0, m);
 	CHECK_INT(m[0].attempts, 1);
@@ -238,9 +236,7 @@ void ct_outbox_lease_token(void)
 
 void ct_outbox_retry_driver(void)
 {
-	struct otp_code_new c;
-	struct otp_store *s = ct_open_issued(&c);
-	CHECK(s);
+	CT_ISSUED(c, s);
 	struct otp_msg m[1];
 	CT_CLAIM1(s, CT_T0, m);
 	CHECK_INT(m[0].driver, 0);
