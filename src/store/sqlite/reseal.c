@@ -2,12 +2,11 @@
  * under the engine's current seal, rewritten in one write operation (so a
  * failure leaves the file as it was), then the seal recorded in `meta`.
  *
- * A start-up operation, run once per secret: its statements are prepared
- * here, from this file's constant table, not kept on every connection.
+ * A start-up operation, run once per secret: its statements (constant
+ * text, parameters bound) are prepared here, not kept on every connection.
  * Rows are read a batch at a time and rewritten before the next batch is
  * read; a rewritten phone starts with the mark, so it is not read again.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -15,16 +14,25 @@
 
 #define BATCH 256
 
-/* Each stored phone: its table, the table's key, its column. */
+/* Each stored phone column: the statement that reads a batch of its rows
+ * not under the mark (?1, its length ?2, at most ?3 rows; key first), and
+ * the one that writes one row's new text (?2) by its key (?1). */
+#define PHONE_COLUMN(table, key, col)                                          \
+	{                                                                      \
+		"SELECT " key ", " col " FROM " table " WHERE " col " <> ''"   \
+		" AND substr(" col ", 1, ?2) <> ?1 LIMIT ?3",                  \
+		    "UPDATE " table " SET " col " = ?2 WHERE " key " = ?1"     \
+	}
 static const struct {
-	const char *table, *key, *col;
+	const char *select, *update;
 } phones[] = {
-    {"codes", "id", "phone"},
-    {"sessions", "hash", "phone"},
-    {"sessions", "hash", "pending_phone"},
-    {"outbox", "id", "to_phone"},
-    {"idem", "key", "phone"},
+    PHONE_COLUMN("codes", "id", "phone"),
+    PHONE_COLUMN("sessions", "hash", "phone"),
+    PHONE_COLUMN("sessions", "hash", "pending_phone"),
+    PHONE_COLUMN("outbox", "id", "to_phone"),
+    PHONE_COLUMN("idem", "key", "phone"),
 };
+#undef PHONE_COLUMN
 
 static int prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql)
 {
@@ -68,17 +76,9 @@ static int column(sqlite3 *db, size_t i, const char *mark, otp_reseal_fn *fn,
 		  void *arg, long *n)
 {
 	sqlite3_stmt *sel = NULL, *set = NULL;
-	const char *t = phones[i].table, *k = phones[i].key, *c = phones[i].col;
-	char sql[2][256];
-	snprintf(sql[0], sizeof sql[0],
-		 "SELECT %s, %s FROM %s WHERE %s <> ''"
-		 " AND substr(%s, 1, ?2) <> ?1 LIMIT ?3",
-		 k, c, t, c, c);
-	snprintf(sql[1], sizeof sql[1], "UPDATE %s SET %s = ?2 WHERE %s = ?1",
-		 t, c, k);
-	int rc = prepare(db, &sel, sql[0]);
+	int rc = prepare(db, &sel, phones[i].select);
 	if (rc == 0)
-		rc = prepare(db, &set, sql[1]);
+		rc = prepare(db, &set, phones[i].update);
 	for (int seen = BATCH; rc == 0 && seen == BATCH;)
 		rc = batch(sel, set, mark, fn, arg, n, &seen);
 	sqlite3_finalize(sel);
