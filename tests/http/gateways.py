@@ -59,8 +59,11 @@ class Kannel:
     def __init__(self, workdir):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.admin, self.boxc, self.smsc, self.http = (
+        self.admin, self.boxc, self.smsc, self.box_http = (
             free_port(), free_port(), free_port(), free_port())
+        # otpd's port: open only while smsbox is connected (see Gate)
+        self.gate = Gate(self.box_http)
+        self.http = self.gate.port
         self.procs = {}
         self.phone_log = self.dir / "fakesmsc.log"
         self.conf = self.dir / "kannel.conf"
@@ -83,7 +86,7 @@ connect-allow-ip = 127.0.0.1
 group = smsbox
 bearerbox-host = 127.0.0.1
 bearerbox-port = {self.boxc}
-sendsms-port = {self.http}
+sendsms-port = {self.box_http}
 sendsms-interface = 127.0.0.1
 log-level = 2
 
@@ -113,7 +116,8 @@ max-messages = 1
 
     def start(self, timeout=15):
         """Starts bearerbox, the phone (fakesmsc) and smsbox; returns when
-        the SMSC is online and sendsms answers."""
+        the SMSC is online and sendsms answers, and only then opens the
+        port otpd sends to."""
         self._spawn("bearerbox", [BEARERBOX, "-v", "2", str(self.conf)])
         deadline = time.monotonic() + timeout
         self._wait(lambda: "Status: running" in self._admin_status(),
@@ -126,10 +130,11 @@ max-messages = 1
                    and "smsbox:" in self._admin_status(), deadline,
                    "SMSC online and smsbox connected")
         self._wait(self._sendsms_up, deadline, "sendsms port")
+        self.gate.open()
         return self
 
     def _sendsms_up(self):
-        r = requests.get(f"http://127.0.0.1:{self.http}/cgi-bin/sendsms",
+        r = requests.get(f"http://127.0.0.1:{self.box_http}/cgi-bin/sendsms",
                          timeout=1)
         return r.status_code in (202, 400, 403)
 
@@ -150,6 +155,7 @@ max-messages = 1
 
     def stop(self):
         """Stops smsbox, bearerbox and the phone, in that order."""
+        self.gate.close()
         for name in ("smsbox", "bearerbox", "fakesmsc"):
             p = self.procs.pop(name, None)
             if p is None or p.poll() is not None:
@@ -202,6 +208,78 @@ max-messages = 1
             out.append(f"--- {name} ---")
             out += lines[-n:]
         return "\n".join(out)
+
+
+class Gate:
+    """A TCP relay to smsbox's sendsms port that listens only while open.
+
+    smsbox opens its HTTP port before it has connected to bearerbox, and
+    a sendsms arriving in that window kills it (gwlib/conn.c lock_out:
+    conn != NULL). A real gateway is either down or up to otpd, so otpd
+    is pointed here: refused while Kannel starts, relayed once it is up.
+    """
+
+    def __init__(self, target):
+        self.target = target
+        self.port = free_port()
+        self.sock = None
+        self.lock = threading.Lock()
+        self.conns = []
+
+    def open(self):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", self.port))
+        s.listen(128)
+        self.sock = s
+        threading.Thread(target=self._accept, args=(s,), daemon=True).start()
+
+    def close(self):
+        s, self.sock = self.sock, None
+        if s is None:
+            return
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        s.close()
+        with self.lock:
+            conns, self.conns = self.conns, []
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            c.close()
+
+    def _accept(self, s):
+        while True:
+            try:
+                a, _ = s.accept()
+            except OSError:
+                return
+            try:
+                b = socket.create_connection(("127.0.0.1", self.target), 2)
+            except OSError:
+                a.close()
+                continue
+            with self.lock:
+                self.conns += [a, b]
+            for src, dst in ((a, b), (b, a)):
+                threading.Thread(target=self._pipe, args=(src, dst),
+                                 daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst):
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        try:
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
 
 
 class FakeGateway:
