@@ -31,7 +31,7 @@ endif
 
 LIB_SRC  := $(sort $(wildcard src/core/*.c src/engine/*.c src/store/*.c src/store/sqlite/*.c \
 	      src/sms/*.c src/outbox/*.c src/http/*.c src/handlers/*.c \
-	      src/provider/*.c src/ctl/*.c))
+	      src/provider/*.c src/ctl/*.c src/abuse/*.c))
 LIB_SRC  += $(sort $(wildcard src/store/sqlite/*.c src/store/redis/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB_OBJ  += $(BUILD)/src/core/phone_lpn.o

@@ -37,6 +37,7 @@ static const char *const samesites[] = {"Lax", "Strict", "None", NULL};
 static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const providers[] = {"local", "startmessaging", NULL};
 static const char *const scopes[] = {"process", "store", NULL};
+static const char *const fraud_modes[] = {"enforce", "monitor", "off", NULL};
 
 /* clang-format off */
 #define FIELD(f) offsetof(struct otp_config, f)
@@ -162,6 +163,31 @@ const struct setting otp_cfg_settings[] = {
 	STR("test-numbers", test_numbers, "", 0, 8192, otp_cfg_check_test_numbers, "LIST",
 	    "OTPD_TEST_NUMBERS", "+PHONE=CODE,... or @FILE: log in with a fixed code, no SMS sent, no per-phone "
 	    "limits (app-store review, CI); use numbers no subscriber owns, e.g. +12015550123"),
+	ENUM("fraud", fraud, "enforce", fraud_modes,
+	     "OTPD_FRAUD", "SMS-pumping rules (docs/ABUSE.md): enforce (block and refuse), monitor "
+	     "(log and count what would be refused, change nothing) or off"),
+	INT("fraud-prefix-digits", fraud_prefix_digits, "3", 1, 8,
+	    "OTPD_FRAUD_PREFIX_DIGITS", "digits after the calling code that make a number prefix, "
+	    "the unit the rules count and block (+1 415 at 3)"),
+	INT("fraud-block-ttl", fraud_block_ttl, "43200", 60, 2592000,
+	    "OTPD_FRAUD_BLOCK_TTL", "seconds a rule's block lasts; doubled at each repeat within 30 "
+	    "days, at most 16 times"),
+	STR("fraud-allow", fraud_allow, "", 0, 8192, otp_cfg_check_fraud_allow, "LIST",
+	    "OTPD_FRAUD_ALLOW", "never refused by the rules: E.164 numbers or prefixes (+1415), "
+	    "IP ranges (192.0.2.0/24), API key ids (key:ID), comma-separated (more with otpctl "
+	    "fraud allow)"),
+	INT("fraud-pow-bits", fraud_pow_bits, "18", 8, 28,
+	    "OTPD_FRAUD_POW_BITS", "leading zero bits of the proof of work a send at elevated risk "
+	    "must show (login API, 428); each bit doubles the work"),
+	STR("spend-prices", spend_prices, "", 0, 0, NULL, "PATH",
+	    "OTPD_SPEND_PRICES", "CSV of region,price per SMS segment (e.g. US,0.0079); "
+	    "empty = every segment costs 1; a region not in it costs its * row, else 1"),
+	STR("spend-cap-hour", spend_cap_hour, "", 0, 1024, otp_cfg_check_caps, "N or N,CC=N,...",
+	    "OTPD_SPEND_CAP_HOUR", "most spend in the last hour, in all and per region "
+	    "(e.g. 50,NG=5); at the cap sends answer 503 spend_limit; empty = no cap"),
+	STR("spend-cap-day", spend_cap_day, "", 0, 1024, otp_cfg_check_caps, "N or N,CC=N,...",
+	    "OTPD_SPEND_CAP_DAY", "most spend in the last 24 hours, in all and per region; "
+	    "empty = no cap"),
 	STR("app-name", app_name, "otpd", 1, 32, otp_cfg_check_text, NULL,
 	    "OTPD_APP_NAME", "name shown in the SMS text and on the login page"),
 	STR("login-redirect-hosts", login_redirect_hosts, "", 0, 1024, otp_cfg_check_origins,

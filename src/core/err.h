@@ -53,12 +53,18 @@
 	  "too many requests from this address")                               \
 	X(EKEYLIM, 429, "key_rate_limited",                                    \
 	  "too many requests with this API key")                               \
+	X(EFRAUD, 429, "fraud_suspected",                                      \
+	  "sends to this destination look like SMS pumping: refused")         \
+	X(ESTEPUP, 428, "challenge_required",                                  \
+	  "solve the proof-of-work challenge, then send again")                \
 	X(EUPSTREAM, 502, "upstream_failed", "upstream provider failed")       \
 	X(EUNAVAIL, 503, "backend_unavailable", "storage backend unavailable") \
 	X(EFULL, 503, "storage_full",                                          \
 	  "storage is full: nothing was written, try again later")             \
 	X(EOUTCOME, 503, "outcome_unknown",                                    \
 	  "the store may have done it but its answer was lost")                \
+	X(ESPEND, 503, "spend_limit",                                          \
+	  "the SMS spend cap is reached: try again later")                     \
 	X(EBUSY, 503, "busy", "server is shutting down")
 
 enum otp_err {

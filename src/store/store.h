@@ -42,6 +42,59 @@
  * Backends never read it: they store, return and compare it as it is. */
 #define OTP_SEALED_PHONE_MAX 52
 
+/* -- signals: what the abuse rules count (src/abuse/) ---------------------
+ * A signal key ("r:US", "p:+1415", "ip:192.0.2.1", "$:US", ...; the store
+ * never reads it) has two counters, each kept in hour buckets for 25 hours
+ * and in UTC-day buckets for 15 days, and optionally a set of short members
+ * seen in the last 24 hours (the regions an IP sent to). */
+#define OTP_SIGNAL_KEY_MAX    56
+#define OTP_SIGNAL_MEMBER_MAX 8
+#define OTP_SIGNAL_SET_MAX    64 /* members a set keeps; more are not added */
+#define OTP_CREDIT_MAX	      192
+enum otp_signal_counter {
+	OTP_SIG_SENT,	  /* codes sent (or, on a "$:" key, their cost) */
+	OTP_SIG_VERIFIED, /* codes accepted */
+	OTP_SIG_COUNTERS
+};
+
+/* Adds to one key at `now`: n[] to its counters' current hour and day
+ * buckets; if member is not "", that member is seen now in its set. */
+struct otp_signal_add {
+	char key[OTP_SIGNAL_KEY_MAX];
+	int64_t n[OTP_SIG_COUNTERS];
+	char member[OTP_SIGNAL_MEMBER_MAX];
+};
+
+/* One counter of one key as signal_read sees it at `now`. */
+struct otp_signal_window {
+	/* the last 60 minutes: the current hour bucket, plus the previous
+	 * one's count times the part of it still inside the hour (integer,
+	 * rounded down) */
+	int64_t hour;
+	int64_t day;	 /* the current hour bucket and the 23 before it */
+	int64_t day_max; /* the largest of the 14 UTC days before today */
+};
+
+struct otp_signal {
+	struct otp_signal_window w[OTP_SIG_COUNTERS];
+	int64_t distinct; /* members of its set seen in the last 24 h */
+};
+
+/* A block or an allow entry of the abuse rules, by scope key (the
+ * signal keys' forms: "p:+1415", "r:NG", "ip:192.0.2.1", "n:...",
+ * "k:<key id>", or a whole number "e:+14155550100"). */
+#define OTP_BLOCK_RULE_MAX 32
+enum otp_block_kind { OTP_BLOCK_DENY, OTP_BLOCK_ALLOW };
+#define OTP_BLOCK_KINDS 2
+struct otp_block {
+	char key[OTP_SIGNAL_KEY_MAX];
+	enum otp_block_kind kind;
+	int64_t created_ms;
+	int64_t until_ms; /* in force while now < until_ms; 0: no end */
+	int strikes;	  /* times this key was blocked (its TTL grows) */
+	char rule[OTP_BLOCK_RULE_MAX]; /* the rule that set it, or "otpctl" */
+};
+
 /* A new code, as the engine made it. */
 struct otp_code_new {
 	char id[OTP_ID_LEN + 1];
@@ -50,6 +103,11 @@ struct otp_code_new {
 	int attempts;			  /* wrong tries allowed */
 	int64_t expires_ms;
 	char owner[OTP_OWNER_MAX]; /* see OTP_OWNER_MAX */
+	/* The signal keys (below) to credit one OTP_SIG_VERIFIED when this
+	 * code is accepted, space-separated ("" for none), e.g. "r:US
+	 * p:+1415 ip:192.0.2.1 n:192.0.2.0/24": kept with the code and
+	 * added in code_verify's own step. */
+	char credit[OTP_CREDIT_MAX];
 };
 
 /* Binds a code to a login session (the login API's cookie). */
@@ -84,6 +142,10 @@ struct otp_issue {
 	 * refused: OTP_ELIMITED with out->retry_ms, nothing written. */
 	const struct otp_limit *limits;
 	size_t nlimits;
+	/* Signals to add at `now` in the same step, when the issue writes
+	 * (not on a replay, nor when a limit refused). */
+	const struct otp_signal_add *signals;
+	size_t nsignals;
 };
 
 struct otp_issue_out {
@@ -330,6 +392,24 @@ struct otp_store;
  * expiry, idempotency keys, sessions and limits at once. *removed gets the
  * number of rows (a backend that expires keys by itself may say 0).
  *
+ * signal_add: adds each of the n adds at `now` (struct otp_signal_add), all
+ * in one step. A set already holding OTP_SIGNAL_SET_MAX live members takes
+ * no new one (a member it holds is seen again).
+ *
+ * signal_read: the windows of n keys at `now` into out[0..n-1] (a key never
+ * added reads all zero).
+ *
+ * block_put: writes b, replacing the row of its key if there is one.
+ * block_find: the rows (live or not; the caller reads until_ms) of the n
+ * keys, into out (room for n); *nout says how many were found.
+ * block_list: up to max rows, any state, newest first; *n says how many.
+ * block_delete: removes the row of key; OTP_ENOTFOUND if there was none.
+ *
+ * code_verify credits its code's `credit` keys (OTP_SIG_VERIFIED += 1 at
+ * `now`) in the same step as an accepted try (OTP_VERIFY_OK), never
+ * otherwise. purge also removes signal buckets and set members older than
+ * their windows, and block rows ended more than 30 days before `now`.
+ *
  * phones_reseal: rewrites every stored phone (codes, sessions' phone and
  * pending phone, outbox messages, idempotency keys; an index a backend
  * keeps by phone moves with it) that is not "" and does not start with
@@ -424,7 +504,21 @@ typedef int otp_reseal_fn(void *arg, const char *stored,
 	  (s, now, removed))                                                   \
 	X(phones_reseal, (struct otp_store *s, const char *mark,               \
 			  otp_reseal_fn *fn, void *arg, long *n),              \
-	  (s, mark, fn, arg, n))
+	  (s, mark, fn, arg, n))                                               \
+	X(signal_add, (struct otp_store *s, const struct otp_signal_add *adds,  \
+		       size_t n, int64_t now),                                 \
+	  (s, adds, n, now))                                                   \
+	X(signal_read, (struct otp_store *s, const char *const *keys,          \
+			size_t n, int64_t now, struct otp_signal *out),        \
+	  (s, keys, n, now, out))                                              \
+	X(block_put, (struct otp_store *s, const struct otp_block *b), (s, b)) \
+	X(block_find, (struct otp_store *s, const char *const *keys, size_t n, \
+		       struct otp_block *out, size_t *nout),                   \
+	  (s, keys, n, out, nout))                                             \
+	X(block_list, (struct otp_store *s, struct otp_block *out, size_t max, \
+		       size_t *n),                                             \
+	  (s, out, max, n))                                                    \
+	X(block_delete, (struct otp_store *s, const char *key), (s, key))
 /* clang-format on */
 
 /* caps: nothing outside this process writes the backend's sessions (one
