@@ -21,6 +21,7 @@
 
 #include "core/config.h"
 #include "core/testnums.h"
+#include "abuse/abuse.h"
 #include "engine/crypto.h"
 #include "engine/limiter.h"
 #include "provider/provider.h"
@@ -46,6 +47,8 @@ struct otp_engine {
 	struct otp_limiter *limiter;
 	/* --test-numbers (core/testnums.h): fixed codes, nothing sent. */
 	struct otp_testnums tests;
+	/* SMS pumping rules and spend caps (abuse/abuse.h). */
+	struct otp_abuse *abuse;
 };
 
 /* Derives the keys from the secret, and from the previous one of a
@@ -66,6 +69,9 @@ struct otp_send_in {
 	size_t token_len;
 	int64_t now;
 	const char *ip; /* the client (for the abuse check), or NULL */
+	/* A solved proof-of-work challenge (abuse/pow.h), or NULL */
+	const char *pow;
+	size_t pow_len;
 };
 
 struct otp_send_out {
@@ -74,6 +80,8 @@ struct otp_send_out {
 	int64_t expires_ms;
 	int64_t retry_after_s;		   /* cooldown, or wait when limited */
 	char new_token[OTP_TOKEN_LEN + 1]; /* "" if the cookie stays */
+	/* OTP_ESTEPUP: the challenge to solve (abuse/pow.h, OTP_POW_MAX) */
+	char challenge[160];
 };
 
 /* Normalises and checks the phone, takes the per-phone limits, issues a code
