@@ -17,6 +17,7 @@ struct otp_keys {
 	unsigned char apikey[32];    /* API-key ids and hashes */
 	unsigned char phone_tag[32]; /* phones' keyed hashes */
 	unsigned char phone_enc[crypto_stream_xchacha20_KEYBYTES];
+	unsigned char pow[32];	   /* proof-of-work challenges' MACs */
 	char kid[OTP_KID_LEN + 1]; /* which secret sealed a phone */
 	/* Keyed BLAKE2b starts by compressing a block that holds only the
 	 * key; these states are past that block, so a hash of a short input
@@ -51,6 +52,8 @@ struct otp_keys *otp_keys_new(const unsigned char secret[OTP_SECRET_LEN])
 	    {k->apikey, sizeof k->apikey, "otpdakey"},
 	    {k->phone_tag, sizeof k->phone_tag, "otpdptag"},
 	    {k->phone_enc, sizeof k->phone_enc, "otpdpenc"},
+	    /* new rows go last: a row's place is its KDF id */
+	    {k->pow, sizeof k->pow, "otpdpow_"},
 	};
 	for (size_t i = 0; i < sizeof sub / sizeof sub[0]; i++)
 		crypto_kdf_derive_from_key(sub[i].key, sub[i].len, i + 1,
@@ -202,6 +205,22 @@ void otp_apikey_hashes(const struct otp_keys *k, const char *key, size_t len,
 	memcpy(id, out, OTP_APIKEY_ID_BYTES);
 	memcpy(hash, out + OTP_APIKEY_ID_BYTES, OTP_HASH_LEN);
 	sodium_memzero(out, sizeof out);
+	sodium_memzero(&st, sizeof st);
+}
+
+void otp_pow_mac(const struct otp_keys *k, const char *text, size_t len,
+		 const unsigned char session[OTP_HASH_LEN], const char *e164,
+		 unsigned char mac[OTP_POW_MAC_LEN])
+{
+	static const unsigned char zero = 0;
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, k->pow, sizeof k->pow, OTP_POW_MAC_LEN);
+	crypto_generichash_update(&st, (const unsigned char *)text, len);
+	crypto_generichash_update(&st, &zero, 1);
+	crypto_generichash_update(&st, session, OTP_HASH_LEN);
+	crypto_generichash_update(&st, (const unsigned char *)e164,
+				  strlen(e164));
+	crypto_generichash_final(&st, mac, OTP_POW_MAC_LEN);
 	sodium_memzero(&st, sizeof st);
 }
 
