@@ -23,6 +23,10 @@ struct otp_send_core {
 	/* A test number's (ps.fixed_code set): no policy, no per-phone
 	 * limit or cooldown, nothing sent. */
 	bool test;
+	/* Login API: the send came with a good proof of work (abuse/pow.h,
+	 * checked by the adapter), so a rule's step-up lets it pass
+	 * (struct otp_abuse_send's pow_ok). */
+	bool pow_ok;
 };
 
 /* Where the core writes its answer: straight into the adapter's out. */
