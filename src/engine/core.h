@@ -23,9 +23,7 @@ struct otp_send_core {
 	/* A test number's (ps.fixed_code set): no policy, no per-phone
 	 * limit or cooldown, nothing sent. */
 	bool test;
-	/* Login API: the send came with a good proof of work (abuse/pow.h,
-	 * checked by the adapter), so a rule's step-up lets it pass
-	 * (struct otp_abuse_send's pow_ok). */
+	/* login API: a proof of work came with it and was good (pow.h) */
 	bool pow_ok;
 };
 
