@@ -6,7 +6,8 @@
  * brings the schema to its version (schema.c), prepares every statement of
  * statements.h once and joins the file's shared writer (commit.c), which
  * prepares its own copy. The operations themselves live in one file per
- * domain: codes.c, sessions.c, limits.c, keys.c, outbox.c.
+ * domain: codes.c, sessions.c, limits.c, keys.c, outbox.c, signals.c,
+ * blocks.c.
  */
 #include "store/sqlite/sqlite.h"
 
@@ -16,6 +17,7 @@
 
 #include "core/err.h"
 #include "core/utf8.h"
+#include "store/signal_window.h"
 #include "store/sqlite/stats.h"
 
 #define DAY_MS (24LL * 60 * 60 * 1000)
@@ -64,6 +66,14 @@ static size_t field_max(char c)
 		return OTP_PENDING_MAX;
 	case 'o':
 		return OTP_OWNER_MAX;
+	case 'g':
+		return OTP_SIGNAL_KEY_MAX;
+	case 'w':
+		return OTP_SIGNAL_MEMBER_MAX;
+	case 'r':
+		return OTP_BLOCK_RULE_MAX;
+	case 'c':
+		return OTP_CREDIT_MAX;
 	default:
 		return 0;
 	}
@@ -336,7 +346,7 @@ int otp_sq_purge(struct otp_store *s, int64_t now, long *removed)
 	} steps[] = {
 	    {ST_PURGE_CODES, DAY_MS}, {ST_PURGE_MSGS, DAY_MS},
 	    {ST_PURGE_IDEM, 0},	      {ST_PURGE_SESSIONS, 0},
-	    {ST_PURGE_LIMITS, 0},
+	    {ST_PURGE_LIMITS, 0},     {ST_PURGE_BLOCKS, OTP_BLOCK_KEPT_MS},
 	};
 	struct sq *h = otp_sq_cast(s);
 	struct conn *q;
@@ -350,6 +360,8 @@ int otp_sq_purge(struct otp_store *s, int64_t now, long *removed)
 				 now - steps[i].grace_ms);
 		count += rc ? 0 : sqlite3_changes(q->db);
 	}
+	if (rc == 0)
+		rc = otp_sq_signals_purge_in_tx(q, now, &count);
 	rc = otp_sq_end(h, rc);
 	if (rc == 0)
 		*removed = count;

@@ -413,7 +413,7 @@ static void sq_migrate_v1(void)
 	CHECK_INT(open_path(path, &s), 0);
 	otp_store_close(s);
 	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
-	CHECK_INT(query_int(db, "PRAGMA user_version", NULL), 5);
+	CHECK_INT(query_int(db, "PRAGMA user_version", NULL), 6);
 	CHECK_INT(query_int(db, "SELECT count(*) FROM outbox", NULL), 4);
 	CHECK_INT(query_int(db,
 			    "SELECT count(*) FROM sqlite_master"
@@ -710,8 +710,14 @@ static void *run_batch_op(void *arg)
 		return NULL;
 	}
 	unsigned char body[8] = {1};
-	struct otp_issue in = {o->code, body,	  sizeof body,	   NULL,
-			       o->idem, o->limit, o->limit ? 1 : 0};
+	struct otp_issue in = {
+	    .code = o->code,
+	    .body = body,
+	    .body_len = sizeof body,
+	    .idem = o->idem,
+	    .limits = o->limit,
+	    .nlimits = o->limit ? 1 : 0,
+	};
 	o->rc = otp_store_code_issue(o->s, &in, CT_T0, &o->out);
 	return NULL;
 }
