@@ -38,22 +38,29 @@ static int copy_block(sqlite3_stmt *st, void *arg)
 	return 0;
 }
 
-/* One primary-key lookup per key, in the order given. */
+/* One primary-key lookup per key, in the order given, in one snapshot. */
 int otp_sq_block_find(struct otp_store *s, const char *const *keys, size_t n,
 		      struct otp_block *out, size_t *nout)
 {
 	size_t k = 0;
 	*nout = 0;
-	for (size_t i = 0; i < n; i++) {
-		int rc = otp_sq_get(s, ST_BLOCK_GET, copy_block, &out[k], "g",
-				    keys[i]);
+	if (n == 0)
+		return 0;
+	int rc = otp_sq_read_begin(s);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		rc = otp_sq_get(s, ST_BLOCK_GET, copy_block, &out[k], "g",
+				keys[i]);
 		if (rc == 0)
 			k++;
-		else if (rc != OTP_ENOTFOUND)
-			return rc;
+		else if (rc == OTP_ENOTFOUND)
+			rc = 0;
 	}
-	*nout = k;
-	return 0;
+	rc = otp_sq_read_end(s, rc);
+	if (rc == 0)
+		*nout = k;
+	return rc;
 }
 
 int otp_sq_block_list(struct otp_store *s, struct otp_block *out, size_t max,

@@ -180,6 +180,19 @@ int otp_sq_get(struct otp_store *s, enum stmt i, otp_sq_copy_fn *copy,
 	return rc;
 }
 
+int otp_sq_read_begin(struct otp_store *s)
+{
+	return otp_sq_exec(otp_sq_rd(s, ST_READ_BEGIN), "");
+}
+
+int otp_sq_read_end(struct otp_store *s, int rc)
+{
+	/* A read-only transaction has nothing to keep: an error ends it
+	 * the same way. */
+	int end = otp_sq_exec(otp_sq_rd(s, rc ? ST_ROLLBACK : ST_COMMIT), "");
+	return rc ? rc : end;
+}
+
 void otp_sq_text(sqlite3_stmt *st, int col, char *dst, size_t cap)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);

@@ -113,14 +113,17 @@ static int read_one(struct otp_store *s, const char *key, int64_t now,
 	return rc < 0 ? rc : 0;
 }
 
-/* Not one snapshot across keys (each read is its own statement), which
- * the rules, reading before they add, do not need. */
+/* All keys in one snapshot: a send's adds show in all or none. */
 int otp_sq_signal_read(struct otp_store *s, const char *const *keys, size_t n,
 		       int64_t now, struct otp_signal *out)
 {
-	int rc = 0;
+	int rc = n ? otp_sq_read_begin(s) : 0;
+	if (rc)
+		return rc;
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = read_one(s, keys[i], now, &out[i]);
+	if (n)
+		rc = otp_sq_read_end(s, rc);
 	if (rc)
 		memset(out, 0, n * sizeof *out);
 	return rc;

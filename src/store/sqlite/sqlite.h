@@ -112,6 +112,14 @@ typedef int otp_sq_copy_fn(sqlite3_stmt *st, void *out);
 int otp_sq_get(struct otp_store *s, enum stmt i, otp_sq_copy_fn *copy,
 	       void *out, const char *fmt, ...);
 
+/* One snapshot for several reads on the handle's read connection (a
+ * deferred transaction: in WAL mode, one read mark), so that a read of
+ * many rows sees none or all of any write: otp_sq_read_begin, the reads,
+ * then otp_sq_read_end(s, rc), which ends it and returns rc (or the
+ * error of a begin that failed). */
+int otp_sq_read_begin(struct otp_store *s);
+int otp_sq_read_end(struct otp_store *s, int rc);
+
 /* Copies column col's text into dst (cap bytes, always terminated). */
 void otp_sq_text(sqlite3_stmt *st, int col, char *dst, size_t cap);
 

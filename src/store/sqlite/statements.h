@@ -11,6 +11,7 @@
  * worker whose lease ran out and was re-claimed changes nothing. */
 #define STATEMENTS(X)                                                          \
 	X(BEGIN, "BEGIN IMMEDIATE")                                            \
+	X(READ_BEGIN, "BEGIN")                                                 \
 	X(COMMIT, "COMMIT")                                                    \
 	X(ROLLBACK, "ROLLBACK")                                                \
 	X(PING, "PRAGMA user_version")                                         \
