@@ -54,7 +54,7 @@
 	X(EKEYLIM, 429, "key_rate_limited",                                    \
 	  "too many requests with this API key")                               \
 	X(EFRAUD, 429, "fraud_suspected",                                      \
-	  "sends to this destination look like SMS pumping: refused")         \
+	  "sends to this destination look like SMS pumping: refused")          \
 	X(ESTEPUP, 428, "challenge_required",                                  \
 	  "solve the proof-of-work challenge, then send again")                \
 	X(EUPSTREAM, 502, "upstream_failed", "upstream provider failed")       \
@@ -94,6 +94,13 @@ const char *otp_err_message(int err);
 static inline int otp_err_limited(int err)
 {
 	return otp_err_status(err) == 429;
+}
+
+/* Does err's answer carry a wait of the request's own (retry_after and
+ * Retry-After): a limit's refusal, or the spend cap? */
+static inline int otp_err_waits(int err)
+{
+	return otp_err_limited(err) || err == OTP_ESPEND;
 }
 
 #endif

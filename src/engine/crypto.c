@@ -25,6 +25,8 @@ struct otp_keys {
 	 * Copied for each use, never updated in place. */
 	crypto_generichash_state code_st;
 	crypto_generichash_state session_st;
+	/* HMAC-SHA256 alike: past the key's inner and outer pad blocks. */
+	crypto_auth_hmacsha256_state dlr_st;
 };
 
 int otp_crypto_init(void)
@@ -66,6 +68,7 @@ struct otp_keys *otp_keys_new(const unsigned char secret[OTP_SECRET_LEN])
 				OTP_MAC_LEN);
 	crypto_generichash_init(&k->session_st, k->session, sizeof k->session,
 				OTP_HASH_LEN);
+	crypto_auth_hmacsha256_init(&k->dlr_st, k->dlr, sizeof k->dlr);
 	sodium_mprotect_readonly(k);
 	return k;
 }
@@ -162,8 +165,12 @@ static void dlr_mac(const struct otp_keys *k, int64_t message_id,
 	unsigned char mac[crypto_auth_hmacsha256_BYTES];
 	char num[24];
 	int n = snprintf(num, sizeof num, "%lld", (long long)message_id);
-	crypto_auth_hmacsha256(mac, (const unsigned char *)num, (size_t)n,
-			       k->dlr);
+	/* = crypto_auth_hmacsha256(mac, num, n, k->dlr) */
+	crypto_auth_hmacsha256_state st = k->dlr_st;
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)num,
+				      (size_t)n);
+	crypto_auth_hmacsha256_final(&st, mac);
+	sodium_memzero(&st, sizeof st);
 	sodium_bin2hex(out, OTP_DLR_TOKEN_LEN + 1, mac, OTP_DLR_TOKEN_LEN / 2);
 }
 

@@ -55,6 +55,14 @@ static struct otp_gcra per(long n, int64_t per_ms)
 	return g;
 }
 
+/* The ceiling's limit, from the phone's tag (the send has it already). */
+static void ceiling(const struct otp_config *cfg, const char *ph,
+		    struct otp_limit *out)
+{
+	out->rate = per(cfg->limit_phone * OTP_POLICY_PHONE_CEILING, 3600000);
+	snprintf(out->key, sizeof out->key, "ph:%s", ph);
+}
+
 int otp_policy_phone(const struct otp_config *cfg, const char *phone,
 		     size_t len, bool types, char out[OTP_PHONE_MAX])
 {
@@ -66,19 +74,26 @@ int otp_policy_phone(const struct otp_config *cfg, const char *phone,
 
 int otp_policy_abuse_check(const struct otp_engine *e, struct otp_store *s,
 			   const struct otp_send_core *in,
-			   int64_t *retry_after_s)
+			   struct otp_abuse_out *ab, int64_t *retry_after_s)
 {
-	(void)e;
-	(void)s;
-	(void)in;
-	(void)retry_after_s;
-	return 0;
+	const struct otp_abuse_send as = {
+	    .phone = in->ps.phone,
+	    .ip = in->ip,
+	    .key_id = in->key_id,
+	    .segments = 1, /* message.c: a text fits one segment */
+	    .now = in->ps.now,
+	    .pow_ok = in->pow_ok,
+	};
+	int rc = otp_abuse_check(e->abuse, s, &as, ab);
+	if (rc == OTP_EFRAUD || rc == OTP_ESPEND)
+		*retry_after_s = ab->retry_after_s;
+	return rc;
 }
 
 int otp_policy_send(const struct otp_engine *e, struct otp_store *s,
 		    const struct otp_send_core *in,
 		    struct otp_limit lims[OTP_POLICY_PHONE_LIMITS],
-		    int64_t *retry_after_s)
+		    struct otp_abuse_out *ab, int64_t *retry_after_s)
 {
 	const struct otp_config *cfg = e->cfg;
 	const char *ip = in->ip ? in->ip : "-";
@@ -88,7 +103,7 @@ int otp_policy_send(const struct otp_engine *e, struct otp_store *s,
 	/* The keys name the phone by its keyed hash: never needed back. */
 	char ph[OTP_PHONE_TAG_LEN + 1];
 	otp_phone_tag(e->keys, in->ps.phone, ph);
-	int rc = otp_policy_abuse_check(e, s, in, retry_after_s);
+	int rc = otp_policy_abuse_check(e, s, in, ab, retry_after_s);
 	if (rc < 0)
 		return rc;
 	memset(lims, 0, OTP_POLICY_PHONE_LIMITS * sizeof *lims);
@@ -106,8 +121,7 @@ int otp_policy_send(const struct otp_engine *e, struct otp_store *s,
 		snprintf(lims[OTP_PL_IP].key, sizeof lims[OTP_PL_IP].key,
 			 "pi:%s:%s", ph, ip);
 	}
-	otp_policy_phone_ceiling(cfg, e->keys, in->ps.phone,
-				 &lims[OTP_PL_PHONE]);
+	ceiling(cfg, ph, &lims[OTP_PL_PHONE]);
 	return 0;
 }
 
@@ -117,8 +131,7 @@ void otp_policy_phone_ceiling(const struct otp_config *cfg,
 {
 	char ph[OTP_PHONE_TAG_LEN + 1];
 	otp_phone_tag(k, e164, ph);
-	out->rate = per(cfg->limit_phone * OTP_POLICY_PHONE_CEILING, 3600000);
-	snprintf(out->key, sizeof out->key, "ph:%s", ph);
+	ceiling(cfg, ph, out);
 }
 
 int otp_policy_limit_err(const struct otp_send_core *in, int which)
