@@ -177,6 +177,10 @@ test('protected page -> login -> code from the SMS -> back, then logout',
     assert.equal(await code.getAttribute('autocomplete'), 'one-time-code');
     // "send again" counts down from the cooldown
     const resend = page.locator('#resend');
+    // the page's script disables it when it runs (under load, after the
+    // code field is already there): wait for that, then look
+    await page.waitForFunction(() => document.getElementById('resend').disabled,
+      null, { timeout: 5000 });
     assert.ok(await resend.isDisabled());
     assert.match(await resend.textContent(), /^Send again in \d+ s$/);
     const body = await waitSms(PHONE, 1);
