@@ -400,3 +400,28 @@ def test_upstream_refusing_a_send_takes_no_cooldown(otpd):
     for _ in range(2):  # B says 401 twice: no cooldown in between
         assert_error(a.send(br, PHONE), 502, "upstream_failed")
     assert b.db_count("outbox") == 0
+
+
+def test_the_abuse_rules_hold_in_front_of_the_upstream(otpd, relays):
+    """A's rules see every send it passes on, and a code verified through
+    the upstream counts for its prefix: a burst that nobody verifies is
+    refused at A before the upstream is asked, while a prefix with a
+    verified user has the higher floor (B's rules are off: it is the paid
+    provider)."""
+    b = provider(otpd, *B_LIMITS_OFF)
+    relay = relays(b.port)
+    a = front(otpd, relay.url(), *B_LIMITS_OFF, "--fraud", "enforce")
+    # one person of +1 650 logs in through A: that prefix now has history
+    br = a.browser()
+    assert a.send(br, "+16505550100").status_code == 200
+    assert a.verify(br, b.wait_code("+16505550100")).status_code == 200
+    # a burst to +1 415 numbers, a prefix nobody verified: three go
+    codes = [a.send(a.browser(), f"+1415555{i:04d}").status_code
+             for i in range(200, 205)]
+    assert codes == [200] * 3 + [429] * 2, codes
+    assert_error(a.send(a.browser(), "+14155550299"), 429, "fraud_suspected")
+    # four unverified sends to +1 650 still go: its verified user counted
+    codes = [a.send(a.browser(), f"+1650555{i:04d}").status_code
+             for i in range(200, 204)]
+    assert codes == [200] * 4, codes
+    assert relay.sends == 1 + 3 + 4
