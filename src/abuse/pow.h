@@ -1,8 +1,8 @@
 /* pow.h - the proof-of-work step-up of the login API: a send at elevated
  * risk (a rule's OTP_AA_STEPUP) is answered 428 with a challenge, and goes
  * when it comes back with a solution. Self-hosted, no third party: the
- * login page's script finds the counter (Web Crypto SHA-256); a pumping
- * bot pays CPU for every SMS.
+ * login page's script finds the counter (its own SHA-256, which hashes
+ * the challenge's block once); a pumping bot pays CPU for every SMS.
  *
  * A challenge is stateless: otpd MACs (under a subkey of the secret) its
  * difficulty, expiry, a random nonce, the session's token hash and the
@@ -19,11 +19,14 @@
 #include "engine/crypto.h"
 #include "store/store.h"
 
-#define OTP_POW_MAX   160 /* a challenge or a solution, NUL included */
-#define OTP_POW_TTL_S 120 /* seconds a challenge may be solved in */
+#define OTP_POW_MAX 160 /* a challenge or a solution, NUL included */
+/* A challenge's length, always: "<challenge>." is one SHA-256 block */
+#define OTP_POW_CHALLENGE_LEN 63
+#define OTP_POW_TTL_S	      120 /* seconds a challenge may be solved in */
 
 /* A new challenge for (session, phone) at now, `bits` leading zero bits
- * wanted, into out: printable ASCII the page hands back with a counter. */
+ * wanted, into out: OTP_POW_CHALLENGE_LEN bytes of printable ASCII (and
+ * the NUL) that the page hands back with a counter. */
 void otp_pow_challenge(const struct otp_keys *k,
 		       const unsigned char session[OTP_HASH_LEN],
 		       const char *e164, int bits, int64_t now,

@@ -128,7 +128,7 @@ test('a send that needs a proof of work: the page solves it and the code step fo
     page.on('response', (r) => { if (r.status() === 428) challenged = true; });
     page.on('request', (r) => {
       const body = r.postData() || '';
-      if (r.method() === 'POST' && /(^|&)pow=1\./.test(body)) {
+      if (r.method() === 'POST' && /(^|&)pow=2\./.test(body)) {
         postedAt = performance.now();
         pow = new URLSearchParams(body).get('pow');
       }
@@ -150,7 +150,7 @@ test('a send that needs a proof of work: the page solves it and the code step fo
     assert.ok(pow, 'the page never posted a solution');
     // the solution: the challenge, a counter, SHA-256 with 18 zero bits
     const [v, bits] = pow.split('.');
-    assert.equal(v, '1');
+    assert.equal(v, '2');
     assert.equal(bits, '18');
     const h = crypto.createHash('sha256').update(pow).digest();
     assert.equal(h[0], 0);
@@ -187,7 +187,8 @@ test('with JavaScript off the page says that this step needs it', async () => {
 // submit is caught, with the time from the script's start.
 async function timeSolve(page, bits) {
   await page.goto(`${base}/login`);
-  const ch = `1.${bits}.${Math.floor(Date.now() / 1000) + 120}.` +
+  const ch = `2.${String(bits).padStart(2, "0")}.` +
+    `${String(Math.floor(Date.now() / 1000) + 120).padStart(12, "0")}.` +
     `${crypto.randomBytes(16).toString('base64url')}.` +
     `${crypto.randomBytes(16).toString('base64url')}`;
   await page.evaluate((c) => {

@@ -57,8 +57,10 @@ def challenged(r, bits):
     j = r.json()
     assert j["code"] == "challenge_required"
     assert j["bits"] == bits
-    assert re.fullmatch(r"1\.%d\.\d+\.[\w-]{22}\.[\w-]{22}" % bits,
+    # fixed widths: 63 bytes, so "<challenge>." is one SHA-256 block
+    assert re.fullmatch(r"2\.%02d\.\d{12}\.[\w-]{22}\.[\w-]{22}" % bits,
                         j["challenge"]), j
+    assert len(j["challenge"]) == 63
     return j["challenge"]
 
 
@@ -121,8 +123,9 @@ def test_a_tampered_or_unsolved_proof_is_a_new_challenge(otpd):
     sol = solve(ch)
     v, bits, exp, nonce, mac, ctr = sol.split(".")
     for bad in (
-            f"{v}.8.{exp}.{nonce}.{mac}.{ctr}",            # fewer bits
-            f"{v}.{bits}.{int(exp) + 3600}.{nonce}.{mac}.{ctr}",  # later
+            f"{v}.08.{exp}.{nonce}.{mac}.{ctr}",           # fewer bits
+            f"{v}.{bits}.{int(exp) + 3600:012d}.{nonce}.{mac}.{ctr}",  # later
+            f"1.{int(bits)}.{int(exp)}.{nonce}.{mac}.{ctr}",  # version 1
             f"{v}.{bits}.{exp}.{nonce}.{mac[::-1]}.{ctr}",  # forged MAC
             f"{v}.{bits}.{exp}.{nonce[::-1]}.{mac}.{ctr}",  # other nonce
             f"{ch}.{int(ctr) + 1}",                         # not solved
@@ -146,7 +149,7 @@ def test_pow_field_is_checked_like_any_other(otpd):
         assert r.json()["code"] == code
     # an address with no spread needs none: a pow given anyway changes
     # nothing
-    r = send(srv, b, US, "198.51.100.10", pow="1.18.1.x.y.1")
+    r = send(srv, b, US, "198.51.100.10", pow="2.18.000000000001.x.y.1")
     assert r.status_code == 200, r.text
 
 

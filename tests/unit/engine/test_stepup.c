@@ -96,7 +96,7 @@ static void stepup_then_solved_send_goes(void)
 	setup();
 	CHECK_INT(send_pow(phone, NULL, NULL, &o), OTP_ESTEPUP);
 	/* a challenge at the configured bits, and a new session for it */
-	CHECK(strncmp(o.challenge, "1.10.", 5) == 0);
+	CHECK(strncmp(o.challenge, "2.10.", 5) == 0);
 	CHECK_INT(strlen(o.new_token), OTP_TOKEN_LEN);
 	CHECK_STR(o.phone, phone);
 	CHECK_INT(outbox(), 0);
@@ -109,7 +109,7 @@ static void stepup_then_solved_send_goes(void)
 	/* the same solution again: a new challenge, nothing sent */
 	now += 60000;
 	CHECK_INT(send_pow(phone, tok, sol, &o2), OTP_ESTEPUP);
-	CHECK(strncmp(o2.challenge, "1.10.", 5) == 0);
+	CHECK(strncmp(o2.challenge, "2.10.", 5) == 0);
 	CHECK(strcmp(o2.challenge, o.challenge) != 0);
 	CHECK_INT(outbox(), 0);
 }
