@@ -167,6 +167,12 @@ static bool leading_zeros(const unsigned char *h, int bits)
 	return bits == 0 || (h[i] >> (8 - bits)) == 0;
 }
 
+static int refused(enum otp_pow_outcome why)
+{
+	otp_pow_count(why);
+	return OTP_ESTEPUP;
+}
+
 int otp_pow_check(const struct otp_keys *k, struct otp_store *s,
 		  const unsigned char session[OTP_HASH_LEN], const char *e164,
 		  const char *sol, size_t len, int64_t now)
@@ -177,23 +183,27 @@ int otp_pow_check(const struct otp_keys *k, struct otp_store *s,
 	struct sol p;
 
 	if (!sol || len == 0 || len >= OTP_POW_MAX || !parse(sol, len, &p))
-		return OTP_ESTEPUP;
+		return refused(OTP_POW_BAD);
 	otp_pow_mac(k, sol, p.signed_len, session, e164, mac);
 	sodium_bin2base64(want, sizeof want, mac, sizeof mac,
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	if (sodium_memcmp(want, p.mac, B64_LEN) != 0)
-		return OTP_ESTEPUP;
+		return refused(OTP_POW_BAD);
 	int64_t expires_ms = p.expires_s * 1000;
 	if (now >= expires_ms)
-		return OTP_ESTEPUP;
+		return refused(OTP_POW_EXPIRED);
 	crypto_hash_sha256(h, (const unsigned char *)sol, len);
 	if (!leading_zeros(h, p.bits))
-		return OTP_ESTEPUP;
+		return refused(OTP_POW_BAD);
 	/* used once: the nonce's bucket stays empty until the challenge is
 	 * dead anyway */
 	struct otp_limit l = {.rate = {expires_ms - now, 1}};
 	snprintf(l.key, sizeof l.key, "pw:%.*s", B64_LEN, p.nonce);
 	int64_t retry_ms = 0;
 	int rc = otp_store_limit_take(s, &l, 1, now, &retry_ms);
-	return rc == OTP_ELIMITED ? OTP_ESTEPUP : rc;
+	if (rc == OTP_ELIMITED)
+		return refused(OTP_POW_REUSED);
+	if (rc == 0)
+		otp_pow_count(OTP_POW_OK);
+	return rc;
 }

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "engine/crypto.h"
 #include "store/store.h"
@@ -39,5 +40,27 @@ void otp_pow_challenge(const struct otp_keys *k,
 int otp_pow_check(const struct otp_keys *k, struct otp_store *s,
 		  const unsigned char session[OTP_HASH_LEN], const char *e164,
 		  const char *sol, size_t len, int64_t now);
+
+/* What became of a solution otp_pow_check was given (a store error is
+ * none of these, and not counted): the label values of
+ * otpd_pow_checks_total{outcome}. */
+#define OTP_POW_OUTCOME_LIST(X)                                                \
+	X(OK, ok)	    /* accepted, and used up now */                    \
+	X(BAD, bad)	    /* no shape, a forged MAC, or not solved */        \
+	X(REUSED, reused)   /* solved, but its challenge was used */           \
+	X(EXPIRED, expired) /* a true challenge, past its expiry */
+
+enum otp_pow_outcome {
+#define OTP_POW_ENUM_(up, low) OTP_POW_##up,
+	OTP_POW_OUTCOME_LIST(OTP_POW_ENUM_)
+#undef OTP_POW_ENUM_
+	    OTP_POW_OUTCOMES
+};
+
+/* counters.c: one check counted (thread-safe, lock-free), and
+ * otpd_pow_checks_total for /metrics, every outcome from the first
+ * scrape (at 0). */
+void otp_pow_count(enum otp_pow_outcome o);
+void otp_pow_metrics_write(FILE *f);
 
 #endif

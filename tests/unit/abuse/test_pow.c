@@ -270,6 +270,47 @@ static void garbage_and_huge(void)
 	CHECK_INT(check(sol, sess, phone, now), 0);
 }
 
+/* otpd_pow_checks_total{outcome} as /metrics writes it. */
+static long long counted(const char *outcome)
+{
+	char *buf = NULL, want[64];
+	size_t len = 0;
+	long long n = -1;
+	FILE *f = open_memstream(&buf, &len);
+	otp_pow_metrics_write(f);
+	fclose(f);
+	int w = snprintf(want, sizeof want,
+			 "otpd_pow_checks_total{outcome=\"%s\"} ", outcome);
+	const char *at = strstr(buf, want);
+	if (at)
+		n = atoll(at + w);
+	free(buf);
+	return n;
+}
+
+static void outcomes_counted(void)
+{
+	static const char *const names[] = {"ok", "bad", "reused", "expired"};
+	long long before[4];
+	for (int i = 0; i < 4; i++) {
+		before[i] = counted(names[i]);
+		CHECK(before[i] >= 0); /* every outcome, from the start */
+	}
+	char ch[OTP_POW_MAX], sol[OTP_POW_MAX];
+	otp_pow_challenge(keys, sess, phone, 8, now, ch);
+	solve(ch, sol);
+	CHECK_INT(check("garbage", sess, phone, now), OTP_ESTEPUP);
+	CHECK_INT(check(sol, sess2, phone, now), OTP_ESTEPUP);
+	CHECK_INT(check(sol, sess, phone, now + 3600000), OTP_ESTEPUP);
+	CHECK_INT(check(sol, sess, phone, now), 0);
+	CHECK_INT(check(sol, sess, phone, now), OTP_ESTEPUP);
+	CHECK_INT(check(sol, sess, phone, now), OTP_ESTEPUP);
+	CHECK_INT(counted("ok") - before[0], 1);
+	CHECK_INT(counted("bad") - before[1], 2);
+	CHECK_INT(counted("reused") - before[2], 2);
+	CHECK_INT(counted("expired") - before[3], 1);
+}
+
 static const struct harness_test tests[] = {
     TEST(challenge_shape),
     TEST(good_solution_passes_once),
@@ -279,6 +320,7 @@ static const struct harness_test tests[] = {
     TEST(too_few_bits_refused),
     TEST(version_1_refused),
     TEST(garbage_and_huge),
+    TEST(outcomes_counted),
 };
 
 int main(void)
