@@ -15,6 +15,7 @@ from helpers import session_cookie
 
 US, GB, FR = "+14155550100", "+447400123456", "+33612345678"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+DEFAULT_BITS = 13  # src/core/config.c, --fraud-pow-bits
 
 
 def start(otpd, *extra):
@@ -70,26 +71,26 @@ def nothing_sent_to(srv, phone, wait=0.3):
 
 
 def test_third_region_needs_a_proof_and_a_solved_one_sends(otpd):
-    srv = start(otpd)  # default --fraud-pow-bits: 18
+    srv = start(otpd)  # the default --fraud-pow-bits
     ip = "198.51.100.7"
     spread(srv, ip)
     b = requests.Session()
     r = send(srv, b, FR, ip)
-    ch = challenged(r, 18)
+    ch = challenged(r, DEFAULT_BITS)
     # the challenge is bound to this new session: its cookie comes along
     tok, _ = session_cookie(r)
     assert tok
     nothing_sent_to(srv, FR)
     t = time.monotonic()
     sol = solve(ch)
-    print(f"python solved 18 bits in {time.monotonic() - t:.2f} s, "
+    print(f"python solved {DEFAULT_BITS} bits in {time.monotonic() - t:.2f} s, "
           f"counter {sol.rsplit('.', 1)[1]}")
     r = send(srv, b, FR, ip, pow=sol)
     assert r.status_code == 200, r.text
     assert srv.wait_code(FR)
     # used once: the same solution again is a new challenge
     r = send(srv, b, FR, ip, pow=sol)
-    assert challenged(r, 18) != ch
+    assert challenged(r, DEFAULT_BITS) != ch
     time.sleep(0.3)
     assert len(srv.messages_to(FR)) == 1
 
@@ -149,7 +150,7 @@ def test_pow_field_is_checked_like_any_other(otpd):
         assert r.json()["code"] == code
     # an address with no spread needs none: a pow given anyway changes
     # nothing
-    r = send(srv, b, US, "198.51.100.10", pow="2.18.000000000001.x.y.1")
+    r = send(srv, b, US, "198.51.100.10", pow="2.13.000000000001.x.y.1")
     assert r.status_code == 200, r.text
 
 
