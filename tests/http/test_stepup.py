@@ -3,25 +3,71 @@ real binary: an address that already sent codes to two other regions in
 24 h must show a proof of work for its next send (the rules' ip_spread
 step-up). The send is answered 428 with a challenge bound to the session
 (whose cookie the answer sets) and the phone; a solved one lets the send
-go once. The same step on the hosted login page without JavaScript."""
+go once, on SQLite and on Redis (where it is used up for every otpd on
+the same store). The provider API meets the same trigger and never answers
+428. Every check is counted in otpd_pow_checks_total{outcome}. The same
+step on the hosted login page without JavaScript."""
 
 import hashlib
 import re
 import time
 
+import pytest
 import requests
 
+from conftest import free_port
 from helpers import session_cookie
+
+SECRET = "cd" * 32
+KEY = "stepup-test-key-0123456789abcdef"
+DEFAULT_BITS = 13  # src/core/config.c, --fraud-pow-bits
 
 US, GB, FR = "+14155550100", "+447400123456", "+33612345678"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-DEFAULT_BITS = 13  # src/core/config.c, --fraud-pow-bits
 
 
-def start(otpd, *extra):
+def start(otpd, *extra, env=None):
     # the rules on, whatever the suite's default; clients by X-Forwarded-For
     return otpd("--fraud", "enforce", "--trusted-proxies", "127.0.0.1",
-                "--resend-cooldown", "0", *extra)
+                "--resend-cooldown", "0", *extra, env=env)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def nodes(request, otpd, redis_server):
+    """nodes(n, *extra) -> n otpd on one store (SQLite: n must be 1), each
+    with its admin listener in .admin and the API key KEY."""
+    def make(n, *extra):
+        env = {"OTPD_API_KEYS": KEY, "OTPD_SECRET": SECRET}
+        store = ()
+        if request.param == "redis":
+            store = ("--store", redis_server().url)
+        else:
+            assert n == 1
+        out = []
+        for _ in range(n):
+            admin = f"127.0.0.1:{free_port()}"
+            srv = start(otpd, *store, "--admin-listen", admin, *extra,
+                        env=env)
+            srv.admin = admin
+            out.append(srv)
+        return out
+
+    make.store = request.param
+    return make
+
+
+def pow_checks(srv):
+    """otpd_pow_checks_total by outcome, from the admin listener."""
+    text = requests.get(f"http://{srv.admin}/metrics", timeout=5).text
+    got = dict(re.findall(r'^otpd_pow_checks_total\{outcome="(\w+)"\} (\d+)$',
+                          text, re.M))
+    return {k: int(v) for k, v in got.items()}
+
+
+def api_send(srv, phone, ip):
+    return requests.post(srv.url("/otp/send"), json={"phoneNumber": phone},
+                         headers={"X-API-Key": KEY, "X-Forwarded-For": ip},
+                         timeout=10)
 
 
 def send(srv, b, phone, ip, pow=None):
@@ -181,3 +227,61 @@ def test_login_page_without_javascript_says_the_step_needs_it(otpd):
     assert r.status_code == 200, r.text
     assert 'id="code"' in r.text
     assert srv.wait_code(FR)
+
+
+def test_a_solution_is_used_once_on_every_store_and_counted(nodes):
+    n = 2 if nodes.store == "redis" else 1
+    srvs = nodes(n, "--fraud-pow-bits", "10")
+    a, b = srvs[0], srvs[-1]
+    assert pow_checks(a) == {"ok": 0, "bad": 0, "reused": 0, "expired": 0}
+    ip = "198.51.100.20"
+    spread(a, ip)
+    br = requests.Session()
+    sol = solve(challenged(send(a, br, FR, ip), 10))
+    r = send(a, br, FR, ip, pow=sol)
+    assert r.status_code == 200, r.text
+    assert a.wait_code(FR)
+    # the same solution again, at this otpd and (Redis) at another one on
+    # the same store with the same secret and the same session cookie:
+    # used, a new challenge, nothing sent
+    for srv in srvs:
+        cookies = {c.name: c.value for c in br.cookies}
+        r = requests.post(srv.url("/auth/send-otp"), timeout=10,
+                          json={"phone": FR, "pow": sol}, cookies=cookies,
+                          headers={"X-Forwarded-For": ip})
+        challenged(r, 10)
+    challenged(send(a, br, FR, ip, pow=sol + "0"), 10)  # not solved
+    time.sleep(0.3)
+    assert len(a.messages_to(FR)) == 1
+    assert b is a or b.messages_to(FR) == []
+    got = [pow_checks(s) for s in srvs]
+    assert sum(g["ok"] for g in got) == 1, got
+    assert sum(g["reused"] for g in got) == n, got
+    assert sum(g["bad"] for g in got) == 1, got
+    assert all(g["expired"] == 0 for g in got), got
+
+
+def test_the_provider_api_never_asks_for_a_proof(nodes):
+    srv = nodes(1)[0]
+    ip = "198.51.100.21"
+    # the same trigger as the login API's: two regions from one address,
+    # through the provider API itself
+    for phone in (US, GB):
+        r = api_send(srv, phone, ip)
+        assert r.status_code == 200, r.text
+    r = api_send(srv, FR, ip)
+    assert r.status_code == 200, r.text
+    assert "challenge" not in r.text
+    # and after the login API's own sends from another address: the login
+    # API asks, the provider API does not
+    ip2 = "198.51.100.22"
+    spread(srv, ip2)
+    challenged(send(srv, requests.Session(), "+33612345670", ip2),
+               DEFAULT_BITS)
+    r = api_send(srv, "+33612345671", ip2)
+    assert r.status_code == 200, r.text
+    text = requests.get(f"http://{srv.admin}/metrics", timeout=5).text
+    m = re.search(r'^otpd_fraud_decisions_total\{rule="ip_spread",'
+                  r'action="passed",mode="enforce"\} (\d+)$', text, re.M)
+    assert m and int(m.group(1)) == 2, text
+    assert pow_checks(srv)["ok"] == 0
