@@ -58,6 +58,16 @@ $(BUILD)/%.o: %.cc
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(if $(SANITIZE),-fsanitize=$(SANITIZE)) -MMD -MP -c $< -o $@
 
+# The login page's script (src/handlers/login_app.js) as a C string
+# literal for login_page.c: backslashes, quotes and "?" (no trigraphs)
+# escaped, one "...\n" per line.
+CFLAGS   += -I$(BUILD)/gen
+$(BUILD)/gen/login_app_js.h: src/handlers/login_app.js
+	@mkdir -p $(dir $@)
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' \
+	    -e 's/$$/\\n"/' $< > $@.tmp && mv $@.tmp $@
+$(BUILD)/src/handlers/login_page.o: $(BUILD)/gen/login_app_js.h
+
 $(BUILD)/libotpd.a: $(LIB_OBJ)
 	rm -f $@ && $(AR) rcs $@ $^
 

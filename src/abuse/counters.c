@@ -3,12 +3,14 @@
  * closed sets: the rule table's names (and "block", "spend_cap",
  * "allow"), the actions, the modes. Action "passed" is a send a rule
  * would have stepped up that passed: solved, or on the provider API.
+ * And the proof-of-work checks (pow.h): otpd_pow_checks_total{outcome}.
  */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
 #include "abuse/internal.h"
+#include "abuse/pow.h"
 
 #define SLOTS 24
 #define MODES 2 /* monitor, enforce */
@@ -76,4 +78,30 @@ void otp_abuse_metrics_write(FILE *f)
 						(unsigned long long)c);
 			}
 	}
+}
+
+static _Atomic uint64_t pow_counts[OTP_POW_OUTCOMES];
+
+void otp_pow_count(enum otp_pow_outcome o)
+{
+	if ((unsigned)o < OTP_POW_OUTCOMES)
+		atomic_fetch_add_explicit(&pow_counts[o], 1,
+					  memory_order_relaxed);
+}
+
+void otp_pow_metrics_write(FILE *f)
+{
+	static const char *const names[OTP_POW_OUTCOMES] = {
+#define OTP_POW_NAME_(up, low) #low,
+	    OTP_POW_OUTCOME_LIST(OTP_POW_NAME_)
+#undef OTP_POW_NAME_
+	};
+	fputs("# HELP otpd_pow_checks_total Proof-of-work solutions checked "
+	      "(login API step-up), by outcome.\n"
+	      "# TYPE otpd_pow_checks_total counter\n",
+	      f);
+	for (int i = 0; i < OTP_POW_OUTCOMES; i++)
+		fprintf(f, "otpd_pow_checks_total{outcome=\"%s\"} %llu\n",
+			names[i],
+			(unsigned long long)atomic_load(&pow_counts[i]));
 }

@@ -1,8 +1,8 @@
 /* pow.h - the proof-of-work step-up of the login API: a send at elevated
  * risk (a rule's OTP_AA_STEPUP) is answered 428 with a challenge, and goes
  * when it comes back with a solution. Self-hosted, no third party: the
- * login page's script finds the counter (Web Crypto SHA-256); a pumping
- * bot pays CPU for every SMS.
+ * login page's script finds the counter (its own SHA-256, which hashes
+ * the challenge's block once); a pumping bot pays CPU for every SMS.
  *
  * A challenge is stateless: otpd MACs (under a subkey of the secret) its
  * difficulty, expiry, a random nonce, the session's token hash and the
@@ -15,15 +15,19 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "engine/crypto.h"
 #include "store/store.h"
 
-#define OTP_POW_MAX   160 /* a challenge or a solution, NUL included */
-#define OTP_POW_TTL_S 120 /* seconds a challenge may be solved in */
+#define OTP_POW_MAX 160 /* a challenge or a solution, NUL included */
+/* A challenge's length, always: "<challenge>." is one SHA-256 block */
+#define OTP_POW_CHALLENGE_LEN 63
+#define OTP_POW_TTL_S	      120 /* seconds a challenge may be solved in */
 
 /* A new challenge for (session, phone) at now, `bits` leading zero bits
- * wanted, into out: printable ASCII the page hands back with a counter. */
+ * wanted, into out: OTP_POW_CHALLENGE_LEN bytes of printable ASCII (and
+ * the NUL) that the page hands back with a counter. */
 void otp_pow_challenge(const struct otp_keys *k,
 		       const unsigned char session[OTP_HASH_LEN],
 		       const char *e164, int bits, int64_t now,
@@ -36,5 +40,27 @@ void otp_pow_challenge(const struct otp_keys *k,
 int otp_pow_check(const struct otp_keys *k, struct otp_store *s,
 		  const unsigned char session[OTP_HASH_LEN], const char *e164,
 		  const char *sol, size_t len, int64_t now);
+
+/* What became of a solution otp_pow_check was given (a store error is
+ * none of these, and not counted): the label values of
+ * otpd_pow_checks_total{outcome}. */
+#define OTP_POW_OUTCOME_LIST(X)                                                \
+	X(OK, ok)	    /* accepted, and used up now */                    \
+	X(BAD, bad)	    /* no shape, a forged MAC, or not solved */        \
+	X(REUSED, reused)   /* solved, but its challenge was used */           \
+	X(EXPIRED, expired) /* a true challenge, past its expiry */
+
+enum otp_pow_outcome {
+#define OTP_POW_ENUM_(up, low) OTP_POW_##up,
+	OTP_POW_OUTCOME_LIST(OTP_POW_ENUM_)
+#undef OTP_POW_ENUM_
+	    OTP_POW_OUTCOMES
+};
+
+/* counters.c: one check counted (thread-safe, lock-free), and
+ * otpd_pow_checks_total for /metrics, every outcome from the first
+ * scrape (at 0). */
+void otp_pow_count(enum otp_pow_outcome o);
+void otp_pow_metrics_write(FILE *f);
 
 #endif

@@ -176,9 +176,10 @@ const struct setting otp_cfg_settings[] = {
 	    "OTPD_FRAUD_ALLOW", "never refused by the rules: E.164 numbers or prefixes (+1415), "
 	    "IP ranges (192.0.2.0/24), API key ids (key:ID), comma-separated (more with otpctl "
 	    "fraud allow)"),
-	INT("fraud-pow-bits", fraud_pow_bits, "18", 8, 28,
+	INT("fraud-pow-bits", fraud_pow_bits, "13", 8, 28,
 	    "OTPD_FRAUD_POW_BITS", "leading zero bits of the proof of work a send at elevated risk "
-	    "must show (login API, 428); each bit doubles the work"),
+	    "must show (login API, 428); each bit doubles the work. 13: a mean of ~0.2 s in the "
+	    "page on a 4x-slowed CPU (a phone), measured (docs/ABUSE.md)"),
 	STR("spend-prices", spend_prices, "", 0, 0, otp_cfg_check_prices, "PATH",
 	    "OTPD_SPEND_PRICES", "CSV of region,price per SMS segment (e.g. US,0.0079); "
 	    "empty = every segment costs 1; a region not in it costs its * row, else 1"),

@@ -24,9 +24,6 @@
 #include "abuse/pow.h"
 #include "engine/core.h"
 #include "engine/policy.h"
-#include "engine/send_test.h"
-
-bool (*otp_send_test_stepup)(const struct otp_send_core *c);
 
 _Static_assert(sizeof((struct otp_send_out *)0)->challenge == OTP_POW_MAX,
 	       "engine.h's challenge holds a pow.h challenge");
@@ -172,11 +169,7 @@ int otp_engine_send(struct otp_engine *e, struct otp_store *s,
 	rc = c.test ? 0 : pow_of(e, s, in, bind.hash, out->phone, &c.pow_ok);
 	if (rc < 0)
 		return rc;
-	if (otp_send_test_stepup && !c.test && !c.pow_ok &&
-	    otp_send_test_stepup(&c))
-		rc = OTP_ESTEPUP;
-	else
-		rc = otp_engine_send_core(e, s, &c, &a);
+	rc = otp_engine_send_core(e, s, &c, &a);
 	/* bound to the session the answer's cookie names, and the phone */
 	if (rc == OTP_ESTEPUP)
 		otp_pow_challenge(e->keys, bind.hash, out->phone,

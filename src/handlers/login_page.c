@@ -6,9 +6,10 @@
  * (the phone fills the code in from the SMS), a countdown on "send
  * again" while the cooldown lasts, and the proof of work of a step-up
  * (a send answered 428: the sending form carries the challenge, the
- * script finds the counter with Web Crypto and posts the form again with
- * it; without the script the page says that this step needs it). Every
- * word comes from login_text.h. What a post does is login.c's.
+ * script finds the counter with a SHA-256 of its own and posts the form
+ * again with it; without the script the page says that this step needs
+ * it). The script is its own file, login_app.js. Every word comes from
+ * login_text.h. What a post does is login.c's.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -28,82 +29,11 @@ static const char *const texts[T_COUNT_][OTP_LOGIN_NLANGS] = {
 #undef OTP_LOGIN_TEXT_ROW_
 };
 
+/* The script: src/handlers/login_app.js, made a string literal by the
+ * build (Makefile: $(BUILD)/gen/login_app_js.h). */
 static const char app_js[] =
-    "/* otpd login page: WebOTP, the send-again countdown and the step-up's\n"
-    " * proof of work. The page works without this file, but for the\n"
-    " * step-up. */\n"
-    "(function () {\n"
-    "  'use strict';\n"
-    "  var d = document, webotp = 'OTPCredential' in window;\n"
-    "  d.documentElement.setAttribute('data-webotp', webotp ? 'yes' : "
-    "'no');\n"
-    "  var code = d.getElementById('code');\n"
-    "  if (code && webotp && navigator.credentials) {\n"
-    "    var ac = new AbortController();\n"
-    "    code.form.addEventListener('submit', function () { ac.abort(); "
-    "});\n"
-    "    navigator.credentials.get({otp: {transport: ['sms']}, signal: "
-    "ac.signal})\n"
-    "      .then(function (otp) {\n"
-    "        if (otp && otp.code) { code.value = otp.code; "
-    "code.form.submit(); }\n"
-    "      }).catch(function () {});\n"
-    "  }\n"
-    "  Array.prototype.forEach.call(d.querySelectorAll('[data-wait]'), "
-    "function (b) {\n"
-    "    var left = parseInt(b.getAttribute('data-wait'), 10) || 0;\n"
-    "    var label = b.textContent, later = b.getAttribute('data-later');\n"
-    "    (function tick() {\n"
-    "      if (left <= 0) { b.disabled = false; b.textContent = label; "
-    "return; }\n"
-    "      b.disabled = true;\n"
-    "      b.textContent = later.replace('{n}', String(left));\n"
-    "      left -= 1;\n"
-    "      setTimeout(tick, 1000);\n"
-    "    })();\n"
-    "  });\n"
-    /* The step-up: the first counter c for which SHA-256("<challenge>.c")
-     * starts with the challenge's bits of zeros (abuse/pow.h). Digests go
-     * in batches: Web Crypto works them off the main thread, and the page
-     * stays responsive between two batches. */
-    "  var pf = d.querySelector('form[data-pow]'), ps = "
-    "d.getElementById('pow-status');\n"
-    "  if (pf && ps) {\n"
-    "    var ch = pf.getAttribute('data-pow'), bits = "
-    "parseInt(ch.split('.')[1], 10);\n"
-    "    var subtle = window.crypto && window.crypto.subtle;\n"
-    "    var fail = function () { ps.textContent = "
-    "ps.getAttribute('data-fail'); };\n"
-    "    var zeros = function (h) {\n"
-    "      var b = new Uint8Array(h), i = 0, z = bits;\n"
-    "      for (; z >= 8; z -= 8) if (b[i++] !== 0) return false;\n"
-    "      return z === 0 || (b[i] >> (8 - z)) === 0;\n"
-    "    };\n"
-    "    if (!subtle || !window.TextEncoder || !(bits > 0)) fail();\n"
-    "    else {\n"
-    "      ps.textContent = ps.getAttribute('data-text');\n"
-    "      var btn = pf.querySelector('button[type=submit]');\n"
-    "      if (btn) btn.disabled = true;\n"
-    "      var enc = new TextEncoder(), n = 0, BATCH = 1024;\n"
-    "      (function batch() {\n"
-    "        var all = [];\n"
-    "        for (var i = 0; i < BATCH; i++)\n"
-    "          all.push(subtle.digest('SHA-256', enc.encode(ch + '.' + "
-    "(n + i))));\n"
-    "        Promise.all(all).then(function (hs) {\n"
-    "          for (var i = 0; i < hs.length; i++)\n"
-    "            if (zeros(hs[i])) {\n"
-    "              pf.elements.pow.value = ch + '.' + (n + i);\n"
-    "              pf.submit();\n"
-    "              return;\n"
-    "            }\n"
-    "          n += BATCH;\n"
-    "          batch();\n"
-    "        }, fail);\n"
-    "      })();\n"
-    "    }\n"
-    "  }\n"
-    "})();\n";
+#include "login_app_js.h"
+    ;
 
 static const char app_css[] =
     ":root{color-scheme:light;--ink:#1b1b1f;--muted:#4a4a55;--brand:#0b57d0;"

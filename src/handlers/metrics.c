@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "abuse/pow.h"
 #include "core/clock.h"
 #include "core/metrics.h"
 #include "handlers/app.h"
@@ -208,6 +209,7 @@ int otp_h_metrics(struct otp_req *r)
 	pthread_mutex_lock(&one_scrape);
 	otp_metrics_write(f);
 	otp_abuse_metrics_write(f);
+	otp_pow_metrics_write(f);
 	struct otp_store *s = handle(false);
 	write_store(f, s);
 	if (s)

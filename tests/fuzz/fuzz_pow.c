@@ -5,7 +5,8 @@
  * Input: TEXT. A TEXT that starts with "good" has those four bytes
  * replaced by a true challenge for the fuzzer's session and phone, so that
  * it gets past the MAC. Checked: a solution is parsed only when it has
- * the six fields of their shapes within the text; it is accepted only if
+ * the six fields of their shapes within the text (the challenge's fixed
+ * OTP_POW_CHALLENGE_LEN bytes); it is accepted only if
  * it starts with a true challenge, its SHA-256 has the challenge's zero
  * bits, and the store's take of "pw:<nonce>" said yes. */
 #include "../../src/abuse/pow.c"
@@ -62,6 +63,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		FUZZ_CHECK(p.nonce > s && p.mac > p.nonce &&
 			   p.mac + B64_LEN < s + len);
 		FUZZ_CHECK(p.signed_len < len && s[p.signed_len] == '.');
+		/* fixed widths: the challenge is one block with its "." */
+		FUZZ_CHECK(p.signed_len + 1 + B64_LEN == OTP_POW_CHALLENGE_LEN);
+		FUZZ_CHECK(s[OTP_POW_CHALLENGE_LEN] == '.');
 	}
 	int before = takes;
 	int rc = otp_pow_check(k, &store, sess, phone, s, len, now);

@@ -58,8 +58,11 @@ static void challenge_shape(void)
 	otp_pow_challenge(keys, sess, phone, 18, now, ch);
 	long long exp = 0;
 	int bits = 0, n = 0;
-	CHECK(sscanf(ch, "1.%d.%lld.%n", &bits, &exp, &n) == 2);
+	CHECK(sscanf(ch, "2.%d.%lld.%n", &bits, &exp, &n) == 2);
 	CHECK_INT(bits, 18);
+	/* fixed widths: "<challenge>." is one SHA-256 block */
+	CHECK_INT(strlen(ch), OTP_POW_CHALLENGE_LEN);
+	CHECK_INT(n, 2 + 3 + 12 + 1);
 	CHECK_INT(exp, now / 1000 + OTP_POW_TTL_S);
 	/* nonce and mac: 22 base64url characters each */
 	CHECK_INT(strlen(ch + n), 22 + 1 + 22);
@@ -73,9 +76,10 @@ static void challenge_shape(void)
 	CHECK(strcmp(ch, ch2) != 0);
 	/* bits outside --fraud-pow-bits' bounds are brought inside */
 	otp_pow_challenge(keys, sess, phone, 2, now, ch);
-	CHECK(strncmp(ch, "1.8.", 4) == 0);
+	CHECK(strncmp(ch, "2.08.00", 7) == 0);
+	CHECK_INT(strlen(ch), OTP_POW_CHALLENGE_LEN);
 	otp_pow_challenge(keys, sess, phone, 40, now, ch);
-	CHECK(strncmp(ch, "1.28.", 5) == 0);
+	CHECK(strncmp(ch, "2.28.", 5) == 0);
 }
 
 static void good_solution_passes_once(void)
@@ -148,10 +152,19 @@ static void tampered(void)
 	char ch[OTP_POW_MAX], sol[OTP_POW_MAX], bad[OTP_POW_MAX * 2];
 	otp_pow_challenge(keys, sess, phone, 9, now, ch);
 	solve(ch, sol);
-	/* fewer bits, a later expiry, another version: the MAC says no */
+	/* fewer bits, a later expiry, another version: the MAC says no;
+	 * a field of another width: its shape */
 	static const char *const edits[][2] = {
-	    {"1", "8"},		 {"1", "0"}, {"1", "09"},
-	    {"2", "1800000000"}, {"0", "2"}, {"2", "01700000120"},
+	    {"1", "08"},
+	    {"1", "8"},
+	    {"1", "10"},
+	    {"1", "009"},
+	    {"2", "001800000000"},
+	    {"2", "1700000120"},
+	    {"2", "01700000120"},
+	    {"2", "0001700000120"},
+	    {"0", "1"},
+	    {"0", "3"},
 	};
 	for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
 		replace_field(sol, atoi(edits[i][0]), edits[i][1], bad);
@@ -189,7 +202,24 @@ static void too_few_bits_refused(void)
 {
 	char text[OTP_POW_MAX], sol[OTP_POW_MAX];
 	unsigned char mac[OTP_POW_MAC_LEN];
-	int n = snprintf(text, sizeof text, "1.4.%lld.AAAAAAAAAAAAAAAAAAAAAA",
+	int n =
+	    snprintf(text, sizeof text, "2.04.%012lld.AAAAAAAAAAAAAAAAAAAAAA",
+		     (long long)(now / 1000 + 60));
+	otp_pow_mac(keys, text, (size_t)n, sess, phone, mac);
+	text[n] = '.';
+	sodium_bin2base64(text + n + 1, sizeof text - (size_t)n - 1, mac,
+			  sizeof mac, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	solve(text, sol);
+	CHECK_INT(check(sol, sess, phone, now), OTP_ESTEPUP);
+}
+
+/* A version 1 challenge (no fixed widths), with a good MAC and solved:
+ * refused. */
+static void version_1_refused(void)
+{
+	char text[OTP_POW_MAX], sol[OTP_POW_MAX];
+	unsigned char mac[OTP_POW_MAC_LEN];
+	int n = snprintf(text, sizeof text, "1.10.%lld.AAAAAAAAAAAAAAAAAAAAAA",
 			 (long long)(now / 1000 + 60));
 	otp_pow_mac(keys, text, (size_t)n, sess, phone, mac);
 	text[n] = '.';
@@ -205,11 +235,13 @@ static void garbage_and_huge(void)
 	    "",
 	    ".",
 	    "......",
-	    "1.18.1700000120.x.y.1",
-	    "1.18.1700000120.AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA.1",
-	    "1.18.1700000120.AAAAAAAAAAAAAAAAAAAAA=.AAAAAAAAAAAAAAAAAAAAAA.1",
+	    "2.18.001700000120.x.y.1",
+	    "2.18.001700000120.AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA.1",
+	    "2.18.001700000120.AAAAAAAAAAAAAAAAAAAAA=.AAAAAAAAAAAAAAAAAAAAAA.1",
+	    "2.18.001700000120.AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA."
+	    "01",
 	    "\xff\xfe",
-	    "1.18.99999999999999999999.AAAAAAAAAAAAAAAAAAAAAA."
+	    "2.18.99999999999999999999.AAAAAAAAAAAAAAAAAAAAAA."
 	    "AAAAAAAAAAAAAAAAAAAAAA.1",
 	};
 	for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++)
@@ -238,6 +270,47 @@ static void garbage_and_huge(void)
 	CHECK_INT(check(sol, sess, phone, now), 0);
 }
 
+/* otpd_pow_checks_total{outcome} as /metrics writes it. */
+static long long counted(const char *outcome)
+{
+	char *buf = NULL, want[64];
+	size_t len = 0;
+	long long n = -1;
+	FILE *f = open_memstream(&buf, &len);
+	otp_pow_metrics_write(f);
+	fclose(f);
+	int w = snprintf(want, sizeof want,
+			 "otpd_pow_checks_total{outcome=\"%s\"} ", outcome);
+	const char *at = strstr(buf, want);
+	if (at)
+		n = atoll(at + w);
+	free(buf);
+	return n;
+}
+
+static void outcomes_counted(void)
+{
+	static const char *const names[] = {"ok", "bad", "reused", "expired"};
+	long long before[4];
+	for (int i = 0; i < 4; i++) {
+		before[i] = counted(names[i]);
+		CHECK(before[i] >= 0); /* every outcome, from the start */
+	}
+	char ch[OTP_POW_MAX], sol[OTP_POW_MAX];
+	otp_pow_challenge(keys, sess, phone, 8, now, ch);
+	solve(ch, sol);
+	CHECK_INT(check("garbage", sess, phone, now), OTP_ESTEPUP);
+	CHECK_INT(check(sol, sess2, phone, now), OTP_ESTEPUP);
+	CHECK_INT(check(sol, sess, phone, now + 3600000), OTP_ESTEPUP);
+	CHECK_INT(check(sol, sess, phone, now), 0);
+	CHECK_INT(check(sol, sess, phone, now), OTP_ESTEPUP);
+	CHECK_INT(check(sol, sess, phone, now), OTP_ESTEPUP);
+	CHECK_INT(counted("ok") - before[0], 1);
+	CHECK_INT(counted("bad") - before[1], 2);
+	CHECK_INT(counted("reused") - before[2], 2);
+	CHECK_INT(counted("expired") - before[3], 1);
+}
+
 static const struct harness_test tests[] = {
     TEST(challenge_shape),
     TEST(good_solution_passes_once),
@@ -245,7 +318,9 @@ static const struct harness_test tests[] = {
     TEST(expires),
     TEST(tampered),
     TEST(too_few_bits_refused),
+    TEST(version_1_refused),
     TEST(garbage_and_huge),
+    TEST(outcomes_counted),
 };
 
 int main(void)

@@ -1,7 +1,8 @@
 /* test_stepup.c - the login send's proof-of-work step-up (send.c's login
  * adapter) over a real SQLite store, with an injected clock. The rules'
- * step-up verdict comes from send_test.h's hook; abuse/pow.c itself is
- * tests/unit/abuse/test_pow.c's. */
+ * step-up verdict comes from a rule table of the test's own, installed
+ * with otp_abuse_set_rules (one rule that always asks for a proof);
+ * abuse/pow.c itself is tests/unit/abuse/test_pow.c's. */
 #include <sodium.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -10,7 +11,6 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "engine/engine.h"
-#include "engine/send_test.h"
 #include "harness.h"
 #include "store/store.h"
 
@@ -21,10 +21,21 @@ static char dir[] = "/tmp/otpd-stepup-XXXXXX";
 static int64_t now = 1700000000000;
 static const char *const phone = "+14155550100";
 
-static bool want_stepup(const struct otp_send_core *c)
+static enum otp_abuse_action always_stepup(const struct otp_abuse_view *v,
+					   enum otp_abuse_scope *scope)
 {
-	(void)c;
-	return true;
+	(void)v;
+	*scope = OTP_AS_IP;
+	return OTP_AA_STEPUP;
+}
+
+static const struct otp_abuse_rule stepup_rule = {"test_stepup", always_stepup};
+static const struct otp_abuse_rule *const stepup_rules[] = {&stepup_rule};
+
+/* The rules ask for a proof of every send, or of none. */
+static void want_stepup(bool yes)
+{
+	otp_abuse_set_rules(eng.abuse, stepup_rules, yes ? 1 : 0);
 }
 
 static void setup(void)
@@ -32,11 +43,12 @@ static void setup(void)
 	static const unsigned char secret[32] = {42};
 	static int n;
 	char url[128], err[256];
-	char *argv[] = {"otpd",		  "--fraud-pow-bits",	 "10",
-			"--test-numbers", "+12015550123=123456", NULL};
+	char *argv[] = {
+	    "otpd",	      "--fraud-pow-bits",    "10", "--fraud", "enforce",
+	    "--test-numbers", "+12015550123=123456", NULL};
 	otp_config_deinit(&cfg);
 	memset(&cfg, 0, sizeof cfg);
-	if (otp_config_load(&cfg, 5, argv, NULL, err, sizeof err) != 0)
+	if (otp_config_load(&cfg, 7, argv, NULL, err, sizeof err) != 0)
 		abort();
 	otp_store_close(st);
 	snprintf(url, sizeof url, "sqlite:%s/s%d.db", dir, n++);
@@ -44,7 +56,9 @@ static void setup(void)
 		abort();
 	otp_engine_deinit(&eng);
 	otp_engine_init(&eng, &cfg, secret, NULL);
-	otp_send_test_stepup = want_stepup;
+	if (!eng.abuse)
+		abort();
+	want_stepup(true);
 }
 
 /* Messages waiting in the outbox (claimed and acked). */
@@ -96,7 +110,7 @@ static void stepup_then_solved_send_goes(void)
 	setup();
 	CHECK_INT(send_pow(phone, NULL, NULL, &o), OTP_ESTEPUP);
 	/* a challenge at the configured bits, and a new session for it */
-	CHECK(strncmp(o.challenge, "1.10.", 5) == 0);
+	CHECK(strncmp(o.challenge, "2.10.", 5) == 0);
 	CHECK_INT(strlen(o.new_token), OTP_TOKEN_LEN);
 	CHECK_STR(o.phone, phone);
 	CHECK_INT(outbox(), 0);
@@ -109,7 +123,7 @@ static void stepup_then_solved_send_goes(void)
 	/* the same solution again: a new challenge, nothing sent */
 	now += 60000;
 	CHECK_INT(send_pow(phone, tok, sol, &o2), OTP_ESTEPUP);
-	CHECK(strncmp(o2.challenge, "1.10.", 5) == 0);
+	CHECK(strncmp(o2.challenge, "2.10.", 5) == 0);
 	CHECK(strcmp(o2.challenge, o.challenge) != 0);
 	CHECK_INT(outbox(), 0);
 }
@@ -145,10 +159,10 @@ static void only_where_the_rules_ask(void)
 	struct otp_send_out o;
 	struct otp_api_send_out ao;
 	setup();
-	otp_send_test_stepup = NULL;
+	want_stepup(false);
 	CHECK_INT(send_pow(phone, NULL, "1.2.3", &o), 0);
 	CHECK_STR(o.challenge, "");
-	otp_send_test_stepup = want_stepup;
+	want_stepup(true);
 	CHECK_INT(send_pow("+12015550123", NULL, NULL, &o), 0);
 	struct otp_api_send_in in = {.phone = phone,
 				     .phone_len = strlen(phone),
