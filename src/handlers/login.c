@@ -125,6 +125,7 @@ static int error_text(int err)
 	    {OTP_EDENIED, T_E_DENIED},	 {OTP_ELIMITED, T_E_LIMITED},
 	    {OTP_ECODEFMT, T_E_CODEFMT}, {OTP_EEXPIRED, T_E_EXPIRED},
 	    {OTP_EGONE, T_E_EXPIRED},	 {OTP_EUPSTREAM, T_E_UPSTREAM},
+	    {OTP_EFRAUD, T_E_FRAUD},	 {OTP_ESPEND, T_E_SPEND},
 	};
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
 		if (map[i].err == err)

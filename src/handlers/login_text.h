@@ -36,6 +36,14 @@
 	  "In das Land dieser Nummer senden wir keine Codes.")                 \
 	X(T_E_LIMITED, "Too many tries. Try again in {n} seconds.",            \
 	  "Zu viele Versuche. Bitte in {n} Sekunden erneut versuchen.")        \
+	X(T_E_FRAUD,                                                           \
+	  "We cannot send a code to this number now. Try again later.",        \
+	  "An diese Nummer können wir gerade keinen Code senden. Bitte "      \
+	  "später erneut versuchen.")                                          \
+	X(T_E_SPEND,                                                           \
+	  "We cannot send codes for a while. Try again in an hour.",           \
+	  "Wir können gerade keine Codes senden. Bitte in einer Stunde "      \
+	  "erneut versuchen.")                                                 \
 	X(T_E_WRONG, "That code is wrong. Attempts left: {n}.",                \
 	  "Der Code ist falsch. Verbleibende Versuche: {n}.")                  \
 	X(T_E_DEAD,                                                            \
