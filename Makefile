@@ -42,7 +42,7 @@ UNIT_BIN := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(UNIT_SRC))))
 vpath test_%.c $(sort $(dir $(UNIT_SRC)))
 
 .PHONY: all run test unit http fault lint format deps-build deps-test clean docs bench
-.PHONY: man install uninstall FORCE fuzz fuzz-bins
+.PHONY: man install uninstall FORCE fuzz fuzz-bins abuse-sim
 all: $(BUILD)/otpd $(BUILD)/otpctl $(BUILD)/otpd.8
 $(BUILD)/src/core/config_text.o: CFLAGS += -DOTPD_VERSION='"$(VERSION)"'
 $(BUILD)/src/core/config_text.o: $(BUILD)/version
@@ -93,6 +93,15 @@ $(addprefix $(BUILD)/tests/test_store_,sqlite sqlite_full redis cache faults): $
 $(BUILD)/bench/seed: bench/seed.c $(BUILD)/libotpd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(BUILD)/libotpd.a $(LDFLAGS) $(LDLIBS)
+
+# The SMS-pumping simulator (bench/abuse/): the real engine and stores.
+SIM_SRC  := $(sort $(wildcard bench/abuse/*.c))
+SIM_OBJ  := $(SIM_SRC:%.c=$(BUILD)/%.o)
+$(SIM_OBJ): CFLAGS += -Ibench/abuse
+$(BUILD)/bench/abuse-sim: $(SIM_OBJ) $(BUILD)/libotpd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(SIM_OBJ) $(BUILD)/libotpd.a $(LDLIBS) -lm
+abuse-sim: $(BUILD)/bench/abuse-sim
 
 # The libFuzzer targets: clang for everything in build-fuzz/ (libotpd with
 # coverage, the libphonenumber shim with clang++), each target linked with
