@@ -13,6 +13,11 @@
  *   otpctl [OPTIONS] stats                 outbox, sends, conversion
  *   otpctl [OPTIONS] purge                 deletes what has expired
  *   otpctl [OPTIONS] backup FILE           SQLite: a copy, while otpd runs
+ *   otpctl [OPTIONS] fraud list            the rules' blocks, allow entries
+ *   otpctl [OPTIONS] fraud unblock KEY     ends a block (p:+1415, ip:...)
+ *   otpctl [OPTIONS] fraud allow VALUE     +NUMBER, +PREFIX, NG, an address
+ *                                          or range, key:ID: never refused
+ *   otpctl [OPTIONS] spend                 the last hour's and day's spend
  *   OPTIONS: --store URL, --secret-file PATH, --sms LIST, --admin-socket
  *   PATH, --json (the reply's data as JSON instead of the human lines).
  *
@@ -124,6 +129,10 @@ static const struct verb {
     {"stats", NULL, "stats", NULL, A_NONE},
     {"purge", NULL, "purge", NULL, A_NONE},
     {"backup", NULL, "backup", "file", A_FILE},
+    {"fraud", "list", "fraud.list", NULL, A_NONE},
+    {"fraud", "unblock", "fraud.unblock", "key", A_WORD},
+    {"fraud", "allow", "fraud.allow", "value", A_WORD},
+    {"spend", NULL, "spend", NULL, A_NONE},
 };
 
 static int usage(FILE *f, int status)
@@ -135,6 +144,8 @@ static int usage(FILE *f, int status)
 	      "       otpctl [OPTIONS] session revoke --phone PHONE | phone "
 	      "show PHONE\n"
 	      "       otpctl [OPTIONS] stats | purge | backup FILE\n"
+	      "       otpctl [OPTIONS] fraud list | fraud unblock KEY | fraud "
+	      "allow VALUE | spend\n"
 	      "OPTIONS: --store URL, --secret-file PATH, --sms LIST, "
 	      "--admin-socket PATH, --json\n"
 	      "STATE: queued, sending, sent, delivered, undelivered, failed, "

@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/config.h"
 #include "store/store.h"
@@ -40,10 +41,10 @@ enum otp_abuse_mode { OTP_ABUSE_OFF, OTP_ABUSE_MONITOR, OTP_ABUSE_ENFORCE };
 #define OTP_ABUSE_SCOPE_LIST(X)                                                \
 	X(REGION, region, "r:") /* r:US */                                     \
 	X(PREFIX, prefix, "p:") /* p:+1415 */                                  \
-	X(IP, ip, "ip:")	/* ip:192.0.2.1 (set: the regions it sent to) */ \
-	X(NET, net, "n:")	/* n:192.0.2.0/24, n:2001:db8::/64 */          \
-	X(KEY, key, "k:")	/* k:<API key id> */                           \
-	X(ALL, all, "a:")	/* a: everything */
+	X(IP, ip, "ip:")  /* ip:192.0.2.1 (set: the regions it sent to) */     \
+	X(NET, net, "n:") /* n:192.0.2.0/24, n:2001:db8::/64 */                \
+	X(KEY, key, "k:") /* k:<API key id> */                                 \
+	X(ALL, all, "a:") /* a: everything */
 
 enum otp_abuse_scope {
 #define OTP_AS_ENUM_(up, low, pfx) OTP_AS_##up,
@@ -63,8 +64,6 @@ struct otp_abuse_view {
 	char key[OTP_ABUSE_SCOPES][OTP_SIGNAL_KEY_MAX];
 	struct otp_signal sig[OTP_ABUSE_SCOPES];
 	char region[3]; /* "US", or "ZZ" when libphonenumber names none */
-	/* Is this send's region among those its IP sent to in 24 h? */
-	bool region_seen_by_ip;
 };
 
 enum otp_abuse_action {
@@ -146,5 +145,8 @@ int otp_abuse_commit(struct otp_store *s, const struct otp_abuse_out *out,
 int otp_abuse_credit(struct otp_abuse *a, struct otp_store *s,
 		     const char *phone, const char *ip, const char *key_id,
 		     int64_t now);
+
+/* otpd_fraud_decisions_total, for /metrics (counters.c). */
+void otp_abuse_metrics_write(FILE *f);
 
 #endif

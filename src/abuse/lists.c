@@ -22,8 +22,9 @@ static int bad(char *err, size_t errlen, const char *why, const char *item,
 }
 
 /* Each comma-separated item (spaces around it skipped) to fn. */
-static int each(const char *text, int (*fn)(void *arg, const char *item,
-					    size_t n, char *err, size_t el),
+static int each(const char *text,
+		int (*fn)(void *arg, const char *item, size_t n, char *err,
+			  size_t el),
 		void *arg, char *err, size_t errlen)
 {
 	const char *p = text;
@@ -61,7 +62,8 @@ static int allow_item(void *arg, const char *item, size_t n, char *err,
 {
 	struct otp_allow *a = arg;
 	if (item[0] == '+') {
-		if (n < 2 || n >= OTP_ALLOW_ITEM_MAX || !digits(item + 1, n - 1))
+		if (n < 2 || n >= OTP_ALLOW_ITEM_MAX ||
+		    !digits(item + 1, n - 1))
 			return bad(err, errlen,
 				   "is not an E.164 number or prefix (+ and "
 				   "1-22 digits)",
@@ -106,8 +108,8 @@ int otp_allow_parse(const char *text, struct otp_allow *out, char *err,
 	return each(text, allow_item, out, err, errlen);
 }
 
-bool otp_allow_has(const struct otp_allow *a, const char *phone,
-		   const char *ip, const char *key_id)
+bool otp_allow_has(const struct otp_allow *a, const char *phone, const char *ip,
+		   const char *key_id)
 {
 	for (size_t i = 0; phone && i < a->nphones; i++)
 		if (strncmp(phone, a->phones[i], strlen(a->phones[i])) == 0)
@@ -273,6 +275,13 @@ const char *otp_cfg_check_fraud_allow(const char *v)
 	static _Thread_local char why[160];
 	struct otp_allow a;
 	return otp_allow_parse(v, &a, why, sizeof why) < 0 ? why : NULL;
+}
+
+const char *otp_cfg_check_prices(const char *v)
+{
+	static _Thread_local char why[160];
+	struct otp_prices p;
+	return otp_prices_load(v, &p, why, sizeof why) < 0 ? why : NULL;
 }
 
 const char *otp_cfg_check_caps(const char *v)

@@ -47,8 +47,8 @@ struct otp_prices {
  * err). */
 int otp_allow_parse(const char *text, struct otp_allow *out, char *err,
 		    size_t errlen);
-bool otp_allow_has(const struct otp_allow *a, const char *phone,
-		   const char *ip, const char *key_id);
+bool otp_allow_has(const struct otp_allow *a, const char *phone, const char *ip,
+		   const char *key_id);
 
 /* "50" or "50,NG=5,US=20.5" (a bare number: the cap in all). */
 int otp_caps_parse(const char *text, struct otp_caps *out, char *err,

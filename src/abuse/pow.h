@@ -19,8 +19,8 @@
 #include "engine/crypto.h"
 #include "store/store.h"
 
-#define OTP_POW_MAX	160 /* a challenge or a solution, NUL included */
-#define OTP_POW_TTL_S	120 /* seconds a challenge may be solved in */
+#define OTP_POW_MAX   160 /* a challenge or a solution, NUL included */
+#define OTP_POW_TTL_S 120 /* seconds a challenge may be solved in */
 
 /* A new challenge for (session, phone) at now, `bits` leading zero bits
  * wanted, into out: printable ASCII the page hands back with a counter. */

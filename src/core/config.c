@@ -179,7 +179,7 @@ const struct setting otp_cfg_settings[] = {
 	INT("fraud-pow-bits", fraud_pow_bits, "18", 8, 28,
 	    "OTPD_FRAUD_POW_BITS", "leading zero bits of the proof of work a send at elevated risk "
 	    "must show (login API, 428); each bit doubles the work"),
-	STR("spend-prices", spend_prices, "", 0, 0, NULL, "PATH",
+	STR("spend-prices", spend_prices, "", 0, 0, otp_cfg_check_prices, "PATH",
 	    "OTPD_SPEND_PRICES", "CSV of region,price per SMS segment (e.g. US,0.0079); "
 	    "empty = every segment costs 1; a region not in it costs its * row, else 1"),
 	STR("spend-cap-hour", spend_cap_hour, "", 0, 1024, otp_cfg_check_caps, "N or N,CC=N,...",

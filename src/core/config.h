@@ -67,13 +67,13 @@ struct otp_config {
 	char *sms_number_types;	  /* comma list of otp_phone_type names */
 	char *phone_ranges_allow; /* E.164 prefixes accepted as mobile */
 	/* abuse and spend (src/abuse/) */
-	char *fraud;		    /* "enforce", "monitor" or "off" */
-	long fraud_prefix_digits;   /* digits after the calling code */
-	long fraud_block_ttl;	    /* s a block lasts, first time */
-	char *fraud_allow;	    /* numbers, prefixes, CIDRs, key:ID */
-	long fraud_pow_bits;	    /* proof-of-work difficulty */
-	char *spend_prices;	    /* CSV path; "" = 1 a segment */
-	char *spend_cap_hour;	    /* "N,CC=N,..."; "" = none */
+	char *fraud;		  /* "enforce", "monitor" or "off" */
+	long fraud_prefix_digits; /* digits after the calling code */
+	long fraud_block_ttl;	  /* s a block lasts, first time */
+	char *fraud_allow;	  /* numbers, prefixes, CIDRs, key:ID */
+	long fraud_pow_bits;	  /* proof-of-work difficulty */
+	char *spend_prices;	  /* CSV path; "" = 1 a segment */
+	char *spend_cap_hour;	  /* "N,CC=N,..."; "" = none */
 	char *spend_cap_day;
 	/* message */
 	char *test_numbers; /* "" = none; testnums.h */

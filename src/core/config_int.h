@@ -47,5 +47,6 @@ const char *otp_cfg_check_host(const char *v);
 const char *otp_cfg_check_app_hash(const char *v);
 const char *otp_cfg_check_fraud_allow(const char *v); /* abuse/lists.c */
 const char *otp_cfg_check_caps(const char *v);	      /* abuse/lists.c */
+const char *otp_cfg_check_prices(const char *v);      /* abuse/lists.c */
 
 #endif

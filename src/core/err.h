@@ -54,7 +54,7 @@
 	X(EKEYLIM, 429, "key_rate_limited",                                    \
 	  "too many requests with this API key")                               \
 	X(EFRAUD, 429, "fraud_suspected",                                      \
-	  "sends to this destination look like SMS pumping: refused")         \
+	  "sends to this destination look like SMS pumping: refused")          \
 	X(ESTEPUP, 428, "challenge_required",                                  \
 	  "solve the proof-of-work challenge, then send again")                \
 	X(EUPSTREAM, 502, "upstream_failed", "upstream provider failed")       \

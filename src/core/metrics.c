@@ -132,6 +132,12 @@ static enum otp_m_send send_outcome(int rc, bool replayed, bool test)
 		return OTP_M_SEND_limited;
 	case OTP_EDENIED:
 		return OTP_M_SEND_destination_denied;
+	case OTP_EFRAUD:
+		return OTP_M_SEND_fraud_suspected;
+	case OTP_ESTEPUP:
+		return OTP_M_SEND_challenge_required;
+	case OTP_ESPEND:
+		return OTP_M_SEND_spend_limit;
 	case OTP_EPHONE:
 		return OTP_M_SEND_invalid_phone;
 	case OTP_ECONFLICT:

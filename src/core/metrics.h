@@ -35,6 +35,9 @@
 	X(replayed)                                                            \
 	X(limited)                                                             \
 	X(destination_denied)                                                  \
+	X(fraud_suspected)                                                     \
+	X(challenge_required)                                                  \
+	X(spend_limit)                                                         \
 	X(invalid_phone)                                                       \
 	X(idempotency_conflict)                                                \
 	X(upstream_failed)                                                     \

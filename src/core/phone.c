@@ -375,6 +375,12 @@ static bool is_e164(const char *s)
 	return i < OTP_PHONE_MAX && i - 1 >= DIGITS_MIN;
 }
 
+void otp_phone_region(const char *e164, char out[3])
+{
+	if (otp_lpn_region(e164, out) < 0)
+		memcpy(out, "ZZ", 3);
+}
+
 void otp_phone_mask(const char *e164, char out[OTP_PHONE_MAX])
 {
 	size_t n = 0;

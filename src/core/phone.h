@@ -68,6 +68,10 @@ const char *otp_phone_type_name(enum otp_phone_type t);
  * (at most 3 digits + NUL). Returns its length, or 0 if none matches. */
 size_t otp_phone_calling_code(const char *e164, char cc[4]);
 
+/* The ISO region of a normalised number ("US", "JM" for +1 876 ...) into
+ * out; "ZZ" when the numbering plan names none. */
+void otp_phone_region(const char *e164, char out[3]);
+
 /* Masks a normalised number for logs: "+14155550100" -> "+1415*****00"
  * (first four digits and last two kept). `out` gets at most OTP_PHONE_MAX. */
 void otp_phone_mask(const char *e164, char out[OTP_PHONE_MAX]);

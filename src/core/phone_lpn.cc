@@ -12,6 +12,7 @@
 #include <phonenumbers/phonenumberutil.h>
 
 #include <cstring>
+#include <list>
 #include <set>
 #include <string>
 
@@ -60,5 +61,43 @@ extern "C" int otp_lpn_region_ok(const char *region)
 		return all.count(region) ? 1 : 0;
 	} catch (...) {
 		return 0;
+	}
+}
+
+extern "C" int otp_lpn_region(const char *e164, char out[3])
+{
+	out[0] = '\0';
+	try {
+		const PhoneNumberUtil *u = PhoneNumberUtil::GetInstance();
+		std::string region;
+		int cc = 0;
+		for (const char *p = e164 + 1; *p >= '0' && *p <= '9' &&
+						 p - e164 <= 3;
+		     p++) {
+			cc = cc * 10 + (*p - '0');
+			std::list<std::string> regions;
+			u->GetRegionCodesForCountryCallingCode(cc, &regions);
+			if (regions.empty())
+				continue;
+			if (regions.size() == 1) {
+				region = regions.front();
+				break;
+			}
+			/* a shared calling code (+1, +7, +44, ...): the
+			 * numbering plan walk names the one region */
+			PhoneNumber n;
+			if (u->Parse(e164, "ZZ", &n) !=
+			    PhoneNumberUtil::NO_PARSING_ERROR)
+				return -1;
+			u->GetRegionCodeForNumber(n, &region);
+			break;
+		}
+		if (region.size() != 2)
+			return -1;
+		std::memcpy(out, region.c_str(), 3);
+		return 0;
+	} catch (...) {
+		out[0] = '\0';
+		return -1;
 	}
 }

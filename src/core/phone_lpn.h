@@ -22,6 +22,11 @@ extern "C" {
 int otp_lpn_parse(const char *in, const char *region, char *out, unsigned cap,
 		  int *type, int *valid);
 
+/* The ISO region (e.g. "US", "CA" for +1 416...) of a valid E.164 number
+ * into out: 0, or -1 when the plan names none. A calling code that only
+ * one region uses is answered without parsing. Thread-safe. */
+int otp_lpn_region(const char *e164, char out[3]);
+
 /* 1 if libphonenumber knows `region` (e.g. "US"), else 0. */
 int otp_lpn_region_ok(const char *region);
 

@@ -55,6 +55,8 @@ otp_ctl_fn otp_ctl_outbox_list, otp_ctl_outbox_dead, otp_ctl_outbox_retry;
 otp_ctl_fn otp_ctl_session_revoke, otp_ctl_phone_show;
 otp_ctl_fn otp_ctl_stats;
 otp_ctl_fn otp_ctl_purge, otp_ctl_backup;
+otp_ctl_fn otp_ctl_fraud_list, otp_ctl_fraud_unblock, otp_ctl_fraud_allow;
+otp_ctl_fn otp_ctl_spend;
 
 /* The outbox's messages, newest first, opened (outbox.c): up to max of
  * state (< 0: any) into a malloc'd array *out (free it), *n of them. */

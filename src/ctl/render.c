@@ -182,6 +182,67 @@ static void backup(json_t *d, FILE *f)
 			"hashes are sealed with that secret\n");
 }
 
+static void fraud_list(json_t *d, FILE *f)
+{
+	size_t i;
+	json_t *b;
+	fprintf(f, "key\tkind\trule\tuntil\tstrikes\tstate\n");
+	json_array_foreach(json_object_get(d, "entries"), i, b)
+	{
+		char u[OTP_ISO8601_LEN];
+		fprintf(f, "%s\t%s\t%s\t%s\t%lld\t%s\n", str(b, "key"),
+			str(b, "kind"), str(b, "rule"), when(b, "until_ms", u),
+			num(b, "strikes"),
+			json_is_true(json_object_get(b, "live")) ? "live"
+								 : "ended");
+	}
+}
+
+static void fraud_unblock(json_t *d, FILE *f)
+{
+	fprintf(f, "removed %s\n", str(d, "removed"));
+}
+
+static void fraud_allow(json_t *d, FILE *f)
+{
+	fprintf(f, "allowed %s: the rules never refuse it\n",
+		str(d, "allowed"));
+}
+
+static double amount(json_t *o, const char *k)
+{
+	return json_number_value(json_object_get(o, k));
+}
+
+/* "12.5 of 50" or "12.5 (no cap)". */
+static void against(FILE *f, double v, double cap)
+{
+	if (cap > 0)
+		fprintf(f, "%g of %g", v, cap);
+	else
+		fprintf(f, "%g (no cap)", v);
+}
+
+static void spend(json_t *d, FILE *f)
+{
+	size_t i;
+	json_t *r;
+	fprintf(f, "region\tlast hour\tlast 24 h\n");
+	fprintf(f, "all\t");
+	against(f, amount(d, "hour"), amount(d, "cap_hour"));
+	fputc('\t', f);
+	against(f, amount(d, "day"), amount(d, "cap_day"));
+	fputc('\n', f);
+	json_array_foreach(json_object_get(d, "regions"), i, r)
+	{
+		fprintf(f, "%s\t", str(r, "region"));
+		against(f, amount(r, "hour"), amount(r, "cap_hour"));
+		fputc('\t', f);
+		against(f, amount(r, "day"), amount(r, "cap_day"));
+		fputc('\n', f);
+	}
+}
+
 static const struct {
 	const char *cmd;
 	void (*fn)(json_t *data, FILE *f);
@@ -197,6 +258,10 @@ static const struct {
     {"stats", stats},
     {"purge", purge},
     {"backup", backup},
+    {"fraud.list", fraud_list},
+    {"fraud.unblock", fraud_unblock},
+    {"fraud.allow", fraud_allow},
+    {"spend", spend},
 };
 
 void otp_ctl_render(const char *cmd, json_t *data, FILE *f)

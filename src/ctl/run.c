@@ -28,6 +28,10 @@ static const struct {
     {"stats", otp_ctl_stats},
     {"purge", otp_ctl_purge},
     {"backup", otp_ctl_backup},
+    {"fraud.list", otp_ctl_fraud_list},
+    {"fraud.unblock", otp_ctl_fraud_unblock},
+    {"fraud.allow", otp_ctl_fraud_allow},
+    {"spend", otp_ctl_spend},
 };
 
 int otp_ctl_failed(int rc, char *err, size_t errlen)

@@ -23,6 +23,8 @@ struct otp_send_core {
 	/* A test number's (ps.fixed_code set): no policy, no per-phone
 	 * limit or cooldown, nothing sent. */
 	bool test;
+	/* login API: a proof of work came with it and was good (pow.h) */
+	bool pow_ok;
 };
 
 /* Where the core writes its answer: straight into the adapter's out. */

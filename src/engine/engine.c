@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/log.h"
 #include "engine/message.h"
 #include "provider/local.h"
 
@@ -50,6 +51,11 @@ int otp_engine_init(struct otp_engine *e, const struct otp_config *cfg,
 	if (otp_testnums_parse(cfg->test_numbers, &e->tests, why, sizeof why) <
 	    0)
 		return OTP_ETYPE; /* the config's check said why already */
+	if (otp_abuse_new(cfg, &e->abuse, why, sizeof why) < 0) {
+		otp_log(OTP_LOG_ERROR, "abuse rules not set up", "error", why,
+			NULL);
+		return OTP_ETYPE;
+	}
 	return 0;
 }
 
@@ -63,6 +69,8 @@ void otp_engine_deinit(struct otp_engine *e)
 	e->ring.cur = e->ring.prev = NULL;
 	otp_limiter_free(e->limiter);
 	e->limiter = NULL;
+	otp_abuse_free(e->abuse);
+	e->abuse = NULL;
 }
 
 void otp_engine_stats(const struct otp_engine *e, struct otp_engine_stats *out)

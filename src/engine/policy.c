@@ -66,19 +66,26 @@ int otp_policy_phone(const struct otp_config *cfg, const char *phone,
 
 int otp_policy_abuse_check(const struct otp_engine *e, struct otp_store *s,
 			   const struct otp_send_core *in,
-			   int64_t *retry_after_s)
+			   struct otp_abuse_out *ab, int64_t *retry_after_s)
 {
-	(void)e;
-	(void)s;
-	(void)in;
-	(void)retry_after_s;
-	return 0;
+	const struct otp_abuse_send as = {
+	    .phone = in->ps.phone,
+	    .ip = in->ip,
+	    .key_id = in->key_id,
+	    .segments = 1, /* message.c: a text fits one segment */
+	    .now = in->ps.now,
+	    .pow_ok = in->pow_ok,
+	};
+	int rc = otp_abuse_check(e->abuse, s, &as, ab);
+	if (rc == OTP_EFRAUD || rc == OTP_ESPEND)
+		*retry_after_s = ab->retry_after_s;
+	return rc;
 }
 
 int otp_policy_send(const struct otp_engine *e, struct otp_store *s,
 		    const struct otp_send_core *in,
 		    struct otp_limit lims[OTP_POLICY_PHONE_LIMITS],
-		    int64_t *retry_after_s)
+		    struct otp_abuse_out *ab, int64_t *retry_after_s)
 {
 	const struct otp_config *cfg = e->cfg;
 	const char *ip = in->ip ? in->ip : "-";
@@ -88,7 +95,7 @@ int otp_policy_send(const struct otp_engine *e, struct otp_store *s,
 	/* The keys name the phone by its keyed hash: never needed back. */
 	char ph[OTP_PHONE_TAG_LEN + 1];
 	otp_phone_tag(e->keys, in->ps.phone, ph);
-	int rc = otp_policy_abuse_check(e, s, in, retry_after_s);
+	int rc = otp_policy_abuse_check(e, s, in, ab, retry_after_s);
 	if (rc < 0)
 		return rc;
 	memset(lims, 0, OTP_POLICY_PHONE_LIMITS * sizeof *lims);

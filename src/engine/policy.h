@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 
+#include "abuse/abuse.h"
 #include "engine/core.h"
 
 /* The per-phone limits a send takes, all or none, in this order. The
@@ -56,21 +57,21 @@ void otp_policy_phone_ceiling(const struct otp_config *cfg,
 int otp_policy_send(const struct otp_engine *e, struct otp_store *s,
 		    const struct otp_send_core *in,
 		    struct otp_limit lims[OTP_POLICY_PHONE_LIMITS],
-		    int64_t *retry_after_s);
+		    struct otp_abuse_out *ab, int64_t *retry_after_s);
 
 /* The error of a refusal by lims[which] (from otp_policy_send for this
  * send), or OTP_ELIMITED for an index that is none of them (an upstream's
  * own 429). */
 int otp_policy_limit_err(const struct otp_send_core *in, int which);
 
-/* The fraud and cost check of one send (SMS pumping, spend caps): the one
- * place such a rule goes. Called by otp_policy_send after the destination
- * passed and before any limit is taken or anything sent. Returns 0 to let
- * the send go, or a negative OTP_E* to refuse it (nothing sent, nothing
- * charged); *retry_after_s may be set with a refusal. Today it allows every
- * send. */
+/* The fraud and cost check of one send (SMS pumping, spend caps:
+ * abuse/abuse.h): the one place such a rule is asked. Called by
+ * otp_policy_send after the destination passed and before any limit is
+ * taken or anything sent. Returns 0 to let the send go (ab says what it
+ * adds to the signals), or OTP_EFRAUD, OTP_ESTEPUP, OTP_ESPEND (nothing
+ * sent, nothing charged; *retry_after_s set), or a store error. */
 int otp_policy_abuse_check(const struct otp_engine *e, struct otp_store *s,
 			   const struct otp_send_core *in,
-			   int64_t *retry_after_s);
+			   struct otp_abuse_out *ab, int64_t *retry_after_s);
 
 #endif

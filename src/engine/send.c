@@ -40,6 +40,7 @@ static int send_core(struct otp_engine *e, struct otp_store *s,
 		     const struct otp_send_answer *a, bool *replayed)
 {
 	struct otp_limit lims[OTP_POLICY_PHONE_LIMITS];
+	struct otp_abuse_out ab = {.nadds = 0};
 	struct otp_psend_out po;
 	char idem[OTP_IDEM_KEY_MAX];
 	char owner[OTP_OWNER_MAX];
@@ -51,13 +52,17 @@ static int send_core(struct otp_engine *e, struct otp_store *s,
 	else
 		otp_owner_of_session(in->ps.bind->hash, owner);
 	c.ps.owner = owner;
-	rc = in->test ? 0 : otp_policy_send(e, s, &c, lims, a->retry_after_s);
+	rc = in->test ? 0
+		      : otp_policy_send(e, s, &c, lims, &ab, a->retry_after_s);
 	if (rc < 0)
 		return rc;
 	struct otp_psend ps = c.ps;
 	ps.limits = lims;
 	ps.nlimits = in->test ? 0 : OTP_POLICY_PHONE_LIMITS;
 	ps.idem = NULL;
+	ps.signals = ab.adds;
+	ps.nsignals = ab.nadds;
+	ps.credit = ab.credit;
 	if (in->key_id && in->idem && in->idem_len) {
 		scoped_idem(in->key_id, in->idem, in->idem_len, idem);
 		ps.idem = idem;

@@ -116,6 +116,12 @@ int otp_engine_verify_core(struct otp_engine *e, struct otp_store *s,
 	    [OTP_VERIFY_DEAD] = OTP_M_VERIFY_dead,
 	};
 	int rc = verify_core(e, s, in, out);
+	/* A local code's store credited the abuse signals in the same step;
+	 * an upstream's code is credited here (its client IP unknown). */
+	if (rc == 0 && out->result == OTP_VERIFY_OK && out->phone[0] == '+' &&
+	    strcmp(e->provider->ops->name, "local") != 0)
+		(void)otp_abuse_credit(e->abuse, s, out->phone, NULL,
+				       in->key_id, in->now);
 	otp_metrics_verify(in->new_token ? OTP_M_API_login : OTP_M_API_provider,
 			   rc, rc == 0 ? outcome[out->result] : 0);
 	return rc;

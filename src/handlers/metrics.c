@@ -207,6 +207,7 @@ int otp_h_metrics(struct otp_req *r)
 		abort();
 	pthread_mutex_lock(&one_scrape);
 	otp_metrics_write(f);
+	otp_abuse_metrics_write(f);
 	struct otp_store *s = handle(false);
 	write_store(f, s);
 	if (s)

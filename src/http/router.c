@@ -85,9 +85,9 @@ static bool plain_error(const struct ctx *c, int err)
 	return -err > 0 && -err < OTP_ERR_COUNT_ &&
 	       !(r->route && r->route->render_error) && !r->log_field &&
 	       !(err == OTP_EUNKNOWN && c->unknown[0]) &&
-	       !otp_err_limited(err) && !r->set_cookie[0] &&
-	       !r->auth_phone[0] && !r->allow && !r->cors_origin && !c->close &&
-	       !r->nheaders;
+	       !otp_err_limited(err) && r->retry_after_s <= 0 &&
+	       !r->set_cookie[0] && !r->auth_phone[0] && !r->allow &&
+	       !r->cors_origin && !c->close && !r->nheaders;
 }
 
 json_t *otp_error_extras(json_t *o, const struct otp_error_parts *e)

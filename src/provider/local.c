@@ -32,8 +32,11 @@ static int l_send(struct otp_provider *p, struct otp_store *s,
 		  const struct otp_psend *in, struct otp_psend_out *out)
 {
 	const struct otp_local_deps *d = deps(p);
-	struct otp_issue is = {
-	    .bind = in->bind, .limits = in->limits, .nlimits = in->nlimits};
+	struct otp_issue is = {.bind = in->bind,
+			       .limits = in->limits,
+			       .nlimits = in->nlimits,
+			       .signals = in->signals,
+			       .nsignals = in->nsignals};
 	struct otp_idem idem;
 	struct otp_issue_out io;
 	char digits[OTP_CODE_MAX + 1];
@@ -44,6 +47,8 @@ static int l_send(struct otp_provider *p, struct otp_store *s,
 	is.code.attempts = d->code_attempts;
 	snprintf(is.code.phone, sizeof is.code.phone, "%s", in->phone);
 	snprintf(is.code.owner, sizeof is.code.owner, "%s", in->owner);
+	snprintf(is.code.credit, sizeof is.code.credit, "%s",
+		 in->credit ? in->credit : "");
 	is.code.expires_ms = in->now + in->ttl_s * 1000;
 	if (in->idem) {
 		snprintf(idem.key, sizeof idem.key, "%s", in->idem);

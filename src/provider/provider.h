@@ -33,6 +33,12 @@ struct otp_psend {
 	 * out->limit. A send that issued no code keeps none of them. */
 	const struct otp_limit *limits;
 	size_t nlimits;
+	/* What the send adds to the abuse signals when it issues a code (not
+	 * on a replay), and the keys its code credits when accepted (store.h;
+	 * "" or NULL for none). */
+	const struct otp_signal_add *signals;
+	size_t nsignals;
+	const char *credit;
 	int64_t now;
 	/* A test number's code (core/testnums.h), or NULL: that code, and no
 	 * message (nothing is sent). The local provider only. */

@@ -227,6 +227,11 @@ static int up_send(struct otp_provider *p, struct otp_store *s,
 		out->limit = -1;
 		return rc;
 	}
+	/* the abuse signals: the store did not add them with a code */
+	if (in->nsignals && !out->replayed &&
+	    (rc = otp_store_signal_add(s, in->signals, in->nsignals, in->now)) <
+		0)
+		return rc;
 	if (in->bind)
 		return otp_store_session_bind(s, in->bind, out->request_id,
 					      in->phone, true, in->now);

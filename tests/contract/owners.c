@@ -85,7 +85,9 @@ void ct_issue_which_limit(void)
 			       NULL,
 			       NULL,
 			       lim,
-			       3};
+			       3,
+			       NULL,
+			       0};
 	struct otp_issue_out o;
 	CHECK_INT(otp_store_code_issue(s, &in, CT_T0, &o), 0);
 	in.code = ct_make_code(2, CT_P1, CT_T0 + CT_TTL);

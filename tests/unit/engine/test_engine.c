@@ -53,8 +53,12 @@ static void last_code(char code[16])
 static int send_from(const char *phone, const char *token, const char *ip,
 		     struct otp_send_out *o)
 {
-	struct otp_send_in in = {
-	    phone, strlen(phone), token, token ? strlen(token) : 0, now, ip};
+	struct otp_send_in in = {.phone = phone,
+				 .phone_len = strlen(phone),
+				 .token = token,
+				 .token_len = token ? strlen(token) : 0,
+				 .now = now,
+				 .ip = ip};
 	return otp_engine_send(&eng, st, &in, o);
 }
 

@@ -710,8 +710,9 @@ static void *run_batch_op(void *arg)
 		return NULL;
 	}
 	unsigned char body[8] = {1};
-	struct otp_issue in = {o->code, body,	  sizeof body,	   NULL,
-			       o->idem, o->limit, o->limit ? 1 : 0};
+	struct otp_issue in = {o->code, body,	  sizeof body,	    NULL,
+			       o->idem, o->limit, o->limit ? 1 : 0, NULL,
+			       0};
 	o->rc = otp_store_code_issue(o->s, &in, CT_T0, &o->out);
 	return NULL;
 }

@@ -1,0 +1,63 @@
+/* blocks.c - the standing blocks and allow entries a send meets, and the
+ * placing of a new block with its growing TTL (abuse.h). Not here: which
+ * rule blocks (rule_*.c), the store's rows (store.h block_*).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "abuse/internal.h"
+
+#define REPEAT_WINDOW_MS (30 * 86400000LL)
+#define MAX_DOUBLINGS	 4 /* 12 h, 1 d, 2 d, 4 d, 8 d */
+
+static bool live(const struct otp_block *b, int64_t now)
+{
+	return b->until_ms == 0 || now < b->until_ms;
+}
+
+int otp_blocks_find(struct otp_store *s, const char *const *keys, size_t n,
+		    int64_t now, struct otp_block_hits *out)
+{
+	out->allowed = false;
+	out->deny = -1;
+	out->n = 0;
+	if (n > OTP_ABUSE_SCOPES + 1)
+		n = OTP_ABUSE_SCOPES + 1;
+	int rc = otp_store_block_find(s, keys, n, out->rows, &out->n);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < out->n; i++) {
+		const struct otp_block *b = &out->rows[i];
+		if (!live(b, now))
+			continue;
+		if (b->kind == OTP_BLOCK_ALLOW)
+			out->allowed = true;
+		else if (out->deny < 0 ||
+			 b->until_ms > out->rows[out->deny].until_ms)
+			out->deny = (int)i;
+	}
+	return 0;
+}
+
+int otp_blocks_put(const struct otp_abuse *a, struct otp_store *s,
+		   const struct otp_block_hits *hits, const char *key,
+		   const char *rule, int64_t now, int64_t *until_ms)
+{
+	struct otp_block b = {
+	    .kind = OTP_BLOCK_DENY, .created_ms = now, .strikes = 1};
+	for (size_t i = 0; i < hits->n; i++) {
+		const struct otp_block *old = &hits->rows[i];
+		if (strcmp(old->key, key) != 0 || old->kind != OTP_BLOCK_DENY)
+			continue;
+		if (old->until_ms && now - old->until_ms < REPEAT_WINDOW_MS)
+			b.strikes = old->strikes + 1;
+	}
+	int doublings = b.strikes - 1;
+	if (doublings > MAX_DOUBLINGS)
+		doublings = MAX_DOUBLINGS;
+	b.until_ms = now + (a->block_ttl_ms << doublings);
+	snprintf(b.key, sizeof b.key, "%s", key);
+	snprintf(b.rule, sizeof b.rule, "%s", rule);
+	*until_ms = b.until_ms;
+	return otp_store_block_put(s, &b);
+}

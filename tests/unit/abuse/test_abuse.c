@@ -1,0 +1,315 @@
+/* test_abuse.c - the abuse module: its lists, a send's scopes, each rule
+ * on views made by hand, and the whole check through the engine over a
+ * real SQLite store with an injected clock (a burst is blocked, the
+ * allow list and monitor mode pass it, the spend cap refuses). */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "abuse/abuse.h"
+#include "abuse/lists.h"
+#include "abuse/scopes.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "engine/engine.h"
+#include "harness.h"
+#include "store/store.h"
+
+extern const struct otp_abuse_rule otp_rule_prefix;
+extern const struct otp_abuse_rule otp_rule_region;
+extern const struct otp_abuse_rule otp_rule_ip;
+extern const struct otp_abuse_rule otp_rule_ip_spread;
+
+static void money_and_caps(void)
+{
+	struct otp_caps c;
+	char err[160];
+	CHECK_INT(otp_money_parse("0.0079", 6), 7900);
+	CHECK_INT(otp_money_parse("12", 2), 12000000);
+	CHECK_INT(otp_money_parse("1.5", 3), 1500000);
+	CHECK_INT(otp_money_parse("", 0), -1);
+	CHECK_INT(otp_money_parse("1e3", 3), -1);
+	CHECK_INT(otp_money_parse("-1", 2), -1);
+	CHECK_INT(otp_caps_parse("50, NG=5,US=20.5", &c, err, sizeof err), 0);
+	CHECK_INT(c.all, 50000000);
+	CHECK_INT(otp_caps_region(&c, "NG"), 5000000);
+	CHECK_INT(otp_caps_region(&c, "US"), 20500000);
+	CHECK_INT(otp_caps_region(&c, "GB"), 0);
+	CHECK_INT(otp_caps_parse("NG=0", &c, err, sizeof err), OTP_EVALUE);
+	CHECK_INT(otp_caps_parse("ng=1", &c, err, sizeof err), OTP_EVALUE);
+}
+
+static void prices_csv(void)
+{
+	char path[] = "/tmp/otpd-prices-XXXXXX";
+	struct otp_prices p;
+	char err[160];
+	int fd = mkstemp(path);
+	const char text[] = "region,price\n# comment\nUS,0.0079\nNG, 0.30\n"
+			    "*,0.05\n";
+	CHECK(fd >= 0 && write(fd, text, sizeof text - 1) > 0);
+	close(fd);
+	CHECK_INT(otp_prices_load(path, &p, err, sizeof err), 0);
+	CHECK_INT(otp_prices_region(&p, "US"), 7900);
+	CHECK_INT(otp_prices_region(&p, "NG"), 300000);
+	CHECK_INT(otp_prices_region(&p, "FR"), 50000);
+	CHECK_INT(otp_prices_load("", &p, err, sizeof err), 0);
+	CHECK_INT(otp_prices_region(&p, "US"), OTP_MONEY_UNIT);
+	CHECK_INT(otp_prices_load("/nonexistent/x.csv", &p, err, sizeof err),
+		  OTP_EVALUE);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	CHECK(write(fd, "US,0.1\nUSA,1\n", 13) == 13);
+	close(fd);
+	CHECK_INT(otp_prices_load(path, &p, err, sizeof err), OTP_EVALUE);
+	CHECK(strstr(err, "line 2") != NULL);
+	unlink(path);
+}
+
+static void allow_list(void)
+{
+	struct otp_allow a;
+	char err[160];
+	CHECK_INT(otp_allow_parse("+1415, 192.0.2.0/24,key:0123456789abcdef,"
+				  "2001:db8::/32",
+				  &a, err, sizeof err),
+		  0);
+	CHECK(otp_allow_has(&a, "+14155550100", NULL, NULL));
+	CHECK(!otp_allow_has(&a, "+14165550100", NULL, NULL));
+	CHECK(otp_allow_has(&a, "+4477", "192.0.2.9", NULL));
+	CHECK(otp_allow_has(&a, "+4477", "2001:db8::1", NULL));
+	CHECK(!otp_allow_has(&a, "+4477", "192.0.3.9", NULL));
+	CHECK(otp_allow_has(&a, "+4477", NULL, "0123456789abcdef"));
+	CHECK(!otp_allow_has(&a, "+4477", NULL, "0123456789abcdee"));
+	CHECK_INT(otp_allow_parse("+14a", &a, err, sizeof err), OTP_EVALUE);
+	CHECK_INT(otp_allow_parse("nothing", &a, err, sizeof err), OTP_EVALUE);
+}
+
+static void scopes_of_a_send(void)
+{
+	struct otp_abuse_view v;
+	char credit[OTP_CREDIT_MAX];
+	memset(&v, 0, sizeof v);
+	otp_abuse_scopes("+14165550100", "192.0.2.77", NULL, 3, &v);
+	CHECK_STR(v.region, "CA"); /* +1 416 is Toronto, not the US */
+	CHECK_STR(v.key[OTP_AS_REGION], "r:CA");
+	CHECK_STR(v.key[OTP_AS_PREFIX], "p:+1416");
+	CHECK_STR(v.key[OTP_AS_IP], "ip:192.0.2.77");
+	CHECK_STR(v.key[OTP_AS_NET], "n:192.0.2.0/24");
+	CHECK_STR(v.key[OTP_AS_KEY], "");
+	CHECK_STR(v.key[OTP_AS_ALL], "a:");
+	otp_abuse_credit_of(&v, credit);
+	CHECK_STR(credit, "r:CA p:+1416 ip:192.0.2.77 n:192.0.2.0/24 a:");
+	memset(&v, 0, sizeof v);
+	otp_abuse_scopes("+447400123456", "2001:db8:1:2:3:4:5:6",
+			 "0123456789abcdef", 2, &v);
+	CHECK_STR(v.region, "GB");
+	CHECK_STR(v.key[OTP_AS_PREFIX], "p:+4474");
+	CHECK_STR(v.key[OTP_AS_NET], "n:2001:db8:1:2::/64");
+	CHECK_STR(v.key[OTP_AS_KEY], "k:0123456789abcdef");
+}
+
+/* A view whose scope sc sent `sent` and verified `verified` in the last
+ * hour and day, with `history` accepted codes on its peak day. */
+static struct otp_abuse_view view(enum otp_abuse_scope sc, int64_t sent,
+				  int64_t verified, int64_t history)
+{
+	struct otp_abuse_view v;
+	memset(&v, 0, sizeof v);
+	otp_abuse_scopes("+14155550100", "192.0.2.1", NULL, 3, &v);
+	struct otp_signal *s = &v.sig[sc];
+	s->w[OTP_SIG_SENT].hour = s->w[OTP_SIG_SENT].day = sent;
+	s->w[OTP_SIG_VERIFIED].hour = s->w[OTP_SIG_VERIFIED].day = verified;
+	s->w[OTP_SIG_VERIFIED].day_max = history;
+	return v;
+}
+
+static enum otp_abuse_action ask(const struct otp_abuse_rule *r,
+				 struct otp_abuse_view v)
+{
+	enum otp_abuse_scope sc;
+	return r->eval(&v, &sc);
+}
+
+static void prefix_rule(void)
+{
+	/* new traffic: three unverified sends trip it */
+	CHECK_INT(ask(&otp_rule_prefix, view(OTP_AS_PREFIX, 2, 0, 0)),
+		  OTP_AA_PASS);
+	CHECK_INT(ask(&otp_rule_prefix, view(OTP_AS_PREFIX, 3, 0, 0)),
+		  OTP_AA_BLOCK);
+	/* converting traffic never does, however busy */
+	CHECK_INT(ask(&otp_rule_prefix, view(OTP_AS_PREFIX, 400, 340, 500)),
+		  OTP_AA_PASS);
+	/* a prefix with history has a higher floor */
+	CHECK_INT(ask(&otp_rule_prefix, view(OTP_AS_PREFIX, 9, 0, 30)),
+		  OTP_AA_PASS);
+	CHECK_INT(ask(&otp_rule_prefix, view(OTP_AS_PREFIX, 40, 2, 30)),
+		  OTP_AA_BLOCK);
+	/* poisoned: 10 % verified by the attacker itself */
+	CHECK_INT(ask(&otp_rule_prefix, view(OTP_AS_PREFIX, 50, 5, 30)),
+		  OTP_AA_BLOCK);
+}
+
+static void region_rule(void)
+{
+	/* a region we serve steps up, one we do not is blocked */
+	CHECK_INT(ask(&otp_rule_region, view(OTP_AS_REGION, 300, 100, 2400)),
+		  OTP_AA_STEPUP);
+	CHECK_INT(ask(&otp_rule_region, view(OTP_AS_REGION, 30, 0, 0)),
+		  OTP_AA_BLOCK);
+	/* a launch spike converts: it passes */
+	CHECK_INT(ask(&otp_rule_region, view(OTP_AS_REGION, 500, 400, 2400)),
+		  OTP_AA_PASS);
+	CHECK_INT(ask(&otp_rule_region, view(OTP_AS_REGION, 9, 0, 0)),
+		  OTP_AA_PASS);
+}
+
+static void ip_rules(void)
+{
+	struct otp_abuse_view v = view(OTP_AS_IP, 0, 0, 0);
+	v.sig[OTP_AS_IP].distinct = 1;
+	CHECK_INT(ask(&otp_rule_ip_spread, v), OTP_AA_PASS);
+	v.sig[OTP_AS_IP].distinct = 2;
+	CHECK_INT(ask(&otp_rule_ip_spread, v), OTP_AA_STEPUP);
+	v.sig[OTP_AS_IP].distinct = 4;
+	CHECK_INT(ask(&otp_rule_ip_spread, v), OTP_AA_BLOCK);
+	v.key[OTP_AS_IP][0] = '\0'; /* no client address: nothing to say */
+	CHECK_INT(ask(&otp_rule_ip_spread, v), OTP_AA_PASS);
+	CHECK_INT(ask(&otp_rule_ip, view(OTP_AS_IP, 12, 1, 0)), OTP_AA_BLOCK);
+	CHECK_INT(ask(&otp_rule_ip, view(OTP_AS_IP, 9, 0, 0)), OTP_AA_PASS);
+	/* a carrier NAT in front of many users converts */
+	CHECK_INT(ask(&otp_rule_ip, view(OTP_AS_IP, 900, 760, 800)),
+		  OTP_AA_PASS);
+	CHECK_INT(ask(&otp_rule_ip, view(OTP_AS_NET, 30, 0, 0)), OTP_AA_BLOCK);
+}
+
+/* --- the whole check, through the engine, on a real store --- */
+
+static struct otp_config cfg;
+static struct otp_engine eng;
+static struct otp_store *st;
+static char dir[] = "/tmp/otpd-abuse-XXXXXX";
+static int64_t now = 1700000000000;
+
+static void setup(const char *a1, const char *a2)
+{
+	static const unsigned char secret[32] = {7};
+	static int n;
+	char url[128], err[256];
+	char *argv[] = {
+	    "otpd", "--limit-phone", "0",	 "--resend-cooldown",
+	    "0",    (char *)a1,	     (char *)a2, NULL};
+	int argc = 5 + (a1 != NULL) + (a2 != NULL);
+	otp_config_deinit(&cfg);
+	memset(&cfg, 0, sizeof cfg);
+	if (otp_config_load(&cfg, argc, argv, NULL, err, sizeof err) != 0)
+		abort();
+	otp_store_close(st);
+	snprintf(url, sizeof url, "sqlite:%s/a%d.db", dir, n++);
+	if (otp_store_open(url, &st) != 0)
+		abort();
+	otp_engine_deinit(&eng);
+	if (otp_engine_init(&eng, &cfg, secret, NULL) != 0)
+		abort();
+}
+
+static int send_to(const char *phone, const char *ip)
+{
+	struct otp_send_in in = {
+	    .phone = phone, .phone_len = strlen(phone), .now = now, .ip = ip};
+	struct otp_send_out out;
+	return otp_engine_send(&eng, st, &in, &out);
+}
+
+/* n sends to numbers of one fresh prefix, each from its own address;
+ * how many went. */
+static int burst(int n)
+{
+	char phone[20], ip[20];
+	int went = 0;
+	for (int i = 0; i < n; i++) {
+		snprintf(phone, sizeof phone, "+1415555%04d", 1000 + i);
+		snprintf(ip, sizeof ip, "10.%d.%d.1", i / 200, i % 200);
+		now += 1000;
+		went += send_to(phone, ip) == 0;
+	}
+	return went;
+}
+
+static void burst_is_blocked(void)
+{
+	setup(NULL, NULL); /* the default: enforce */
+	CHECK_INT(burst(50), 3);
+	/* the block holds for another prefix's numbers? no: only its own */
+	CHECK_INT(send_to("+14165550123", "10.9.9.9"), 0);
+	CHECK_INT(send_to("+14155550999", "10.9.9.8"), OTP_EFRAUD);
+	struct otp_block rows[4];
+	size_t n = 0;
+	CHECK_INT(otp_store_block_list(st, rows, 4, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_STR(rows[0].key, "p:+1415");
+	CHECK_STR(rows[0].rule, "prefix_conversion");
+	CHECK_INT(rows[0].until_ms - now, 43200 * 1000LL - 1000 * 0);
+	/* 12 h later it is over */
+	now += 43200 * 1000LL;
+	CHECK_INT(send_to("+14155550998", "10.9.9.7"), OTP_EFRAUD);
+}
+
+static void allow_list_and_monitor_pass_it(void)
+{
+	setup("--fraud-allow", "+1415555");
+	CHECK_INT(burst(50), 50);
+	setup("--fraud", "monitor");
+	CHECK_INT(burst(50), 50);
+	struct otp_block rows[4];
+	size_t n = 9;
+	CHECK_INT(otp_store_block_list(st, rows, 4, &n), 0);
+	CHECK_INT(n, 0); /* monitor changes nothing */
+	setup("--fraud", "off");
+	CHECK_INT(burst(50), 50);
+}
+
+static void spend_cap_refuses(void)
+{
+	setup("--spend-cap-hour", "3");
+	char phone[20];
+	int went = 0, refused = 0;
+	for (int i = 0; i < 6; i++) {
+		snprintf(phone, sizeof phone, "+4474001234%02d", i);
+		int rc = send_to(phone, NULL);
+		went += rc == 0;
+		refused += rc == OTP_ESPEND;
+	}
+	CHECK_INT(went, 3);
+	CHECK_INT(refused, 3);
+	now += 2 * 3600 * 1000LL; /* the window has room again */
+	CHECK_INT(send_to("+447400123499", NULL), 0);
+}
+
+static const struct harness_test tests[] = {
+    TEST(money_and_caps),
+    TEST(prices_csv),
+    TEST(allow_list),
+    TEST(scopes_of_a_send),
+    TEST(prefix_rule),
+    TEST(region_rule),
+    TEST(ip_rules),
+    TEST(burst_is_blocked),
+    TEST(allow_list_and_monitor_pass_it),
+    TEST(spend_cap_refuses),
+};
+
+int main(void)
+{
+	if (!mkdtemp(dir))
+		return 1;
+	int rc = harness_run("abuse", tests, sizeof tests / sizeof tests[0]);
+	otp_store_close(st);
+	otp_engine_deinit(&eng);
+	otp_config_deinit(&cfg);
+	char cmd[64];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		rc = 1;
+	return rc;
+}
