@@ -161,7 +161,8 @@ endif
 
 EXTRA_ENV = OTPD_EXTRA_SUITES='$(EXTRA_SUITES)' OTPD_TSAN_TESTS='$(TSAN_TESTS)'
 test: deps-test
-	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BUILD)/bench/seed
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BUILD)/bench/seed \
+	    $(BUILD)/bench/abuse-sim
 	@$(MAKE) --no-print-directory extra-bins
 	@$(EXTRA_ENV) scripts/run-tests $(BUILD) $(PYTHON)
 # only the sanitizer and fuzz suites
@@ -169,7 +170,7 @@ test-extra: deps-test
 	@$(MAKE) --no-print-directory extra-bins
 	@$(EXTRA_ENV) scripts/run-tests $(BUILD) $(PYTHON) extra
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(BUILD)/bench/abuse-sim
 	@scripts/run-tests $(BUILD) $(PYTHON) unit
 
 http: all
@@ -180,7 +181,8 @@ fault: all
 
 bench:
 	@scripts/deps bench
-	@$(MAKE) --no-print-directory all $(BUILD)/bench/seed
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/seed \
+	    $(BUILD)/bench/abuse-sim
 	@bench/run --build $(BUILD)
 
 docs: all

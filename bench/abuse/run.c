@@ -12,12 +12,14 @@
  * proof of work, abuse/pow.h) and sent again with the solution, by users
  * and attackers alike: its cost is the CPU, counted, not a refusal.
  *
- * The warm-up writes 14 days of legit history as signals, one
- * otp_store_signal_add per hour with the sends and verified codes of each
- * region and prefix that hour (and of "a:", all), rather than a
- * million engine calls: what the rules read of history is exactly those
- * counters. Per-IP history is not warmed up (its windows are 24 h; the
- * scenario's first day fills them).
+ * The warm-up writes 14 days of legit history as signals: the sends and
+ * verified codes of each region and prefix (and of "a:", all) added with
+ * otp_store_signal_add, one call per simulated hour for the day before
+ * T0 (the hour and 24 h windows) and one per day before that (what is left
+ * of those days at T0 is their UTC-day buckets, the 14-day max), rather
+ * than a million engine calls: what the rules read of history is exactly
+ * those counters. Per-IP history is not warmed up (its windows are 24 h;
+ * the scenario's first day fills them).
  *
  * Nothing sleeps: `now` is the event's time.
  */
@@ -392,10 +394,11 @@ static int add_one(struct ctx *c, struct otp_signal_add *adds, size_t *n,
 	return *n == cap ? add_batch(c, adds, n) : 0;
 }
 
-/* The 14 days before T0, hour by hour: each country's sends as its
- * share of the usual users (a day's volume varies by up to 15 %), spread
- * over its prefixes by the same Zipf the users follow, each verified
- * with the users' overall conversion. */
+/* The 14 days before T0: each country's sends, hour by hour, as its
+ * share of the usual users on its daily curve (a day's volume varies by
+ * up to 15 %), spread over its prefixes by the same Zipf the users
+ * follow, each verified with the users' overall conversion. Written per
+ * hour for the last day, per day before it. */
 static int warm_up(struct ctx *c, const struct sim_legit *l, double scale,
 		   uint64_t seed)
 {
@@ -416,8 +419,12 @@ static int warm_up(struct ctx *c, const struct sim_legit *l, double scale,
 	sim_rng_seed(&r, seed, 7);
 	for (int d = -SIM_WARMUP_DAYS; d < 0 && rc == 0; d++) {
 		double day_factor = 0.85 + 0.3 * sim_rng_unit(&r);
+		/* the day before T0 hour by hour (the rules' hour and 24 h
+		 * windows); the older days as a whole (only their UTC-day
+		 * buckets are left at T0) */
+		bool hourly = d == -1;
+		memset(&hc, 0, sizeof hc);
 		for (int h = 0; h < 24 && rc == 0; h++) {
-			memset(&hc, 0, sizeof hc);
 			for (int ci = 0; ci < w->ncountries; ci++) {
 				const struct sim_country *cc = w->pool[ci].c;
 				double mean = per_day * day_factor *
@@ -439,6 +446,8 @@ static int warm_up(struct ctx *c, const struct sim_legit *l, double scale,
 					hc.all[1] += v;
 				}
 			}
+			if (!hourly && h < 23)
+				continue;
 			c->now = SIM_T0_MS + d * SIM_DAY_MS + h * SIM_HOUR_MS +
 				 30 * 60000;
 			for (int ci = 0; ci < w->ncountries && rc == 0; ci++) {
@@ -457,6 +466,7 @@ static int warm_up(struct ctx *c, const struct sim_legit *l, double scale,
 				rc = add_one(c, adds, &n, CAP, "a:", hc.all);
 			if (rc == 0)
 				rc = add_batch(c, adds, &n);
+			memset(&hc, 0, sizeof hc);
 		}
 	}
 	return rc;

@@ -194,6 +194,8 @@ static void start(const struct sim_world *w, const struct sim_opts *o,
 		struct sim_result r;
 		int rc = sim_run(w, o, j->scenario, j->rules, j->store,
 				 j->slot + 1, j->seed, &r);
+		if (getenv("ABUSE_SIM_DEBUG")) /* this run's decisions */
+			otp_abuse_metrics_write(stderr);
 		if (rc < 0 && !r.error)
 			r.error = -1;
 		ssize_t n = write(p[1], &r, sizeof r);
