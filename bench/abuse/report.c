@@ -226,15 +226,25 @@ static double ylog(double v, double top)
 	return log10(1 + v) / log10(1 + top);
 }
 
-static void polyline(FILE *f, const double *cum, double top, int x0, int y0,
-		     const char *style)
+/* A panel's window, in minutes from T0: the attack and some time after
+ * it (all 48 hours for one that lasts them). */
+static void window(const struct sim_scenario *s, int *lo, int *hi)
+{
+	int start = s->start_h * 60, dur = (int)(s->dur_ms / 60000);
+	int after = dur / 4 > 30 ? dur / 4 : 30;
+	*lo = start - 10 > 0 ? start - 10 : 0;
+	*hi = start + dur + after < SIM_BUCKETS ? start + dur + after
+						: SIM_BUCKETS;
+}
+
+static void polyline(FILE *f, const double *cum, double top, int lo, int hi,
+		     int x0, int y0, const char *style)
 {
 	int w = PANEL_W - PAD_L - PAD_R, h = PANEL_H - PAD_T - PAD_B;
 	fprintf(f, "<polyline fill=\"none\" %s points=\"", style);
-	fprintf(f, "%d,%d ", x0 + PAD_L, y0 + PAD_T + h);
-	for (int b = 0; b < SIM_BUCKETS; b++)
+	for (int b = lo; b < hi; b++)
 		fprintf(f, "%.1f,%.1f ",
-			x0 + PAD_L + (double)(b + 1) * w / SIM_BUCKETS,
+			x0 + PAD_L + (double)(b + 1 - lo) * w / (hi - lo),
 			y0 + PAD_T + h - ylog(cum[b], top) * h);
 	fprintf(f, "\"/>\n");
 }
@@ -242,10 +252,12 @@ static void polyline(FILE *f, const double *cum, double top, int x0, int y0,
 static void panel(FILE *f, const struct sim_report *rep, int sc, int store,
 		  int x0, int y0)
 {
-	struct agg o, a;
-	int w = PANEL_W - PAD_L - PAD_R, h = PANEL_H - PAD_T - PAD_B;
+	static struct agg o, a;
+	const struct sim_scenario *s = &sim_scenarios[sc];
+	int w = PANEL_W - PAD_L - PAD_R, h = PANEL_H - PAD_T - PAD_B, lo, hi;
 	aggregate(rep, sc, SIM_R_OTPD, store, &o);
 	aggregate(rep, sc, SIM_R_AUTHGEAR, store, &a);
+	window(s, &lo, &hi);
 	double top = 10;
 	while (top < o.tried_cum[SIM_BUCKETS - 1] ||
 	       top < a.tried_cum[SIM_BUCKETS - 1])
@@ -253,11 +265,15 @@ static void panel(FILE *f, const struct sim_report *rep, int sc, int store,
 	fprintf(f,
 		"<text x=\"%d\" y=\"%d\" font-size=\"14\" "
 		"font-weight=\"bold\">%s</text>\n",
-		x0 + PAD_L, y0 + 20, sim_scenarios[sc].label);
+		x0 + PAD_L, y0 + 20, s->label);
 	fprintf(f,
 		"<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
 		"fill=\"none\" stroke=\"#999\"/>\n",
 		x0 + PAD_L, y0 + PAD_T, w, h);
+	fprintf(f,
+		"<text x=\"%d\" y=\"%d\" font-size=\"11\" "
+		"text-anchor=\"end\">0</text>\n",
+		x0 + PAD_L - 5, y0 + PAD_T + h + 4);
 	for (double v = 1; v <= top; v *= 10) {
 		double y = y0 + PAD_T + h - ylog(v, top) * h;
 		fprintf(f,
@@ -267,26 +283,42 @@ static void panel(FILE *f, const struct sim_report *rep, int sc, int store,
 			x0 + PAD_L, x0 + PAD_L + w, y, y, x0 + PAD_L - 5, y + 4,
 			v);
 	}
-	for (int hr = 0; hr <= SIM_HOURS; hr += 6) {
-		double x = x0 + PAD_L + (double)hr * w / SIM_HOURS;
+	/* x: minutes from the attack's start, or hours for a long one */
+	bool hours = hi - lo > 12 * 60;
+	int unit = hours ? 60 : 1, span = (hi - lo) / unit, step = 1;
+	static const int steps[] = {1, 2, 5, 10, 15, 30, 60, 120, 6 * 60};
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+		if (span / steps[i] <= 8) {
+			step = steps[i];
+			break;
+		}
+	int origin = s->start_h * 60;
+	for (int t = ((lo - origin) / unit / step) * step;
+	     t * unit + origin <= hi; t += step) {
+		int m = t * unit + origin;
+		if (m < lo)
+			continue;
+		double x = x0 + PAD_L + (double)(m - lo) * w / (hi - lo);
 		fprintf(f,
 			"<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" "
 			"stroke=\"#e4e4e4\"/>\n<text x=\"%.1f\" y=\"%d\" "
 			"font-size=\"11\" text-anchor=\"middle\">%d</text>\n",
 			x, x, y0 + PAD_T, y0 + PAD_T + h, x,
-			y0 + PAD_T + h + 14, hr);
+			y0 + PAD_T + h + 14, t);
 	}
 	fprintf(f,
 		"<text x=\"%d\" y=\"%d\" font-size=\"11\" "
-		"text-anchor=\"middle\">hours (simulated)</text>\n",
-		x0 + PAD_L + w / 2, y0 + PAD_T + h + 30);
-	polyline(f, o.tried_cum, top, x0, y0,
+		"text-anchor=\"middle\">%s from the attack's start "
+		"(simulated)</text>\n",
+		x0 + PAD_L + w / 2, y0 + PAD_T + h + 30,
+		hours ? "hours" : "minutes");
+	polyline(f, o.tried_cum, top, lo, hi, x0, y0,
 		 "stroke=\"#aaa\" stroke-width=\"1.5\" "
 		 "stroke-dasharray=\"2,3\"");
-	polyline(f, a.sent_cum, top, x0, y0,
+	polyline(f, a.sent_cum, top, lo, hi, x0, y0,
 		 "stroke=\"#d9731a\" stroke-width=\"2\" "
 		 "stroke-dasharray=\"6,3\"");
-	polyline(f, o.sent_cum, top, x0, y0,
+	polyline(f, o.sent_cum, top, lo, hi, x0, y0,
 		 "stroke=\"#1f5fbf\" stroke-width=\"2\"");
 }
 
@@ -308,8 +340,9 @@ static int chart(const struct sim_report *rep, const char *path)
 		"<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
 		"<text x=\"%d\" y=\"22\" font-size=\"16\" "
 		"font-weight=\"bold\">Attack SMS sent, cumulative (log scale; "
-		"%s, mean of %zu seeds)</text>\n",
-		width, height, PAD_L, sim_store_names[store], rep->nseeds);
+		"%s, mean of %zu seed%s)</text>\n",
+		width, height, PAD_L, sim_store_names[store], rep->nseeds,
+		rep->nseeds == 1 ? "" : "s");
 	for (int i = 0; i < np; i++)
 		panel(f, rep, panels[i], store, (i % 2) * PANEL_W,
 		      30 + (i / 2) * PANEL_H);

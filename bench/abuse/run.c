@@ -277,6 +277,30 @@ static int64_t price(struct ctx *c, int country)
 }
 
 /* -- legit users ---------------------------------------------------------- */
+
+/* ABUSE_SIM_DEBUG: what the prefix and region of a refused user read. */
+static void debug_refusal(struct ctx *c, const struct sim_user *u)
+{
+	const struct sim_pool *p = &c->w->pool[u->country];
+	char pk[OTP_SIGNAL_KEY_MAX], rk[OTP_SIGNAL_KEY_MAX];
+	snprintf(pk, sizeof pk, "p:%.*s", (int)(strlen(p->c->cc) + 4),
+		 u->phone);
+	snprintf(rk, sizeof rk, "r:%s", p->c->iso);
+	const char *keys[2] = {pk, rk};
+	struct otp_signal sig[2];
+	if (otp_store_signal_read(c->st, keys, 2, c->now, sig) < 0)
+		return;
+	for (int i = 0; i < 2; i++)
+		fprintf(stderr,
+			"refused at +%.2f h: %s sent %lld/%lld verified "
+			"%lld/%lld (hour/day), peak %lld\n",
+			(c->now - SIM_T0_MS) / 3.6e6, keys[i],
+			(long long)sig[i].w[OTP_SIG_SENT].hour,
+			(long long)sig[i].w[OTP_SIG_SENT].day,
+			(long long)sig[i].w[OTP_SIG_VERIFIED].hour,
+			(long long)sig[i].w[OTP_SIG_VERIFIED].day,
+			(long long)sig[i].w[OTP_SIG_VERIFIED].day_max);
+}
 static void legit_send(struct ctx *c, long i)
 {
 	struct sim_user *u = &c->t.users[i];
@@ -285,6 +309,7 @@ static void legit_send(struct ctx *c, long i)
 	c->r->lsends++;
 	int rc = send(c, u->phone, u->ip, u->token[0] ? u->token : NULL, &o,
 		      &c->r->lstepups, &c->legit_hashes);
+	u->last_rc = (int8_t)rc;
 	if (o.new_token[0])
 		memcpy(u->token, o.new_token, sizeof u->token);
 	if (rc == 0) {
@@ -302,9 +327,11 @@ static void legit_send(struct ctx *c, long i)
 			push(&c->q, c->now + u->d_verify2, EV_LVERIFY, i);
 		return;
 	}
-	if (is_fraud(rc) || rc == OTP_ESTEPUP)
+	if (is_fraud(rc) || rc == OTP_ESTEPUP) {
 		c->r->lrefused++;
-	else if (!is_limit(rc))
+		if (getenv("ABUSE_SIM_DEBUG"))
+			debug_refusal(c, u);
+	} else if (!is_limit(rc))
 		note_error(c, "legit send", rc);
 	/* a refused user tries once more, then gives up */
 	if (++u->refused == 1)
@@ -622,8 +649,19 @@ int sim_run(const struct sim_world *w, const struct sim_opts *o, int scenario,
 		}
 	}
 	out->users = c.t.nusers;
-	for (long i = 0; i < c.t.nusers; i++)
-		out->failed += !c.t.users[i].got_code;
+	for (long i = 0; i < c.t.nusers; i++) {
+		const struct sim_user *u = &c.t.users[i];
+		out->failed += !u->got_code;
+		if (!u->got_code && getenv("ABUSE_SIM_DEBUG"))
+			fprintf(
+			    stderr, "legit %s %s (%s): %s after %d sends\n",
+			    w->pool[u->country].c->iso, u->phone,
+			    u->ip >> 16 ==
+				    ((11u + (uint32_t)u->country) << 8 | 255)
+				? "nat"
+				: "own",
+			    otp_err_code(u->last_rc), u->sends);
+	}
 	rc = out->error ? -1 : 0;
 done:
 	otp_engine_deinit(&c.eng);

@@ -37,8 +37,8 @@
 #define SIM_DAY_MS	(24 * SIM_HOUR_MS)
 #define SIM_HOURS	48
 #define SIM_WARMUP_DAYS 14
-#define SIM_BUCKET_MS	(10 * 60000LL) /* the chart's resolution */
-#define SIM_BUCKETS	(SIM_HOURS * 6)
+#define SIM_BUCKET_MS	60000LL /* the chart's resolution */
+#define SIM_BUCKETS	(SIM_HOURS * 60)
 #define SIM_PREFIX_MAX	128 /* valid prefixes kept per country */
 #define SIM_COUNTRIES	40
 
@@ -154,6 +154,7 @@ struct sim_user {
 	char token[OTP_TOKEN_LEN + 1];
 	char code[OTP_CODE_MAX + 1];
 	uint8_t sends, refused;
+	int8_t last_rc; /* the last send's answer */
 	bool got_code, verified, retried;
 };
 
@@ -208,12 +209,12 @@ struct sim_result {
 	uint64_t seed;
 	/* attack */
 	long tried, sent, refused, limited, stepups;
-	long verified;		  /* codes the attacker verified (poisoned) */
-	int64_t cost;		  /* micro-units (abuse/lists.h) */
-	int64_t detect_ms;	  /* first refusal after its start; -1: none */
-	long pow_hashes;	  /* SHA-256 the attacker computed */
-	long series[SIM_BUCKETS]; /* attack SMS sent, per 10 minutes */
-	long tries[SIM_BUCKETS];  /* attack sends tried, per 10 minutes */
+	long verified;	   /* codes the attacker verified (poisoned) */
+	int64_t cost;	   /* micro-units (abuse/lists.h) */
+	int64_t detect_ms; /* first refusal after its start; -1: none */
+	long pow_hashes;   /* SHA-256 the attacker computed */
+	int32_t series[SIM_BUCKETS]; /* attack SMS sent, per minute */
+	int32_t tries[SIM_BUCKETS];  /* attack sends tried, per minute */
 	/* legit */
 	long users, failed, lsends, lsms, lrefused, lstepups, lverified;
 	int64_t lcost;

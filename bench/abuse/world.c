@@ -6,9 +6,10 @@
  * (the calling code plus the 3 digits --fraud-prefix-digits counts) are
  * found, not listed: every 3-digit start with one of the country's
  * leading digits is tried with random endings of the example's length, and
- * kept when most of them parse as a valid mobile (or fixed-line-or-mobile)
+ * kept when some of them parse as a valid mobile (or fixed-line-or-mobile)
  * through the same parse and type list the engine applies to a send
- * (core/phone.h, the default --sms-number-types). The United States, where
+ * (core/phone.h, the default --sms-number-types) and in the region the
+ * engine will see (otp_phone_region). The United States, where
  * the 3 digits are an area code shared by the whole +1 plan (Canada,
  * Jamaica, ...), is given US area codes instead. A phone is a prefix with a
  * random ending that parses; the engine sees the same number.
@@ -98,12 +99,19 @@ double sim_world_curve(const struct sim_country *c, int utc_hour)
 static const struct otp_phone_rules rules = {
     NULL, "mobile,fixed-line-or-mobile", NULL};
 
-/* "+<cc><digits>" as the engine would see it: 0 when valid. */
-static int check(const char *cc, const char *nat, char out[OTP_PHONE_MAX])
+/* "+<cc><digits>" as the engine would see it: 0 when it is a valid
+ * mobile of this country's region (not another region of its calling
+ * code: +44 7624 is the Isle of Man). */
+static int check(const struct sim_country *c, const char *nat,
+		 char out[OTP_PHONE_MAX])
 {
-	char in[32];
-	int n = snprintf(in, sizeof in, "+%s%s", cc, nat);
-	return otp_phone_parse(&rules, in, (size_t)n, out, NULL);
+	char in[32], region[3];
+	int n = snprintf(in, sizeof in, "+%s%s", c->cc, nat);
+	int rc = otp_phone_parse(&rules, in, (size_t)n, out, NULL);
+	if (rc < 0)
+		return rc;
+	otp_phone_region(out, region);
+	return strcmp(region, c->iso) == 0 ? 0 : OTP_EPHONE;
 }
 
 static void random_tail(struct sim_rng *r, char *p, int n)
@@ -113,18 +121,20 @@ static void random_tail(struct sim_rng *r, char *p, int n)
 	p[n] = '\0';
 }
 
-/* Most of a few random numbers under this prefix are valid mobiles. */
+/* A quarter of random numbers under this prefix are valid mobiles (2 of
+ * 8): a prefix whose next digit picks an area code (Argentina's 9 22x)
+ * holds valid ranges beside invalid ones; sim_world_phone finds them. */
 static bool prefix_ok(const struct sim_country *c, const char pfx[4],
 		      int nat_len, struct sim_rng *r)
 {
 	char nat[20], e164[OTP_PHONE_MAX];
 	int good = 0;
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 8 && good < 2; i++) {
 		memcpy(nat, pfx, 3);
 		random_tail(r, nat + 3, nat_len - 3);
-		good += check(c->cc, nat, e164) == 0;
+		good += check(c, nat, e164) == 0;
 	}
-	return good >= 3;
+	return good >= 2;
 }
 
 static void add_prefix(struct sim_pool *p, const char *pfx)
@@ -140,7 +150,7 @@ static int pool_init(struct sim_pool *p, const struct sim_country *c,
 	memset(p, 0, sizeof *p);
 	p->c = c;
 	p->nat_len = (int)strlen(c->example);
-	if (check(c->cc, c->example, e164) < 0) {
+	if (check(c, c->example, e164) < 0) {
 		fprintf(stderr,
 			"abuse-sim: %s example +%s%s is not a valid "
 			"mobile\n",
@@ -263,7 +273,7 @@ int sim_world_phone(const struct sim_world *w, int c, int prefix,
 	for (int i = 0; i < 64; i++) {
 		memcpy(nat, p->prefix[prefix], 3);
 		random_tail(r, nat + 3, p->nat_len - 3);
-		if (check(p->c->cc, nat, out) == 0)
+		if (check(p->c, nat, out) == 0)
 			return 0;
 	}
 	return -1;
