@@ -96,4 +96,11 @@ static inline int otp_err_limited(int err)
 	return otp_err_status(err) == 429;
 }
 
+/* Does err's answer carry a wait of the request's own (retry_after and
+ * Retry-After): a limit's refusal, or the spend cap? */
+static inline int otp_err_waits(int err)
+{
+	return otp_err_limited(err) || err == OTP_ESPEND;
+}
+
 #endif

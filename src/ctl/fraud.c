@@ -161,7 +161,8 @@ int otp_ctl_fraud_allow(const struct otp_ctl_env *e, json_t *args,
 
 /* The spend windows of "$:" and of every region: a region's key is
  * "$:" and its two letters (abuse/internal.h). */
-#define REGIONS (26 * 26)
+#define REGIONS	   (26 * 26)
+#define READ_BATCH 16 /* keys a read takes at once (Redis: one script) */
 
 static json_t *money(int64_t micro)
 {
@@ -192,8 +193,13 @@ int otp_ctl_spend(const struct otp_ctl_env *e, json_t *args, json_t **data,
 			 'A' + i / 26, 'A' + i % 26);
 		keys[i + 1] = names[i + 1];
 	}
-	int rc =
-	    otp_store_signal_read(e->store, keys, REGIONS + 1, e->now, sig);
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < REGIONS + 1; i += READ_BATCH) {
+		size_t n =
+		    REGIONS + 1 - i < READ_BATCH ? REGIONS + 1 - i : READ_BATCH;
+		rc = otp_store_signal_read(e->store, keys + i, n, e->now,
+					   sig + i);
+	}
 	if (rc < 0) {
 		free(sig), free(keys), free(names);
 		return otp_ctl_failed(rc, err, errlen);

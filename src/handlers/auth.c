@@ -57,7 +57,7 @@ int otp_login_send(struct otp_req *r, const char *phone, size_t len,
 	in.token = session_token(r, &in.token_len);
 	rc = otp_engine_send(app->engine, s, &in, out);
 	log_phone(r, out->phone);
-	if (otp_err_limited(rc) || rc == OTP_ESPEND)
+	if (otp_err_waits(rc))
 		r->retry_after_s = out->retry_after_s;
 	/* A session made before an upstream failed keeps its cookie, so that
 	 * the client's retry is recognised as the same send. */

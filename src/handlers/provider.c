@@ -57,7 +57,7 @@ int otp_h_otp_send(struct otp_req *r)
 	rc = otp_engine_api_send(otp_app()->engine, s, &in, &out);
 	if (out.phone[0])
 		otp_phone_mask(out.phone, r->log_phone);
-	if (otp_err_limited(rc) || rc == OTP_ESPEND)
+	if (otp_err_waits(rc))
 		r->retry_after_s = out.retry_after_s;
 	if (rc < 0)
 		return rc;

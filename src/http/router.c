@@ -84,8 +84,7 @@ static bool plain_error(const struct ctx *c, int err)
 	const struct otp_req *r = &c->r;
 	return -err > 0 && -err < OTP_ERR_COUNT_ &&
 	       !(r->route && r->route->render_error) && !r->log_field &&
-	       !(err == OTP_EUNKNOWN && c->unknown[0]) &&
-	       !otp_err_limited(err) && r->retry_after_s <= 0 &&
+	       !(err == OTP_EUNKNOWN && c->unknown[0]) && !otp_err_waits(err) &&
 	       !r->set_cookie[0] && !r->auth_phone[0] && !r->allow &&
 	       !r->cors_origin && !c->close && !r->nheaders;
 }
@@ -120,7 +119,7 @@ void otp_http_error_body(struct ctx *c, int err)
 	r->raw = NULL;
 	r->status = otp_err_status(err);
 	c->answer_err = err;
-	if (!otp_err_limited(err))
+	if (!otp_err_waits(err))
 		r->retry_after_s = r->status == 503 ? UNAVAIL_RETRY_S : 0;
 	if (plain_error(c, err)) {
 		c->plain = true;
@@ -135,7 +134,7 @@ void otp_http_error_body(struct ctx *c, int err)
 	    .field = r->log_field			    ? r->log_field
 		     : err == OTP_EUNKNOWN && c->unknown[0] ? c->unknown
 							    : NULL,
-	    .retry_after_s = otp_err_limited(err) ? r->retry_after_s : 0,
+	    .retry_after_s = otp_err_waits(err) ? r->retry_after_s : 0,
 	};
 	r->out = r->route && r->route->render_error ? r->route->render_error(&e)
 						    : default_error(&e);

@@ -36,6 +36,11 @@ const char *const otp_msg_state_names[OTP_MSG_STATES] = {
     [OTP_MSG_EXPIRED] = "expired",
 };
 
+const char *const otp_block_kind_names[OTP_BLOCK_KINDS] = {
+    [OTP_BLOCK_DENY] = "deny",
+    [OTP_BLOCK_ALLOW] = "allow",
+};
+
 #define NBACKENDS (sizeof backends / sizeof backends[0])
 
 const struct otp_store_ops *otp_store_backend(const char *url)

@@ -94,6 +94,11 @@ struct otp_block {
 	int strikes;	  /* times this key was blocked (its TTL grows) */
 	char rule[OTP_BLOCK_RULE_MAX]; /* the rule that set it, or "otpctl" */
 };
+/* The kinds' stable names ("deny", "allow"): what the backends store.
+ * Block keys, like signal keys, are stored as they are: the sealing
+ * decorator (engine/sealed.c) forwards them, so an "e:" allow row holds its
+ * whole number in clear, as the operator's allow list does. */
+extern const char *const otp_block_kind_names[OTP_BLOCK_KINDS];
 
 /* A new code, as the engine made it. */
 struct otp_code_new {

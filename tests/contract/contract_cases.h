@@ -123,7 +123,19 @@ struct otp_store *ct_open_claimed_each(struct otp_code_new *c,
 	X(ct_session_revoke_phone) \
 	X(ct_apikeys) \
 	X(ct_apikey_replace) \
-	X(ct_phones_reseal)
+	X(ct_phones_reseal) \
+	X(ct_signal_hour) \
+	X(ct_signal_day) \
+	X(ct_signal_day_max) \
+	X(ct_signal_zero) \
+	X(ct_signal_set) \
+	X(ct_signal_set_max) \
+	X(ct_signal_issue) \
+	X(ct_signal_verify_credit) \
+	X(ct_signal_purge) \
+	X(ct_blocks) \
+	X(ct_blocks_fields) \
+	X(ct_blocks_purge)
 
 #define CONTRACT_RACES(X) \
 	X(ct_race_verify) \

@@ -38,8 +38,13 @@ int ct_issue_full(struct otp_store *s, const struct otp_code_new *c,
 	/* Bodies are opaque bytes: NUL and 0xff included on purpose. */
 	unsigned char body[40] = {0, 1, 0xff};
 	memcpy(body + 3, c->id, OTP_ID_LEN);
-	struct otp_issue in = {*c,   body, sizeof body, bind, idem,
-			       NULL, 0,	   NULL,	0};
+	struct otp_issue in = {
+	    .code = *c,
+	    .body = body,
+	    .body_len = sizeof body,
+	    .bind = bind,
+	    .idem = idem,
+	};
 	struct otp_issue_out o;
 	return otp_store_code_issue(s, &in, now, out ? out : &o);
 }

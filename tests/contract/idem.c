@@ -72,8 +72,14 @@ void ct_issue_limits(void)
 	struct otp_idem k = ct_make_idem(CT_IDEM_A, CT_T0 + CT_DAY);
 	struct otp_code_new c1 = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
 	unsigned char body[8] = {1};
-	struct otp_issue in = {c1,  body, sizeof body, NULL, &k,
-			       lim, 2,	  NULL,	       0};
+	struct otp_issue in = {
+	    .code = c1,
+	    .body = body,
+	    .body_len = sizeof body,
+	    .idem = &k,
+	    .limits = lim,
+	    .nlimits = 2,
+	};
 	struct otp_issue_out o;
 	CHECK_INT(otp_store_code_issue(s, &in, CT_T0, &o), 0);
 	/* the replay passes although the cooldown would refuse */

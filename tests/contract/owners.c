@@ -79,15 +79,13 @@ void ct_issue_which_limit(void)
 				   {"ph:" CT_P1, {720000, 1}},
 				   {"pi:" CT_P1, {0, 1}}};
 	unsigned char body[8] = {1};
-	struct otp_issue in = {ct_make_code(1, CT_P1, CT_T0 + CT_TTL),
-			       body,
-			       sizeof body,
-			       NULL,
-			       NULL,
-			       lim,
-			       3,
-			       NULL,
-			       0};
+	struct otp_issue in = {
+	    .code = ct_make_code(1, CT_P1, CT_T0 + CT_TTL),
+	    .body = body,
+	    .body_len = sizeof body,
+	    .limits = lim,
+	    .nlimits = 3,
+	};
 	struct otp_issue_out o;
 	CHECK_INT(otp_store_code_issue(s, &in, CT_T0, &o), 0);
 	in.code = ct_make_code(2, CT_P1, CT_T0 + CT_TTL);

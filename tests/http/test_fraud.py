@@ -11,6 +11,7 @@ here turns them on with --fraud."""
 import json
 import re
 import subprocess
+import time
 
 import pytest
 import requests
@@ -43,6 +44,16 @@ class Node:
         p = self.ctl(*args)
         assert p.returncode == 0, (args, p.stdout, p.stderr)
         return json.loads(p.stdout)
+
+    def wait_sms(self, n, timeout=10):
+        """The sink's messages once it holds n (delivery is asynchronous);
+        a settle pause after, so that one too many would show."""
+        deadline = time.monotonic() + timeout
+        while len(self.srv.sms_messages()) < n:
+            assert time.monotonic() < deadline, self.srv.sms_messages()
+            time.sleep(0.02)
+        time.sleep(0.3)
+        return self.srv.sms_messages()
 
     def metrics(self):
         return requests.get(f"http://{self.admin}/metrics", timeout=5).text
@@ -98,7 +109,7 @@ def test_a_burst_is_blocked_and_nothing_is_sent(node):
         r.headers
     assert r.json()["retry_after"] == int(r.headers["Retry-After"])
     # only the three that went reached the gateway
-    sent = {m["to"] for m in n.srv.sms_messages()}
+    sent = {m["to"] for m in n.wait_sms(3)}
     assert sent == set(phones[:3]), sent
     # the provider API meets the same block, in its envelope
     r = requests.post(n.srv.url("/otp/send"), headers={"X-API-Key": KEY},
@@ -173,7 +184,7 @@ def test_monitor_mode_only_counts(node):
     n = node("--fraud", "monitor")
     codes = [r.status_code for r in n.send_all(burst_phones(8))]
     assert codes == [200] * 8, codes
-    assert len(n.srv.sms_messages()) == 8
+    assert len(n.wait_sms(8)) == 8
     text = n.metrics()
     # sends 4 to 8 each saw three or more unverified before them
     assert decisions(text, rule="prefix_conversion", action="block",
@@ -196,7 +207,7 @@ def test_the_spend_cap_answers_503_and_otpctl_shows_the_spend(node, tmp_path):
     assert_error(r, 503, "spend_limit")
     assert 0 < int(r.headers["Retry-After"]) <= 3600
     assert r.json()["retry_after"] == int(r.headers["Retry-After"])
-    assert len(n.srv.sms_messages()) == 2  # nothing sent, nothing charged
+    assert len(n.wait_sms(2)) == 2  # nothing sent, nothing charged
     # another region has its own room under the cap in all
     assert n.srv.send(n.srv.browser(), "+447400123456").status_code == 200
     # the provider API too

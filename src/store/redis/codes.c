@@ -1,6 +1,7 @@
 /* codes.c - the Redis store's code operations: issue (with its message,
- * idempotency key, session binding and limits, one script), get (a status
- * read, one round trip) and verify (with session rotation, one script).
+ * idempotency key, session binding, limits and signals, one script), get
+ * (a status read, one round trip) and verify (with session rotation and
+ * the accepted code's credit, one script).
  * Not here: the scripts' text (scripts.c), the TTL and attempt policy
  * (the engine), the limits on their own (limits.c).
  */
@@ -12,7 +13,8 @@ int otp_redis_code_issue(struct otp_store *s, const struct otp_issue *in,
 	struct rd *r = cast(s);
 	const struct otp_code_new *c = &in->code;
 	memset(out, 0, sizeof *out);
-	if (in->nlimits > OTP_REDIS_LIMITS_MAX)
+	if (in->nlimits > OTP_REDIS_LIMITS_MAX ||
+	    in->nsignals > OTP_REDIS_SIGNALS_MAX)
 		return OTP_EINTERNAL;
 	struct otp_redis_args a;
 	args_init(&a);
@@ -32,6 +34,8 @@ int otp_redis_code_issue(struct otp_store *s, const struct otp_issue *in,
 	for (size_t i = 0; i < in->nlimits; i++)
 		add_fmt(&a, "otp:{l:%.*s}", OTP_LIMIT_KEY_MAX - 1,
 			in->limits[i].key);
+	for (size_t i = 0; i < in->nsignals; i++)
+		key_signal(&a, in->signals[i].key);
 	add_int(&a, now);
 	add_str(&a, c->id, OTP_ID_LEN + 1);
 	add_str(&a, c->phone, OTP_SEALED_PHONE_MAX);
@@ -45,13 +49,19 @@ int otp_redis_code_issue(struct otp_store *s, const struct otp_issue *in,
 	add_str(&a, in->bind ? "1" : "0", 2);
 	add_int(&a, in->bind ? in->bind->expires_ms : 0);
 	add_str(&a, c->owner, OTP_OWNER_MAX);
+	add_str(&a, c->credit, OTP_CREDIT_MAX);
+	add_int(&a, (int64_t)in->nlimits);
+	add_signal_time(&a, now);
 	for (size_t i = 0; i < in->nlimits; i++) {
 		add_int(&a, in->limits[i].rate.interval_ms);
 		add_int(&a, in->limits[i].rate.burst);
 	}
+	for (size_t i = 0; i < in->nsignals; i++)
+		add_signal(&a, &in->signals[i]);
 
 	redisReply *rep;
-	int rc = run(r, OTP_RS_ISSUE, 5 + (int)in->nlimits, &a, &rep);
+	int rc = run(r, OTP_RS_ISSUE,
+		     5 + (int)in->nlimits + 2 * (int)in->nsignals, &a, &rep);
 	if (rc)
 		return rc;
 	if (said(rep, "limited")) {
@@ -158,6 +168,7 @@ int otp_redis_code_verify(struct otp_store *s, const struct otp_verify_in *in,
 		add_bin(&a, in->mac_prev, OTP_MAC_LEN);
 	else
 		add_bin(&a, "", 0);
+	add_signal_time(&a, now);
 
 	redisReply *rep;
 	int rc = run(r, OTP_RS_VERIFY, in->rotate ? 3 : 1, &a, &rep);

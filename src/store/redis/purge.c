@@ -1,8 +1,9 @@
 /* purge.c - the Redis store's purge: deletes, on the caller's clock,
  * codes, sessions, idempotency keys and limits found by SCAN, then
- * messages by the outbox's expiry index. Not here: Redis's own expiry
- * (each key's TTL, set by the scripts in scripts.c), when purge runs
- * (main.c).
+ * messages by the outbox's expiry index, then the signals' old buckets
+ * and members (signals.c) and the blocks ended 30 days ago (blocks.c).
+ * Not here: Redis's own expiry (each key's TTL, set by the scripts in
+ * scripts.c), when purge runs (main.c).
  */
 #include "store/redis/redis.h"
 
@@ -58,6 +59,10 @@ int otp_redis_purge(struct otp_store *s, int64_t now, long *removed)
 		if (seen < PURGE_BATCH_N)
 			break;
 	}
-	*removed = count;
-	return 0;
+	rc = otp_redis_signals_purge(r, now, &count);
+	if (rc == 0)
+		rc = otp_redis_blocks_purge(r, now, &count);
+	if (rc == 0)
+		*removed = count;
+	return rc;
 }

@@ -22,6 +22,7 @@
 #include "core/err.h"
 #include "core/utf8.h"
 #include "store/redis/conn.h"
+#include "store/signal_window.h"
 #include "store/store.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -110,6 +111,31 @@ static inline void key_msg(struct otp_redis_args *a, int64_t id)
 static inline void key_apikey(struct otp_redis_args *a, const char *id)
 {
 	add_fmt(a, "otp:{keys}:k:%.*s", OTP_KEY_ID_LEN, id);
+}
+
+/* A signal key's two keys: its buckets' hash and its set's zset, one
+ * hash tag. */
+static inline void key_signal(struct otp_redis_args *a, const char *key)
+{
+	add_fmt(a, "otp:{g:%.*s}", OTP_SIGNAL_KEY_MAX - 1, key);
+	add_fmt(a, "otp:{g:%.*s}:m", OTP_SIGNAL_KEY_MAX - 1, key);
+}
+
+/* The hour and the day of now (store/signal_window.h): a script that
+ * adds to signals takes them, computing no time of its own. */
+static inline void add_signal_time(struct otp_redis_args *a, int64_t now)
+{
+	add_int(a, otp_sig_hour(now));
+	add_int(a, otp_sig_day(now));
+}
+
+/* An add's arguments after its keys: sent, verified, member. */
+static inline void add_signal(struct otp_redis_args *a,
+			      const struct otp_signal_add *s)
+{
+	add_int(a, s->n[OTP_SIG_SENT]);
+	add_int(a, s->n[OTP_SIG_VERIFIED]);
+	add_str(a, s->member, OTP_SIGNAL_MEMBER_MAX);
 }
 
 /* An error text cut to OTP_ERROR_TEXT_MAX - 1 bytes, never inside a UTF-8
@@ -220,6 +246,16 @@ int otp_redis_scan(struct rd *r, const char *pattern, const char *count,
 int otp_redis_eval_batch(struct rd *r, enum otp_redis_script sc,
 			 const redisReply *keys, const char *arg,
 			 int64_t *count);
+/* The same with nargs ARGV (NUL-terminated texts). */
+int otp_redis_eval_batch_args(struct rd *r, enum otp_redis_script sc,
+			      const redisReply *keys, const char *const *args,
+			      size_t nargs, int64_t *count);
+
+/* purge's passes over the signal keys (signals.c) and the ended blocks
+ * (blocks.c), on the caller's clock: 0 or an error, adding what they
+ * removed to *count. */
+int otp_redis_signals_purge(struct rd *r, int64_t now, long *count);
+int otp_redis_blocks_purge(struct rd *r, int64_t now, long *count);
 
 /* ---- the operations, one file per domain ---- */
 

@@ -5,7 +5,13 @@
  */
 #include "store/redis/scripts.h"
 
-#define OB OTP_REDIS_OUTBOX
+#include "store/signal_window.h"
+#include "store/store.h"
+
+#define OB	OTP_REDIS_OUTBOX
+#define BL	OTP_REDIS_BLOCKS
+#define STR_(x) #x
+#define STR(x)	STR_(x)
 
 /* clang-format off */
 
@@ -94,12 +100,64 @@
 	"  redis.call('HSET', k, 'p', phone, 'a', s(now), 'e', s(exp),\n"      \
 	"    'pi', '', 'pp', '', 'n', '0')\n"                                  \
 	"  keep(k, exp, now)\n"                                                \
+	"end\n"                                                                \
+	SIGNALS
+
+/* The signals (store.c has their keys): a key's hash holds h<hour>:<c>
+ * and d<day>:<c> (c 0: sent, 1: verified), its set a zset of member ->
+ * ms last seen. sig_trim drops the hash's buckets before hour hk and day
+ * dk (and any field not of that shape), answering how many. sig_add adds
+ * n0, n1 at hour h and day d (decimal text, the caller's arithmetic) and
+ * sees member m at now; the first add of an hour trims the hash, so it
+ * never holds more than the kept buckets and those of one hour, and it
+ * lives 15 days after its last add. A set takes no new member while it
+ * holds SIG_SET live ones (seen after now - 24 h). */
+#define SIGNALS                                                                \
+	"local SIG_HOURS, SIG_DAYS = " STR(OTP_SIG_HOURS_KEPT) ", "             \
+	    STR(OTP_SIG_DAYS_KEPT) "\n"                                        \
+	"local SIG_SET, SIG_KEY = " STR(OTP_SIGNAL_SET_MAX) ", "                \
+	    STR(OTP_SIGNAL_KEY_MAX) "\n"                                       \
+	"local function sig_trim(k, hk, dk)\n"                                 \
+	"  local gone = 0\n"                                                   \
+	"  for _, f in ipairs(redis.call('HKEYS', k)) do\n"                    \
+	"    local kind, i = string.match(f, '^([hd])(%-?%d+):[01]$')\n"       \
+	"    i = n(i)\n"                                                       \
+	"    if not i or (kind == 'h' and i < hk) or\n"                        \
+	"        (kind == 'd' and i < dk) then\n"                              \
+	"      gone = gone + redis.call('HDEL', k, f)\n"                       \
+	"    end\n"                                                            \
+	"  end\n"                                                              \
+	"  return gone\n"                                                      \
+	"end\n"                                                                \
+	"local function sig_add(k, z, n0, n1, m, now, h, d)\n"                 \
+	"  if n(n0) ~= 0 or n(n1) ~= 0 then\n"                                 \
+	"    local hf, df = 'h' .. h .. ':', 'd' .. d .. ':'\n"                \
+	"    if redis.call('HEXISTS', k, hf .. '0') == 0 then\n"               \
+	"      sig_trim(k, n(h) - (SIG_HOURS - 1), n(d) - (SIG_DAYS - 1))\n"   \
+	"    end\n"                                                            \
+	"    redis.call('HINCRBY', k, hf .. '0', n0)\n"                        \
+	"    redis.call('HINCRBY', k, hf .. '1', n1)\n"                        \
+	"    redis.call('HINCRBY', k, df .. '0', n0)\n"                        \
+	"    redis.call('HINCRBY', k, df .. '1', n1)\n"                        \
+	"    redis.call('PEXPIRE', k, s(SIG_DAYS * DAY + SLACK))\n"            \
+	"  end\n"                                                              \
+	"  if m ~= '' then\n"                                                  \
+	"    local cut = s(now - DAY)\n"                                       \
+	"    redis.call('ZREMRANGEBYSCORE', z, '-inf', cut)\n"                 \
+	"    if redis.call('ZSCORE', z, m) or\n"                               \
+	"        redis.call('ZCOUNT', z, '(' .. cut, '+inf') < SIG_SET then\n" \
+	"      redis.call('ZADD', z, s(now), m)\n"                             \
+	"    end\n"                                                            \
+	"    redis.call('PEXPIRE', z, s(DAY + SLACK))\n"                       \
+	"  end\n"                                                              \
 	"end\n"
 
 /* KEYS: code, phone and owner (its latest code), outbox due, idem (or
- * code), session (or code), then the limits. ARGV: now, id, phone, mac,
- * attempts, expires, body, has idem, idem expires, has bind, bind expires,
- * owner, then interval and burst per limit.
+ * code), session (or code), then the limits, then the hash and set of each
+ * signal add. ARGV: now, id, phone, mac, attempts, expires, body, has idem,
+ * idem expires, has bind, bind expires, owner, credit, the number of
+ * limits, the hour and day of now, then interval and burst per limit, then
+ * sent, verified and member per signal add.
  * Everything is checked before the first write (a script that fails
  * half-way keeps its writes): the idempotency key (a replay takes no
  * token), the id, the limits. */
@@ -114,7 +172,8 @@ static const char s_issue[] =
     "  end\n"
     "end\n"
     "if redis.call('EXISTS', KEYS[1]) == 1 then return {'duplicate'} end\n"
-    "local w, wait, which = gcra(5, #KEYS - 5, 12, now)\n"
+    "local nl = n(ARGV[14])\n"
+    "local w, wait, which = gcra(5, nl, 16, now)\n"
     "if not w then return {'limited', wait, which} end\n"
     "gcra_put(w, now)\n"
     /* At most one code of a phone and owner is pending: the latest. */
@@ -127,7 +186,8 @@ static const char s_issue[] =
     "end\n"
     "local till = exp + DAY\n"
     "redis.call('HSET', KEYS[1], 'p', phone, 'm', ARGV[4], 'l', ARGV[5],\n"
-    "  's', 'pending', 'c', s(now), 'e', s(exp), 'o', ARGV[12])\n"
+    "  's', 'pending', 'c', s(now), 'e', s(exp), 'o', ARGV[12],\n"
+    "  'cr', ARGV[13])\n"
     "keep(KEYS[1], till, now)\n"
     "redis.call('SET', KEYS[2], id)\n"
     "keep(KEYS[2], till, now)\n"
@@ -157,12 +217,21 @@ static const char s_issue[] =
     "if ARGV[10] == '1' then\n"
     "  bind(KEYS[5], now, n(ARGV[11]), true, id, phone, 0)\n"
     "end\n"
+    "local k0, a0 = 5 + nl, 16 + 2 * nl\n"
+    "for i = 1, (#KEYS - k0) / 2 do\n"
+    "  local a = a0 + 3 * (i - 1)\n"
+    "  sig_add(KEYS[k0 + 2 * i - 1], KEYS[k0 + 2 * i], ARGV[a + 1],\n"
+    "    ARGV[a + 2], ARGV[a + 3], now, ARGV[15], ARGV[16])\n"
+    "end\n"
     "return {'ok', id, exp}\n";
 
 /* KEYS: code [, old session, new session]. ARGV: now, mac, expected phone,
  * rotate, session expires, expected owner ('' : any; a
  * code of another owner is not found, and nothing is counted), the MAC
- * under the previous secret ('' : none; either MAC is right).
+ * under the previous secret ('' : none; either MAC is right), the hour and
+ * day of now. An accepted code credits each key of its credit (a
+ * space-separated list; a key too long to be one is skipped) with one
+ * verified: those keys are made here, outside KEYS (store.c: slots).
  * Constant time: the MACs are compared here with a loop over all 32 bytes
  * that ORs together the XOR of each pair and never stops early, so the time
  * does not depend on where they differ (Lua's == would stop at the first
@@ -173,7 +242,8 @@ static const char s_issue[] =
 static const char s_verify[] =
     PRELUDE
     "local now = n(ARGV[1])\n"
-    "local f = redis.call('HMGET', KEYS[1], 'p', 'm', 'l', 's', 'e', 'o')\n"
+    "local f = redis.call('HMGET', KEYS[1], 'p', 'm', 'l', 's', 'e', 'o',\n"
+    "  'cr')\n"
     "if not f[1] then return {'notfound', 0, ''} end\n"
     "local o = f[6] or ''\n"
     "if o ~= '' and ARGV[6] ~= '' and o ~= ARGV[6] then\n"
@@ -201,6 +271,12 @@ static const char s_verify[] =
     "  if ARGV[4] == '1' then\n"
     "    redis.call('DEL', KEYS[2])\n"
     "    login(KEYS[3], phone, now, n(ARGV[5]))\n"
+    "  end\n"
+    "  for key in string.gmatch(f[7] or '', '[^ ]+') do\n"
+    "    if #key < SIG_KEY then\n"
+    "      sig_add('otp:{g:' .. key .. '}', '', '0', '1', '', now, ARGV[8],\n"
+    "        ARGV[9])\n"
+    "    end\n"
     "  end\n"
     "  return {'ok', left, phone}\n"
     "end\n"
@@ -506,6 +582,106 @@ static const char s_reseal_write[] =
     "end\n"
     "return {'ok', done}\n";
 
+/* KEYS: the hash and set of each add. ARGV: now, its hour and day, then
+ * sent, verified and member per add. */
+static const char s_signal_add[] =
+    PRELUDE
+    "local now = n(ARGV[1])\n"
+    "for i = 1, #KEYS / 2 do\n"
+    "  local a = 3 + 3 * (i - 1)\n"
+    "  sig_add(KEYS[2 * i - 1], KEYS[2 * i], ARGV[a + 1], ARGV[a + 2],\n"
+    "    ARGV[a + 3], now, ARGV[2], ARGV[3])\n"
+    "end\n"
+    "return {'ok'}\n";
+
+/* KEYS: the hash and set of each key. ARGV: seen after (now - 24 h).
+ * Answers each key's buckets as HGETALL does and its live members'
+ * count: the caller folds them (signal_window.h). */
+static const char s_signal_read[] =
+    "local out = {'ok'}\n"
+    "for i = 1, #KEYS, 2 do\n"
+    "  out[#out + 1] = redis.call('HGETALL', KEYS[i])\n"
+    "  out[#out + 1] = redis.call('ZCOUNT', KEYS[i + 1], '(' .. ARGV[1],\n"
+    "    '+inf')\n"
+    "end\n"
+    "return out\n";
+
+/* KEYS: signal hashes and sets found by SCAN. ARGV: the oldest hour and
+ * day kept, the newest seen time dropped. Answers {'ok', buckets and
+ * members dropped}. A key of another type is left alone. */
+static const char s_purge_signals[] =
+    PRELUDE
+    "local gone = 0\n"
+    "for _, k in ipairs(KEYS) do\n"
+    "  local t = redis.call('TYPE', k).ok\n"
+    "  if t == 'hash' then\n"
+    "    gone = gone + sig_trim(k, n(ARGV[1]), n(ARGV[2]))\n"
+    "  elseif t == 'zset' then\n"
+    "    gone = gone + redis.call('ZREMRANGEBYSCORE', k, '-inf', ARGV[3])\n"
+    "  end\n"
+    "end\n"
+    "return {'ok', gone}\n";
+
+/* The blocks: BL "b:<key>" a hash per row (kind, created, until, strikes,
+ * rule), BL "new" the keys by created (for listing), BL "end" those with
+ * an end by until_ms (for purge). */
+/* KEYS: the row, new, end. ARGV: key, kind, created, until, strikes,
+ * rule. */
+static const char s_block_put[] =
+    "redis.call('DEL', KEYS[1])\n"
+    "redis.call('HSET', KEYS[1], 'k', ARGV[2], 'c', ARGV[3], 'u', ARGV[4],\n"
+    "  'n', ARGV[5], 'r', ARGV[6])\n"
+    "redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])\n"
+    "if ARGV[4] == '0' then redis.call('ZREM', KEYS[3], ARGV[1])\n"
+    "else redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1]) end\n"
+    "return {'ok'}\n";
+
+/* KEYS: rows. Answers {'ok', i, kind, created, until, strikes, rule, ...}
+ * for each row there is, i its place in KEYS (from 0). */
+static const char s_block_find[] =
+    "local out = {'ok'}\n"
+    "for i, k in ipairs(KEYS) do\n"
+    "  local f = redis.call('HMGET', k, 'k', 'c', 'u', 'n', 'r')\n"
+    "  if f[1] then\n"
+    "    out[#out + 1] = string.format('%d', i - 1)\n"
+    "    for j = 1, 5 do out[#out + 1] = f[j] or '' end\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
+/* KEYS: new. ARGV: max. Newest first (ties: key, descending). */
+static const char s_block_list[] =
+    "local out = {'ok'}\n"
+    "local ks = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)\n"
+    "for _, k in ipairs(ks) do\n"
+    "  local f = redis.call('HMGET', '" BL "b:' .. k, 'k', 'c', 'u', 'n',\n"
+    "    'r')\n"
+    "  if f[1] then\n"
+    "    out[#out + 1] = k\n"
+    "    for j = 1, 5 do out[#out + 1] = f[j] or '' end\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
+/* KEYS: the row, new, end. ARGV: key. */
+static const char s_block_delete[] =
+    "if redis.call('DEL', KEYS[1]) == 0 then return {'notfound'} end\n"
+    "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "redis.call('ZREM', KEYS[3], ARGV[1])\n"
+    "return {'ok'}\n";
+
+/* KEYS: end, new. ARGV: cutoff (ended before it), batch. */
+static const char s_purge_blocks[] =
+    "local ks = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf',\n"
+    "  '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))\n"
+    "local gone = 0\n"
+    "for _, k in ipairs(ks) do\n"
+    "  gone = gone + redis.call('DEL', '" BL "b:' .. k)\n"
+    "  redis.call('ZREM', KEYS[1], k)\n"
+    "  redis.call('ZREM', KEYS[2], k)\n"
+    "end\n"
+    "return {'ok', #ks, gone}\n";
+
 /* clang-format on */
 
 const char *const otp_redis_lua[OTP_RS_COUNT] = {
@@ -532,4 +708,12 @@ const char *const otp_redis_lua[OTP_RS_COUNT] = {
     [OTP_RS_RESEAL_READ] = s_reseal_read,
     [OTP_RS_RESEAL_WRITE] = s_reseal_write,
     [OTP_RS_REVOKE_PHONE] = s_revoke_phone,
+    [OTP_RS_SIGNAL_ADD] = s_signal_add,
+    [OTP_RS_SIGNAL_READ] = s_signal_read,
+    [OTP_RS_PURGE_SIGNALS] = s_purge_signals,
+    [OTP_RS_BLOCK_PUT] = s_block_put,
+    [OTP_RS_BLOCK_FIND] = s_block_find,
+    [OTP_RS_BLOCK_LIST] = s_block_list,
+    [OTP_RS_BLOCK_DELETE] = s_block_delete,
+    [OTP_RS_PURGE_BLOCKS] = s_purge_blocks,
 };

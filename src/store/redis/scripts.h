@@ -15,6 +15,8 @@
 
 /* The shared outbox's keys: one hash tag, so one slot. */
 #define OTP_REDIS_OUTBOX "otp:{outbox}:"
+/* The blocks' keys: one hash tag too. */
+#define OTP_REDIS_BLOCKS "otp:{blocks}:"
 
 enum otp_redis_script {
 	OTP_RS_ISSUE,
@@ -40,6 +42,14 @@ enum otp_redis_script {
 	OTP_RS_RESEAL_READ,
 	OTP_RS_RESEAL_WRITE,
 	OTP_RS_REVOKE_PHONE,
+	OTP_RS_SIGNAL_ADD,
+	OTP_RS_SIGNAL_READ,
+	OTP_RS_PURGE_SIGNALS,
+	OTP_RS_BLOCK_PUT,
+	OTP_RS_BLOCK_FIND,
+	OTP_RS_BLOCK_LIST,
+	OTP_RS_BLOCK_DELETE,
+	OTP_RS_PURGE_BLOCKS,
 	OTP_RS_COUNT
 };
 

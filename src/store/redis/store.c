@@ -20,28 +20,43 @@
  *                               due (zset: queued by next try, sending by
  *                               lease end), ids, st:<state> (zsets by id, for
  *                               listing), exp (zset by code expiry, for purge)
+ *   otp:{g:<signal key>}        a signal's buckets: fields h<hour>:<c> and
+ *                               d<day>:<c> (c 0 sent, 1 verified)
+ *   otp:{g:<signal key>}:m      its set: zset of member -> ms last seen
+ *   otp:{blocks}:...            b:<key> (hash per block or allow row), new
+ *                               (zset of keys by created), end (zset of keys
+ *                               with an end, by until_ms, for purge)
+ * Signal and block keys are stored as the engine gives them (no phone is
+ * sealed in them: an "e:" allow key holds a whole number in clear).
  * Each record key gets a TTL from its own expiry, computed as expiry - now
  * (the caller's clock, so that Redis's clock does not matter) plus a minute
  * of slack for clocks that differ between otpd hosts: Redis cleans itself.
  * Codes and messages are kept a day past their expiry, like SQLite's purge.
- * API keys never expire; the outbox's index zsets are structures, cleaned of
- * their members by purge (and by claim, of members whose hash is gone).
+ * A signal's hash lives 15 days after its last add (an add that opens an
+ * hour drops its buckets out of the window), its set a day; blocks have no
+ * TTL (purge drops those ended 30 days ago). API keys never expire; the
+ * outbox's index zsets are structures, cleaned of their members by purge (and
+ * by claim, of members whose hash is gone).
  *
  * Slots. Sessions, limits taken one at a time, API keys, and every outbox
  * operation touch one slot each. Some operations cannot: code_issue touches
  * the code, its phone, the phone's previous code, the outbox, the
  * idempotency key, the session and the limits (the interface makes these
- * one atomic step); code_verify with rotation touches the code and two
- * sessions; session_rotate two sessions; limit_take one slot per key; purge
- * scans. Keys computed inside scripts are in a declared key's slot, except
- * the previous code in code_issue. All of this is atomic on one Redis
+ * one atomic step), and its signals; code_verify with rotation touches the
+ * code and two sessions, and an accepted code its credit's signal keys;
+ * session_rotate two sessions; limit_take one slot per key; signal_add and
+ * signal_read one slot per signal key; purge scans. Keys computed inside
+ * scripts are in a declared key's slot, except the previous code in
+ * code_issue and the credited signal keys in code_verify (the code holds
+ * them). All of this is atomic on one Redis
  * server (with replicas), which is what we support; on Redis Cluster those
  * operations would fail with CROSSSLOT.
  *
  * Not here: TTL and attempt policy (the engine), choosing the backend by
  * URL (src/store/store.c), the connection (conn.c), the scripts
  * (scripts.c), the operations (codes.c, limits.c, sessions.c, keys.c,
- * outbox.c, purge.c), the helpers they share (redis.h).
+ * outbox.c, signals.c, blocks.c, purge.c), the helpers they share
+ * (redis.h).
  */
 #include "store/redis/redis.h"
 
@@ -103,7 +118,14 @@ int otp_redis_eval_batch(struct rd *r, enum otp_redis_script sc,
 			 const redisReply *keys, const char *arg,
 			 int64_t *count)
 {
-	size_t cap = OTP_REDIS_ARGS_FIRST + keys->elements + 1;
+	return otp_redis_eval_batch_args(r, sc, keys, &arg, 1, count);
+}
+
+int otp_redis_eval_batch_args(struct rd *r, enum otp_redis_script sc,
+			      const redisReply *keys, const char *const *args,
+			      size_t nargs, int64_t *count)
+{
+	size_t cap = OTP_REDIS_ARGS_FIRST + keys->elements + nargs;
 	const char **v = malloc(cap * sizeof *v);
 	size_t *len = malloc(cap * sizeof *len);
 	if (!v || !len)
@@ -117,8 +139,10 @@ int otp_redis_eval_batch(struct rd *r, enum otp_redis_script sc,
 		}
 	}
 	int nkeys = argc - OTP_REDIS_ARGS_FIRST;
-	v[argc] = arg;
-	len[argc++] = strlen(arg);
+	for (size_t i = 0; i < nargs; i++) {
+		v[argc] = args[i];
+		len[argc++] = strlen(args[i]);
+	}
 	redisReply *rep;
 	int rc = otp_redis_eval(&r->conn, sc, nkeys, argc, v, len, &rep);
 	if (rc == 0) {

@@ -1,6 +1,6 @@
 /* codes.c - the SQLite backend's codes: issue (with its idempotency key,
- * limits, queued message and session binding, in one operation), get and
- * verify.
+ * limits, queued message, session binding and signals, in one operation),
+ * get and verify (crediting the code's signal keys when it is accepted).
  *
  * An issue retires the pending codes of the phone with the same owner and
  * writes the new one with its
@@ -74,9 +74,9 @@ static int issue_in_tx(struct conn *q, const struct otp_issue *in, int64_t now,
 	}
 	rc = otp_sq_exec(q->st[ST_CODE_RETIRE], "po", code->phone, code->owner);
 	if (rc == 0)
-		rc = otp_sq_exec(q->st[ST_CODE_INSERT], "dpmniio", code->id,
+		rc = otp_sq_exec(q->st[ST_CODE_INSERT], "dpmniioc", code->id,
 				 code->phone, code->mac, code->attempts, now,
-				 code->expires_ms, code->owner);
+				 code->expires_ms, code->owner, code->credit);
 	if (rc == 0)
 		rc = queue_msg(q, in, now);
 	if (rc == 0 && in->idem)
@@ -86,6 +86,9 @@ static int issue_in_tx(struct conn *q, const struct otp_issue *in, int64_t now,
 	if (rc == 0 && in->bind)
 		rc = otp_sq_bind_session(q, in->bind, code->id, code->phone,
 					 false, now);
+	if (rc == 0)
+		rc =
+		    otp_sq_signals_add_in_tx(q, in->signals, in->nsignals, now);
 	if (rc == 0) {
 		memcpy(out->id, code->id, sizeof out->id);
 		out->id[OTP_ID_LEN] = '\0';
@@ -206,15 +209,20 @@ static int verify_in_tx(struct conn *q, const struct otp_verify_in *in,
 	int state = otp_sq_state(st, 3, otp_code_state_names,
 				 OTP_SQ_COUNT(otp_code_state_names));
 	int64_t expires = sqlite3_column_int64(st, 4);
-	char owner[OTP_OWNER_MAX];
+	char owner[OTP_OWNER_MAX], credit[OTP_CREDIT_MAX];
 	otp_sq_text(st, 5, owner, sizeof owner);
+	otp_sq_text(st, 6, credit, sizeof credit);
 	otp_sq_done(st);
 	if (!otp_owner_ok(owner, in->expect_owner)) {
 		memset(out, 0, sizeof *out);
 		out->result = OTP_VERIFY_NOTFOUND;
 		return 0;
 	}
-	return settle(q, in, now, state, match, expires, out);
+	rc = settle(q, in, now, state, match, expires, out);
+	/* An accepted code counts as verified in the same step. */
+	if (rc == 0 && out->result == OTP_VERIFY_OK)
+		rc = otp_sq_credit_in_tx(q, credit, now);
+	return rc;
 }
 
 int otp_sq_code_verify(struct otp_store *s, const struct otp_verify_in *in,

@@ -6,7 +6,8 @@
  * brings the schema to its version (schema.c), prepares every statement of
  * statements.h once and joins the file's shared writer (commit.c), which
  * prepares its own copy. The operations themselves live in one file per
- * domain: codes.c, sessions.c, limits.c, keys.c, outbox.c.
+ * domain: codes.c, sessions.c, limits.c, keys.c, outbox.c, signals.c,
+ * blocks.c.
  */
 #include "store/sqlite/sqlite.h"
 
@@ -16,6 +17,7 @@
 
 #include "core/err.h"
 #include "core/utf8.h"
+#include "store/signal_window.h"
 #include "store/sqlite/stats.h"
 
 #define DAY_MS (24LL * 60 * 60 * 1000)
@@ -64,6 +66,14 @@ static size_t field_max(char c)
 		return OTP_PENDING_MAX;
 	case 'o':
 		return OTP_OWNER_MAX;
+	case 'g':
+		return OTP_SIGNAL_KEY_MAX;
+	case 'w':
+		return OTP_SIGNAL_MEMBER_MAX;
+	case 'r':
+		return OTP_BLOCK_RULE_MAX;
+	case 'c':
+		return OTP_CREDIT_MAX;
 	default:
 		return 0;
 	}
@@ -168,6 +178,19 @@ int otp_sq_get(struct otp_store *s, enum stmt i, otp_sq_copy_fn *copy,
 		rc = OTP_ENOTFOUND;
 	otp_sq_done(st);
 	return rc;
+}
+
+int otp_sq_read_begin(struct otp_store *s)
+{
+	return otp_sq_exec(otp_sq_rd(s, ST_READ_BEGIN), "");
+}
+
+int otp_sq_read_end(struct otp_store *s, int rc)
+{
+	/* A read-only transaction has nothing to keep: an error ends it
+	 * the same way. */
+	int end = otp_sq_exec(otp_sq_rd(s, rc ? ST_ROLLBACK : ST_COMMIT), "");
+	return rc ? rc : end;
 }
 
 void otp_sq_text(sqlite3_stmt *st, int col, char *dst, size_t cap)
@@ -336,7 +359,7 @@ int otp_sq_purge(struct otp_store *s, int64_t now, long *removed)
 	} steps[] = {
 	    {ST_PURGE_CODES, DAY_MS}, {ST_PURGE_MSGS, DAY_MS},
 	    {ST_PURGE_IDEM, 0},	      {ST_PURGE_SESSIONS, 0},
-	    {ST_PURGE_LIMITS, 0},
+	    {ST_PURGE_LIMITS, 0},     {ST_PURGE_BLOCKS, OTP_BLOCK_KEPT_MS},
 	};
 	struct sq *h = otp_sq_cast(s);
 	struct conn *q;
@@ -350,6 +373,8 @@ int otp_sq_purge(struct otp_store *s, int64_t now, long *removed)
 				 now - steps[i].grace_ms);
 		count += rc ? 0 : sqlite3_changes(q->db);
 	}
+	if (rc == 0)
+		rc = otp_sq_signals_purge_in_tx(q, now, &count);
 	rc = otp_sq_end(h, rc);
 	if (rc == 0)
 		*removed = count;

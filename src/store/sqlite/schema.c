@@ -136,6 +136,38 @@ static const char *const migrations[] = {
     "CREATE TABLE meta ("
     " k TEXT PRIMARY KEY,"
     " v TEXT NOT NULL) WITHOUT ROWID;",
+
+    /* 6: the abuse signals and blocks (store.h). A code keeps the signal
+     * keys its acceptance credits ('' on older rows: nothing). signals:
+     * one row per key and bucket with both counters in it, so a send
+     * writes one row per key and bucket; bucket is the hour index
+     * (now / 1 h) or, for a UTC day, -1 - the day index, so that one
+     * key's rows sit together in its primary key. signal_members: the
+     * members of a key's set and when each was last seen. blocks: one row
+     * per scope key. The indexes on bucket, seen and created serve purge
+     * and block_list; bucket's only changes when a new row is made. */
+    "ALTER TABLE codes ADD COLUMN credit TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE signals ("
+    " key TEXT NOT NULL,"
+    " bucket INTEGER NOT NULL,"
+    " sent INTEGER NOT NULL,"
+    " verified INTEGER NOT NULL,"
+    " PRIMARY KEY (key, bucket)) WITHOUT ROWID;"
+    "CREATE INDEX signals_bucket ON signals (bucket);"
+    "CREATE TABLE signal_members ("
+    " key TEXT NOT NULL,"
+    " member TEXT NOT NULL,"
+    " seen INTEGER NOT NULL,"
+    " PRIMARY KEY (key, member)) WITHOUT ROWID;"
+    "CREATE INDEX signal_members_seen ON signal_members (seen);"
+    "CREATE TABLE blocks ("
+    " key TEXT PRIMARY KEY,"
+    " kind TEXT NOT NULL CHECK (kind IN ('deny', 'allow')),"
+    " created INTEGER NOT NULL,"
+    " until INTEGER NOT NULL,"
+    " strikes INTEGER NOT NULL,"
+    " rule TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX blocks_created ON blocks (created);",
 };
 
 #define SCHEMA_VERSION ((int)OTP_SQ_COUNT(migrations))

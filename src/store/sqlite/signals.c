@@ -1,47 +1,143 @@
-/* signals.c - STUB (to be replaced): the abuse signals and blocks. */
-#include "store/sqlite/sqlite.h"
+/* signals.c - the SQLite backend's abuse signals (store.h): counters in
+ * hour and UTC-day buckets, one row per key and bucket with both counters
+ * in it, and sets of members by when each was last seen (schema.c, v6).
+ *
+ * An add is one UPSERT per key writing its hour row and its day row (and
+ * one more for a set member); a read is two ranges of one key's primary
+ * key, folded into windows by signal_window.h, which holds all the
+ * arithmetic. code_issue and code_verify (codes.c) add in their own
+ * transaction through the _in_tx functions. The blocks are blocks.c's;
+ * what the counts mean is src/abuse/'s.
+ */
+#include <string.h>
 
 #include "core/err.h"
+#include "store/signal_window.h"
+#include "store/sqlite/sqlite.h"
+
+/* One key's bucket rows: bucket is the hour index, or -1 - the day index. */
+static int64_t day_bucket(int64_t day)
+{
+	return -1 - day;
+}
+
+static int add_one(struct conn *q, const char *key,
+		   const int64_t n[OTP_SIG_COUNTERS], int64_t now)
+{
+	if (n[OTP_SIG_SENT] == 0 && n[OTP_SIG_VERIFIED] == 0)
+		return 0; /* nothing to count: no row */
+	return otp_sq_exec(q->st[ST_SIG_ADD], "giiii", key, otp_sig_hour(now),
+			   day_bucket(otp_sig_day(now)), n[OTP_SIG_SENT],
+			   n[OTP_SIG_VERIFIED]);
+}
+
+int otp_sq_signals_add_in_tx(struct conn *q, const struct otp_signal_add *adds,
+			     size_t n, int64_t now)
+{
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const struct otp_signal_add *a = &adds[i];
+		rc = add_one(q, a->key, a->n, now);
+		if (rc == 0 && a->member[0])
+			rc = otp_sq_exec(q->st[ST_SIG_SEE], "gwiin", a->key,
+					 a->member, now, now - OTP_SIG_SEEN_MS,
+					 OTP_SIGNAL_SET_MAX);
+	}
+	return rc;
+}
+
+/* A token longer than a signal key can be names no key that was ever
+ * added (a cut one could name another): it is skipped. */
+int otp_sq_credit_in_tx(struct conn *q, const char *credit, int64_t now)
+{
+	static const int64_t one[OTP_SIG_COUNTERS] = {[OTP_SIG_VERIFIED] = 1};
+	size_t len = strnlen(credit, OTP_CREDIT_MAX - 1);
+	int rc = 0;
+	for (size_t i = 0; i < len && rc == 0;) {
+		size_t k = i;
+		while (k < len && credit[k] != ' ')
+			k++;
+		if (k > i && k - i < OTP_SIGNAL_KEY_MAX) {
+			char key[OTP_SIGNAL_KEY_MAX];
+			memcpy(key, credit + i, k - i);
+			key[k - i] = '\0';
+			rc = add_one(q, key, one, now);
+		}
+		i = k + 1;
+	}
+	return rc;
+}
 
 int otp_sq_signal_add(struct otp_store *s, const struct otp_signal_add *adds,
 		      size_t n, int64_t now)
 {
-	(void)s, (void)adds, (void)n, (void)now;
-	return 0;
+	struct sq *h = otp_sq_cast(s);
+	struct conn *q;
+	if (n == 0)
+		return 0;
+	int rc = otp_sq_begin_grow(h, &q);
+	if (rc)
+		return rc;
+	return otp_sq_end(h, otp_sq_signals_add_in_tx(q, adds, n, now));
 }
 
+/* One key's windows, on the read connection: at most 24 hour rows and 14
+ * day rows, and its live members counted. */
+static int read_one(struct otp_store *s, const char *key, int64_t now,
+		    struct otp_signal *out)
+{
+	sqlite3_stmt *st = otp_sq_rd(s, ST_SIG_READ);
+	int64_t hour = otp_sig_hour(now), day = otp_sig_day(now);
+	memset(out, 0, sizeof *out);
+	otp_sq_bind(st, "giiii", key, hour - 23, hour, day_bucket(day - 1),
+		    day_bucket(day - 14));
+	int rc;
+	while ((rc = otp_sq_step(st)) == 1) {
+		int64_t b = sqlite3_column_int64(st, 0);
+		int64_t n[OTP_SIG_COUNTERS] = {sqlite3_column_int64(st, 1),
+					       sqlite3_column_int64(st, 2)};
+		if (b >= 0)
+			otp_sig_fold_hour(out, now, b, n);
+		else
+			otp_sig_fold_day(out, now, -1 - b, n);
+	}
+	otp_sq_done(st);
+	if (rc < 0)
+		return rc;
+	st = otp_sq_rd(s, ST_SIG_DISTINCT);
+	rc = otp_sq_row(st, "gi", key, now - OTP_SIG_SEEN_MS);
+	if (rc == 1) {
+		out->distinct = sqlite3_column_int64(st, 0);
+		otp_sq_done(st);
+	}
+	return rc < 0 ? rc : 0;
+}
+
+/* All keys in one snapshot: a send's adds show in all or none. */
 int otp_sq_signal_read(struct otp_store *s, const char *const *keys, size_t n,
 		       int64_t now, struct otp_signal *out)
 {
-	(void)s, (void)keys, (void)now;
-	memset(out, 0, n * sizeof *out);
-	return 0;
+	int rc = n ? otp_sq_read_begin(s) : 0;
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = read_one(s, keys[i], now, &out[i]);
+	if (n)
+		rc = otp_sq_read_end(s, rc);
+	if (rc)
+		memset(out, 0, n * sizeof *out);
+	return rc;
 }
 
-int otp_sq_block_put(struct otp_store *s, const struct otp_block *b)
+int otp_sq_signals_purge_in_tx(struct conn *q, int64_t now, long *count)
 {
-	(void)s, (void)b;
-	return 0;
-}
-
-int otp_sq_block_find(struct otp_store *s, const char *const *keys, size_t n,
-		      struct otp_block *out, size_t *nout)
-{
-	(void)s, (void)keys, (void)n, (void)out;
-	*nout = 0;
-	return 0;
-}
-
-int otp_sq_block_list(struct otp_store *s, struct otp_block *out, size_t max,
-		      size_t *n)
-{
-	(void)s, (void)out, (void)max;
-	*n = 0;
-	return 0;
-}
-
-int otp_sq_block_delete(struct otp_store *s, const char *key)
-{
-	(void)s, (void)key;
-	return OTP_ENOTFOUND;
+	int rc = otp_sq_exec(q->st[ST_PURGE_SIGNALS], "ii",
+			     otp_sig_hour_kept(now) - 1,
+			     day_bucket(otp_sig_day_kept(now) - 1));
+	*count += rc ? 0 : sqlite3_changes(q->db);
+	if (rc == 0)
+		rc = otp_sq_exec(q->st[ST_PURGE_MEMBERS], "i",
+				 now - OTP_SIG_SEEN_MS);
+	*count += rc ? 0 : sqlite3_changes(q->db);
+	return rc;
 }

@@ -84,7 +84,8 @@ static inline void otp_sq_done(sqlite3_stmt *st)
  * static NUL-terminated text (a state name) e an error text, cut to
  * OTP_ERROR_TEXT_MAX - 1 bytes on a character and a text field cut to its
  * array's size: d code/request id   p phone   k API key id   N API key name l
- * limit key         x idempotency key        q pending id Values are bound
+ * limit key         x idempotency key        q pending id   o owner
+ * g signal key      w set member   r block rule   c credit. Values are bound
  * SQLITE_STATIC: they must live until the statement is reset. otp_sq_vbind
  * returns the first `i` value (0 if none), for otp_sq_write. */
 int64_t otp_sq_vbind(sqlite3_stmt *st, const char *fmt, va_list ap);
@@ -110,6 +111,14 @@ typedef int otp_sq_copy_fn(sqlite3_stmt *st, void *out);
  * result, OTP_ENOTFOUND without a row, or another OTP_E* error. */
 int otp_sq_get(struct otp_store *s, enum stmt i, otp_sq_copy_fn *copy,
 	       void *out, const char *fmt, ...);
+
+/* One snapshot for several reads on the handle's read connection (a
+ * deferred transaction: in WAL mode, one read mark), so that a read of
+ * many rows sees none or all of any write: otp_sq_read_begin, the reads,
+ * then otp_sq_read_end(s, rc), which ends it and returns rc (or the
+ * error of a begin that failed). */
+int otp_sq_read_begin(struct otp_store *s);
+int otp_sq_read_end(struct otp_store *s, int rc);
 
 /* Copies column col's text into dst (cap bytes, always terminated). */
 void otp_sq_text(sqlite3_stmt *st, int col, char *dst, size_t cap);
@@ -189,6 +198,16 @@ int otp_sq_put_login(struct conn *q, const unsigned char hash[OTP_HASH_LEN],
  * caller rolls back). */
 int otp_sq_take_in_tx(struct conn *q, const struct otp_limit *lims, size_t n,
 		      int64_t now, int64_t *longest, int *which);
+
+/* Inside an open write transaction (signals.c): the n adds at now
+ * (signal_add and code_issue), and one OTP_SIG_VERIFIED for each
+ * space-separated key of a code's credit (code_verify). */
+int otp_sq_signals_add_in_tx(struct conn *q, const struct otp_signal_add *adds,
+			     size_t n, int64_t now);
+int otp_sq_credit_in_tx(struct conn *q, const char *credit, int64_t now);
+/* purge's part for the buckets and set members out of their windows at
+ * now; adds the rows removed to *count. */
+int otp_sq_signals_purge_in_tx(struct conn *q, int64_t now, long *count);
 
 /* The operations, one domain a file (the ops table is db.c's). */
 /* otp_sq_<op> for each of OTP_STORE_OPS (ping included). */

@@ -11,6 +11,7 @@
  * worker whose lease ran out and was re-claimed changes nothing. */
 #define STATEMENTS(X)                                                          \
 	X(BEGIN, "BEGIN IMMEDIATE")                                            \
+	X(READ_BEGIN, "BEGIN")                                                 \
 	X(COMMIT, "COMMIT")                                                    \
 	X(ROLLBACK, "ROLLBACK")                                                \
 	X(PING, "PRAGMA user_version")                                         \
@@ -22,10 +23,10 @@
 	  "UPDATE codes SET state = 'retired'"                                 \
 	  " WHERE phone = ?1 AND owner = ?2 AND state = 'pending'")            \
 	X(CODE_INSERT, "INSERT INTO codes (id, phone, mac, attempts_left,"     \
-		       " state, created, expires, owner)"                      \
-		       " VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7)")      \
-	X(CODE_GET, "SELECT phone, mac, attempts_left, state, expires, owner"  \
-		    " FROM codes WHERE id = ?1")                               \
+		       " state, created, expires, owner, credit)"              \
+		       " VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8)")  \
+	X(CODE_GET, "SELECT phone, mac, attempts_left, state, expires, owner," \
+		    " credit FROM codes WHERE id = ?1")                        \
 	X(CODE_INFO, "SELECT phone, state, attempts_left, created, expires,"   \
 		     " (SELECT state FROM outbox WHERE request_id = codes.id"  \
 		     "  ORDER BY id DESC LIMIT 1), owner"                      \
@@ -127,5 +128,42 @@
 	X(PURGE_MSGS, "DELETE FROM outbox WHERE expires < ?1")                 \
 	X(PURGE_IDEM, "DELETE FROM idem WHERE expires <= ?1")                  \
 	X(PURGE_SESSIONS, "DELETE FROM sessions WHERE expires <= ?1")          \
-	X(PURGE_LIMITS, "DELETE FROM limits WHERE tat <= ?1")
+	X(PURGE_LIMITS, "DELETE FROM limits WHERE tat <= ?1")                  \
+	/* One key's hour (?2) and day (?3) buckets take n[] (?4, ?5). */      \
+	X(SIG_ADD, "INSERT INTO signals (key, bucket, sent, verified)"         \
+		   " VALUES (?1, ?2, ?4, ?5), (?1, ?3, ?4, ?5)"                \
+		   " ON CONFLICT (key, bucket) DO UPDATE SET"                  \
+		   " sent = sent + excluded.sent,"                             \
+		   " verified = verified + excluded.verified")                 \
+	/* Member ?2 seen at ?3 if it is live (seen after ?4) or the set has   \
+	 * fewer than ?5 live members. */                                      \
+	X(SIG_SEE, "INSERT INTO signal_members (key, member, seen)"            \
+		   " SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1"                 \
+		   "  FROM signal_members WHERE key = ?1 AND member = ?2"      \
+		   "  AND seen > ?4)"                                          \
+		   " OR (SELECT count(*) FROM signal_members"                  \
+		   "  WHERE key = ?1 AND seen > ?4) < ?5"                      \
+		   " ON CONFLICT (key, member) DO UPDATE SET"                  \
+		   " seen = excluded.seen")                                    \
+	/* The hour (?2..?3) and day (?4..?5) buckets a read folds: two        \
+	 * ranges of the primary key, nothing else of the key's. */            \
+	X(SIG_READ, "SELECT bucket, sent, verified FROM signals"               \
+		    " WHERE key = ?1 AND bucket BETWEEN ?2 AND ?3"             \
+		    " UNION ALL SELECT bucket, sent, verified FROM signals"    \
+		    " WHERE key = ?1 AND bucket BETWEEN ?4 AND ?5")            \
+	X(SIG_DISTINCT, "SELECT count(*) FROM signal_members"                  \
+			" WHERE key = ?1 AND seen > ?2")                       \
+	/* Hours before ?1, days before the day whose bucket is ?2. */         \
+	X(PURGE_SIGNALS, "DELETE FROM signals WHERE bucket BETWEEN 0 AND ?1"   \
+			 " OR bucket BETWEEN ?2 AND -1")                       \
+	X(PURGE_MEMBERS, "DELETE FROM signal_members WHERE seen <= ?1")        \
+	X(BLOCK_PUT, "INSERT OR REPLACE INTO blocks (key, kind, created,"      \
+		     " until, strikes, rule) VALUES (?1, ?2, ?3, ?4, ?5, ?6)") \
+	X(BLOCK_GET, "SELECT key, kind, created, until, strikes, rule"         \
+		     " FROM blocks WHERE key = ?1")                            \
+	/* Newest first, ties by key (as Redis's index orders them). */        \
+	X(BLOCK_LIST, "SELECT key, kind, created, until, strikes, rule"        \
+		      " FROM blocks ORDER BY created DESC, key DESC LIMIT ?1") \
+	X(BLOCK_DELETE, "DELETE FROM blocks WHERE key = ?1")                   \
+	X(PURGE_BLOCKS, "DELETE FROM blocks WHERE until != 0 AND until < ?1")
 #endif

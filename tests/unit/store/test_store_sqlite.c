@@ -413,7 +413,7 @@ static void sq_migrate_v1(void)
 	CHECK_INT(open_path(path, &s), 0);
 	otp_store_close(s);
 	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
-	CHECK_INT(query_int(db, "PRAGMA user_version", NULL), 5);
+	CHECK_INT(query_int(db, "PRAGMA user_version", NULL), 6);
 	CHECK_INT(query_int(db, "SELECT count(*) FROM outbox", NULL), 4);
 	CHECK_INT(query_int(db,
 			    "SELECT count(*) FROM sqlite_master"
@@ -467,6 +467,68 @@ static void sq_open_errors(void)
 }
 
 /* The exact counts and the one-day boundary of this backend. */
+/* What a send costs in rows: one per key and bucket (hour and day), both
+ * counters in it, updated in place by the next send of the hour; a member
+ * is one row more. purge counts what it drops. */
+static void sq_signal_rows(void)
+{
+	OPEN_NAMED("signals");
+	int64_t t = CT_T0 - CT_T0 % CT_DAY + 6 * 3600000LL; /* 06:00 UTC */
+	static const char *const keys[6] = {
+	    "r:US", "p:+1415", "ip:192.0.2.1", "n:192.0.2.0/24", "k:0", "a:"};
+	struct otp_signal_add adds[6];
+	memset(adds, 0, sizeof adds);
+	for (int i = 0; i < 6; i++) {
+		snprintf(adds[i].key, sizeof adds[i].key, "%s", keys[i]);
+		adds[i].n[OTP_SIG_SENT] = 1;
+	}
+	snprintf(adds[2].member, sizeof adds[2].member, "US");
+	for (unsigned n = 1; n <= 2; n++) {
+		struct otp_issue in = {
+		    .code = ct_make_code(n, CT_P1, t + CT_TTL),
+		    .signals = adds,
+		    .nsignals = 6,
+		};
+		snprintf(in.code.credit, sizeof in.code.credit, "r:US a:");
+		struct otp_issue_out o;
+		CHECK_INT(otp_store_code_issue(s, &in, t + n, &o), 0);
+	}
+	char id[OTP_ID_LEN + 1];
+	snprintf(id, sizeof id, "%032x", 2u);
+	struct otp_verify_in in = ct_make_try(id, CT_RIGHT);
+	struct otp_verify_out out;
+	CHECK_INT(ct_verify(s, &in, t + 3, &out), OTP_VERIFY_OK);
+	otp_store_close(s);
+
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_INT(query_int(db, "SELECT count(*) FROM signals", NULL), 12);
+	CHECK_INT(query_int(db, "SELECT count(*) FROM signal_members", NULL),
+		  1);
+	CHECK_INT(query_int(db,
+			    "SELECT sum(sent) * 100 + sum(verified)"
+			    " FROM signals WHERE key = ?1",
+			    "r:US"),
+		  2 * (2 * 100 + 1));
+	CHECK_INT(
+	    query_int(db, "SELECT credit = 'r:US a:' FROM codes LIMIT 1", NULL),
+	    1);
+	sqlite3_close(db);
+
+	/* 25 h on: the six hour rows and the member go (with the two codes
+	 * and their messages); the day rows stay until the 15th day after. */
+	CHECK_INT(open_path(path, &s), 0);
+	long removed = -1;
+	CHECK_INT(otp_store_purge(s, t + 25 * 3600000LL, &removed), 0);
+	CHECK_INT(removed, 6 + 1 + 4);
+	int64_t day15 = t - 6 * 3600000LL + 15 * CT_DAY; /* its 00:00 UTC */
+	CHECK_INT(otp_store_purge(s, day15 - 1, &removed), 0);
+	CHECK_INT(removed, 0);
+	CHECK_INT(otp_store_purge(s, day15, &removed), 0);
+	CHECK_INT(removed, 6);
+	otp_store_close(s);
+}
+
 static void sq_purge_counts(void)
 {
 	struct otp_store *s;
@@ -710,9 +772,14 @@ static void *run_batch_op(void *arg)
 		return NULL;
 	}
 	unsigned char body[8] = {1};
-	struct otp_issue in = {o->code, body,	  sizeof body,	    NULL,
-			       o->idem, o->limit, o->limit ? 1 : 0, NULL,
-			       0};
+	struct otp_issue in = {
+	    .code = o->code,
+	    .body = body,
+	    .body_len = sizeof body,
+	    .idem = o->idem,
+	    .limits = o->limit,
+	    .nlimits = o->limit ? 1 : 0,
+	};
 	o->rc = otp_store_code_issue(o->s, &in, CT_T0, &o->out);
 	return NULL;
 }
@@ -1038,6 +1105,7 @@ static const struct harness_test tests[] = {
 	TEST(sq_migrate_v1),
 	TEST(sq_open_errors),
 	TEST(sq_purge_counts),
+	TEST(sq_signal_rows),
 	TEST(sq_outbox_on_disk),
 	TEST(sq_busy),
 	TEST(sq_writer_many_threads),

@@ -1,0 +1,92 @@
+/* blocks.c - the SQLite backend's blocks and allow entries of the abuse
+ * rules (store.h): one row per scope key in `blocks` (schema.c, v6),
+ * upserted whole, found by key, listed newest first by its index on
+ * created, deleted by key.
+ *
+ * A row's end (until_ms) is the caller's to read: find and list return
+ * rows in any state; purge (db.c) drops those ended 30 days ago. What a
+ * block means, and how long one lasts, is src/abuse/'s.
+ */
+#include <string.h>
+
+#include "core/err.h"
+#include "store/sqlite/sqlite.h"
+
+int otp_sq_block_put(struct otp_store *s, const struct otp_block *b)
+{
+	if ((unsigned)b->kind >= OTP_BLOCK_KINDS)
+		return OTP_EINTERNAL;
+	return otp_sq_write(s, ST_BLOCK_PUT, SQ_ANY, "gtiinr", b->key,
+			    otp_block_kind_names[b->kind], b->created_ms,
+			    b->until_ms, b->strikes, b->rule);
+}
+
+/* Copies a row of ST_BLOCK_GET or ST_BLOCK_LIST into an otp_block. */
+static int copy_block(sqlite3_stmt *st, void *arg)
+{
+	struct otp_block *b = arg;
+	memset(b, 0, sizeof *b);
+	otp_sq_text(st, 0, b->key, sizeof b->key);
+	int kind = otp_sq_state(st, 1, otp_block_kind_names, OTP_BLOCK_KINDS);
+	if (kind < 0)
+		return OTP_EINTERNAL;
+	b->kind = (enum otp_block_kind)kind;
+	b->created_ms = sqlite3_column_int64(st, 2);
+	b->until_ms = sqlite3_column_int64(st, 3);
+	b->strikes = sqlite3_column_int(st, 4);
+	otp_sq_text(st, 5, b->rule, sizeof b->rule);
+	return 0;
+}
+
+/* One primary-key lookup per key, in the order given, in one snapshot. */
+int otp_sq_block_find(struct otp_store *s, const char *const *keys, size_t n,
+		      struct otp_block *out, size_t *nout)
+{
+	size_t k = 0;
+	*nout = 0;
+	if (n == 0)
+		return 0;
+	int rc = otp_sq_read_begin(s);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		rc = otp_sq_get(s, ST_BLOCK_GET, copy_block, &out[k], "g",
+				keys[i]);
+		if (rc == 0)
+			k++;
+		else if (rc == OTP_ENOTFOUND)
+			rc = 0;
+	}
+	rc = otp_sq_read_end(s, rc);
+	if (rc == 0)
+		*nout = k;
+	return rc;
+}
+
+int otp_sq_block_list(struct otp_store *s, struct otp_block *out, size_t max,
+		      size_t *n)
+{
+	sqlite3_stmt *st = otp_sq_rd(s, ST_BLOCK_LIST);
+	size_t k = 0;
+	int rc = 0;
+	*n = 0;
+	if (max == 0)
+		return 0;
+	otp_sq_bind(st, "i", max > INT64_MAX ? INT64_MAX : (int64_t)max);
+	while (k < max && (rc = otp_sq_step(st)) == 1) {
+		rc = copy_block(st, &out[k]);
+		if (rc)
+			break;
+		k++;
+	}
+	otp_sq_done(st);
+	if (rc < 0)
+		return rc;
+	*n = k;
+	return 0;
+}
+
+int otp_sq_block_delete(struct otp_store *s, const char *key)
+{
+	return otp_sq_write(s, ST_BLOCK_DELETE, SQ_HIT, "g", key);
+}
