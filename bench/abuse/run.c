@@ -145,6 +145,9 @@ static bool is_limit(int rc)
 	       rc == OTP_EPHONEIP || rc == OTP_EPHONESESS || rc == OTP_ELIMITED;
 }
 
+/* The API key id of the step-up fallback (see send). */
+#define FALLBACK_KEY "sim-stepup"
+
 /* -- proof of work -------------------------------------------------------- */
 static bool zero_bits(const unsigned char *h, int bits)
 {
@@ -174,10 +177,11 @@ void sim_pow_solve(const char *challenge, int bits, char *out, size_t cap,
  * send made again (*stepups counts them). */
 static int send(struct ctx *c, const char *phone, uint32_t ip_num,
 		const char *token, struct otp_send_out *o, long *stepups,
-		long *hashes)
+		long *hashes, bool *api)
 {
 	char ip[16];
 	int64_t ra;
+	*api = false;
 	sim_ip_text(ip_num, ip);
 	int rc = otp_engine_limit_ip(&c->eng, c->st, ip, c->now, &ra);
 	c->r->engine_calls++;
@@ -195,10 +199,32 @@ static int send(struct ctx *c, const char *phone, uint32_t ip_num,
 		return rc;
 	(*stepups)++;
 	char sol[OTP_POW_MAX + 24], tok[OTP_TOKEN_LEN + 1];
-	if (!o->challenge[0])
+	if (!o->challenge[0]) {
+		/* An otpd built before abuse/pow.c answers a step-up with no
+		 * challenge to solve. The step-up is taken as solved: the same
+		 * send (phone, IP) goes through the provider API, where a
+		 * step-up passes, so that the code is issued and counted in
+		 * the signals as a solved send's would be; its verify goes
+		 * the same way (*api). */
+		struct otp_api_send_in ai = {.phone = phone,
+					     .phone_len = strlen(phone),
+					     .key_id = FALLBACK_KEY,
+					     .now = c->now,
+					     .ip = ip};
+		struct otp_api_send_out ao;
+		rc = otp_engine_api_send(&c->eng, c->st, &ai, &ao);
+		c->r->engine_calls++;
+		c->r->fallbacks++;
+		if (rc == 0) {
+			*api = true;
+			snprintf(o->request_id, sizeof o->request_id, "%s",
+				 ao.request_id);
+		}
 		return rc;
+	}
 	sim_pow_solve(o->challenge, (int)c->cfg.fraud_pow_bits, sol, sizeof sol,
 		      hashes);
+	c->r->solved++;
 	/* the challenge is bound to the session the first answer set */
 	snprintf(tok, sizeof tok, "%s", o->new_token[0] ? o->new_token : "");
 	if (tok[0]) {
@@ -252,8 +278,10 @@ static void deliver(struct ctx *c, const char *request_id,
 		note_error(c, "no code in the outbox", OTP_EINTERNAL);
 }
 
+/* A verify of the login API with the session token, or of the provider
+ * API with the request id (the step-up fallback's). */
 static int verify(struct ctx *c, uint32_t ip_num, const char *token,
-		  const char *code, bool *ok)
+		  const char *request_id, bool api, const char *code, bool *ok)
 {
 	char ip[16];
 	int64_t ra;
@@ -263,6 +291,15 @@ static int verify(struct ctx *c, uint32_t ip_num, const char *token,
 	int rc = otp_engine_limit_ip(&c->eng, c->st, ip, c->now, &ra);
 	if (rc < 0)
 		return rc;
+	if (api) {
+		struct otp_verify_out vo;
+		rc = otp_engine_api_verify(&c->eng, c->st, FALLBACK_KEY,
+					   request_id, code, strlen(code),
+					   c->now, &vo);
+		c->r->engine_calls += 2;
+		*ok = rc == 0 && vo.result == OTP_VERIFY_OK;
+		return rc;
+	}
 	struct otp_verify_req in = {
 	    token, strlen(token), code, strlen(code), NULL, 0, c->now};
 	rc = otp_engine_verify(&c->eng, c->st, &in, &res);
@@ -307,8 +344,9 @@ static void legit_send(struct ctx *c, long i)
 	struct otp_send_out o;
 	u->sends++;
 	c->r->lsends++;
+	bool api;
 	int rc = send(c, u->phone, u->ip, u->token[0] ? u->token : NULL, &o,
-		      &c->r->lstepups, &c->legit_hashes);
+		      &c->r->lstepups, &c->legit_hashes, &api);
 	u->last_rc = (int8_t)rc;
 	if (o.new_token[0])
 		memcpy(u->token, o.new_token, sizeof u->token);
@@ -317,6 +355,9 @@ static void legit_send(struct ctx *c, long i)
 		c->r->lsms++;
 		c->r->lcost += price(c, u->country);
 		u->got_code = true;
+		u->api = api;
+		snprintf(u->request_id, sizeof u->request_id, "%s",
+			 o.request_id);
 		deliver(c, o.request_id, u->code);
 		if (!second && u->verify1)
 			push(&c->q, c->now + u->d_verify1, EV_LVERIFY, i);
@@ -342,7 +383,8 @@ static void legit_verify(struct ctx *c, long i)
 {
 	struct sim_user *u = &c->t.users[i];
 	bool ok;
-	int rc = verify(c, u->ip, u->token, u->code, &ok);
+	int rc =
+	    verify(c, u->ip, u->token, u->request_id, u->api, u->code, &ok);
 	if (rc < 0 && !is_limit(rc) && rc != OTP_EEXPIRED)
 		note_error(c, "legit verify", rc);
 	if (ok && !u->verified) {
@@ -360,13 +402,17 @@ static void attack_send(struct ctx *c, long i)
 	c->r->tried++;
 	if (b >= 0 && b < SIM_BUCKETS)
 		c->r->tries[b]++;
+	bool api;
 	int rc = send(c, h->phone, h->ip, NULL, &o, &c->r->stepups,
-		      &c->r->pow_hashes);
+		      &c->r->pow_hashes, &api);
 	if (rc == 0) {
 		c->r->sent++;
 		c->r->cost += price(c, h->country);
 		if (b >= 0 && b < SIM_BUCKETS)
 			c->r->series[b]++;
+		h->api = api;
+		snprintf(h->request_id, sizeof h->request_id, "%s",
+			 o.request_id);
 		deliver(c, o.request_id, h->code);
 		memcpy(h->token, o.new_token, sizeof h->token);
 		if (h->verify)
@@ -388,7 +434,8 @@ static void attack_verify(struct ctx *c, long i)
 {
 	struct sim_hit *h = &c->t.hits[i];
 	bool ok;
-	int rc = verify(c, h->ip, h->token, h->code, &ok);
+	int rc =
+	    verify(c, h->ip, h->token, h->request_id, h->api, h->code, &ok);
 	if (rc < 0 && !is_limit(rc) && rc != OTP_EEXPIRED)
 		note_error(c, "attack verify", rc);
 	c->r->verified += ok;
@@ -429,7 +476,9 @@ static int add_one(struct ctx *c, struct otp_signal_add *adds, size_t *n,
 static int warm_up(struct ctx *c, const struct sim_legit *l, double scale,
 		   uint64_t seed)
 {
-	enum { CAP = 512 };
+	/* adds per call: the Redis backend takes at most 16 in one step
+	 * (OTP_REDIS_SIGNALS_MAX), so both stores get the same calls */
+	enum { CAP = 16 };
 	static struct hour_counts hc;
 	struct otp_signal_add adds[CAP];
 	struct sim_rng r;

@@ -29,6 +29,7 @@
 #include "abuse/abuse.h"
 #include "core/phone.h"
 #include "engine/crypto.h"
+#include "store/store.h"
 
 /* Simulated time: the scenario's 48 hours start at T0 (a UTC midnight,
  * 2026-06-01), the warm-up covers the 14 days before. */
@@ -153,6 +154,8 @@ struct sim_user {
 	/* the run's */
 	char token[OTP_TOKEN_LEN + 1];
 	char code[OTP_CODE_MAX + 1];
+	char request_id[OTP_PENDING_MAX];
+	bool api; /* its code came by the step-up fallback (run.c) */
 	uint8_t sends, refused;
 	int8_t last_rc; /* the last send's answer */
 	bool got_code, verified, retried;
@@ -168,6 +171,8 @@ struct sim_hit {
 	int64_t d_verify;
 	char token[OTP_TOKEN_LEN + 1];
 	char code[OTP_CODE_MAX + 1];
+	char request_id[OTP_PENDING_MAX];
+	bool api;
 };
 
 struct sim_traffic {
@@ -209,10 +214,11 @@ struct sim_result {
 	uint64_t seed;
 	/* attack */
 	long tried, sent, refused, limited, stepups;
-	long verified;	   /* codes the attacker verified (poisoned) */
-	int64_t cost;	   /* micro-units (abuse/lists.h) */
-	int64_t detect_ms; /* first refusal after its start; -1: none */
-	long pow_hashes;   /* SHA-256 the attacker computed */
+	long verified;		/* codes the attacker verified (poisoned) */
+	int64_t cost;		/* micro-units (abuse/lists.h) */
+	int64_t detect_ms;	/* first refusal after its start; -1: none */
+	long pow_hashes;	/* SHA-256 the attacker computed */
+	long solved, fallbacks; /* step-ups solved, or sent the API way */
 	int32_t series[SIM_BUCKETS]; /* attack SMS sent, per minute */
 	int32_t tries[SIM_BUCKETS];  /* attack sends tried, per minute */
 	/* legit */
