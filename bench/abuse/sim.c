@@ -12,6 +12,7 @@
  *   abuse-sim --seeds 1,2,3 ...    the tuning seeds
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
@@ -190,6 +191,8 @@ static void start(const struct sim_world *w, const struct sim_opts *o,
 	if (j->pid < 0)
 		abort();
 	if (j->pid == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
 		close(p[0]);
 		struct sim_result r;
 		int rc = sim_run(w, o, j->scenario, j->rules, j->store,
@@ -239,6 +242,47 @@ static void report_one(const struct job *j)
 	    r->error ? " (ERROR)" : "");
 }
 
+/* SIGINT or SIGTERM: the children are told to stop and waited for, the
+ * scratch files removed, and the run ends (130). */
+static volatile sig_atomic_t stopping;
+static pid_t children[MAX_JOBS];
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
+	for (int i = 0; i < MAX_JOBS; i++)
+		if (children[i] > 0)
+			kill(children[i], SIGTERM);
+}
+
+/* The scratch directory and the run directories in it. */
+static void remove_scratch(const char *dir)
+{
+	char p[600], q[900];
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+		DIR *sub = opendir(p);
+		struct dirent *f;
+		while (sub && (f = readdir(sub))) {
+			if (f->d_name[0] == '.')
+				continue;
+			snprintf(q, sizeof q, "%s/%s", p, f->d_name);
+			unlink(q);
+		}
+		if (sub)
+			closedir(sub);
+		rmdir(p);
+	}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
 static int run_all(const struct sim_world *w, const struct sim_opts *o,
 		   struct job *jobs, size_t n, int njobs)
 {
@@ -246,7 +290,7 @@ static int run_all(const struct sim_world *w, const struct sim_opts *o,
 	bool slot_used[MAX_JOBS] = {0};
 	int errors = 0;
 	if (njobs == 1) { /* in this process, one after the other */
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < n && !stopping; i++) {
 			if (sim_run(w, o, jobs[i].scenario, jobs[i].rules,
 				    jobs[i].store, 1, jobs[i].seed,
 				    &jobs[i].r) < 0 &&
@@ -258,16 +302,19 @@ static int run_all(const struct sim_world *w, const struct sim_opts *o,
 		return errors;
 	}
 	while (next < n || running) {
-		while (next < n && running < (size_t)njobs) {
+		while (!stopping && next < n && running < (size_t)njobs) {
 			int s = 0;
 			while (slot_used[s])
 				s++;
 			slot_used[s] = true;
 			jobs[next].slot = s;
 			start(w, o, &jobs[next]);
+			children[s] = jobs[next].pid;
 			next++;
 			running++;
 		}
+		if (stopping && !running)
+			break;
 		int status;
 		pid_t pid = wait(&status);
 		if (pid < 0) {
@@ -279,6 +326,7 @@ static int run_all(const struct sim_world *w, const struct sim_opts *o,
 			if (!jobs[i].done && jobs[i].pid == pid) {
 				finish(&jobs[i], status);
 				slot_used[jobs[i].slot] = false;
+				children[jobs[i].slot] = 0;
 				errors += jobs[i].r.error != 0;
 				running--;
 			}
@@ -421,10 +469,18 @@ int main(int argc, char **argv)
 						    .rules = r,
 						    .store = st,
 						    .seed = seeds[k]};
+	struct sigaction sa = {.sa_handler = on_stop};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	int errors = run_all(&world, &o, jobs, n, njobs);
 	if (o.redis_port)
 		redis_stop();
-	rmdir(dir);
+	remove_scratch(dir);
+	if (stopping) {
+		fprintf(stderr, "abuse-sim: stopped\n");
+		return 130;
+	}
 
 	struct sim_result *res = calloc(n ? n : 1, sizeof *res);
 	if (!res)
