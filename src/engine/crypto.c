@@ -17,6 +17,7 @@ struct otp_keys {
 	unsigned char apikey[32];    /* API-key ids and hashes */
 	unsigned char phone_tag[32]; /* phones' keyed hashes */
 	unsigned char phone_enc[crypto_stream_xchacha20_KEYBYTES];
+	unsigned char pow[32];	   /* proof-of-work challenges' MACs */
 	char kid[OTP_KID_LEN + 1]; /* which secret sealed a phone */
 	/* Keyed BLAKE2b starts by compressing a block that holds only the
 	 * key; these states are past that block, so a hash of a short input
@@ -24,6 +25,8 @@ struct otp_keys {
 	 * Copied for each use, never updated in place. */
 	crypto_generichash_state code_st;
 	crypto_generichash_state session_st;
+	/* HMAC-SHA256 alike: past the key's inner and outer pad blocks. */
+	crypto_auth_hmacsha256_state dlr_st;
 };
 
 int otp_crypto_init(void)
@@ -51,6 +54,8 @@ struct otp_keys *otp_keys_new(const unsigned char secret[OTP_SECRET_LEN])
 	    {k->apikey, sizeof k->apikey, "otpdakey"},
 	    {k->phone_tag, sizeof k->phone_tag, "otpdptag"},
 	    {k->phone_enc, sizeof k->phone_enc, "otpdpenc"},
+	    /* new rows go last: a row's place is its KDF id */
+	    {k->pow, sizeof k->pow, "otpdpow_"},
 	};
 	for (size_t i = 0; i < sizeof sub / sizeof sub[0]; i++)
 		crypto_kdf_derive_from_key(sub[i].key, sub[i].len, i + 1,
@@ -63,6 +68,7 @@ struct otp_keys *otp_keys_new(const unsigned char secret[OTP_SECRET_LEN])
 				OTP_MAC_LEN);
 	crypto_generichash_init(&k->session_st, k->session, sizeof k->session,
 				OTP_HASH_LEN);
+	crypto_auth_hmacsha256_init(&k->dlr_st, k->dlr, sizeof k->dlr);
 	sodium_mprotect_readonly(k);
 	return k;
 }
@@ -159,8 +165,12 @@ static void dlr_mac(const struct otp_keys *k, int64_t message_id,
 	unsigned char mac[crypto_auth_hmacsha256_BYTES];
 	char num[24];
 	int n = snprintf(num, sizeof num, "%lld", (long long)message_id);
-	crypto_auth_hmacsha256(mac, (const unsigned char *)num, (size_t)n,
-			       k->dlr);
+	/* = crypto_auth_hmacsha256(mac, num, n, k->dlr) */
+	crypto_auth_hmacsha256_state st = k->dlr_st;
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)num,
+				      (size_t)n);
+	crypto_auth_hmacsha256_final(&st, mac);
+	sodium_memzero(&st, sizeof st);
 	sodium_bin2hex(out, OTP_DLR_TOKEN_LEN + 1, mac, OTP_DLR_TOKEN_LEN / 2);
 }
 
@@ -202,6 +212,22 @@ void otp_apikey_hashes(const struct otp_keys *k, const char *key, size_t len,
 	memcpy(id, out, OTP_APIKEY_ID_BYTES);
 	memcpy(hash, out + OTP_APIKEY_ID_BYTES, OTP_HASH_LEN);
 	sodium_memzero(out, sizeof out);
+	sodium_memzero(&st, sizeof st);
+}
+
+void otp_pow_mac(const struct otp_keys *k, const char *text, size_t len,
+		 const unsigned char session[OTP_HASH_LEN], const char *e164,
+		 unsigned char mac[OTP_POW_MAC_LEN])
+{
+	static const unsigned char zero = 0;
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, k->pow, sizeof k->pow, OTP_POW_MAC_LEN);
+	crypto_generichash_update(&st, (const unsigned char *)text, len);
+	crypto_generichash_update(&st, &zero, 1);
+	crypto_generichash_update(&st, session, OTP_HASH_LEN);
+	crypto_generichash_update(&st, (const unsigned char *)e164,
+				  strlen(e164));
+	crypto_generichash_final(&st, mac, OTP_POW_MAC_LEN);
 	sodium_memzero(&st, sizeof st);
 }
 

@@ -2,7 +2,7 @@
  *
  * The server secret is never used directly: subkeys are derived from it
  * (codes, session tokens, outbox bodies, delivery-report tokens, request-id
- * tags, API keys, phones' tags and seals) and kept in
+ * tags, API keys, phones' tags and seals, proof-of-work challenges) and kept in
  * sodium_malloc'd, locked memory, wiped when freed. Codes exist only as MACs
  * bound to their request id; session tokens only as keyed hashes; an outbox
  * body (which must hold the code until it is sent) only sealed. All functions
@@ -105,5 +105,13 @@ void otp_phone_seal_mark(const struct otp_keys *k,
 #define OTP_PHONE_TAG_LEN 22
 void otp_phone_tag(const struct otp_keys *k, const char *phone,
 		   char out[OTP_PHONE_TAG_LEN + 1]);
+
+/* The MAC of a proof-of-work challenge (abuse/pow.c): keyed BLAKE2b, under
+ * a subkey of its own, of the challenge's text (len bytes, no NUL in it),
+ * a NUL, the session's token hash and the E.164 phone. */
+#define OTP_POW_MAC_LEN 16
+void otp_pow_mac(const struct otp_keys *k, const char *text, size_t len,
+		 const unsigned char session[OTP_HASH_LEN], const char *e164,
+		 unsigned char mac[OTP_POW_MAC_LEN]);
 
 #endif

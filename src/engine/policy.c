@@ -55,6 +55,14 @@ static struct otp_gcra per(long n, int64_t per_ms)
 	return g;
 }
 
+/* The ceiling's limit, from the phone's tag (the send has it already). */
+static void ceiling(const struct otp_config *cfg, const char *ph,
+		    struct otp_limit *out)
+{
+	out->rate = per(cfg->limit_phone * OTP_POLICY_PHONE_CEILING, 3600000);
+	snprintf(out->key, sizeof out->key, "ph:%s", ph);
+}
+
 int otp_policy_phone(const struct otp_config *cfg, const char *phone,
 		     size_t len, bool types, char out[OTP_PHONE_MAX])
 {
@@ -113,8 +121,7 @@ int otp_policy_send(const struct otp_engine *e, struct otp_store *s,
 		snprintf(lims[OTP_PL_IP].key, sizeof lims[OTP_PL_IP].key,
 			 "pi:%s:%s", ph, ip);
 	}
-	otp_policy_phone_ceiling(cfg, e->keys, in->ps.phone,
-				 &lims[OTP_PL_PHONE]);
+	ceiling(cfg, ph, &lims[OTP_PL_PHONE]);
 	return 0;
 }
 
@@ -124,8 +131,7 @@ void otp_policy_phone_ceiling(const struct otp_config *cfg,
 {
 	char ph[OTP_PHONE_TAG_LEN + 1];
 	otp_phone_tag(k, e164, ph);
-	out->rate = per(cfg->limit_phone * OTP_POLICY_PHONE_CEILING, 3600000);
-	snprintf(out->key, sizeof out->key, "ph:%s", ph);
+	ceiling(cfg, ph, out);
 }
 
 int otp_policy_limit_err(const struct otp_send_core *in, int which)

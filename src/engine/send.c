@@ -7,7 +7,9 @@
  *       none), bound to the login session or scoped to the API key, and
  *       owned by it (a send retires only its own owner's codes).
  * login adapter:    phone and cookie -> the session binding (a new session
- *                   when the cookie names none).
+ *                   when the cookie names none); the proof of work the send
+ *                   came with, and a new challenge when the rules want one
+ *                   (OTP_ESTEPUP, abuse/pow.h).
  * provider adapter: phone, idempotency key, length and TTL of the API.
  * Not here: the per-IP and per-key limits (the handlers' guard, policy.c).
  */
@@ -19,8 +21,15 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/phone.h"
+#include "abuse/pow.h"
 #include "engine/core.h"
 #include "engine/policy.h"
+#include "engine/send_test.h"
+
+bool (*otp_send_test_stepup)(const struct otp_send_core *c);
+
+_Static_assert(sizeof((struct otp_send_out *)0)->challenge == OTP_POW_MAX,
+	       "engine.h's challenge holds a pow.h challenge");
 
 /* "k:<key id>:<hash of the client's key>": keys of two API keys never
  * meet, and the client's text is never stored. */
@@ -117,6 +126,23 @@ static int phone_of(struct otp_engine *e, const char *phone, size_t len,
 	return 0;
 }
 
+/* Is the proof of work a login send came with good for this session and
+ * phone (used up now if it is)? Asked before the rules, which decide
+ * whether one was wanted: a bad one counts as none. 0 or a store error. */
+static int pow_of(struct otp_engine *e, struct otp_store *s,
+		  const struct otp_send_in *in,
+		  const unsigned char session[OTP_HASH_LEN], const char *phone,
+		  bool *ok)
+{
+	*ok = false;
+	if (!in->pow)
+		return 0;
+	int rc = otp_pow_check(e->keys, s, session, phone, in->pow, in->pow_len,
+			       in->now);
+	*ok = rc == 0;
+	return rc == OTP_ESTEPUP ? 0 : rc;
+}
+
 int otp_engine_send(struct otp_engine *e, struct otp_store *s,
 		    const struct otp_send_in *in, struct otp_send_out *out)
 {
@@ -143,7 +169,20 @@ int otp_engine_send(struct otp_engine *e, struct otp_store *s,
 	c.ps.now = in->now;
 	struct otp_send_answer a = {out->request_id, &out->expires_ms,
 				    &out->retry_after_s, NULL};
-	return otp_engine_send_core(e, s, &c, &a);
+	rc = c.test ? 0 : pow_of(e, s, in, bind.hash, out->phone, &c.pow_ok);
+	if (rc < 0)
+		return rc;
+	if (otp_send_test_stepup && !c.test && !c.pow_ok &&
+	    otp_send_test_stepup(&c))
+		rc = OTP_ESTEPUP;
+	else
+		rc = otp_engine_send_core(e, s, &c, &a);
+	/* bound to the session the answer's cookie names, and the phone */
+	if (rc == OTP_ESTEPUP)
+		otp_pow_challenge(e->keys, bind.hash, out->phone,
+				  (int)cfg->fraud_pow_bits, in->now,
+				  out->challenge);
+	return rc;
 }
 
 int otp_engine_api_send(struct otp_engine *e, struct otp_store *s,

@@ -59,9 +59,12 @@ int otp_h_session(struct otp_req *r);
 int otp_h_logout(struct otp_req *r);
 int otp_h_check(struct otp_req *r);
 /* The login API's send and verify, as the JSON routes and the login page
- * (login.c) both call them: engine call, session cookie, log phone. */
+ * (login.c) both call them: engine call, session cookie, log phone. A
+ * send's pow (or NULL) is a solved step-up challenge (abuse/pow.h); on
+ * OTP_ESTEPUP out->challenge has a new one, bound to the session whose
+ * cookie the answer sets. */
 int otp_login_send(struct otp_req *r, const char *phone, size_t len,
-		   struct otp_send_out *out);
+		   const char *pow, size_t pow_len, struct otp_send_out *out);
 int otp_login_verify(struct otp_req *r, const char *code, size_t code_len,
 		     const char *phone, size_t phone_len,
 		     struct otp_verify_res *res);

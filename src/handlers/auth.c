@@ -43,10 +43,11 @@ static void log_phone(struct otp_req *r, const char *e164)
 }
 
 int otp_login_send(struct otp_req *r, const char *phone, size_t len,
-		   struct otp_send_out *out)
+		   const char *pow, size_t pow_len, struct otp_send_out *out)
 {
 	const struct otp_app *app = otp_app();
-	struct otp_send_in in = {.now = r->now, .ip = r->ip};
+	struct otp_send_in in = {
+	    .now = r->now, .ip = r->ip, .pow = pow, .pow_len = pow_len};
 	struct otp_store *s;
 	int rc = otp_app_store(&s);
 	if (rc < 0)
@@ -60,8 +61,10 @@ int otp_login_send(struct otp_req *r, const char *phone, size_t len,
 	if (otp_err_waits(rc))
 		r->retry_after_s = out->retry_after_s;
 	/* A session made before an upstream failed keeps its cookie, so that
-	 * the client's retry is recognised as the same send. */
-	if (out->new_token[0] && (rc == 0 || rc == OTP_EUPSTREAM))
+	 * the client's retry is recognised as the same send; so does one
+	 * asked for a proof of work, whose challenge is bound to it. */
+	if (out->new_token[0] &&
+	    (rc == 0 || rc == OTP_EUPSTREAM || rc == OTP_ESTEPUP))
 		set_cookie(r, out->new_token, app->cfg->code_ttl);
 	return rc;
 }
@@ -70,9 +73,15 @@ int otp_h_send_otp(struct otp_req *r)
 {
 	struct otp_send_out out;
 	char at[OTP_ISO8601_LEN];
-	size_t len;
+	size_t len, pow_len;
 	const char *phone = otp_json_str(r->in, "phone", &len);
-	int rc = otp_login_send(r, phone, len, &out);
+	const char *pow = otp_json_str(r->in, "pow", &pow_len);
+	int rc = otp_login_send(r, phone, len, pow, pow_len, &out);
+	/* 428: the challenge to solve and send back as "pow" */
+	if (rc == OTP_ESTEPUP)
+		r->error_extra =
+		    json_pack("{s:s, s:i}", "challenge", out.challenge, "bits",
+			      (int)otp_app()->cfg->fraud_pow_bits);
 	if (rc < 0)
 		return rc;
 	otp_clock_iso8601(out.expires_ms, at);

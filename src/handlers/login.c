@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "abuse/pow.h"
 #include "core/err.h"
 #include "handlers/app.h"
 #include "handlers/login_page.h"
@@ -171,14 +172,24 @@ static int verify_step(struct otp_req *r, struct otp_login_view *v,
 	return otp_login_render(r, 401, v);
 }
 
+/* A send; one answered 428 comes back as the same step with the
+ * challenge on its sending form, for the script to solve and post again
+ * (with "pow"), or without the script to say that it needs it. */
 static int send_step(struct otp_req *r, struct otp_login_view *v,
 		     const char *phone, bool resend)
 {
 	struct otp_send_out out;
+	char pow[OTP_POW_MAX];
 	memset(&out, 0, sizeof out);
-	int rc = otp_login_send(r, phone, strlen(phone), &out);
+	form_get(r->body, "pow", pow, sizeof pow);
+	int rc = otp_login_send(r, phone, strlen(phone), pow[0] ? pow : NULL,
+				strlen(pow), &out);
 	v->code_step = rc == 0 || resend;
 	v->phone = rc == 0 ? out.phone : phone;
+	if (rc == OTP_ESTEPUP) {
+		v->challenge = out.challenge;
+		return otp_login_render(r, otp_err_status(rc), v);
+	}
 	if (rc == 0 || otp_err_limited(rc)) {
 		v->wait_s = out.retry_after_s;
 		v->until_s = r->now / 1000 + out.retry_after_s;

@@ -3,9 +3,12 @@
  *
  * The page works without its script: both steps are plain forms posted to
  * /login. The script only adds what a plain form cannot: the WebOTP API
- * (the phone fills the code in from the SMS), and a countdown on "send
- * again" while the cooldown lasts. Every word comes from login_text.h.
- * What a post does is login.c's.
+ * (the phone fills the code in from the SMS), a countdown on "send
+ * again" while the cooldown lasts, and the proof of work of a step-up
+ * (a send answered 428: the sending form carries the challenge, the
+ * script finds the counter with Web Crypto and posts the form again with
+ * it; without the script the page says that this step needs it). Every
+ * word comes from login_text.h. What a post does is login.c's.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -26,8 +29,9 @@ static const char *const texts[T_COUNT_][OTP_LOGIN_NLANGS] = {
 };
 
 static const char app_js[] =
-    "/* otpd login page: WebOTP and the send-again countdown. The page\n"
-    " * works without this file. */\n"
+    "/* otpd login page: WebOTP, the send-again countdown and the step-up's\n"
+    " * proof of work. The page works without this file, but for the\n"
+    " * step-up. */\n"
     "(function () {\n"
     "  'use strict';\n"
     "  var d = document, webotp = 'OTPCredential' in window;\n"
@@ -58,6 +62,47 @@ static const char app_js[] =
     "      setTimeout(tick, 1000);\n"
     "    })();\n"
     "  });\n"
+    /* The step-up: the first counter c for which SHA-256("<challenge>.c")
+     * starts with the challenge's bits of zeros (abuse/pow.h). Digests go
+     * in batches: Web Crypto works them off the main thread, and the page
+     * stays responsive between two batches. */
+    "  var pf = d.querySelector('form[data-pow]'), ps = "
+    "d.getElementById('pow-status');\n"
+    "  if (pf && ps) {\n"
+    "    var ch = pf.getAttribute('data-pow'), bits = "
+    "parseInt(ch.split('.')[1], 10);\n"
+    "    var subtle = window.crypto && window.crypto.subtle;\n"
+    "    var fail = function () { ps.textContent = "
+    "ps.getAttribute('data-fail'); };\n"
+    "    var zeros = function (h) {\n"
+    "      var b = new Uint8Array(h), i = 0, z = bits;\n"
+    "      for (; z >= 8; z -= 8) if (b[i++] !== 0) return false;\n"
+    "      return z === 0 || (b[i] >> (8 - z)) === 0;\n"
+    "    };\n"
+    "    if (!subtle || !window.TextEncoder || !(bits > 0)) fail();\n"
+    "    else {\n"
+    "      ps.textContent = ps.getAttribute('data-text');\n"
+    "      var btn = pf.querySelector('button[type=submit]');\n"
+    "      if (btn) btn.disabled = true;\n"
+    "      var enc = new TextEncoder(), n = 0, BATCH = 1024;\n"
+    "      (function batch() {\n"
+    "        var all = [];\n"
+    "        for (var i = 0; i < BATCH; i++)\n"
+    "          all.push(subtle.digest('SHA-256', enc.encode(ch + '.' + "
+    "(n + i))));\n"
+    "        Promise.all(all).then(function (hs) {\n"
+    "          for (var i = 0; i < hs.length; i++)\n"
+    "            if (zeros(hs[i])) {\n"
+    "              pf.elements.pow.value = ch + '.' + (n + i);\n"
+    "              pf.submit();\n"
+    "              return;\n"
+    "            }\n"
+    "          n += BATCH;\n"
+    "          batch();\n"
+    "        }, fail);\n"
+    "      })();\n"
+    "    }\n"
+    "  }\n"
     "})();\n";
 
 static const char app_css[] =
@@ -90,6 +135,8 @@ static const char app_css[] =
     "input:focus-visible{outline-offset:0;border-color:var(--brand)}\n"
     ".error{margin:0 0 1rem;padding:.6rem .75rem;border-left:4px solid "
     "var(--bad);background:#fdecea;color:#8c1d18;border-radius:4px}\n"
+    ".status{margin:0 0 1rem;color:var(--muted)}\n"
+    ".status:empty{display:none}\n"
     ".row{display:flex;justify-content:space-between;align-items:center;"
     "gap:1rem;margin-top:1rem;flex-wrap:wrap}\n"
     "a{color:var(--brand)}\n";
@@ -215,11 +262,21 @@ static void submit(FILE *f, const struct otp_login_view *v, const char *attrs,
 	fputs("</button>", f);
 }
 
-/* A form posted to /login that carries rd (and the phone, if any). */
+/* A form posted to /login that carries rd (and the phone, if any). The
+ * form that sends a code carries a step-up's challenge, and the field
+ * the script puts its solution in. */
 static void form_open(FILE *f, const struct otp_login_view *v,
-		      const char *attrs, bool with_phone)
+		      const char *attrs, bool with_phone, bool sends)
 {
-	fprintf(f, "<form method=\"post\" action=\"/login\"%s>", attrs);
+	fprintf(f, "<form method=\"post\" action=\"/login\"%s", attrs);
+	if (sends && v->challenge) {
+		fputs(" data-pow=\"", f);
+		esc(f, v->challenge);
+		fputs("\">", f);
+		hidden(f, "pow", "");
+	} else {
+		fputc('>', f);
+	}
 	hidden(f, "rd", v->rd);
 	if (with_phone)
 		hidden(f, "phone", v->phone);
@@ -239,9 +296,27 @@ static void field(FILE *f, const struct otp_login_view *v, const char *id,
 	fprintf(f, "</label><input id=\"%s\" name=\"%s\" %s", id, id, attrs);
 }
 
+/* A step-up's words: what the script says while it works (a live
+ * region, empty until then), or that it cannot; and without it, that
+ * this step needs it. */
+static void pow_notes(FILE *f, const struct otp_login_view *v)
+{
+	fputs("<p class=\"status\" id=\"pow-status\" role=\"status\" "
+	      "aria-live=\"polite\" data-text=\"",
+	      f);
+	text(f, v, T_POW_CHECKING, -1);
+	fputs("\" data-fail=\"", f);
+	text(f, v, T_POW_FAILED, -1);
+	fputs("\"></p><noscript><p class=\"error\" id=\"err\" "
+	      "role=\"alert\">",
+	      f);
+	text(f, v, T_POW_NOJS, -1);
+	fputs("</p></noscript>", f);
+}
+
 static void phone_step(FILE *f, const struct otp_login_view *v)
 {
-	form_open(f, v, " novalidate", false);
+	form_open(f, v, " novalidate", false, true);
 	field(f, v, "phone", T_PHONE_LABEL,
 	      "type=\"tel\" autocomplete=\"tel\" inputmode=\"tel\" required "
 	      "autofocus aria-describedby=\"phone-hint");
@@ -269,7 +344,7 @@ static void code_step(FILE *f, const struct otp_login_view *v)
 	fputs(" <strong>", f);
 	esc(f, masked);
 	fputs("</strong>.</p>", f);
-	form_open(f, v, " id=\"code-form\"", true);
+	form_open(f, v, " id=\"code-form\"", true, false);
 	field(f, v, "code", T_CODE_LABEL,
 	      "type=\"text\" inputmode=\"numeric\" "
 	      "autocomplete=\"one-time-code\" "
@@ -279,7 +354,7 @@ static void code_step(FILE *f, const struct otp_login_view *v)
 	fputs("><button type=\"submit\">", f);
 	text(f, v, T_VERIFY, -1);
 	fputs("</button></form><div class=\"row\">", f);
-	form_open(f, v, "", true);
+	form_open(f, v, "", true, true);
 	hidden(f, "resend", "1");
 	submit(f, v, " class=\"link\" id=\"resend\"", T_RESEND);
 	fputs("</form><a href=\"/login?rd=", f);
@@ -328,6 +403,8 @@ int otp_login_render(struct otp_req *r, int status,
 		text(f, v, v->msg, v->n);
 		fputs("</p>", f);
 	}
+	if (v->challenge)
+		pow_notes(f, v);
 	if (v->code_step)
 		code_step(f, v);
 	else

@@ -21,6 +21,9 @@ struct otp_login_view {
 	int64_t wait_s;	   /* > 0: "send again" waits this long */
 	int64_t until_s;   /* > 0: when it may (epoch s), which the code
 			      step's forms carry on for the next page */
+	/* A step-up (428): the challenge the script solves before it posts
+	 * the sending form again (abuse/pow.h), or NULL */
+	const char *challenge;
 };
 
 /* The column for an Accept-Language header (NULL: the default). */

@@ -52,7 +52,19 @@
 	X(T_E_UPSTREAM, "The SMS could not be sent. Try again in a moment.",   \
 	  "Die SMS konnte nicht gesendet werden. Bitte gleich noch einmal.")   \
 	X(T_E_OTHER, "Something went wrong on our side. Try again.",           \
-	  "Bei uns ist etwas schiefgegangen. Bitte noch einmal versuchen.")
+	  "Bei uns ist etwas schiefgegangen. Bitte noch einmal versuchen.")    \
+	X(T_POW_CHECKING, "Checking your browser…",                            \
+	  "Ihr Browser wird geprüft …")                                        \
+	X(T_POW_NOJS,                                                          \
+	  "Before we send a code, this step needs JavaScript. Turn it on and " \
+	  "send again.",                                                       \
+	  "Bevor wir einen Code senden, braucht dieser Schritt JavaScript. "   \
+	  "Bitte aktivieren und erneut senden.")                               \
+	X(T_POW_FAILED,                                                        \
+	  "This browser cannot do the check we need before sending a code. "   \
+	  "Try another browser.",                                              \
+	  "Dieser Browser kann die nötige Prüfung vor dem Senden nicht "     \
+	  "ausführen. Bitte einen anderen Browser verwenden.")
 
 enum otp_login_text {
 #define OTP_LOGIN_TEXT_ENUM_(id, en, de) id,

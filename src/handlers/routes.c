@@ -1,10 +1,13 @@
 /* routes.c - the one table of URLs otpd answers. */
+#include "abuse/pow.h"
 #include "handlers/app.h"
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct otp_jfield send_fields[] = {
     {"phone", OTP_J_STRING, true, 64},
+    /* a solved step-up challenge (abuse/pow.h) */
+    {"pow", OTP_J_STRING, false, OTP_POW_MAX - 1},
 };
 
 /* The provider API's bodies (StartMessaging's names). */

@@ -50,13 +50,15 @@ struct otp_error_parts {
 	const char *message;
 	const char *field;     /* the field it is about, or NULL */
 	int64_t retry_after_s; /* > 0 for 429 */
+	const json_t *extra;   /* the handler's more fields, or NULL */
 };
 /* Makes an error's JSON body (owned by the caller). NULL for a route:
  * the login API's {"error", "code"[, "field"][, "retry_after"]}, whose
  * plain forms go out as answers made once at start. */
 typedef json_t *(*otp_error_render_fn)(const struct otp_error_parts *e);
 /* For renderers: o ({"code", "message"} in the renderer's own order)
- * with e's optional "field" and "retry_after" added; returns o. */
+ * with e's optional "field", "retry_after" and extra fields added;
+ * returns o. */
 json_t *otp_error_extras(json_t *o, const struct otp_error_parts *e);
 
 struct otp_route {
@@ -105,7 +107,11 @@ struct otp_req {
 	char *header_value[OTP_REQ_HEADERS];	  /* owned copies */
 	int64_t retry_after_s; /* > 0: a Retry-After header (and for 429 a
 				  "retry_after" field) */
-	char set_cookie[320];  /* "" or a Set-Cookie value */
+	/* Fields a handler adds to the body of the error it returns (e.g.
+	 * the step-up's challenge), or NULL; owned, freed after the
+	 * answer. */
+	json_t *error_extra;
+	char set_cookie[320];		/* "" or a Set-Cookie value */
 	char auth_phone[OTP_PHONE_MAX]; /* "" or an X-Auth-Phone value */
 	const char *allow;		/* for 405: the Allow header */
 	const char *cors_origin; /* the request's Origin if --cors-origins

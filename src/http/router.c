@@ -86,7 +86,7 @@ static bool plain_error(const struct ctx *c, int err)
 	       !(r->route && r->route->render_error) && !r->log_field &&
 	       !(err == OTP_EUNKNOWN && c->unknown[0]) && !otp_err_waits(err) &&
 	       !r->set_cookie[0] && !r->auth_phone[0] && !r->allow &&
-	       !r->cors_origin && !c->close && !r->nheaders;
+	       !r->cors_origin && !c->close && !r->nheaders && !r->error_extra;
 }
 
 json_t *otp_error_extras(json_t *o, const struct otp_error_parts *e)
@@ -96,11 +96,13 @@ json_t *otp_error_extras(json_t *o, const struct otp_error_parts *e)
 	if (e->retry_after_s > 0)
 		json_object_set_new(o, "retry_after",
 				    json_integer(e->retry_after_s));
+	if (e->extra)
+		json_object_update(o, (json_t *)e->extra);
 	return o;
 }
 
 /* The login API's error: {"error": message, "code": wire[, "field"]
- * [, "retry_after"]}. */
+ * [, "retry_after"][, the handler's extra fields]}. */
 static json_t *default_error(const struct otp_error_parts *e)
 {
 	return otp_error_extras(
@@ -135,6 +137,7 @@ void otp_http_error_body(struct ctx *c, int err)
 		     : err == OTP_EUNKNOWN && c->unknown[0] ? c->unknown
 							    : NULL,
 	    .retry_after_s = otp_err_waits(err) ? r->retry_after_s : 0,
+	    .extra = r->error_extra,
 	};
 	r->out = r->route && r->route->render_error ? r->route->render_error(&e)
 						    : default_error(&e);

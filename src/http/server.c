@@ -244,6 +244,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 				 otp_clock_mono_ns() - c->start_ns);
 	json_decref(c->r.out);
 	c->r.out = NULL;
+	json_decref(c->r.error_extra);
+	c->r.error_extra = NULL;
 	free(c->r.raw);
 	c->r.raw = NULL;
 	for (unsigned i = 0; i < c->r.nheaders; i++)

@@ -1,6 +1,7 @@
 #!/bin/sh
 # tests/browser/run.sh BUILD - the login page in headless Chromium behind
-# nginx (login.test.mjs, node --test). Installs the pinned playwright-core
+# nginx (login.test.mjs), and its proof-of-work step-up (stepup.test.mjs),
+# with node --test. Installs the pinned playwright-core
 # with `npm ci` when node_modules is missing or older than the lockfile.
 # Skips, saying why, only when chromium, node or npm is not installed.
 # Ends with one "N passed, N failed" line for scripts/run-tests.
@@ -24,7 +25,7 @@ if [ ! -d "$here/node_modules/playwright-core" ] ||
 fi
 log=$(mktemp)
 OTPD_BIN="$(pwd)/$build/otpd" node --test --test-reporter=spec \
-	"$here/login.test.mjs" >"$log" 2>&1
+	"$here/login.test.mjs" "$here/stepup.test.mjs" >"$log" 2>&1
 rc=$?
 cat "$log"
 p=$(grep -o 'pass [0-9]*' "$log" | tail -n 1 | grep -o '[0-9]*$')

@@ -161,6 +161,28 @@ static void dlr_tokens_bind_id_and_key(void)
 	otp_keys_free(k2);
 }
 
+/* The token is HMAC-SHA256(the dlr subkey, decimal id), its first 16 bytes
+ * in hex: the same text whatever the MAC's state is made from, so tokens
+ * already handed to a gateway still verify. */
+static void dlr_token_is_hmac_of_the_id(void)
+{
+	unsigned char s[OTP_SECRET_LEN] = {7}, key[32], mac[32];
+	char want[OTP_DLR_TOKEN_LEN + 1], t[OTP_DLR_TOKEN_LEN + 1];
+	struct otp_keys *k = otp_keys_new(s);
+	crypto_kdf_derive_from_key(key, sizeof key, 4, "otpddlr_", s);
+	const long long ids[] = {0, 1, 42, 1234567890123LL, -5};
+	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+		char num[24];
+		int n = snprintf(num, sizeof num, "%lld", ids[i]);
+		crypto_auth_hmacsha256(mac, (const unsigned char *)num,
+				       (size_t)n, key);
+		sodium_bin2hex(want, sizeof want, mac, OTP_DLR_TOKEN_LEN / 2);
+		otp_dlr_token(k, ids[i], t);
+		CHECK_STR(t, want);
+	}
+	otp_keys_free(k);
+}
+
 /* Phones at rest: the same phone seals to the same text (the store
  * matches on it), two phones to two texts of one length, the text holds no
  * digit run of the phone, opens back under its secret only, and a text
@@ -233,6 +255,7 @@ static void apikey_hashes_are_keyed(void)
 
 static const struct harness_test tests[] = {
     TEST(dlr_tokens_bind_id_and_key),
+    TEST(dlr_token_is_hmac_of_the_id),
     TEST(codes_have_length_and_digits),
     TEST(digits_are_uniform),
     TEST(mac_binds_id_code_and_key),

@@ -1,0 +1,174 @@
+/* pow.c - the proof-of-work step-up's challenges and their check (see
+ * pow.h).
+ *
+ * A challenge is the text "1.<bits>.<expires_s>.<nonce>.<mac>": version 1,
+ * the leading zero bits wanted, when it expires (epoch seconds), 16 random
+ * bytes and a 16-byte MAC (engine/crypto.h, otp_pow_mac) of the text before
+ * ".<mac>" together with the session's token hash and the phone, both in
+ * base64url. A solution appends ".<counter>" (decimal) so that SHA-256 of
+ * the whole text starts with <bits> zero bits: the browser's Web Crypto
+ * has SHA-256, and a server checks one in one hash.
+ *
+ * Nothing is stored for a challenge; its solution, once accepted, takes a
+ * burst-1 limit keyed by the nonce until the challenge would expire, which
+ * makes it single-use on every otpd that shares the store. Not here: when
+ * a step-up is wanted (the rules, abuse.h) and how the page solves one
+ * (handlers/login_page.c).
+ */
+#include "abuse/pow.h"
+
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/err.h"
+
+#define NONCE_BYTES 16
+#define B64_LEN	    22 /* base64url of 16 bytes, no padding */
+#define EXP_DIGITS  12 /* epoch seconds, good until the year 33658 */
+#define CTR_DIGITS  15 /* a counter: far more than 2^28 tries */
+/* The bounds of --fraud-pow-bits: a challenge below the least is refused
+ * even with a good MAC, so no bug or old secret makes the work free. */
+#define BITS_MIN 8
+#define BITS_MAX 28
+
+_Static_assert(OTP_POW_MAC_LEN == NONCE_BYTES, "B64_LEN fits both");
+/* "1." "28." 12 digits "." nonce "." mac "." counter, and the NUL */
+_Static_assert(2 + 3 + EXP_DIGITS + 1 + B64_LEN + 1 + B64_LEN + 1 + CTR_DIGITS +
+		       1 <=
+		   OTP_POW_MAX,
+	       "a solution fits OTP_POW_MAX");
+
+void otp_pow_challenge(const struct otp_keys *k,
+		       const unsigned char session[OTP_HASH_LEN],
+		       const char *e164, int bits, int64_t now,
+		       char out[OTP_POW_MAX])
+{
+	unsigned char nonce[NONCE_BYTES], mac[OTP_POW_MAC_LEN];
+	char n64[B64_LEN + 1];
+	if (bits < BITS_MIN)
+		bits = BITS_MIN;
+	if (bits > BITS_MAX)
+		bits = BITS_MAX;
+	randombytes_buf(nonce, sizeof nonce);
+	sodium_bin2base64(n64, sizeof n64, nonce, sizeof nonce,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	int n = snprintf(out, OTP_POW_MAX, "1.%d.%lld.%s", bits,
+			 (long long)(now / 1000 + OTP_POW_TTL_S), n64);
+	otp_pow_mac(k, out, (size_t)n, session, e164, mac);
+	out[n] = '.';
+	sodium_bin2base64(out + n + 1, (size_t)(OTP_POW_MAX - n - 1), mac,
+			  sizeof mac, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+/* A solution's parts, pointing into its text. */
+struct sol {
+	int bits;
+	int64_t expires_s;
+	const char *nonce; /* B64_LEN characters */
+	const char *mac;   /* B64_LEN characters */
+	size_t signed_len; /* the bytes the MAC covers: up to the nonce's end */
+};
+
+/* A decimal field of 1..max digits, no leading zero (but "0" itself). */
+static bool decimal(const char *p, size_t len, size_t max, int64_t *out)
+{
+	if (len == 0 || len > max || (p[0] == '0' && len > 1))
+		return false;
+	int64_t v = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		v = v * 10 + (p[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+static bool b64url(const char *p, size_t len)
+{
+	if (len != B64_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = p[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* Splits "1.<bits>.<exp>.<nonce>.<mac>.<counter>" (exactly six fields)
+ * and checks each field's shape. false for anything else. */
+static bool parse(const char *text, size_t len, struct sol *out)
+{
+	const char *f[6];
+	size_t flen[6], n = 0;
+	for (const char *p = text, *end = text + len; n < 6; n++) {
+		const char *dot = memchr(p, '.', (size_t)(end - p));
+		f[n] = p;
+		flen[n] = (size_t)((dot ? dot : end) - p);
+		if (!dot) {
+			n++;
+			break;
+		}
+		p = dot + 1;
+	}
+	if (n != 6 || f[5] + flen[5] != text + len)
+		return false;
+	int64_t bits, ctr;
+	if (flen[0] != 1 || f[0][0] != '1' ||
+	    !decimal(f[1], flen[1], 2, &bits) || bits < BITS_MIN ||
+	    bits > BITS_MAX ||
+	    !decimal(f[2], flen[2], EXP_DIGITS, &out->expires_s) ||
+	    !b64url(f[3], flen[3]) || !b64url(f[4], flen[4]) ||
+	    !decimal(f[5], flen[5], CTR_DIGITS, &ctr))
+		return false;
+	out->bits = (int)bits;
+	out->nonce = f[3];
+	out->mac = f[4];
+	out->signed_len = (size_t)(f[3] + flen[3] - text);
+	return true;
+}
+
+/* Does h start with `bits` zero bits? */
+static bool leading_zeros(const unsigned char *h, int bits)
+{
+	int i = 0;
+	for (; bits >= 8; bits -= 8)
+		if (h[i++] != 0)
+			return false;
+	return bits == 0 || (h[i] >> (8 - bits)) == 0;
+}
+
+int otp_pow_check(const struct otp_keys *k, struct otp_store *s,
+		  const unsigned char session[OTP_HASH_LEN], const char *e164,
+		  const char *sol, size_t len, int64_t now)
+{
+	unsigned char mac[OTP_POW_MAC_LEN];
+	unsigned char h[crypto_hash_sha256_BYTES];
+	char want[B64_LEN + 1];
+	struct sol p;
+
+	if (!sol || len == 0 || len >= OTP_POW_MAX || !parse(sol, len, &p))
+		return OTP_ESTEPUP;
+	otp_pow_mac(k, sol, p.signed_len, session, e164, mac);
+	sodium_bin2base64(want, sizeof want, mac, sizeof mac,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	if (sodium_memcmp(want, p.mac, B64_LEN) != 0)
+		return OTP_ESTEPUP;
+	int64_t expires_ms = p.expires_s * 1000;
+	if (now >= expires_ms)
+		return OTP_ESTEPUP;
+	crypto_hash_sha256(h, (const unsigned char *)sol, len);
+	if (!leading_zeros(h, p.bits))
+		return OTP_ESTEPUP;
+	/* used once: the nonce's bucket stays empty until the challenge is
+	 * dead anyway */
+	struct otp_limit l = {.rate = {expires_ms - now, 1}};
+	snprintf(l.key, sizeof l.key, "pw:%.*s", B64_LEN, p.nonce);
+	int64_t retry_ms = 0;
+	int rc = otp_store_limit_take(s, &l, 1, now, &retry_ms);
+	return rc == OTP_ELIMITED ? OTP_ESTEPUP : rc;
+}
