@@ -82,7 +82,7 @@ static int parse_names(const char *list, const char *const *names, int n,
 
 /* -- a private redis-server ------------------------------------------------ */
 static pid_t redis_pid = -1;
-static char redis_dir[] = "/tmp/otpd-abuse-redis-XXXXXX";
+static char redis_dir[] = "/tmp/otpd-abuse-sim-redis-XXXXXX";
 
 static int free_port(void)
 {
@@ -435,8 +435,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	/* in RAM when there is a tmpfs: the stores' files are scratch */
-	char shm[] = "/dev/shm/otpd-abuse-XXXXXX",
-	     tmp[] = "/tmp/otpd-abuse-XXXXXX";
+	char shm[] = "/dev/shm/otpd-abuse-sim-XXXXXX",
+	     tmp[] = "/tmp/otpd-abuse-sim-XXXXXX";
 	char *dir = mkdtemp(shm);
 	if (!dir && !(dir = mkdtemp(tmp))) {
 		perror("abuse-sim: mkdtemp");
