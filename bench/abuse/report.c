@@ -614,6 +614,12 @@ int sim_report_write(const struct sim_report *rep, const char *dir)
 		"version (`abuse-sim --short`: a fifth of the traffic, SQLite, "
 		"one seed) and asserts the goals.\n\n",
 		when, rep->n, rep->wall_s);
+	if (rep->scale != 1)
+		fprintf(f,
+			"**This run is scaled by %g** (legit users and attack "
+			"sends; `--scale`): its figures are not the "
+			"benchmark's.\n\n",
+			rep->scale);
 	fputs(method, f);
 	fprintf(f, "\n## Scenarios (fixed before any tuning)\n\nEach run: "
 		   "14 days of warm-up, then 48 simulated hours from T0 "
