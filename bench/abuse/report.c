@@ -179,7 +179,10 @@ int sim_report_check(const struct sim_report *rep, FILE *f, int *passed)
 	/* per run: legit users blocked < 0.1 % (otpd), burst leak < 1 % */
 	for (size_t i = 0; i < rep->n; i++) {
 		const struct sim_result *r = &rep->r[i];
-		const char *sc = sim_scenarios[r->scenario].name;
+		char sc[64];
+		snprintf(sc, sizeof sc, "%s/seed %llu",
+			 sim_scenarios[r->scenario].name,
+			 (unsigned long long)r->seed);
 		if (r->rules != SIM_R_OTPD)
 			continue;
 		verdict(f, pct(r->failed, r->users) < 0.1, passed, &failed,
