@@ -42,7 +42,7 @@ UNIT_BIN := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(UNIT_SRC))))
 vpath test_%.c $(sort $(dir $(UNIT_SRC)))
 
 .PHONY: all run test unit http fault lint format deps-build deps-test clean docs bench
-.PHONY: man install uninstall FORCE fuzz fuzz-bins
+.PHONY: man install uninstall FORCE fuzz fuzz-bins abuse-sim
 all: $(BUILD)/otpd $(BUILD)/otpctl $(BUILD)/otpd.8
 $(BUILD)/src/core/config_text.o: CFLAGS += -DOTPD_VERSION='"$(VERSION)"'
 $(BUILD)/src/core/config_text.o: $(BUILD)/version
@@ -104,6 +104,15 @@ $(BUILD)/bench/seed: bench/seed.c $(BUILD)/libotpd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(BUILD)/libotpd.a $(LDFLAGS) $(LDLIBS)
 
+# The SMS-pumping simulator (bench/abuse/): the real engine and stores.
+SIM_SRC  := $(sort $(wildcard bench/abuse/*.c))
+SIM_OBJ  := $(SIM_SRC:%.c=$(BUILD)/%.o)
+$(SIM_OBJ): CFLAGS += -Ibench/abuse
+$(BUILD)/bench/abuse-sim: $(SIM_OBJ) $(BUILD)/libotpd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(SIM_OBJ) $(BUILD)/libotpd.a $(LDLIBS) -lm
+abuse-sim: $(BUILD)/bench/abuse-sim
+
 # The libFuzzer targets: clang for everything in build-fuzz/ (libotpd with
 # coverage, the libphonenumber shim with clang++), each target linked with
 # libFuzzer's main; scripts/run-fuzz runs them on a scratch corpus.
@@ -162,7 +171,8 @@ endif
 
 EXTRA_ENV = OTPD_EXTRA_SUITES='$(EXTRA_SUITES)' OTPD_TSAN_TESTS='$(TSAN_TESTS)'
 test: deps-test
-	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BUILD)/bench/seed
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BUILD)/bench/seed \
+	    $(BUILD)/bench/abuse-sim
 	@$(MAKE) --no-print-directory extra-bins
 	@$(EXTRA_ENV) scripts/run-tests $(BUILD) $(PYTHON)
 # only the sanitizer and fuzz suites
@@ -170,7 +180,7 @@ test-extra: deps-test
 	@$(MAKE) --no-print-directory extra-bins
 	@$(EXTRA_ENV) scripts/run-tests $(BUILD) $(PYTHON) extra
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(BUILD)/bench/abuse-sim
 	@scripts/run-tests $(BUILD) $(PYTHON) unit
 
 http: all
@@ -181,7 +191,8 @@ fault: all
 
 bench:
 	@scripts/deps bench
-	@$(MAKE) --no-print-directory all $(BUILD)/bench/seed
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/seed \
+	    $(BUILD)/bench/abuse-sim
 	@bench/run --build $(BUILD)
 
 docs: all
