@@ -14,6 +14,10 @@
 #include "core/log.h"
 #include "core/phone.h"
 
+/* A rule's refusal of one send (no block) heals when the signals do: the
+ * client is told to come back after this long. */
+#define REFUSE_RETRY_S 600
+
 int otp_abuse_new(const struct otp_config *cfg, struct otp_abuse **out,
 		  char *err, size_t errlen)
 {
@@ -178,15 +182,30 @@ static int decide(const struct otp_abuse *a, struct otp_store *s,
 		return 0;
 	}
 	if (act == OTP_AA_BLOCK && v->key[sc][0]) {
-		int rc = otp_blocks_put(a, s, hits, v->key[sc], rule, in->now,
-					&until);
+		const struct otp_signal *g = &v->sig[sc];
+		bool known = g->w[OTP_SIG_VERIFIED].day_max > 0 ||
+			     g->w[OTP_SIG_VERIFIED].day > 0;
+		int rc = otp_blocks_put(a, s, hits, v->key[sc], rule, known,
+					in->now, &until);
+		if (rc < 0)
+			return rc;
+	}
+	/* A refusal is evidence too, kept apart ("x:" and the scope's key):
+	 * traffic that goes on being refused is blocked (v->refused), while
+	 * a refusal that healed (its people typed their codes) soon stops
+	 * counting. */
+	if (act == OTP_AA_REFUSE && v->key[sc][0]) {
+		struct otp_signal_add x = {.n = {1, 0}};
+		snprintf(x.key, sizeof x.key, "x:%.50s", v->key[sc]);
+		int rc = otp_store_signal_add(s, &x, 1, in->now);
 		if (rc < 0)
 			return rc;
 	}
 	log_decision(rule, act, a->mode, sc, v, in->phone, until);
 	if (act == OTP_AA_STEPUP)
 		return OTP_ESTEPUP;
-	out->retry_after_s = until ? (until - in->now + 999) / 1000 : 3600;
+	out->retry_after_s =
+	    until ? (until - in->now + 999) / 1000 : REFUSE_RETRY_S;
 	return OTP_EFRAUD;
 }
 
@@ -194,8 +213,8 @@ int otp_abuse_check(struct otp_abuse *a, struct otp_store *s,
 		    const struct otp_abuse_send *in, struct otp_abuse_out *out)
 {
 	struct otp_abuse_view v;
-	const char *keys[OTP_ABUSE_SCOPES + 2];
-	struct otp_signal sig[OTP_ABUSE_SCOPES + 2];
+	const char *keys[OTP_ABUSE_SCOPES + 3]; /* scopes, "x:", spend */
+	struct otp_signal sig[OTP_ABUSE_SCOPES + 3];
 	struct otp_block_hits hits = {.deny = -1};
 	size_t nkeys = 0;
 	int rc;
@@ -223,6 +242,14 @@ int otp_abuse_check(struct otp_abuse *a, struct otp_store *s,
 			keys[nkeys++] = v.key[sc];
 		}
 	}
+	char refused[OTP_SIGNAL_KEY_MAX];
+	int xi = -1;
+	if (rules) {
+		snprintf(refused, sizeof refused, "x:%.50s",
+			 v.key[OTP_AS_PREFIX]);
+		xi = (int)nkeys;
+		keys[nkeys++] = refused;
+	}
 	keys[nkeys++] = out->adds[out->nadds - 2].key;
 	keys[nkeys++] = out->adds[out->nadds - 1].key;
 	if ((rc = otp_store_signal_read(s, keys, nkeys, in->now, sig)) < 0)
@@ -230,11 +257,13 @@ int otp_abuse_check(struct otp_abuse *a, struct otp_store *s,
 	for (int sc = 0; sc < OTP_ABUSE_SCOPES; sc++)
 		if (first[sc] >= 0)
 			v.sig[sc] = sig[first[sc]];
+	if (xi >= 0)
+		v.refused = sig[xi];
 
 	bool allowed = false;
 	if (rules) {
 		char whole[OTP_SIGNAL_KEY_MAX];
-		size_t nb = nkeys - 2;
+		size_t nb = nkeys - 3; /* the scopes, not "x:" nor spend */
 		snprintf(whole, sizeof whole, "e:%s", in->phone);
 		keys[nb++] = whole;
 		if ((rc = otp_blocks_find(s, keys, nb, in->now, &hits)) < 0)

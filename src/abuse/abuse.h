@@ -64,6 +64,9 @@ struct otp_abuse_view {
 	char key[OTP_ABUSE_SCOPES][OTP_SIGNAL_KEY_MAX];
 	struct otp_signal sig[OTP_ABUSE_SCOPES];
 	char region[3]; /* "US", or "ZZ" when libphonenumber names none */
+	/* The prefix's sends refused by a rule (not a block), as counter
+	 * OTP_SIG_SENT: traffic that goes on after a refusal. */
+	struct otp_signal refused;
 };
 
 enum otp_abuse_action {

@@ -9,6 +9,11 @@
 
 #define REPEAT_WINDOW_MS (30 * 86400000LL)
 #define MAX_DOUBLINGS	 4 /* 12 h, 1 d, 2 d, 4 d, 8 d */
+/* A scope where real users live (an accepted code in its 15 days) is
+ * blocked for a quarter of the TTL (3 h), doubling on repeat as well:
+ * the people it locks out pay for every hour, and an attack that goes on
+ * is blocked again at once, for longer. */
+#define KNOWN_DIVISOR 4
 
 static bool live(const struct otp_block *b, int64_t now)
 {
@@ -41,7 +46,7 @@ int otp_blocks_find(struct otp_store *s, const char *const *keys, size_t n,
 
 int otp_blocks_put(const struct otp_abuse *a, struct otp_store *s,
 		   const struct otp_block_hits *hits, const char *key,
-		   const char *rule, int64_t now, int64_t *until_ms)
+		   const char *rule, bool known, int64_t now, int64_t *until_ms)
 {
 	struct otp_block b = {
 	    .kind = OTP_BLOCK_DENY, .created_ms = now, .strikes = 1};
@@ -55,7 +60,8 @@ int otp_blocks_put(const struct otp_abuse *a, struct otp_store *s,
 	int doublings = b.strikes - 1;
 	if (doublings > MAX_DOUBLINGS)
 		doublings = MAX_DOUBLINGS;
-	b.until_ms = now + (a->block_ttl_ms << doublings);
+	int64_t ttl = known ? a->block_ttl_ms / KNOWN_DIVISOR : a->block_ttl_ms;
+	b.until_ms = now + (ttl << doublings);
 	snprintf(b.key, sizeof b.key, "%s", key);
 	snprintf(b.rule, sizeof b.rule, "%s", rule);
 	*until_ms = b.until_ms;

@@ -39,11 +39,13 @@ struct otp_block_hits {
 int otp_blocks_find(struct otp_store *s, const char *const *keys, size_t n,
 		    int64_t now, struct otp_block_hits *out);
 
-/* Blocks key for a's TTL, doubled for each strike within 30 days that
- * rows (from otp_blocks_find) record; *until_ms gets its end. */
+/* Blocks key for a's TTL (a quarter of it for a scope with users,
+ * `known`), doubled for each strike within 30 days that rows (from
+ * otp_blocks_find) record; *until_ms gets its end. */
 int otp_blocks_put(const struct otp_abuse *a, struct otp_store *s,
 		   const struct otp_block_hits *hits, const char *key,
-		   const char *rule, int64_t now, int64_t *until_ms);
+		   const char *rule, bool known, int64_t now,
+		   int64_t *until_ms);
 
 /* Counts one decision (counters.c): rule (a rule's name, "block" for a
  * standing block, "spend_cap", "allow"), action, mode. */

@@ -140,11 +140,25 @@ static void prefix_rule(void)
 	/* converting traffic never does, however busy */
 	CHECK_INT(ask(&otp_rule_prefix, view(OTP_AS_PREFIX, 400, 340, 500)),
 		  OTP_AA_PASS);
-	/* a prefix with history has a higher floor */
-	CHECK_INT(ask(&otp_rule_prefix, view(OTP_AS_PREFIX, 9, 0, 30)),
+	/* a prefix with history is refused first (the refusal heals when
+	 * its people type their codes), blocked past a higher floor */
+	CHECK_INT(ask(&otp_rule_prefix, view(OTP_AS_PREFIX, 2, 0, 30)),
 		  OTP_AA_PASS);
+	CHECK_INT(ask(&otp_rule_prefix, view(OTP_AS_PREFIX, 9, 0, 30)),
+		  OTP_AA_REFUSE);
+	CHECK_INT(ask(&otp_rule_prefix, view(OTP_AS_PREFIX, 10, 0, 30)),
+		  OTP_AA_BLOCK);
 	CHECK_INT(ask(&otp_rule_prefix, view(OTP_AS_PREFIX, 40, 2, 30)),
 		  OTP_AA_BLOCK);
+	/* a busy prefix's floor grows with it: 19 sent, 9 verified in an
+	 * hour passes where its peak day is 480 accepted codes */
+	CHECK_INT(ask(&otp_rule_prefix, view(OTP_AS_PREFIX, 19, 9, 480)),
+		  OTP_AA_PASS);
+	/* refusals that go on coming turn into a block */
+	struct otp_abuse_view r = view(OTP_AS_PREFIX, 6, 0, 30);
+	CHECK_INT(ask(&otp_rule_prefix, r), OTP_AA_REFUSE);
+	r.refused.w[OTP_SIG_SENT].hour = 6;
+	CHECK_INT(ask(&otp_rule_prefix, r), OTP_AA_BLOCK);
 	/* poisoned: 10 % verified by the attacker itself */
 	CHECK_INT(ask(&otp_rule_prefix, view(OTP_AS_PREFIX, 50, 5, 30)),
 		  OTP_AA_BLOCK);
