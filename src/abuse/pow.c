@@ -80,11 +80,9 @@ struct sol {
 	size_t signed_len; /* the bytes the MAC covers: up to the nonce's end */
 };
 
-/* A decimal field of 1..max digits, no leading zero (but "0" itself). */
-static bool decimal(const char *p, size_t len, size_t max, int64_t *out)
+/* len digits (len <= 18) as a number. */
+static bool digits(const char *p, size_t len, int64_t *out)
 {
-	if (len == 0 || len > max || (p[0] == '0' && len > 1))
-		return false;
 	int64_t v = 0;
 	for (size_t i = 0; i < len; i++) {
 		if (p[i] < '0' || p[i] > '9')
@@ -95,19 +93,18 @@ static bool decimal(const char *p, size_t len, size_t max, int64_t *out)
 	return true;
 }
 
+/* A decimal field of 1..max digits, no leading zero (but "0" itself). */
+static bool decimal(const char *p, size_t len, size_t max, int64_t *out)
+{
+	if (len == 0 || len > max || (p[0] == '0' && len > 1))
+		return false;
+	return digits(p, len, out);
+}
+
 /* A decimal field of exactly `width` digits, leading zeros and all. */
 static bool fixed(const char *p, size_t len, size_t width, int64_t *out)
 {
-	if (len != width)
-		return false;
-	int64_t v = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return false;
-		v = v * 10 + (p[i] - '0');
-	}
-	*out = v;
-	return true;
+	return len == width && digits(p, len, out);
 }
 
 static bool b64url(const char *p, size_t len)

@@ -59,13 +59,13 @@ static enum otp_abuse_action eval(const struct otp_abuse_view *v,
 	if (bad(s, OTP_RW_HOUR, OLD_FLOOR_HOUR, OLD_CONVERSION) ||
 	    bad(s, OTP_RW_DAY, floor_d, OLD_CONVERSION))
 		return OTP_AA_BLOCK;
-	int64_t floor_r =
-	    OLD_REFUSE_HOUR +
-	    otp_rule_verified_peak(s) * OLD_REFUSE_SHARE / (24 * 100);
+	int64_t floor_r = OLD_REFUSE_HOUR + otp_rule_verified_peak(s) *
+						OLD_REFUSE_SHARE / (24 * 100);
 	/* ... and past what its own last day says an hour leaves unverified
 	 * (three times it): its people who never type a code */
-	floor_r = otp_rule_max(
-	    floor_r, OLD_REFUSE_HOUR + 3 * otp_rule_unverified(s, OTP_RW_DAY) / 24);
+	floor_r = otp_rule_max(floor_r,
+			       OLD_REFUSE_HOUR +
+				   3 * otp_rule_unverified(s, OTP_RW_DAY) / 24);
 	if (bad(s, OTP_RW_HOUR, floor_r, OLD_CONVERSION))
 		return v->refused.w[OTP_SIG_SENT].hour >= OLD_REFUSED_HOUR
 			   ? OTP_AA_BLOCK

@@ -66,12 +66,9 @@ int otp_redis_block_find(struct otp_store *s, const char *const *keys, size_t n,
 	*nout = 0;
 	if (n == 0)
 		return 0;
-	if (n > OTP_REDIS_SIGNALS_MAX)
-		return OTP_EINTERNAL;
 	struct otp_redis_args a;
-	args_init(&a);
-	for (size_t i = 0; i < n; i++)
-		key_block(&a, keys[i]);
+	if (keys_of(&a, keys, n, key_block) < 0)
+		return OTP_EINTERNAL;
 	redisReply *rep;
 	int rc = run(cast(s), OTP_RS_BLOCK_FIND, (int)n, &a, &rep);
 	if (rc)

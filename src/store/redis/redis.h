@@ -121,6 +121,21 @@ static inline void key_signal(struct otp_redis_args *a, const char *key)
 	add_fmt(a, "otp:{g:%.*s}:m", OTP_SIGNAL_KEY_MAX - 1, key);
 }
 
+/* A script's keys for up to OTP_REDIS_SIGNALS_MAX of the abuse module's
+ * keys, each through key (key_signal, or a block's): 0, or
+ * OTP_EINTERNAL for more. */
+static inline int keys_of(struct otp_redis_args *a, const char *const *keys,
+			  size_t n,
+			  void (*key)(struct otp_redis_args *a, const char *k))
+{
+	if (n > OTP_REDIS_SIGNALS_MAX)
+		return OTP_EINTERNAL;
+	args_init(a);
+	for (size_t i = 0; i < n; i++)
+		key(a, keys[i]);
+	return 0;
+}
+
 /* The hour and the day of now (store/signal_window.h): a script that
  * adds to signals takes them, computing no time of its own. */
 static inline void add_signal_time(struct otp_redis_args *a, int64_t now)

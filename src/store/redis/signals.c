@@ -68,12 +68,9 @@ int otp_redis_signal_read(struct otp_store *s, const char *const *keys,
 	memset(out, 0, n * sizeof *out);
 	if (n == 0)
 		return 0;
-	if (n > OTP_REDIS_SIGNALS_MAX)
-		return OTP_EINTERNAL;
 	struct otp_redis_args a;
-	args_init(&a);
-	for (size_t i = 0; i < n; i++)
-		key_signal(&a, keys[i]);
+	if (keys_of(&a, keys, n, key_signal) < 0)
+		return OTP_EINTERNAL;
 	add_int(&a, now - OTP_SIG_SEEN_MS);
 	redisReply *rep;
 	int rc = run(cast(s), OTP_RS_SIGNAL_READ, 2 * (int)n, &a, &rep);
