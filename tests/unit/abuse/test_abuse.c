@@ -278,6 +278,28 @@ static void burst_is_blocked(void)
 	CHECK_INT(rows[0].until_ms - now, 2 * 43200 * 1000LL);
 }
 
+/* The provider API: six scopes (its key too), the same rules. */
+static void provider_api_burst_is_blocked(void)
+{
+	setup(NULL, NULL);
+	char phone[20];
+	int went = 0, refused = 0;
+	for (int i = 0; i < 8; i++) {
+		snprintf(phone, sizeof phone, "+1415555%04d", 3000 + i);
+		struct otp_api_send_in in = {.phone = phone,
+					     .phone_len = strlen(phone),
+					     .key_id = "0123456789abcdef",
+					     .now = now += 1000,
+					     .ip = "203.0.113.9"};
+		struct otp_api_send_out out;
+		int rc = otp_engine_api_send(&eng, st, &in, &out);
+		went += rc == 0;
+		refused += rc == OTP_EFRAUD;
+	}
+	CHECK_INT(went, 3);
+	CHECK_INT(refused, 5);
+}
+
 static void allow_list_and_monitor_pass_it(void)
 {
 	setup("--fraud-allow", "+1415555");
@@ -318,6 +340,7 @@ static const struct harness_test tests[] = {
     TEST(region_rule),
     TEST(ip_rules),
     TEST(burst_is_blocked),
+    TEST(provider_api_burst_is_blocked),
     TEST(allow_list_and_monitor_pass_it),
     TEST(spend_cap_refuses),
 };
