@@ -264,7 +264,8 @@ int otp_abuse_check(struct otp_abuse *a, struct otp_store *s,
 	if (rules) {
 		char whole[OTP_SIGNAL_KEY_MAX];
 		size_t nb = nkeys - 3; /* the scopes, not "x:" nor spend */
-		snprintf(whole, sizeof whole, "e:%s", in->phone);
+		snprintf(whole, sizeof whole, "e:%s",
+			 in->phone_tag ? in->phone_tag : "");
 		keys[nb++] = whole;
 		if ((rc = otp_blocks_find(s, keys, nb, in->now, &hits)) < 0)
 			return rc;

@@ -109,7 +109,11 @@ enum otp_abuse_mode otp_abuse_mode(const struct otp_abuse *a);
 
 /* One send as the check sees it. */
 struct otp_abuse_send {
-	const char *phone;  /* E.164 */
+	const char *phone; /* E.164 */
+	/* its keyed tag (engine/crypto.h otp_phone_tag): how an allow entry
+	 * or a block of the whole number names it in the store ("e:" and
+	 * the tag; a phone is never stored in clear) */
+	const char *phone_tag;
 	const char *ip;	    /* or NULL */
 	const char *key_id; /* provider API, or NULL */
 	int segments;	    /* SMS segments its text takes */

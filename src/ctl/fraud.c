@@ -6,7 +6,7 @@
  * spend, in all and by region, against the caps).
  *
  * Keys are the rules' scope keys (abuse/abuse.h): "p:+1415", "r:NG",
- * "ip:192.0.2.1", "n:192.0.2.0/24", "k:<key id>", "e:<number>"; a whole
+ * "ip:192.0.2.1", "n:192.0.2.0/24", "k:<key id>", "e:<keyed tag>"; a whole
  * number is shown masked. Not here: the rules (src/abuse/).
  */
 #include <stdio.h>
@@ -23,16 +23,20 @@
 
 #define LIST_MAX 1000
 
-/* A key as a person may read it: a whole number masked. */
-static void shown(const char *key, char out[OTP_SIGNAL_KEY_MAX])
+/* A whole number's row: "e:" and its keyed tag (the store never holds
+ * a phone in clear), and in its rule, what a person may read of it. */
+#define WHOLE_RULE "otpctl "
+
+/* A key as a person may read it: a whole number as its rule says it
+ * (masked), or its tag. */
+static void shown(const struct otp_block *b, char out[OTP_SIGNAL_KEY_MAX])
 {
-	char masked[OTP_PHONE_MAX];
-	if (strncmp(key, "e:", 2) == 0) {
-		otp_phone_mask(key + 2, masked);
-		snprintf(out, OTP_SIGNAL_KEY_MAX, "e:%s", masked);
-		return;
-	}
-	snprintf(out, OTP_SIGNAL_KEY_MAX, "%s", key);
+	size_t n = strlen(WHOLE_RULE);
+	if (strncmp(b->key, "e:", 2) == 0 &&
+	    strncmp(b->rule, WHOLE_RULE, n) == 0)
+		snprintf(out, OTP_SIGNAL_KEY_MAX, "e:%s", b->rule + n);
+	else
+		snprintf(out, OTP_SIGNAL_KEY_MAX, "%s", b->key);
 }
 
 int otp_ctl_fraud_list(const struct otp_ctl_env *e, json_t *args, json_t **data,
@@ -53,7 +57,7 @@ int otp_ctl_fraud_list(const struct otp_ctl_env *e, json_t *args, json_t **data,
 		const struct otp_block *b = &rows[i];
 		char key[OTP_SIGNAL_KEY_MAX];
 		bool live = b->until_ms == 0 || e->now < b->until_ms;
-		shown(b->key, key);
+		shown(b, key);
 		json_array_append_new(
 		    list,
 		    json_pack("{sssssssbsIsIsi}", "key", key, "kind",
@@ -94,8 +98,9 @@ static bool all_digits(const char *s)
 
 /* The scope key an allow VALUE names, into key: 0, or 2 with why. */
 static int allow_key(const struct otp_ctl_env *e, const char *v,
-		     char key[OTP_SIGNAL_KEY_MAX], char *err, size_t errlen)
+		     struct otp_block *b, char *err, size_t errlen)
 {
+	char *key = b->key;
 	long digits = e->cfg->fraud_prefix_digits;
 	char cc[4], e164[OTP_PHONE_MAX];
 	struct otp_cidr_list l;
@@ -106,7 +111,16 @@ static int allow_key(const struct otp_ctl_env *e, const char *v,
 			return 0;
 		}
 		if (otp_policy_phone(e->cfg, v, strlen(v), false, e164) == 0) {
-			snprintf(key, OTP_SIGNAL_KEY_MAX, "e:%s", e164);
+			char tag[OTP_PHONE_TAG_LEN + 1], masked[OTP_PHONE_MAX];
+			if (!e->ring->cur) {
+				snprintf(err, errlen, "%s", e->no_secret);
+				return 1;
+			}
+			otp_phone_tag(e->ring->cur, e164, tag);
+			otp_phone_mask(e164, masked);
+			snprintf(key, OTP_SIGNAL_KEY_MAX, "e:%s", tag);
+			snprintf(b->rule, sizeof b->rule, WHOLE_RULE "%s",
+				 masked);
 			return 0;
 		}
 		snprintf(err, errlen,
@@ -147,14 +161,14 @@ int otp_ctl_fraud_allow(const struct otp_ctl_env *e, json_t *args,
 		snprintf(err, errlen, "give what to allow: +1415, NG, ...");
 		return 2;
 	}
-	int st = allow_key(e, v, b.key, err, errlen);
+	snprintf(b.rule, sizeof b.rule, "otpctl");
+	int st = allow_key(e, v, &b, err, errlen);
 	if (st)
 		return st;
-	snprintf(b.rule, sizeof b.rule, "otpctl");
 	int rc = otp_store_block_put(e->store, &b);
 	if (rc < 0)
 		return otp_ctl_failed(rc, err, errlen);
-	shown(b.key, key);
+	shown(&b, key);
 	*data = json_pack("{ss}", "allowed", key);
 	return 0;
 }

@@ -74,10 +74,12 @@ int otp_policy_phone(const struct otp_config *cfg, const char *phone,
 
 int otp_policy_abuse_check(const struct otp_engine *e, struct otp_store *s,
 			   const struct otp_send_core *in,
-			   struct otp_abuse_out *ab, int64_t *retry_after_s)
+			   const char *phone_tag, struct otp_abuse_out *ab,
+			   int64_t *retry_after_s)
 {
 	const struct otp_abuse_send as = {
 	    .phone = in->ps.phone,
+	    .phone_tag = phone_tag,
 	    .ip = in->ip,
 	    .key_id = in->key_id,
 	    .segments = 1, /* message.c: a text fits one segment */
@@ -103,7 +105,7 @@ int otp_policy_send(const struct otp_engine *e, struct otp_store *s,
 	/* The keys name the phone by its keyed hash: never needed back. */
 	char ph[OTP_PHONE_TAG_LEN + 1];
 	otp_phone_tag(e->keys, in->ps.phone, ph);
-	int rc = otp_policy_abuse_check(e, s, in, ab, retry_after_s);
+	int rc = otp_policy_abuse_check(e, s, in, ph, ab, retry_after_s);
 	if (rc < 0)
 		return rc;
 	memset(lims, 0, OTP_POLICY_PHONE_LIMITS * sizeof *lims);

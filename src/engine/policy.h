@@ -72,6 +72,7 @@ int otp_policy_limit_err(const struct otp_send_core *in, int which);
  * sent, nothing charged; *retry_after_s set), or a store error. */
 int otp_policy_abuse_check(const struct otp_engine *e, struct otp_store *s,
 			   const struct otp_send_core *in,
-			   struct otp_abuse_out *ab, int64_t *retry_after_s);
+			   const char *phone_tag, struct otp_abuse_out *ab,
+			   int64_t *retry_after_s);
 
 #endif

@@ -82,7 +82,7 @@ struct otp_signal {
 
 /* A block or an allow entry of the abuse rules, by scope key (the
  * signal keys' forms: "p:+1415", "r:NG", "ip:192.0.2.1", "n:...",
- * "k:<key id>", or a whole number "e:+14155550100"). */
+ * "k:<key id>", or a whole number by its keyed tag "e:<tag>"). */
 #define OTP_BLOCK_RULE_MAX 32
 enum otp_block_kind { OTP_BLOCK_DENY, OTP_BLOCK_ALLOW };
 #define OTP_BLOCK_KINDS 2
@@ -95,9 +95,9 @@ struct otp_block {
 	char rule[OTP_BLOCK_RULE_MAX]; /* the rule that set it, or "otpctl" */
 };
 /* The kinds' stable names ("deny", "allow"): what the backends store.
- * Block keys, like signal keys, are stored as they are: the sealing
- * decorator (engine/sealed.c) forwards them, so an "e:" allow row holds its
- * whole number in clear, as the operator's allow list does. */
+ * Block keys, like signal keys, are stored as they are (the sealing
+ * decorator forwards them): a whole number's row names it by its keyed
+ * tag, "e:<tag>", made by the engine. */
 extern const char *const otp_block_kind_names[OTP_BLOCK_KINDS];
 
 /* A new code, as the engine made it. */

@@ -178,6 +178,15 @@ def test_otpctl_allow_beats_a_standing_block(node):
     assert kinds == {"p:+1415": "allow"}, kinds  # the allow replaced it
     p = n.ctl("fraud", "allow", "+14")
     assert p.returncode == 2, p.stderr
+    # a whole number: the store names it by its keyed tag, never in clear
+    assert n.ctl_json("fraud", "allow", "+16505550111") == \
+        {"allowed": "e:+1650*****11"}
+    for i in range(5):  # a new prefix, but that one number is allowed
+        assert n.srv.send(n.srv.browser(), "+16505550111").status_code \
+            == 200
+    keys = [e["key"] for e in n.ctl_json("fraud", "list")["entries"]]
+    assert "e:+1650*****11" in keys, keys
+    assert "16505550111" not in n.ctl("fraud", "list").stdout
 
 
 def test_monitor_mode_only_counts(node):
