@@ -7,6 +7,7 @@
 #include "abuse/pow.h"
 #include "core/err.h"
 #include "harness.h"
+#include "abuse/pow_solve.h"
 #include "store/store.h"
 
 static struct otp_keys *keys, *other_keys;
@@ -16,23 +17,6 @@ static const int64_t now = 1700000000123;
 static const unsigned char sess[OTP_HASH_LEN] = {1, 2, 3};
 static const unsigned char sess2[OTP_HASH_LEN] = {1, 2, 4};
 static const char *const phone = "+14155550100";
-
-/* The first counter whose solution has the challenge's bits: sol gets
- * "<challenge>.<counter>". Returns the tries. */
-static long solve(const char *ch, char sol[OTP_POW_MAX])
-{
-	int bits = atoi(ch + 2);
-	unsigned char h[crypto_hash_sha256_BYTES];
-	for (long c = 0;; c++) {
-		int n = snprintf(sol, OTP_POW_MAX, "%s.%ld", ch, c);
-		crypto_hash_sha256(h, (const unsigned char *)sol, (size_t)n);
-		int z = 0;
-		while (z < bits && !(h[z / 8] & (0x80 >> (z % 8))))
-			z++;
-		if (z >= bits)
-			return c + 1;
-	}
-}
 
 /* A counter that does not solve ch: sol gets it. */
 static void unsolve(const char *ch, char sol[OTP_POW_MAX])
@@ -87,7 +71,7 @@ static void good_solution_passes_once(void)
 	char ch[OTP_POW_MAX], sol[OTP_POW_MAX];
 	for (int bits = 8; bits <= 12; bits++) {
 		otp_pow_challenge(keys, sess, phone, bits, now, ch);
-		CHECK(solve(ch, sol) > 0);
+		CHECK(pow_solve(ch, sol) > 0);
 		CHECK(strlen(sol) < OTP_POW_MAX);
 		CHECK_INT(check(sol, sess, phone, now + 1000), 0);
 		/* the same solution again, at once or later: used */
@@ -96,7 +80,7 @@ static void good_solution_passes_once(void)
 	}
 	/* another counter of a used challenge: the nonce is used */
 	otp_pow_challenge(keys, sess, phone, 8, now, ch);
-	long tries = solve(ch, sol);
+	long tries = pow_solve(ch, sol);
 	CHECK_INT(check(sol, sess, phone, now), 0);
 	unsigned char h[crypto_hash_sha256_BYTES];
 	for (long c = tries;; c++) {
@@ -112,7 +96,7 @@ static void bound_to_session_phone_and_secret(void)
 {
 	char ch[OTP_POW_MAX], sol[OTP_POW_MAX];
 	otp_pow_challenge(keys, sess, phone, 10, now, ch);
-	solve(ch, sol);
+	pow_solve(ch, sol);
 	CHECK_INT(check(sol, sess2, phone, now), OTP_ESTEPUP);
 	CHECK_INT(check(sol, sess, "+14155550123", now), OTP_ESTEPUP);
 	CHECK_INT(
@@ -126,7 +110,7 @@ static void expires(void)
 {
 	char ch[OTP_POW_MAX], sol[OTP_POW_MAX];
 	otp_pow_challenge(keys, sess, phone, 8, now, ch);
-	solve(ch, sol);
+	pow_solve(ch, sol);
 	int64_t end = (now / 1000 + OTP_POW_TTL_S) * 1000;
 	CHECK_INT(check(sol, sess, phone, end), OTP_ESTEPUP);
 	CHECK_INT(check(sol, sess, phone, end + 3600000), OTP_ESTEPUP);
@@ -151,7 +135,7 @@ static void tampered(void)
 {
 	char ch[OTP_POW_MAX], sol[OTP_POW_MAX], bad[OTP_POW_MAX * 2];
 	otp_pow_challenge(keys, sess, phone, 9, now, ch);
-	solve(ch, sol);
+	pow_solve(ch, sol);
 	/* fewer bits, a later expiry, another version: the MAC says no;
 	 * a field of another width: its shape */
 	static const char *const edits[][2] = {
@@ -209,7 +193,7 @@ static void too_few_bits_refused(void)
 	text[n] = '.';
 	sodium_bin2base64(text + n + 1, sizeof text - (size_t)n - 1, mac,
 			  sizeof mac, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	solve(text, sol);
+	pow_solve(text, sol);
 	CHECK_INT(check(sol, sess, phone, now), OTP_ESTEPUP);
 }
 
@@ -225,7 +209,7 @@ static void version_1_refused(void)
 	text[n] = '.';
 	sodium_bin2base64(text + n + 1, sizeof text - (size_t)n - 1, mac,
 			  sizeof mac, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	solve(text, sol);
+	pow_solve(text, sol);
 	CHECK_INT(check(sol, sess, phone, now), OTP_ESTEPUP);
 }
 
@@ -251,7 +235,7 @@ static void garbage_and_huge(void)
 	/* a good solution with a NUL inside, or a long counter */
 	char ch[OTP_POW_MAX], sol[OTP_POW_MAX], big[1 << 16];
 	otp_pow_challenge(keys, sess, phone, 8, now, ch);
-	solve(ch, sol);
+	pow_solve(ch, sol);
 	size_t len = strlen(sol);
 	memcpy(big, sol, len);
 	big[len] = '\0';
@@ -298,7 +282,7 @@ static void outcomes_counted(void)
 	}
 	char ch[OTP_POW_MAX], sol[OTP_POW_MAX];
 	otp_pow_challenge(keys, sess, phone, 8, now, ch);
-	solve(ch, sol);
+	pow_solve(ch, sol);
 	CHECK_INT(check("garbage", sess, phone, now), OTP_ESTEPUP);
 	CHECK_INT(check(sol, sess2, phone, now), OTP_ESTEPUP);
 	CHECK_INT(check(sol, sess, phone, now + 3600000), OTP_ESTEPUP);

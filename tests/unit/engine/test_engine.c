@@ -6,6 +6,7 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "engine/engine.h"
+#include "engine_fixture.h"
 #include "harness.h"
 #include "store/store.h"
 
@@ -442,15 +443,7 @@ static const struct harness_test tests[] = {
 
 int main(void)
 {
-	if (!mkdtemp(dir))
-		return 1;
-	int rc = harness_run("engine", tests, sizeof tests / sizeof tests[0]);
-	otp_store_close(st);
-	otp_engine_deinit(&eng);
-	otp_config_deinit(&cfg);
-	char cmd[64];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		rc = 1;
-	return rc;
+	return engine_fixture_main("engine", tests,
+				   sizeof tests / sizeof tests[0], dir, &st,
+				   &eng, &cfg);
 }

@@ -11,7 +11,9 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "engine/engine.h"
+#include "engine_fixture.h"
 #include "harness.h"
+#include "abuse/pow_solve.h"
 #include "store/store.h"
 
 static struct otp_config cfg;
@@ -88,21 +90,6 @@ static int send_pow(const char *to, const char *token, const char *pow,
 	return otp_engine_send(&eng, st, &in, o);
 }
 
-static void solve(const char *ch, char sol[OTP_POW_MAX])
-{
-	int bits = atoi(ch + 2);
-	unsigned char h[crypto_hash_sha256_BYTES];
-	for (long c = 0;; c++) {
-		int n = snprintf(sol, OTP_POW_MAX, "%s.%ld", ch, c);
-		crypto_hash_sha256(h, (const unsigned char *)sol, (size_t)n);
-		int z = 0;
-		while (z < bits && !(h[z / 8] & (0x80 >> (z % 8))))
-			z++;
-		if (z >= bits)
-			return;
-	}
-}
-
 static void stepup_then_solved_send_goes(void)
 {
 	struct otp_send_out o, o2;
@@ -115,7 +102,7 @@ static void stepup_then_solved_send_goes(void)
 	CHECK_STR(o.phone, phone);
 	CHECK_INT(outbox(), 0);
 	memcpy(tok, o.new_token, sizeof tok);
-	solve(o.challenge, sol);
+	pow_solve(o.challenge, sol);
 	CHECK_INT(send_pow(phone, tok, sol, &o2), 0);
 	CHECK_STR(o2.new_token, ""); /* the same session */
 	CHECK_STR(o2.challenge, "");
@@ -134,7 +121,7 @@ static void solution_is_bound_to_session_and_phone(void)
 	char sol[OTP_POW_MAX];
 	setup();
 	CHECK_INT(send_pow(phone, NULL, NULL, &o), OTP_ESTEPUP);
-	solve(o.challenge, sol);
+	pow_solve(o.challenge, sol);
 	/* no cookie: another (new) session */
 	CHECK_INT(send_pow(phone, NULL, sol, &o2), OTP_ESTEPUP);
 	CHECK_INT(strlen(o2.new_token), OTP_TOKEN_LEN);
@@ -179,15 +166,7 @@ static const struct harness_test tests[] = {
 
 int main(void)
 {
-	if (!mkdtemp(dir))
-		return 1;
-	int rc = harness_run("stepup", tests, sizeof tests / sizeof tests[0]);
-	otp_store_close(st);
-	otp_engine_deinit(&eng);
-	otp_config_deinit(&cfg);
-	char cmd[64];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		rc = 1;
-	return rc;
+	return engine_fixture_main("stepup", tests,
+				   sizeof tests / sizeof tests[0], dir, &st,
+				   &eng, &cfg);
 }
