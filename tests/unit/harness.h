@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -60,12 +61,13 @@ struct harness_test {
 #name, name                                                    \
 	}
 
-/* Removes a test's temp directory and the plain files in it. */
-static inline void harness_remove_dir(const char *dir)
+/* Removes a test's temp directory and the plain files in it: 0, or -1
+ * when the directory is still there (or could not be read). */
+static inline int harness_remove_dir(const char *dir)
 {
 	DIR *d = opendir(dir);
 	if (!d)
-		return;
+		return -1;
 	struct dirent *e;
 	char path[512];
 	while ((e = readdir(d)) != NULL) {
@@ -75,7 +77,7 @@ static inline void harness_remove_dir(const char *dir)
 		unlink(path);
 	}
 	closedir(d);
-	rmdir(dir);
+	return rmdir(dir);
 }
 
 /* Runs n tests, adding to the totals without printing them. */
@@ -102,6 +104,34 @@ static inline int harness_run(const char *suite, const struct harness_test *t,
 	printf("%s: %d passed, %d failed\n", suite, harness_passed_n_,
 	       harness_failed_n_);
 	return harness_failed_n_ ? 1 : 0;
+}
+
+/* Runs n tests in a fresh temp directory: mkdtemp(dir) (a template,
+ * rewritten in place), set_up (NULL: none; non-zero fails the run with no
+ * test run), the tests, tear_down (NULL: none), then removes the directory;
+ * a directory left behind fails the run. Its last line: the totals. */
+static inline int harness_run_in_dir(const char *suite,
+				     const struct harness_test *t, size_t n,
+				     char *dir, int (*set_up)(void),
+				     void (*tear_down)(void))
+{
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		printf("%s: 0 passed, 1 failed\n", suite);
+		return 1;
+	}
+	int rc = 1;
+	if (!set_up || set_up() == 0)
+		rc = harness_run(suite, t, n);
+	else
+		printf("%s: 0 passed, 1 failed\n", suite);
+	if (tear_down)
+		tear_down();
+	if (harness_remove_dir(dir) != 0) {
+		fprintf(stderr, "%s: %s is left behind\n", suite, dir);
+		rc = 1;
+	}
+	return rc;
 }
 
 #define HARNESS_MAIN(suite, tests)                                             \

@@ -307,24 +307,30 @@ static const struct harness_test tests[] = {
     TEST(outcomes_counted),
 };
 
-int main(void)
+static int open_keys_and_store(void)
 {
 	static const unsigned char secret[32] = {7}, other[32] = {8};
 	char url[128];
-	if (otp_crypto_init() != 0 || !mkdtemp(dir))
-		return 1;
+	if (otp_crypto_init() != 0)
+		return -1;
 	snprintf(url, sizeof url, "sqlite:%s/pow.db", dir);
 	if (otp_store_open(url, &st) != 0)
-		return 1;
+		return -1;
 	keys = otp_keys_new(secret);
 	other_keys = otp_keys_new(other);
-	int rc = harness_run("pow", tests, sizeof tests / sizeof tests[0]);
+	return 0;
+}
+
+static void close_keys_and_store(void)
+{
 	otp_keys_free(keys);
 	otp_keys_free(other_keys);
 	otp_store_close(st);
-	char cmd[64];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		rc = 1;
-	return rc;
+}
+
+int main(void)
+{
+	return harness_run_in_dir("pow", tests, sizeof tests / sizeof tests[0],
+				  dir, open_keys_and_store,
+				  close_keys_and_store);
 }
