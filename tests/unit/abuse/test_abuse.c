@@ -200,40 +200,20 @@ static void ip_rules(void)
 
 /* --- the whole check, through the engine, on a real store --- */
 
-static struct otp_config cfg;
-static struct otp_engine eng;
-static struct otp_store *st;
-static char dir[] = "/tmp/otpd-abuse-XXXXXX";
-static int64_t now = 1700000000000;
-
+/* A fresh engine and store, with one more option (a1 and its value a2)
+ * when a1 is not NULL. */
 static void setup(const char *a1, const char *a2)
 {
-	static const unsigned char secret[32] = {7};
-	static int n;
-	char url[128], err[256];
 	char *argv[] = {
 	    "otpd", "--limit-phone", "0",	 "--resend-cooldown",
 	    "0",    (char *)a1,	     (char *)a2, NULL};
-	int argc = 5 + (a1 != NULL) + (a2 != NULL);
-	otp_config_deinit(&cfg);
-	memset(&cfg, 0, sizeof cfg);
-	if (otp_config_load(&cfg, argc, argv, NULL, err, sizeof err) != 0)
-		abort();
-	otp_store_close(st);
-	snprintf(url, sizeof url, "sqlite:%s/a%d.db", dir, n++);
-	if (otp_store_open(url, &st) != 0)
-		abort();
-	otp_engine_deinit(&eng);
-	if (otp_engine_init(&eng, &cfg, secret, NULL) != 0)
-		abort();
+	engine_fixture_setup(argv);
 }
 
 static int send_to(const char *phone, const char *ip)
 {
-	struct otp_send_in in = {
-	    .phone = phone, .phone_len = strlen(phone), .now = now, .ip = ip};
 	struct otp_send_out out;
-	return otp_engine_send(&eng, st, &in, &out);
+	return engine_fixture_send(phone, NULL, ip, NULL, &out);
 }
 
 /* n sends to numbers of one fresh prefix, each from its own address;
@@ -346,9 +326,4 @@ static const struct harness_test tests[] = {
     TEST(spend_cap_refuses),
 };
 
-int main(void)
-{
-	return engine_fixture_main("abuse", tests,
-				   sizeof tests / sizeof tests[0], dir, &st,
-				   &eng, &cfg);
-}
+ENGINE_FIXTURE_MAIN("abuse", tests)

@@ -10,30 +10,12 @@
 #include "harness.h"
 #include "store/store.h"
 
-static struct otp_config cfg;
-static struct otp_engine eng;
-static struct otp_store *st;
-static char dir[] = "/tmp/otpd-engine-XXXXXX";
-static int64_t now = 1700000000000;
-
 static void setup(void)
 {
-	static const unsigned char secret[32] = {42};
-	static int n;
-	char url[128], err[256];
 	/* these flows send to many numbers that never verify: the abuse
 	 * rules (tests/unit/abuse/) would stop them */
 	char *argv[] = {"otpd", "--fraud", "off", NULL};
-	otp_config_deinit(&cfg);
-	memset(&cfg, 0, sizeof cfg);
-	if (otp_config_load(&cfg, 3, argv, NULL, err, sizeof err) != 0)
-		abort();
-	otp_store_close(st);
-	snprintf(url, sizeof url, "sqlite:%s/e%d.db", dir, n++);
-	if (otp_store_open(url, &st) != 0)
-		abort();
-	otp_engine_deinit(&eng);
-	otp_engine_init(&eng, &cfg, secret, NULL);
+	engine_fixture_setup(argv);
 }
 
 /* The newest code sent to `phone`: claims the outbox and unseals. */
@@ -56,13 +38,7 @@ static void last_code(char code[16])
 static int send_from(const char *phone, const char *token, const char *ip,
 		     struct otp_send_out *o)
 {
-	struct otp_send_in in = {.phone = phone,
-				 .phone_len = strlen(phone),
-				 .token = token,
-				 .token_len = token ? strlen(token) : 0,
-				 .now = now,
-				 .ip = ip};
-	return otp_engine_send(&eng, st, &in, o);
+	return engine_fixture_send(phone, token, ip, NULL, o);
 }
 
 static int send(const char *phone, const char *token, struct otp_send_out *o)
@@ -441,9 +417,4 @@ static const struct harness_test tests[] = {
     TEST(logout_destroys_session),
 };
 
-int main(void)
-{
-	return engine_fixture_main("engine", tests,
-				   sizeof tests / sizeof tests[0], dir, &st,
-				   &eng, &cfg);
-}
+ENGINE_FIXTURE_MAIN("engine", tests)

@@ -16,11 +16,6 @@
 #include "abuse/pow_solve.h"
 #include "store/store.h"
 
-static struct otp_config cfg;
-static struct otp_engine eng;
-static struct otp_store *st;
-static char dir[] = "/tmp/otpd-stepup-XXXXXX";
-static int64_t now = 1700000000000;
 static const char *const phone = "+14155550100";
 
 static enum otp_abuse_action always_stepup(const struct otp_abuse_view *v,
@@ -42,22 +37,10 @@ static void want_stepup(bool yes)
 
 static void setup(void)
 {
-	static const unsigned char secret[32] = {42};
-	static int n;
-	char url[128], err[256];
 	char *argv[] = {
 	    "otpd",	      "--fraud-pow-bits",    "10", "--fraud", "enforce",
 	    "--test-numbers", "+12015550123=123456", NULL};
-	otp_config_deinit(&cfg);
-	memset(&cfg, 0, sizeof cfg);
-	if (otp_config_load(&cfg, 7, argv, NULL, err, sizeof err) != 0)
-		abort();
-	otp_store_close(st);
-	snprintf(url, sizeof url, "sqlite:%s/s%d.db", dir, n++);
-	if (otp_store_open(url, &st) != 0)
-		abort();
-	otp_engine_deinit(&eng);
-	otp_engine_init(&eng, &cfg, secret, NULL);
+	engine_fixture_setup(argv);
 	if (!eng.abuse)
 		abort();
 	want_stepup(true);
@@ -79,15 +62,7 @@ static size_t outbox(void)
 static int send_pow(const char *to, const char *token, const char *pow,
 		    struct otp_send_out *o)
 {
-	struct otp_send_in in = {.phone = to,
-				 .phone_len = strlen(to),
-				 .token = token,
-				 .token_len = token ? strlen(token) : 0,
-				 .now = now,
-				 .ip = "192.0.2.1",
-				 .pow = pow,
-				 .pow_len = pow ? strlen(pow) : 0};
-	return otp_engine_send(&eng, st, &in, o);
+	return engine_fixture_send(to, token, "192.0.2.1", pow, o);
 }
 
 static void stepup_then_solved_send_goes(void)
@@ -164,9 +139,4 @@ static const struct harness_test tests[] = {
     TEST(only_where_the_rules_ask),
 };
 
-int main(void)
-{
-	return engine_fixture_main("stepup", tests,
-				   sizeof tests / sizeof tests[0], dir, &st,
-				   &eng, &cfg);
-}
+ENGINE_FIXTURE_MAIN("stepup", tests)
