@@ -180,37 +180,38 @@ static void tampered(void)
 	CHECK_INT(check(sol, sess, phone, now), 0);
 }
 
-/* A challenge made, with a good MAC, for fewer bits than any setting
- * allows (a bug, or a hand-made one): refused, however it is solved. */
-static void too_few_bits_refused(void)
+/* A hand-made challenge (fmt: its text before the MAC, with the expiry,
+ * in seconds, to print), given a good MAC for sess and phone, then
+ * solved: the check's answer. */
+static int check_hand_made(const char *fmt, long long exp_s)
 {
 	char text[OTP_POW_MAX], sol[OTP_POW_MAX];
 	unsigned char mac[OTP_POW_MAC_LEN];
-	int n =
-	    snprintf(text, sizeof text, "2.04.%012lld.AAAAAAAAAAAAAAAAAAAAAA",
-		     (long long)(now / 1000 + 60));
+	int n = snprintf(text, sizeof text, fmt, exp_s);
 	otp_pow_mac(keys, text, (size_t)n, sess, phone, mac);
 	text[n] = '.';
 	sodium_bin2base64(text + n + 1, sizeof text - (size_t)n - 1, mac,
 			  sizeof mac, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	pow_solve(text, sol);
-	CHECK_INT(check(sol, sess, phone, now), OTP_ESTEPUP);
+	return check(sol, sess, phone, now);
+}
+
+/* A challenge made, with a good MAC, for fewer bits than any setting
+ * allows (a bug, or a hand-made one): refused, however it is solved. */
+static void too_few_bits_refused(void)
+{
+	CHECK_INT(check_hand_made("2.04.%012lld.AAAAAAAAAAAAAAAAAAAAAA",
+				  now / 1000 + 60),
+		  OTP_ESTEPUP);
 }
 
 /* A version 1 challenge (no fixed widths), with a good MAC and solved:
  * refused. */
 static void version_1_refused(void)
 {
-	char text[OTP_POW_MAX], sol[OTP_POW_MAX];
-	unsigned char mac[OTP_POW_MAC_LEN];
-	int n = snprintf(text, sizeof text, "1.10.%lld.AAAAAAAAAAAAAAAAAAAAAA",
-			 (long long)(now / 1000 + 60));
-	otp_pow_mac(keys, text, (size_t)n, sess, phone, mac);
-	text[n] = '.';
-	sodium_bin2base64(text + n + 1, sizeof text - (size_t)n - 1, mac,
-			  sizeof mac, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	pow_solve(text, sol);
-	CHECK_INT(check(sol, sess, phone, now), OTP_ESTEPUP);
+	CHECK_INT(check_hand_made("1.10.%lld.AAAAAAAAAAAAAAAAAAAAAA",
+				  now / 1000 + 60),
+		  OTP_ESTEPUP);
 }
 
 static void garbage_and_huge(void)
