@@ -131,52 +131,87 @@ static enum otp_abuse_action ask(const struct otp_abuse_rule *r,
 	return r->eval(&v, &sc);
 }
 
+/* The verdicts the rules must give on view(sc, sent, verified, history):
+ * each rule's test checks its own rows. */
+static const struct verdict {
+	const struct otp_abuse_rule *rule;
+	enum otp_abuse_scope sc;
+	int64_t sent, verified, history;
+	enum otp_abuse_action want;
+} verdicts[] = {
+    /* prefix: new traffic, three unverified sends trip it */
+    {&otp_rule_prefix, OTP_AS_PREFIX, 2, 0, 0, OTP_AA_PASS},
+    {&otp_rule_prefix, OTP_AS_PREFIX, 3, 0, 0, OTP_AA_BLOCK},
+    /* converting traffic never does, however busy */
+    {&otp_rule_prefix, OTP_AS_PREFIX, 400, 340, 500, OTP_AA_PASS},
+    /* a prefix with history is refused first (the refusal heals when its
+     * people type their codes), blocked past a higher floor */
+    {&otp_rule_prefix, OTP_AS_PREFIX, 2, 0, 30, OTP_AA_PASS},
+    {&otp_rule_prefix, OTP_AS_PREFIX, 9, 0, 30, OTP_AA_REFUSE},
+    {&otp_rule_prefix, OTP_AS_PREFIX, 10, 0, 30, OTP_AA_BLOCK},
+    {&otp_rule_prefix, OTP_AS_PREFIX, 40, 2, 30, OTP_AA_BLOCK},
+    /* a busy prefix's floor grows with it: 19 sent, 9 verified in an hour
+     * passes where its peak day is 480 accepted codes */
+    {&otp_rule_prefix, OTP_AS_PREFIX, 19, 9, 480, OTP_AA_PASS},
+    /* poisoned: 10 % verified by the attacker itself */
+    {&otp_rule_prefix, OTP_AS_PREFIX, 50, 5, 30, OTP_AA_BLOCK},
+    /* region: one we serve steps up, one we do not is blocked */
+    {&otp_rule_region, OTP_AS_REGION, 300, 100, 2400, OTP_AA_STEPUP},
+    {&otp_rule_region, OTP_AS_REGION, 30, 0, 0, OTP_AA_BLOCK},
+    /* a launch spike converts: it passes */
+    {&otp_rule_region, OTP_AS_REGION, 500, 400, 2400, OTP_AA_PASS},
+    {&otp_rule_region, OTP_AS_REGION, 9, 0, 0, OTP_AA_PASS},
+    /* ip, and its /24 */
+    {&otp_rule_ip, OTP_AS_IP, 12, 1, 0, OTP_AA_BLOCK},
+    {&otp_rule_ip, OTP_AS_IP, 9, 0, 0, OTP_AA_PASS},
+    /* a carrier NAT in front of many users converts */
+    {&otp_rule_ip, OTP_AS_IP, 900, 760, 800, OTP_AA_PASS},
+    {&otp_rule_ip, OTP_AS_NET, 30, 0, 0, OTP_AA_BLOCK},
+};
+
+/* Asks rule for each of its rows of verdicts[]; fails the running test at
+ * the first wrong answer (or when the rule has no rows). */
+#define CHECK_VERDICTS(r)                                                      \
+	do {                                                                   \
+		check_verdicts(r);                                             \
+		if (harness_failed_)                                           \
+			return;                                                \
+	} while (0)
+
+static void check_verdicts(const struct otp_abuse_rule *rule)
+{
+	int rows = 0;
+	for (size_t i = 0; i < sizeof verdicts / sizeof verdicts[0]; i++) {
+		const struct verdict *c = &verdicts[i];
+		if (c->rule != rule)
+			continue;
+		rows++;
+		enum otp_abuse_action got =
+		    ask(rule, view(c->sc, c->sent, c->verified, c->history));
+		HARNESS_FAIL_IF(
+		    got != c->want,
+		    "%s on %s %" PRId64 " sent, %" PRId64 " verified, %" PRId64
+		    " on its peak day: %s, expected %s",
+		    rule->name, otp_abuse_scope_names[c->sc], c->sent,
+		    c->verified, c->history, otp_abuse_action_names[got],
+		    otp_abuse_action_names[c->want]);
+	}
+	HARNESS_FAIL_IF(rows == 0, "%s: no verdicts to check", rule->name);
+}
+
 static void prefix_rule(void)
 {
-	/* new traffic: three unverified sends trip it */
-	CHECK_INT(ask(&otp_rule_prefix, view(OTP_AS_PREFIX, 2, 0, 0)),
-		  OTP_AA_PASS);
-	CHECK_INT(ask(&otp_rule_prefix, view(OTP_AS_PREFIX, 3, 0, 0)),
-		  OTP_AA_BLOCK);
-	/* converting traffic never does, however busy */
-	CHECK_INT(ask(&otp_rule_prefix, view(OTP_AS_PREFIX, 400, 340, 500)),
-		  OTP_AA_PASS);
-	/* a prefix with history is refused first (the refusal heals when
-	 * its people type their codes), blocked past a higher floor */
-	CHECK_INT(ask(&otp_rule_prefix, view(OTP_AS_PREFIX, 2, 0, 30)),
-		  OTP_AA_PASS);
-	CHECK_INT(ask(&otp_rule_prefix, view(OTP_AS_PREFIX, 9, 0, 30)),
-		  OTP_AA_REFUSE);
-	CHECK_INT(ask(&otp_rule_prefix, view(OTP_AS_PREFIX, 10, 0, 30)),
-		  OTP_AA_BLOCK);
-	CHECK_INT(ask(&otp_rule_prefix, view(OTP_AS_PREFIX, 40, 2, 30)),
-		  OTP_AA_BLOCK);
-	/* a busy prefix's floor grows with it: 19 sent, 9 verified in an
-	 * hour passes where its peak day is 480 accepted codes */
-	CHECK_INT(ask(&otp_rule_prefix, view(OTP_AS_PREFIX, 19, 9, 480)),
-		  OTP_AA_PASS);
+	CHECK_VERDICTS(&otp_rule_prefix);
 	/* refusals that go on coming turn into a block */
 	struct otp_abuse_view r = view(OTP_AS_PREFIX, 6, 0, 30);
 	CHECK_INT(ask(&otp_rule_prefix, r), OTP_AA_REFUSE);
 	r.refused.w[OTP_SIG_SENT].hour = 6;
 	CHECK_INT(ask(&otp_rule_prefix, r), OTP_AA_BLOCK);
-	/* poisoned: 10 % verified by the attacker itself */
-	CHECK_INT(ask(&otp_rule_prefix, view(OTP_AS_PREFIX, 50, 5, 30)),
-		  OTP_AA_BLOCK);
 }
 
 static void region_rule(void)
 {
-	/* a region we serve steps up, one we do not is blocked */
-	CHECK_INT(ask(&otp_rule_region, view(OTP_AS_REGION, 300, 100, 2400)),
-		  OTP_AA_STEPUP);
-	CHECK_INT(ask(&otp_rule_region, view(OTP_AS_REGION, 30, 0, 0)),
-		  OTP_AA_BLOCK);
-	/* a launch spike converts: it passes */
-	CHECK_INT(ask(&otp_rule_region, view(OTP_AS_REGION, 500, 400, 2400)),
-		  OTP_AA_PASS);
-	CHECK_INT(ask(&otp_rule_region, view(OTP_AS_REGION, 9, 0, 0)),
-		  OTP_AA_PASS);
+	CHECK_VERDICTS(&otp_rule_region);
 }
 
 static void ip_rules(void)
@@ -190,12 +225,7 @@ static void ip_rules(void)
 	CHECK_INT(ask(&otp_rule_ip_spread, v), OTP_AA_BLOCK);
 	v.key[OTP_AS_IP][0] = '\0'; /* no client address: nothing to say */
 	CHECK_INT(ask(&otp_rule_ip_spread, v), OTP_AA_PASS);
-	CHECK_INT(ask(&otp_rule_ip, view(OTP_AS_IP, 12, 1, 0)), OTP_AA_BLOCK);
-	CHECK_INT(ask(&otp_rule_ip, view(OTP_AS_IP, 9, 0, 0)), OTP_AA_PASS);
-	/* a carrier NAT in front of many users converts */
-	CHECK_INT(ask(&otp_rule_ip, view(OTP_AS_IP, 900, 760, 800)),
-		  OTP_AA_PASS);
-	CHECK_INT(ask(&otp_rule_ip, view(OTP_AS_NET, 30, 0, 0)), OTP_AA_BLOCK);
+	CHECK_VERDICTS(&otp_rule_ip);
 }
 
 /* --- the whole check, through the engine, on a real store --- */
