@@ -32,6 +32,8 @@ from pathlib import Path
 
 import requests
 
+from tcpproxy import hang_up
+
 BEARERBOX = shutil.which("bearerbox") or "/usr/sbin/bearerbox"
 SMSBOX = shutil.which("smsbox") or "/usr/sbin/smsbox"
 FAKESMSC = "/usr/lib/kannel/test/fakesmsc"
@@ -238,19 +240,11 @@ class Gate:
         s, self.sock = self.sock, None
         if s is None:
             return
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        s.close()
+        hang_up(s)
         with self.lock:
             conns, self.conns = self.conns, []
         for c in conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            c.close()
+            hang_up(c)
 
     def _accept(self, s):
         while True:

@@ -35,6 +35,17 @@ def _reset(sock):
     sock.close()
 
 
+def hang_up(sock):
+    """Shuts both ways, then closes: a thread blocked reading the socket
+    wakes, and the peer sees an end of stream. Already shut or reset: it
+    is closed all the same."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    sock.close()
+
+
 def accept_each(listener, stopped, handle):
     """Accepts on `listener` until stopped() or the listener is closed,
     handing each connection to handle(sock)."""

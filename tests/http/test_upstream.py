@@ -17,7 +17,7 @@ from conftest import free_port
 from helpers import (COOKIE, ISO_SECONDS_RE, OTHER_PHONE, PHONE, assert_error,
                      assert_rate_limited, iso_to_epoch, session_cookie,
                      set_cookies, wrong_code)
-from tcpproxy import accept_each
+from tcpproxy import accept_each, hang_up
 from test_provider import KEY, UNKNOWN_KEY, provider
 
 B_LIMITS_OFF = ("--limit-phone", "0", "--resend-cooldown", "0")
@@ -94,11 +94,7 @@ class Relay:
         self._close(dst)
 
     def _close(self, s):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        s.close()
+        hang_up(s)
         with self.lock:
             self.socks.discard(s)
 
