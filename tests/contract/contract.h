@@ -75,6 +75,8 @@ int contract_main(const char *suite, char *dir,
 /* Shared builders (helpers.c). */
 struct otp_code_new ct_make_code(unsigned n, const char *phone,
 				 int64_t expires_ms);
+int ct_issue_in(struct otp_store *s, const struct otp_issue *in, int64_t now,
+		struct otp_issue_out *out);
 int ct_issue_full(struct otp_store *s, const struct otp_code_new *c,
 		  const struct otp_session_bind *bind,
 		  const struct otp_idem *idem, int64_t now,

@@ -28,25 +28,30 @@ struct otp_code_new ct_make_code(unsigned n, const char *phone,
 	return c;
 }
 
-/* Issues c (optionally bound, optionally under an idempotency key) with a
- * 40-byte body made from its id; *out gets the answer if out is given. */
+/* Issues in with, for body, 40 bytes made from its code's id (in->body is
+ * not read); *out gets the answer if out is given. */
+int ct_issue_in(struct otp_store *s, const struct otp_issue *in, int64_t now,
+		struct otp_issue_out *out)
+{
+	/* Bodies are opaque bytes: NUL and 0xff included on purpose. */
+	unsigned char body[40] = {0, 1, 0xff};
+	memcpy(body + 3, in->code.id, OTP_ID_LEN);
+	struct otp_issue with = *in;
+	with.body = body;
+	with.body_len = sizeof body;
+	struct otp_issue_out o;
+	return otp_store_code_issue(s, &with, now, out ? out : &o);
+}
+
+/* Issues c (optionally bound, optionally under an idempotency key) with
+ * ct_issue_in's body; *out gets the answer if out is given. */
 int ct_issue_full(struct otp_store *s, const struct otp_code_new *c,
 		  const struct otp_session_bind *bind,
 		  const struct otp_idem *idem, int64_t now,
 		  struct otp_issue_out *out)
 {
-	/* Bodies are opaque bytes: NUL and 0xff included on purpose. */
-	unsigned char body[40] = {0, 1, 0xff};
-	memcpy(body + 3, c->id, OTP_ID_LEN);
-	struct otp_issue in = {
-	    .code = *c,
-	    .body = body,
-	    .body_len = sizeof body,
-	    .bind = bind,
-	    .idem = idem,
-	};
-	struct otp_issue_out o;
-	return otp_store_code_issue(s, &in, now, out ? out : &o);
+	struct otp_issue in = {.code = *c, .bind = bind, .idem = idem};
+	return ct_issue_in(s, &in, now, out);
 }
 
 int ct_issue(struct otp_store *s, const struct otp_code_new *c,

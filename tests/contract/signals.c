@@ -272,18 +272,15 @@ static int issue_sig(struct otp_store *s, const struct otp_code_new *c,
 		     const struct otp_limit *lim, const struct otp_idem *idem,
 		     int64_t now, struct otp_issue_out *out)
 {
-	static const unsigned char body[4] = {1, 2, 3, 4};
 	struct otp_issue in = {
 	    .code = *c,
-	    .body = body,
-	    .body_len = sizeof body,
 	    .idem = idem,
 	    .limits = lim,
 	    .nlimits = lim ? 1 : 0,
 	    .signals = sig,
 	    .nsignals = nsig,
 	};
-	return otp_store_code_issue(s, &in, now, out);
+	return ct_issue_in(s, &in, now, out);
 }
 
 /* code_issue adds its signals in its own step when it writes, and not on
