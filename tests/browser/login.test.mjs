@@ -3,85 +3,26 @@
 // examples/nginx/otpd.conf (ports rewritten, as tests/http/test_nginx.py
 // does), otpd with the file SMS sink, and a small protected app.
 // Run by scripts/run-tests (suite "browser"); screenshots of each step go
-// to $OTPD_SCREENSHOTS or a temp dir (printed).
+// to $OTPD_SCREENSHOTS or a temp dir (printed). What both browser tests
+// share is in fixture.mjs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(HERE, '..', '..');
-const OTPD = process.env.OTPD_BIN || path.join(REPO, 'build', 'otpd');
+import { CHROMIUM, CHROMIUM_ARGS, REPO, Work, freePort } from './fixture.mjs';
+
 const NGINX = fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const PHONE = '+14155550100';
 const APP_NAME = 'Acme Orders';
 
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'otpd-browser-'));
-const shots = process.env.OTPD_SCREENSHOTS || path.join(work, 'shots');
-fs.mkdirSync(shots, { recursive: true });
-const procs = [];
+const work = new Work('otpd-browser-');
 let app, ctx, page, base;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function start(bin, args, name) {
-  const log = fs.openSync(path.join(work, `${name}.log`), 'a');
-  const p = spawn(bin, args, { cwd: work, stdio: ['ignore', log, log] });
-  procs.push(p);
-  return p;
-}
-
-async function waitHttp(url, proc, name) {
-  const deadline = Date.now() + 10000;
-  for (;;) {
-    try {
-      await fetch(url);
-      return;
-    } catch {
-      if (proc.exitCode !== null || Date.now() > deadline)
-        throw new Error(`${name} did not start: ` +
-          fs.readFileSync(path.join(work, `${name}.log`), 'utf8'));
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
-
-function smsTo(phone) {
-  const file = path.join(work, 'sms.jsonl');
-  if (!fs.existsSync(file)) return [];
-  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean)
-    .map((l) => { try { return JSON.parse(l); } catch { return null; } })
-    .filter((m) => m && m.to === phone);
-}
-
-async function waitSms(phone, count) {
-  const deadline = Date.now() + 10000;
-  for (;;) {
-    const msgs = smsTo(phone);
-    if (msgs.length >= count) return msgs[count - 1].body;
-    assert.ok(Date.now() < deadline, `SMS #${count} to ${phone} never came`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 async function shot(name) {
-  await page.screenshot({ path: path.join(shots, `${name}.png`) });
+  await page.screenshot({ path: path.join(work.shots, `${name}.png`) });
 }
 
 before(async () => {
@@ -97,17 +38,13 @@ before(async () => {
   const appPort = app.address().port;
 
   const otpdPort = await freePort();
-  const otpd = start(OTPD, [
-    '--listen', `127.0.0.1:${otpdPort}`,
-    '--store', `sqlite:${path.join(work, 'otpd.db')}`,
-    '--sms', `file:${path.join(work, 'sms.jsonl')}`,
+  await work.startOtpd(otpdPort, [
     '--trusted-proxies', '127.0.0.1', '--limit-ip', '0',
     '--app-name', APP_NAME, '--domain', '127.0.0.1',
-  ], 'otpd');
-  await waitHttp(`http://127.0.0.1:${otpdPort}/healthz`, otpd, 'otpd');
+  ]);
 
   const ngxPort = await freePort();
-  const ngx = path.join(work, 'nginx');
+  const ngx = work.file('nginx');
   fs.mkdirSync(path.join(ngx, 'tmp'), { recursive: true });
   let site = fs.readFileSync(path.join(REPO, 'examples/nginx/otpd.conf'),
     'utf8');
@@ -131,29 +68,25 @@ http {
     include ${ngx}/site.conf;
 }
 `);
-  const n = start(NGINX, ['-p', ngx, '-c', path.join(ngx, 'nginx.conf')],
+  const n = work.start(NGINX, ['-p', ngx, '-c', path.join(ngx, 'nginx.conf')],
     'nginx');
   base = `http://127.0.0.1:${ngxPort}`;
-  await waitHttp(`${base}/auth/session`, n, 'nginx');
+  await work.waitHttp(`${base}/auth/session`, n, 'nginx');
 
-  ctx = await chromium.launchPersistentContext(path.join(work, 'profile'), {
+  ctx = await chromium.launchPersistentContext(work.file('profile'), {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-      '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+    args: [...CHROMIUM_ARGS, '--disable-quic'],
     viewport: { width: 480, height: 640 },
     locale: 'en-US',
   });
   page = ctx.pages()[0] || await ctx.newPage();
-  console.log(`# screenshots in ${shots}`);
+  console.log(`# screenshots in ${work.shots}`);
 });
 
 after(async () => {
   if (ctx) await ctx.close();
-  for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
-  await Promise.all(procs.map((p) => p.exitCode !== null ? null
-    : new Promise((r) => p.on('exit', r))));
+  await work.stop();
   if (app) app.close();
 });
 
@@ -183,7 +116,7 @@ test('protected page -> login -> code from the SMS -> back, then logout',
       null, { timeout: 5000 });
     assert.ok(await resend.isDisabled());
     assert.match(await resend.textContent(), /^Send again in \d+ s$/);
-    const body = await waitSms(PHONE, 1);
+    const body = await work.waitSms(PHONE, 1);
     const digits = body.match(/\b(\d{4,10})\b/)[1];
     // the last line is the one WebOTP and the keyboards read
     assert.equal(body.trim().split('\n').pop(), `@127.0.0.1 #${digits}`);

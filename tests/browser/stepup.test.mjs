@@ -9,59 +9,24 @@
 // app.js is timed on fresh challenges at the default difficulty (or each
 // of $OTPD_POW_BITS, e.g. "14 15 16"), $OTPD_POW_RUNS of them (4), as is
 // and with the CPU slowed 4x (a phone-class stand-in): mean, p95.
-// Screenshots go to $OTPD_SCREENSHOTS or a temp dir (printed).
+// Screenshots go to $OTPD_SCREENSHOTS or a temp dir (printed). What both
+// browser tests share is in fixture.mjs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(HERE, '..', '..');
-const OTPD = process.env.OTPD_BIN || path.join(REPO, 'build', 'otpd');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+import { CHROMIUM, CHROMIUM_ARGS, Work, freePort } from './fixture.mjs';
+
 const US = '+14155550100', GB = '+447400123456', FR = '+33612345678';
 const RUNS = Number(process.env.OTPD_POW_RUNS || 4);
 const DEFAULT_BITS = 13; // src/core/config.c, --fraud-pow-bits
 const BITS = (process.env.OTPD_POW_BITS || String(DEFAULT_BITS)).split(/\s+/)
   .filter(Boolean).map(Number);
 
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'otpd-stepup-'));
-const shots = process.env.OTPD_SCREENSHOTS || path.join(work, 'shots');
-fs.mkdirSync(shots, { recursive: true });
-let otpd, browser, base;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function smsTo(phone) {
-  const file = path.join(work, 'sms.jsonl');
-  if (!fs.existsSync(file)) return [];
-  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean)
-    .map((l) => { try { return JSON.parse(l); } catch { return null; } })
-    .filter((m) => m && m.to === phone);
-}
-
-async function waitSms(phone) {
-  const deadline = Date.now() + 10000;
-  while (smsTo(phone).length === 0) {
-    assert.ok(Date.now() < deadline, `no SMS to ${phone}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const work = new Work('otpd-stepup-');
+let browser, base;
 
 async function apiSend(phone) {
   const r = await fetch(`${base}/auth/send-otp`, {
@@ -80,36 +45,19 @@ function stats(xs) {
 
 before(async () => {
   const port = await freePort();
-  const log = fs.openSync(path.join(work, 'otpd.log'), 'a');
-  otpd = spawn(OTPD, [
-    '--listen', `127.0.0.1:${port}`,
-    '--store', `sqlite:${path.join(work, 'otpd.db')}`,
-    '--sms', `file:${path.join(work, 'sms.jsonl')}`,
+  await work.startOtpd(port, [
     '--limit-ip', '0', '--fraud', 'enforce', '--app-name', 'Acme Orders',
-  ], { cwd: work, stdio: ['ignore', log, log] });
+  ]);
   base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10000;
-  for (;;) {
-    try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* up soon */ }
-    assert.ok(otpd.exitCode === null && Date.now() < deadline,
-      'otpd did not start: ' + fs.readFileSync(path.join(work, 'otpd.log')));
-    await new Promise((r) => setTimeout(r, 50));
-  }
   browser = await chromium.launch({
-    executablePath: CHROMIUM, headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu',
-      '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+    executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS,
   });
-  console.log(`# screenshots in ${shots}`);
+  console.log(`# screenshots in ${work.shots}`);
 });
 
 after(async () => {
   if (browser) await browser.close();
-  if (otpd && otpd.exitCode === null) {
-    otpd.kill('SIGTERM');
-    await new Promise((r) => otpd.on('exit', r));
-  }
+  await work.stop();
 });
 
 test('a send that needs a proof of work: the page solves it and the code step follows',
@@ -147,7 +95,7 @@ test('a send that needs a proof of work: the page solves it and the code step fo
     assert.equal(await status.getAttribute('aria-live'), 'polite');
     assert.ok(await page.getByRole('button', { name: 'Send code' })
       .isDisabled());
-    await page.screenshot({ path: path.join(shots, 'stepup-1-checking.png') });
+    await page.screenshot({ path: path.join(work.shots, 'stepup-1-checking.png') });
     const releasedAt = performance.now();
     await page.evaluate(() => window.powRelease());
     const code = page.getByLabel('Code from the SMS');
@@ -166,8 +114,8 @@ test('a send that needs a proof of work: the page solves it and the code step fo
     console.log(`# page flow: solved and posted ${
       (postedAt - releasedAt).toFixed(0)} ms after its digests could start, ${
       counter + 1} counters tried`);
-    await waitSms(FR);
-    await page.screenshot({ path: path.join(shots, 'stepup-2-code.png') });
+    await work.waitSms(FR);
+    await page.screenshot({ path: path.join(work.shots, 'stepup-2-code.png') });
     await ctx.close();
   });
 
@@ -185,7 +133,7 @@ test('with JavaScript off the page says that this step needs it', async () => {
   await page.waitForLoadState();
   const alert = page.getByRole('alert');
   assert.match(await alert.textContent(), /this step needs JavaScript/);
-  await page.screenshot({ path: path.join(shots, 'stepup-3-no-js.png') });
+  await page.screenshot({ path: path.join(work.shots, 'stepup-3-no-js.png') });
   await ctx.close();
 });
 
