@@ -11,6 +11,7 @@
 
 #include "abuse/internal.h"
 #include "abuse/pow.h"
+#include "core/slots.h"
 
 #define SLOTS 24
 #define MODES 2 /* monitor, enforce */
@@ -21,26 +22,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
 static int slot(const char *rule)
 {
-	for (int i = 0; i < SLOTS; i++) {
-		const char *n = atomic_load(&names[i]);
-		if (!n)
-			break;
-		if (strcmp(n, rule) == 0)
-			return i;
-	}
-	int got = -1;
-	pthread_mutex_lock(&mu);
-	for (int i = 0; i < SLOTS && got < 0; i++) {
-		const char *n = atomic_load(&names[i]);
-		if (!n) {
-			atomic_store(&names[i], rule);
-			got = i;
-		} else if (strcmp(n, rule) == 0) {
-			got = i;
-		}
-	}
-	pthread_mutex_unlock(&mu);
-	return got;
+	return otp_slot_of(names, SLOTS, &mu, rule);
 }
 
 void otp_abuse_count(const char *rule, enum otp_abuse_action action,

@@ -150,6 +150,19 @@ static bool region_ok(const char *s, size_t n)
 	       s[1] <= 'Z';
 }
 
+/* Appends region's row (its first two bytes) at v to the *n of rows:
+ * false, and nothing added, when max are there already. */
+static bool add_row(struct otp_money_row *rows, size_t *n, size_t max,
+		    const char *region, int64_t v)
+{
+	if (*n == max)
+		return false;
+	memcpy(rows[*n].region, region, 2);
+	rows[*n].region[2] = '\0';
+	rows[(*n)++].micro = v;
+	return true;
+}
+
 static int cap_item(void *arg, const char *item, size_t n, char *err,
 		    size_t errlen)
 {
@@ -170,11 +183,8 @@ static int cap_item(void *arg, const char *item, size_t n, char *err,
 			   "is not REGION=AMOUNT (e.g. NG=5: region code in "
 			   "capitals, a positive amount)",
 			   item, n);
-	if (c->n == OTP_CAPS_MAX)
+	if (!add_row(c->per, &c->n, OTP_CAPS_MAX, item, v))
 		return bad(err, errlen, "one too many caps", item, n);
-	memcpy(c->per[c->n].region, item, 2);
-	c->per[c->n].region[2] = '\0';
-	c->per[c->n++].micro = v;
 	return 0;
 }
 
@@ -233,14 +243,11 @@ static int price_line(struct otp_prices *p, const char *line, long no,
 		p->other = v;
 		return 0;
 	}
-	if (p->n == OTP_PRICES_MAX) {
+	if (!add_row(p->per, &p->n, OTP_PRICES_MAX, line, v)) {
 		snprintf(err, errlen, "line %ld: more than %d regions", no,
 			 OTP_PRICES_MAX);
 		return OTP_EVALUE;
 	}
-	memcpy(p->per[p->n].region, line, 2);
-	p->per[p->n].region[2] = '\0';
-	p->per[p->n++].micro = v;
 	return 0;
 }
 

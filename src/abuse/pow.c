@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/text.h"
 
 #define NONCE_BYTES 16
 #define B64_LEN	    22 /* base64url of 16 bytes, no padding */
@@ -109,15 +110,7 @@ static bool fixed(const char *p, size_t len, size_t width, int64_t *out)
 
 static bool b64url(const char *p, size_t len)
 {
-	if (len != B64_LEN)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = p[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		      (c >= '0' && c <= '9') || c == '-' || c == '_'))
-			return false;
-	}
-	return true;
+	return len == B64_LEN && otp_text_is_b64url(p, len);
 }
 
 /* Splits "2.<bits>.<exp>.<nonce>.<mac>.<counter>" (exactly six fields)
@@ -126,18 +119,8 @@ static bool b64url(const char *p, size_t len)
 static bool parse(const char *text, size_t len, struct sol *out)
 {
 	const char *f[6];
-	size_t flen[6], n = 0;
-	for (const char *p = text, *end = text + len; n < 6; n++) {
-		const char *dot = memchr(p, '.', (size_t)(end - p));
-		f[n] = p;
-		flen[n] = (size_t)((dot ? dot : end) - p);
-		if (!dot) {
-			n++;
-			break;
-		}
-		p = dot + 1;
-	}
-	if (n != 6 || f[5] + flen[5] != text + len)
+	size_t flen[6];
+	if (otp_text_split(text, len, '.', f, flen, 6) != 6)
 		return false;
 	int64_t bits, ctr;
 	if (flen[0] != 1 || f[0][0] != '2' ||

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/slots.h"
 
 /* Status codes counted by their own label; any other as "other". */
 static const int statuses[] = {200, 201, 204, 302, 303, 400, 401, 403,
@@ -197,26 +198,7 @@ void otp_metrics_limited(enum otp_m_limit which)
 /* The slot of a driver's name, added if new; -1 when the table is full. */
 static int driver_slot(const char *name)
 {
-	for (int i = 0; i < OTP_METRICS_DRIVERS; i++) {
-		const char *n = atomic_load(&driver_name[i]);
-		if (!n)
-			break;
-		if (strcmp(n, name) == 0)
-			return i;
-	}
-	int slot = -1;
-	pthread_mutex_lock(&driver_mu);
-	for (int i = 0; i < OTP_METRICS_DRIVERS; i++) {
-		const char *n = atomic_load(&driver_name[i]);
-		if (n && strcmp(n, name) != 0)
-			continue;
-		if (!n)
-			atomic_store(&driver_name[i], name);
-		slot = i;
-		break;
-	}
-	pthread_mutex_unlock(&driver_mu);
-	return slot;
+	return otp_slot_of(driver_name, OTP_METRICS_DRIVERS, &driver_mu, name);
 }
 
 void otp_metrics_sms(const char *driver, enum otp_m_sms status)

@@ -48,6 +48,11 @@ json_t *otp_ctl_run(const struct otp_ctl_env *e, json_t *req);
 /* 1 with "otpctl: ..." in err for a handler to return; what the store
  * said (rc < 0) in words. */
 int otp_ctl_failed(int rc, char *err, size_t errlen);
+/* What a handler returns after the store changed the row called name:
+ * ENOTFOUND refused as "no <what> <name>", another error as
+ * otp_ctl_failed, else 0 with *data {done: name}. */
+int otp_ctl_changed(int rc, const char *what, const char *name,
+		    const char *done, json_t **data, char *err, size_t errlen);
 
 /* The handlers, one file per family. */
 otp_ctl_fn otp_ctl_key_create, otp_ctl_key_list, otp_ctl_key_revoke;

@@ -81,14 +81,8 @@ int otp_ctl_fraud_unblock(const struct otp_ctl_env *e, json_t *args,
 		return 2;
 	}
 	int rc = otp_store_block_delete(e->store, key);
-	if (rc == OTP_ENOTFOUND) {
-		snprintf(err, errlen, "no block or allow entry %s", key);
-		return 1;
-	}
-	if (rc < 0)
-		return otp_ctl_failed(rc, err, errlen);
-	*data = json_pack("{ss}", "removed", key);
-	return 0;
+	return otp_ctl_changed(rc, "block or allow entry", key, "removed", data,
+			       err, errlen);
 }
 
 static bool all_digits(const char *s)

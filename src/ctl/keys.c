@@ -63,12 +63,5 @@ int otp_ctl_key_revoke(const struct otp_ctl_env *e, json_t *args, json_t **data,
 		return 2;
 	}
 	int rc = otp_store_apikey_revoke(e->store, id, e->now);
-	if (rc == OTP_ENOTFOUND) {
-		snprintf(err, errlen, "no key %s", id);
-		return 1;
-	}
-	if (rc < 0)
-		return otp_ctl_failed(rc, err, errlen);
-	*data = json_pack("{ss}", "revoked", id);
-	return 0;
+	return otp_ctl_changed(rc, "key", id, "revoked", data, err, errlen);
 }

@@ -40,6 +40,19 @@ int otp_ctl_failed(int rc, char *err, size_t errlen)
 	return 1;
 }
 
+int otp_ctl_changed(int rc, const char *what, const char *name,
+		    const char *done, json_t **data, char *err, size_t errlen)
+{
+	if (rc == OTP_ENOTFOUND) {
+		snprintf(err, errlen, "no %s %s", what, name);
+		return 1;
+	}
+	if (rc < 0)
+		return otp_ctl_failed(rc, err, errlen);
+	*data = json_pack("{ss}", done, name);
+	return 0;
+}
+
 static json_t *refusal(int status, const char *err)
 {
 	return json_pack("{sbsiss}", "ok", 0, "status", status, "error", err);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "core/err.h"
+#include "core/text.h"
 #include "engine/core.h"
 
 void otp_owner_of_key(const char *key_id, char out[OTP_OWNER_MAX])
@@ -26,15 +27,7 @@ void otp_owner_of_session(const unsigned char hash[OTP_HASH_LEN],
 
 bool otp_engine_token_ok(const char *tok, size_t len)
 {
-	if (!tok || len != OTP_TOKEN_LEN)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = tok[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		      (c >= '0' && c <= '9') || c == '-' || c == '_'))
-			return false;
-	}
-	return true;
+	return tok && len == OTP_TOKEN_LEN && otp_text_is_b64url(tok, len);
 }
 
 int otp_engine_session_find(struct otp_engine *e, struct otp_store *s,

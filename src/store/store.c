@@ -19,27 +19,14 @@ static const struct otp_store_ops *const backends[] = {
     &otp_store_redis_ops,
 };
 
+#define NAME_(name, text) text,
 const char *const otp_code_state_names[OTP_CODE_STATES] = {
-    [OTP_CODE_PENDING] = "pending",
-    [OTP_CODE_USED] = "used",
-    [OTP_CODE_DEAD] = "dead",
-    [OTP_CODE_RETIRED] = "retired",
-};
-
+    OTP_CODE_STATE_LIST(NAME_)};
 const char *const otp_msg_state_names[OTP_MSG_STATES] = {
-    [OTP_MSG_QUEUED] = "queued",
-    [OTP_MSG_SENDING] = "sending",
-    [OTP_MSG_SENT] = "sent",
-    [OTP_MSG_DELIVERED] = "delivered",
-    [OTP_MSG_UNDELIVERED] = "undelivered",
-    [OTP_MSG_FAILED] = "failed",
-    [OTP_MSG_EXPIRED] = "expired",
-};
-
+    OTP_MSG_STATE_LIST(NAME_)};
 const char *const otp_block_kind_names[OTP_BLOCK_KINDS] = {
-    [OTP_BLOCK_DENY] = "deny",
-    [OTP_BLOCK_ALLOW] = "allow",
-};
+    OTP_BLOCK_KIND_LIST(NAME_)};
+#undef NAME_
 
 #define NBACKENDS (sizeof backends / sizeof backends[0])
 

@@ -84,7 +84,11 @@ struct otp_signal {
  * signal keys' forms: "p:+1415", "r:NG", "ip:192.0.2.1", "n:...",
  * "k:<key id>", or a whole number by its keyed tag "e:<tag>"). */
 #define OTP_BLOCK_RULE_MAX 32
-enum otp_block_kind { OTP_BLOCK_DENY, OTP_BLOCK_ALLOW };
+/* X(NAME, stable name) */
+#define OTP_BLOCK_KIND_LIST(X)	    X(DENY, "deny") X(ALLOW, "allow")
+#define OTP_BLOCK_KIND_(name, text) OTP_BLOCK_##name,
+enum otp_block_kind { OTP_BLOCK_KIND_LIST(OTP_BLOCK_KIND_) };
+#undef OTP_BLOCK_KIND_
 #define OTP_BLOCK_KINDS 2
 struct otp_block {
 	char key[OTP_SIGNAL_KEY_MAX];
@@ -161,13 +165,16 @@ struct otp_issue_out {
 	int limit;	  /* OTP_ELIMITED: the index of that refusal */
 };
 
-enum otp_code_state {
-	OTP_CODE_PENDING,
-	OTP_CODE_USED,
-	OTP_CODE_DEAD,	  /* out of attempts */
-	OTP_CODE_RETIRED, /* a newer send of the same owner to the same phone
-			     replaced it */
-};
+/* X(NAME, stable name). DEAD: out of attempts; RETIRED: a newer send of
+ * the same owner to the same phone replaced it. */
+#define OTP_CODE_STATE_LIST(X)                                                 \
+	X(PENDING, "pending")                                                  \
+	X(USED, "used")                                                        \
+	X(DEAD, "dead")                                                        \
+	X(RETIRED, "retired")
+#define OTP_CODE_STATE_(name, text) OTP_CODE_##name,
+enum otp_code_state { OTP_CODE_STATE_LIST(OTP_CODE_STATE_) };
+#undef OTP_CODE_STATE_
 #define OTP_CODE_STATES 4
 
 /* One try of a code. */
@@ -207,18 +214,25 @@ struct otp_verify_out {
 	char phone[OTP_SEALED_PHONE_MAX];
 };
 
-enum otp_msg_state {
-	OTP_MSG_QUEUED,
-	OTP_MSG_SENDING,     /* claimed by a worker, lease running */
-	OTP_MSG_SENT,	     /* handed to the gateway */
-	OTP_MSG_DELIVERED,   /* the gateway's delivery report said so */
-	OTP_MSG_UNDELIVERED, /* the gateway's delivery report said not */
-	OTP_MSG_FAILED,	 /* dead letter: permanent error or out of attempts */
-	OTP_MSG_EXPIRED, /* its code expired before it could be sent */
-};
+/* X(NAME, stable name). SENDING: claimed by a worker, lease running;
+ * SENT: handed to the gateway; DELIVERED, UNDELIVERED: what the gateway's
+ * delivery report said; FAILED: a dead letter (a permanent error or out of
+ * attempts); EXPIRED: its code expired before it could be sent. */
+#define OTP_MSG_STATE_LIST(X)                                                  \
+	X(QUEUED, "queued")                                                    \
+	X(SENDING, "sending")                                                  \
+	X(SENT, "sent")                                                        \
+	X(DELIVERED, "delivered")                                              \
+	X(UNDELIVERED, "undelivered")                                          \
+	X(FAILED, "failed")                                                    \
+	X(EXPIRED, "expired")
+#define OTP_MSG_STATE_(name, text) OTP_MSG_##name,
+enum otp_msg_state { OTP_MSG_STATE_LIST(OTP_MSG_STATE_) };
+#undef OTP_MSG_STATE_
 #define OTP_MSG_STATES 7
 
-/* The states' stable names: what the backends store and otpctl shows. */
+/* The states' stable names, from the lists: what the backends store and
+ * otpctl shows. */
 extern const char *const otp_code_state_names[OTP_CODE_STATES];
 extern const char *const otp_msg_state_names[OTP_MSG_STATES];
 

@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "core/err.h"
+#include "core/text.h"
 #include "store/decorator.h"
 
 #define RULES_MAX 8
@@ -105,18 +106,9 @@ static int parse_rule(const char *s, size_t len, struct rule *r, char *err,
 		      size_t errlen)
 {
 	const char *field[4];
-	size_t flen[4], nf = 0;
-	for (const char *p = s, *end = s + len; nf < 4; nf++) {
-		const char *c = memchr(p, ':', (size_t)(end - p));
-		field[nf] = p;
-		flen[nf] = (size_t)((c ? c : end) - p);
-		if (!c) {
-			nf++;
-			break;
-		}
-		p = c + 1;
-	}
-	if (nf < 3 || field[nf - 1] + flen[nf - 1] != s + len) {
+	size_t flen[4];
+	size_t nf = otp_text_split(s, len, ':', field, flen, 4);
+	if (nf < 3) {
 		snprintf(err, errlen, "'%.*s' is not OP:WHEN:ERROR[:N]",
 			 (int)len, s);
 		return OTP_ETYPE;

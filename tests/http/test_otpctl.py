@@ -175,6 +175,7 @@ def test_revoke_unknown_id_exits_1(store):
     create(store.db_path, "web")
     p = otpctl(store.db_path, "key", "revoke", "0123456789abcdef")
     assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
+    assert "no key 0123456789abcdef" in p.stderr, p.stderr
     rows, _ = listing(store.db_path)
     assert [r[3] for r in rows] == ["active"], rows
 

@@ -94,8 +94,7 @@ int otp_redis_code_get(struct otp_store *s, const char *id,
 	add_str(&a, "HMGET", 6);
 	key_code(&a, id);
 	static const char *const fields[] = {"p", "s", "l", "c", "e", "o"};
-	for (size_t i = 0; i < COUNT(fields); i++)
-		add_str(&a, fields[i], 2);
+	add_words(&a, fields, COUNT(fields));
 	args_init(&b);
 	add_fmt(&b, OB "r:%.*s", OTP_ID_LEN, id);
 	redisReply *code, *msg;

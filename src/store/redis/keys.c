@@ -57,8 +57,7 @@ int otp_redis_apikey_get(struct otp_store *s, const char *id,
 	add_str(&a, "HMGET", 6);
 	key_apikey(&a, id);
 	static const char *const fields[] = {"n", "h", "c", "r"};
-	for (size_t i = 0; i < COUNT(fields); i++)
-		add_str(&a, fields[i], 2);
+	add_words(&a, fields, COUNT(fields));
 	redisReply *rep;
 	int rc = cmd(cast(s), &a, &rep);
 	if (rc)

@@ -63,6 +63,14 @@ static inline void add_str(struct otp_redis_args *a, const char *t, size_t max)
 	add_bin(a, t, strnlen(t, max - 1));
 }
 
+/* Each of the n words (literals: the fields an HMGET names). */
+static inline void add_words(struct otp_redis_args *a, const char *const *w,
+			     size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		add_bin(a, w[i], strlen(w[i]));
+}
+
 static inline void add_fmt(struct otp_redis_args *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

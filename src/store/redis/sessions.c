@@ -16,8 +16,7 @@ int otp_redis_session_get(struct otp_store *s,
 	add_str(&a, "HMGET", 6);
 	key_session(&a, hash);
 	static const char *const fields[] = {"p", "a", "e", "pi", "pp", "n"};
-	for (size_t i = 0; i < COUNT(fields); i++)
-		add_str(&a, fields[i], 3);
+	add_words(&a, fields, COUNT(fields));
 	redisReply *rep;
 	int rc = cmd(r, &a, &rep);
 	if (rc)

@@ -38,6 +38,18 @@ static void money_and_caps(void)
 	CHECK_INT(otp_caps_region(&c, "GB"), 0);
 	CHECK_INT(otp_caps_parse("NG=0", &c, err, sizeof err), OTP_EVALUE);
 	CHECK_INT(otp_caps_parse("ng=1", &c, err, sizeof err), OTP_EVALUE);
+	/* OTP_CAPS_MAX regions fit, one more is refused */
+	char many[(OTP_CAPS_MAX + 1) * 5 + 1] = "";
+	for (int i = 0; i <= OTP_CAPS_MAX; i++)
+		snprintf(many + strlen(many), sizeof many - strlen(many),
+			 "%s%c%c=1", i ? "," : "", 'A' + i / 26, 'A' + i % 26);
+	CHECK_INT(otp_caps_parse(many, &c, err, sizeof err), OTP_EVALUE);
+	CHECK(strstr(err, "one too many caps") != NULL);
+	many[strlen(many) - 5] = '\0';
+	CHECK_INT(otp_caps_parse(many, &c, err, sizeof err), 0);
+	CHECK_INT(c.n, OTP_CAPS_MAX);
+	CHECK_INT(otp_caps_region(&c, "CL"), OTP_MONEY_UNIT);
+	CHECK_INT(otp_caps_region(&c, "CM"), 0);
 }
 
 static void prices_csv(void)

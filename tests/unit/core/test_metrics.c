@@ -108,8 +108,27 @@ static void outcomes_are_closed(void)
 	free(text);
 }
 
+/* More SMS drivers than the table holds: the first ones keep their
+ * counts (found again without a new slot), the others are not counted. */
+static void drivers_beyond_the_table_are_dropped(void)
+{
+	static const char *const names[] = {"d0", "d1", "d2", "d3", "d4",
+					    "d5", "d6", "d7", "d8", "d9"};
+	_Static_assert(sizeof names / sizeof names[0] > OTP_METRICS_DRIVERS,
+		       "more names than slots");
+	for (int round = 0; round < 2; round++)
+		for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+			otp_metrics_sms(names[i], OTP_M_SMS_sent);
+	char *text = render();
+	CHECK(has(text,
+		  "otpd_sms_messages_total{driver=\"d0\",status=\"sent\"} 2"));
+	CHECK(!strstr(text, "driver=\"d9\""));
+	free(text);
+}
+
 static const struct harness_test tests[] = {
     TEST(threads_add_up),
     TEST(outcomes_are_closed),
+    TEST(drivers_beyond_the_table_are_dropped),
 };
 HARNESS_MAIN("metrics", tests)
