@@ -63,7 +63,9 @@ def test_sigterm_answers_in_flight_refuses_new_and_exits_in_bound(otpd):
         time.sleep(0.2)
         try:
             probe.request("GET", "/readyz")
-            assert probe.getresponse().status == 503
+            r = probe.getresponse()
+            assert r.status == 503
+            assert int(r.getheader("Retry-After")) > 0
         except (ConnectionError, http.client.HTTPException, OSError):
             pass  # closed is as good as 503 for a balancer
         assert refused(srv.port), "a new connection was accepted after SIGTERM"
