@@ -55,12 +55,16 @@ static enum MHD_Result collect_xff(void *arg, enum MHD_ValueKind kind,
 }
 
 /* Walks one header's list right to left. Returns true to go on to the
- * header before it (every address so far was a trusted proxy). */
+ * header before it (every address so far was a trusted proxy; an empty
+ * header has none). An empty entry is garbage wherever it is: ", a" too
+ * (tests/fuzz/fuzz_xff found the first one skipped). */
 static bool walk_xff(const struct otp_cidr_list *proxies, const char *xff,
 		     char ip[OTP_IP_MAX])
 {
 	const char *end = xff + strlen(xff);
-	while (end > xff) {
+	if (end == xff)
+		return true;
+	for (;;) {
 		const char *start = end;
 		while (start > xff && start[-1] != ',')
 			start--;
@@ -82,9 +86,10 @@ static bool walk_xff(const struct otp_cidr_list *proxies, const char *xff,
 		memcpy(ip, cand, n + 1);
 		if (!otp_cidr_has(proxies, cand))
 			return false;
-		end = start > xff ? start - 1 : xff;
+		if (start == xff)
+			return true;
+		end = start - 1; /* the comma before this entry */
 	}
-	return true;
 }
 
 /* The connection's peer; if that is a trusted proxy, the right-most address

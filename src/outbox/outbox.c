@@ -7,7 +7,9 @@
  * the buffer, and ack, retry with backoff, fail over, or dead-letter it (see
  * outbox.h for the policy). Delivery is at least once: a worker that dies
  * between send and ack leaves a lease that runs out, and the message goes
- * again with the same idempotency key.
+ * again with the same idempotency key. An ack the store fails is tried
+ * again until a second before the lease's end (settle.c), so only a store
+ * down that long sends a message twice.
  *
  * Which try on which driver: the store keeps the message's driver index and
  * its total tries (which are also the lease token). Try k on the current
@@ -46,6 +48,9 @@
 #define BATCH	    4	/* messages claimed per round and worker */
 #define TEXT_MAX    512 /* unsealed message text, NUL included */
 #define WORKERS_MAX 64
+/* A failed ack is not tried again past its lease's end less this: the ack
+ * itself, and the store's clock against ours. */
+#define ACK_MARGIN_MS 1000
 
 struct worker {
 	struct otp_outbox *o;
@@ -107,17 +112,22 @@ static void fill_defaults(const struct otp_outbox_cfg *in,
 		out->workers = 1; /* a borrowed set is not shared */
 }
 
-/* Where a worker delivers: its store handle, its drivers, and the pool's
- * hung-gateway marks with its slot in them (br NULL: none, for tests). */
+/* Where a worker delivers: its store handle, its drivers, the pool's
+ * hung-gateway marks with its slot in them (br NULL: none, for tests), and
+ * the pool's stop flag (NULL for tests). */
 struct place {
 	struct otp_store *s;
 	struct otp_sms_set *set;
 	struct otp_breakers *br;
 	size_t slot;
+	const bool *stop;
 };
 
+/* lease_end: the monotonic time by which the claim's lease has run out at
+ * the earliest (a failed ack is tried again until shortly before it). */
 static int deliver(const struct otp_outbox_cfg *cfg, const struct place *p,
-		   const struct otp_msg *m, int64_t now, int64_t *soonest)
+		   const struct otp_msg *m, int64_t now, int64_t lease_end,
+		   int64_t *soonest)
 {
 	struct otp_store *s = p->s;
 	struct otp_sms_set *set = p->set;
@@ -188,7 +198,8 @@ static int deliver(const struct otp_outbox_cfg *cfg, const struct place *p,
 
 	switch (res) {
 	case OTP_SMS_SENT:
-		rc = otp_settle_sent(s, m, now);
+		rc = otp_settle_sent(s, m, &nt, now, lease_end - ACK_MARGIN_MS,
+				     p->stop);
 		otp_log(OTP_LOG_INFO, "sms sent", "to", nt.masked, "request",
 			nt.rid, "driver", nt.driver, "#attempt", nt.attempt,
 			"encoding", otp_sms_coding_name(seg.coding),
@@ -248,7 +259,8 @@ static int run_round(const struct otp_outbox_cfg *c, const struct place *p,
 			r = release(s, &msgs[i], now);
 		else if (!live ||
 			 otp_clock_mono_ms() - start + per < c->lease_ms)
-			r = deliver(c, p, &msgs[i], now, soonest);
+			r = deliver(c, p, &msgs[i], now, start + c->lease_ms,
+				    soonest);
 		if (r < 0 && rc == 0)
 			rc = r;
 		otp_msg_deinit(&msgs[i]);
@@ -266,7 +278,7 @@ int otp_outbox_round(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 	if (!cfg->drivers || cfg->drivers->n == 0 || !cfg->unseal)
 		return OTP_EINTERNAL;
 	fill_defaults(cfg, &c);
-	struct place p = {s, cfg->drivers, NULL, 0};
+	struct place p = {s, cfg->drivers, NULL, 0, NULL};
 	return run_round(&c, &p, now, false, NULL, handled, &soonest);
 }
 
@@ -285,7 +297,8 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct otp_outbox *o = w->o;
-	const struct place at = {w->store, w->set, &o->br, (size_t)(w - o->w)};
+	const struct place at = {w->store, w->set, &o->br, (size_t)(w - o->w),
+				 &o->stop};
 	pthread_mutex_lock(&o->mu);
 	while (!o->stop) {
 		pthread_mutex_unlock(&o->mu);

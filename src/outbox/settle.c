@@ -7,6 +7,10 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <time.h>
+
+#include "core/clock.h"
+#include "core/err.h"
 
 #include "core/log.h"
 #include "outbox/outbox_test.h"
@@ -35,10 +39,46 @@ struct otp_outbox_stats otp_outbox_stats(void)
 	return out;
 }
 
-int otp_settle_sent(struct otp_store *s, const struct otp_msg *m, int64_t now)
+#define ACK_WAIT_MS	   50	/* first wait before an ack is tried again */
+#define ACK_WAIT_CAP_MS	   1000 /* no wait between two acks is longer */
+#define ACK_TRIES_STOPPING 3	/* tries once the pool is stopping */
+
+/* The gateway has the message: an ack the store failed (Redis restarting
+ * or frozen, SQLite busy or out of room) is tried again, with doubling
+ * waits, until by_mono, since a lease that runs out sends the SMS again.
+ * OTP_ENOTFOUND ends it: the claim is not ours any more, or, after a
+ * failed try, an earlier try did land (its answer was lost). */
+int otp_settle_sent(struct otp_store *s, const struct otp_msg *m,
+		    const struct otp_note *nt, int64_t now, int64_t by_mono,
+		    const bool *stop)
 {
-	return counted(otp_store_outbox_ack(s, m->id, m->attempts, now),
-		       &stats.sent);
+	int rc = otp_store_outbox_ack(s, m->id, m->attempts, now);
+	int64_t wait = ACK_WAIT_MS;
+	for (int tries = 1; rc < 0 && rc != OTP_ENOTFOUND; tries++) {
+		if (otp_clock_mono_ms() + wait >= by_mono ||
+		    (stop && __atomic_load_n(stop, __ATOMIC_RELAXED) &&
+		     tries >= ACK_TRIES_STOPPING))
+			break;
+		struct timespec ts = {(time_t)(wait / 1000),
+				      (long)(wait % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+		wait = wait * 2 > ACK_WAIT_CAP_MS ? ACK_WAIT_CAP_MS : wait * 2;
+		rc = otp_store_outbox_ack(s, m->id, m->attempts, now);
+		/* Before by_mono no one else can hold the claim: an earlier
+		 * try landed and its answer was lost. */
+		if (rc == OTP_ENOTFOUND)
+			rc = 0;
+		static struct otp_log_every retried;
+		long held;
+		char nbuf[OTP_LOG_NUM_LEN], tbuf[OTP_LOG_NUM_LEN];
+		if (rc == 0 && otp_log_every_due(&retried, otp_clock_mono_ms(),
+						 10000, &held))
+			otp_log(OTP_LOG_WARN, "sms ack failed, then landed",
+				"to", nt->masked, "request", nt->rid, "#tries",
+				otp_log_num(tbuf, tries + 1), "#repeated",
+				otp_log_num(nbuf, held), NULL);
+	}
+	return counted(rc, &stats.sent);
 }
 
 int64_t otp_outbox_backoff(const struct otp_outbox_cfg *cfg, int attempt)

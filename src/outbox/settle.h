@@ -4,6 +4,7 @@
 #ifndef OTP_OUTBOX_SETTLE_H
 #define OTP_OUTBOX_SETTLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,8 +23,13 @@ struct otp_note {
 /* Each returns the store's answer; m->attempts is the claim's lease token,
  * so a stale claim settles nothing. */
 
-/* The gateway took it. */
-int otp_settle_sent(struct otp_store *s, const struct otp_msg *m, int64_t now);
+/* The gateway took it. An ack the store fails is tried again with
+ * doubling waits (50 ms to 1 s) until the monotonic time by_mono, a few
+ * times only once *stop is set (stop may be NULL), so that the lease does
+ * not run out and send the SMS again. */
+int otp_settle_sent(struct otp_store *s, const struct otp_msg *m,
+		    const struct otp_note *nt, int64_t now, int64_t by_mono,
+		    const bool *stop);
 
 /* Dead-lettered (OTP_MSG_FAILED) or expired (OTP_MSG_EXPIRED), logged with
  * why. */

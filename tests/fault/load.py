@@ -5,7 +5,8 @@ answer with its time, until stopped.
     load = Load(srv, threads=4).start()
     ...
     load.stop()
-    load.results   # [Answer(phone, status, code, t0, t1)], t monotonic
+    load.results   # [Answer(phone, status, code, t0, t1, retry_after)],
+                   # t monotonic, retry_after the header or None
 """
 
 import threading
@@ -14,7 +15,7 @@ from collections import namedtuple
 
 import requests
 
-Answer = namedtuple("Answer", "phone status code t0 t1")
+Answer = namedtuple("Answer", "phone status code t0 t1 retry_after")
 
 
 class Load:
@@ -44,12 +45,14 @@ class Load:
                            json={"phone": phone}, timeout=10)
                 status = r.status_code
                 code = r.json().get("code") if status != 200 else None
+                retry_after = r.headers.get("Retry-After")
             except requests.RequestException:
-                status, code = None, "no answer"
+                status, code, retry_after = None, "no answer", None
                 s = requests.Session()
             t1 = time.monotonic()
             with self._lock:
-                self.results.append(Answer(phone, status, code, t0, t1))
+                self.results.append(Answer(phone, status, code, t0, t1,
+                                           retry_after))
 
     def start(self):
         for _ in range(self.threads):

@@ -63,6 +63,7 @@ def test_frozen_redis_answers_503_within_500_ms(otpd, redis_server):
         codes = collections.Counter(a.code for a in during)
         assert set(codes) <= {"backend_unavailable", "outcome_unknown"}, codes
         assert all(a.status == 503 for a in during)
+        assert all(int(a.retry_after) > 0 for a in during)
         assert slow < 0.7, slow  # measured 0.41-0.45 s
         # in flight when it froze: the longest wait, one command timeout
         inflight = [a for a in load.results if a.t0 < frozen < a.t1]
@@ -117,6 +118,8 @@ def test_redis_killed_under_load_503_only_while_down(otpd, redis_server):
     assert during and all(a.status == 503 for a in during), \
         collections.Counter((a.status, a.code) for a in during)
     assert all(a.status in (200, 503) for a in load.results)
+    assert all(int(a.retry_after) > 0
+               for a in load.results if a.status == 503)
     assert back < 2.0, back
     print(f"\nRedis killed: {len(during)} sends answered 503 while down, "
           f"200 again {back * 1000:.0f} ms after it came back")

@@ -72,3 +72,18 @@ def test_unavailable_means_nothing_was_done(otpd):
     time.sleep(1.5)  # two worker polls: nothing may be sent
     assert srv.db_count("codes") == 0 == srv.db_count("outbox")
     assert srv.messages_to("+14155550100") == []
+
+
+def test_a_failed_ack_is_tried_again_not_left_to_the_lease(otpd):
+    # the first ack fails: the SMS is out, the store did not take the ack
+    srv = otpd(env={"OTPD_TEST_FAULTS": "outbox_ack:before:unavail:1"})
+    assert srv.send(srv.browser(), "+14155550100").status_code == 200
+    srv.wait_code("+14155550100")
+    # marked sent within the round (before: 'sending' until the 30 s
+    # lease ran out, then sent again)
+    deadline = time.monotonic() + 3
+    while srv.db_states() != ["sent"] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert srv.db_states() == ["sent"]
+    assert "sms ack failed, then landed" in srv.log_text()
+    assert len(srv.messages_to("+14155550100")) == 1

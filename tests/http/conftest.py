@@ -236,6 +236,16 @@ class Otpd(Child):
         finally:
             con.close()
 
+    def db_states(self):
+        """The state of every outbox message, oldest first."""
+        con = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True,
+                              timeout=5)
+        try:
+            return [r[0] for r in con.execute(
+                "SELECT state FROM outbox ORDER BY id")]
+        finally:
+            con.close()
+
     def log_text(self):
         try:
             return self.log_path.read_text(errors="replace")

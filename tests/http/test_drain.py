@@ -4,13 +4,19 @@ hold the exit past --drain-timeout, and otpd exits 0."""
 
 import http.client
 import json
+import re
 import signal
 import socket
+import subprocess
 import threading
 import time
+from pathlib import Path
 
+from conftest import OTPD_BIN
 from gateways import API_KEY, FakeGateway
 from helpers import PHONE
+
+UNIT = Path(__file__).resolve().parents[2] / "packaging" / "otpd.service"
 
 UPSTREAM_OK = json.dumps({"data": {"requestId": "req_drain_0123456789",
                                    "expiresAt": "2099-01-01T00:00:00Z"}})
@@ -57,7 +63,9 @@ def test_sigterm_answers_in_flight_refuses_new_and_exits_in_bound(otpd):
         time.sleep(0.2)
         try:
             probe.request("GET", "/readyz")
-            assert probe.getresponse().status == 503
+            r = probe.getresponse()
+            assert r.status == 503
+            assert int(r.getheader("Retry-After")) > 0
         except (ConnectionError, http.client.HTTPException, OSError):
             pass  # closed is as good as 503 for a balancer
         assert refused(srv.port), "a new connection was accepted after SIGTERM"
@@ -87,3 +95,19 @@ def test_hung_gateway_does_not_hold_the_exit(otpd):
         assert "drain deadline" in srv.log_text()
     finally:
         hung.stop()
+
+
+def test_systemd_stop_timeout_outlasts_the_drain():
+    # systemd kills otpd with SIGKILL at TimeoutStopSec: it must be above
+    # the longest exit test_hung_gateway_does_not_hold_the_exit allows
+    # (the drain + 2 s) at the default --drain-timeout
+    stop = re.search(r"^TimeoutStopSec=(\d+)$", UNIT.read_text(), re.M)
+    assert stop, "no TimeoutStopSec= in the unit"
+    out = subprocess.run([OTPD_BIN, "--help"], capture_output=True,
+                         text=True, timeout=10)
+    help_text = out.stdout + out.stderr
+    drain = re.search(r"--drain-timeout .*?default (\d+)\)", help_text,
+                      re.S)
+    assert drain, "no default in --help's --drain-timeout"
+    assert int(stop.group(1)) > int(drain.group(1)) + 2, (
+        stop.group(1), drain.group(1))

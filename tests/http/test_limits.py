@@ -80,6 +80,26 @@ def test_every_forwarded_for_header_is_read(otpd):
     assert statuses == [204, 204, 429, 429], statuses
 
 
+def test_an_empty_forwarded_for_entry_ends_the_walk_wherever_it_is(otpd):
+    # ", 10.0.0.5": the empty entry before a trusted proxy's address is
+    # garbage, as in "a,,b", so the header before it is not believed and
+    # rotating it gets no fresh buckets (before: the empty entry was
+    # skipped; found by tests/fuzz/fuzz_xff)
+    srv = otpd("--limit-ip", "2", "--trusted-proxies", "127.0.0.1,10.0.0.0/8")
+    import http.client
+    statuses = []
+    for i in range(4):
+        c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=5)
+        c.putrequest("POST", "/auth/logout")
+        c.putheader("X-Forwarded-For", f"203.0.113.{i}")
+        c.putheader("X-Forwarded-For", ", 10.0.0.5")
+        c.putheader("Content-Length", "0")
+        c.endheaders()
+        statuses.append(c.getresponse().status)
+        c.close()
+    assert statuses == [204, 204, 429, 429], statuses
+
+
 def test_untrusted_forwarded_for_is_warned_once(otpd):
     srv = otpd()
     for i in range(3):

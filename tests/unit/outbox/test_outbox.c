@@ -28,6 +28,7 @@
 #include "outbox/outbox_test.h"
 #include "sms/sms.h"
 #include "store/store.h"
+#include "store/store_faults.h"
 
 #include "harness.h"
 
@@ -578,6 +579,74 @@ static void crashed_claim_is_delivered_after_lease(void)
 	CHECK_STR(fx.sms.recs[0].body, "Your code is 555555");
 	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_SENT);
 	fx_close(&fx);
+}
+
+/* fx_open() with fx->s behind the fault decorator under spec (whose plan
+ * goes to *plan, freed by the caller after fx_close). */
+static bool fx_open_faulty(struct fixture *fx, const char *spec,
+			   struct otp_store_faults **plan)
+{
+	char err[128];
+	if (!fx_open(fx) || otp_store_faults_new(spec, plan, err, sizeof err))
+		return false;
+	fx->s = otp_store_faults_wrap(fx->s, *plan);
+	return fx->s != NULL;
+}
+
+/* A failed ack left the claim to its lease, and the SMS went again when it
+ * ran out (issue 13): it is tried again in the round, so it goes once. */
+static void failed_ack_is_tried_again_not_resent(void)
+{
+	static const char *const specs[] = {
+	    "outbox_ack:before:unavail:1", /* the store was not reached */
+	    "outbox_ack:after:unavail:1",  /* it ran, the answer was lost */
+	    "outbox_ack:before:internal:1,outbox_ack:before:full:2",
+	};
+	for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
+		struct fixture fx;
+		struct otp_store_faults *plan = NULL;
+		CHECK(fx_open_faulty(&fx, specs[i], &plan) &&
+		      fx_issue(&fx, "+14155550109", "Your code is 424242",
+			       T0 + HOUR));
+		CHECK_ROUND(&fx, T0, 1);
+		CHECK(otp_store_faults_fired(plan) >= 1);
+		CHECK_INT(state_of(&fx, fx.id), OTP_MSG_SENT);
+		/* Past the lease: nothing to send again. */
+		CHECK_ROUND(&fx, T0 + 10 * 60000, 0);
+		CHECK_INT(fx.sms.calls, 1);
+		CHECK(otp_outbox_stats().sent >= 1);
+		fx_close(&fx);
+		otp_store_faults_free(plan);
+	}
+}
+
+/* An ack that keeps failing is tried no later than a second before the
+ * lease's end; then the lease brings the message back (same request id). */
+static void failing_ack_gives_up_before_the_lease(void)
+{
+	struct fixture fx;
+	struct otp_store_faults *plan = NULL;
+	CHECK(fx_open_faulty(&fx, "outbox_ack:before:unavail", &plan) &&
+	      fx_issue(&fx, "+14155550110", "Your code is 434343", T0 + HOUR));
+	/* The shortest lease these timeouts allow: 1 + 1 + 1000 + 1000 ms. */
+	fx.cfg.sms_env.timeout_ms = 1;
+	fx.cfg.sms_env.connect_timeout_ms = 1;
+	fx.cfg.lease_ms = 1;
+	int64_t t = otp_clock_mono_ms();
+	size_t n;
+	CHECK_INT(round_at(&fx, T0, &n), OTP_EUNAVAIL);
+	t = otp_clock_mono_ms() - t;
+	CHECK(t < 2002); /* the lease: 2002 ms (the retries stop 1 s before) */
+	CHECK(otp_store_faults_fired(plan) >= 3); /* after 50, 100, ... ms */
+	CHECK_INT(state_of(&fx, fx.id), OTP_MSG_SENDING);
+	/* Claimed and sent again (its ack fails again: the store still does).
+	 */
+	CHECK_INT(round_at(&fx, T0 + 2003, &n), OTP_EUNAVAIL);
+	CHECK_INT(n, 1);
+	CHECK_INT(fx.sms.calls, 2);
+	CHECK_STR(fx.sms.recs[1].request_id, fx.id);
+	fx_close(&fx);
+	otp_store_faults_free(plan);
 }
 
 static void full_batch_then_rest(void)
@@ -1198,6 +1267,8 @@ static const struct harness_test tests[] = {
     TEST(long_outage_still_delivers),
     TEST(expired_is_not_sent),
     TEST(crashed_claim_is_delivered_after_lease),
+    TEST(failed_ack_is_tried_again_not_resent),
+    TEST(failing_ack_gives_up_before_the_lease),
     TEST(full_batch_then_rest),
     TEST(logs_mask_phone_and_hide_text),
     TEST(backoff_grows_with_jitter_and_caps),
