@@ -165,6 +165,7 @@ static int start_admin(const struct otp_http_cfg *pub, int fd,
 	a.nroutes = otp_admin_nroutes;
 	a.auth = NULL;
 	a.guard = NULL;
+	a.error_page = NULL;
 	a.metrics = false;
 	if (otp_http_start(out, &a, err, sizeof err) < 0) {
 		fprintf(stderr, "otpd: --admin-listen: %s\n", err);
@@ -473,6 +474,7 @@ int main(int argc, char **argv)
 	    .nroutes = otp_nroutes,
 	    .auth = otp_app_auth,
 	    .guard = otp_app_guard,
+	    .error_page = otp_h_login_error_page,
 	    .metrics = true,
 	};
 	listen_fd = -1; /* the server's now, even if it fails to start */
