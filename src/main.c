@@ -32,6 +32,7 @@
 #include "sms/sms.h"
 #include "store/store.h"
 #include "store/store_faults.h"
+#include "store/store_timing.h"
 
 static const char *env(const char *name)
 {
@@ -342,6 +343,10 @@ int main(int argc, char **argv)
 			status = 2;
 		goto fail_paths;
 	}
+	if (cfg.metrics) { /* innermost: the backend's own time */
+		otp_store_timing_init();
+		otp_store_wrap_opens(otp_store_timed, NULL);
+	}
 	if (use_test_faults(&faults) < 0) {
 		status = 2;
 		goto fail_paths;
@@ -475,7 +480,7 @@ int main(int argc, char **argv)
 	    .auth = otp_app_auth,
 	    .guard = otp_app_guard,
 	    .error_page = otp_h_login_error_page,
-	    .metrics = true,
+	    .metrics = cfg.metrics,
 	};
 	listen_fd = -1; /* the server's now, even if it fails to start */
 	if (otp_http_start(&http, &hcfg, err, sizeof err) < 0) {
