@@ -89,6 +89,15 @@ static pthread_mutex_t driver_mu = PTHREAD_MUTEX_INITIALIZER;
 #define NCC 1000
 static _Atomic uint64_t sms_cc[NCC][OTP_M_SMSS];
 
+/* Queued -> accepted by the gateway, in ms: a try, its retries with
+ * backoff, a failover; +Inf after the last bound, then the sum. */
+static const int64_t delivery_bounds_ms[] = {
+    100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 120000, 300000};
+static const char *const delivery_bounds_text[] = {
+    "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "30", "60", "120", "300"};
+#define NDBOUNDS (sizeof delivery_bounds_ms / sizeof delivery_bounds_ms[0])
+static _Atomic uint64_t accepted[NDBOUNDS + 2];
+
 static const char *store_op_name[OTP_METRICS_STORE_OPS];
 static size_t nstore_ops;
 
@@ -260,6 +269,15 @@ void otp_metrics_sms_country(const char *e164, enum otp_m_sms status)
 		add(&sms_cc[n][status], 1);
 }
 
+void otp_metrics_sms_accepted(int64_t ms)
+{
+	size_t b = 0;
+	while (b < NDBOUNDS && ms > delivery_bounds_ms[b])
+		b++;
+	add(&accepted[b], 1);
+	add(&accepted[NDBOUNDS + 1], ms > 0 ? (uint64_t)ms : 0);
+}
+
 void otp_metrics_store_ops(const char *const *names, size_t n)
 {
 	nstore_ops = n < OTP_METRICS_STORE_OPS ? n : OTP_METRICS_STORE_OPS;
@@ -357,6 +375,27 @@ static void write_http(FILE *f, const struct snap *s)
 	}
 }
 
+static void write_delivery(FILE *f)
+{
+	head(f, "otpd_sms_delivery_seconds", "histogram",
+	     "Time from a message being queued to its gateway accepting it.");
+	uint64_t cum = 0;
+	for (size_t b = 0; b <= NDBOUNDS; b++) {
+		cum += atomic_load_explicit(&accepted[b], memory_order_relaxed);
+		fprintf(f,
+			"otpd_sms_delivery_seconds_bucket{stage=\"accepted\","
+			"le=\"%s\"} %llu\n",
+			b < NDBOUNDS ? delivery_bounds_text[b] : "+Inf",
+			(unsigned long long)cum);
+	}
+	uint64_t ms =
+	    atomic_load_explicit(&accepted[NDBOUNDS + 1], memory_order_relaxed);
+	fprintf(f,
+		"otpd_sms_delivery_seconds_sum{stage=\"accepted\"} %.3f\n"
+		"otpd_sms_delivery_seconds_count{stage=\"accepted\"} %llu\n",
+		(double)ms / 1e3, (unsigned long long)cum);
+}
+
 /* Only the operations that ran: a backend uses a part of the list. */
 static void write_store(FILE *f, const struct snap *s)
 {
@@ -449,6 +488,7 @@ void otp_metrics_write(FILE *f)
 				"status=\"%s\"} %llu\n",
 				cc, sms_names[st], (unsigned long long)v[st]);
 	}
+	write_delivery(f);
 	write_store(f, &s);
 	pthread_mutex_unlock(&mu);
 }

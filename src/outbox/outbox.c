@@ -191,6 +191,9 @@ static int deliver(const struct otp_outbox_cfg *cfg, const struct place *p,
 
 	switch (res) {
 	case OTP_SMS_SENT:
+		if (m->created_ms > 0)
+			otp_metrics_sms_accepted(otp_clock_now_ms() -
+						 m->created_ms);
 		rc = otp_settle_sent(s, m, now);
 		otp_log(OTP_LOG_INFO, "sms sent", "to", nt.masked, "request",
 			nt.rid, "driver", nt.driver, "#attempt", nt.attempt,

@@ -164,6 +164,12 @@ def test_scrape_counts_sends_and_verifies(otpd):
                  status="sent") == 3
     assert value(text, "otpd_sms_by_country_total", country="44",
                  status="sent") == 0  # refused: never tried
+    # queued -> accepted by the file sink: three, well under 10 s each
+    stage = dict(stage="accepted")
+    assert value(text, "otpd_sms_delivery_seconds_count", **stage) == 3
+    assert value(text, "otpd_sms_delivery_seconds_bucket", le="10",
+                 **stage) == 3
+    assert 0 <= value(text, "otpd_sms_delivery_seconds_sum", **stage) < 30
     # the store's own time for each operation the requests made
     op = dict(op="code_issue")
     assert value(text, "otpd_store_operation_duration_seconds_count",
@@ -317,3 +323,7 @@ def test_redis_store_scrape(otpd, redis_server):
     assert value(text, "otpd_otp_verifications_total", api="login",
                  outcome="approved") == 1
     assert "otpd_sqlite_" not in text
+    assert value(text, "otpd_sms_delivery_seconds_count",
+                 stage="accepted") == 1
+    assert value(text, "otpd_store_operation_duration_seconds_count",
+                 op="code_issue") == 1

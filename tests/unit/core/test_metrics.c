@@ -128,6 +128,29 @@ static void sms_by_calling_code(void)
 	free(text);
 }
 
+/* Queued -> accepted: seconds buckets from 0.1 s, cumulative, the sum in
+ * seconds. */
+static void sms_accepted_histogram(void)
+{
+	otp_metrics_sms_accepted(40);
+	otp_metrics_sms_accepted(700);
+	otp_metrics_sms_accepted(400000); /* past the last bound */
+	char *text = render();
+	static const char *const want[] = {
+	    "otpd_sms_delivery_seconds_bucket{stage=\"accepted\",le=\"0.1\"} 1",
+	    "otpd_sms_delivery_seconds_bucket{stage=\"accepted\",le=\"0.5\"} 1",
+	    "otpd_sms_delivery_seconds_bucket{stage=\"accepted\",le=\"1\"} 2",
+	    "otpd_sms_delivery_seconds_bucket{stage=\"accepted\",le=\"300\"} 2",
+	    "otpd_sms_delivery_seconds_bucket{stage=\"accepted\",le=\"+Inf\"} "
+	    "3",
+	    "otpd_sms_delivery_seconds_sum{stage=\"accepted\"} 400.740",
+	    "otpd_sms_delivery_seconds_count{stage=\"accepted\"} 3",
+	};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		CHECK(has(text, want[i]));
+	free(text);
+}
+
 /* Store operations by name: buckets cumulative from 10 us, only the
  * operations that ran, an index past the names not counted. */
 static void store_ops_histogram(void)
@@ -161,9 +184,8 @@ static void store_ops_histogram(void)
 }
 
 static const struct harness_test tests[] = {
-    TEST(threads_add_up),
-    TEST(outcomes_are_closed),
-    TEST(sms_by_calling_code),
-    TEST(store_ops_histogram),
+    TEST(threads_add_up),	  TEST(outcomes_are_closed),
+    TEST(sms_by_calling_code),	  TEST(store_ops_histogram),
+    TEST(sms_accepted_histogram),
 };
 HARNESS_MAIN("metrics", tests)
