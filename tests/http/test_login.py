@@ -11,6 +11,7 @@ import requests
 from helpers import PHONE
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+SAME = {"Sec-Fetch-Site": "same-origin"}
 
 
 def post(srv, data, session=None, headers=None):
@@ -105,6 +106,14 @@ def test_bad_phone_and_cooldown_in_words(server):
     assert f'data-wait="{m.group(1)}"' in r.text
 
 
+def test_destination_not_allowed_in_words(otpd):
+    srv = otpd("--countries-deny", "44")
+    r = post(srv, {"rd": "/", "phone": "+447400123456"}, headers=SAME)
+    assert r.status_code == 403
+    assert "We do not send codes to this number&#39;s country." in r.text
+    assert srv.messages_to("+447400123456") == []
+
+
 @pytest.mark.parametrize("rd", [
     "//evil.example", "/\\evil.example", "https:evil.example",
     "https://evil.example/", "%2F%2Fevil.example", "/\n/evil.example",
@@ -164,8 +173,6 @@ def test_language_from_accept_language(server):
                      headers={"Accept-Language": "fr-FR,fr;q=0.9"})
     assert '<html lang="en">' in r.text and "Phone number" in r.text
 
-
-SAME = {"Sec-Fetch-Site": "same-origin"}
 
 
 def test_per_ip_limit_on_the_form_is_a_page_in_words(otpd):
