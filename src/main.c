@@ -32,6 +32,7 @@
 #include "sms/sms.h"
 #include "store/store.h"
 #include "store/store_faults.h"
+#include "store/store_timing.h"
 
 static const char *env(const char *name)
 {
@@ -165,6 +166,7 @@ static int start_admin(const struct otp_http_cfg *pub, int fd,
 	a.nroutes = otp_admin_nroutes;
 	a.auth = NULL;
 	a.guard = NULL;
+	a.error_page = NULL;
 	a.metrics = false;
 	if (otp_http_start(out, &a, err, sizeof err) < 0) {
 		fprintf(stderr, "otpd: --admin-listen: %s\n", err);
@@ -341,6 +343,10 @@ int main(int argc, char **argv)
 			status = 2;
 		goto fail_paths;
 	}
+	if (cfg.metrics) { /* innermost: the backend's own time */
+		otp_store_timing_init();
+		otp_store_wrap_opens(otp_store_timed, NULL);
+	}
 	if (use_test_faults(&faults) < 0) {
 		status = 2;
 		goto fail_paths;
@@ -473,7 +479,8 @@ int main(int argc, char **argv)
 	    .nroutes = otp_nroutes,
 	    .auth = otp_app_auth,
 	    .guard = otp_app_guard,
-	    .metrics = true,
+	    .error_page = otp_h_login_error_page,
+	    .metrics = cfg.metrics,
 	};
 	listen_fd = -1; /* the server's now, even if it fails to start */
 	if (otp_http_start(&http, &hcfg, err, sizeof err) < 0) {

@@ -59,6 +59,10 @@ const struct setting otp_cfg_settings[] = {
 	STR("admin-listen", admin_listen, "", 0, 0, otp_cfg_check_listen_opt, "HOST:PORT or empty",
 	    "OTPD_ADMIN_LISTEN", "address of the admin listener (/metrics, /healthz, /readyz); "
 	    "empty = none. Never expose it to the public"),
+	BOOL("metrics", metrics, "true",
+	     "OTPD_METRICS", "count each request by route and time each store operation for "
+	     "/metrics; false leaves only the engine's and the outbox's counters (what "
+	     "`make bench` compares)"),
 	STR("admin-socket", admin_socket, "", 0, 107, otp_cfg_check_text, "PATH, empty or off",
 	    "OTPD_ADMIN_SOCKET", "otpctl's Unix socket (0600): empty = beside the store "
 	    "(PATH.ctl for sqlite:PATH, else ./var/otpd.ctl); off = none"),

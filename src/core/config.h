@@ -16,6 +16,7 @@ struct otp_config {
 	/* network */
 	char *listen;	       /* "HOST:PORT" */
 	char *admin_listen;    /* "HOST:PORT" of /metrics; "" = none */
+	bool metrics;	       /* requests by route and store timings counted */
 	char *admin_socket;    /* otpctl's socket; "" = beside the store */
 	long threads;	       /* 0: one per core */
 	long conn_limit;       /* open connections at most */

@@ -6,17 +6,22 @@
  * once (round robin). A count is one relaxed fetch_add on the thread's own
  * shard: no lock, no fence. The scrape sums the shards into a snapshot of
  * the same layout, so a scrape may see one counter a little ahead of
- * another, never one go backwards. Not here: gauges read at scrape time
- * (src/handlers/metrics.c).
+ * another, never one go backwards. The SMS tries by country are one
+ * table for the process (the delivery workers are few; 999 calling codes
+ * in every shard would be half a MiB). Not here: gauges read at scrape
+ * time (src/handlers/metrics.c), the timing of store operations (the
+ * decorator of src/store/store_timing.c, which counts here).
  */
 #include "core/metrics.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
 #include "core/slots.h"
+#include "core/phone.h"
 
 /* Status codes counted by their own label; any other as "other". */
 static const int statuses[] = {200, 201, 204, 302, 303, 400, 401, 403,
@@ -33,6 +38,15 @@ static const char *const bounds_text[] = {
     "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01",
     "0.025",  "0.05",	 "0.1",	   "0.25",  "0.5",    "1",     "2.5"};
 #define NBOUNDS (sizeof bounds_ns / sizeof bounds_ns[0])
+/* The store's histogram: most operations take tens of microseconds. */
+static const int64_t store_bounds_ns[] = {
+    10000,   25000,   50000,	100000,	  250000,    500000,
+    1000000, 2500000, 10000000, 50000000, 250000000, 1000000000};
+static const char *const store_bounds_text[] = {
+    "0.00001", "0.000025", "0.00005", "0.0001", "0.00025", "0.0005",
+    "0.001",   "0.0025",   "0.01",    "0.05",	"0.25",	   "1"};
+#define NSBOUNDS  (sizeof store_bounds_ns / sizeof store_bounds_ns[0])
+#define SHIST_SUM (NSBOUNDS + 1)
 /* Per route: a count per bucket (+Inf last, not cumulative), then the sum
  * in ns. */
 #define HIST_SUM (NBOUNDS + 1)
@@ -44,7 +58,8 @@ static const char *const bounds_text[] = {
 	T send[OTP_M_APIS][OTP_M_SENDS];                                       \
 	T verify[OTP_M_APIS][OTP_M_VERIFIES];                                  \
 	T limited[OTP_M_LIMITS];                                               \
-	T sms[OTP_METRICS_DRIVERS][OTP_M_SMSS];
+	T sms[OTP_METRICS_DRIVERS][OTP_M_SMSS];                                \
+	T store[OTP_METRICS_STORE_OPS][SHIST_SUM + 1];
 
 struct shard {
 	COUNTERS(_Atomic uint64_t)
@@ -68,6 +83,24 @@ static size_t nslots;
  * (once per driver for the life of the process), read without one. */
 static const char *_Atomic driver_name[OTP_METRICS_DRIVERS];
 static pthread_mutex_t driver_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Delivery tries by calling code (1..999) and status: one table for the
+ * process (written by the few delivery workers, pages untouched until a
+ * country is seen). */
+#define NCC 1000
+static _Atomic uint64_t sms_cc[NCC][OTP_M_SMSS];
+
+/* Queued -> accepted by the gateway, in ms: a try, its retries with
+ * backoff, a failover; +Inf after the last bound, then the sum. */
+static const int64_t delivery_bounds_ms[] = {
+    100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 120000, 300000};
+static const char *const delivery_bounds_text[] = {
+    "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "30", "60", "120", "300"};
+#define NDBOUNDS (sizeof delivery_bounds_ms / sizeof delivery_bounds_ms[0])
+static _Atomic uint64_t accepted[NDBOUNDS + 2];
+
+static const char *store_op_name[OTP_METRICS_STORE_OPS];
+static size_t nstore_ops;
 
 #define NAME_(n) #n,
 static const char *const api_names[] = {OTP_METRICS_APIS(NAME_)};
@@ -208,6 +241,44 @@ void otp_metrics_sms(const char *driver, enum otp_m_sms status)
 		add(&shard()->sms[d][status], 1);
 }
 
+void otp_metrics_sms_country(const char *e164, enum otp_m_sms status)
+{
+	char cc[4];
+	if (otp_phone_calling_code(e164, cc) == 0)
+		return;
+	size_t n = (size_t)atoi(cc);
+	if (n > 0 && n < NCC)
+		add(&sms_cc[n][status], 1);
+}
+
+void otp_metrics_sms_accepted(int64_t ms)
+{
+	size_t b = 0;
+	while (b < NDBOUNDS && ms > delivery_bounds_ms[b])
+		b++;
+	add(&accepted[b], 1);
+	add(&accepted[NDBOUNDS + 1], ms > 0 ? (uint64_t)ms : 0);
+}
+
+void otp_metrics_store_ops(const char *const *names, size_t n)
+{
+	nstore_ops = n < OTP_METRICS_STORE_OPS ? n : OTP_METRICS_STORE_OPS;
+	for (size_t i = 0; i < nstore_ops; i++)
+		store_op_name[i] = names[i];
+}
+
+void otp_metrics_store_op(int op, int64_t ns)
+{
+	if (op < 0 || (size_t)op >= nstore_ops)
+		return;
+	_Atomic uint64_t *h = shard()->store[op];
+	size_t b = 0;
+	while (b < NSBOUNDS && ns > store_bounds_ns[b])
+		b++;
+	add(&h[b], 1);
+	add(&h[SHIST_SUM], ns > 0 ? (uint64_t)ns : 0);
+}
+
 static void sum(struct snap *out)
 {
 	uint64_t *o = (uint64_t *)out;
@@ -286,6 +357,60 @@ static void write_http(FILE *f, const struct snap *s)
 	}
 }
 
+static void write_delivery(FILE *f)
+{
+	head(f, "otpd_sms_delivery_seconds", "histogram",
+	     "Time from a message being queued to its gateway accepting it.");
+	uint64_t cum = 0;
+	for (size_t b = 0; b <= NDBOUNDS; b++) {
+		cum += atomic_load_explicit(&accepted[b], memory_order_relaxed);
+		fprintf(f,
+			"otpd_sms_delivery_seconds_bucket{stage=\"accepted\","
+			"le=\"%s\"} %llu\n",
+			b < NDBOUNDS ? delivery_bounds_text[b] : "+Inf",
+			(unsigned long long)cum);
+	}
+	uint64_t ms =
+	    atomic_load_explicit(&accepted[NDBOUNDS + 1], memory_order_relaxed);
+	fprintf(f,
+		"otpd_sms_delivery_seconds_sum{stage=\"accepted\"} %.3f\n"
+		"otpd_sms_delivery_seconds_count{stage=\"accepted\"} %llu\n",
+		(double)ms / 1e3, (unsigned long long)cum);
+}
+
+/* Only the operations that ran: a backend uses a part of the list. */
+static void write_store(FILE *f, const struct snap *s)
+{
+	head(f, "otpd_store_operation_duration_seconds", "histogram",
+	     "Time of each store operation, by operation.");
+	for (size_t op = 0; op < nstore_ops; op++) {
+		const uint64_t *h = s->store[op];
+		uint64_t n = 0;
+		for (size_t b = 0; b <= NSBOUNDS; b++)
+			n += h[b];
+		if (!n)
+			continue;
+		uint64_t cum = 0;
+		for (size_t b = 0; b <= NSBOUNDS; b++) {
+			cum += h[b];
+			fprintf(f,
+				"otpd_store_operation_duration_seconds_bucket{"
+				"op=\"%s\",le=\"%s\"} %llu\n",
+				store_op_name[op],
+				b < NSBOUNDS ? store_bounds_text[b] : "+Inf",
+				(unsigned long long)cum);
+		}
+		fprintf(f,
+			"otpd_store_operation_duration_seconds_sum{op=\"%s\"} "
+			"%.9f\n",
+			store_op_name[op], (double)h[SHIST_SUM] / 1e9);
+		fprintf(f,
+			"otpd_store_operation_duration_seconds_count{op=\"%s\"}"
+			" %llu\n",
+			store_op_name[op], (unsigned long long)cum);
+	}
+}
+
 void otp_metrics_outcomes(otp_metrics_each_fn *each, void *arg)
 {
 	static struct snap s; /* as otp_metrics_write's */
@@ -305,7 +430,7 @@ void otp_metrics_outcomes(otp_metrics_each_fn *each, void *arg)
 
 void otp_metrics_write(FILE *f)
 {
-	static struct snap s; /* 40 KiB: not on a pool thread's stack */
+	static struct snap s; /* 50 KiB: not on a pool thread's stack */
 	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	pthread_mutex_lock(&mu);
 	sum(&s);
@@ -331,5 +456,21 @@ void otp_metrics_write(FILE *f)
 				n, sms_names[st],
 				(unsigned long long)s.sms[d][st]);
 	}
+	head(f, "otpd_sms_by_country_total", "counter",
+	     "SMS delivery tries, by the destination's calling code and what "
+	     "became of them.");
+	for (size_t cc = 1; cc < NCC; cc++) {
+		uint64_t v[OTP_M_SMSS], any = 0;
+		for (size_t st = 0; st < OTP_M_SMSS; st++)
+			any |= v[st] = atomic_load_explicit(
+			    &sms_cc[cc][st], memory_order_relaxed);
+		for (size_t st = 0; any && st < OTP_M_SMSS; st++)
+			fprintf(f,
+				"otpd_sms_by_country_total{country=\"%zu\","
+				"status=\"%s\"} %llu\n",
+				cc, sms_names[st], (unsigned long long)v[st]);
+	}
+	write_delivery(f);
+	write_store(f, &s);
 	pthread_mutex_unlock(&mu);
 }

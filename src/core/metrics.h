@@ -25,6 +25,8 @@
  * driver names (past them: not counted). */
 #define OTP_METRICS_ROUTES  32
 #define OTP_METRICS_DRIVERS 8
+/* Distinct store operations timed (past them: not timed). */
+#define OTP_METRICS_STORE_OPS 48
 
 /* The two APIs of the engine (DESIGN.md 1.1, 1.2). */
 #define OTP_METRICS_APIS(X) X(login) X(provider)
@@ -98,6 +100,21 @@ void otp_metrics_verify(enum otp_m_api api, int rc, enum otp_m_verify outcome);
 void otp_metrics_limited(enum otp_m_limit which);
 /* `driver` is an SMS driver's name (static storage). */
 void otp_metrics_sms(const char *driver, enum otp_m_sms status);
+
+/* The same try, by the destination's country calling code (`e164`: the
+ * number it went to; one without a known calling code is not counted).
+ * Not sharded: the delivery workers are few. */
+void otp_metrics_sms_country(const char *e164, enum otp_m_sms status);
+
+/* A message was accepted by its gateway `ms` after it was queued (the
+ * stage "accepted" of otpd_sms_delivery_seconds). Not sharded either. */
+void otp_metrics_sms_accepted(int64_t ms);
+
+/* The store's operation names (op index -> name), once, before the first
+ * otp_metrics_store_op. */
+void otp_metrics_store_ops(const char *const *names, size_t n);
+/* One store operation, by its index, took ns. */
+void otp_metrics_store_op(int op, int64_t ns);
 
 /* The sends and verifications so far, both APIs together: each(arg,
  * "sends" or "verifications", outcome, count) for every outcome (otpctl

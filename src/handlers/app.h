@@ -72,6 +72,8 @@ int otp_login_verify(struct otp_req *r, const char *code, size_t code_len,
 int otp_h_login_page(struct otp_req *r);
 int otp_h_login_post(struct otp_req *r);
 int otp_h_login_asset(struct otp_req *r);
+/* The server's error_page hook for the OTP_R_PAGE routes (/login). */
+int otp_h_login_error_page(struct otp_req *r, const struct otp_error_parts *e);
 /* rd itself if a login may go there (a same-site path, or under a
  * --login-redirect-hosts origin), else "/". */
 const char *otp_login_safe_rd(const char *rd);

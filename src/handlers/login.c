@@ -130,7 +130,10 @@ static int error_text(int err)
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
 		if (map[i].err == err)
 			return map[i].text;
-	return otp_err_limited(err) ? T_E_LIMITED : T_E_OTHER;
+	if (otp_err_limited(err))
+		return T_E_LIMITED;
+	int status = otp_err_status(err);
+	return status >= 400 && status < 500 ? T_E_BAD : T_E_OTHER;
 }
 
 static void view_init(struct otp_req *r, struct otp_login_view *v,
@@ -244,6 +247,30 @@ int otp_h_login_post(struct otp_req *r)
 	if (!resend && form_get(r->body, "code", code, sizeof code))
 		return verify_step(r, &v, code, phone);
 	return send_step(r, &v, phone, resend);
+}
+
+/* An error the server found before (or instead of) the handlers above:
+ * the per-IP limit, a body over the route's cap, a store down. A person
+ * posted a form, so the answer is the page again, with the error in
+ * words, at the step they were on (rd and the phone kept when the body
+ * was read). */
+int otp_h_login_error_page(struct otp_req *r, const struct otp_error_parts *e)
+{
+	struct otp_login_view v;
+	char rd[RD_MAX], phone[64], code[32];
+	const char *body = strcmp(r->method, "POST") == 0 ? r->body : NULL;
+	const char *q = otp_req_query(r, "rd");
+	if (!form_get(body, "rd", rd, sizeof rd))
+		snprintf(rd, sizeof rd, "%s", !body && q ? q : "");
+	view_init(r, &v, rd);
+	form_get(body, "phone", phone, sizeof phone);
+	v.code_step = phone[0] && form_get(body, "code", code, sizeof code);
+	v.phone = phone;
+	if (v.code_step)
+		keep_cooldown(r, &v);
+	v.msg = error_text(e->err);
+	v.n = e->retry_after_s;
+	return otp_login_render(r, e->status, &v);
 }
 
 int otp_h_login_asset(struct otp_req *r)

@@ -59,6 +59,9 @@
 	  "anfordern.")                                                        \
 	X(T_E_UPSTREAM, "The SMS could not be sent. Try again in a moment.",   \
 	  "Die SMS konnte nicht gesendet werden. Bitte gleich noch einmal.")   \
+	X(T_E_BAD, "The form could not be read. Try again.",                   \
+	  "Das Formular konnte nicht gelesen werden. Bitte noch einmal "       \
+	  "versuchen.")                                                        \
 	X(T_E_OTHER, "Something went wrong on our side. Try again.",           \
 	  "Bei uns ist etwas schiefgegangen. Bitte noch einmal versuchen.")    \
 	X(T_POW_CHECKING, "Checking your browser…",                            \

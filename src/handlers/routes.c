@@ -43,8 +43,9 @@ const struct otp_route otp_routes[] = {
      NULL, NULL},
     /* the hosted login page (login.c): the page does no SMS work, the
      * form post is limited like the API it calls */
-    {"GET", "/login", otp_h_login_page, OTP_R_NOLIMIT, 0, NULL, 0, NULL, NULL},
-    {"POST", "/login", otp_h_login_post, 0, 4096, NULL, 0, NULL, NULL},
+    {"GET", "/login", otp_h_login_page, OTP_R_NOLIMIT | OTP_R_PAGE, 0, NULL, 0,
+     NULL, NULL},
+    {"POST", "/login", otp_h_login_post, OTP_R_PAGE, 4096, NULL, 0, NULL, NULL},
     {"GET", "/login/", otp_h_login_asset,
      OTP_R_PREFIX | OTP_R_NOLIMIT | OTP_R_QUIET, 0, NULL, 0, "/login/{file}",
      NULL},

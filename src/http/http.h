@@ -28,6 +28,9 @@ enum otp_route_flags {
 	OTP_R_NOLIMIT = 1 << 1, /* the guard (per-IP limit) does not apply */
 	OTP_R_PREFIX = 1 << 2,	/* path is a prefix; the rest is r->param */
 	OTP_R_APIKEY = 1 << 3,	/* the auth hook runs first (X-API-Key) */
+	OTP_R_PAGE = 1 << 4,	/* a page for people: its errors, those
+				   found before the handler too (429 from the
+				   guard, 413), go through the error_page hook */
 	OTP_R_QUIET = 1 << 5,	/* a 2xx answer's request line is logged at
 				   debug, not info: routes called on every page
 				   view or probe (the caller logs those) */
@@ -170,6 +173,11 @@ struct otp_http_cfg {
 	 * the body was parsed; a negative return is answered instead of
 	 * calling the handler. */
 	int (*guard)(struct otp_req *r);
+	/* For OTP_R_PAGE routes: writes error e as the route's own page
+	 * (otp_req_set_body) and returns 0, or returns < 0 to leave it to
+	 * the JSON error. r->body may be NULL (an error found before the
+	 * body was read). */
+	int (*error_page)(struct otp_req *r, const struct otp_error_parts *e);
 	/* Count each answered request in core/metrics.h by route (the
 	 * public listener; the admin one counts nothing). */
 	bool metrics;

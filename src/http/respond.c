@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http/internal.h"
 
@@ -45,10 +46,23 @@ static void add_cors_headers(struct MHD_Response *resp, const struct ctx *c)
 	MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
 }
 
+/* Did the handler set header `name` itself? */
+static bool has_own_header(const struct otp_req *r, const char *name)
+{
+	for (unsigned i = 0; i < r->nheaders; i++)
+		if (strcasecmp(r->header_name[i], name) == 0)
+			return true;
+	return false;
+}
+
 static void add_common_headers(struct MHD_Response *resp, struct ctx *c)
 {
 	struct otp_req *r = &c->r;
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	/* no-store unless the handler says otherwise (the login page's
+	 * versioned files): two Cache-Control headers are one list to a
+	 * cache, and its no-store would win */
+	if (!has_own_header(r, "Cache-Control"))
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
 	if (r->set_cookie[0])
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE,
 					r->set_cookie);

@@ -83,10 +83,13 @@ static bool plain_error(const struct ctx *c, int err)
 {
 	const struct otp_req *r = &c->r;
 	return -err > 0 && -err < OTP_ERR_COUNT_ &&
-	       !(r->route && r->route->render_error) && !r->log_field &&
-	       !(err == OTP_EUNKNOWN && c->unknown[0]) && !otp_err_waits(err) &&
-	       !r->set_cookie[0] && !r->auth_phone[0] && !r->allow &&
-	       !r->cors_origin && !c->close && !r->nheaders && !r->error_extra;
+	       !(r->route && r->route->render_error) &&
+	       !(r->route && (r->route->flags & OTP_R_PAGE) &&
+		 c->h->cfg.error_page) &&
+	       !r->log_field && !(err == OTP_EUNKNOWN && c->unknown[0]) &&
+	       !otp_err_waits(err) && !r->set_cookie[0] && !r->auth_phone[0] &&
+	       !r->allow && !r->cors_origin && !c->close && !r->nheaders &&
+	       !r->error_extra;
 }
 
 json_t *otp_error_extras(json_t *o, const struct otp_error_parts *e)
@@ -139,6 +142,9 @@ void otp_http_error_body(struct ctx *c, int err)
 	    .retry_after_s = otp_err_waits(err) ? r->retry_after_s : 0,
 	    .extra = r->error_extra,
 	};
+	if (r->route && (r->route->flags & OTP_R_PAGE) &&
+	    c->h->cfg.error_page && c->h->cfg.error_page(r, &e) == 0)
+		return;
 	r->out = r->route && r->route->render_error ? r->route->render_error(&e)
 						    : default_error(&e);
 }

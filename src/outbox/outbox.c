@@ -146,6 +146,7 @@ static int deliver(const struct otp_outbox_cfg *cfg, const struct place *p,
 
 	if (now >= m->expires_ms) {
 		otp_metrics_sms(nt.driver, OTP_M_SMS_expired);
+		otp_metrics_sms_country(m->to, OTP_M_SMS_expired);
 		return otp_settle_dead(s, m, &nt, OTP_MSG_EXPIRED,
 				       "code expired", now);
 	}
@@ -192,12 +193,17 @@ static int deliver(const struct otp_outbox_cfg *cfg, const struct place *p,
 	    p->br && otp_breaker_leave(p->br, d, p->slot, res == OTP_SMS_SENT,
 				       otp_clock_mono_ms());
 	sodium_memzero(text, sizeof text);
-	otp_metrics_sms(nt.driver, res == OTP_SMS_SENT	  ? OTP_M_SMS_sent
-				   : res == OTP_SMS_RETRY ? OTP_M_SMS_retry
-							  : OTP_M_SMS_failed);
+	enum otp_m_sms st = res == OTP_SMS_SENT	   ? OTP_M_SMS_sent
+			    : res == OTP_SMS_RETRY ? OTP_M_SMS_retry
+						   : OTP_M_SMS_failed;
+	otp_metrics_sms(nt.driver, st);
+	otp_metrics_sms_country(m->to, st);
 
 	switch (res) {
 	case OTP_SMS_SENT:
+		if (m->created_ms > 0)
+			otp_metrics_sms_accepted(otp_clock_now_ms() -
+						 m->created_ms);
 		rc = otp_settle_sent(s, m, &nt, now, lease_end - ACK_MARGIN_MS,
 				     p->stop);
 		otp_log(OTP_LOG_INFO, "sms sent", "to", nt.masked, "request",

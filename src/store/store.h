@@ -275,6 +275,8 @@ struct otp_msg {
 			 claim's lease token for ack/retry/fail */
 	int driver;   /* index of the SMS driver to use (failover order) */
 	int64_t expires_ms;
+	int64_t created_ms; /* when it was queued; 0: not known (a Redis
+			       message queued by an otpd older than this) */
 };
 
 /* A message as otpctl lists it (no body). */

@@ -33,6 +33,7 @@ void ct_outbox_claim_body(void)
 	CHECK_INT(m[0].attempts, 1);
 	CHECK_INT(m[0].driver, 0);
 	CHECK_INT(m[0].expires_ms, CT_T0 + CT_TTL);
+	CHECK_INT(m[0].created_ms, CT_T0); /* for otpd_sms_delivery_seconds */
 	otp_msg_deinit(&m[0]);
 	CHECK(m[0].body == NULL);
 	CHECK_INT(ct_get_state(s, c.id), OTP_MSG_SENDING);

@@ -11,6 +11,7 @@ import requests
 from helpers import PHONE
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+SAME = {"Sec-Fetch-Site": "same-origin"}
 
 
 def post(srv, data, session=None, headers=None):
@@ -48,7 +49,9 @@ def test_page_has_the_form_the_headers_and_the_app_name(otpd):
     js = requests.get(srv.url(m.group(1)), timeout=10)
     assert js.status_code == 200
     assert js.headers["Content-Type"].startswith("text/javascript")
-    assert "max-age=31536000" in js.headers["Cache-Control"]
+    # one Cache-Control: a second "no-store" would win in every cache
+    assert js.headers["Cache-Control"] == \
+        "public, max-age=31536000, immutable"
     # small: most of it is the step-up's own SHA-256 (src/handlers/
     # login_app.js), and it is cached for a year
     assert "OTPCredential" in js.text and len(js.content) < 10240
@@ -101,6 +104,14 @@ def test_bad_phone_and_cooldown_in_words(server):
     m = re.search(r"Try again in (\d+) seconds\.", r.text)
     assert m and int(m.group(1)) > 0
     assert f'data-wait="{m.group(1)}"' in r.text
+
+
+def test_destination_not_allowed_in_words(otpd):
+    srv = otpd("--countries-deny", "44")
+    r = post(srv, {"rd": "/", "phone": "+447400123456"}, headers=SAME)
+    assert r.status_code == 403
+    assert "We do not send codes to this number&#39;s country." in r.text
+    assert srv.messages_to("+447400123456") == []
 
 
 @pytest.mark.parametrize("rd", [
@@ -161,3 +172,44 @@ def test_language_from_accept_language(server):
     r = requests.get(server.url("/login"), timeout=10,
                      headers={"Accept-Language": "fr-FR,fr;q=0.9"})
     assert '<html lang="en">' in r.text and "Phone number" in r.text
+
+
+
+def test_per_ip_limit_on_the_form_is_a_page_in_words(otpd):
+    """The per-IP limit refuses before the page's handler runs: a person
+    still gets the page (their language, rd and number kept), not JSON."""
+    srv = otpd("--limit-ip", "2")
+    form = {"rd": "/orders", "phone": "+14155550123"}
+    for phone in ("+14155550101", "+14155550102"):
+        r = post(srv, dict(form, phone=phone), headers=SAME)
+        assert r.status_code == 200, r.text
+    r = post(srv, form, headers=dict(SAME, **{"Accept-Language": "de"}))
+    assert r.status_code == 429
+    assert r.headers["Content-Type"].startswith("text/html")
+    assert int(r.headers["Retry-After"]) > 0
+    assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+    m = re.search(r'role="alert">Zu viele Versuche\. Bitte in (\d+) '
+                  r'Sekunden erneut versuchen\.<', r.text)
+    assert m and int(m.group(1)) == int(r.headers["Retry-After"]), r.text
+    assert 'name="rd" value="/orders"' in r.text
+    assert 'value="+14155550123"' in r.text
+    # a code post that hits the limit stays on the code step
+    r = post(srv, dict(form, code="123456"), headers=SAME)
+    assert r.status_code == 429
+    assert 'autocomplete="one-time-code"' in r.text
+    assert "Too many tries. Try again in" in r.text
+
+
+def test_too_big_form_is_a_page_in_words(server):
+    r = post(server, {"rd": "/", "phone": PHONE, "x": "a" * 5000},
+             headers=SAME)
+    assert r.status_code == 413
+    assert r.headers["Content-Type"].startswith("text/html")
+    assert "The form could not be read. Try again." in r.text
+    assert '<label for="phone">Phone number</label>' in r.text
+    assert server.messages_to(PHONE) == []
+    # the JSON API keeps its JSON
+    r = requests.post(server.url("/auth/send-otp"), data="x" * 9000,
+                      headers={"Content-Type": "application/json"},
+                      timeout=10)
+    assert r.status_code == 413 and r.json()["code"] == "payload_too_large"

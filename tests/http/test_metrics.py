@@ -159,6 +159,27 @@ def test_scrape_counts_sends_and_verifies(otpd):
                  le="+Inf", **route) == 5
     assert value(text, "otpd_outbox_messages", state="sent") == 3
     assert value(text, "otpd_outbox_messages", state="queued") == 0
+    # the three SMS by calling code: +1
+    assert value(text, "otpd_sms_by_country_total", country="1",
+                 status="sent") == 3
+    assert value(text, "otpd_sms_by_country_total", country="44",
+                 status="sent") == 0  # refused: never tried
+    # queued -> accepted by the file sink: three, well under 10 s each
+    stage = dict(stage="accepted")
+    assert value(text, "otpd_sms_delivery_seconds_count", **stage) == 3
+    assert value(text, "otpd_sms_delivery_seconds_bucket", le="10",
+                 **stage) == 3
+    assert 0 <= value(text, "otpd_sms_delivery_seconds_sum", **stage) < 30
+    # the store's own time for each operation the requests made
+    op = dict(op="code_issue")
+    assert value(text, "otpd_store_operation_duration_seconds_count",
+                 **op) == 3
+    assert value(text, "otpd_store_operation_duration_seconds_bucket",
+                 le="+Inf", **op) == 3
+    assert value(text, "otpd_store_operation_duration_seconds_sum",
+                 **op) > 0
+    assert value(text, "otpd_store_operation_duration_seconds_count",
+                 op="code_verify") == 2
     assert value(text, "otpd_store_up") == 1
     assert value(text, "process_open_fds") > 0
     assert value(text, "process_resident_memory_bytes") > 1e6
@@ -169,6 +190,23 @@ def test_scrape_counts_sends_and_verifies(otpd):
         assert secret not in text
     # The admin port's own requests are counted nowhere.
     assert 'route="/metrics"' not in text
+
+
+def test_metrics_false_counts_no_request_and_times_no_store_call(otpd):
+    """--metrics false (what make bench compares check with): the engine's
+    counters go on, the per-request and per-store-call counts stop."""
+    srv = admin(otpd, "--metrics", "false")
+    b = srv.browser()
+    srv.login(b, PHONE)
+    assert b.get(srv.url("/auth/check"), timeout=5).status_code == 204
+    text = scrape(srv)
+    assert value(text, "otpd_otp_sends_total", api="login",
+                 outcome="issued") == 1
+    assert "otpd_http_requests_total{" not in text
+    assert "otpd_store_operation_duration_seconds_count{" not in text
+    assert subprocess.run([tool("promtool"), "check", "metrics"],
+                          input=text, text=True,
+                          capture_output=True).returncode == 0
 
 
 def test_rate_limits_are_counted(otpd):
@@ -285,3 +323,7 @@ def test_redis_store_scrape(otpd, redis_server):
     assert value(text, "otpd_otp_verifications_total", api="login",
                  outcome="approved") == 1
     assert "otpd_sqlite_" not in text
+    assert value(text, "otpd_sms_delivery_seconds_count",
+                 stage="accepted") == 1
+    assert value(text, "otpd_store_operation_duration_seconds_count",
+                 op="code_issue") == 1

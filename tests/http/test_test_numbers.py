@@ -46,6 +46,21 @@ def test_a_test_number_logs_in_with_its_code_and_gets_no_sms(otpd):
     assert "test number: code issued, no SMS" in log
 
 
+def test_matched_before_number_validation(otpd):
+    """A test number is matched before libphonenumber's check: the UK's
+    drama range (+44 7700 900xxx), which it calls invalid, logs in as a
+    test number and only as one."""
+    srv = start(otpd)
+    drama = "+447700900124"  # not on the list: refused as invalid
+    assert_error(srv.send(srv.browser(), drama), 400, "invalid_phone")
+    b = srv.browser()
+    r = srv.send(b, "+447700900123")
+    assert r.status_code == 200, r.text
+    r = srv.verify(b, "13579")
+    assert r.status_code == 200 and r.json()["phone"] == "+447700900123"
+    assert srv.sms_messages() == []
+
+
 def test_no_per_phone_limit_or_cooldown_but_the_ip_limit(otpd):
     srv = start(otpd, "--limit-ip", "12", "--limit-phone", "2")
     b = srv.browser()

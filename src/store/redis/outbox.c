@@ -27,6 +27,7 @@ static int claimed(const redisReply *rep, size_t i, size_t k, void *ctx)
 	m->attempts = (int)el_int(rep, i + 4);
 	m->driver = (int)el_int(rep, i + 5);
 	m->expires_ms = el_int(rep, i + 6);
+	m->created_ms = el_int(rep, i + 7);
 	return 0;
 }
 
@@ -38,7 +39,7 @@ int otp_redis_outbox_claim(struct otp_store *s, int64_t now, int64_t lease_ms,
 	add_str(&a, OB "due", sizeof OB "due");
 	add_int(&a, now);
 	add_int(&a, lease_ms);
-	return otp_redis_list(s, OTP_RS_CLAIM, &a, max, 7, claimed, out, n);
+	return otp_redis_list(s, OTP_RS_CLAIM, &a, max, 8, claimed, out, n);
 }
 
 /* Keys and the first arguments of a settling script: message id, lease. */

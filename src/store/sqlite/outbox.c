@@ -32,6 +32,7 @@ static void copy_msg(sqlite3_stmt *st, struct otp_msg *m)
 	m->attempts = sqlite3_column_int(st, 4) + 1;
 	m->driver = sqlite3_column_int(st, 5);
 	m->expires_ms = sqlite3_column_int64(st, 6);
+	m->created_ms = sqlite3_column_int64(st, 8);
 }
 
 /* Reads the due messages, then leases them, in the open transaction: read

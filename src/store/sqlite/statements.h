@@ -88,11 +88,11 @@
 	/* Oldest due first (then by id), as the Redis backend does: a MERGE   \
 	 * of two index searches, no sort (EXPLAIN QUERY PLAN). */             \
 	X(MSG_DUE, "SELECT id, request_id, to_phone, body, attempts, driver,"  \
-		   " expires, next_at FROM outbox"                             \
+		   " expires, next_at, created FROM outbox"                    \
 		   " WHERE state = 'queued' AND next_at <= ?1"                 \
 		   " UNION ALL"                                                \
 		   " SELECT id, request_id, to_phone, body, attempts, driver," \
-		   " expires, lease_until FROM outbox"                         \
+		   " expires, lease_until, created FROM outbox"                \
 		   " WHERE state = 'sending' AND lease_until <= ?1"            \
 		   " ORDER BY 8, 1 LIMIT ?2")                                  \
 	X(MSG_LEASE, "UPDATE outbox SET state = 'sending', lease_until = ?2,"  \

@@ -126,9 +126,87 @@ static void drivers_beyond_the_table_are_dropped(void)
 	free(text);
 }
 
+/* SMS tries by calling code: one, two and three digits, and a number with
+ * no known code counted nowhere. */
+static void sms_by_calling_code(void)
+{
+	otp_metrics_sms_country("+14155550100", OTP_M_SMS_sent);
+	otp_metrics_sms_country("+447700900123", OTP_M_SMS_failed);
+	otp_metrics_sms_country("+35312345678", OTP_M_SMS_sent);
+	otp_metrics_sms_country("+35312345678", OTP_M_SMS_sent);
+	otp_metrics_sms_country("not a number", OTP_M_SMS_sent);
+	char *text = render();
+	CHECK(has(text, "otpd_sms_by_country_total{country=\"1\",status="
+			"\"sent\"} 1"));
+	CHECK(has(text, "otpd_sms_by_country_total{country=\"44\",status="
+			"\"failed\"} 1"));
+	CHECK(has(text, "otpd_sms_by_country_total{country=\"353\",status="
+			"\"sent\"} 2"));
+	CHECK(!strstr(text, "country=\"35\""));
+	free(text);
+}
+
+/* Queued -> accepted: seconds buckets from 0.1 s, cumulative, the sum in
+ * seconds. */
+static void sms_accepted_histogram(void)
+{
+	otp_metrics_sms_accepted(40);
+	otp_metrics_sms_accepted(700);
+	otp_metrics_sms_accepted(400000); /* past the last bound */
+	char *text = render();
+	static const char *const want[] = {
+	    "otpd_sms_delivery_seconds_bucket{stage=\"accepted\",le=\"0.1\"} 1",
+	    "otpd_sms_delivery_seconds_bucket{stage=\"accepted\",le=\"0.5\"} 1",
+	    "otpd_sms_delivery_seconds_bucket{stage=\"accepted\",le=\"1\"} 2",
+	    "otpd_sms_delivery_seconds_bucket{stage=\"accepted\",le=\"300\"} 2",
+	    "otpd_sms_delivery_seconds_bucket{stage=\"accepted\",le=\"+Inf\"} "
+	    "3",
+	    "otpd_sms_delivery_seconds_sum{stage=\"accepted\"} 400.740",
+	    "otpd_sms_delivery_seconds_count{stage=\"accepted\"} 3",
+	};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		CHECK(has(text, want[i]));
+	free(text);
+}
+
+/* Store operations by name: buckets cumulative from 10 us, only the
+ * operations that ran, an index past the names not counted. */
+static void store_ops_histogram(void)
+{
+	static const char *const names[] = {"ping", "code_issue", "idle"};
+	otp_metrics_store_ops(names, 3);
+	otp_metrics_store_op(1, 8000);	  /* 8 us */
+	otp_metrics_store_op(1, 30000);	  /* 30 us */
+	otp_metrics_store_op(1, 2000000); /* 2 ms */
+	otp_metrics_store_op(0, 5000);
+	otp_metrics_store_op(7, 5000);
+	char *text = render();
+	static const char *const want[] = {
+	    "otpd_store_operation_duration_seconds_bucket{op=\"code_issue\","
+	    "le=\"0.00001\"} 1",
+	    "otpd_store_operation_duration_seconds_bucket{op=\"code_issue\","
+	    "le=\"0.00005\"} 2",
+	    "otpd_store_operation_duration_seconds_bucket{op=\"code_issue\","
+	    "le=\"0.0025\"} 3",
+	    "otpd_store_operation_duration_seconds_bucket{op=\"code_issue\","
+	    "le=\"+Inf\"} 3",
+	    "otpd_store_operation_duration_seconds_count{op=\"code_issue\"} 3",
+	    "otpd_store_operation_duration_seconds_sum{op=\"code_issue\"} "
+	    "0.002038000",
+	    "otpd_store_operation_duration_seconds_count{op=\"ping\"} 1",
+	};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		CHECK(has(text, want[i]));
+	CHECK(!strstr(text, "op=\"idle\""));
+	free(text);
+}
+
 static const struct harness_test tests[] = {
     TEST(threads_add_up),
     TEST(outcomes_are_closed),
     TEST(drivers_beyond_the_table_are_dropped),
+    TEST(sms_by_calling_code),
+    TEST(store_ops_histogram),
+    TEST(sms_accepted_histogram),
 };
 HARNESS_MAIN("metrics", tests)
