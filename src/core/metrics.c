@@ -296,6 +296,25 @@ static void head(FILE *f, const char *name, const char *type, const char *help)
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* One histogram series: its nbounds + 1 buckets (h, the last past every
+ * bound) as cumulative counts, the sum (in seconds, prec decimals) and
+ * the count, labelled label="value". */
+static void write_hist(FILE *f, const char *name, const char *label,
+		       const char *value, const uint64_t *h, size_t nbounds,
+		       const char *const *bounds, double sum, int prec)
+{
+	uint64_t cum = 0;
+	for (size_t b = 0; b <= nbounds; b++) {
+		cum += h[b];
+		fprintf(f, "%s_bucket{%s=\"%s\",le=\"%s\"} %llu\n", name, label,
+			value, b < nbounds ? bounds[b] : "+Inf",
+			(unsigned long long)cum);
+	}
+	fprintf(f, "%s_sum{%s=\"%s\"} %.*f\n", name, label, value, prec, sum);
+	fprintf(f, "%s_count{%s=\"%s\"} %llu\n", name, label, value,
+		(unsigned long long)cum);
+}
+
 /* A family over (api, outcome): every pair, zeros included, so that rates
  * and ratios exist from the first scrape. */
 static void by_api(FILE *f, const char *name, const char *help,
@@ -332,50 +351,25 @@ static void write_http(FILE *f, const struct snap *s)
 	}
 	head(f, "otpd_http_request_duration_seconds", "histogram",
 	     "Time from a request's first byte to its answer.");
-	for (size_t r = 0; r <= OTP_METRICS_ROUTES; r++) {
-		if (!slot_name[r])
-			continue;
-		const uint64_t *h = s->hist[r];
-		uint64_t cum = 0;
-		for (size_t b = 0; b <= NBOUNDS; b++) {
-			cum += h[b];
-			fprintf(f,
-				"otpd_http_request_duration_seconds_bucket{"
-				"route=\"%s\",le=\"%s\"} %llu\n",
-				slot_name[r],
-				b < NBOUNDS ? bounds_text[b] : "+Inf",
-				(unsigned long long)cum);
-		}
-		fprintf(f,
-			"otpd_http_request_duration_seconds_sum{route=\"%s\"} "
-			"%.9f\n",
-			slot_name[r], (double)h[HIST_SUM] / 1e9);
-		fprintf(f,
-			"otpd_http_request_duration_seconds_count{route=\"%s\"}"
-			" %llu\n",
-			slot_name[r], (unsigned long long)cum);
-	}
+	for (size_t r = 0; r <= OTP_METRICS_ROUTES; r++)
+		if (slot_name[r])
+			write_hist(f, "otpd_http_request_duration_seconds",
+				   "route", slot_name[r], s->hist[r], NBOUNDS,
+				   bounds_text,
+				   (double)s->hist[r][HIST_SUM] / 1e9, 9);
 }
 
 static void write_delivery(FILE *f)
 {
 	head(f, "otpd_sms_delivery_seconds", "histogram",
 	     "Time from a message being queued to its gateway accepting it.");
-	uint64_t cum = 0;
-	for (size_t b = 0; b <= NDBOUNDS; b++) {
-		cum += atomic_load_explicit(&accepted[b], memory_order_relaxed);
-		fprintf(f,
-			"otpd_sms_delivery_seconds_bucket{stage=\"accepted\","
-			"le=\"%s\"} %llu\n",
-			b < NDBOUNDS ? delivery_bounds_text[b] : "+Inf",
-			(unsigned long long)cum);
-	}
+	uint64_t h[NDBOUNDS + 1];
+	for (size_t b = 0; b <= NDBOUNDS; b++)
+		h[b] = atomic_load_explicit(&accepted[b], memory_order_relaxed);
 	uint64_t ms =
 	    atomic_load_explicit(&accepted[NDBOUNDS + 1], memory_order_relaxed);
-	fprintf(f,
-		"otpd_sms_delivery_seconds_sum{stage=\"accepted\"} %.3f\n"
-		"otpd_sms_delivery_seconds_count{stage=\"accepted\"} %llu\n",
-		(double)ms / 1e3, (unsigned long long)cum);
+	write_hist(f, "otpd_sms_delivery_seconds", "stage", "accepted", h,
+		   NDBOUNDS, delivery_bounds_text, (double)ms / 1e3, 3);
 }
 
 /* Only the operations that ran: a backend uses a part of the list. */
@@ -390,24 +384,9 @@ static void write_store(FILE *f, const struct snap *s)
 			n += h[b];
 		if (!n)
 			continue;
-		uint64_t cum = 0;
-		for (size_t b = 0; b <= NSBOUNDS; b++) {
-			cum += h[b];
-			fprintf(f,
-				"otpd_store_operation_duration_seconds_bucket{"
-				"op=\"%s\",le=\"%s\"} %llu\n",
-				store_op_name[op],
-				b < NSBOUNDS ? store_bounds_text[b] : "+Inf",
-				(unsigned long long)cum);
-		}
-		fprintf(f,
-			"otpd_store_operation_duration_seconds_sum{op=\"%s\"} "
-			"%.9f\n",
-			store_op_name[op], (double)h[SHIST_SUM] / 1e9);
-		fprintf(f,
-			"otpd_store_operation_duration_seconds_count{op=\"%s\"}"
-			" %llu\n",
-			store_op_name[op], (unsigned long long)cum);
+		write_hist(f, "otpd_store_operation_duration_seconds", "op",
+			   store_op_name[op], h, NSBOUNDS, store_bounds_text,
+			   (double)h[SHIST_SUM] / 1e9, 9);
 	}
 }
 
