@@ -325,7 +325,7 @@ static void debug_refusal(struct ctx *c, const struct sim_user *u)
 	snprintf(rk, sizeof rk, "r:%s", p->c->iso);
 	const char *keys[2] = {pk, rk};
 	struct otp_signal sig[2];
-	if (otp_store_signal_read(c->st, keys, 2, c->now, sig) < 0)
+	if (otp_store_signal_read(c->st, keys, NULL, 2, c->now, sig) < 0)
 		return;
 	for (int i = 0; i < 2; i++)
 		fprintf(stderr,

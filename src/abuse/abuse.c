@@ -214,6 +214,7 @@ int otp_abuse_check(struct otp_abuse *a, struct otp_store *s,
 {
 	struct otp_abuse_view v;
 	const char *keys[OTP_ABUSE_SCOPES + 3]; /* scopes, "x:", spend */
+	const char *members[OTP_ABUSE_SCOPES + 3];
 	struct otp_signal sig[OTP_ABUSE_SCOPES + 3];
 	struct otp_block_hits hits = {.deny = -1};
 	size_t nkeys = 0;
@@ -239,6 +240,8 @@ int otp_abuse_check(struct otp_abuse *a, struct otp_store *s,
 		first[sc] = -1;
 		if (rules && v.key[sc][0]) {
 			first[sc] = (int)nkeys;
+			/* has the IP sent to this region before? */
+			members[nkeys] = sc == OTP_AS_IP ? v.region : "";
 			keys[nkeys++] = v.key[sc];
 		}
 	}
@@ -248,11 +251,14 @@ int otp_abuse_check(struct otp_abuse *a, struct otp_store *s,
 		snprintf(refused, sizeof refused, "x:%.50s",
 			 v.key[OTP_AS_PREFIX]);
 		xi = (int)nkeys;
+		members[nkeys] = "";
 		keys[nkeys++] = refused;
 	}
+	members[nkeys] = members[nkeys + 1] = "";
 	keys[nkeys++] = out->adds[out->nadds - 2].key;
 	keys[nkeys++] = out->adds[out->nadds - 1].key;
-	if ((rc = otp_store_signal_read(s, keys, nkeys, in->now, sig)) < 0)
+	rc = otp_store_signal_read(s, keys, members, nkeys, in->now, sig);
+	if (rc < 0)
 		return rc;
 	for (int sc = 0; sc < OTP_ABUSE_SCOPES; sc++)
 		if (first[sc] >= 0)

@@ -205,7 +205,7 @@ int otp_ctl_spend(const struct otp_ctl_env *e, json_t *args, json_t **data,
 	for (size_t i = 0; rc == 0 && i < REGIONS + 1; i += READ_BATCH) {
 		size_t n =
 		    REGIONS + 1 - i < READ_BATCH ? REGIONS + 1 - i : READ_BATCH;
-		rc = otp_store_signal_read(e->store, keys + i, n, e->now,
+		rc = otp_store_signal_read(e->store, keys + i, NULL, n, e->now,
 					   sig + i);
 	}
 	if (rc < 0) {

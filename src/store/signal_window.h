@@ -21,8 +21,10 @@
  * days before it. Plain numbers: the Redis scripts take them as text. */
 #define OTP_SIG_HOURS_KEPT 25
 #define OTP_SIG_DAYS_KEPT  15
-/* A set member counts while seen > now - this. */
-#define OTP_SIG_SEEN_MS OTP_SIG_DAY_MS
+/* A set member counts while seen > now - this: 48 hours (a plain number
+ * too, for the scripts). */
+#define OTP_SIG_SEEN_HOURS 48
+#define OTP_SIG_SEEN_MS	   (OTP_SIG_SEEN_HOURS * OTP_SIG_HOUR_MS)
 /* A block row that ended (until_ms != 0) is purged this long after. */
 #define OTP_BLOCK_KEPT_MS (30 * OTP_SIG_DAY_MS)
 

@@ -46,7 +46,7 @@
  * A signal key ("r:US", "p:+1415", "ip:192.0.2.1", "$:US", ...; the store
  * never reads it) has two counters, each kept in hour buckets for 25 hours
  * and in UTC-day buckets for 15 days, and optionally a set of short members
- * seen in the last 24 hours (the regions an IP sent to). */
+ * seen in the last 48 hours (the regions an IP sent to). */
 #define OTP_SIGNAL_KEY_MAX    56
 #define OTP_SIGNAL_MEMBER_MAX 8
 #define OTP_SIGNAL_SET_MAX    64 /* members a set keeps; more are not added */
@@ -77,7 +77,8 @@ struct otp_signal_window {
 
 struct otp_signal {
 	struct otp_signal_window w[OTP_SIG_COUNTERS];
-	int64_t distinct; /* members of its set seen in the last 24 h */
+	int64_t distinct; /* members of its set seen in the last 48 h */
+	int64_t seen;	  /* 1 if the member asked for is one of those */
 };
 
 /* A block or an allow entry of the abuse rules, by scope key (the
@@ -418,7 +419,8 @@ struct otp_store;
  * no new one (a member it holds is seen again).
  *
  * signal_read: the windows of n keys at `now` into out[0..n-1] (a key never
- * added reads all zero).
+ * added reads all zero); with members (else NULL), out[i].seen says whether
+ * members[i] (not "") is among those members of key i.
  *
  * block_put: writes b, replacing the row of its key if there is one.
  * block_find: the rows (live or not; the caller reads until_ms) of the n
@@ -530,8 +532,9 @@ typedef int otp_reseal_fn(void *arg, const char *stored,
 		       size_t n, int64_t now),                                 \
 	  (s, adds, n, now))                                                   \
 	X(signal_read, (struct otp_store *s, const char *const *keys,          \
-			size_t n, int64_t now, struct otp_signal *out),        \
-	  (s, keys, n, now, out))                                              \
+			const char *const *members, size_t n, int64_t now,     \
+			struct otp_signal *out),                               \
+	  (s, keys, members, n, now, out))                                     \
 	X(block_put, (struct otp_store *s, const struct otp_block *b), (s, b)) \
 	X(block_find, (struct otp_store *s, const char *const *keys, size_t n, \
 		       struct otp_block *out, size_t *nout),                   \

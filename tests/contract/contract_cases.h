@@ -129,6 +129,7 @@ struct otp_store *ct_open_claimed_each(struct otp_code_new *c,
 	X(ct_signal_day_max) \
 	X(ct_signal_zero) \
 	X(ct_signal_set) \
+	X(ct_signal_seen) \
 	X(ct_signal_set_max) \
 	X(ct_signal_issue) \
 	X(ct_signal_verify_credit) \

@@ -12,8 +12,10 @@
 #include <string.h>
 
 #include "contract_cases.h"
+#include "store/signal_window.h"
 
 #define HOUR (60LL * 60 * 1000)
+#define SEEN OTP_SIG_SEEN_MS /* how long a set member counts */
 
 /* The start of the UTC day that t falls in. */
 static int64_t day_of(int64_t t)
@@ -43,7 +45,7 @@ static int read1(struct otp_store *s, const char *key, int64_t now,
 		 struct otp_signal *out)
 {
 	memset(out, 0x55, sizeof *out);
-	return otp_store_signal_read(s, &key, 1, now, out);
+	return otp_store_signal_read(s, &key, NULL, 1, now, out);
 }
 
 /* The key's windows at now are these: one counter's hour, day, day_max. */
@@ -189,7 +191,8 @@ void ct_signal_zero(void)
 	struct otp_signal out[3], zero;
 	memset(out, 0x55, sizeof out);
 	memset(&zero, 0, sizeof zero);
-	CHECK_INT(otp_store_signal_read(s, keys, 3, CT_T0 + 1000, out), 0);
+	CHECK_INT(otp_store_signal_read(s, keys, NULL, 3, CT_T0 + 1000, out),
+		  0);
 	CHECK(memcmp(&out[0], &zero, sizeof zero) == 0);
 	CHECK(memcmp(&out[2], &zero, sizeof zero) == 0);
 	CHECK_INT(out[1].w[OTP_SIG_SENT].hour, 7);
@@ -199,12 +202,13 @@ void ct_signal_zero(void)
 	/* So does a fresh store, and an add of nothing. */
 	CHECK_INT(add1(s, "r:GB", 0, 0, "", CT_T0), 0);
 	CHECK_INT(otp_store_signal_add(s, NULL, 0, CT_T0), 0);
-	CHECK_INT(otp_store_signal_read(s, keys, 1, CT_T0 + 1000, out), 0);
+	CHECK_INT(otp_store_signal_read(s, keys, NULL, 1, CT_T0 + 1000, out),
+		  0);
 	CHECK(memcmp(&out[0], &zero, sizeof zero) == 0);
 	otp_store_close(s);
 }
 
-/* A set counts its members seen in the last 24 hours. */
+/* A set counts its members seen in the last 48 hours (SEEN). */
 void ct_signal_set(void)
 {
 	struct otp_store *s = ct_open();
@@ -218,17 +222,57 @@ void ct_signal_set(void)
 	CT_DISTINCT_IS(s, ip, CT_T0 + HOUR, 3);
 	/* CT_T0 is 800 s into its hour: 1 + floor(2 * 2800 / 3600). */
 	CT_WINDOW_IS(s, ip, CT_T0 + HOUR, OTP_SIG_SENT, 2, 3, 0);
-	/* CA was seen at CT_T0 + 1000: live until 24 h after, not at. */
-	CT_DISTINCT_IS(s, ip, CT_T0 + CT_DAY + 999, 3);
-	CT_DISTINCT_IS(s, ip, CT_T0 + CT_DAY + 1000, 2);
-	CT_DISTINCT_IS(s, ip, CT_T0 + HOUR + CT_DAY - 1, 2);
-	CT_DISTINCT_IS(s, ip, CT_T0 + HOUR + CT_DAY, 0);
+	/* CA was seen at CT_T0 + 1000: live until SEEN after, not at. */
+	CT_DISTINCT_IS(s, ip, CT_T0 + SEEN + 999, 3);
+	CT_DISTINCT_IS(s, ip, CT_T0 + SEEN + 1000, 2);
+	CT_DISTINCT_IS(s, ip, CT_T0 + HOUR + SEEN - 1, 2);
+	CT_DISTINCT_IS(s, ip, CT_T0 + HOUR + SEEN, 0);
 	/* Sets are per key; members are data. */
 	CT_DISTINCT_IS(s, "ip:192.0.2.10", CT_T0 + HOUR, 0);
 	CHECK_INT(add1(s, "ip:192.0.2.10", 1, 0, "'\"{}:*", CT_T0), 0);
 	CHECK_INT(add1(s, "ip:192.0.2.10", 1, 0, "1234567", CT_T0), 0);
 	CT_DISTINCT_IS(s, "ip:192.0.2.10", CT_T0 + HOUR, 2);
 	CT_DISTINCT_IS(s, ip, CT_T0 + HOUR, 3);
+	otp_store_close(s);
+}
+
+/* A read can ask whether one member is among a key's live ones, per key;
+ * it changes nothing the read says otherwise. */
+void ct_signal_seen(void)
+{
+	struct otp_store *s = ct_open();
+	CHECK(s);
+	const char *keys[3] = {"ip:192.0.2.1", "ip:192.0.2.2", "r:US"};
+	CHECK_INT(add1(s, keys[0], 1, 0, "US", CT_T0), 0);
+	CHECK_INT(add1(s, keys[1], 1, 0, "CA", CT_T0), 0);
+	CHECK_INT(add1(s, keys[2], 1, 0, "", CT_T0), 0);
+	const char *members[3] = {"US", "US", ""};
+	struct otp_signal out[3], plain[3];
+	memset(out, 0x55, sizeof out);
+	CHECK_INT(otp_store_signal_read(s, keys, members, 3, CT_T0 + 1, out),
+		  0);
+	CHECK_INT(out[0].seen, 1);
+	CHECK_INT(out[1].seen, 0);
+	CHECK_INT(out[2].seen, 0);
+	CHECK_INT(out[0].distinct, 1);
+	CHECK_INT(out[1].distinct, 1);
+	/* the rest reads as a read without members */
+	memset(plain, 0x55, sizeof plain);
+	CHECK_INT(otp_store_signal_read(s, keys, NULL, 3, CT_T0 + 1, plain), 0);
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT(plain[i].seen, 0);
+		plain[i].seen = out[i].seen;
+		CHECK(memcmp(&plain[i], &out[i], sizeof out[i]) == 0);
+	}
+	/* a member is seen for SEEN, as the set counts it */
+	CHECK_INT(
+	    otp_store_signal_read(s, keys, members, 1, CT_T0 + SEEN - 1, out),
+	    0);
+	CHECK_INT(out[0].seen, 1);
+	CHECK_INT(otp_store_signal_read(s, keys, members, 1, CT_T0 + SEEN, out),
+		  0);
+	CHECK_INT(out[0].seen, 0);
+	CHECK_INT(out[0].distinct, 0);
 	otp_store_close(s);
 }
 
@@ -256,12 +300,12 @@ void ct_signal_set_max(void)
 		     OTP_SIGNAL_SET_MAX + 1, 0);
 	CHECK_INT(add1(s, ip, 1, 0, "m0", CT_T0 + 2), 0);
 	CT_DISTINCT_IS(s, ip, CT_T0 + 2, OTP_SIGNAL_SET_MAX);
-	/* A day on, only m0 (seen again at CT_T0 + 2) is live: "new" was
+	/* SEEN on, only m0 (seen again at CT_T0 + 2) is live: "new" was
 	 * never taken, and there is room now. */
-	CT_DISTINCT_IS(s, ip, CT_T0 + CT_DAY + 1, 1);
-	CHECK_INT(add1(s, ip, 1, 0, "new", CT_T0 + CT_DAY + 1), 0);
-	CT_DISTINCT_IS(s, ip, CT_T0 + CT_DAY + 1, 2);
-	CT_DISTINCT_IS(s, ip, CT_T0 + CT_DAY + 3, 1);
+	CT_DISTINCT_IS(s, ip, CT_T0 + SEEN + 1, 1);
+	CHECK_INT(add1(s, ip, 1, 0, "new", CT_T0 + SEEN + 1), 0);
+	CT_DISTINCT_IS(s, ip, CT_T0 + SEEN + 1, 2);
+	CT_DISTINCT_IS(s, ip, CT_T0 + SEEN + 3, 1);
 	otp_store_close(s);
 }
 
@@ -447,8 +491,8 @@ void ct_signal_purge(void)
 	CHECK_INT(add1(s, k, 7, 0, "", p - 24 * HOUR), 0);
 	CHECK_INT(add1(s, k, 1000, 0, "", p - 15 * CT_DAY), 0);
 	CHECK_INT(add1(s, k, 50, 0, "", p - 14 * CT_DAY), 0);
-	CHECK_INT(add1(s, ip, 0, 0, "US", p - CT_DAY), 0);
-	CHECK_INT(add1(s, ip, 0, 0, "CA", p - CT_DAY + 1), 0);
+	CHECK_INT(add1(s, ip, 0, 0, "US", p - SEEN), 0);
+	CHECK_INT(add1(s, ip, 0, 0, "CA", p - SEEN + 1), 0);
 	/* Before: all of it (at p - 24 h, days p - 15 .. p - 2 count). */
 	CT_WINDOW_IS(s, k, p - 24 * HOUR, OTP_SIG_SENT, 18, 18, 1000);
 	CT_DISTINCT_IS(s, ip, p - 1000, 2);
@@ -463,7 +507,7 @@ void ct_signal_purge(void)
 	 * so is the day of p - 15 days (the day of p - 14 days stays)... */
 	CT_WINDOW_IS(s, k, p - 24 * HOUR, OTP_SIG_SENT, 7, 7, 50);
 	CT_WINDOW_IS(s, k, p - 25 * HOUR, OTP_SIG_SENT, 0, 0, 50);
-	/* ...and the member seen exactly 24 hours before p. */
+	/* ...and the member seen exactly SEEN before p. */
 	CT_DISTINCT_IS(s, ip, p - 1000, 1);
 	/* A second purge finds nothing more to take. */
 	CHECK_INT(otp_store_purge(s, p, &removed), 0);

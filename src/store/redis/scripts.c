@@ -111,12 +111,13 @@
  * sees member m at now; the first add of an hour trims the hash, so it
  * never holds more than the kept buckets and those of one hour, and it
  * lives 15 days after its last add. A set takes no new member while it
- * holds SIG_SET live ones (seen after now - 24 h). */
+ * holds SIG_SET live ones (seen after now - SIG_SEEN, 48 h). */
 #define SIGNALS                                                                \
 	"local SIG_HOURS, SIG_DAYS = " STR(OTP_SIG_HOURS_KEPT) ", "             \
 	    STR(OTP_SIG_DAYS_KEPT) "\n"                                        \
 	"local SIG_SET, SIG_KEY = " STR(OTP_SIGNAL_SET_MAX) ", "                \
 	    STR(OTP_SIGNAL_KEY_MAX) "\n"                                       \
+	"local SIG_SEEN = " STR(OTP_SIG_SEEN_HOURS) " * 3600000\n"            \
 	"local function sig_trim(k, hk, dk)\n"                                 \
 	"  local gone = 0\n"                                                   \
 	"  for _, f in ipairs(redis.call('HKEYS', k)) do\n"                    \
@@ -142,13 +143,13 @@
 	"    redis.call('PEXPIRE', k, s(SIG_DAYS * DAY + SLACK))\n"            \
 	"  end\n"                                                              \
 	"  if m ~= '' then\n"                                                  \
-	"    local cut = s(now - DAY)\n"                                       \
+	"    local cut = s(now - SIG_SEEN)\n"                                  \
 	"    redis.call('ZREMRANGEBYSCORE', z, '-inf', cut)\n"                 \
 	"    if redis.call('ZSCORE', z, m) or\n"                               \
 	"        redis.call('ZCOUNT', z, '(' .. cut, '+inf') < SIG_SET then\n" \
 	"      redis.call('ZADD', z, s(now), m)\n"                             \
 	"    end\n"                                                            \
-	"    redis.call('PEXPIRE', z, s(DAY + SLACK))\n"                       \
+	"    redis.call('PEXPIRE', z, s(SIG_SEEN + SLACK))\n"                  \
 	"  end\n"                                                              \
 	"end\n"
 
@@ -594,15 +595,22 @@ static const char s_signal_add[] =
     "end\n"
     "return {'ok'}\n";
 
-/* KEYS: the hash and set of each key. ARGV: seen after (now - 24 h).
- * Answers each key's buckets as HGETALL does and its live members'
- * count: the caller folds them (signal_window.h). */
+/* KEYS: the hash and set of each key. ARGV: seen after (now - 48 h),
+ * then a member per key ("" for none). Answers each key's buckets as
+ * HGETALL does, its live members' count, and 1 if its member is one of
+ * them: the caller folds them (signal_window.h). */
 static const char s_signal_read[] =
     "local out = {'ok'}\n"
     "for i = 1, #KEYS, 2 do\n"
     "  out[#out + 1] = redis.call('HGETALL', KEYS[i])\n"
     "  out[#out + 1] = redis.call('ZCOUNT', KEYS[i + 1], '(' .. ARGV[1],\n"
     "    '+inf')\n"
+    "  local m, seen = ARGV[2 + (i - 1) / 2], 0\n"
+    "  if m ~= '' then\n"
+    "    local t = redis.call('ZSCORE', KEYS[i + 1], m)\n"
+    "    if t and tonumber(t) > tonumber(ARGV[1]) then seen = 1 end\n"
+    "  end\n"
+    "  out[#out + 1] = seen\n"
     "end\n"
     "return out\n";
 

@@ -63,7 +63,8 @@ static int fold(const redisReply *h, int64_t now, struct otp_signal *out)
 }
 
 int otp_redis_signal_read(struct otp_store *s, const char *const *keys,
-			  size_t n, int64_t now, struct otp_signal *out)
+			  const char *const *members, size_t n, int64_t now,
+			  struct otp_signal *out)
 {
 	memset(out, 0, n * sizeof *out);
 	if (n == 0)
@@ -72,15 +73,18 @@ int otp_redis_signal_read(struct otp_store *s, const char *const *keys,
 	if (keys_of(&a, keys, n, key_signal) < 0)
 		return OTP_EINTERNAL;
 	add_int(&a, now - OTP_SIG_SEEN_MS);
+	for (size_t i = 0; i < n; i++)
+		add_str(&a, members ? members[i] : "", OTP_SIGNAL_MEMBER_MAX);
 	redisReply *rep;
 	int rc = run(cast(s), OTP_RS_SIGNAL_READ, 2 * (int)n, &a, &rep);
 	if (rc)
 		return rc;
-	if (!said(rep, "ok") || rep->elements != 1 + 2 * n)
+	if (!said(rep, "ok") || rep->elements != 1 + 3 * n)
 		rc = OTP_EINTERNAL;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		rc = fold(el(rep, 1 + 2 * i), now, &out[i]);
-		out[i].distinct = el_int(rep, 2 + 2 * i);
+		rc = fold(el(rep, 1 + 3 * i), now, &out[i]);
+		out[i].distinct = el_int(rep, 2 + 3 * i);
+		out[i].seen = el_int(rep, 3 + 3 * i);
 	}
 	freeReplyObject(rep);
 	if (rc)
@@ -104,7 +108,7 @@ static int purge_batch(struct rd *r, const redisReply *keys, void *ctx)
 	return rc;
 }
 
-/* Redis expires a key 15 days after its last add (a set a day after), and
+/* Redis expires a key 15 days after its last add (a set 48 hours after), and
  * an add that opens an hour trims its hash; this drops, on the caller's
  * clock as the interface says, what has left its window in keys that are
  * still live: one SCAN pass, a script per batch. */

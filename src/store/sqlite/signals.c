@@ -82,9 +82,9 @@ int otp_sq_signal_add(struct otp_store *s, const struct otp_signal_add *adds,
 }
 
 /* One key's windows, on the read connection: at most 24 hour rows and 14
- * day rows, and its live members counted. */
-static int read_one(struct otp_store *s, const char *key, int64_t now,
-		    struct otp_signal *out)
+ * day rows, and its live members counted (member among them or not). */
+static int read_one(struct otp_store *s, const char *key, const char *member,
+		    int64_t now, struct otp_signal *out)
 {
 	sqlite3_stmt *st = otp_sq_rd(s, ST_SIG_READ);
 	int64_t hour = otp_sig_hour(now), day = otp_sig_day(now);
@@ -105,23 +105,26 @@ static int read_one(struct otp_store *s, const char *key, int64_t now,
 	if (rc < 0)
 		return rc;
 	st = otp_sq_rd(s, ST_SIG_DISTINCT);
-	rc = otp_sq_row(st, "gi", key, now - OTP_SIG_SEEN_MS);
+	rc = otp_sq_row(st, "giw", key, now - OTP_SIG_SEEN_MS, member);
 	if (rc == 1) {
 		out->distinct = sqlite3_column_int64(st, 0);
+		out->seen = sqlite3_column_int64(st, 1) > 0;
 		otp_sq_done(st);
 	}
 	return rc < 0 ? rc : 0;
 }
 
 /* All keys in one snapshot: a send's adds show in all or none. */
-int otp_sq_signal_read(struct otp_store *s, const char *const *keys, size_t n,
-		       int64_t now, struct otp_signal *out)
+int otp_sq_signal_read(struct otp_store *s, const char *const *keys,
+		       const char *const *members, size_t n, int64_t now,
+		       struct otp_signal *out)
 {
 	int rc = n ? otp_sq_read_begin(s) : 0;
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = read_one(s, keys[i], now, &out[i]);
+		rc = read_one(s, keys[i], members ? members[i] : "", now,
+			      &out[i]);
 	if (n)
 		rc = otp_sq_read_end(s, rc);
 	if (rc)

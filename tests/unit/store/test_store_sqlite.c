@@ -515,12 +515,15 @@ static void sq_signal_rows(void)
 	    1);
 	sqlite3_close(db);
 
-	/* 25 h on: the six hour rows and the member go (with the two codes
-	 * and their messages); the day rows stay until the 15th day after. */
+	/* 25 h on: the six hour rows go (with the two codes and their
+	 * messages), 49 h on the member; the day rows stay until the 15th
+	 * day after. */
 	CHECK_INT(open_path(path, &s), 0);
 	long removed = -1;
 	CHECK_INT(otp_store_purge(s, t + 25 * 3600000LL, &removed), 0);
-	CHECK_INT(removed, 6 + 1 + 4);
+	CHECK_INT(removed, 6 + 4);
+	CHECK_INT(otp_store_purge(s, t + 49 * 3600000LL, &removed), 0);
+	CHECK_INT(removed, 1);
 	int64_t day15 = t - 6 * 3600000LL + 15 * CT_DAY; /* its 00:00 UTC */
 	CHECK_INT(otp_store_purge(s, day15 - 1, &removed), 0);
 	CHECK_INT(removed, 0);
