@@ -139,6 +139,15 @@ static void adds_of(const struct otp_abuse_view *v, bool rules, int64_t cost,
 		otp_abuse_credit_of(v, out->credit);
 }
 
+/* One refused send of scope key, as evidence ("x:" and the key): a rule's
+ * refusal, or a send a block of the prefix turned away. */
+static int add_refused(struct otp_store *s, const char *key, int64_t now)
+{
+	struct otp_signal_add x = {.n = {1, 0}};
+	snprintf(x.key, sizeof x.key, "x:%.50s", key);
+	return otp_store_signal_add(s, &x, 1, now);
+}
+
 /* The strongest answer of the table, and the first rule that gave it. */
 static enum otp_abuse_action ask_rules(const struct otp_abuse *a,
 				       const struct otp_abuse_view *v,
@@ -195,9 +204,7 @@ static int decide(const struct otp_abuse *a, struct otp_store *s,
 	 * a refusal that healed (its people typed their codes) soon stops
 	 * counting. */
 	if (act == OTP_AA_REFUSE && v->key[sc][0]) {
-		struct otp_signal_add x = {.n = {1, 0}};
-		snprintf(x.key, sizeof x.key, "x:%.50s", v->key[sc]);
-		int rc = otp_store_signal_add(s, &x, 1, in->now);
+		int rc = add_refused(s, v->key[sc], in->now);
 		if (rc < 0)
 			return rc;
 	}
@@ -282,6 +289,11 @@ int otp_abuse_check(struct otp_abuse *a, struct otp_store *s,
 		} else if (hits.deny >= 0) {
 			const struct otp_block *b = &hits.rows[hits.deny];
 			otp_abuse_count("block", OTP_AA_REFUSE, a->mode);
+			if (a->mode == OTP_ABUSE_ENFORCE &&
+			    strcmp(b->key, v.key[OTP_AS_PREFIX]) == 0 &&
+			    (rc = add_refused(s, v.key[OTP_AS_PREFIX],
+					      in->now)) < 0)
+				return rc;
 			if (a->mode == OTP_ABUSE_ENFORCE) {
 				out->rule = "block";
 				out->retry_after_s =

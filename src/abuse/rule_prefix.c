@@ -33,6 +33,14 @@
 #define OLD_FLOOR_HOUR 10
 #define OLD_FLOOR_DAY  20
 #define OLD_SHARE_DAY  50
+/* ... and sends turned away (a refusal, or its block) in the last hour
+ * that block it again at once when a block ends: this many, and at
+ * least this share (%) of its typical hour of accepted codes. A block
+ * ends into the hour of traffic it refused: when that was far above the
+ * prefix's own volume the attack is still on (its people, refused, try
+ * again once or twice). */
+#define RESUMED_HOUR  12
+#define RESUMED_SHARE 300
 /* Conversion (%) under which the evidence counts: new traffic, history. */
 #define NEW_CONVERSION 50
 #define OLD_CONVERSION 30
@@ -54,6 +62,11 @@ static enum otp_abuse_action eval(const struct otp_abuse_view *v,
 			       bad(s, OTP_RW_DAY, NEW_FLOOR_DAY, NEW_CONVERSION)
 			   ? OTP_AA_BLOCK
 			   : OTP_AA_PASS;
+	int64_t resumed =
+	    otp_rule_max(RESUMED_HOUR, otp_rule_verified_peak(s) *
+					   RESUMED_SHARE / (24 * 100));
+	if (v->refused.w[OTP_SIG_SENT].hour >= resumed)
+		return OTP_AA_BLOCK;
 	int64_t floor_d = otp_rule_max(
 	    OLD_FLOOR_DAY, otp_rule_verified_peak(s) * OLD_SHARE_DAY / 100);
 	if (bad(s, OTP_RW_HOUR, OLD_FLOOR_HOUR, OLD_CONVERSION) ||

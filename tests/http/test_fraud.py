@@ -145,7 +145,39 @@ def test_a_burst_is_blocked_and_nothing_is_sent(node):
     assert [e["live"] for e in n.ctl_json("fraud", "list")["entries"]] \
         == [True]
     # another prefix was never touched
-    assert n.srv.send(n.srv.browser(), "+14165550123").status_code == 200
+    assert n.srv.send(n.srv.browser(), "+12015550123").status_code == 200
+
+
+def test_an_address_that_never_verified_is_blocked_at_its_second_country(
+        node):
+    # Pumping spread thin over many countries: one address, numbers in
+    # one region and then another, no code ever typed.
+    n = node("--fraud", "enforce", "--trusted-proxies", "127.0.0.1")
+
+    def send(phone, ip):
+        return n.srv.send(n.srv.browser(), phone,
+                          headers={"X-Forwarded-For": ip})
+
+    assert send("+14155550100", "198.51.100.7").status_code == 200
+    # the same region again (a retry, a second number) goes
+    assert send("+14155550101", "198.51.100.7").status_code == 200
+    r = send("+447400123456", "198.51.100.7")
+    assert_error(r, 429, "fraud_suspected")
+    assert BLOCK_TTL - 5 <= int(r.headers["Retry-After"]) <= BLOCK_TTL
+    # the address is blocked now, whatever the region
+    assert_error(send("+14155550102", "198.51.100.7"), 429,
+                 "fraud_suspected")
+    entries = n.ctl_json("fraud", "list")["entries"]
+    assert [(e["key"], e["rule"]) for e in entries] == \
+        [("ip:198.51.100.7", "ip_spread")], entries
+    assert len(n.wait_sms(2)) == 2
+    # an address whose code was typed may reach another country
+    b = n.srv.browser()
+    h = {"X-Forwarded-For": "198.51.100.8"}
+    assert n.srv.send(b, "+14155550103", headers=h).status_code == 200
+    code = n.srv.wait_code("+14155550103")
+    assert n.srv.verify(b, code, headers=h).status_code == 200
+    assert send("+447400123457", "198.51.100.8").status_code == 200
 
 
 def test_a_verified_user_is_never_counted_as_pumping(node):

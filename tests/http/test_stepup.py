@@ -1,6 +1,6 @@
 """The proof-of-work step-up of the login API (issue 15, section 4), on the
 real binary: an address that already sent codes to two other regions in
-24 h must show a proof of work for its next send (the rules' ip_spread
+48 h must show a proof of work for its next send (the rules' ip_spread
 step-up). The send is answered 428 with a challenge bound to the session
 (whose cookie the answer sets) and the phone; a solved one lets the send
 go once, on SQLite and on Redis (where it is used up for every otpd on
@@ -92,10 +92,19 @@ def solve(challenge):
 
 
 def spread(srv, ip):
-    """Two sends from ip to two regions: the next region needs a proof."""
-    for phone in (US, GB):
-        r = send(srv, requests.Session(), phone, ip)
-        assert r.status_code == 200, r.text
+    """Two sends from ip to two regions, the first code typed (an address
+    that never had one accepted is blocked at its second region): the
+    next region needs a proof."""
+    b = requests.Session()
+    n = len(srv.messages_to(US)) + 1
+    r = send(srv, b, US, ip)
+    assert r.status_code == 200, r.text
+    code = srv.wait_code(US, count=n)
+    r = b.post(srv.url("/auth/verify-otp"), json={"code": code},
+               headers={"X-Forwarded-For": ip}, timeout=10)
+    assert r.status_code == 200, r.text
+    r = send(srv, requests.Session(), GB, ip)
+    assert r.status_code == 200, r.text
 
 
 def challenged(r, bits):

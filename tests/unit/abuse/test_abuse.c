@@ -219,6 +219,21 @@ static void prefix_rule(void)
 	CHECK_INT(ask(&otp_rule_prefix, r), OTP_AA_REFUSE);
 	r.refused.w[OTP_SIG_SENT].hour = 6;
 	CHECK_INT(ask(&otp_rule_prefix, r), OTP_AA_BLOCK);
+	/* a block that ends into an hour of refused traffic far above the
+	 * prefix's own (12 an hour, or three times its typical hour) is
+	 * blocked again at once, with nothing unverified yet */
+	struct otp_abuse_view e = view(OTP_AS_PREFIX, 0, 0, 30);
+	e.refused.w[OTP_SIG_SENT].hour = 11;
+	CHECK_INT(ask(&otp_rule_prefix, e), OTP_AA_PASS);
+	e.refused.w[OTP_SIG_SENT].hour = 12;
+	CHECK_INT(ask(&otp_rule_prefix, e), OTP_AA_BLOCK);
+	/* a busy prefix's own refused people do not: 480 accepted codes on
+	 * its peak day is 20 an hour, 60 refused is the floor */
+	e = view(OTP_AS_PREFIX, 0, 0, 480);
+	e.refused.w[OTP_SIG_SENT].hour = 59;
+	CHECK_INT(ask(&otp_rule_prefix, e), OTP_AA_PASS);
+	e.refused.w[OTP_SIG_SENT].hour = 60;
+	CHECK_INT(ask(&otp_rule_prefix, e), OTP_AA_BLOCK);
 }
 
 static void region_rule(void)
@@ -228,10 +243,26 @@ static void region_rule(void)
 
 static void ip_rules(void)
 {
-	struct otp_abuse_view v = view(OTP_AS_IP, 0, 0, 0);
+	/* an address that never had a code accepted: its second region is
+	 * blocked; the same region again (a retry) passes */
+	struct otp_abuse_view v = view(OTP_AS_IP, 1, 0, 0);
+	v.login = true;
+	v.sig[OTP_AS_IP].distinct = 1;
+	v.sig[OTP_AS_IP].seen = 1;
+	CHECK_INT(ask(&otp_rule_ip_spread, v), OTP_AA_PASS);
+	v.sig[OTP_AS_IP].seen = 0;
+	CHECK_INT(ask(&otp_rule_ip_spread, v), OTP_AA_BLOCK);
+	/* the provider API's address is the app server's: not this rule */
+	v.login = false;
+	CHECK_INT(ask(&otp_rule_ip_spread, v), OTP_AA_PASS);
+	/* one with accepted codes (an office, a carrier NAT): a step-up at
+	 * two regions, a block at four */
+	v = view(OTP_AS_IP, 40, 30, 25);
 	v.sig[OTP_AS_IP].distinct = 1;
 	CHECK_INT(ask(&otp_rule_ip_spread, v), OTP_AA_PASS);
 	v.sig[OTP_AS_IP].distinct = 2;
+	CHECK_INT(ask(&otp_rule_ip_spread, v), OTP_AA_STEPUP);
+	v.sig[OTP_AS_IP].seen = 1;
 	CHECK_INT(ask(&otp_rule_ip_spread, v), OTP_AA_STEPUP);
 	v.sig[OTP_AS_IP].distinct = 4;
 	CHECK_INT(ask(&otp_rule_ip_spread, v), OTP_AA_BLOCK);
