@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,19 @@
 static const char *env(const char *name)
 {
 	return getenv(name);
+}
+
+/* A secret given in the environment, once read into otpd's own memory:
+ * its text wiped where it lies (the process's environment block, which
+ * /proc/PID/environ and a core dump show for the process's life) and the
+ * variable dropped. The SMS drivers' credentials are not: each delivery
+ * worker reads them when it opens its drivers. */
+static void wipe_env(const char *name)
+{
+	char *v = getenv(name);
+	if (v)
+		sodium_memzero(v, strlen(v));
+	unsetenv(name);
 }
 
 /* The directory the store's URL implies for local files (an SQLite file's),
@@ -416,6 +430,11 @@ int main(int argc, char **argv)
 	}
 	rc = otp_apikey_seed(store, &engine.ring, getenv("OTPD_API_KEYS"),
 			     otp_clock_now_ms());
+	static const char *const read_once[] = {
+	    "OTPD_SECRET", "OTPD_SECRET_PREVIOUS", "OTPD_API_KEYS",
+	    "OTPD_UPSTREAM_API_KEY", "STARTMESSAGING_API_KEY"};
+	for (size_t i = 0; i < sizeof read_once / sizeof read_once[0]; i++)
+		wipe_env(read_once[i]);
 	if (rc < 0) {
 		fprintf(stderr, "otpd: OTPD_API_KEYS: %s\n",
 			rc == OTP_ETYPE ? "each key needs 16 to 128 bytes"

@@ -11,6 +11,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "engine/apikey.h"
+#include "engine/delivery.h"
 #include "store/store_cache.h"
 
 static struct otp_app the_app;
@@ -128,6 +129,13 @@ int otp_app_auth(struct otp_req *r)
 			return lim;
 	}
 	return rc;
+}
+
+void otp_app_log_request(struct otp_req *r, const char *id)
+{
+	if (id && id[0])
+		otp_engine_id_tag(the_app.engine, id, r->log_request,
+				  sizeof r->log_request);
 }
 
 /* Runs before the handlers of routes without OTP_R_NOLIMIT: API-key routes

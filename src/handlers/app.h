@@ -42,6 +42,10 @@ int otp_app_auth(struct otp_req *r);
 /* The per-IP limit (and per-key limit on API-key routes), run by the server
  * before each limited route. */
 int otp_app_guard(struct otp_req *r);
+/* Names request id `id` (may be NULL or "") in r's log line by its keyed
+ * tag (otp_id_tag: the delivery worker's lines carry the same), never in
+ * clear. */
+void otp_app_log_request(struct otp_req *r, const char *id);
 /* The session cache's hits and misses so far (0 without a cache). */
 void otp_app_session_stats(uint64_t *hits, uint64_t *misses);
 

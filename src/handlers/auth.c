@@ -58,6 +58,8 @@ int otp_login_send(struct otp_req *r, const char *phone, size_t len,
 	in.token = session_token(r, &in.token_len);
 	rc = otp_engine_send(app->engine, s, &in, out);
 	log_phone(r, out->phone);
+	if (rc == 0)
+		otp_app_log_request(r, out->request_id);
 	if (otp_err_waits(rc))
 		r->retry_after_s = out->retry_after_s;
 	/* A session made before an upstream failed keeps its cookie, so that

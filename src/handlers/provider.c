@@ -61,6 +61,7 @@ int otp_h_otp_send(struct otp_req *r)
 		r->retry_after_s = out.retry_after_s;
 	if (rc < 0)
 		return rc;
+	otp_app_log_request(r, out.request_id);
 	otp_clock_iso8601(out.expires_ms, at);
 	r->out = envelope(json_pack("{s:s, s:s}", "requestId", out.request_id,
 				    "expiresAt", at));
@@ -77,6 +78,7 @@ int otp_h_otp_verify(struct otp_req *r)
 		return rc;
 	const char *id = otp_json_str(r->in, "requestId", &id_len);
 	const char *code = otp_json_str(r->in, "otpCode", &code_len);
+	otp_app_log_request(r, id);
 	rc = otp_engine_api_verify(otp_app()->engine, s, r->log_key, id, code,
 				   code_len, r->now, &out);
 	if (rc < 0)
@@ -135,6 +137,7 @@ int otp_h_otp_status(struct otp_req *r)
 	int rc = otp_app_store(&s);
 	if (rc < 0)
 		return rc;
+	otp_app_log_request(r, r->param);
 	rc = otp_engine_api_status(otp_app()->engine, s, r->log_key, r->param,
 				   &c);
 	if (rc < 0)

@@ -124,6 +124,7 @@ struct otp_req {
 	char log_phone[OTP_PHONE_MAX]; /* masked */
 	const char *log_field;	       /* the field an error is about */
 	char log_key[24];	       /* the API key's id, never the key */
+	char log_request[24]; /* a request id's keyed tag, never the id */
 };
 
 /* A request header (case-insensitive name), or NULL. */

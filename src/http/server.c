@@ -234,7 +234,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 					: 0),
 		"#ms", otp_log_num(ms, otp_clock_mono_ms() - c->start), "phone",
 		c->r.log_phone[0] ? c->r.log_phone : NULL, "key",
-		c->r.log_key[0] ? c->r.log_key : NULL, "error",
+		c->r.log_key[0] ? c->r.log_key : NULL, "request",
+		c->r.log_request[0] ? c->r.log_request : NULL, "error",
 		c->answer_err ? otp_err_code(c->answer_err) : NULL, NULL);
 	if (h->cfg.metrics)
 		otp_metrics_http(rt ? (int)(rt - h->cfg.routes) : -1,

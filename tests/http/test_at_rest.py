@@ -233,3 +233,17 @@ def test_redis_holds_no_phone(otpd, redis_server):
         assert not digits_in(data, phone), phone
     r = b.get(srv.url("/auth/session"), timeout=10)
     assert r.status_code == 200 and r.json()["phone"] == PHONE
+
+
+def test_secrets_given_in_the_environment_are_wiped_once_read(otpd):
+    # /proc/PID/environ (and a core dump) showed them for the process's
+    # life; otpd reads them once at start-up and wipes them there.
+    from test_provider import KEY, Api, ok_data, provider
+    secret = "cd" * 32
+    srv = provider(otpd, env={"OTPD_SECRET": secret,
+                              "OTPD_SECRET_PREVIOUS": "ef" * 32})
+    environ = open(f"/proc/{srv.proc.pid}/environ", "rb").read()
+    for value in (secret, "ef" * 32, KEY):
+        assert value.encode() not in environ, value
+    # ...and they were read: the key seeded from the variable is known
+    ok_data(Api(srv).send(PHONE))

@@ -136,6 +136,44 @@ def test_one_address_cannot_hold_every_connection(otpd):
             s.close()
 
 
+def test_past_the_conn_limit_a_connection_is_refused_not_queued(otpd):
+    # Held connections from four addresses fill --conn-limit: a fifth,
+    # from yet another address, is closed at once instead of waiting
+    # unanswered in the kernel's backlog; once one is let go, it is served.
+    srv = otpd("--conn-limit", "4")
+    close = OK_BODY.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
+    held = []
+    try:
+        for i in range(4):
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=5,
+                                         source_address=(f"127.0.0.{2 + i}",
+                                                         0))
+            s.sendall(b"GET /healthz HTTP/1.1\r\n")  # head never finished
+            held.append(s)
+        deadline = time.monotonic() + 3
+        while True:  # until the server has taken the four
+            got, closed = exchange(srv.port, close, timeout=3,
+                                   src="127.0.0.9")
+            if closed and got == b"":
+                break
+            assert closed, "neither refused nor answered: left in the backlog"
+            assert got.startswith(b"HTTP/1.1 200 "), got
+            assert time.monotonic() < deadline, "never refused"
+            time.sleep(0.05)
+        held.pop().close()
+        deadline = time.monotonic() + 3
+        while True:  # once the server has seen it go
+            got, _ = exchange(srv.port, close, timeout=3, src="127.0.0.9")
+            if got.startswith(b"HTTP/1.1 200 "):
+                break
+            assert got == b"", got
+            assert time.monotonic() < deadline, "a freed slot never served"
+            time.sleep(0.05)
+    finally:
+        for s in held:
+            s.close()
+
+
 def test_trusted_proxy_is_exempt_from_the_per_address_limit(otpd):
     srv = otpd("--conn-per-ip", "5", "--trusted-proxies", "127.0.0.1")
     held = []

@@ -75,3 +75,52 @@ def test_allow_belongs_to_its_own_request(otpd):
         r = s.delete(srv.url(path), timeout=5)
         assert r.status_code == 405
         assert r.headers["Allow"] == allow, (path, r.headers)
+
+
+def answer_of(s):
+    """Reads one answer (head and its Content-Length body) from s."""
+    got = b""
+    while b"\r\n\r\n" not in got:
+        d = s.recv(65536)
+        assert d, got
+        got += d
+    head, body = got.split(b"\r\n\r\n", 1)
+    n = next(int(ln.split(b":", 1)[1]) for ln in head.split(b"\r\n")
+             if ln.lower().startswith(b"content-length:"))
+    while len(body) < n:
+        d = s.recv(65536)
+        assert d, got
+        body += d
+    return head.decode()
+
+
+def allow_of(head):
+    return [ln.split(":", 1)[1].strip() for ln in head.split("\r\n")
+            if ln.lower().startswith("allow:")]
+
+
+def test_allow_of_a_waiting_request_is_not_taken_by_another(otpd):
+    # One server thread serves both connections. The first 405 waits for
+    # its body while the same thread answers another connection's 405 and
+    # a 200: its Allow must still be its own (a per-thread buffer gave it
+    # the other request's, or none).
+    srv = otpd("--threads", "1")
+    a = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+    b = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+    try:
+        a.sendall(b"DELETE /auth/send-otp HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Length: 2\r\nExpect: 100-continue\r\n\r\n")
+        # 100 Continue: the head was read and routed, the body not yet
+        assert a.recv(65536).startswith(b"HTTP/1.1 100 ")
+        b.sendall(b"DELETE /auth/session HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = answer_of(b)
+        assert head.startswith("HTTP/1.1 405 ") and allow_of(head) == ["GET"]
+        b.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert answer_of(b).startswith("HTTP/1.1 200 ")
+        a.sendall(b"{}")
+        head = answer_of(a)
+        assert head.startswith("HTTP/1.1 405 "), head
+        assert allow_of(head) == ["POST"], head
+    finally:
+        a.close()
+        b.close()

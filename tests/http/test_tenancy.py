@@ -3,6 +3,8 @@ that made it, and login-flow codes are not reachable through the provider
 API. Another key gets the 404 of an unknown id, and its tries count
 nothing on the owner's request."""
 
+import json
+import re
 import sqlite3
 
 from helpers import PHONE
@@ -78,3 +80,28 @@ def test_request_ids_stay_out_of_the_log(otpd):
     log = srv.log_text()
     assert '"msg":"sms sent"' in log and '"request":"' in log, log
     assert rid not in log
+    # the request lines name it by the same tag as the delivery's line,
+    # so an operator can follow one request through the log
+    lines = [json.loads(ln) for ln in log.splitlines()]
+    sent = [ln["request"] for ln in lines if ln.get("msg") == "sms sent"]
+    routes = {ln["route"]: ln.get("request") for ln in lines
+              if ln.get("msg") == "request"}
+    assert len(sent) == 1 and re.fullmatch("[0-9a-f]{16}", sent[0]), sent
+    for route in ("/otp/send", "/otp/{id}", "/otp/verify"):
+        assert routes.get(route) == sent[0], (route, routes)
+
+
+def test_a_login_send_names_its_request_by_the_tag(otpd):
+    srv = otpd()
+    b = srv.browser()
+    assert srv.send(b, PHONE).status_code == 200
+    srv.wait_code(PHONE)
+    srv.login(srv.browser(), "+14155550101")
+    msgs = srv.sms_messages()
+    srv.stop()
+    lines = [json.loads(ln) for ln in srv.log_text().splitlines()]
+    sends = [ln for ln in lines if ln.get("msg") == "request" and
+             ln["route"] == "/auth/send-otp"]
+    tags = {ln["request"] for ln in lines if ln.get("msg") == "sms sent"}
+    assert len(sends) == 2 and {ln["request"] for ln in sends} == tags, lines
+    assert all(m["request_id"] not in srv.log_text() for m in msgs)
