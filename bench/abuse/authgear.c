@@ -91,7 +91,7 @@ static enum otp_abuse_action ip_countries(const struct otp_abuse_view *v,
 	*scope = OTP_AS_IP;
 	if (!v->key[OTP_AS_IP][0])
 		return OTP_AA_PASS;
-	return v->sig[OTP_AS_IP].distinct > 3 ? OTP_AA_REFUSE : OTP_AA_PASS;
+	return v->sig[OTP_AS_IP].distinct_day > 3 ? OTP_AA_REFUSE : OTP_AA_PASS;
 }
 
 static const struct otp_abuse_rule r_country_day = {"ag_unverified_country_day",

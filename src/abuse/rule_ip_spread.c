@@ -8,14 +8,14 @@
  *     new one: pumping spread thin over many countries shows here, since
  *     its numbers are no one's and nothing is typed;
  *   - an address with accepted codes (an office, a carrier NAT) that
- *     reached STEPUP_AT regions in 48 hours must show a proof of work for
+ *     reached STEPUP_AT regions in 24 hours must show a proof of work for
  *     the next send, and one that reached BLOCK_AT is blocked (Authgear
  *     blocks past 3 countries; a carrier NAT shared by many users of one
  *     country stays far below either).
  */
 #include "abuse/rule.h"
 
-#define STEPUP_AT 2 /* regions already reached in 48 h */
+#define STEPUP_AT 2 /* regions already reached in 24 h */
 #define BLOCK_AT  4
 
 static enum otp_abuse_action eval(const struct otp_abuse_view *v,
@@ -28,9 +28,9 @@ static enum otp_abuse_action eval(const struct otp_abuse_view *v,
 		return OTP_AA_PASS;
 	if (v->login && others >= 1 && !otp_rule_known(s))
 		return OTP_AA_BLOCK;
-	if (s->distinct >= BLOCK_AT)
+	if (s->distinct_day >= BLOCK_AT)
 		return OTP_AA_BLOCK;
-	return s->distinct >= STEPUP_AT ? OTP_AA_STEPUP : OTP_AA_PASS;
+	return s->distinct_day >= STEPUP_AT ? OTP_AA_STEPUP : OTP_AA_PASS;
 }
 
 const struct otp_abuse_rule otp_rule_ip_spread = {"ip_spread", eval};

@@ -77,8 +77,9 @@ struct otp_signal_window {
 
 struct otp_signal {
 	struct otp_signal_window w[OTP_SIG_COUNTERS];
-	int64_t distinct; /* members of its set seen in the last 48 h */
-	int64_t seen;	  /* 1 if the member asked for is one of those */
+	int64_t distinct;     /* members of its set seen in the last 48 h */
+	int64_t distinct_day; /* those seen in the last 24 h */
+	int64_t seen;	      /* 1 if the member asked for is one of those */
 };
 
 /* A block or an allow entry of the abuse rules, by scope key (the

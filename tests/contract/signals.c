@@ -256,6 +256,7 @@ void ct_signal_seen(void)
 	CHECK_INT(out[2].seen, 0);
 	CHECK_INT(out[0].distinct, 1);
 	CHECK_INT(out[1].distinct, 1);
+	CHECK_INT(out[0].distinct_day, 1);
 	/* the rest reads as a read without members */
 	memset(plain, 0x55, sizeof plain);
 	CHECK_INT(otp_store_signal_read(s, keys, NULL, 3, CT_T0 + 1, plain), 0);
@@ -264,7 +265,15 @@ void ct_signal_seen(void)
 		plain[i].seen = out[i].seen;
 		CHECK(memcmp(&plain[i], &out[i], sizeof out[i]) == 0);
 	}
-	/* a member is seen for SEEN, as the set counts it */
+	/* a day on, a member is live but not of the last day's ... */
+	CHECK_INT(add1(s, keys[0], 1, 0, "CA", CT_T0 + 1000), 0);
+	CHECK_INT(otp_store_signal_read(s, keys, members, 1,
+					CT_T0 + CT_DAY + 500, out),
+		  0);
+	CHECK_INT(out[0].distinct, 2);
+	CHECK_INT(out[0].distinct_day, 1);
+	CHECK_INT(out[0].seen, 1);
+	/* ... and it is seen for SEEN, as the set counts it */
 	CHECK_INT(
 	    otp_store_signal_read(s, keys, members, 1, CT_T0 + SEEN - 1, out),
 	    0);
@@ -272,7 +281,7 @@ void ct_signal_seen(void)
 	CHECK_INT(otp_store_signal_read(s, keys, members, 1, CT_T0 + SEEN, out),
 		  0);
 	CHECK_INT(out[0].seen, 0);
-	CHECK_INT(out[0].distinct, 0);
+	CHECK_INT(out[0].distinct, 1); /* CA, seen later */
 	otp_store_close(s);
 }
 

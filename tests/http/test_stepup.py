@@ -1,6 +1,6 @@
 """The proof-of-work step-up of the login API (issue 15, section 4), on the
 real binary: an address that already sent codes to two other regions in
-48 h must show a proof of work for its next send (the rules' ip_spread
+24 h must show a proof of work for its next send (the rules' ip_spread
 step-up). The send is answered 428 with a challenge bound to the session
 (whose cookie the answer sets) and the phone; a solved one lets the send
 go once, on SQLite and on Redis (where it is used up for every otpd on

@@ -595,17 +595,20 @@ static const char s_signal_add[] =
     "end\n"
     "return {'ok'}\n";
 
-/* KEYS: the hash and set of each key. ARGV: seen after (now - 48 h),
- * then a member per key ("" for none). Answers each key's buckets as
- * HGETALL does, its live members' count, and 1 if its member is one of
- * them: the caller folds them (signal_window.h). */
+/* KEYS: the hash and set of each key. ARGV: seen after (now - 48 h), the
+ * last day's start (now - 24 h), then a member per key ("" for none).
+ * Answers each key's buckets as HGETALL does, its live members' count,
+ * those of the last day, and 1 if its member is one of the live ones: the
+ * caller folds them (signal_window.h). */
 static const char s_signal_read[] =
     "local out = {'ok'}\n"
     "for i = 1, #KEYS, 2 do\n"
     "  out[#out + 1] = redis.call('HGETALL', KEYS[i])\n"
     "  out[#out + 1] = redis.call('ZCOUNT', KEYS[i + 1], '(' .. ARGV[1],\n"
     "    '+inf')\n"
-    "  local m, seen = ARGV[2 + (i - 1) / 2], 0\n"
+    "  out[#out + 1] = redis.call('ZCOUNT', KEYS[i + 1], '(' .. ARGV[2],\n"
+    "    '+inf')\n"
+    "  local m, seen = ARGV[3 + (i - 1) / 2], 0\n"
     "  if m ~= '' then\n"
     "    local t = redis.call('ZSCORE', KEYS[i + 1], m)\n"
     "    if t and tonumber(t) > tonumber(ARGV[1]) then seen = 1 end\n"

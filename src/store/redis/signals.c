@@ -73,18 +73,20 @@ int otp_redis_signal_read(struct otp_store *s, const char *const *keys,
 	if (keys_of(&a, keys, n, key_signal) < 0)
 		return OTP_EINTERNAL;
 	add_int(&a, now - OTP_SIG_SEEN_MS);
+	add_int(&a, now - OTP_SIG_DAY_MS);
 	for (size_t i = 0; i < n; i++)
 		add_str(&a, members ? members[i] : "", OTP_SIGNAL_MEMBER_MAX);
 	redisReply *rep;
 	int rc = run(cast(s), OTP_RS_SIGNAL_READ, 2 * (int)n, &a, &rep);
 	if (rc)
 		return rc;
-	if (!said(rep, "ok") || rep->elements != 1 + 3 * n)
+	if (!said(rep, "ok") || rep->elements != 1 + 4 * n)
 		rc = OTP_EINTERNAL;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		rc = fold(el(rep, 1 + 3 * i), now, &out[i]);
-		out[i].distinct = el_int(rep, 2 + 3 * i);
-		out[i].seen = el_int(rep, 3 + 3 * i);
+		rc = fold(el(rep, 1 + 4 * i), now, &out[i]);
+		out[i].distinct = el_int(rep, 2 + 4 * i);
+		out[i].distinct_day = el_int(rep, 3 + 4 * i);
+		out[i].seen = el_int(rep, 4 + 4 * i);
 	}
 	freeReplyObject(rep);
 	if (rc)

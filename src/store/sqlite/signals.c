@@ -105,10 +105,12 @@ static int read_one(struct otp_store *s, const char *key, const char *member,
 	if (rc < 0)
 		return rc;
 	st = otp_sq_rd(s, ST_SIG_DISTINCT);
-	rc = otp_sq_row(st, "giw", key, now - OTP_SIG_SEEN_MS, member);
+	rc = otp_sq_row(st, "giwi", key, now - OTP_SIG_SEEN_MS, member,
+			now - OTP_SIG_DAY_MS);
 	if (rc == 1) {
 		out->distinct = sqlite3_column_int64(st, 0);
 		out->seen = sqlite3_column_int64(st, 1) > 0;
+		out->distinct_day = sqlite3_column_int64(st, 2);
 		otp_sq_done(st);
 	}
 	return rc < 0 ? rc : 0;

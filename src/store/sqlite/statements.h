@@ -151,8 +151,10 @@
 		    " WHERE key = ?1 AND bucket BETWEEN ?2 AND ?3"             \
 		    " UNION ALL SELECT bucket, sent, verified FROM signals"    \
 		    " WHERE key = ?1 AND bucket BETWEEN ?4 AND ?5")            \
-	/* Its live members (seen after ?2), and whether ?3 is one. */         \
-	X(SIG_DISTINCT, "SELECT count(*), coalesce(sum(member = ?3), 0)"       \
+	/* Its live members (seen after ?2), whether ?3 is one, and those      \
+	 * seen after ?4. */                                                   \
+	X(SIG_DISTINCT, "SELECT count(*), coalesce(sum(member = ?3), 0),"      \
+			" coalesce(sum(seen > ?4), 0)"                         \
 			" FROM signal_members WHERE key = ?1 AND seen > ?2")   \
 	/* Hours before ?1, days before the day whose bucket is ?2. */         \
 	X(PURGE_SIGNALS, "DELETE FROM signals WHERE bucket BETWEEN 0 AND ?1"   \

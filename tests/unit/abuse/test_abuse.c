@@ -258,13 +258,18 @@ static void ip_rules(void)
 	/* one with accepted codes (an office, a carrier NAT): a step-up at
 	 * two regions, a block at four */
 	v = view(OTP_AS_IP, 40, 30, 25);
-	v.sig[OTP_AS_IP].distinct = 1;
+	v.login = true;
+	v.sig[OTP_AS_IP].distinct = v.sig[OTP_AS_IP].distinct_day = 1;
 	CHECK_INT(ask(&otp_rule_ip_spread, v), OTP_AA_PASS);
-	v.sig[OTP_AS_IP].distinct = 2;
+	v.sig[OTP_AS_IP].distinct = v.sig[OTP_AS_IP].distinct_day = 2;
 	CHECK_INT(ask(&otp_rule_ip_spread, v), OTP_AA_STEPUP);
 	v.sig[OTP_AS_IP].seen = 1;
 	CHECK_INT(ask(&otp_rule_ip_spread, v), OTP_AA_STEPUP);
-	v.sig[OTP_AS_IP].distinct = 4;
+	/* ... counted over the last 24 hours */
+	v.sig[OTP_AS_IP].distinct = 5;
+	v.sig[OTP_AS_IP].distinct_day = 1;
+	CHECK_INT(ask(&otp_rule_ip_spread, v), OTP_AA_PASS);
+	v.sig[OTP_AS_IP].distinct_day = 4;
 	CHECK_INT(ask(&otp_rule_ip_spread, v), OTP_AA_BLOCK);
 	v.key[OTP_AS_IP][0] = '\0'; /* no client address: nothing to say */
 	CHECK_INT(ask(&otp_rule_ip_spread, v), OTP_AA_PASS);
