@@ -97,7 +97,11 @@ static const int64_t delivery_bounds_ms[] = {
 static const char *const delivery_bounds_text[] = {
     "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "30", "60", "120", "300"};
 #define NDBOUNDS (sizeof delivery_bounds_ms / sizeof delivery_bounds_ms[0])
-static _Atomic uint64_t accepted[NDBOUNDS + 2];
+/* Its stages: queued -> accepted, and queued -> delivered (by the
+ * gateway's report). */
+static const char *const delivery_stages[OTP_M_STAGES] = {"accepted",
+							  "delivered"};
+static _Atomic uint64_t delivery[OTP_M_STAGES][NDBOUNDS + 2];
 
 static const char *store_op_name[OTP_METRICS_STORE_OPS];
 static size_t nstore_ops;
@@ -251,13 +255,13 @@ void otp_metrics_sms_country(const char *e164, enum otp_m_sms status)
 		add(&sms_cc[n][status], 1);
 }
 
-void otp_metrics_sms_accepted(int64_t ms)
+void otp_metrics_sms_stage(enum otp_m_stage stage, int64_t ms)
 {
 	size_t b = 0;
 	while (b < NDBOUNDS && ms > delivery_bounds_ms[b])
 		b++;
-	add(&accepted[b], 1);
-	add(&accepted[NDBOUNDS + 1], ms > 0 ? (uint64_t)ms : 0);
+	add(&delivery[stage][b], 1);
+	add(&delivery[stage][NDBOUNDS + 1], ms > 0 ? (uint64_t)ms : 0);
 }
 
 void otp_metrics_store_ops(const char *const *names, size_t n)
@@ -362,14 +366,20 @@ static void write_http(FILE *f, const struct snap *s)
 static void write_delivery(FILE *f)
 {
 	head(f, "otpd_sms_delivery_seconds", "histogram",
-	     "Time from a message being queued to its gateway accepting it.");
-	uint64_t h[NDBOUNDS + 1];
-	for (size_t b = 0; b <= NDBOUNDS; b++)
-		h[b] = atomic_load_explicit(&accepted[b], memory_order_relaxed);
-	uint64_t ms =
-	    atomic_load_explicit(&accepted[NDBOUNDS + 1], memory_order_relaxed);
-	write_hist(f, "otpd_sms_delivery_seconds", "stage", "accepted", h,
-		   NDBOUNDS, delivery_bounds_text, (double)ms / 1e3, 3);
+	     "Time from a message being queued to its gateway accepting it "
+	     "(stage accepted) and to its delivery report (delivered).");
+	for (int st = 0; st < OTP_M_STAGES; st++) {
+		_Atomic uint64_t *d = delivery[st];
+		uint64_t h[NDBOUNDS + 1];
+		for (size_t b = 0; b <= NDBOUNDS; b++)
+			h[b] =
+			    atomic_load_explicit(&d[b], memory_order_relaxed);
+		uint64_t ms = atomic_load_explicit(&d[NDBOUNDS + 1],
+						   memory_order_relaxed);
+		write_hist(f, "otpd_sms_delivery_seconds", "stage",
+			   delivery_stages[st], h, NDBOUNDS,
+			   delivery_bounds_text, (double)ms / 1e3, 3);
+	}
 }
 
 /* Only the operations that ran: a backend uses a part of the list. */

@@ -106,9 +106,11 @@ void otp_metrics_sms(const char *driver, enum otp_m_sms status);
  * Not sharded: the delivery workers are few. */
 void otp_metrics_sms_country(const char *e164, enum otp_m_sms status);
 
-/* A message was accepted by its gateway `ms` after it was queued (the
- * stage "accepted" of otpd_sms_delivery_seconds). Not sharded either. */
-void otp_metrics_sms_accepted(int64_t ms);
+/* A message was accepted by its gateway (OTP_M_ACCEPTED), or reported
+ * delivered (OTP_M_DELIVERED), `ms` after it was queued: a stage of
+ * otpd_sms_delivery_seconds. Not sharded either. */
+enum otp_m_stage { OTP_M_ACCEPTED, OTP_M_DELIVERED, OTP_M_STAGES };
+void otp_metrics_sms_stage(enum otp_m_stage stage, int64_t ms);
 
 /* The store's operation names (op index -> name), once, before the first
  * otp_metrics_store_op. */

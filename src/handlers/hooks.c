@@ -1,7 +1,11 @@
 /* hooks.c - callbacks from SMS gateways: Kannel's delivery reports.
  *
  * Kannel calls the dlr-url a message was sent with (GET, or POST from a
- * proxy that rewrites it): /hooks/kannel/dlr?id=ID&token=TOKEN&status=TYPE.
+ * proxy that rewrites it): /hooks/kannel/dlr?id=ID&token=TOKEN&status=TYPE,
+ * and t=QUEUED (ms) since otpd sends it: a recorded "delivered" report
+ * counts now - t in otpd_sms_delivery_seconds{stage="delivered"} (t is not
+ * under the token's MAC: whoever holds the token can only skew a metric;
+ * a t in the future or over a day old is not counted).
  * The token authenticates the report (engine/delivery.c); the per-IP limit
  * does not apply, since a gateway reports in bursts. A report for a message
  * that is not sent (still being sent, or failed) answers 410 Gone. The token is
@@ -12,6 +16,7 @@
 #include <time.h>
 
 #include "core/err.h"
+#include "core/metrics.h"
 #include "engine/delivery.h"
 #include "handlers/app.h"
 
@@ -61,6 +66,11 @@ int otp_h_kannel_dlr(struct otp_req *r)
 	}
 	if (rc < 0)
 		return rc;
+	long long t;
+	if (recorded && type == OTP_KANNEL_DELIVERED &&
+	    parse_num(otp_req_query(r, "t"), 1, r->now, &t) &&
+	    r->now - t <= 86400000)
+		otp_metrics_sms_stage(OTP_M_DELIVERED, r->now - t);
 	r->out = json_pack("{s:b}", "recorded", recorded);
 	return 0;
 }

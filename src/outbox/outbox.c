@@ -177,6 +177,7 @@ static int deliver(const struct otp_outbox_cfg *cfg, const struct place *p,
 	     * driver and process. */
 	    .idem_key = nt.rid,
 	    .dlr_token = token,
+	    .queued_ms = m->created_ms,
 	    .ucs2 = seg.coding == OTP_SMS_UCS2,
 	    .expires_ms = m->expires_ms,
 	    .now_ms = now,
@@ -202,8 +203,8 @@ static int deliver(const struct otp_outbox_cfg *cfg, const struct place *p,
 	switch (res) {
 	case OTP_SMS_SENT:
 		if (m->created_ms > 0)
-			otp_metrics_sms_accepted(otp_clock_now_ms() -
-						 m->created_ms);
+			otp_metrics_sms_stage(
+			    OTP_M_ACCEPTED, otp_clock_now_ms() - m->created_ms);
 		rc = otp_settle_sent(s, m, &nt, now, lease_end - ACK_MARGIN_MS,
 				     p->stop);
 		otp_log(OTP_LOG_INFO, "sms sent", "to", nt.masked, "request",

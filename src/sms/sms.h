@@ -33,6 +33,9 @@ struct otp_sms_msg {
 	/* Authenticates the delivery report for this message (Kannel's
 	 * dlr-url); "" if none. */
 	const char *dlr_token;
+	/* When it was queued (0: not known): the report's URL carries it
+	 * back, for the delivered stage of otpd_sms_delivery_seconds. */
+	int64_t queued_ms;
 	bool ucs2;	    /* the text needs UCS-2 (not all GSM-7) */
 	int64_t expires_ms; /* when its code expires */
 	int64_t now_ms;

@@ -8,7 +8,8 @@
  * UCS-2), from (--sms-from, if set), validity (minutes until the code
  * expires, so the SMSC drops a message nobody can use any more), and, when
  * otpd has a callback URL, dlr-mask 3 with a dlr-url back to
- * GET /hooks/kannel/dlr?id=MESSAGE&token=TOKEN&status=%d: Kannel puts the
+ * GET /hooks/kannel/dlr?id=MESSAGE&token=TOKEN&t=QUEUED&status=%d (t: when
+ * the message was queued, ms, for the delivery metric): Kannel puts the
  * report type in %d (1 delivered, 2 undelivered), and the token is a MAC
  * of the message id (see engine/delivery.c), so nobody else can forge one.
  *
@@ -153,6 +154,12 @@ static enum otp_sms_result kannel_send(struct otp_sms *d,
 		otp_sms_buf_str(&dlr, num);
 		otp_sms_buf_str(&dlr, "&token=");
 		otp_sms_buf_str(&dlr, m->dlr_token);
+		if (m->queued_ms > 0) {
+			snprintf(num, sizeof num, "%lld",
+				 (long long)m->queued_ms);
+			otp_sms_buf_str(&dlr, "&t=");
+			otp_sms_buf_str(&dlr, num);
+		}
 		otp_sms_buf_str(&dlr, "&status=%d");
 		otp_sms_buf_param(&q, "dlr-mask", "3");
 		otp_sms_buf_param(&q, "dlr-url", dlr.p);

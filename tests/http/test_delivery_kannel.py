@@ -7,12 +7,15 @@ becomes delivered; with the gateway down, nothing accepted is lost and
 nothing is sent twice."""
 
 import collections
+import re
 import time
 
 import pytest
+import requests
 
 from gateways import (API_KEY, CODE_RE, Api, Kannel, kannel_available,
                       outbox_rows)
+from conftest import free_port
 from helpers import PHONE, iso_to_epoch
 
 pytestmark = pytest.mark.skipif(not kannel_available(),
@@ -34,7 +37,8 @@ def start(otpd, gw, *extra):
 
 def test_code_reaches_the_phone_and_the_report_comes_back(otpd, kannel):
     kannel.start()
-    srv, api = start(otpd, kannel)
+    admin = f"127.0.0.1:{free_port()}"
+    srv, api = start(otpd, kannel, "--admin-listen", admin)
     rid = api.send("+1 (415) 555-0100")["requestId"]
     (sms,) = kannel.wait_received(1)
     assert sms.to == PHONE and sms.sender == "otpd"
@@ -47,6 +51,12 @@ def test_code_reaches_the_phone_and_the_report_comes_back(otpd, kannel):
     assert api.verify(rid, code) is True
     assert code not in srv.log_text()
     assert '"route":"/hooks/kannel/dlr","status":200' in srv.log_text()
+    # both stages of the delivery histogram: accepted, and delivered (the
+    # report brings back when the message was queued)
+    text = requests.get(f"http://{admin}/metrics", timeout=5).text
+    for stage in ("accepted", "delivered"):
+        assert re.search(r'^otpd_sms_delivery_seconds_count\{stage="%s"\} 1$'
+                         % stage, text, re.M), text
 
 
 def test_gateway_down_nothing_lost_nothing_doubled(otpd, kannel):

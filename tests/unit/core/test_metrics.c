@@ -150,9 +150,10 @@ static void sms_by_calling_code(void)
  * seconds. */
 static void sms_accepted_histogram(void)
 {
-	otp_metrics_sms_accepted(40);
-	otp_metrics_sms_accepted(700);
-	otp_metrics_sms_accepted(400000); /* past the last bound */
+	otp_metrics_sms_stage(OTP_M_ACCEPTED, 40);
+	otp_metrics_sms_stage(OTP_M_ACCEPTED, 700);
+	otp_metrics_sms_stage(OTP_M_ACCEPTED, 400000); /* past the last bound */
+	otp_metrics_sms_stage(OTP_M_DELIVERED, 3000);
 	char *text = render();
 	static const char *const want[] = {
 	    "otpd_sms_delivery_seconds_bucket{stage=\"accepted\",le=\"0.1\"} 1",
@@ -163,6 +164,10 @@ static void sms_accepted_histogram(void)
 	    "3",
 	    "otpd_sms_delivery_seconds_sum{stage=\"accepted\"} 400.740",
 	    "otpd_sms_delivery_seconds_count{stage=\"accepted\"} 3",
+	    "otpd_sms_delivery_seconds_bucket{stage=\"delivered\",le=\"2.5\"} "
+	    "0",
+	    "otpd_sms_delivery_seconds_bucket{stage=\"delivered\",le=\"5\"} 1",
+	    "otpd_sms_delivery_seconds_sum{stage=\"delivered\"} 3.000",
 	};
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
 		CHECK(has(text, want[i]));
