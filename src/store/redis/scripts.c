@@ -1,157 +1,13 @@
-/* scripts.c - the text of the Redis store's scripts (see scripts.h).
+/* scripts.c - the text of the Redis store's scripts (see scripts.h): codes,
+ * sessions, limits, keys and the outbox; the abuse module's are in
+ * scripts_abuse.c.
  *
  * What the keys hold is described in store.c. Numbers travel as
  * decimal text; times are ms since the epoch on the caller's clock.
  */
-#include "store/redis/scripts.h"
-
-#include "store/signal_window.h"
-#include "store/store.h"
-
-#define OB	OTP_REDIS_OUTBOX
-#define BL	OTP_REDIS_BLOCKS
-#define STR_(x) #x
-#define STR(x)	STR_(x)
+#include "store/redis/lua.h"
 
 /* clang-format off */
-
-/* Shared by every script. keep() gives a key the TTL of a record living
- * until `till` (ms, caller's clock). n() and s() convert; s() formats with
- * %d because Lua's own number-to-text would write 1e+14 one day. */
-#define PRELUDE                                                                \
-	"local SLACK, DAY = 60000, 86400000\n"                                 \
-	"local OB = '" OB "'\n"                                                \
-	"local function n(x) return tonumber(x) end\n"                         \
-	"local function s(x) return string.format('%d', x) end\n"              \
-	"local function keep(k, till, now)\n"                                  \
-	"  local t = till - now\n"                                             \
-	"  if t < 0 then t = 0 end\n"                                          \
-	"  redis.call('PEXPIRE', k, s(t + SLACK))\n"                           \
-	"end\n"                                                                \
-	"local STATES = {'queued', 'sending', 'sent', 'delivered',\n"          \
-	"  'undelivered', 'failed', 'expired'}\n"                              \
-	/* Moves message member m from one state's listing to another's. */    \
-	"local function move(m, from, to)\n"                                   \
-	"  if from then redis.call('ZREM', OB .. 'st:' .. from, m) end\n"      \
-	"  redis.call('ZADD', OB .. 'st:' .. to, s(n(m)), m)\n"                \
-	"end\n"                                                                \
-	/* Forgets member m in every outbox index. */                          \
-	"local function drop(m)\n"                                             \
-	"  redis.call('ZREM', OB .. 'due', m)\n"                               \
-	"  redis.call('ZREM', OB .. 'ids', m)\n"                               \
-	"  redis.call('ZREM', OB .. 'exp', m)\n"                               \
-	"  for _, st in ipairs(STATES) do\n"                                   \
-	"    redis.call('ZREM', OB .. 'st:' .. st, m)\n"                       \
-	"  end\n"                                                              \
-	"end\n"                                                                \
-	/* The session upsert: an expired row starts over. */                  \
-	"local function bind(k, now, exp, set, pid, pph, count)\n"             \
-	"  local f = redis.call('HMGET', k, 'p', 'a', 'e', 'pi', 'pp', 'n')\n" \
-	"  local p, a, e, pi, pp, c = '', '0', exp, '', '', 0\n"               \
-	"  if f[3] and n(f[3]) > now then\n"                                   \
-	"    p, a, pi, pp = f[1] or '', f[2] or '0', f[4] or '', f[5] or ''\n" \
-	"    c = n(f[6] or '0')\n"                                             \
-	"    if n(f[3]) > e then e = n(f[3]) end\n"                            \
-	"  end\n"                                                              \
-	"  if set then pi, pp = pid, pph end\n"                                \
-	"  redis.call('HSET', k, 'p', p, 'a', a, 'e', s(e), 'pi', pi,\n"       \
-	"    'pp', pp, 'n', s(c + count))\n"                                   \
-	"  keep(k, e, now)\n"                                                  \
-	"end\n"                                                                \
-	/* GCRA over KEYS[k0 + 1 .. k0 + cnt], interval and burst of the i-th  \
-	 * at ARGV[a0 + 2i - 1], ARGV[a0 + 2i]: the arithmetic of core/gcra.h. \
-	 * Decides all first; returns the writes to make, or nil, the longest  \
-	 * wait and its limit's index (from 0). A key named twice counts      \
-	 * twice. */                                                           \
-	"local function gcra(k0, cnt, a0, now)\n"                              \
-	"  local w, refused, longest, which = {tat = {}, order = {}}, false,\n" \
-	"    0, 0\n"                                                           \
-	"  for i = 1, cnt do\n"                                                \
-	"    local k = KEYS[k0 + i]\n"                                         \
-	"    local T, b = n(ARGV[a0 + 2 * i - 1]), n(ARGV[a0 + 2 * i])\n"      \
-	"    if T > 0 then\n"                                                  \
-	"      if b < 1 then b = 1 end\n"                                      \
-	"      local tat = w.tat[k] or n(redis.call('GET', k) or '0')\n"       \
-	"      if tat < now then tat = now end\n"                              \
-	"      local allow = tat - T * (b - 1)\n"                              \
-	"      if now < allow then\n"                                          \
-	"        refused = true\n"                                             \
-	"        if allow - now > longest then\n"                              \
-	"          longest, which = allow - now, i - 1\n"                      \
-	"        end\n"                                                        \
-	"      elseif not refused then\n"                                      \
-	"        if not w.tat[k] then w.order[#w.order + 1] = k end\n"         \
-	"        w.tat[k] = tat + T\n"                                         \
-	"      end\n"                                                          \
-	"    end\n"                                                            \
-	"  end\n"                                                              \
-	"  if refused then return nil, longest, which end\n"                   \
-	"  return w\n"                                                         \
-	"end\n"                                                                \
-	"local function gcra_put(w, now)\n"                                    \
-	"  for _, k in ipairs(w.order) do\n"                                   \
-	"    redis.call('SET', k, s(w.tat[k]))\n"                              \
-	"    keep(k, w.tat[k], now)\n"                                         \
-	"  end\n"                                                              \
-	"end\n"                                                                \
-	/* An authenticated session with no pending code. */                   \
-	"local function login(k, phone, now, exp)\n"                           \
-	"  redis.call('DEL', k)\n"                                             \
-	"  redis.call('HSET', k, 'p', phone, 'a', s(now), 'e', s(exp),\n"      \
-	"    'pi', '', 'pp', '', 'n', '0')\n"                                  \
-	"  keep(k, exp, now)\n"                                                \
-	"end\n"                                                                \
-	SIGNALS
-
-/* The signals (store.c has their keys): a key's hash holds h<hour>:<c>
- * and d<day>:<c> (c 0: sent, 1: verified), its set a zset of member ->
- * ms last seen. sig_trim drops the hash's buckets before hour hk and day
- * dk (and any field not of that shape), answering how many. sig_add adds
- * n0, n1 at hour h and day d (decimal text, the caller's arithmetic) and
- * sees member m at now; the first add of an hour trims the hash, so it
- * never holds more than the kept buckets and those of one hour, and it
- * lives 15 days after its last add. A set takes no new member while it
- * holds SIG_SET live ones (seen after now - SIG_SEEN, 48 h). */
-#define SIGNALS                                                                \
-	"local SIG_HOURS, SIG_DAYS = " STR(OTP_SIG_HOURS_KEPT) ", "             \
-	    STR(OTP_SIG_DAYS_KEPT) "\n"                                        \
-	"local SIG_SET, SIG_KEY = " STR(OTP_SIGNAL_SET_MAX) ", "                \
-	    STR(OTP_SIGNAL_KEY_MAX) "\n"                                       \
-	"local SIG_SEEN = " STR(OTP_SIG_SEEN_HOURS) " * 3600000\n"            \
-	"local function sig_trim(k, hk, dk)\n"                                 \
-	"  local gone = 0\n"                                                   \
-	"  for _, f in ipairs(redis.call('HKEYS', k)) do\n"                    \
-	"    local kind, i = string.match(f, '^([hd])(%-?%d+):[01]$')\n"       \
-	"    i = n(i)\n"                                                       \
-	"    if not i or (kind == 'h' and i < hk) or\n"                        \
-	"        (kind == 'd' and i < dk) then\n"                              \
-	"      gone = gone + redis.call('HDEL', k, f)\n"                       \
-	"    end\n"                                                            \
-	"  end\n"                                                              \
-	"  return gone\n"                                                      \
-	"end\n"                                                                \
-	"local function sig_add(k, z, n0, n1, m, now, h, d)\n"                 \
-	"  if n(n0) ~= 0 or n(n1) ~= 0 then\n"                                 \
-	"    local hf, df = 'h' .. h .. ':', 'd' .. d .. ':'\n"                \
-	"    if redis.call('HEXISTS', k, hf .. '0') == 0 then\n"               \
-	"      sig_trim(k, n(h) - (SIG_HOURS - 1), n(d) - (SIG_DAYS - 1))\n"   \
-	"    end\n"                                                            \
-	"    redis.call('HINCRBY', k, hf .. '0', n0)\n"                        \
-	"    redis.call('HINCRBY', k, hf .. '1', n1)\n"                        \
-	"    redis.call('HINCRBY', k, df .. '0', n0)\n"                        \
-	"    redis.call('HINCRBY', k, df .. '1', n1)\n"                        \
-	"    redis.call('PEXPIRE', k, s(SIG_DAYS * DAY + SLACK))\n"            \
-	"  end\n"                                                              \
-	"  if m ~= '' then\n"                                                  \
-	"    local cut = s(now - SIG_SEEN)\n"                                  \
-	"    redis.call('ZREMRANGEBYSCORE', z, '-inf', cut)\n"                 \
-	"    if redis.call('ZSCORE', z, m) or\n"                               \
-	"        redis.call('ZCOUNT', z, '(' .. cut, '+inf') < SIG_SET then\n" \
-	"      redis.call('ZADD', z, s(now), m)\n"                             \
-	"    end\n"                                                            \
-	"    redis.call('PEXPIRE', z, s(SIG_SEEN + SLACK))\n"                  \
-	"  end\n"                                                              \
-	"end\n"
 
 /* KEYS: code, phone and owner (its latest code), outbox due, idem (or
  * code), session (or code), then the limits, then the hash and set of each
@@ -583,116 +439,6 @@ static const char s_reseal_write[] =
     "end\n"
     "return {'ok', done}\n";
 
-/* KEYS: the hash and set of each add. ARGV: now, its hour and day, then
- * sent, verified and member per add. */
-static const char s_signal_add[] =
-    PRELUDE
-    "local now = n(ARGV[1])\n"
-    "for i = 1, #KEYS / 2 do\n"
-    "  local a = 3 + 3 * (i - 1)\n"
-    "  sig_add(KEYS[2 * i - 1], KEYS[2 * i], ARGV[a + 1], ARGV[a + 2],\n"
-    "    ARGV[a + 3], now, ARGV[2], ARGV[3])\n"
-    "end\n"
-    "return {'ok'}\n";
-
-/* KEYS: the hash and set of each key. ARGV: seen after (now - 48 h), the
- * last day's start (now - 24 h), then a member per key ("" for none).
- * Answers each key's buckets as HGETALL does, its live members' count,
- * those of the last day, and 1 if its member is one of the live ones: the
- * caller folds them (signal_window.h). */
-static const char s_signal_read[] =
-    "local out = {'ok'}\n"
-    "for i = 1, #KEYS, 2 do\n"
-    "  out[#out + 1] = redis.call('HGETALL', KEYS[i])\n"
-    "  out[#out + 1] = redis.call('ZCOUNT', KEYS[i + 1], '(' .. ARGV[1],\n"
-    "    '+inf')\n"
-    "  out[#out + 1] = redis.call('ZCOUNT', KEYS[i + 1], '(' .. ARGV[2],\n"
-    "    '+inf')\n"
-    "  local m, seen = ARGV[3 + (i - 1) / 2], 0\n"
-    "  if m ~= '' then\n"
-    "    local t = redis.call('ZSCORE', KEYS[i + 1], m)\n"
-    "    if t and tonumber(t) > tonumber(ARGV[1]) then seen = 1 end\n"
-    "  end\n"
-    "  out[#out + 1] = seen\n"
-    "end\n"
-    "return out\n";
-
-/* KEYS: signal hashes and sets found by SCAN. ARGV: the oldest hour and
- * day kept, the newest seen time dropped. Answers {'ok', buckets and
- * members dropped}. A key of another type is left alone. */
-static const char s_purge_signals[] =
-    PRELUDE
-    "local gone = 0\n"
-    "for _, k in ipairs(KEYS) do\n"
-    "  local t = redis.call('TYPE', k).ok\n"
-    "  if t == 'hash' then\n"
-    "    gone = gone + sig_trim(k, n(ARGV[1]), n(ARGV[2]))\n"
-    "  elseif t == 'zset' then\n"
-    "    gone = gone + redis.call('ZREMRANGEBYSCORE', k, '-inf', ARGV[3])\n"
-    "  end\n"
-    "end\n"
-    "return {'ok', gone}\n";
-
-/* The blocks: BL "b:<key>" a hash per row (kind, created, until, strikes,
- * rule), BL "new" the keys by created (for listing), BL "end" those with
- * an end by until_ms (for purge). */
-/* KEYS: the row, new, end. ARGV: key, kind, created, until, strikes,
- * rule. */
-static const char s_block_put[] =
-    "redis.call('DEL', KEYS[1])\n"
-    "redis.call('HSET', KEYS[1], 'k', ARGV[2], 'c', ARGV[3], 'u', ARGV[4],\n"
-    "  'n', ARGV[5], 'r', ARGV[6])\n"
-    "redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])\n"
-    "if ARGV[4] == '0' then redis.call('ZREM', KEYS[3], ARGV[1])\n"
-    "else redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1]) end\n"
-    "return {'ok'}\n";
-
-/* KEYS: rows. Answers {'ok', i, kind, created, until, strikes, rule, ...}
- * for each row there is, i its place in KEYS (from 0). */
-static const char s_block_find[] =
-    "local out = {'ok'}\n"
-    "for i, k in ipairs(KEYS) do\n"
-    "  local f = redis.call('HMGET', k, 'k', 'c', 'u', 'n', 'r')\n"
-    "  if f[1] then\n"
-    "    out[#out + 1] = string.format('%d', i - 1)\n"
-    "    for j = 1, 5 do out[#out + 1] = f[j] or '' end\n"
-    "  end\n"
-    "end\n"
-    "return out\n";
-
-/* KEYS: new. ARGV: max. Newest first (ties: key, descending). */
-static const char s_block_list[] =
-    "local out = {'ok'}\n"
-    "local ks = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)\n"
-    "for _, k in ipairs(ks) do\n"
-    "  local f = redis.call('HMGET', '" BL "b:' .. k, 'k', 'c', 'u', 'n',\n"
-    "    'r')\n"
-    "  if f[1] then\n"
-    "    out[#out + 1] = k\n"
-    "    for j = 1, 5 do out[#out + 1] = f[j] or '' end\n"
-    "  end\n"
-    "end\n"
-    "return out\n";
-
-/* KEYS: the row, new, end. ARGV: key. */
-static const char s_block_delete[] =
-    "if redis.call('DEL', KEYS[1]) == 0 then return {'notfound'} end\n"
-    "redis.call('ZREM', KEYS[2], ARGV[1])\n"
-    "redis.call('ZREM', KEYS[3], ARGV[1])\n"
-    "return {'ok'}\n";
-
-/* KEYS: end, new. ARGV: cutoff (ended before it), batch. */
-static const char s_purge_blocks[] =
-    "local ks = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf',\n"
-    "  '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))\n"
-    "local gone = 0\n"
-    "for _, k in ipairs(ks) do\n"
-    "  gone = gone + redis.call('DEL', '" BL "b:' .. k)\n"
-    "  redis.call('ZREM', KEYS[1], k)\n"
-    "  redis.call('ZREM', KEYS[2], k)\n"
-    "end\n"
-    "return {'ok', #ks, gone}\n";
-
 /* clang-format on */
 
 const char *const otp_redis_lua[OTP_RS_COUNT] = {
@@ -719,12 +465,12 @@ const char *const otp_redis_lua[OTP_RS_COUNT] = {
     [OTP_RS_RESEAL_READ] = s_reseal_read,
     [OTP_RS_RESEAL_WRITE] = s_reseal_write,
     [OTP_RS_REVOKE_PHONE] = s_revoke_phone,
-    [OTP_RS_SIGNAL_ADD] = s_signal_add,
-    [OTP_RS_SIGNAL_READ] = s_signal_read,
-    [OTP_RS_PURGE_SIGNALS] = s_purge_signals,
-    [OTP_RS_BLOCK_PUT] = s_block_put,
-    [OTP_RS_BLOCK_FIND] = s_block_find,
-    [OTP_RS_BLOCK_LIST] = s_block_list,
-    [OTP_RS_BLOCK_DELETE] = s_block_delete,
-    [OTP_RS_PURGE_BLOCKS] = s_purge_blocks,
+    [OTP_RS_SIGNAL_ADD] = otp_rs_signal_add,
+    [OTP_RS_SIGNAL_READ] = otp_rs_signal_read,
+    [OTP_RS_PURGE_SIGNALS] = otp_rs_purge_signals,
+    [OTP_RS_BLOCK_PUT] = otp_rs_block_put,
+    [OTP_RS_BLOCK_FIND] = otp_rs_block_find,
+    [OTP_RS_BLOCK_LIST] = otp_rs_block_list,
+    [OTP_RS_BLOCK_DELETE] = otp_rs_block_delete,
+    [OTP_RS_PURGE_BLOCKS] = otp_rs_purge_blocks,
 };

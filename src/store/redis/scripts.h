@@ -3,12 +3,11 @@
  * conn.c loads them (SCRIPT LOAD) on every new connection and runs them
  * (EVALSHA); the domain files call them; store.c documents the key
  * layout.
- * Each script's comment in scripts.c names its KEYS and ARGV; each
- * answers an array whose first element is a status word ("ok",
- * "notfound", ...). Every script is atomic (Redis runs one at a time),
- * checks everything before its first write (a script that fails half-way
- * keeps what it wrote), and takes the time as an argument: none reads
- * Redis's clock.
+ * Each script's comment (scripts.c, scripts_abuse.c) names its KEYS and ARGV;
+ * each answers an array whose first element is a status word ("ok", "notfound",
+ * ...). Every script is atomic (Redis runs one at a time), checks everything
+ * before its first write (a script that fails half-way keeps what it wrote),
+ * and takes the time as an argument: none reads Redis's clock.
  */
 #ifndef OTP_STORE_REDIS_LUA_H
 #define OTP_STORE_REDIS_LUA_H
