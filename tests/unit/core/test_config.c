@@ -66,6 +66,7 @@ static const char *flags[] = {
     "listen",
     "admin-listen",
     "admin-socket",
+    "metrics",
     "threads",
     "conn-limit",
     "conn-timeout",
