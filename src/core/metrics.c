@@ -250,8 +250,9 @@ void otp_metrics_sms_country(const char *e164, enum otp_m_sms status)
 	char cc[4];
 	if (otp_phone_calling_code(e164, cc) == 0)
 		return;
-	size_t n = (size_t)atoi(cc);
-	if (n > 0 && n < NCC)
+	char *end;
+	long n = strtol(cc, &end, 10); /* 1-3 digits */
+	if (*end == '\0' && n > 0 && n < NCC)
 		add(&sms_cc[n][status], 1);
 }
 
