@@ -255,6 +255,12 @@ static void ip_rules(void)
 	/* the provider API's address is the app server's: not this rule */
 	v.login = false;
 	CHECK_INT(ask(&otp_rule_ip_spread, v), OTP_AA_PASS);
+	/* nor is a loopback client (a developer, a proxy not trusted) */
+	v.login = true;
+	snprintf(v.key[OTP_AS_IP], sizeof v.key[OTP_AS_IP], "ip:127.0.0.1");
+	CHECK_INT(ask(&otp_rule_ip_spread, v), OTP_AA_PASS);
+	snprintf(v.key[OTP_AS_IP], sizeof v.key[OTP_AS_IP], "ip:::1");
+	CHECK_INT(ask(&otp_rule_ip_spread, v), OTP_AA_PASS);
 	/* one with accepted codes (an office, a carrier NAT): a step-up at
 	 * two regions, a block at four */
 	v = view(OTP_AS_IP, 40, 30, 25);
