@@ -174,6 +174,7 @@ static int start_admin(const struct otp_http_cfg *pub, int fd,
 	a.listen = otp_app()->cfg->admin_listen;
 	a.listen_fd = fd;
 	a.threads = 1;
+	a.wait_threads = 0;
 	a.trusted_proxies = "";
 	a.cors_origins = "";
 	a.routes = otp_admin_routes;
@@ -487,6 +488,7 @@ int main(int argc, char **argv)
 	    .listen = cfg.listen,
 	    .listen_fd = listen_fd,
 	    .threads = (unsigned)cfg.threads,
+	    .wait_threads = (unsigned)cfg.wait_threads,
 	    .conn_limit = (unsigned)cfg.conn_limit,
 	    .conn_timeout_s = (unsigned)cfg.conn_timeout,
 	    .conn_per_ip = (unsigned)cfg.conn_per_ip,

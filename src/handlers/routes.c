@@ -30,30 +30,33 @@ static const struct otp_jfield verify_fields[] = {
 
 const struct otp_route otp_routes[] = {
     /* login API (DESIGN.md 1.1) */
-    {"POST", "/auth/send-otp", otp_h_send_otp, OTP_R_JSON, 0, send_fields,
-     LEN(send_fields), NULL, NULL},
-    {"POST", "/auth/verify-otp", otp_h_verify_otp, OTP_R_JSON, 0, verify_fields,
-     LEN(verify_fields), NULL, NULL},
+    {"POST", "/auth/send-otp", otp_h_send_otp, OTP_R_JSON | OTP_R_WAITS, 0,
+     send_fields, LEN(send_fields), NULL, NULL},
+    {"POST", "/auth/verify-otp", otp_h_verify_otp, OTP_R_JSON | OTP_R_WAITS, 0,
+     verify_fields, LEN(verify_fields), NULL, NULL},
     /* Session reads do no SMS work and need a 256-bit token: not throttled
      * (behind nginx every page view calls check from nginx's address). */
     {"GET", "/auth/session", otp_h_session, OTP_R_NOLIMIT, 0, NULL, 0, NULL,
      NULL},
-    {"POST", "/auth/logout", otp_h_logout, 0, 0, NULL, 0, NULL, NULL},
+    {"POST", "/auth/logout", otp_h_logout, OTP_R_WAITS, 0, NULL, 0, NULL, NULL},
     {"GET", "/auth/check", otp_h_check, OTP_R_QUIET | OTP_R_NOLIMIT, 0, NULL, 0,
      NULL, NULL},
     /* the hosted login page (login.c): the page does no SMS work, the
      * form post is limited like the API it calls */
     {"GET", "/login", otp_h_login_page, OTP_R_NOLIMIT | OTP_R_PAGE, 0, NULL, 0,
      NULL, NULL},
-    {"POST", "/login", otp_h_login_post, OTP_R_PAGE, 4096, NULL, 0, NULL, NULL},
+    {"POST", "/login", otp_h_login_post, OTP_R_PAGE | OTP_R_WAITS, 4096, NULL,
+     0, NULL, NULL},
     {"GET", "/login/", otp_h_login_asset,
      OTP_R_PREFIX | OTP_R_NOLIMIT | OTP_R_QUIET, 0, NULL, 0, "/login/{file}",
      NULL},
     /* provider API (DESIGN.md 1.2): X-API-Key, errors in its envelope */
-    {"POST", "/otp/send", otp_h_otp_send, OTP_R_JSON | OTP_R_APIKEY, 0,
-     otp_send_fields, LEN(otp_send_fields), NULL, otp_h_envelope_error},
-    {"POST", "/otp/verify", otp_h_otp_verify, OTP_R_JSON | OTP_R_APIKEY, 0,
-     otp_verify_fields, LEN(otp_verify_fields), NULL, otp_h_envelope_error},
+    {"POST", "/otp/send", otp_h_otp_send,
+     OTP_R_JSON | OTP_R_APIKEY | OTP_R_WAITS, 0, otp_send_fields,
+     LEN(otp_send_fields), NULL, otp_h_envelope_error},
+    {"POST", "/otp/verify", otp_h_otp_verify,
+     OTP_R_JSON | OTP_R_APIKEY | OTP_R_WAITS, 0, otp_verify_fields,
+     LEN(otp_verify_fields), NULL, otp_h_envelope_error},
     {"GET", "/otp/", otp_h_otp_status, OTP_R_PREFIX | OTP_R_APIKEY, 0, NULL, 0,
      "/otp/{id}", otp_h_envelope_error},
     /* operator face */
@@ -62,10 +65,10 @@ const struct otp_route otp_routes[] = {
     {"GET", "/readyz", otp_h_readyz, OTP_R_NOLIMIT | OTP_R_QUIET, 0, NULL, 0,
      NULL, NULL},
     /* gateway callbacks (authenticated by a per-message token) */
-    {"GET", "/hooks/kannel/dlr", otp_h_kannel_dlr, OTP_R_NOLIMIT, 0, NULL, 0,
-     NULL, NULL},
-    {"POST", "/hooks/kannel/dlr", otp_h_kannel_dlr, OTP_R_NOLIMIT, 0, NULL, 0,
-     NULL, NULL},
+    {"GET", "/hooks/kannel/dlr", otp_h_kannel_dlr, OTP_R_NOLIMIT | OTP_R_WAITS,
+     0, NULL, 0, NULL, NULL},
+    {"POST", "/hooks/kannel/dlr", otp_h_kannel_dlr, OTP_R_NOLIMIT | OTP_R_WAITS,
+     0, NULL, 0, NULL, NULL},
 };
 const size_t otp_nroutes = LEN(otp_routes);
 

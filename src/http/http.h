@@ -7,8 +7,9 @@
  * left in the request: a status and a JSON body, or, for a negative OTP_E*
  * return, the error from core/err.h's list. Handlers never write an error body.
  *
- * Threads: handlers run on the server's pool threads, one request per thread
- * at a time; a struct otp_req belongs to its thread until the handler returns.
+ * Threads: handlers run on the server's threads, or for OTP_R_WAITS routes
+ * on the wait pool's, one request per thread at a time; a struct otp_req
+ * belongs to its thread until the handler returns.
  */
 #ifndef OTP_HTTP_HTTP_H
 #define OTP_HTTP_HTTP_H
@@ -34,6 +35,10 @@ enum otp_route_flags {
 	OTP_R_QUIET = 1 << 5,	/* a 2xx answer's request line is logged at
 				   debug, not info: routes called on every page
 				   view or probe (the caller logs those) */
+	OTP_R_WAITS = 1 << 6,	/* the handler waits (a store COMMIT, an
+				   upstream, a delivery report): it runs on the
+				   wait pool, its connection suspended, not on
+				   a server thread (cfg.wait_threads) */
 };
 
 struct otp_req;
@@ -152,10 +157,12 @@ void otp_req_finish(struct otp_req *r, int err);
 
 /* The server. */
 struct otp_http_cfg {
-	const char *listen; /* "HOST:PORT" */
-	int listen_fd;	    /* >= 0: bound by otp_http_bind (taken over);
-			       -1: start binds `listen` itself */
-	unsigned threads;   /* 0: one per core */
+	const char *listen;    /* "HOST:PORT" */
+	int listen_fd;	       /* >= 0: bound by otp_http_bind (taken over);
+				  -1: start binds `listen` itself */
+	unsigned threads;      /* 0: one per core */
+	unsigned wait_threads; /* the wait pool's (OTP_R_WAITS routes); 0: none,
+				  those handlers run on the server's threads */
 	unsigned conn_limit;
 	unsigned conn_timeout_s;
 	unsigned conn_per_ip;	    /* open connections per client address

@@ -11,6 +11,7 @@
  *            trusted proxies
  * listen.c   the listening socket
  * edge.c     framing checks, per-address limits, request deadlines
+ * waits.c    the wait pool: the threads that run OTP_R_WAITS routes
  * Nothing outside src/http includes this file (or microhttpd.h).
  */
 #ifndef OTP_HTTP_INTERNAL_H
@@ -56,6 +57,7 @@ struct otp_http {
 	 * stopper answers them (503) before libmicrohttpd stops. */
 	pthread_mutex_t deferred_mu;
 	struct ctx *deferred;
+	struct otp_http_waits *waits; /* NULL: cfg.wait_threads is 0 */
 };
 
 /* Per-request state, from the first call of the access handler to the
@@ -79,6 +81,7 @@ struct ctx {
 	 * is ready and the connection resumed. deferred_next: h->deferred. */
 	bool deferred, finished;
 	struct ctx *deferred_next, **deferred_prev;
+	struct ctx *wait_next; /* in the wait pool's queue */
 };
 
 /* Per-connection state, from libmicrohttpd's "started" to its "closed"
@@ -120,6 +123,15 @@ bool otp_http_dispatch(struct ctx *c);
 void otp_http_error_body(struct ctx *c, int err);
 void otp_http_make_plain(struct otp_http *h);
 void otp_http_free_plain(struct otp_http *h);
+
+/* waits.c: n threads, each running otp_http_dispatch for the requests
+ * posted (suspended and in h->deferred already) and finishing them; stop
+ * joins them once their requests are done, then answers 503 what is still
+ * queued. */
+struct otp_http_waits;
+struct otp_http_waits *otp_http_waits_start(unsigned n);
+void otp_http_waits_post(struct otp_http_waits *w, struct ctx *c);
+void otp_http_waits_stop(struct otp_http_waits *w);
 
 /* respond.c */
 bool otp_http_origin_listed(const char *list, const char *origin);

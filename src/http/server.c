@@ -53,6 +53,28 @@ static void conn_free(struct conn *cn)
 	free(cn);
 }
 
+/* Suspends a request whose answer comes later (otp_req_finish), under the
+ * list's lock, so that a finish from another thread cannot resume it before
+ * it is suspended. false: it was finished already, before it could be
+ * suspended; the caller answers now. */
+static bool defer(struct otp_http *h, struct ctx *c,
+		  struct MHD_Connection *conn)
+{
+	pthread_mutex_lock(&h->deferred_mu);
+	bool later = !c->finished;
+	if (later) {
+		c->deferred = true;
+		c->deferred_next = h->deferred;
+		c->deferred_prev = &h->deferred;
+		if (h->deferred)
+			h->deferred->deferred_prev = &c->deferred_next;
+		h->deferred = c;
+		MHD_suspend_connection(conn);
+	}
+	pthread_mutex_unlock(&h->deferred_mu);
+	return later;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload,
@@ -176,20 +198,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		c->r.status = 204;
 		return otp_http_respond(conn, c);
 	}
-	if (otp_http_dispatch(c)) {
-		/* Suspended under the list's lock, so that a finish from
-		 * another thread cannot resume it before it is suspended. */
-		pthread_mutex_lock(&h->deferred_mu);
-		c->deferred = true;
-		c->deferred_next = h->deferred;
-		c->deferred_prev = &h->deferred;
-		if (h->deferred)
-			h->deferred->deferred_prev = &c->deferred_next;
-		h->deferred = c;
-		MHD_suspend_connection(conn);
-		pthread_mutex_unlock(&h->deferred_mu);
+	if (h->waits && (c->r.route->flags & OTP_R_WAITS)) {
+		/* Suspended first, so that the pool's finish finds it so. */
+		if (defer(h, c, conn))
+			otp_http_waits_post(h->waits, c);
 		return MHD_YES;
 	}
+	if (otp_http_dispatch(c) && defer(h, c, conn))
+		return MHD_YES;
 	return otp_http_respond(conn, c);
 }
 
@@ -198,14 +214,19 @@ void otp_req_finish(struct otp_req *r, int err)
 	struct ctx *c = (struct ctx *)r; /* r is its first member */
 	struct otp_http *h = c->h;
 	pthread_mutex_lock(&h->deferred_mu);
-	if (c->deferred && !c->finished) {
+	if (!c->finished) {
 		if (err < 0)
 			otp_http_error_body(c, err);
 		c->finished = true;
-		*c->deferred_prev = c->deferred_next;
-		if (c->deferred_next)
-			c->deferred_next->deferred_prev = c->deferred_prev;
-		MHD_resume_connection(r->conn);
+		/* Not suspended yet (finished before its handler returned):
+		 * defer sees finished and the answer goes out at once. */
+		if (c->deferred) {
+			*c->deferred_prev = c->deferred_next;
+			if (c->deferred_next)
+				c->deferred_next->deferred_prev =
+				    c->deferred_prev;
+			MHD_resume_connection(r->conn);
+		}
 	}
 	pthread_mutex_unlock(&h->deferred_mu);
 }
@@ -365,6 +386,8 @@ int otp_http_start(struct otp_http **out, const struct otp_http_cfg *cfg,
 		free(h);
 		return OTP_EINTERNAL;
 	}
+	if (cfg->wait_threads)
+		h->waits = otp_http_waits_start(cfg->wait_threads);
 	*out = h;
 	return 0;
 }
@@ -384,6 +407,10 @@ void otp_http_stop(struct otp_http *h, int64_t drain_ms)
 		struct timespec ts = {0, 10 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
+	/* The pool's threads end their requests; what they did not take is
+	 * answered 503. */
+	otp_http_waits_stop(h->waits);
+	h->waits = NULL;
 	/* libmicrohttpd 0.9.75 aborts in MHD_stop_daemon while a connection
 	 * is suspended: what is still deferred is answered 503 first. */
 	pthread_mutex_lock(&h->deferred_mu);

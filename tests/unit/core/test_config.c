@@ -68,6 +68,7 @@ static const char *flags[] = {
     "admin-socket",
     "metrics",
     "threads",
+    "wait-threads",
     "conn-limit",
     "conn-timeout",
     "conn-per-ip",

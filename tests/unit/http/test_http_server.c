@@ -1,8 +1,10 @@
 /* test_http_server.c - the HTTP layer against a real socket: bodies that
  * are not JSON (a content type of their own), extra headers, redirects, a
- * route's own error renderer, and deferred answers (finished from another
- * thread, failed, and one never finished that the stopper answers 503
- * rather than abort in libmicrohttpd). */
+ * route's own error renderer, deferred answers (finished from another
+ * thread, finished before the handler returned, failed, and one never
+ * finished that the stopper answers 503 rather than abort in
+ * libmicrohttpd), and the wait pool (handlers that block do not hold the
+ * server's threads). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -77,6 +79,34 @@ static int later_fail(struct otp_req *r)
 	return defer_with(r, OTP_EUNAVAIL);
 }
 
+/* Finished at once, before the handler has even returned. */
+static int early(struct otp_req *r)
+{
+	r->status = 200;
+	r->out = json_pack("{s:b}", "early", 1);
+	otp_req_finish(r, 0);
+	return OTP_DEFERRED;
+}
+
+/* A handler that waits (as a send waits for its COMMIT) until released. */
+static pthread_mutex_t block_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t block_cv = PTHREAD_COND_INITIALIZER;
+static int blocked;
+static bool released;
+
+static int block(struct otp_req *r)
+{
+	pthread_mutex_lock(&block_mu);
+	blocked++;
+	pthread_cond_broadcast(&block_cv);
+	while (!released)
+		pthread_cond_wait(&block_cv, &block_mu);
+	pthread_mutex_unlock(&block_mu);
+	r->status = 200;
+	r->out = json_pack("{s:b}", "waited", 1);
+	return 0;
+}
+
 static int hang(struct otp_req *r)
 {
 	(void)r;
@@ -89,6 +119,9 @@ static const struct otp_route routes[] = {
     {"GET", "/missing", missing, OTP_R_NOLIMIT, 0, NULL, 0, NULL, shout},
     {"GET", "/later", later, OTP_R_NOLIMIT, 0, NULL, 0, NULL, NULL},
     {"GET", "/later-fail", later_fail, OTP_R_NOLIMIT, 0, NULL, 0, NULL, NULL},
+    {"GET", "/early", early, OTP_R_NOLIMIT, 0, NULL, 0, NULL, NULL},
+    {"GET", "/block", block, OTP_R_NOLIMIT | OTP_R_WAITS, 0, NULL, 0, NULL,
+     NULL},
     {"GET", "/hang", hang, OTP_R_NOLIMIT, 0, NULL, 0, NULL, NULL},
 };
 
@@ -109,6 +142,7 @@ static void start(void)
 	    .listen = "127.0.0.1:1",
 	    .listen_fd = fd,
 	    .threads = 2,
+	    .wait_threads = 4,
 	    .conn_limit = 64,
 	    .conn_timeout_s = 5,
 	    .request_timeout_s = 5,
@@ -194,6 +228,56 @@ static void deferred_answer(void)
 	CHECK(strstr(a, "backend_unavailable"));
 }
 
+static void deferred_finished_before_it_returned(void)
+{
+	char a[4096];
+	CHECK_GET("/early", a, 200);
+	CHECK(strstr(a, "{\"early\":true}"));
+}
+
+#define NBLOCK                                                                 \
+	3 /* more than the server's 2 threads, fewer than the pool's 4         \
+	   */
+static char block_answer[NBLOCK][4096];
+
+static void *block_client(void *arg)
+{
+	char *out = arg;
+	get("/block", out, sizeof block_answer[0]);
+	return NULL;
+}
+
+/* Three handlers blocked at once on a server of two threads, and the
+ * server still answers: they hold the pool's threads, not its own. */
+static void waiting_handlers_hold_no_server_thread(void)
+{
+	pthread_t t[NBLOCK];
+	for (int i = 0; i < NBLOCK; i++)
+		pthread_create(&t[i], NULL, block_client, block_answer[i]);
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += 5;
+	pthread_mutex_lock(&block_mu);
+	while (blocked < NBLOCK &&
+	       pthread_cond_timedwait(&block_cv, &block_mu, &dl) == 0)
+		;
+	int n = blocked;
+	pthread_mutex_unlock(&block_mu);
+	CHECK(n == NBLOCK);
+	char a[4096];
+	CHECK_GET("/text", a, 200);
+	CHECK_GET("/later", a, 200);
+	pthread_mutex_lock(&block_mu);
+	released = true;
+	pthread_cond_broadcast(&block_cv);
+	pthread_mutex_unlock(&block_mu);
+	for (int i = 0; i < NBLOCK; i++) {
+		pthread_join(t[i], NULL);
+		CHECK(strncmp(block_answer[i], "HTTP/1.1 200", 12) == 0);
+		CHECK(strstr(block_answer[i], "{\"waited\":true}"));
+	}
+}
+
 static char hang_answer[4096];
 
 static void *hang_client(void *arg)
@@ -217,8 +301,12 @@ static void stop_answers_what_is_deferred(void)
 }
 
 static const struct harness_test tests[] = {
-    TEST(raw_body_and_headers),		 TEST(redirect),
-    TEST(route_renders_its_errors),	 TEST(deferred_answer),
+    TEST(raw_body_and_headers),
+    TEST(redirect),
+    TEST(route_renders_its_errors),
+    TEST(deferred_answer),
+    TEST(deferred_finished_before_it_returned),
+    TEST(waiting_handlers_hold_no_server_thread),
     TEST(stop_answers_what_is_deferred),
 };
 

@@ -1,0 +1,111 @@
+/* waits.c - the wait pool: threads that run the handlers of routes marked
+ * OTP_R_WAITS while their connections are suspended.
+ *
+ * A send, a verify or a logout waits for its store operation's COMMIT (or
+ * an upstream's answer, or a delivery report's wait); on the server's
+ * threads, one a core, those waits would hold the thread that also serves
+ * /auth/check, and a COMMIT could cover at most one operation a thread. Here
+ * the server suspends such a request's connection (it holds no server
+ * thread), queues it, and one of the pool's threads runs the dispatch
+ * (auth, parse, guard, handler) and resumes the connection with the answer.
+ * With many requests in flight, many pool threads are inside the store at
+ * once, so the SQLite writer's group commit (store/sqlite/commit.c) puts
+ * all of them into one COMMIT, and each Redis round trip overlaps the
+ * others'. No answer goes out before its handler returned: a 200 still
+ * means committed.
+ *
+ * The queue is unbounded in count but not in memory: each entry is a
+ * request that libmicrohttpd holds already (the connection limit bounds
+ * them). Not here: suspension and resumption (server.c), what a handler
+ * does (src/handlers/).
+ */
+#include "http/internal.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+struct otp_http_waits {
+	pthread_mutex_t mu;
+	pthread_cond_t ready;
+	struct ctx *head, **tail;
+	bool stop;
+	unsigned n;
+	pthread_t *th;
+};
+
+static void *run(void *arg)
+{
+	struct otp_http_waits *w = arg;
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->head && !w->stop)
+			pthread_cond_wait(&w->ready, &w->mu);
+		if (w->stop)
+			break;
+		struct ctx *c = w->head;
+		w->head = c->wait_next;
+		if (!w->head)
+			w->tail = &w->head;
+		pthread_mutex_unlock(&w->mu);
+		/* A handler that defers on its own answers later itself. */
+		if (!otp_http_dispatch(c))
+			otp_req_finish(&c->r, 0);
+		pthread_mutex_lock(&w->mu);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+struct otp_http_waits *otp_http_waits_start(unsigned n)
+{
+	struct otp_http_waits *w = calloc(1, sizeof *w);
+	if (!w)
+		abort();
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->ready, NULL);
+	w->tail = &w->head;
+	w->th = calloc(n, sizeof *w->th);
+	if (!w->th)
+		abort();
+	/* Their stacks hold a handler's frames and SQLite's or hiredis's
+	 * below: 256 KiB is ample, and n of them stay cheap. */
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, 256 * 1024);
+	for (; w->n < n; w->n++)
+		if (pthread_create(&w->th[w->n], &a, run, w) != 0)
+			abort();
+	pthread_attr_destroy(&a);
+	return w;
+}
+
+void otp_http_waits_post(struct otp_http_waits *w, struct ctx *c)
+{
+	c->wait_next = NULL;
+	pthread_mutex_lock(&w->mu);
+	*w->tail = c;
+	w->tail = &c->wait_next;
+	pthread_cond_signal(&w->ready);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void otp_http_waits_stop(struct otp_http_waits *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	pthread_cond_broadcast(&w->ready);
+	pthread_mutex_unlock(&w->mu);
+	for (unsigned i = 0; i < w->n; i++)
+		pthread_join(w->th[i], NULL);
+	/* What no thread took is answered 503 (the daemon is stopping). */
+	for (struct ctx *c = w->head, *next; c; c = next) {
+		next = c->wait_next;
+		otp_req_finish(&c->r, OTP_EBUSY);
+	}
+	pthread_cond_destroy(&w->ready);
+	pthread_mutex_destroy(&w->mu);
+	free(w->th);
+	free(w);
+}
