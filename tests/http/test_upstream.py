@@ -424,3 +424,55 @@ def test_the_abuse_rules_hold_in_front_of_the_upstream(otpd, relays):
     assert int(got[3].headers["Retry-After"]) <= 600, got[3].headers
     assert int(r.headers["Retry-After"]) > 3 * 3600
     assert relay.sends == 1 + 3 + 3
+
+
+# -- waits hold no server thread --------------------------------------------
+def test_a_hung_upstream_does_not_stall_check(otpd):
+    """Sends wait on an upstream that accepts and never answers, more of
+    them than A has server threads (one); meanwhile /auth/check and
+    /healthz still answer at once, and the sends end 502 at the upstream
+    timeout. (Without the wait pool the one thread would sit in the
+    upstream call and check would wait up to its 2 s timeout.)"""
+    hole = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(64)
+    held = []  # accepted, read from, never answered
+
+    def swallow():
+        while True:
+            try:
+                c, _ = hole.accept()
+            except OSError:
+                return
+            held.append(c)
+
+    threading.Thread(target=swallow, daemon=True).start()
+    try:
+        a = front(otpd, f"http://127.0.0.1:{hole.getsockname()[1]}",
+                  "--threads", "1", "--upstream-timeout", "3", *B_LIMITS_OFF)
+        answers = []
+
+        def send():
+            answers.append(a.send(a.browser(), PHONE).status_code)
+
+        senders = [threading.Thread(target=send) for _ in range(3)]
+        for t in senders:
+            t.start()
+        deadline = time.monotonic() + 5
+        while len(held) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(held) == 3 and answers == []  # all three in the upstream
+        for _ in range(5):
+            t0 = time.monotonic()
+            r = a.browser().get(a.url("/auth/check"), timeout=2)
+            assert r.status_code == 401
+            assert time.monotonic() - t0 < 0.5
+            assert a.browser().get(a.url("/healthz"),
+                                   timeout=2).status_code == 200
+        for t in senders:
+            t.join(10)
+        assert answers == [502, 502, 502]
+    finally:
+        hole.close()
+        for c in held:
+            c.close()
