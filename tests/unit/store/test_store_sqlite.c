@@ -991,13 +991,13 @@ static void check_rows(const char *path, int codes)
 }
 
 /* A code_issue whose WAL writes fail (disk full, then an I/O error) fails
- * with its error (storage_full, internal), leaves nothing of itself
+ * with its error (storage_full, backend_unavailable), leaves nothing of itself
  * behind, and once the disk is back the same handle issues and verifies
  * again. */
 static void sq_fault_issue(void)
 {
 	static const int answers[] = {SQLITE_FULL, SQLITE_IOERR};
-	static const int errs[] = {OTP_EFULL, OTP_EINTERNAL};
+	static const int errs[] = {OTP_EFULL, OTP_EUNAVAIL};
 	CHECK_INT(otp_sqlite_fault_install(), 0);
 	OPEN_NAMED("fault");
 	struct otp_code_new c1 = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
