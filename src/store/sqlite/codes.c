@@ -156,7 +156,10 @@ static int set_code(struct conn *q, const char *id, enum otp_code_state state,
 }
 
 /* Settles a code read for a verify, in the open transaction: its result in
- * out, and its new state written. */
+ * out, and its new state written. A wrong try that leaves the code pending
+ * writes its attempts only (ST_CODE_TRY): setting the state, even to the
+ * same value, would rewrite its entry in the index on (phone, owner,
+ * state), a page read and a page written more per try. */
 static int settle(struct conn *q, const struct otp_verify_in *in, int64_t now,
 		  int state, bool match, int64_t expires,
 		  struct otp_verify_out *out)
@@ -183,8 +186,8 @@ static int settle(struct conn *q, const struct otp_verify_in *in, int64_t now,
 		out->result = OTP_VERIFY_OK;
 	} else {
 		left = left > 1 ? left - 1 : 0;
-		rc = set_code(q, in->id,
-			      left ? OTP_CODE_PENDING : OTP_CODE_DEAD, left);
+		rc = left ? otp_sq_exec(q->st[ST_CODE_TRY], "dn", in->id, left)
+			  : set_code(q, in->id, OTP_CODE_DEAD, left);
 		out->result = OTP_VERIFY_WRONG;
 		out->attempts_left = left;
 	}
