@@ -60,6 +60,8 @@
 	X(SESSION_GET, "SELECT phone, authenticated, expires, pending_id,"     \
 		       " pending_phone, sends"                                 \
 		       " FROM sessions WHERE hash = ?1 AND expires > ?2")      \
+	X(SESSION_PENDING, "SELECT pending_id FROM sessions"                   \
+			   " WHERE hash = ?1 AND expires > ?2")                \
 	X(SESSION_DELETE, "DELETE FROM sessions WHERE hash = ?1")              \
 	X(SESSION_DELETE_LIVE, "DELETE FROM sessions"                          \
 			       " WHERE hash = ?1 AND expires > ?2")            \
