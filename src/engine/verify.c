@@ -5,6 +5,9 @@
  *       one, or the request id of the API key's own) -> one atomic try in
  *       the provider (another owner's code is not found), which on
  *       success in the login scope rotates the session in the same step.
+ *       Where the provider's codes are the store's and the store can
+ *       (by_session), the try names the session and the store reads its
+ *       pending code in that same step: no session_get before it.
  * login adapter:    the outcome as verified / attempts left / expired.
  * provider adapter: the outcome as it is; and a request's status.
  */
@@ -38,6 +41,15 @@ static bool code_digits(const char *code, size_t len,
 	return n >= OTP_CODE_MIN;
 }
 
+/* Whether a login's try can name its session: the provider's codes are
+ * the store's, and the store reads the session in the try's own step (on
+ * SQLite, the writer's connection, whose cache stays warm). */
+static bool by_session(const struct otp_engine *e, const struct otp_store *s)
+{
+	return (e->provider->ops->caps & OTP_PROVIDER_CAP_STORE_CODES) &&
+	       (s->ops->caps & OTP_STORE_CAP_VERIFY_SESSION);
+}
+
 /* The login scope: the session's pending code, and its rotation. */
 static int session_scope(struct otp_engine *e, struct otp_store *s,
 			 const struct otp_verify_core *in,
@@ -45,18 +57,41 @@ static int session_scope(struct otp_engine *e, struct otp_store *s,
 {
 	if (!otp_engine_token_ok(in->token, in->token_len))
 		return OTP_EEXPIRED;
-	int rc = otp_engine_session_find(e, s, in->token, in->token_len,
-					 in->now, v->old_hash, sess);
-	if (rc == OTP_ENOTFOUND || (rc == 0 && !sess->pending_id[0]))
-		return OTP_EEXPIRED;
-	if (rc < 0)
-		return rc;
+	if (by_session(e, s)) {
+		/* The store finds the session (try_session). */
+		otp_token_hash(e->keys, in->token, in->token_len, v->old_hash);
+		v->by_session = true;
+	} else {
+		int rc = otp_engine_session_find(e, s, in->token, in->token_len,
+						 in->now, v->old_hash, sess);
+		if (rc == OTP_ENOTFOUND || (rc == 0 && !sess->pending_id[0]))
+			return OTP_EEXPIRED;
+		if (rc < 0)
+			return rc;
+		v->request_id = sess->pending_id;
+	}
 	otp_token_new(in->new_token);
 	otp_token_hash(e->keys, in->new_token, OTP_TOKEN_LEN, v->new_hash);
 	v->rotate = true;
-	v->request_id = sess->pending_id;
 	v->session_expires_ms = in->now + e->cfg->session_ttl * 1000;
 	return 0;
+}
+
+/* A try that names its session: as otp_engine_session_find, a token made
+ * before a rotation of the secret is found under the previous one's hash;
+ * no session, or nothing pending on it, is an expired session. */
+static int try_session(struct otp_engine *e, struct otp_store *s,
+		       const struct otp_verify_core *in, struct otp_pverify *v,
+		       char owner[OTP_OWNER_MAX], struct otp_verify_out *out)
+{
+	int rc = otp_provider_verify(e->provider, s, v, out);
+	if (rc == OTP_ENOTFOUND && e->prev_keys) {
+		otp_token_hash(e->prev_keys, in->token, in->token_len,
+			       v->old_hash);
+		otp_owner_of_session(v->old_hash, owner);
+		rc = otp_provider_verify(e->provider, s, v, out);
+	}
+	return rc == OTP_ENOTFOUND || rc == OTP_EGONE ? OTP_EEXPIRED : rc;
 }
 
 static int verify_core(struct otp_engine *e, struct otp_store *s,
@@ -99,6 +134,8 @@ static int verify_core(struct otp_engine *e, struct otp_store *s,
 	/* the provider checks both in the same step */
 	v.expect_phone = phone;
 	v.expect_owner = owner;
+	if (v.by_session)
+		return try_session(e, s, in, &v, owner, out);
 	return otp_provider_verify(e->provider, s, &v, out);
 }
 

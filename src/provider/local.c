@@ -3,7 +3,9 @@
  * A code is drawn, MACed with its request id, rendered into the SMS text,
  * sealed, and committed with its outbox message (and its session binding or
  * idempotency key) in one store operation; the outbox worker is then woken.
- * A try is one atomic store operation (compare, count, consume, rotate).
+ * A try is one atomic store operation (compare, count, consume, rotate); a
+ * login's try may name its session instead of its code (by_session: the
+ * store reads the session's pending id and asks make_macs for the MACs).
  * Nothing here writes a code anywhere but into the sealed message. It sees
  * only its otp_local_deps (local.h); policy and limits are decided before.
  */
@@ -84,22 +86,42 @@ static int l_send(struct otp_provider *p, struct otp_store *s,
 	return 0;
 }
 
+/* What a try's MACs are made of, for a store that reads the id itself
+ * (by_session): the code stays here. */
+struct try_macs {
+	const struct otp_local_deps *d;
+	const struct otp_pverify *in;
+};
+
+static void make_macs(const void *arg, const char *id,
+		      unsigned char mac[OTP_MAC_LEN],
+		      unsigned char mac_prev[OTP_MAC_LEN])
+{
+	const struct try_macs *t = arg;
+	otp_code_mac(t->d->keys, id, t->in->code, t->in->code_len, mac);
+	if (t->d->prev_keys)
+		otp_code_mac(t->d->prev_keys, id, t->in->code, t->in->code_len,
+			     mac_prev);
+}
+
 static int l_verify(struct otp_provider *p, struct otp_store *s,
 		    const struct otp_pverify *in, struct otp_verify_out *out)
 {
-	struct otp_verify_in v = {.rotate = in->rotate};
+	struct try_macs t = {deps(p), in};
+	struct otp_verify_in v = {.rotate = in->rotate,
+				  .has_mac_prev = deps(p)->prev_keys != NULL,
+				  .by_session = in->by_session,
+				  .macs = make_macs,
+				  .macs_arg = &t};
 
 	memset(out, 0, sizeof *out);
-	if (strlen(in->request_id) != OTP_ID_LEN) {
-		out->result = OTP_VERIFY_NOTFOUND;
-		return 0;
-	}
-	memcpy(v.id, in->request_id, sizeof v.id);
-	otp_code_mac(deps(p)->keys, v.id, in->code, in->code_len, v.mac);
-	if (deps(p)->prev_keys) {
-		v.has_mac_prev = true;
-		otp_code_mac(deps(p)->prev_keys, v.id, in->code, in->code_len,
-			     v.mac_prev);
+	if (!in->by_session) {
+		if (strlen(in->request_id) != OTP_ID_LEN) {
+			out->result = OTP_VERIFY_NOTFOUND;
+			return 0;
+		}
+		memcpy(v.id, in->request_id, sizeof v.id);
+		make_macs(&t, v.id, v.mac, v.mac_prev);
 	}
 	snprintf(v.expect_phone, sizeof v.expect_phone, "%s", in->expect_phone);
 	snprintf(v.expect_owner, sizeof v.expect_owner, "%s", in->expect_owner);
@@ -126,7 +148,7 @@ static void l_close(struct otp_provider *p)
 	free(p);
 }
 
-OTP_PROVIDER_OPS(local_ops, "local", l);
+OTP_PROVIDER_OPS_CAPS(local_ops, "local", l, OTP_PROVIDER_CAP_STORE_CODES);
 
 struct otp_provider *otp_provider_local_new(const struct otp_local_deps *d)
 {

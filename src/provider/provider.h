@@ -67,8 +67,19 @@ struct otp_pverify {
 	unsigned char old_hash[OTP_HASH_LEN];
 	unsigned char new_hash[OTP_HASH_LEN];
 	int64_t session_expires_ms;
+	/* login API, with rotate, only to a provider with
+	 * OTP_PROVIDER_CAP_STORE_CODES on a store with
+	 * OTP_STORE_CAP_VERIFY_SESSION: the code is the pending one of session
+	 * old_hash, which the store reads in the try's own step (request_id is
+	 * not read); OTP_ENOTFOUND (no live session) or OTP_EGONE (nothing
+	 * pending) as store.h's code_verify says. */
+	bool by_session;
 	int64_t now;
 };
+
+/* caps: its codes are the store's (code_verify): a login's try can name
+ * its session instead of a request id (otp_pverify.by_session). */
+#define OTP_PROVIDER_CAP_STORE_CODES (1u << 0)
 
 struct otp_provider;
 
@@ -92,11 +103,14 @@ struct otp_provider {
 };
 
 /* The ops table `var` of a provider named `nm` whose functions are
- * <pfx>_send, <pfx>_verify, <pfx>_status and <pfx>_close. */
-#define OTP_PROVIDER_OPS(var, nm, pfx)                                         \
+ * <pfx>_send, <pfx>_verify, <pfx>_status and <pfx>_close, with caps `cp`
+ * (OTP_PROVIDER_OPS: none). */
+#define OTP_PROVIDER_OPS(var, nm, pfx) OTP_PROVIDER_OPS_CAPS(var, nm, pfx, 0)
+#define OTP_PROVIDER_OPS_CAPS(var, nm, pfx, cp)                                \
 	static const struct otp_provider_ops var = {                           \
 	    .name = nm,                                                        \
 	    .version = 1,                                                      \
+	    .caps = cp,                                                        \
 	    .send = pfx##_send,                                                \
 	    .verify = pfx##_verify,                                            \
 	    .status = pfx##_status,                                            \

@@ -199,6 +199,19 @@ struct otp_verify_in {
 	unsigned char old_hash[OTP_HASH_LEN];
 	unsigned char new_hash[OTP_HASH_LEN];
 	int64_t session_expires_ms;
+	/* With rotate, on a backend with OTP_STORE_CAP_VERIFY_SESSION: the
+	 * code tried is the pending code of session old_hash, read in the
+	 * same step (id, mac and mac_prev are not read): OTP_ENOTFOUND if
+	 * old_hash is not a live session at now, OTP_EGONE if it has no
+	 * pending code; then nothing changes. The MACs are over the id, so
+	 * the backend asks macs(macs_arg, id, mac, mac_prev) for them once it
+	 * has read it (mac_prev only if has_mac_prev), inside the step, and
+	 * wipes them after use: it still sees no code. */
+	bool by_session;
+	void (*macs)(const void *arg, const char *id,
+		     unsigned char mac[OTP_MAC_LEN],
+		     unsigned char mac_prev[OTP_MAC_LEN]);
+	const void *macs_arg;
 };
 
 enum otp_verify_result {
@@ -329,7 +342,8 @@ struct otp_store;
  * OTP_ENOTFOUND.
  *
  * code_verify: compares, counts and consumes in one step (see otp_verify_in).
- * Returns 0 with the outcome in `out`.
+ * Returns 0 with the outcome in `out`; with by_session, OTP_ENOTFOUND or
+ * OTP_EGONE when the session has no code to try (nothing changes).
  *
  * limit_take: takes one token from each of the n limits, or from none: returns
  * 0, or OTP_ELIMITED with *retry_ms the longest wait among refusals.
@@ -557,6 +571,12 @@ typedef int otp_reseal_fn(void *arg, const char *stored,
  * database): otpd's files that belong to it go beside it
  * (otp_store_beside). */
 #define OTP_STORE_CAP_FILE (1u << 1)
+
+/* caps: code_verify takes otp_verify_in.by_session: a login's try names
+ * its session, whose pending code the backend reads in the verify's own
+ * step (SQLite: on the writer's connection, whose page cache its commits
+ * keep). Without it the engine reads the session first (session_get). */
+#define OTP_STORE_CAP_VERIFY_SESSION (1u << 2)
 
 struct otp_store_ops {
 	const char *name;   /* "sqlite" */

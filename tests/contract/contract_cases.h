@@ -89,6 +89,7 @@ struct otp_store *ct_open_claimed_each(struct otp_code_new *c,
 	X(ct_issue_without_body) \
 	X(ct_code_get) \
 	X(ct_rotate) \
+	X(ct_verify_by_session) \
 	X(ct_session_expiry) \
 	X(ct_session_bind) \
 	X(ct_session_bind_upstream) \

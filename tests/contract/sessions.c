@@ -251,3 +251,89 @@ void ct_session_revoke_phone(void)
 	CHECK_INT(otp_store_session_get(s, h[2], CT_T0 + 2, &sess), 0);
 	otp_store_close(s);
 }
+
+/* What a by_session try's MAC maker was asked for, and what it answers. */
+struct ct_macs {
+	unsigned char byte;
+	char id[OTP_ID_LEN + 1];
+	int calls;
+};
+
+static void ct_macs_of(const void *arg, const char *id,
+		       unsigned char mac[OTP_MAC_LEN],
+		       unsigned char mac_prev[OTP_MAC_LEN])
+{
+	struct ct_macs *m = (struct ct_macs *)arg;
+	snprintf(m->id, sizeof m->id, "%s", id);
+	m->calls++;
+	memset(mac, m->byte, OTP_MAC_LEN);
+	memset(mac_prev, 0, OTP_MAC_LEN);
+}
+
+/* A try that names its session (OTP_STORE_CAP_VERIFY_SESSION): the
+ * session's pending code is tried, with MACs made for its id; the right
+ * one rotates the session as a try by id does. No live session, or nothing
+ * pending on it, is an error and changes nothing. */
+void ct_verify_by_session(void)
+{
+	struct otp_session_bind b;
+	struct otp_code_new c;
+	struct otp_store *s = ct_open_bound(&b, 0x71, CT_T0 + CT_DAY, &c);
+	CHECK(s);
+	if (!(s->ops->caps & OTP_STORE_CAP_VERIFY_SESSION)) {
+		otp_store_close(s);
+		return;
+	}
+	struct ct_macs m = {.byte = CT_WRONG};
+	struct otp_verify_in in =
+	    ct_make_rotate("", 0, b.hash, 0x72, CT_T0 + 2 * CT_DAY);
+	in.by_session = true;
+	in.macs = ct_macs_of;
+	in.macs_arg = &m;
+	struct otp_verify_out out;
+	CHECK_INT(ct_verify(s, &in, CT_T0 + 10, &out), OTP_VERIFY_WRONG);
+	CHECK_INT(out.attempts_left, 4);
+	CHECK_STR(out.phone, CT_P1);
+	CHECK_STR(m.id, c.id);
+	CT_SESSION_IS(s, b.hash, CT_T0 + 11, "", 0, CT_T0 + CT_DAY, c.id, CT_P1,
+		      0);
+
+	/* No such session, or one that has expired: nothing is tried. */
+	struct otp_verify_in none = in;
+	memset(none.old_hash, 0x73, sizeof none.old_hash);
+	CHECK_INT(otp_store_code_verify(s, &none, CT_T0 + 12, &out),
+		  OTP_ENOTFOUND);
+	CHECK_INT(out.result, OTP_VERIFY_NOTFOUND);
+	CHECK_INT(otp_store_code_verify(s, &in, CT_T0 + CT_DAY, &out),
+		  OTP_ENOTFOUND);
+	CHECK_INT(m.calls, 1);
+	struct otp_code_info info;
+	CHECK_INT(otp_store_code_get(s, c.id, &info), 0);
+	CHECK_INT(info.attempts_left, 4);
+
+	/* The right code logs the session in; the new one has nothing
+	 * pending. */
+	m.byte = CT_RIGHT;
+	CHECK_INT(ct_verify(s, &in, CT_T0 + 13, &out), OTP_VERIFY_OK);
+	CHECK_STR(out.phone, CT_P1);
+	CT_SESSION_IS(s, in.new_hash, CT_T0 + 20, CT_P1, CT_T0 + 13,
+		      CT_T0 + 2 * CT_DAY, "", "", 0);
+	struct otp_session sess;
+	CHECK_INT(otp_store_session_get(s, b.hash, CT_T0 + 20, &sess),
+		  OTP_ENOTFOUND);
+	struct otp_verify_in next = in;
+	memcpy(next.old_hash, in.new_hash, sizeof next.old_hash);
+	memset(next.new_hash, 0x74, sizeof next.new_hash);
+	CHECK_INT(otp_store_code_verify(s, &next, CT_T0 + 21, &out), OTP_EGONE);
+	CHECK_INT(otp_store_session_get(s, next.new_hash, CT_T0 + 22, &sess),
+		  OTP_ENOTFOUND);
+
+	/* A session whose pending id is not a local code's: not found. */
+	struct otp_session_bind up = ct_make_bind(0x75, CT_T0 + CT_DAY);
+	CHECK_INT(otp_store_session_bind(s, &up, "up-1", CT_P2, true, CT_T0),
+		  0);
+	memcpy(next.old_hash, up.hash, sizeof next.old_hash);
+	CHECK_INT(ct_verify(s, &next, CT_T0 + 23, &out), OTP_VERIFY_NOTFOUND);
+	CHECK_INT(m.calls, 2);
+	otp_store_close(s);
+}

@@ -4,7 +4,8 @@
  *
  * An issue retires the pending codes of the phone with the same owner and
  * writes the new one with its
- * outbox message; a verify reads the code on the writer's connection and
+ * outbox message; a verify reads the code (and, for a try that names its
+ * session, that session's pending id first) on the writer's connection and
  * settles it (used, wrong, dead) in the same operation, rotating the session
  * on success. The session and limit statements they run are sessions.c's
  * and limits.c's; the message's life after it is queued is outbox.c's.
@@ -156,10 +157,13 @@ static int set_code(struct conn *q, const char *id, enum otp_code_state state,
 }
 
 /* Settles a code read for a verify, in the open transaction: its result in
- * out, and its new state written. */
-static int settle(struct conn *q, const struct otp_verify_in *in, int64_t now,
-		  int state, bool match, int64_t expires,
-		  struct otp_verify_out *out)
+ * out, and its new state written. A wrong try that leaves the code pending
+ * writes its attempts only (ST_CODE_TRY): setting the state, even to the
+ * same value, would rewrite its entry in the index on (phone, owner,
+ * state), a page read and a page written more per try. */
+static int settle(struct conn *q, const struct otp_verify_in *in,
+		  const char *id, int64_t now, int state, bool match,
+		  int64_t expires, struct otp_verify_out *out)
 {
 	int left = out->attempts_left, rc = 0;
 	if (state == OTP_CODE_USED) {
@@ -172,7 +176,7 @@ static int settle(struct conn *q, const struct otp_verify_in *in, int64_t now,
 		out->result = OTP_VERIFY_EXPIRED;
 	} else if (match && (!in->expect_phone[0] ||
 			     strcmp(in->expect_phone, out->phone) == 0)) {
-		rc = set_code(q, in->id, OTP_CODE_USED, left);
+		rc = set_code(q, id, OTP_CODE_USED, left);
 		/* Replaces session old_hash by an authenticated new_hash. */
 		if (rc == 0 && in->rotate)
 			rc = otp_sq_exec(q->st[ST_SESSION_DELETE], "h",
@@ -183,28 +187,65 @@ static int settle(struct conn *q, const struct otp_verify_in *in, int64_t now,
 		out->result = OTP_VERIFY_OK;
 	} else {
 		left = left > 1 ? left - 1 : 0;
-		rc = set_code(q, in->id,
-			      left ? OTP_CODE_PENDING : OTP_CODE_DEAD, left);
+		rc = left ? otp_sq_exec(q->st[ST_CODE_TRY], "dn", id, left)
+			  : set_code(q, id, OTP_CODE_DEAD, left);
 		out->result = OTP_VERIFY_WRONG;
 		out->attempts_left = left;
 	}
 	return rc;
 }
 
+/* by_session: the pending code of session old_hash, into id. Read here,
+ * on the writer's connection, rather than by session_get on the handle's
+ * own: the writer's page cache survives its commits, a read connection's
+ * is dropped by every commit of another connection (at 10^6 sessions, a
+ * B-tree's every level read again through the kernel). */
+static int pending_of(struct conn *q, const struct otp_verify_in *in,
+		      int64_t now, char id[OTP_PENDING_MAX])
+{
+	sqlite3_stmt *st = q->st[ST_SESSION_PENDING];
+	int rc = otp_sq_row(st, "hi", in->old_hash, now);
+	if (rc != 1)
+		return rc ? rc : OTP_ENOTFOUND;
+	otp_sq_text(st, 0, id, OTP_PENDING_MAX);
+	otp_sq_done(st);
+	return id[0] ? 0 : OTP_EGONE;
+}
+
 /* Reads the code and settles it, in the open transaction. */
 static int verify_in_tx(struct conn *q, const struct otp_verify_in *in,
 			int64_t now, struct otp_verify_out *out)
 {
+	char pending[OTP_PENDING_MAX];
+	const char *id = in->id;
+	unsigned char tried[2][OTP_MAC_LEN];
+	const unsigned char *try = in->mac, *try_prev = in->mac_prev;
+	int rc;
+	if (in->by_session && in->rotate) {
+		rc = pending_of(q, in, now, pending);
+		if (rc)
+			return rc;
+		/* Not one of ours (an upstream's id): no such code. */
+		if (strlen(pending) != OTP_ID_LEN)
+			return 0;
+		id = pending;
+		in->macs(in->macs_arg, id, tried[0], tried[1]);
+		try = tried[0];
+		try_prev = tried[1];
+	}
 	sqlite3_stmt *st = q->st[ST_CODE_GET];
-	int rc = otp_sq_row(st, "d", in->id);
-	if (rc != 1)
+	rc = otp_sq_row(st, "d", id);
+	if (rc != 1) {
+		sodium_memzero(tried, sizeof tried);
 		return rc;
+	}
 	otp_sq_text(st, 0, out->phone, sizeof out->phone);
 	const void *mac = sqlite3_column_blob(st, 1);
 	bool len_ok = sqlite3_column_bytes(st, 1) == OTP_MAC_LEN;
-	bool match = len_ok && sodium_memcmp(mac, in->mac, OTP_MAC_LEN) == 0;
+	bool match = len_ok && sodium_memcmp(mac, try, OTP_MAC_LEN) == 0;
 	if (len_ok && in->has_mac_prev)
-		match |= sodium_memcmp(mac, in->mac_prev, OTP_MAC_LEN) == 0;
+		match |= sodium_memcmp(mac, try_prev, OTP_MAC_LEN) == 0;
+	sodium_memzero(tried, sizeof tried);
 	out->attempts_left = sqlite3_column_int(st, 2);
 	int state = otp_sq_state(st, 3, otp_code_state_names,
 				 OTP_SQ_COUNT(otp_code_state_names));
@@ -218,7 +259,7 @@ static int verify_in_tx(struct conn *q, const struct otp_verify_in *in,
 		out->result = OTP_VERIFY_NOTFOUND;
 		return 0;
 	}
-	rc = settle(q, in, now, state, match, expires, out);
+	rc = settle(q, in, id, now, state, match, expires, out);
 	/* An accepted code counts as verified in the same step. */
 	if (rc == 0 && out->result == OTP_VERIFY_OK)
 		rc = otp_sq_credit_in_tx(q, credit, now);

@@ -405,7 +405,8 @@ const struct otp_store_ops otp_store_sqlite_ops = {
     .check = otp_store_sqlite_check,
     .home = otp_store_sqlite_home,
     .version = 2,
-    .caps = OTP_STORE_CAP_ONE_PROCESS | OTP_STORE_CAP_FILE,
+    .caps = OTP_STORE_CAP_ONE_PROCESS | OTP_STORE_CAP_FILE |
+	    OTP_STORE_CAP_VERIFY_SESSION,
     .open = open_db,
     .lock = otp_store_sqlite_lock,
     .backup = otp_store_sqlite_backup,

@@ -33,6 +33,8 @@
 		     " FROM codes WHERE id = ?1")                              \
 	X(CODE_SET, "UPDATE codes SET state = ?2, attempts_left = ?3"          \
 		    " WHERE id = ?1")                                          \
+	/* No indexed column: its index entries stay as they are. */           \
+	X(CODE_TRY, "UPDATE codes SET attempts_left = ?2 WHERE id = ?1")       \
 	/* An expired row that purge has not reached yet must not lend its     \
 	 * login, pending code or send count to the new binding: it starts     \
 	 * over. ?3 NULL keeps the pending code; ?5 is 1 to count a send. */   \
@@ -58,6 +60,8 @@
 	X(SESSION_GET, "SELECT phone, authenticated, expires, pending_id,"     \
 		       " pending_phone, sends"                                 \
 		       " FROM sessions WHERE hash = ?1 AND expires > ?2")      \
+	X(SESSION_PENDING, "SELECT pending_id FROM sessions"                   \
+			   " WHERE hash = ?1 AND expires > ?2")                \
 	X(SESSION_DELETE, "DELETE FROM sessions WHERE hash = ?1")              \
 	X(SESSION_DELETE_LIVE, "DELETE FROM sessions"                          \
 			       " WHERE hash = ?1 AND expires > ?2")            \
