@@ -10,7 +10,8 @@
  * invalidation. A cache-wide epoch does the same for every bucket at once
  * (otp_session_cache_drop_all, _suspend, _resume): a row filled under an
  * older epoch is never answered, and an odd epoch (suspended) fills
- * nothing. Rows may also be given a maximum age, by the callers' now.
+ * nothing. Rows may also be given a maximum age, by the callers' now
+ * (each row's spread between half of it and all of it).
  * It deliberately does not cache misses (a flood of made-up tokens would
  * push real sessions out), nor anything but sessions: codes, limits, keys
  * and the outbox go straight to the backend. It knows no SQL, nor how a
@@ -127,9 +128,21 @@ static struct entry *find(struct otp_session_cache *c, size_t b,
 	return NULL;
 }
 
+/* A row's life under a maximum age: between half of it and all of it,
+ * spread by its hash (uniform, and not the bits that pick its bucket), so
+ * that rows filled together (at start, after a drop) are not all asked
+ * again in the same moment, each second, by every thread at once. */
+static int64_t life_of(const struct otp_session_cache *c, const struct entry *e)
+{
+	uint64_t v;
+	memcpy(&v, e->hash + 8, sizeof v);
+	uint64_t half = (uint64_t)c->max_age_ms / 2;
+	return c->max_age_ms - (half ? (int64_t)(v % half) : 0);
+}
+
 /* Whether a row found may answer a read at `now`: filled under the
  * current epoch, not expired, and (with a maximum age) filled less than
- * that long before now, or after it by less than that (requests' nows
+ * its life before now, or after it by less than that (requests' nows
  * differ by a little; a clock set back by more makes the row be asked
  * again). */
 static bool fresh(const struct otp_session_cache *c, const struct entry *e,
@@ -139,8 +152,8 @@ static bool fresh(const struct otp_session_cache *c, const struct entry *e,
 		return false;
 	if (!c->max_age_ms)
 		return true;
-	int64_t age = now - e->filled_ms;
-	return age < c->max_age_ms && age > -c->max_age_ms;
+	int64_t age = now - e->filled_ms, life = life_of(c, e);
+	return age < life && age > -life;
 }
 
 /* Drops a hash, and makes any fill begun before now give up. */

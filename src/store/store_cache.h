@@ -44,9 +44,11 @@ struct otp_session_cache;
 struct otp_session_cache *otp_session_cache_new(size_t entries);
 void otp_session_cache_free(struct otp_session_cache *c);
 
-/* Rows filled more than `ms` before the now of a read (or after it by as
- * much: a clock set back) are asked again; 0 (the default): a row lives
- * until its expires_ms. Set it before the cache is used. */
+/* Rows filled long enough before the now of a read (or after it by as
+ * much: a clock set back) are asked again: each after between ms / 2 and
+ * ms, spread by its hash so that rows filled together are not all asked
+ * again together. 0 (the default): a row lives until its expires_ms. Set
+ * it before the cache is used. */
 void otp_session_cache_set_max_age(struct otp_session_cache *c, int64_t ms);
 
 /* The notices of a tracker (see the top). Each drops what it names and

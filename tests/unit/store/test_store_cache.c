@@ -353,23 +353,24 @@ static uint64_t misses(struct fixture *f)
 }
 
 /* With a maximum age, a row is asked again once it is that old by the
- * reader's now, or when now is that far before its fill (a clock set
- * back); a row asked again is cached again. */
+ * reader's now (half of it at the soonest), or when now is that far
+ * before its fill (a clock set back); a row asked again is cached again.
+ * Rows filled together are asked again at different times. */
 static void max_age_by_now(void)
 {
 	struct fixture f;
 	struct otp_session s;
 	unsigned char h[OTP_HASH_LEN];
-	fx_open(&f, 64);
+	fx_open(&f, 256);
 	otp_session_cache_set_max_age(f.c, 1000);
 	memset(h, 7, sizeof h);
 	CHECK_INT(bind_code(f.a, 1, 7, CT_T0), 0);
 	CHECK_INT(otp_store_session_get(f.a, h, CT_T0, &s), 0); /* fill */
-	CHECK_INT(otp_store_session_get(f.a, h, CT_T0 + 999, &s), 0);
+	CHECK_INT(otp_store_session_get(f.a, h, CT_T0 + 499, &s), 0);
 	CHECK_INT(hits(&f), 1);
 	/* a write around the cache, seen once the row is too old */
 	CHECK_INT(bind_code(f.raw, 2, 7, CT_T0 + 1), 0);
-	CHECK_INT(otp_store_session_get(f.a, h, CT_T0 + 999, &s), 0);
+	CHECK_INT(otp_store_session_get(f.a, h, CT_T0 + 499, &s), 0);
 	CHECK_STR(s.pending_id, "00000000000000000000000000000001");
 	CHECK_INT(otp_store_session_get(f.a, h, CT_T0 + 1000, &s), 0);
 	CHECK_STR(s.pending_id, "00000000000000000000000000000002");
@@ -382,6 +383,22 @@ static void max_age_by_now(void)
 	uint64_t m = misses(&f);
 	CHECK_INT(otp_store_session_get(f.a, h, CT_T0, &s), 0);
 	CHECK_INT(misses(&f), m + 1);
+	/* 64 rows filled at once: at 3/4 of the age, some are asked again
+	 * and some are not */
+	for (unsigned i = 0; i < 64; i++)
+		CHECK_INT(
+		    bind_code(f.a, 10 + i, (unsigned char)(100 + i), CT_T0), 0);
+	int64_t at[] = {CT_T0, CT_T0 + 750};
+	for (int round = 0; round < 2; round++) {
+		m = misses(&f);
+		for (unsigned i = 0; i < 64; i++) {
+			memset(h, (int)(100 + i), sizeof h);
+			CHECK_INT(otp_store_session_get(f.a, h, at[round], &s),
+				  0);
+		}
+		CHECK(misses(&f) > m);
+		CHECK(misses(&f) < m + 64 || round == 0);
+	}
 	fx_close(&f);
 }
 
