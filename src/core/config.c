@@ -147,7 +147,7 @@ const struct setting otp_cfg_settings[] = {
 	INT("session-cache", session_cache, "65536", 0, 4194304,
 	    "OTPD_SESSION_CACHE", "sessions kept in memory for /auth/check (256 bytes each, 16 MiB "
 	    "at most by default); on redis, kept coherent with every process by Redis's "
-	    "invalidation messages, each row read again after 1 s; 0 = off"),
+	    "invalidation messages, each row read again within 1 s; 0 = off"),
 	STR("cookie-name", cookie_name, "otpd_session", 1, 64, otp_cfg_check_token, "1..64 of A-Z a-z 0-9 _ -",
 	    "OTPD_COOKIE_NAME", "name of the session cookie"),
 	BOOL("cookie-secure", cookie_secure, "false",
