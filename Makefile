@@ -98,7 +98,7 @@ $(BUILD)/tests/test_%: test_%.c $(BUILD)/libotpd.a tests/unit/harness.h
 	$(CC) $(CFLAGS) -Itests/unit -MMD -MP -o $@ $< $(filter %.o,$^) $(BUILD)/libotpd.a $(LDFLAGS) $(LDLIBS)
 # The store contract, compiled once, linked into each backend's runner.
 CONTRACT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard tests/contract/*.c)))
-$(addprefix $(BUILD)/tests/test_store_,sqlite sqlite_full redis cache faults): $(CONTRACT_OBJ)
+$(addprefix $(BUILD)/tests/test_store_,sqlite sqlite_full redis redis_cache cache faults): $(CONTRACT_OBJ)
 
 $(BUILD)/bench/seed: bench/seed.c $(BUILD)/libotpd.a
 	@mkdir -p $(dir $@)
@@ -149,7 +149,7 @@ run: deps-build
 # and each fuzz target for 2 s (build-fuzz/). Each tree is its own, so none
 # of them touches build/.
 TSAN_TESTS   := test_outbox test_store_sqlite test_store_cache \
-		test_store_redis test_store_faults test_limiter test_metrics \
+		test_store_redis test_store_redis_cache test_store_faults test_limiter test_metrics \
 		test_http_server test_sms test_phone
 EXTRA_SUITES ?= $(if $(SANITIZE),,san tsan fuzz)
 SAN_JOBS     ?= 2

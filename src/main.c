@@ -534,6 +534,7 @@ fail_ctl:
 	otp_ctl_server_stop(ctl);
 fail_http:
 	otp_outbox_stop(outbox);
+	otp_app_deinit();
 fail_sms:
 	otp_engine_deinit(&engine);
 fail_secret:

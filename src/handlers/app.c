@@ -1,5 +1,7 @@
 /* app.c - the handlers' shared context and per-thread store handles (each
- * behind the process's session cache when the store allows it). */
+ * behind the process's session cache when the store allows it: a store
+ * this process alone writes, or one whose backend tracks the other
+ * processes' writes for it, store.h's track). */
 #include "handlers/app.h"
 
 #include <pthread.h>
@@ -18,16 +20,28 @@ static struct otp_app the_app;
 static pthread_key_t store_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 /* The sessions of every thread's handle (--session-cache): made with the
- * first handle, kept for the life of the process. */
+ * first handle, kept for the life of the process; on a shared store with
+ * the tracker that keeps them coherent, stopped by otp_app_deinit. */
 static struct otp_session_cache *sessions;
+static struct otp_store_tracker *tracker;
 static pthread_once_t sessions_once = PTHREAD_ONCE_INIT;
 static bool draining; /* set once by main, read by /readyz: atomics */
 
 static void make_sessions(void)
 {
-	if (the_app.cfg && the_app.cfg->session_cache > 0)
-		sessions =
-		    otp_session_cache_new((size_t)the_app.cfg->session_cache);
+	if (!the_app.cfg || the_app.cfg->session_cache <= 0)
+		return;
+	const struct otp_store_ops *ops = otp_store_backend(the_app.store_url);
+	bool alone = ops && (ops->caps & OTP_STORE_CAP_ONE_PROCESS);
+	if (!alone && !(ops && ops->track))
+		return;
+	sessions = otp_session_cache_new((size_t)the_app.cfg->session_cache);
+	if (!alone &&
+	    otp_store_track(the_app.store_url, sessions, &tracker) < 0) {
+		otp_log(OTP_LOG_WARN, "session cache off: no tracker", NULL);
+		otp_session_cache_free(sessions);
+		sessions = NULL;
+	}
 }
 
 static void close_store(void *p)
@@ -45,6 +59,12 @@ void otp_app_init(const struct otp_app *app)
 {
 	the_app = *app;
 	pthread_once(&key_once, make_key);
+}
+
+void otp_app_deinit(void)
+{
+	otp_store_track_stop(tracker);
+	tracker = NULL;
 }
 
 void otp_app_set_draining(void)
@@ -78,9 +98,10 @@ int otp_app_store(struct otp_store **out)
 					otp_log_num(n, held), NULL);
 			return OTP_EUNAVAIL;
 		}
-		/* Only a store no other process writes may be cached. */
+		/* Only a store no other process writes, or one whose
+		 * tracker tells the cache of their writes, is cached. */
 		pthread_once(&sessions_once, make_sessions);
-		if (sessions && (s->ops->caps & OTP_STORE_CAP_ONE_PROCESS))
+		if (sessions)
 			s = otp_store_cached_new(s, sessions);
 		pthread_setspecific(store_key, s);
 	}

@@ -25,6 +25,9 @@ struct otp_app {
 void otp_app_init(const struct otp_app *app);
 /* Closes the calling thread's handle, if any (main's thread at exit). */
 void otp_app_release(void);
+/* Stops the session cache's tracker, if the store has one (main, at exit,
+ * once no thread serves: the cache's reads go to the store from then). */
+void otp_app_deinit(void);
 
 /* Marks the process as stopping (main, on SIGTERM, before the drain):
  * /readyz answers 503 from then on so that a balancer moves traffic away.

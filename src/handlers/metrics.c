@@ -124,6 +124,17 @@ static void write_store(FILE *f, struct otp_store *s)
 		(double)rs.name);
 		OTP_REDIS_STATS(REDIS_STAT)
 #undef REDIS_STAT
+		struct otp_redis_tracking_stats ts = otp_redis_tracking_stats();
+#define TRACKING_STAT(name)                                                    \
+	counter(f, "otpd_redis_" #name "_total",                               \
+		"The session cache's tracking connection: " #name ".",         \
+		(double)ts.name);
+		OTP_REDIS_TRACKING_STATS(TRACKING_STAT)
+#undef TRACKING_STAT
+		gauge(f, "otpd_redis_tracking_up",
+		      "1 while the session cache hears of every session "
+		      "change (subscribed to Redis's invalidations).",
+		      ts.up);
 	}
 	if (!s || strcmp(backend, "sqlite") != 0)
 		return;

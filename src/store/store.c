@@ -166,6 +166,22 @@ int otp_store_lock(const char *url, char *err, size_t errlen)
 			 : 0;
 }
 
+int otp_store_track(const char *url, struct otp_session_cache *c,
+		    struct otp_store_tracker **out)
+{
+	const struct otp_store_ops *ops = otp_store_backend(url);
+	*out = NULL;
+	if (!ops || !ops->track)
+		return OTP_ETYPE;
+	return ops->track(url + strlen(ops->scheme), c, out);
+}
+
+void otp_store_track_stop(struct otp_store_tracker *t)
+{
+	if (t)
+		t->stop(t);
+}
+
 void otp_msg_deinit(struct otp_msg *m)
 {
 	free(m->body);

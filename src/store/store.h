@@ -317,6 +317,8 @@ struct otp_apikey {
 };
 
 struct otp_store;
+struct otp_store_tracker;
+struct otp_session_cache; /* store_cache.h */
 
 /* The store operations, one X(op, params, args) row each: its name, its
  * parameter list and the argument list that passes them on. Every one returns
@@ -608,6 +610,19 @@ struct otp_store_ops {
 	int (*backup)(const char *arg, const char *dest, char *err,
 		      size_t errlen);
 
+	/* Optional (NULL: this backend cannot): for a store that other
+	 * processes share (no OTP_STORE_CAP_ONE_PROCESS), keeps the session
+	 * cache `c` of this process (store_cache.h) coherent with every
+	 * process's writes, on a thread of its own, until its tracker is
+	 * stopped (otp_store_track_stop): it suspends `c` at once, resumes it
+	 * once it is sure to hear of every change, drops the rows that
+	 * change, suspends it again whenever it may miss one, and sets the
+	 * rows' maximum age. 0, or an error (a malformed URL: then `c` is
+	 * untouched). Connects in the background: never fails for a server
+	 * that is down. */
+	int (*track)(const char *arg, struct otp_session_cache *c,
+		     struct otp_store_tracker **out);
+
 #define OTP_STORE_OP_MEMBER_(op, params, args) int(*op) params;
 	OTP_STORE_OPS(OTP_STORE_OP_MEMBER_)
 #undef OTP_STORE_OP_MEMBER_
@@ -617,6 +632,12 @@ struct otp_store {
 	const struct otp_store_ops *ops;
 };
 
+/* What a backend's track starts: stop ends its thread, leaves the cache
+ * suspended and frees it. */
+struct otp_store_tracker {
+	void (*stop)(struct otp_store_tracker *t);
+};
+
 /* The backends' URL checks, for their ops (src/store/<backend>/check.c). */
 int otp_store_sqlite_check(const char *arg, char *err, size_t errlen);
 int otp_store_sqlite_home(const char *arg, char *dir, size_t cap);
@@ -624,6 +645,15 @@ int otp_store_sqlite_lock(const char *arg, char *err, size_t errlen);
 int otp_store_sqlite_backup(const char *arg, const char *dest, char *err,
 			    size_t errlen);
 int otp_store_redis_check(const char *arg, char *err, size_t errlen);
+int otp_redis_track(const char *arg, struct otp_session_cache *c,
+		    struct otp_store_tracker **out);
+
+/* Starts the tracker of `url`'s backend for the session cache c (ops->track):
+ * 0, or OTP_ETYPE for a backend without one, or its error. */
+int otp_store_track(const char *url, struct otp_session_cache *c,
+		    struct otp_store_tracker **out);
+/* Stops it (NULL: nothing). */
+void otp_store_track_stop(struct otp_store_tracker *t);
 
 /* --store's default: the registry's first backend, on a file in ./var. */
 #define OTP_STORE_URL_DEFAULT "sqlite:./var/otpd.db"

@@ -7,14 +7,22 @@
  * bumps. A miss notes the generation before it asks the backend and fills
  * the cache only if it is unchanged afterwards: a row read just before a
  * concurrent logout committed can never be put back after that logout's
- * invalidation. It deliberately does not cache misses (a flood of made-up
- * tokens would push real sessions out), nor anything but sessions: codes,
- * limits, keys and the outbox go straight to the backend. It knows no SQL.
+ * invalidation. A cache-wide epoch does the same for every bucket at once
+ * (otp_session_cache_drop_all, _suspend, _resume): a row filled under an
+ * older epoch is never answered, and an odd epoch (suspended) fills
+ * nothing. Rows may also be given a maximum age, by the callers' now
+ * (each row's spread between half of it and all of it).
+ * It deliberately does not cache misses (a flood of made-up tokens would
+ * push real sessions out), nor anything but sessions: codes, limits, keys
+ * and the outbox go straight to the backend. It knows no SQL, nor how a
+ * shared store tells it of other processes' writes (its backend's
+ * tracker, e.g. src/store/redis/tracking.c, calls the entry points).
  */
 #include "store/store_cache.h"
 
 #include <pthread.h>
 #include <stdalign.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +37,9 @@
 struct entry {
 	unsigned char hash[OTP_HASH_LEN];
 	bool live;
-	uint64_t used; /* its stripe's tick at the last hit or fill */
+	uint32_t epoch;	   /* the cache's epoch at its fill */
+	uint64_t used;	   /* its stripe's tick at the last hit or fill */
+	int64_t filled_ms; /* the caller's now at its fill */
 	struct otp_session s;
 };
 
@@ -43,6 +53,9 @@ struct otp_session_cache {
 	size_t mask;	 /* buckets - 1 */
 	uint32_t *gen;	 /* per bucket */
 	struct entry *e; /* buckets * WAYS */
+	/* Bumped by 2 to drop every row, by 1 to suspend (odd) or resume. */
+	_Atomic uint32_t epoch;
+	int64_t max_age_ms; /* 0: rows live until their expires_ms */
 };
 
 struct cached {
@@ -87,6 +100,11 @@ void otp_session_cache_stats(struct otp_session_cache *c, uint64_t *hits,
 	}
 }
 
+void otp_session_cache_set_max_age(struct otp_session_cache *c, int64_t ms)
+{
+	c->max_age_ms = ms > 0 ? ms : 0;
+}
+
 static size_t bucket_of(const struct otp_session_cache *c,
 			const unsigned char hash[OTP_HASH_LEN])
 {
@@ -110,6 +128,34 @@ static struct entry *find(struct otp_session_cache *c, size_t b,
 	return NULL;
 }
 
+/* A row's life under a maximum age: between half of it and all of it,
+ * spread by its hash (uniform, and not the bits that pick its bucket), so
+ * that rows filled together (at start, after a drop) are not all asked
+ * again in the same moment, each second, by every thread at once. */
+static int64_t life_of(const struct otp_session_cache *c, const struct entry *e)
+{
+	uint64_t v;
+	memcpy(&v, e->hash + 8, sizeof v);
+	uint64_t half = (uint64_t)c->max_age_ms / 2;
+	return c->max_age_ms - (half ? (int64_t)(v % half) : 0);
+}
+
+/* Whether a row found may answer a read at `now`: filled under the
+ * current epoch, not expired, and (with a maximum age) filled less than
+ * its life before now, or after it by less than that (requests' nows
+ * differ by a little; a clock set back by more makes the row be asked
+ * again). */
+static bool fresh(const struct otp_session_cache *c, const struct entry *e,
+		  uint32_t epoch, int64_t now)
+{
+	if (e->epoch != epoch || now >= e->s.expires_ms)
+		return false;
+	if (!c->max_age_ms)
+		return true;
+	int64_t age = now - e->filled_ms, life = life_of(c, e);
+	return age < life && age > -life;
+}
+
 /* Drops a hash, and makes any fill begun before now give up. */
 static void invalidate(struct otp_session_cache *c,
 		       const unsigned char hash[OTP_HASH_LEN])
@@ -122,6 +168,36 @@ static void invalidate(struct otp_session_cache *c,
 	if (e)
 		e->live = false;
 	pthread_mutex_unlock(&st->mu);
+}
+
+void otp_session_cache_invalidate(struct otp_session_cache *c,
+				  const unsigned char hash[OTP_HASH_LEN])
+{
+	invalidate(c, hash);
+}
+
+void otp_session_cache_drop_all(struct otp_session_cache *c)
+{
+	atomic_fetch_add(&c->epoch, 2);
+}
+
+void otp_session_cache_suspend(struct otp_session_cache *c)
+{
+	uint32_t e = atomic_load(&c->epoch);
+	while (!(e & 1) && !atomic_compare_exchange_weak(&c->epoch, &e, e + 1))
+		;
+}
+
+void otp_session_cache_resume(struct otp_session_cache *c)
+{
+	uint32_t e = atomic_load(&c->epoch);
+	while ((e & 1) && !atomic_compare_exchange_weak(&c->epoch, &e, e + 1))
+		;
+}
+
+bool otp_session_cache_is_suspended(struct otp_session_cache *c)
+{
+	return atomic_load(&c->epoch) & 1;
 }
 
 static struct cached *cast(struct otp_store *s)
@@ -138,8 +214,9 @@ static int session_get(struct otp_store *s,
 	struct stripe *st = stripe_of(c, b);
 
 	pthread_mutex_lock(&st->mu);
+	uint32_t epoch = atomic_load(&c->epoch);
 	struct entry *e = find(c, b, hash);
-	if (e && now < e->s.expires_ms) {
+	if (e && fresh(c, e, epoch, now)) {
 		*out = e->s;
 		e->used = ++st->tick;
 		st->hits++;
@@ -147,7 +224,7 @@ static int session_get(struct otp_store *s,
 		return 0;
 	}
 	if (e)
-		e->live = false; /* expired */
+		e->live = false; /* expired, too old, or dropped with all */
 	uint32_t gen = c->gen[b];
 	st->misses++;
 	pthread_mutex_unlock(&st->mu);
@@ -156,12 +233,17 @@ static int session_get(struct otp_store *s,
 	if (rc < 0)
 		return rc;
 
+	/* Suspended: no fill. A drop since the read: the row would carry an
+	 * old epoch and never answer; not filling keeps its slot for others. */
 	pthread_mutex_lock(&st->mu);
-	if (c->gen[b] == gen) {
+	if (c->gen[b] == gen && !(epoch & 1) &&
+	    atomic_load(&c->epoch) == epoch) {
 		e = find(c, b, hash);
-		for (int i = 0; !e && i < WAYS; i++)
-			if (!c->e[b * WAYS + i].live)
-				e = &c->e[b * WAYS + i];
+		for (int i = 0; !e && i < WAYS; i++) {
+			struct entry *w = &c->e[b * WAYS + i];
+			if (!w->live || w->epoch != epoch)
+				e = w;
+		}
 		if (!e) { /* all four live: the least recently used goes */
 			struct entry *w = &c->e[b * WAYS];
 			e = &w[0];
@@ -172,6 +254,8 @@ static int session_get(struct otp_store *s,
 		memcpy(e->hash, hash, OTP_HASH_LEN);
 		e->s = *out;
 		e->live = true;
+		e->epoch = epoch;
+		e->filled_ms = now;
 		e->used = ++st->tick;
 	}
 	pthread_mutex_unlock(&st->mu);

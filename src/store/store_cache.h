@@ -12,12 +12,17 @@
  * goes straight to the backend.
  *
  * Only correct when every write to the backend's sessions goes through
- * cached handles of this one process: use it only on a backend whose ops
- * have OTP_STORE_CAP_ONE_PROCESS (SQLite), never on one that other
- * processes share (Redis). purge through a cached handle also drops the
- * rows it removes (a purge through another handle needs nothing: it removes
- * only rows past their expires_ms, which the cache never answers with at a
- * later now).
+ * cached handles of this one process (a backend whose ops have
+ * OTP_STORE_CAP_ONE_PROCESS: SQLite), or when the backend tells the cache
+ * of every other writer's change (a store other processes share, whose ops
+ * have a tracker: Redis, store.h's track): otp_session_cache_invalidate for
+ * one row, _drop_all for every row, and _suspend while those notices may
+ * be lost (from then on nothing is answered from memory nor filled, until
+ * _resume). A fill that any of these overtook is not made: the read it
+ * began before the notice may hold the row from before the change. purge
+ * through a cached handle also drops the rows it removes (a purge through
+ * another handle needs nothing: it removes only rows past their
+ * expires_ms, which the cache never answers with at a later now).
  *
  * Thread-safety: the cache is thread-safe; each cached handle, like any
  * handle, is used by one thread at a time.
@@ -25,6 +30,7 @@
 #ifndef OTP_STORE_STORE_CACHE_H
 #define OTP_STORE_STORE_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,10 +39,30 @@
 struct otp_session_cache;
 
 /* A cache of at least `entries` rows (rounded up to a power of two, at
- * least 4), about 200 bytes each, touched only as it fills; aborts if out of
+ * least 4), about 250 bytes each, touched only as it fills; aborts if out of
  * memory. */
 struct otp_session_cache *otp_session_cache_new(size_t entries);
 void otp_session_cache_free(struct otp_session_cache *c);
+
+/* Rows filled long enough before the now of a read (or after it by as
+ * much: a clock set back) are asked again: each after between ms / 2 and
+ * ms, spread by its hash so that rows filled together are not all asked
+ * again together. 0 (the default): a row lives until its expires_ms. Set
+ * it before the cache is used. */
+void otp_session_cache_set_max_age(struct otp_session_cache *c, int64_t ms);
+
+/* The notices of a tracker (see the top). Each drops what it names and
+ * makes every fill of it begun before give up. Thread-safe, lock-free but
+ * for invalidate's one stripe. */
+void otp_session_cache_invalidate(struct otp_session_cache *c,
+				  const unsigned char hash[OTP_HASH_LEN]);
+void otp_session_cache_drop_all(struct otp_session_cache *c);
+/* Drops every row and answers every read from the backend, filling
+ * nothing, until _resume (which starts from an empty cache). A new cache
+ * is not suspended; suspending twice is suspending once. */
+void otp_session_cache_suspend(struct otp_session_cache *c);
+void otp_session_cache_resume(struct otp_session_cache *c);
+bool otp_session_cache_is_suspended(struct otp_session_cache *c);
 
 /* Hits and misses of session_get so far (for tests and metrics). */
 void otp_session_cache_stats(struct otp_session_cache *c, uint64_t *hits,

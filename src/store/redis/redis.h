@@ -103,12 +103,16 @@ static inline void key_code(struct otp_redis_args *a, const char *id)
 	add_fmt(a, "otp:{c:%.*s}", OTP_ID_LEN, id);
 }
 
+/* A session's key is this, its token hash in hex, and "}" (tracking.c
+ * reads the hash back from the names Redis sends). */
+#define OTP_REDIS_SESSION_PREFIX "otp:{s:"
+
 static inline void key_session(struct otp_redis_args *a,
 			       const unsigned char hash[OTP_HASH_LEN])
 {
 	char hex[2 * OTP_HASH_LEN + 1];
 	sodium_bin2hex(hex, sizeof hex, hash, OTP_HASH_LEN);
-	add_fmt(a, "otp:{s:%s}", hex);
+	add_fmt(a, OTP_REDIS_SESSION_PREFIX "%s}", hex);
 }
 
 static inline void key_msg(struct otp_redis_args *a, int64_t id)

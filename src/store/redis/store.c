@@ -56,7 +56,7 @@
  * URL (src/store/store.c), the connection (conn.c), the scripts
  * (scripts.c), the operations (codes.c, limits.c, sessions.c, keys.c,
  * outbox.c, signals.c, blocks.c, purge.c), the helpers they share
- * (redis.h).
+ * (redis.h), the session cache's tracker (tracking.c).
  */
 #include "store/redis/redis.h"
 
@@ -236,6 +236,7 @@ const struct otp_store_ops otp_store_redis_ops = {
     .scheme = "redis://",
     .form = "redis://[[USER]:PASSWORD@]HOST:PORT[/DB]",
     .check = otp_store_redis_check,
+    .track = otp_redis_track,
     .version = 2,
     .caps = 0,
     .open = open_rd,

@@ -3,8 +3,10 @@
  * First the whole store contract through a cached handle (a fresh cache per
  * store), then what is the cache's own: hits, expiry by the injected now,
  * invalidation by every operation that writes a session, a logout on one
- * thread seen at once by another, the race of a fill with a logout, and the
- * bound on its size.
+ * thread seen at once by another, the race of a fill with a logout, the
+ * bound on its size, the maximum age, and the notices a tracker of other
+ * processes' writes gives (one row, every row, suspended and resumed), each
+ * also racing a fill.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -343,6 +345,193 @@ static void bounded(void)
 	fx_close(&f);
 }
 
+static uint64_t misses(struct fixture *f)
+{
+	uint64_t h, m;
+	otp_session_cache_stats(f->c, &h, &m);
+	return m;
+}
+
+/* With a maximum age, a row is asked again once it is that old by the
+ * reader's now (half of it at the soonest), or when now is that far
+ * before its fill (a clock set back); a row asked again is cached again.
+ * Rows filled together are asked again at different times. */
+static void max_age_by_now(void)
+{
+	struct fixture f;
+	struct otp_session s;
+	unsigned char h[OTP_HASH_LEN];
+	fx_open(&f, 256);
+	otp_session_cache_set_max_age(f.c, 1000);
+	memset(h, 7, sizeof h);
+	CHECK_INT(bind_code(f.a, 1, 7, CT_T0), 0);
+	CHECK_INT(otp_store_session_get(f.a, h, CT_T0, &s), 0); /* fill */
+	CHECK_INT(otp_store_session_get(f.a, h, CT_T0 + 499, &s), 0);
+	CHECK_INT(hits(&f), 1);
+	/* a write around the cache, seen once the row is too old */
+	CHECK_INT(bind_code(f.raw, 2, 7, CT_T0 + 1), 0);
+	CHECK_INT(otp_store_session_get(f.a, h, CT_T0 + 499, &s), 0);
+	CHECK_STR(s.pending_id, "00000000000000000000000000000001");
+	CHECK_INT(otp_store_session_get(f.a, h, CT_T0 + 1000, &s), 0);
+	CHECK_STR(s.pending_id, "00000000000000000000000000000002");
+	CHECK_INT(hits(&f), 2);
+	CHECK_INT(otp_store_session_get(f.a, h, CT_T0 + 1500, &s), 0);
+	CHECK_INT(hits(&f), 3);
+	/* now a little before the fill: still its row; far before: asked */
+	CHECK_INT(otp_store_session_get(f.a, h, CT_T0 + 900, &s), 0);
+	CHECK_INT(hits(&f), 4);
+	uint64_t m = misses(&f);
+	CHECK_INT(otp_store_session_get(f.a, h, CT_T0, &s), 0);
+	CHECK_INT(misses(&f), m + 1);
+	/* 64 rows filled at once: at 3/4 of the age, some are asked again
+	 * and some are not */
+	for (unsigned i = 0; i < 64; i++)
+		CHECK_INT(
+		    bind_code(f.a, 10 + i, (unsigned char)(100 + i), CT_T0), 0);
+	int64_t at[] = {CT_T0, CT_T0 + 750};
+	for (int round = 0; round < 2; round++) {
+		m = misses(&f);
+		for (unsigned i = 0; i < 64; i++) {
+			memset(h, (int)(100 + i), sizeof h);
+			CHECK_INT(otp_store_session_get(f.a, h, at[round], &s),
+				  0);
+		}
+		CHECK(misses(&f) > m);
+		CHECK(misses(&f) < m + 64 || round == 0);
+	}
+	fx_close(&f);
+}
+
+/* What a tracker of other processes' writes calls (store.h's track):
+ * each is seen by the next read of every handle. A write through f.raw
+ * plays another process's. */
+static void outside_notices(void)
+{
+	struct fixture f;
+	struct otp_session s;
+	unsigned char h[OTP_HASH_LEN], h2[OTP_HASH_LEN];
+	fx_open(&f, 64);
+	memset(h, 7, sizeof h);
+	memset(h2, 8, sizeof h2);
+	CHECK_INT(bind_code(f.a, 1, 7, CT_T0), 0);
+	CHECK_INT(bind_code(f.a, 2, 8, CT_T0), 0);
+	CHECK_INT(otp_store_session_get(f.a, h, CT_T0, &s), 0);
+	CHECK_INT(otp_store_session_get(f.a, h2, CT_T0, &s), 0);
+
+	/* one row: that one goes, the other stays */
+	CHECK_INT(otp_store_session_delete(f.raw, h), 0);
+	otp_session_cache_invalidate(f.c, h);
+	CHECK_INT(otp_store_session_get(f.b, h, CT_T0, &s), OTP_ENOTFOUND);
+	CHECK_INT(otp_store_session_get(f.b, h2, CT_T0, &s), 0);
+	CHECK_INT(hits(&f), 1);
+
+	/* every row */
+	CHECK_INT(bind_code(f.raw, 3, 8, CT_T0), 0);
+	otp_session_cache_drop_all(f.c);
+	CHECK_INT(otp_store_session_get(f.b, h2, CT_T0, &s), 0);
+	CHECK_STR(s.pending_id, "00000000000000000000000000000003");
+	CHECK_INT(otp_store_session_get(f.b, h2, CT_T0, &s), 0);
+	CHECK_INT(hits(&f), 2);
+
+	/* suspended: every read asks the backend, nothing is kept */
+	CHECK(!otp_session_cache_is_suspended(f.c));
+	otp_session_cache_suspend(f.c);
+	otp_session_cache_suspend(f.c); /* twice is once */
+	CHECK(otp_session_cache_is_suspended(f.c));
+	CHECK_INT(bind_code(f.raw, 4, 8, CT_T0), 0);
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT(otp_store_session_get(f.a, h2, CT_T0, &s), 0);
+		CHECK_STR(s.pending_id, "00000000000000000000000000000004");
+	}
+	CHECK_INT(hits(&f), 2);
+	/* a write around the cache while suspended, then resumed: the rows
+	 * read before are not answered */
+	CHECK_INT(bind_code(f.raw, 5, 8, CT_T0), 0);
+	otp_session_cache_resume(f.c);
+	CHECK(!otp_session_cache_is_suspended(f.c));
+	CHECK_INT(otp_store_session_get(f.a, h2, CT_T0, &s), 0);
+	CHECK_STR(s.pending_id, "00000000000000000000000000000005");
+	CHECK_INT(otp_store_session_get(f.a, h2, CT_T0, &s), 0);
+	CHECK_INT(hits(&f), 3);
+	fx_close(&f);
+}
+
+/* A backend whose read lets a notice from outside land between its read
+ * and the cache's fill, as Redis's invalidation may overtake the reply it
+ * races (it comes on another connection). */
+struct noticed {
+	struct otp_store base;
+	struct otp_store *real;
+	struct otp_session_cache *c;
+	void (*notice)(struct otp_session_cache *c,
+		       const unsigned char h[OTP_HASH_LEN]);
+};
+
+static int noticed_get(struct otp_store *s, const unsigned char h[OTP_HASH_LEN],
+		       int64_t now, struct otp_session *out)
+{
+	struct noticed *r = (struct noticed *)s;
+	int rc = otp_store_session_get(r->real, h, now, out);
+	r->notice(r->c, h);
+	return rc;
+}
+
+static void noticed_close(struct otp_store *s)
+{
+	otp_store_close(((struct noticed *)s)->real);
+}
+
+static void notice_one(struct otp_session_cache *c,
+		       const unsigned char h[OTP_HASH_LEN])
+{
+	otp_session_cache_invalidate(c, h);
+}
+
+static void notice_all(struct otp_session_cache *c,
+		       const unsigned char h[OTP_HASH_LEN])
+{
+	(void)h;
+	otp_session_cache_drop_all(c);
+}
+
+static void notice_lost(struct otp_session_cache *c,
+			const unsigned char h[OTP_HASH_LEN])
+{
+	(void)h; /* the notices' connection lost and back at once */
+	otp_session_cache_suspend(c);
+	otp_session_cache_resume(c);
+}
+
+static void fill_racing_a_notice_is_dropped(void)
+{
+	static struct otp_store_ops ops;
+	void (*const notices[])(struct otp_session_cache *,
+				const unsigned char *) = {
+	    notice_one, notice_all, notice_lost};
+	ops.name = "noticed";
+	ops.session_get = noticed_get;
+	ops.close = noticed_close;
+	for (size_t i = 0; i < sizeof notices / sizeof notices[0]; i++) {
+		struct fixture f;
+		struct otp_session s;
+		unsigned char h[OTP_HASH_LEN];
+		fx_open(&f, 64);
+		memset(h, 7, sizeof h);
+		struct noticed r = {{&ops}, NULL, f.c, notices[i]};
+		CHECK_INT(open_path(f.path, &r.real), 0);
+		struct otp_store *c = otp_store_cached_new(&r.base, f.c);
+		CHECK_INT(bind_code(f.b, 1, 7, CT_T0), 0);
+		CHECK_INT(otp_store_session_get(c, h, CT_T0, &s), 0);
+		/* no fill: a write the notice was about would be hidden */
+		CHECK_INT(bind_code(f.raw, 2, 7, CT_T0), 0);
+		CHECK_INT(otp_store_session_get(f.a, h, CT_T0, &s), 0);
+		CHECK_STR(s.pending_id, "00000000000000000000000000000002");
+		CHECK_INT(hits(&f), 0);
+		otp_store_close(c);
+		fx_close(&f);
+	}
+}
+
 /* clang-format off */
 static const struct harness_test tests[] = {
 	TEST(hit_answers_without_the_backend),
@@ -351,6 +540,9 @@ static const struct harness_test tests[] = {
 	TEST(logout_seen_by_another_thread),
 	TEST(fill_racing_a_logout_is_dropped),
 	TEST(bounded),
+	TEST(max_age_by_now),
+	TEST(outside_notices),
+	TEST(fill_racing_a_notice_is_dropped),
 };
 /* clang-format on */
 

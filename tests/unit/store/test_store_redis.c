@@ -10,17 +10,13 @@
  * or hung server answers OTP_EUNAVAIL within the timeouts, and a restarted
  * one is used again without reopening. Time is injected except there.
  */
-#include <fcntl.h>
 #include <hiredis/hiredis.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -29,122 +25,9 @@
 #include "core/clock.h"
 #include "store/redis/stats.h"
 
-static char dir[] = "/tmp/otpd-redis-XXXXXX";
-static int port;
-static pid_t server = -1;
+#include "redis_server.h"
+
 static char url[128]; /* store URL, database 3 */
-
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof a;
-	int p = -1;
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		p = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return p;
-}
-
-/* A plain connection to the test server, database 3. */
-static redisContext *raw(void)
-{
-	struct timeval tv = {1, 0};
-	redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
-	if (c && !c->err) {
-		redisReply *r = redisCommand(c, "SELECT 3");
-		if (r)
-			freeReplyObject(r);
-	}
-	return c;
-}
-
-/* Runs a command on a new raw connection; returns its integer reply, the
- * length of an array or string reply, 0 for a status, -1 on an error. */
-static long long raw_cmd(const char *fmt, ...)
-{
-	redisContext *c = raw();
-	long long v = -1;
-	if (c && !c->err) {
-		va_list ap;
-		va_start(ap, fmt);
-		redisReply *r = redisvCommand(c, fmt, ap);
-		va_end(ap);
-		if (r) {
-			if (r->type == REDIS_REPLY_INTEGER)
-				v = r->integer;
-			else if (r->type == REDIS_REPLY_ARRAY)
-				v = (long long)r->elements;
-			else if (r->type == REDIS_REPLY_STRING)
-				v = (long long)r->len;
-			else if (r->type == REDIS_REPLY_STATUS)
-				v = 0;
-			freeReplyObject(r);
-		}
-	}
-	if (c)
-		redisFree(c);
-	return v;
-}
-
-static bool server_answers(void)
-{
-	redisContext *c = raw();
-	bool ok = false;
-	if (c && !c->err) {
-		redisReply *r = redisCommand(c, "PING");
-		ok = r && r->type == REDIS_REPLY_STATUS;
-		if (r)
-			freeReplyObject(r);
-	}
-	if (c)
-		redisFree(c);
-	return ok;
-}
-
-static int start_server(void)
-{
-	char p[16], log[128];
-	snprintf(p, sizeof p, "%d", port);
-	snprintf(log, sizeof log, "%s/redis.log", dir);
-	server = fork();
-	if (server < 0)
-		return -1;
-	if (server == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execlp("redis-server", "redis-server", "--port", p, "--bind",
-		       "127.0.0.1", "--save", "", "--appendonly", "no",
-		       "--daemonize", "no", "--dir", dir, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 500; i++) {
-		if (server_answers())
-			return 0;
-		if (waitpid(server, NULL, WNOHANG) == server) {
-			server = -1;
-			return -1;
-		}
-		usleep(10000);
-	}
-	return -1;
-}
-
-static void stop_server(void)
-{
-	if (server > 0) {
-		kill(server, SIGCONT);
-		kill(server, SIGTERM);
-		waitpid(server, NULL, 0);
-		server = -1;
-	}
-}
 
 static int open_fresh(struct otp_store **out)
 {
