@@ -1,7 +1,10 @@
 /* outbox.c - the delivery workers: claim due messages, send, settle them.
  *
  * A few threads, each with its own store handle and its own driver set, run
- * rounds: claim a small batch of due messages under a lease, and for each
+ * rounds: take the messages requests handed over in memory (handoff.h:
+ * their rows were written claimed, so no claim is made), and, when
+ * notified of queued rows, at each poll, or at a retry's time, claim a
+ * small batch of due messages under a lease; and for each
  * one either mark it expired (its code is dead, sending it would only
  * confuse), or unseal it into a stack buffer, hand it to its driver, wipe
  * the buffer, and ack, retry with backoff, fail over, or dead-letter it (see
@@ -42,6 +45,7 @@
 #include "core/phone.h"
 #include "engine/message.h"
 #include "outbox/breaker.h"
+#include "outbox/handoff.h"
 #include "outbox/settle.h"
 #include "outbox/outbox_test.h"
 
@@ -59,6 +63,7 @@ struct worker {
 	struct otp_sms_set own;	 /* opened for this thread */
 	struct otp_sms_set *set; /* &own, or the borrowed cfg.drivers */
 	int64_t due;		 /* earliest retry it scheduled, or MAX */
+	int64_t next_claim;	 /* monotonic: its next claim round, latest */
 };
 
 struct otp_outbox {
@@ -71,6 +76,7 @@ struct otp_outbox {
 	int kicks;		/* notifications not yet taken by a worker */
 	int running;		/* workers not yet out of their loop */
 	struct otp_breakers br; /* hung gateways (breaker.h) */
+	struct otp_handq hq;	/* messages handed over in memory */
 };
 
 /* One message at the drivers' worst case (connect and request timeouts),
@@ -289,15 +295,65 @@ int otp_outbox_round(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 	return run_round(&c, &p, now, false, NULL, handled, &soonest);
 }
 
-/* Waits until notified, stopped, or `ms` passed; takes a kick. */
-static void wait_kick(struct otp_outbox *o, int64_t ms)
+/* Sends messages handed over in memory (handoff.h) as run_round sends a
+ * claimed batch: each only while its lease leaves a message's time (else
+ * the lease brings it back to a claim), and put back, due now, once the
+ * pool is stopping. The first store error, or 0. */
+static int run_handed(const struct otp_outbox_cfg *c, const struct place *p,
+		      struct otp_handed *h, size_t n, int64_t *soonest)
+{
+	int rc = 0, per = (int)per_message(c);
+	for (size_t i = 0; i < n; i++) {
+		int r = 0;
+		int64_t now = otp_clock_now_ms();
+		if (p->stop && __atomic_load_n(p->stop, __ATOMIC_RELAXED))
+			r = release(p->s, &h[i].m, now);
+		else if (h[i].lease_end_mono - otp_clock_mono_ms() > per)
+			r = deliver(c, p, &h[i].m, now, h[i].lease_end_mono,
+				    soonest);
+		if (r < 0 && rc == 0)
+			rc = r;
+		otp_msg_deinit(&h[i].m);
+	}
+	return rc;
+}
+
+/* Waits until there is work (a kick, a handed message), stop, or `ms`
+ * passed. */
+static void wait_work(struct otp_outbox *o, int64_t ms)
 {
 	struct timespec ts = otp_clock_deadline(CLOCK_MONOTONIC, ms);
-	while (!o->stop && o->kicks == 0)
+	while (!o->stop && o->kicks == 0 && o->hq.len == 0)
 		if (pthread_cond_timedwait(&o->cv, &o->mu, &ts) == ETIMEDOUT)
 			break;
-	if (o->kicks > 0)
-		o->kicks--;
+}
+
+/* One turn of a worker, without the pool's lock: the handed messages it
+ * took, then a claim round if one is due (claim, or the poll period is
+ * over, or a retry it scheduled has come). *n gets the claimed count. */
+static int turn(struct worker *w, const struct place *at,
+		struct otp_handed *handed, size_t nh, bool claim, size_t *n)
+{
+	struct otp_outbox *o = w->o;
+	int64_t soonest = INT64_MAX;
+	int rc = nh ? run_handed(&o->cfg, at, handed, nh, &soonest) : 0;
+	*n = 0;
+	if (w->due <= otp_clock_now_ms()) {
+		w->due = INT64_MAX; /* that retry is being claimed now */
+		claim = true;
+	}
+	if (claim || otp_clock_mono_ms() >= w->next_claim) {
+		int r = run_round(&o->cfg, at, otp_clock_now_ms(), true,
+				  &o->stop, n, &soonest);
+		if (r < 0 && rc == 0)
+			rc = r;
+		/* A full batch: more may be due, claim again at once. */
+		w->next_claim = otp_clock_mono_ms() +
+				(*n == BATCH ? 0 : o->cfg.poll_ms);
+	}
+	if (soonest < w->due)
+		w->due = soonest;
+	return rc;
 }
 
 static void *worker_main(void *arg)
@@ -306,19 +362,16 @@ static void *worker_main(void *arg)
 	struct otp_outbox *o = w->o;
 	const struct place at = {w->store, w->set, &o->br, (size_t)(w - o->w),
 				 &o->stop};
+	struct otp_handed handed[BATCH];
 	pthread_mutex_lock(&o->mu);
 	while (!o->stop) {
+		size_t nh = otp_handq_take(&o->hq, handed, BATCH), n;
+		bool claim = o->kicks > 0; /* new rows were queued */
+		if (claim)
+			o->kicks--;
 		pthread_mutex_unlock(&o->mu);
 
-		size_t n = 0;
-		int64_t soonest = INT64_MAX;
-		if (w->due <= otp_clock_now_ms())
-			w->due =
-			    INT64_MAX; /* that retry is being claimed now */
-		int rc = run_round(&o->cfg, &at, otp_clock_now_ms(), true,
-				   &o->stop, &n, &soonest);
-		if (soonest < w->due)
-			w->due = soonest;
+		int rc = turn(w, &at, handed, nh, claim, &n);
 		static struct otp_log_every round_failed;
 		long held;
 		char nbuf[OTP_LOG_NUM_LEN];
@@ -330,19 +383,28 @@ static void *worker_main(void *arg)
 				"#repeated", otp_log_num(nbuf, held), NULL);
 
 		pthread_mutex_lock(&o->mu);
-		/* A full batch means more may be due: go again at once.
-		 * Otherwise sleep until the poll, or until the earliest retry
-		 * this worker scheduled (others wake for their own). */
-		if (n < BATCH) {
-			int64_t ms = o->cfg.poll_ms;
+		/* More handed, a kick, or a full batch (more may be due): go
+		 * again at once. Otherwise sleep until the next claim round,
+		 * or the earliest retry this worker scheduled (others wake
+		 * for their own). */
+		if (o->hq.len == 0 && o->kicks == 0 && n < BATCH) {
+			int64_t ms = w->next_claim - otp_clock_mono_ms();
 			if (w->due != INT64_MAX) {
 				int64_t left = w->due - otp_clock_now_ms();
 				if (left < ms)
-					ms = left > 0 ? left : 0;
+					ms = left;
 			}
 			if (ms > 0)
-				wait_kick(o, ms);
+				wait_work(o, ms);
 		}
+	}
+	/* Handed messages no worker took go back to the store, due now. */
+	size_t nh;
+	while ((nh = otp_handq_take(&o->hq, handed, BATCH)) > 0) {
+		pthread_mutex_unlock(&o->mu);
+		int64_t soonest = INT64_MAX;
+		(void)run_handed(&o->cfg, &at, handed, nh, &soonest);
+		pthread_mutex_lock(&o->mu);
 	}
 	o->running--;
 	pthread_cond_broadcast(&o->cv);
@@ -417,6 +479,7 @@ int otp_outbox_start(struct otp_outbox **out, const struct otp_outbox_cfg *cfg,
 		abort();
 	fill_defaults(cfg, &o->cfg);
 	otp_breakers_init(&o->br, per_message(&o->cfg));
+	otp_handq_init(&o->hq);
 	o->w = calloc((size_t)o->cfg.workers, sizeof *o->w);
 	if (!o->w)
 		abort();
@@ -460,6 +523,7 @@ fail_cond:
 fail_condattr:
 	pthread_mutex_destroy(&o->mu);
 fail_mutex:
+	otp_handq_deinit(&o->hq);
 	free(o->w);
 	free(o);
 	return rc;
@@ -471,6 +535,33 @@ void otp_outbox_notify(struct otp_outbox *o)
 	if (o->kicks < o->n)
 		o->kicks++;
 	pthread_cond_signal(&o->cv);
+	pthread_mutex_unlock(&o->mu);
+}
+
+bool otp_outbox_reserve(struct otp_outbox *o, int64_t *lease_ms)
+{
+	pthread_mutex_lock(&o->mu);
+	bool ok = !o->stop && otp_handq_reserve(&o->hq);
+	pthread_mutex_unlock(&o->mu);
+	*lease_ms = ok ? o->cfg.lease_ms : 0;
+	return ok;
+}
+
+void otp_outbox_hand(struct otp_outbox *o, struct otp_msg *m,
+		     int64_t lease_until)
+{
+	/* Its lease on our monotonic clock, from now on. */
+	int64_t end = otp_clock_mono_ms() + (lease_until - otp_clock_now_ms());
+	pthread_mutex_lock(&o->mu);
+	otp_handq_put(&o->hq, m, end);
+	pthread_cond_signal(&o->cv);
+	pthread_mutex_unlock(&o->mu);
+}
+
+void otp_outbox_cancel(struct otp_outbox *o)
+{
+	pthread_mutex_lock(&o->mu);
+	otp_handq_cancel(&o->hq);
 	pthread_mutex_unlock(&o->mu);
 }
 
@@ -514,6 +605,7 @@ void otp_outbox_stop(struct otp_outbox *o)
 	stop_workers(o);
 	pthread_cond_destroy(&o->cv);
 	pthread_mutex_destroy(&o->mu);
+	otp_handq_deinit(&o->hq);
 	free(o->w);
 	free(o);
 }

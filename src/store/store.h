@@ -157,6 +157,12 @@ struct otp_issue {
 	 * (not on a replay, nor when a limit refused). */
 	const struct otp_signal_add *signals;
 	size_t nsignals;
+	/* > 0 (and a body): the message is written already claimed by the
+	 * caller, as outbox_claim at `now` for lease_ms would leave it
+	 * (sending, attempts 1: the lease token), so that the caller hands it
+	 * to a delivery worker in memory and no claim is written; out->msg_id
+	 * names it. 0: queued, due now. */
+	int64_t lease_ms;
 };
 
 struct otp_issue_out {
@@ -165,6 +171,9 @@ struct otp_issue_out {
 	int64_t expires_ms;
 	int64_t retry_ms; /* OTP_ELIMITED: the longest wait among refusals */
 	int limit;	  /* OTP_ELIMITED: the index of that refusal */
+	/* The message's id when in->lease_ms wrote it claimed (its lease
+	 * token is 1), else 0. */
+	int64_t msg_id;
 };
 
 /* X(NAME, stable name). DEAD: out of attempts; RETIRED: a newer send of
@@ -319,7 +328,9 @@ struct otp_store;
  * or OTP_ECONFLICT if that first send went to another phone. Otherwise:
  * retires every pending code of the phone with the same owner (other
  * owners' codes stay pending), inserts the code and its outbox
- * message (queued, driver 0), records the idempotency key (an expired one is
+ * message (queued, driver 0; or, with in->lease_ms, claimed as said there:
+ * no claim takes it before now + lease_ms, any claim after), records the
+ * idempotency key (an expired one is
  * replaced), and, if in->bind is given, creates or updates that session so its
  * pending code is this one (pending_phone = the phone; an expired session row
  * is reset to unauthenticated first). Two concurrent issues under one key:

@@ -13,8 +13,10 @@
  * code), session (or code), then the limits, then the hash and set of each
  * signal add. ARGV: now, id, phone, mac, attempts, expires, body, has idem,
  * idem expires, has bind, bind expires, owner, credit, the number of
- * limits, the hour and day of now, then interval and burst per limit, then
- * sent, verified and member per signal add.
+ * limits, the hour and day of now, the issuer's lease (0: queued; else the
+ * message is written claimed by it, as a claim at now would leave it),
+ * then interval and burst per limit, then sent, verified and member per
+ * signal add. Answers {'ok', id, expires, message id if claimed else 0}.
  * Everything is checked before the first write (a script that fails
  * half-way keeps its writes): the idempotency key (a replay takes no
  * token), the id, the limits. */
@@ -30,7 +32,7 @@ static const char s_issue[] =
     "end\n"
     "if redis.call('EXISTS', KEYS[1]) == 1 then return {'duplicate'} end\n"
     "local nl = n(ARGV[14])\n"
-    "local w, wait, which = gcra(5, nl, 16, now)\n"
+    "local w, wait, which = gcra(5, nl, 17, now)\n"
     "if not w then return {'limited', wait, which} end\n"
     "gcra_put(w, now)\n"
     /* At most one code of a phone and owner is pending: the latest. */
@@ -52,16 +54,22 @@ static const char s_issue[] =
     "local m, mk = string.format('%016d', mid), OB .. 'm:' .. s(mid)\n"
     /* no body: a test number's message, recorded as sent, not queued */
     "local test = ARGV[7] == ''\n"
-    "local st = test and 'sent' or 'queued'\n"
+    "local lease = n(ARGV[17])\n"
+    "local held = not test and lease > 0\n"
+    "local st = test and 'sent' or (held and 'sending' or 'queued')\n"
+    "local le = held and s(now + lease) or '0'\n"
     "redis.call('HSET', mk, 'r', id, 'to', phone, 'b', ARGV[7],\n"
-    "  'st', st, 'a', '0', 'd', '0', 'nx', s(now), 'le', '0',\n"
+    "  'st', st, 'a', held and '1' or '0', 'd', '0', 'nx', s(now),\n"
+    "  'le', le,\n"
     "  'e', s(exp), 'err', test and 'test number: not sent' or '',\n"
     "  'u', s(now), 'c', s(now))\n"
     "if test then redis.call('HDEL', mk, 'b') end\n"
     "keep(mk, till, now)\n"
     "redis.call('SET', OB .. 'r:' .. id, s(mid))\n"
     "keep(OB .. 'r:' .. id, till, now)\n"
-    "if not test then redis.call('ZADD', OB .. 'due', s(now), m) end\n"
+    "if not test then\n"
+    "  redis.call('ZADD', OB .. 'due', held and le or s(now), m)\n"
+    "end\n"
     "redis.call('ZADD', OB .. 'ids', s(mid), m)\n"
     "redis.call('ZADD', OB .. 'exp', s(exp), m)\n"
     "move(m, nil, st)\n"
@@ -74,13 +82,13 @@ static const char s_issue[] =
     "if ARGV[10] == '1' then\n"
     "  bind(KEYS[5], now, n(ARGV[11]), true, id, phone, 0)\n"
     "end\n"
-    "local k0, a0 = 5 + nl, 16 + 2 * nl\n"
+    "local k0, a0 = 5 + nl, 17 + 2 * nl\n"
     "for i = 1, (#KEYS - k0) / 2 do\n"
     "  local a = a0 + 3 * (i - 1)\n"
     "  sig_add(KEYS[k0 + 2 * i - 1], KEYS[k0 + 2 * i], ARGV[a + 1],\n"
     "    ARGV[a + 2], ARGV[a + 3], now, ARGV[15], ARGV[16])\n"
     "end\n"
-    "return {'ok', id, exp}\n";
+    "return {'ok', id, exp, held and mid or 0}\n";
 
 /* KEYS: code [, old session, new session]. ARGV: now, mac, expected phone,
  * rotate, session expires, expected owner ('' : any; a
