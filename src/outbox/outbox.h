@@ -4,7 +4,9 @@
  * returns; a small pool of worker threads, each with its own store handle
  * and its own driver handles, claims due messages under a lease, unseals
  * them, hands them to the message's driver, and settles them:
- *   sent                 -> ack (state sent; a delivery report may follow)
+ *   sent                 -> ack (state sent; a delivery report may follow),
+ *                           held to go with the worker's other acks and its
+ *                           next claim, in one store operation
  *   transient failure    -> retry on the same driver after a backoff
  *                           (backoff_ms doubling, capped at 60 s, minus up
  *                           to 20 % jitter); after max_attempts tries on a

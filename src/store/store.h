@@ -290,6 +290,14 @@ struct otp_msg {
 			       message queued by an otpd older than this) */
 };
 
+/* One ack of outbox_ack_claim: a message id and its claim's lease token
+ * in, its answer out (0, or OTP_ENOTFOUND as outbox_ack answers). */
+struct otp_ack {
+	int64_t id;
+	int lease;
+	int rc;
+};
+
 /* A message as otpctl lists it (no body). */
 struct otp_msg_info {
 	int64_t id;
@@ -395,6 +403,13 @@ struct otp_store;
  * under `lease` (its attempts): otherwise OTP_ENOTFOUND and nothing changes,
  * so a worker whose lease ran out cannot undo a newer claim.
  * ack: marks it sent and wipes its body.
+ *
+ * outbox_ack_claim: in one step (one transaction, one script), acks each of
+ * the n acks as outbox_ack would (acks[i].rc gets its answer: 0, or
+ * OTP_ENOTFOUND with nothing changed for that one), then claims up to max
+ * messages as outbox_claim would (max 0: none; *nout says how many). So a
+ * delivery worker's acks ride together, and with its next claim. Returns 0
+ * or a backend error (then, but for OTP_EOUTCOME, nothing was done).
  * retry: back in the queue for another try at next_ms, with that driver.
  * fail: dead letter. OTP_MSG_FAILED keeps the sealed body (so otpctl can
  * requeue it while its code lives), OTP_MSG_EXPIRED wipes it; any other state
@@ -514,6 +529,10 @@ typedef int otp_reseal_fn(void *arg, const char *stored,
 	X(outbox_ack, (struct otp_store *s, int64_t id, int lease,             \
 		       int64_t now),                                           \
 	  (s, id, lease, now))                                                 \
+	X(outbox_ack_claim, (struct otp_store *s, struct otp_ack *acks,        \
+			     size_t n, int64_t now, int64_t lease_ms,          \
+			     struct otp_msg *out, size_t max, size_t *nout),   \
+	  (s, acks, n, now, lease_ms, out, max, nout))                         \
 	X(outbox_retry, (struct otp_store *s, int64_t id, int lease,           \
 			 int64_t next_ms, int driver, const char *error,       \
 			 int64_t now),                                         \

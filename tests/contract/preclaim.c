@@ -127,3 +127,54 @@ void ct_preclaim_only_what_is_sent(void)
 	CHECK_INT(ct_claim_count(s, CT_T0 + 3), 1);
 	otp_store_close(s);
 }
+
+/* Acks ride together, and with the next claim, in one operation: each ack
+ * answers for itself (a stale token changes nothing of its message), and
+ * the claim that follows sees the acks done. */
+void ct_outbox_ack_claim(void)
+{
+	struct otp_code_new c[3];
+	struct otp_msg m[3], more[4];
+	struct otp_store *s = ct_open_claimed_each(c, m, 2);
+	CHECK(s);
+	struct otp_code_new late = ct_make_code(9, CT_P3, CT_T0 + CT_TTL);
+	CHECK_INT(ct_issue(s, &late, NULL, CT_T0 + 1), 0);
+	struct otp_ack acks[3] = {{m[0].id, m[0].attempts, 9},
+				  {m[1].id, m[1].attempts + 1, 9},
+				  {m[1].id + 1000, 1, 9}};
+	size_t n = 9;
+	CHECK_INT(otp_store_outbox_ack_claim(s, acks, 3, CT_T0 + 2, CT_LEASE,
+					     more, 4, &n),
+		  0);
+	CHECK_INT(acks[0].rc, 0);
+	CHECK_INT(acks[1].rc, OTP_ENOTFOUND); /* a token never handed out */
+	CHECK_INT(acks[2].rc, OTP_ENOTFOUND); /* no such message */
+	CHECK_INT(ct_get_state(s, c[0].id), OTP_MSG_SENT);
+	CHECK_INT(ct_get_state(s, c[1].id), OTP_MSG_SENDING);
+	/* The claim: only the queued one (the other is leased still). */
+	CHECK_INT(n, 1);
+	CHECK_STR(more[0].request_id, late.id);
+	CHECK_INT(more[0].attempts, 1);
+	CHECK_INT(more[0].body_len, 40);
+	/* Acks alone (max 0), several at once. */
+	struct otp_ack two[2] = {{m[1].id, m[1].attempts, 9},
+				 {more[0].id, more[0].attempts, 9}};
+	CHECK_INT(otp_store_outbox_ack_claim(s, two, 2, CT_T0 + 3, CT_LEASE,
+					     NULL, 0, &n),
+		  0);
+	CHECK_INT(n, 0);
+	CHECK_INT(two[0].rc, 0);
+	CHECK_INT(two[1].rc, 0);
+	CHECK_INT(ct_get_state(s, c[1].id), OTP_MSG_SENT);
+	CHECK_INT(ct_get_state(s, late.id), OTP_MSG_SENT);
+	CHECK_INT(ct_claim_count(s, CT_T0 + 10 * CT_LEASE), 0);
+	/* No acks: a claim as outbox_claim's. */
+	CHECK_INT(otp_store_outbox_ack_claim(s, NULL, 0, CT_T0 + 4, CT_LEASE,
+					     more, 4, &n),
+		  0);
+	CHECK_INT(n, 0);
+	for (int i = 0; i < 2; i++)
+		otp_msg_deinit(&m[i]);
+	otp_msg_deinit(&more[0]);
+	otp_store_close(s);
+}

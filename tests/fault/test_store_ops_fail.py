@@ -14,7 +14,8 @@ from helpers import wrong_code
 
 OPS = ["code_issue", "code_get", "code_verify", "limit_take", "limit_give",
        "session_get", "session_bind", "session_rotate", "session_delete",
-       "outbox_claim", "outbox_ack", "outbox_retry", "outbox_fail",
+       "outbox_claim", "outbox_ack", "outbox_ack_claim", "outbox_retry",
+       "outbox_fail",
        "outbox_reclaim", "purge"]
 
 

@@ -238,32 +238,62 @@ static const char s_key_revoke[] =
 /* KEYS: due. ARGV: now, lease ms, max. Due messages in order of due time
  * (ties by id): queued ones whose next try has come, sending ones whose
  * lease ran out. Each claim adds one to attempts, the lease token. */
+#define CLAIM                                                                  \
+    "local now = n(ARGV[1])\n"                                                 \
+    "local till = s(now + n(ARGV[2]))\n"                                       \
+    "local due = {}\n"                                                         \
+    "if n(ARGV[3]) > 0 then\n"                                                 \
+    "  due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1],\n"          \
+    "    'LIMIT', 0, n(ARGV[3]))\n"                                            \
+    "end\n"                                                                    \
+    "for _, m in ipairs(due) do\n"                                             \
+    "  local id = s(n(m))\n"                                                   \
+    "  local mk = OB .. 'm:' .. id\n"                                          \
+    "  local f = redis.call('HMGET', mk, 'r', 'to', 'b', 'a', 'd', 'e',\n"     \
+    "    'st', 'c')\n"                                                         \
+    "  if not f[1] then\n"                                                     \
+    "    drop(m)\n"                                                            \
+    "  else\n"                                                                 \
+    "    local a = s(n(f[4]) + 1)\n"                                           \
+    "    redis.call('HSET', mk, 'st', 'sending', 'a', a, 'le', till,\n"        \
+    "      'u', ARGV[1])\n"                                                    \
+    "    redis.call('ZADD', KEYS[1], till, m)\n"                               \
+    "    if f[7] ~= 'sending' then move(m, f[7], 'sending') end\n"             \
+    "    for _, v in ipairs({id, f[1], f[2] or '', f[3] or '', a,\n"      \
+    "      f[5] or '0', f[6] or '0', f[8] or '0'}) do\n"                     \
+    "      out[#out + 1] = v\n"                                              \
+    "    end\n"                                                              \
+    "  end\n"                                                                \
+    "end\n"
+
 static const char s_claim[] =
     PRELUDE
-    "local now = n(ARGV[1])\n"
-    "local till = s(now + n(ARGV[2]))\n"
     "local out = {'ok'}\n"
-    "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1],\n"
-    "  'LIMIT', 0, n(ARGV[3]))\n"
-    "for _, m in ipairs(due) do\n"
-    "  local id = s(n(m))\n"
-    "  local mk = OB .. 'm:' .. id\n"
-    "  local f = redis.call('HMGET', mk, 'r', 'to', 'b', 'a', 'd', 'e',\n"
-    "    'st', 'c')\n"
-    "  if not f[1] then\n"
-    "    drop(m)\n"
+    CLAIM
+    "return out\n";
+
+/* KEYS: due. ARGV: now, lease ms, max, then member and lease token per
+ * ack. Each ack as s_ack (a stale token changes nothing), then a claim as
+ * s_claim (max 0: none). Answers {'ok', 'ok' or 'notfound' per ack, then
+ * the claimed messages}. */
+static const char s_ack_claim[] =
+    PRELUDE
+    "local out = {'ok'}\n"
+    "for i = 4, #ARGV - 1, 2 do\n"
+    "  local m = ARGV[i]\n"
+    "  local mk = OB .. 'm:' .. s(n(m))\n"
+    "  local f = redis.call('HMGET', mk, 'st', 'a')\n"
+    "  if f[1] == 'sending' and n(f[2]) == n(ARGV[i + 1]) then\n"
+    "    redis.call('HSET', mk, 'st', 'sent', 'le', '0', 'u', ARGV[1])\n"
+    "    redis.call('HDEL', mk, 'b')\n"
+    "    redis.call('ZREM', KEYS[1], m)\n"
+    "    move(m, 'sending', 'sent')\n"
+    "    out[#out + 1] = 'ok'\n"
     "  else\n"
-    "    local a = s(n(f[4]) + 1)\n"
-    "    redis.call('HSET', mk, 'st', 'sending', 'a', a, 'le', till,\n"
-    "      'u', ARGV[1])\n"
-    "    redis.call('ZADD', KEYS[1], till, m)\n"
-    "    if f[7] ~= 'sending' then move(m, f[7], 'sending') end\n"
-    "    for _, v in ipairs({id, f[1], f[2] or '', f[3] or '', a,\n"
-    "      f[5] or '0', f[6] or '0', f[8] or '0'}) do\n"
-    "      out[#out + 1] = v\n"
-    "    end\n"
+    "    out[#out + 1] = 'notfound'\n"
     "  end\n"
     "end\n"
+    CLAIM
     "return out\n";
 
 /* Settling a claim: KEYS: message. ARGV: member, lease, now, then per
@@ -462,6 +492,7 @@ const char *const otp_redis_lua[OTP_RS_COUNT] = {
     [OTP_RS_KEY_REPLACE] = s_key_replace,
     [OTP_RS_CLAIM] = s_claim,
     [OTP_RS_ACK] = s_ack,
+    [OTP_RS_ACK_CLAIM] = s_ack_claim,
     [OTP_RS_RETRY] = s_retry,
     [OTP_RS_FAIL] = s_fail,
     [OTP_RS_REPORT] = s_report,

@@ -650,6 +650,48 @@ static void failing_ack_gives_up_before_the_lease(void)
 	otp_store_faults_free(plan);
 }
 
+/* The acks of a batch go together, in one store operation: with every
+ * single ack failing, three messages sent in one round are marked sent
+ * all the same, once each; and when one of them fails, the others' acks
+ * are tried again with it until they land. */
+static void acks_of_a_batch_go_in_one_operation(void)
+{
+	struct fixture fx;
+	struct otp_store_faults *plan = NULL;
+	char id[3][OTP_ID_LEN + 1], phone[OTP_PHONE_MAX];
+	CHECK(fx_open_faulty(&fx,
+			     "outbox_ack:before:unavail,"
+			     "outbox_ack_claim:before:unavail:2",
+			     &plan));
+	for (int i = 0; i < 3; i++) {
+		snprintf(phone, sizeof phone, "+1415555%04d", 700 + i);
+		CHECK_INT(issue(&fx, phone, "Your code is 171717", T0,
+				T0 + HOUR, id[i]),
+			  0);
+	}
+	CHECK_ROUND(&fx, T0, 3);
+	CHECK_INT(otp_store_faults_fired(plan), 0); /* no single ack */
+	for (int i = 0; i < 3; i++)
+		CHECK_INT(state_of(&fx, id[i]), OTP_MSG_SENT);
+	CHECK_INT(fx.sms.calls, 3);
+
+	/* The next batch's first try fails: tried again, all land. */
+	for (int i = 0; i < 2; i++) {
+		snprintf(phone, sizeof phone, "+1415555%04d", 710 + i);
+		CHECK_INT(issue(&fx, phone, "Your code is 181818", T0 + 1,
+				T0 + HOUR, id[i]),
+			  0);
+	}
+	CHECK_ROUND(&fx, T0 + 1, 2);
+	CHECK_INT(otp_store_faults_fired(plan), 1);
+	CHECK_INT(state_of(&fx, id[0]), OTP_MSG_SENT);
+	CHECK_INT(state_of(&fx, id[1]), OTP_MSG_SENT);
+	CHECK_ROUND(&fx, T0 + 10 * 60000, 0); /* nothing left to resend */
+	CHECK_INT(fx.sms.calls, 5);
+	fx_close(&fx);
+	otp_store_faults_free(plan);
+}
+
 static void full_batch_then_rest(void)
 {
 	struct fixture fx;
@@ -1348,6 +1390,7 @@ static const struct harness_test tests[] = {
     TEST(failed_ack_is_tried_again_not_resent),
     TEST(failing_ack_gives_up_before_the_lease),
     TEST(full_batch_then_rest),
+    TEST(acks_of_a_batch_go_in_one_operation),
     TEST(logs_mask_phone_and_hide_text),
     TEST(backoff_grows_with_jitter_and_caps),
     TEST(sms_open_picks_by_prefix),
