@@ -102,14 +102,17 @@ static void fill_defaults(const struct otp_outbox_cfg *in,
 		out->workers = 1; /* a borrowed set is not shared */
 }
 
-/* Sends the acks held now if they were held long enough, or if one of
- * them could not wait for the next message's longest try (its lease would
- * run out before): before each message. */
-static void flush_due(const struct otp_outbox_cfg *c, const struct otp_place *p)
+/* Sends the acks held now if they were held long enough (timed: a
+ * worker's; a test's round holds them to its end), or if one of them
+ * could not wait for the next message's longest try (its lease would run
+ * out before): before each message. */
+static void flush_due(const struct otp_outbox_cfg *c, const struct otp_place *p,
+		      bool timed)
 {
 	size_t none;
-	if (otp_settle_acks_due(p->acks, otp_clock_mono_ms() +
-					     otp_outbox_per_message(c)))
+	if (otp_settle_acks_due(p->acks,
+				otp_clock_mono_ms() + otp_outbox_per_message(c),
+				timed))
 		(void)otp_settle_acks(p->acks, p->s, otp_clock_now_ms(),
 				      p->stop, 0, NULL, 0, &none);
 }
@@ -139,7 +142,7 @@ static int run_round(const struct otp_outbox_cfg *c, const struct otp_place *p,
 		int r = 0;
 		if (live && i > 0)
 			now = otp_clock_now_ms();
-		flush_due(c, p);
+		flush_due(c, p, live);
 		if (stop && __atomic_load_n(stop, __ATOMIC_RELAXED))
 			r = otp_outbox_release(s, &msgs[i], now);
 		else if (!live ||
@@ -181,7 +184,7 @@ static int run_handed(const struct otp_outbox_cfg *c, const struct otp_place *p,
 	int rc = 0, per = (int)otp_outbox_per_message(c);
 	for (size_t i = 0; i < n; i++) {
 		int r = 0;
-		flush_due(c, p);
+		flush_due(c, p, true);
 		int64_t now = otp_clock_now_ms();
 		if (p->stop && __atomic_load_n(p->stop, __ATOMIC_RELAXED))
 			r = otp_outbox_release(p->s, &h[i].m, now);

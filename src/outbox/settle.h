@@ -52,10 +52,10 @@ int64_t otp_settle_now_us(void);
 void otp_settle_sent(struct otp_acks *q, const struct otp_msg *m,
 		     const struct otp_note *nt, int64_t by_mono);
 
-/* Whether the acks of q must go now (before the next send): held
- * OTP_ACK_HOLD_US, or the last send took that long, or one must land
- * before the monotonic time `mono`. */
-bool otp_settle_acks_due(const struct otp_acks *q, int64_t mono);
+/* Whether the acks of q must go now (before the next send): with timed,
+ * held OTP_ACK_HOLD_US, or the last send took that long; always, if one
+ * must land before the monotonic time `mono`. */
+bool otp_settle_acks_due(const struct otp_acks *q, int64_t mono, bool timed);
 
 /* Sends the acks of q in one store operation (outbox_ack for one alone,
  * outbox_ack_claim for more), with a claim of up to max messages into out
