@@ -271,6 +271,12 @@ static void *worker_main(void *arg)
 		 * the earliest retry it scheduled (others wake for their
 		 * own). */
 		bool idle = o->hq.len == 0 && o->kicks == 0 && n < BATCH;
+		if (idle && acks.n && acks.send_us < OTP_ACK_FAST_US) {
+			/* A fast gateway: more work within a moment takes
+			 * these acks along. */
+			wait_work(o, OTP_ACK_IDLE_MS);
+			idle = o->hq.len == 0 && o->kicks == 0;
+		}
 		if (idle && acks.n) {
 			pthread_mutex_unlock(&o->mu);
 			(void)otp_settle_acks(&acks, w->store,

@@ -66,8 +66,8 @@ void otp_settle_sent(struct otp_acks *q, const struct otp_msg *m,
 bool otp_settle_acks_due(const struct otp_acks *q, int64_t mono, bool timed)
 {
 	if (timed && q->n &&
-	    (q->send_us >= OTP_ACK_HOLD_US ||
-	     otp_settle_now_us() - q->since_us >= OTP_ACK_HOLD_US))
+	    (q->send_us >= OTP_ACK_FAST_US ||
+	     otp_settle_now_us() - q->since_us >= OTP_ACK_AGE_US))
 		return true;
 	for (size_t i = 0; i < q->n; i++)
 		if (q->by_mono[i] <= mono)

@@ -27,14 +27,15 @@ struct otp_note {
  * gateway took, each with its claim's token, its log note, and the
  * monotonic time by which its ack must have landed (its lease's end less a
  * margin). An ack that dies with the process sends its SMS again (same
- * idempotency key), so acks are held only while the gateway is fast: at
- * most OTP_ACK_HOLD_US after the first, and not across the next send if
- * the last one took that long (then each goes before the next send, as
- * if unbatched). A crash doubles at most what a worker sent in that time
- * (sms null: up to OTP_ACKS_MAX; a gateway slower than that: none more
- * than unbatched). */
+ * idempotency key), so acks are held only while the gateway is fast (the
+ * last send took under OTP_ACK_FAST_US; else each goes before the next
+ * send, as if unbatched), and at most OTP_ACK_AGE_US after the first: a
+ * crash doubles at most what a worker sent in that time. An idle worker
+ * waits OTP_ACK_IDLE_MS for more work before it sends what it holds. */
 #define OTP_ACKS_MAX	16
-#define OTP_ACK_HOLD_US 200
+#define OTP_ACK_FAST_US 200
+#define OTP_ACK_AGE_US	2000
+#define OTP_ACK_IDLE_MS 1
 struct otp_acks {
 	struct otp_ack a[OTP_ACKS_MAX];
 	struct otp_note nt[OTP_ACKS_MAX];
@@ -53,8 +54,8 @@ void otp_settle_sent(struct otp_acks *q, const struct otp_msg *m,
 		     const struct otp_note *nt, int64_t by_mono);
 
 /* Whether the acks of q must go now (before the next send): with timed,
- * held OTP_ACK_HOLD_US, or the last send took that long; always, if one
- * must land before the monotonic time `mono`. */
+ * held OTP_ACK_AGE_US, or the last send took OTP_ACK_FAST_US or more;
+ * always, if one must land before the monotonic time `mono`. */
 bool otp_settle_acks_due(const struct otp_acks *q, int64_t mono, bool timed);
 
 /* Sends the acks of q in one store operation (outbox_ack for one alone,
