@@ -164,6 +164,21 @@ static void wake_outbox(void *arg)
 	otp_outbox_notify(arg);
 }
 
+static bool reserve_outbox(void *arg, int64_t *lease_ms)
+{
+	return otp_outbox_reserve(arg, lease_ms);
+}
+
+static void hand_outbox(void *arg, struct otp_msg *m, int64_t lease_until)
+{
+	otp_outbox_hand(arg, m, lease_until);
+}
+
+static void cancel_outbox(void *arg)
+{
+	otp_outbox_cancel(arg);
+}
+
 /* --admin-listen: /metrics and the probes on a port of their own, with the
  * public listener's limits but none of its hooks, and counted nowhere. */
 static int start_admin(const struct otp_http_cfg *pub, int fd,
@@ -477,6 +492,9 @@ int main(int argc, char **argv)
 	}
 	engine.notify = wake_outbox;
 	engine.notify_arg = outbox;
+	engine.reserve = reserve_outbox;
+	engine.hand = hand_outbox;
+	engine.cancel = cancel_outbox;
 
 	struct otp_app app = {
 	    .cfg = &cfg, .engine = &engine, .store_url = cfg.store};

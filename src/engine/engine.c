@@ -24,6 +24,26 @@ static void notify(void *arg)
 		e->notify(e->notify_arg);
 }
 
+/* The hand-over's, likewise (main.c sets it with notify). */
+static bool reserve(void *arg, int64_t *lease_ms)
+{
+	struct otp_engine *e = arg;
+	*lease_ms = 0;
+	return e->reserve && e->reserve(e->notify_arg, lease_ms);
+}
+
+static void hand(void *arg, struct otp_msg *m, int64_t lease_until)
+{
+	struct otp_engine *e = arg;
+	e->hand(e->notify_arg, m, lease_until);
+}
+
+static void cancel(void *arg)
+{
+	struct otp_engine *e = arg;
+	e->cancel(e->notify_arg);
+}
+
 int otp_engine_init(struct otp_engine *e, const struct otp_config *cfg,
 		    const unsigned char secret[OTP_SECRET_LEN],
 		    const unsigned char *prev_secret)
@@ -43,6 +63,9 @@ int otp_engine_init(struct otp_engine *e, const struct otp_config *cfg,
 	    .code_attempts = (int)cfg->code_attempts,
 	    .notify = notify,
 	    .notify_arg = e,
+	    .reserve = reserve,
+	    .hand = hand,
+	    .cancel = cancel,
 	};
 	e->provider = otp_provider_local_new(&d);
 	if (!cfg->limit_scope || strcmp(cfg->limit_scope, "store") != 0)

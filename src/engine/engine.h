@@ -42,6 +42,11 @@ struct otp_engine {
 	/* Called after a message was committed (wakes the outbox). */
 	void (*notify)(void *arg);
 	void *notify_arg;
+	/* Optional, with notify_arg: the outbox's in-memory hand-over
+	 * (otp_outbox_reserve, _hand, _cancel; provider/local.h). */
+	bool (*reserve)(void *arg, int64_t *lease_ms);
+	void (*hand)(void *arg, struct otp_msg *m, int64_t lease_until);
+	void (*cancel)(void *arg);
 	/* The per-IP and per-key limits with --limit-scope process; NULL
 	 * with --limit-scope store (they then go to the store). */
 	struct otp_limiter *limiter;

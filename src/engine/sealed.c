@@ -1,6 +1,6 @@
 /* sealed.c - the store decorator that seals phones at rest (sealed.h).
  *
- * Every operation forwards (store/decorator.h) but the nine that carry
+ * Every operation forwards (store/decorator.h) but the ten that carry
  * phones, written out below. A phone that will not open (damaged, or sealed by
  * a secret otpd no longer has) fails its operation with OTP_EINTERNAL, except
  * in a listing or a claim, where it reads as "" (the message's body will not
@@ -198,6 +198,19 @@ static int sealed_outbox_claim(struct otp_store *s, int64_t now,
 	return rc;
 }
 
+static int sealed_outbox_ack_claim(struct otp_store *s, struct otp_ack *acks,
+				   size_t n, int64_t now, int64_t lease_ms,
+				   struct otp_msg *out, size_t max,
+				   size_t *nout)
+{
+	int rc = otp_store_outbox_ack_claim(otp_store_inner(s), acks, n, now,
+					    lease_ms, out, max, nout);
+	for (size_t i = 0; rc == 0 && i < *nout; i++)
+		if (open_field(keys_of(s), out[i].to) < 0)
+			out[i].to[0] = '\0';
+	return rc;
+}
+
 static int sealed_outbox_list(struct otp_store *s, int state,
 			      struct otp_msg_info *out, size_t max, size_t *n)
 {
@@ -220,6 +233,7 @@ static const struct otp_store_ops sealed_ops = {
     .session_rotate = sealed_session_rotate,
     .session_revoke_phone = sealed_session_revoke_phone,
     .outbox_claim = sealed_outbox_claim,
+    .outbox_ack_claim = sealed_outbox_ack_claim,
     .outbox_list = sealed_outbox_list,
 };
 OTP_STORE_OVERRIDE_END

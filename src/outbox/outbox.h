@@ -4,7 +4,9 @@
  * returns; a small pool of worker threads, each with its own store handle
  * and its own driver handles, claims due messages under a lease, unseals
  * them, hands them to the message's driver, and settles them:
- *   sent                 -> ack (state sent; a delivery report may follow)
+ *   sent                 -> ack (state sent; a delivery report may follow),
+ *                           held to go with the worker's other acks and its
+ *                           next claim, in one store operation
  *   transient failure    -> retry on the same driver after a backoff
  *                           (backoff_ms doubling, capped at 60 s, minus up
  *                           to 20 % jitter); after max_attempts tries on a
@@ -16,6 +18,8 @@
  *                           the code under OTP_OUTBOX_USEFUL_MS to live
  *   permanent failure    -> dead letter with the gateway's reason
  *   code expired         -> not sent; state expired
+ * A message its request handed over in memory (otp_outbox_reserve) is sent
+ * the same way, without a claim: its row was written claimed.
  * A message claimed by a process that died is claimed again once its lease
  * runs out, so a crash loses nothing; delivery is at least once, and every
  * try carries the same idempotency key (the request id) so that a gateway
@@ -30,6 +34,7 @@
 #ifndef OTP_OUTBOX_OUTBOX_H
 #define OTP_OUTBOX_OUTBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -76,6 +81,18 @@ int otp_outbox_start(struct otp_outbox **out, const struct otp_outbox_cfg *cfg,
 		     char *err, size_t errlen);
 /* Wakes a worker now: new messages were committed. Thread-safe. */
 void otp_outbox_notify(struct otp_outbox *o);
+
+/* A message handed to the workers in memory (handoff.h), thread-safe:
+ * before its store operation a send reserves a place (false: none free,
+ * or stopping; its message is then written queued, and notify wakes a
+ * claim), the operation writes the message claimed for *lease_ms, and
+ * once it has committed, hand gives the message (as a claim would return
+ * it; its body moves to the pool) and the lease's end on the wall clock;
+ * an operation that failed, or wrote nothing, cancels instead. */
+bool otp_outbox_reserve(struct otp_outbox *o, int64_t *lease_ms);
+void otp_outbox_hand(struct otp_outbox *o, struct otp_msg *m,
+		     int64_t lease_until);
+void otp_outbox_cancel(struct otp_outbox *o);
 /* Lets each worker finish the message in hand (the rest of its batch goes
  * back, due now), stops them, frees all. */
 void otp_outbox_stop(struct otp_outbox *o);

@@ -1,5 +1,6 @@
-/* settle.c - how a try of a message ends in the store (settle.h): sent,
- * retried after a backoff, failed over to the next driver, dead-lettered or
+/* settle.c - how a try of a message ends in the store (settle.h): sent
+ * (its ack held to go with others and with the next claim), retried after
+ * a backoff, failed over to the next driver, dead-lettered or
  * expired; the process-wide counters of each (otp_outbox_stats); and the
  * backoff itself. Not here: the try (outbox.c).
  */
@@ -43,19 +44,93 @@ struct otp_outbox_stats otp_outbox_stats(void)
 #define ACK_WAIT_CAP_MS	   1000 /* no wait between two acks is longer */
 #define ACK_TRIES_STOPPING 3	/* tries once the pool is stopping */
 
-/* The gateway has the message: an ack the store failed (Redis restarting
- * or frozen, SQLite busy or out of room) is tried again, with doubling
- * waits, until by_mono, since a lease that runs out sends the SMS again.
- * OTP_ENOTFOUND ends it: the claim is not ours any more, or, after a
- * failed try, an earlier try did land (its answer was lost). */
-int otp_settle_sent(struct otp_store *s, const struct otp_msg *m,
-		    const struct otp_note *nt, int64_t now, int64_t by_mono,
-		    const bool *stop)
+int64_t otp_settle_now_us(void)
 {
-	int rc = otp_store_outbox_ack(s, m->id, m->attempts, now);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void otp_settle_sent(struct otp_acks *q, const struct otp_msg *m,
+		     const struct otp_note *nt, int64_t by_mono)
+{
+	if (q->n >= OTP_ACKS_MAX)
+		return; /* the caller flushes first: its lease brings it back */
+	if (q->n == 0)
+		q->since_us = otp_settle_now_us();
+	q->a[q->n] = (struct otp_ack){m->id, m->attempts, 0};
+	q->nt[q->n] = *nt;
+	q->by_mono[q->n++] = by_mono;
+}
+
+bool otp_settle_acks_due(const struct otp_acks *q, int64_t mono, bool timed)
+{
+	if (timed && q->n &&
+	    (q->send_us >= OTP_ACK_FAST_US ||
+	     otp_settle_now_us() - q->since_us >= OTP_ACK_AGE_US))
+		return true;
+	for (size_t i = 0; i < q->n; i++)
+		if (q->by_mono[i] <= mono)
+			return true;
+	return false;
+}
+
+/* One try: 0 with each ack's answer in q, or the store's error. */
+static int ack_try(struct otp_acks *q, struct otp_store *s, int64_t now,
+		   int64_t lease_ms, struct otp_msg *out, size_t max,
+		   size_t *nout)
+{
+	*nout = 0;
+	if (q->n == 1 && max == 0) {
+		int rc =
+		    otp_store_outbox_ack(s, q->a[0].id, q->a[0].lease, now);
+		if (rc < 0 && rc != OTP_ENOTFOUND)
+			return rc;
+		q->a[0].rc = rc;
+		return 0;
+	}
+	return otp_store_outbox_ack_claim(s, q->a, q->n, now, lease_ms, out,
+					  max, nout);
+}
+
+/* Keeps the acks that can still land before their by_mono after a wait of
+ * `wait` ms; how many are left. */
+static size_t keep_in_time(struct otp_acks *q, int64_t wait)
+{
+	size_t k = 0;
+	int64_t at = otp_clock_mono_ms() + wait;
+	for (size_t i = 0; i < q->n; i++)
+		if (at < q->by_mono[i]) {
+			q->a[k] = q->a[i];
+			q->nt[k] = q->nt[i];
+			q->by_mono[k++] = q->by_mono[i];
+		}
+	q->n = k;
+	return k;
+}
+
+/* The gateway has these messages: an operation the store failed (Redis
+ * restarting or frozen, SQLite busy or out of room) is tried again, with
+ * doubling waits, each ack until its by_mono, since a lease that runs out
+ * sends the SMS again. An ack answered OTP_ENOTFOUND at the first try is
+ * a claim that is not ours any more; after a failed try, an earlier try
+ * that did land (its answer was lost): before by_mono no one else can
+ * hold the claim. */
+int otp_settle_acks(struct otp_acks *q, struct otp_store *s, int64_t now,
+		    const bool *stop, int64_t lease_ms, struct otp_msg *out,
+		    size_t max, size_t *nout)
+{
+	*nout = 0;
+	if (q->n == 0)
+		return max ? otp_store_outbox_claim(s, now, lease_ms, out, max,
+						    nout)
+			   : 0;
+	int rc = ack_try(q, s, now, lease_ms, out, max, nout);
 	int64_t wait = ACK_WAIT_MS;
-	for (int tries = 1; rc < 0 && rc != OTP_ENOTFOUND; tries++) {
-		if (otp_clock_mono_ms() + wait >= by_mono ||
+	int tries = 1;
+	size_t dummy;
+	while (rc < 0 && rc != OTP_ENOTFOUND) {
+		if (keep_in_time(q, wait) == 0 ||
 		    (stop && __atomic_load_n(stop, __ATOMIC_RELAXED) &&
 		     tries >= ACK_TRIES_STOPPING))
 			break;
@@ -63,22 +138,31 @@ int otp_settle_sent(struct otp_store *s, const struct otp_msg *m,
 				      (long)(wait % 1000) * 1000000L};
 		nanosleep(&ts, NULL);
 		wait = wait * 2 > ACK_WAIT_CAP_MS ? ACK_WAIT_CAP_MS : wait * 2;
-		rc = otp_store_outbox_ack(s, m->id, m->attempts, now);
-		/* Before by_mono no one else can hold the claim: an earlier
-		 * try landed and its answer was lost. */
-		if (rc == OTP_ENOTFOUND)
-			rc = 0;
-		static struct otp_log_every retried;
-		long held;
-		char nbuf[OTP_LOG_NUM_LEN], tbuf[OTP_LOG_NUM_LEN];
-		if (rc == 0 && otp_log_every_due(&retried, otp_clock_mono_ms(),
-						 10000, &held))
-			otp_log(OTP_LOG_WARN, "sms ack failed, then landed",
-				"to", nt->masked, "request", nt->rid, "#tries",
-				otp_log_num(tbuf, tries + 1), "#repeated",
-				otp_log_num(nbuf, held), NULL);
+		rc = ack_try(q, s, now, 0, NULL, 0, &dummy);
+		tries++;
+		for (size_t i = 0; rc == 0 && i < q->n; i++) {
+			if (q->a[i].rc == OTP_ENOTFOUND)
+				q->a[i].rc = 0;
+			static struct otp_log_every retried;
+			long held;
+			char nbuf[OTP_LOG_NUM_LEN], tbuf[OTP_LOG_NUM_LEN];
+			if (otp_log_every_due(&retried, otp_clock_mono_ms(),
+					      10000, &held))
+				otp_log(OTP_LOG_WARN,
+					"sms ack failed, then landed", "to",
+					q->nt[i].masked, "request",
+					q->nt[i].rid, "#tries",
+					otp_log_num(tbuf, tries), "#repeated",
+					otp_log_num(nbuf, held), NULL);
+		}
 	}
-	return counted(rc, &stats.sent);
+	for (size_t i = 0; rc == 0 && i < q->n; i++) {
+		counted(q->a[i].rc, &stats.sent);
+		if (q->a[i].rc < 0)
+			rc = q->a[i].rc; /* not ours any more */
+	}
+	q->n = 0;
+	return rc;
 }
 
 int64_t otp_outbox_backoff(const struct otp_outbox_cfg *cfg, int attempt)
@@ -168,6 +252,3 @@ int otp_settle_retry(const struct otp_outbox_cfg *cfg, struct otp_store *s,
 		"#retry_in_ms", in, NULL);
 	return rc;
 }
-
-/* Delivers one claimed message and settles it in the store. Returns 0 or
- * the store's error from settling it (the lease then brings it back). */

@@ -30,6 +30,28 @@ static const struct otp_local_deps *deps(struct otp_provider *p)
 	return &((struct local *)p)->d;
 }
 
+/* The committed message of `is`, claimed by the issue, to the workers:
+ * what a claim would have returned (the phone in clear: the claim's would
+ * be opened too). */
+static void hand(const struct otp_local_deps *d, const struct otp_issue *is,
+		 const struct otp_issue_out *io, unsigned char *sealed,
+		 int64_t now)
+{
+	struct otp_msg m = {
+	    .id = io->msg_id,
+	    .body = sealed,
+	    .body_len = is->body_len,
+	    .attempts = 1, /* the lease token of a fresh claim */
+	    .driver = 0,
+	    .expires_ms = is->code.expires_ms,
+	    .created_ms = now,
+	};
+	memcpy(m.request_id, is->code.id, sizeof m.request_id);
+	snprintf(m.to, sizeof m.to, "%s", is->code.phone);
+	d->hand(d->notify_arg, &m, now + is->lease_ms);
+	otp_msg_deinit(&m); /* NULL unless the pool dropped it */
+}
+
 static int l_send(struct otp_provider *p, struct otp_store *s,
 		  const struct otp_psend *in, struct otp_psend_out *out)
 {
@@ -72,7 +94,20 @@ static int l_send(struct otp_provider *p, struct otp_store *s,
 			 &is.body_len);
 	sodium_memzero(digits, sizeof digits);
 	is.body = sealed;
+	/* A place with the delivery workers: the message is written claimed
+	 * for us, and goes to a worker in memory once committed. */
+	bool held =
+	    sealed && d->reserve && d->reserve(d->notify_arg, &is.lease_ms);
 	rc = otp_store_code_issue(s, &is, in->now, &io);
+	if (held && rc == 0 && io.msg_id > 0) {
+		hand(d, &is, &io, sealed, in->now);
+		sealed = NULL; /* the worker's now */
+	} else if (held) {
+		/* Nothing written, a replay, or an answer lost (EOUTCOME: a
+		 * row written claimed waits out its lease, then is sent). */
+		d->cancel(d->notify_arg);
+		held = false;
+	}
 	free(sealed);
 	out->retry_ms = io.retry_ms;
 	out->limit = io.limit;
@@ -81,7 +116,7 @@ static int l_send(struct otp_provider *p, struct otp_store *s,
 	snprintf(out->request_id, sizeof out->request_id, "%s", io.id);
 	out->expires_ms = io.expires_ms;
 	out->replayed = io.replayed;
-	if (!io.replayed && !in->fixed_code && d->notify)
+	if (!held && !io.replayed && !in->fixed_code && d->notify)
 		d->notify(d->notify_arg);
 	return 0;
 }

@@ -18,6 +18,14 @@ struct otp_local_deps {
 	/* Called after a new message was committed (wakes the outbox). */
 	void (*notify)(void *arg);
 	void *notify_arg;
+	/* Optional (NULL: every message is queued, then notify): the
+	 * delivery workers' in-memory hand-over, as otp_outbox_reserve,
+	 * _hand and _cancel (outbox.h) with notify_arg. A message whose place
+	 * was reserved is written claimed for *lease_ms and handed over
+	 * once its issue committed; no notify then. */
+	bool (*reserve)(void *arg, int64_t *lease_ms);
+	void (*hand)(void *arg, struct otp_msg *m, int64_t lease_until);
+	void (*cancel)(void *arg);
 };
 
 /* The local provider over `d` (copied; its strings and keys borrowed). */

@@ -157,6 +157,12 @@ struct otp_issue {
 	 * (not on a replay, nor when a limit refused). */
 	const struct otp_signal_add *signals;
 	size_t nsignals;
+	/* > 0 (and a body): the message is written already claimed by the
+	 * caller, as outbox_claim at `now` for lease_ms would leave it
+	 * (sending, attempts 1: the lease token), so that the caller hands it
+	 * to a delivery worker in memory and no claim is written; out->msg_id
+	 * names it. 0: queued, due now. */
+	int64_t lease_ms;
 };
 
 struct otp_issue_out {
@@ -165,6 +171,9 @@ struct otp_issue_out {
 	int64_t expires_ms;
 	int64_t retry_ms; /* OTP_ELIMITED: the longest wait among refusals */
 	int limit;	  /* OTP_ELIMITED: the index of that refusal */
+	/* The message's id when in->lease_ms wrote it claimed (its lease
+	 * token is 1), else 0. */
+	int64_t msg_id;
 };
 
 /* X(NAME, stable name). DEAD: out of attempts; RETIRED: a newer send of
@@ -294,6 +303,14 @@ struct otp_msg {
 			       message queued by an otpd older than this) */
 };
 
+/* One ack of outbox_ack_claim: a message id and its claim's lease token
+ * in, its answer out (0, or OTP_ENOTFOUND as outbox_ack answers). */
+struct otp_ack {
+	int64_t id;
+	int lease;
+	int rc;
+};
+
 /* A message as otpctl lists it (no body). */
 struct otp_msg_info {
 	int64_t id;
@@ -334,7 +351,9 @@ struct otp_session_cache; /* store_cache.h */
  * or OTP_ECONFLICT if that first send went to another phone. Otherwise:
  * retires every pending code of the phone with the same owner (other
  * owners' codes stay pending), inserts the code and its outbox
- * message (queued, driver 0), records the idempotency key (an expired one is
+ * message (queued, driver 0; or, with in->lease_ms, claimed as said there:
+ * no claim takes it before now + lease_ms, any claim after), records the
+ * idempotency key (an expired one is
  * replaced), and, if in->bind is given, creates or updates that session so its
  * pending code is this one (pending_phone = the phone; an expired session row
  * is reset to unauthenticated first). Two concurrent issues under one key:
@@ -400,6 +419,13 @@ struct otp_session_cache; /* store_cache.h */
  * under `lease` (its attempts): otherwise OTP_ENOTFOUND and nothing changes,
  * so a worker whose lease ran out cannot undo a newer claim.
  * ack: marks it sent and wipes its body.
+ *
+ * outbox_ack_claim: in one step (one transaction, one script), acks each of
+ * the n acks as outbox_ack would (acks[i].rc gets its answer: 0, or
+ * OTP_ENOTFOUND with nothing changed for that one), then claims up to max
+ * messages as outbox_claim would (max 0: none; *nout says how many). So a
+ * delivery worker's acks ride together, and with its next claim. Returns 0
+ * or a backend error (then, but for OTP_EOUTCOME, nothing was done).
  * retry: back in the queue for another try at next_ms, with that driver.
  * fail: dead letter. OTP_MSG_FAILED keeps the sealed body (so otpctl can
  * requeue it while its code lives), OTP_MSG_EXPIRED wipes it; any other state
@@ -519,6 +545,10 @@ typedef int otp_reseal_fn(void *arg, const char *stored,
 	X(outbox_ack, (struct otp_store *s, int64_t id, int lease,             \
 		       int64_t now),                                           \
 	  (s, id, lease, now))                                                 \
+	X(outbox_ack_claim, (struct otp_store *s, struct otp_ack *acks,        \
+			     size_t n, int64_t now, int64_t lease_ms,          \
+			     struct otp_msg *out, size_t max, size_t *nout),   \
+	  (s, acks, n, now, lease_ms, out, max, nout))                         \
 	X(outbox_retry, (struct otp_store *s, int64_t id, int lease,           \
 			 int64_t next_ms, int driver, const char *error,       \
 			 int64_t now),                                         \

@@ -98,6 +98,8 @@ static const char *problem(const struct rule *r, bool when_ok)
 		return "an N that is not 1 or more";
 	if (r->op == OP_outbox_claim && r->after)
 		return "outbox_claim:after (its claimed bodies would leak)";
+	if (r->op == OP_outbox_ack_claim && r->after)
+		return "outbox_ack_claim:after (its claimed bodies would leak)";
 	return NULL;
 }
 

@@ -110,6 +110,11 @@ struct otp_store *ct_open_claimed_each(struct otp_code_new *c,
 	X(ct_outbox_requeue) \
 	X(ct_outbox_reclaim) \
 	X(ct_outbox_list) \
+	X(ct_preclaim_held_until_lease) \
+	X(ct_preclaim_claimed_after_lease) \
+	X(ct_preclaim_reclaimed) \
+	X(ct_preclaim_only_what_is_sent) \
+	X(ct_outbox_ack_claim) \
 	X(ct_idem_replay) \
 	X(ct_issue_limits) \
 	X(ct_idem_conflict) \

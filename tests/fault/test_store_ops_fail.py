@@ -14,7 +14,8 @@ from helpers import wrong_code
 
 OPS = ["code_issue", "code_get", "code_verify", "limit_take", "limit_give",
        "session_get", "session_bind", "session_rotate", "session_delete",
-       "outbox_claim", "outbox_ack", "outbox_retry", "outbox_fail",
+       "outbox_claim", "outbox_ack", "outbox_ack_claim", "outbox_retry",
+       "outbox_fail",
        "outbox_reclaim", "purge"]
 
 
@@ -54,12 +55,17 @@ def test_each_operation_failing_answers_503_json_and_leaves_no_half(otpd,
 
 
 def test_answer_lost_after_the_issue_ran_is_outcome_unknown(otpd):
-    srv = otpd(env={"OTPD_TEST_FAULTS": "code_issue:after:outcome"})
+    # the shortest lease the timeouts allow: 4 s
+    srv = otpd("--sms-timeout", "1", "--sms-connect-timeout", "1",
+               "--outbox-lease", "4",
+               env={"OTPD_TEST_FAULTS": "code_issue:after:outcome"})
     r = srv.send(srv.browser(), "+14155550100")
     assert r.status_code == 503
     assert r.json()["code"] == "outcome_unknown"
     assert int(r.headers["Retry-After"]) > 0
-    # it ran: the code and its message are stored, the SMS goes out
+    # it ran: the code and its message are stored, the SMS goes out; the
+    # issue wrote it claimed for this process's workers, and with the
+    # answer lost none was handed it: it goes when that lease runs out
     assert srv.db_count("codes") == 1 == srv.db_count("outbox")
     srv.wait_code("+14155550100")
 

@@ -318,9 +318,13 @@ def test_redis_store_scrape(otpd, redis_server):
     rs = redis_server()
     srv = admin(otpd, "--store", rs.url, env={"OTPD_SECRET": "ab" * 32})
     srv.login(srv.browser(), PHONE)
-    # The sink has the SMS a moment before the outbox row is acked.
+    # The sink has the SMS a moment before the outbox row is acked; and a
+    # scrape reads the counters before the outbox, so an ack that lands
+    # between the two shows as sent before its delivery is counted.
     text = scrape_until(srv, lambda t: value(
-        t, "otpd_outbox_messages", state="sent") == 1, "the message sent")
+        t, "otpd_outbox_messages", state="sent") == 1 and value(
+        t, "otpd_sms_delivery_seconds_count", stage="accepted") == 1,
+        "the message sent")
     assert value(text, "otpd_store_up") == 1
     assert value(text, "otpd_redis_connects_total") >= 1
     assert value(text, "otpd_otp_verifications_total", api="login",

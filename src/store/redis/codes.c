@@ -52,6 +52,7 @@ int otp_redis_code_issue(struct otp_store *s, const struct otp_issue *in,
 	add_str(&a, c->credit, OTP_CREDIT_MAX);
 	add_int(&a, (int64_t)in->nlimits);
 	add_signal_time(&a, now);
+	add_int(&a, in->body ? in->lease_ms : 0);
 	for (size_t i = 0; i < in->nlimits; i++) {
 		add_int(&a, in->limits[i].rate.interval_ms);
 		add_int(&a, in->limits[i].rate.burst);
@@ -72,6 +73,8 @@ int otp_redis_code_issue(struct otp_store *s, const struct otp_issue *in,
 		out->replayed = said(rep, "replayed");
 		el_str(rep, 1, out->id, sizeof out->id);
 		out->expires_ms = el_int(rep, 2);
+		if (!out->replayed)
+			out->msg_id = el_int(rep, 3);
 	} else if (said(rep, "conflict")) {
 		rc = OTP_ECONFLICT;
 	} else {

@@ -27,10 +27,10 @@
 #define OTP_REDIS_LIMITS_MAX 16 /* limits in one command */
 /* Signal adds (or keys read, or block keys found) in one command. */
 #define OTP_REDIS_SIGNALS_MAX 16
-/* code_issue's: the EVALSHA slots, 5 keys and 16 arguments, 3 a limit, 5
+/* code_issue's: the EVALSHA slots, 5 keys and 17 arguments, 3 a limit, 5
  * a signal add (two keys, three arguments). */
 #define OTP_REDIS_ARGS_MAX                                                     \
-	(24 + 3 * OTP_REDIS_LIMITS_MAX + 5 * OTP_REDIS_SIGNALS_MAX)
+	(25 + 3 * OTP_REDIS_LIMITS_MAX + 5 * OTP_REDIS_SIGNALS_MAX)
 #define OTP_REDIS_ARG_TEXT   200 /* a key or a number the caller formats */
 #define OTP_REDIS_ARGS_FIRST 3	 /* slots kept for EVALSHA, SHA1, key count */
 

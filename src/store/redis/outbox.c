@@ -1,5 +1,6 @@
 /* outbox.c - the Redis store's outbox: claiming due messages under a
- * lease, settling them (ack, retry, fail), delivery reports, requeue,
+ * lease, settling them (ack, alone or several with the next claim; retry,
+ * fail), delivery reports, requeue,
  * listing and a message's state, each one script in the outbox's slot.
  * Not here: the retry schedule and the workers (src/outbox/), purging
  * old messages (purge.c).
@@ -40,6 +41,49 @@ int otp_redis_outbox_claim(struct otp_store *s, int64_t now, int64_t lease_ms,
 	add_int(&a, now);
 	add_int(&a, lease_ms);
 	return otp_redis_list(s, OTP_RS_CLAIM, &a, max, 8, claimed, out, n);
+}
+
+/* Acks in one script: what the arguments have room for. */
+#define ACKS_MAX ((OTP_REDIS_ARGS_MAX - OTP_REDIS_ARGS_FIRST - 4) / 2)
+
+int otp_redis_outbox_ack_claim(struct otp_store *s, struct otp_ack *acks,
+			       size_t n, int64_t now, int64_t lease_ms,
+			       struct otp_msg *out, size_t max, size_t *nout)
+{
+	*nout = 0;
+	if (n > ACKS_MAX)
+		return OTP_EINTERNAL;
+	if (n == 0 && max == 0)
+		return 0;
+	struct otp_redis_args a;
+	args_init(&a);
+	add_str(&a, OB "due", sizeof OB "due");
+	add_int(&a, now);
+	add_int(&a, lease_ms);
+	add_int(&a, max > INT32_MAX ? INT32_MAX : (int64_t)max);
+	for (size_t i = 0; i < n; i++) {
+		add_member(&a, acks[i].id);
+		add_int(&a, acks[i].lease);
+	}
+	redisReply *rep;
+	int rc = run(cast(s), OTP_RS_ACK_CLAIM, 1, &a, &rep);
+	if (rc)
+		return rc;
+	if (!said(rep, "ok") || rep->elements < 1 + n) {
+		freeReplyObject(rep);
+		return OTP_EINTERNAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char w[16] = "";
+		el_str(rep, 1 + i, w, sizeof w);
+		acks[i].rc = strcmp(w, "ok") == 0 ? 0 : OTP_ENOTFOUND;
+	}
+	size_t k = 0;
+	for (size_t i = 1 + n; i + 8 <= rep->elements && k < max; i += 8)
+		claimed(rep, i, k++, out);
+	freeReplyObject(rep);
+	*nout = k;
+	return 0;
 }
 
 /* Keys and the first arguments of a settling script: message id, lease. */

@@ -13,8 +13,10 @@
  * code), session (or code), then the limits, then the hash and set of each
  * signal add. ARGV: now, id, phone, mac, attempts, expires, body, has idem,
  * idem expires, has bind, bind expires, owner, credit, the number of
- * limits, the hour and day of now, then interval and burst per limit, then
- * sent, verified and member per signal add.
+ * limits, the hour and day of now, the issuer's lease (0: queued; else the
+ * message is written claimed by it, as a claim at now would leave it),
+ * then interval and burst per limit, then sent, verified and member per
+ * signal add. Answers {'ok', id, expires, message id if claimed else 0}.
  * Everything is checked before the first write (a script that fails
  * half-way keeps its writes): the idempotency key (a replay takes no
  * token), the id, the limits. */
@@ -30,7 +32,7 @@ static const char s_issue[] =
     "end\n"
     "if redis.call('EXISTS', KEYS[1]) == 1 then return {'duplicate'} end\n"
     "local nl = n(ARGV[14])\n"
-    "local w, wait, which = gcra(5, nl, 16, now)\n"
+    "local w, wait, which = gcra(5, nl, 17, now)\n"
     "if not w then return {'limited', wait, which} end\n"
     "gcra_put(w, now)\n"
     /* At most one code of a phone and owner is pending: the latest. */
@@ -52,16 +54,22 @@ static const char s_issue[] =
     "local m, mk = string.format('%016d', mid), OB .. 'm:' .. s(mid)\n"
     /* no body: a test number's message, recorded as sent, not queued */
     "local test = ARGV[7] == ''\n"
-    "local st = test and 'sent' or 'queued'\n"
+    "local lease = n(ARGV[17])\n"
+    "local held = not test and lease > 0\n"
+    "local st = test and 'sent' or (held and 'sending' or 'queued')\n"
+    "local le = held and s(now + lease) or '0'\n"
     "redis.call('HSET', mk, 'r', id, 'to', phone, 'b', ARGV[7],\n"
-    "  'st', st, 'a', '0', 'd', '0', 'nx', s(now), 'le', '0',\n"
+    "  'st', st, 'a', held and '1' or '0', 'd', '0', 'nx', s(now),\n"
+    "  'le', le,\n"
     "  'e', s(exp), 'err', test and 'test number: not sent' or '',\n"
     "  'u', s(now), 'c', s(now))\n"
     "if test then redis.call('HDEL', mk, 'b') end\n"
     "keep(mk, till, now)\n"
     "redis.call('SET', OB .. 'r:' .. id, s(mid))\n"
     "keep(OB .. 'r:' .. id, till, now)\n"
-    "if not test then redis.call('ZADD', OB .. 'due', s(now), m) end\n"
+    "if not test then\n"
+    "  redis.call('ZADD', OB .. 'due', held and le or s(now), m)\n"
+    "end\n"
     "redis.call('ZADD', OB .. 'ids', s(mid), m)\n"
     "redis.call('ZADD', OB .. 'exp', s(exp), m)\n"
     "move(m, nil, st)\n"
@@ -74,13 +82,13 @@ static const char s_issue[] =
     "if ARGV[10] == '1' then\n"
     "  bind(KEYS[5], now, n(ARGV[11]), true, id, phone, 0)\n"
     "end\n"
-    "local k0, a0 = 5 + nl, 16 + 2 * nl\n"
+    "local k0, a0 = 5 + nl, 17 + 2 * nl\n"
     "for i = 1, (#KEYS - k0) / 2 do\n"
     "  local a = a0 + 3 * (i - 1)\n"
     "  sig_add(KEYS[k0 + 2 * i - 1], KEYS[k0 + 2 * i], ARGV[a + 1],\n"
     "    ARGV[a + 2], ARGV[a + 3], now, ARGV[15], ARGV[16])\n"
     "end\n"
-    "return {'ok', id, exp}\n";
+    "return {'ok', id, exp, held and mid or 0}\n";
 
 /* KEYS: code [, old session, new session]. ARGV: now, mac, expected phone,
  * rotate, session expires, expected owner ('' : any; a
@@ -230,32 +238,62 @@ static const char s_key_revoke[] =
 /* KEYS: due. ARGV: now, lease ms, max. Due messages in order of due time
  * (ties by id): queued ones whose next try has come, sending ones whose
  * lease ran out. Each claim adds one to attempts, the lease token. */
+#define CLAIM                                                                  \
+    "local now = n(ARGV[1])\n"                                                 \
+    "local till = s(now + n(ARGV[2]))\n"                                       \
+    "local due = {}\n"                                                         \
+    "if n(ARGV[3]) > 0 then\n"                                                 \
+    "  due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1],\n"          \
+    "    'LIMIT', 0, n(ARGV[3]))\n"                                            \
+    "end\n"                                                                    \
+    "for _, m in ipairs(due) do\n"                                             \
+    "  local id = s(n(m))\n"                                                   \
+    "  local mk = OB .. 'm:' .. id\n"                                          \
+    "  local f = redis.call('HMGET', mk, 'r', 'to', 'b', 'a', 'd', 'e',\n"     \
+    "    'st', 'c')\n"                                                         \
+    "  if not f[1] then\n"                                                     \
+    "    drop(m)\n"                                                            \
+    "  else\n"                                                                 \
+    "    local a = s(n(f[4]) + 1)\n"                                           \
+    "    redis.call('HSET', mk, 'st', 'sending', 'a', a, 'le', till,\n"        \
+    "      'u', ARGV[1])\n"                                                    \
+    "    redis.call('ZADD', KEYS[1], till, m)\n"                               \
+    "    if f[7] ~= 'sending' then move(m, f[7], 'sending') end\n"             \
+    "    for _, v in ipairs({id, f[1], f[2] or '', f[3] or '', a,\n"      \
+    "      f[5] or '0', f[6] or '0', f[8] or '0'}) do\n"                     \
+    "      out[#out + 1] = v\n"                                              \
+    "    end\n"                                                              \
+    "  end\n"                                                                \
+    "end\n"
+
 static const char s_claim[] =
     PRELUDE
-    "local now = n(ARGV[1])\n"
-    "local till = s(now + n(ARGV[2]))\n"
     "local out = {'ok'}\n"
-    "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1],\n"
-    "  'LIMIT', 0, n(ARGV[3]))\n"
-    "for _, m in ipairs(due) do\n"
-    "  local id = s(n(m))\n"
-    "  local mk = OB .. 'm:' .. id\n"
-    "  local f = redis.call('HMGET', mk, 'r', 'to', 'b', 'a', 'd', 'e',\n"
-    "    'st', 'c')\n"
-    "  if not f[1] then\n"
-    "    drop(m)\n"
+    CLAIM
+    "return out\n";
+
+/* KEYS: due. ARGV: now, lease ms, max, then member and lease token per
+ * ack. Each ack as s_ack (a stale token changes nothing), then a claim as
+ * s_claim (max 0: none). Answers {'ok', 'ok' or 'notfound' per ack, then
+ * the claimed messages}. */
+static const char s_ack_claim[] =
+    PRELUDE
+    "local out = {'ok'}\n"
+    "for i = 4, #ARGV - 1, 2 do\n"
+    "  local m = ARGV[i]\n"
+    "  local mk = OB .. 'm:' .. s(n(m))\n"
+    "  local f = redis.call('HMGET', mk, 'st', 'a')\n"
+    "  if f[1] == 'sending' and n(f[2]) == n(ARGV[i + 1]) then\n"
+    "    redis.call('HSET', mk, 'st', 'sent', 'le', '0', 'u', ARGV[1])\n"
+    "    redis.call('HDEL', mk, 'b')\n"
+    "    redis.call('ZREM', KEYS[1], m)\n"
+    "    move(m, 'sending', 'sent')\n"
+    "    out[#out + 1] = 'ok'\n"
     "  else\n"
-    "    local a = s(n(f[4]) + 1)\n"
-    "    redis.call('HSET', mk, 'st', 'sending', 'a', a, 'le', till,\n"
-    "      'u', ARGV[1])\n"
-    "    redis.call('ZADD', KEYS[1], till, m)\n"
-    "    if f[7] ~= 'sending' then move(m, f[7], 'sending') end\n"
-    "    for _, v in ipairs({id, f[1], f[2] or '', f[3] or '', a,\n"
-    "      f[5] or '0', f[6] or '0', f[8] or '0'}) do\n"
-    "      out[#out + 1] = v\n"
-    "    end\n"
+    "    out[#out + 1] = 'notfound'\n"
     "  end\n"
     "end\n"
+    CLAIM
     "return out\n";
 
 /* Settling a claim: KEYS: message. ARGV: member, lease, now, then per
@@ -454,6 +492,7 @@ const char *const otp_redis_lua[OTP_RS_COUNT] = {
     [OTP_RS_KEY_REPLACE] = s_key_replace,
     [OTP_RS_CLAIM] = s_claim,
     [OTP_RS_ACK] = s_ack,
+    [OTP_RS_ACK_CLAIM] = s_ack_claim,
     [OTP_RS_RETRY] = s_retry,
     [OTP_RS_FAIL] = s_fail,
     [OTP_RS_REPORT] = s_report,

@@ -36,9 +36,11 @@ static int idem_find(struct conn *q, const struct otp_idem *k,
 	return out->replayed ? 0 : OTP_ECONFLICT;
 }
 
-/* Queues the code's message. Never NULL for a queued message: NULL means
- * "wiped". */
-static int queue_msg(struct conn *q, const struct otp_issue *in, int64_t now)
+/* Queues the code's message, or writes it claimed by the issuer (its id
+ * into *msg_id) when in->lease_ms asks. Never NULL for a queued message:
+ * NULL means "wiped". */
+static int queue_msg(struct conn *q, const struct otp_issue *in, int64_t now,
+		     int64_t *msg_id)
 {
 	const struct otp_code_new *code = &in->code;
 	sqlite3_stmt *st = q->st[ST_MSG_INSERT];
@@ -49,8 +51,12 @@ static int queue_msg(struct conn *q, const struct otp_issue *in, int64_t now)
 		otp_sq_done(st);
 		return OTP_EINTERNAL; /* too big for a blob */
 	}
-	return otp_sq_exec(st, "dp_ii", code->id, code->phone, now,
-			   code->expires_ms);
+	bool claimed = in->body && in->lease_ms > 0;
+	rc = otp_sq_exec(st, "dp_iii", code->id, code->phone, now,
+			 code->expires_ms, claimed ? now + in->lease_ms : 0);
+	if (rc == 0 && claimed)
+		*msg_id = sqlite3_last_insert_rowid(q->db);
+	return rc;
 }
 
 /* The writes of an issue that is not a replay, in the open transaction.
@@ -79,7 +85,7 @@ static int issue_in_tx(struct conn *q, const struct otp_issue *in, int64_t now,
 				 code->phone, code->mac, code->attempts, now,
 				 code->expires_ms, code->owner, code->credit);
 	if (rc == 0)
-		rc = queue_msg(q, in, now);
+		rc = queue_msg(q, in, now, &out->msg_id);
 	if (rc == 0 && in->idem)
 		rc = otp_sq_exec(q->st[ST_IDEM_PUT], "xdpii", in->idem->key,
 				 code->id, code->phone, code->expires_ms,

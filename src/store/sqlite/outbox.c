@@ -1,7 +1,7 @@
 /* outbox.c - the SQLite backend's outbox: the queued messages a code's
  * issue wrote (codes.c), claimed under a lease by the outbox workers, then
- * acked, retried, failed, reported on by a delivery report or requeued by
- * an operator; and the lists of them.
+ * acked (alone, or several with the next claim), retried, failed, reported on
+ * by a delivery report or requeued by an operator; and the lists of them.
  *
  * Writes that settle a claim match its lease token (attempts), so a worker
  * whose lease ran out and was re-claimed changes nothing. When to retry and
@@ -73,6 +73,47 @@ int otp_sq_outbox_claim(struct otp_store *s, int64_t now, int64_t lease_ms,
 		return rc;
 	}
 	*n = k;
+	return 0;
+}
+
+/* The acks, then the claim, in one transaction: an ack that matches no
+ * claim (changes() 0) is that ack's OTP_ENOTFOUND, not the operation's. */
+static int ack_claim_in_tx(struct conn *q, struct otp_ack *acks, size_t n,
+			   int64_t now, int64_t lease_ms, struct otp_msg *out,
+			   size_t max, size_t *k)
+{
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		rc = otp_sq_exec(q->st[ST_MSG_ACK], "ini", acks[i].id,
+				 acks[i].lease, now);
+		acks[i].rc = sqlite3_changes(q->db) ? 0 : OTP_ENOTFOUND;
+	}
+	if (rc == 0 && max > 0)
+		rc = claim_in_tx(q, now, lease_ms, out, max, k);
+	return rc;
+}
+
+int otp_sq_outbox_ack_claim(struct otp_store *s, struct otp_ack *acks, size_t n,
+			    int64_t now, int64_t lease_ms, struct otp_msg *out,
+			    size_t max, size_t *nout)
+{
+	struct sq *h = otp_sq_cast(s);
+	struct conn *q;
+	*nout = 0;
+	if (n == 0 && max == 0)
+		return 0;
+	int rc = otp_sq_begin(h, &q);
+	if (rc)
+		return rc;
+	size_t k = 0;
+	rc = otp_sq_end(
+	    h, ack_claim_in_tx(q, acks, n, now, lease_ms, out, max, &k));
+	if (rc) {
+		for (size_t i = 0; i < k; i++)
+			otp_msg_deinit(&out[i]);
+		return rc;
+	}
+	*nout = k;
 	return 0;
 }
 

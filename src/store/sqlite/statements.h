@@ -81,12 +81,16 @@
 	X(KEY_REVOKE, "UPDATE apikeys SET revoked ="                           \
 		      " CASE WHEN revoked = 0 THEN ?2 ELSE revoked END"        \
 		      " WHERE id = ?1")                                        \
+	/* ?6 > 0: claimed by the issuer, its lease until ?6 (code_issue's     \
+	 * lease_ms), as MSG_LEASE would leave it; a test number's is sent. */ \
 	X(MSG_INSERT,                                                          \
 	  "INSERT INTO outbox (request_id, to_phone, body, state,"             \
 	  " attempts, driver, next_at, lease_until, expires, last_error,"      \
 	  " created, updated)"                                                 \
 	  " VALUES (?1, ?2, ?3, CASE WHEN ?3 IS NULL THEN 'sent'"              \
-	  "  ELSE 'queued' END, 0, 0, ?4, 0, ?5,"                              \
+	  "  WHEN ?6 > 0 THEN 'sending' ELSE 'queued' END,"                    \
+	  " CASE WHEN ?3 IS NOT NULL AND ?6 > 0 THEN 1 ELSE 0 END, 0, ?4,"     \
+	  " CASE WHEN ?3 IS NOT NULL AND ?6 > 0 THEN ?6 ELSE 0 END, ?5,"       \
 	  " CASE WHEN ?3 IS NULL THEN 'test number: not sent' ELSE '' END,"    \
 	  " ?4, ?4)")                                                          \
 	/* Oldest due first (then by id), as the Redis backend does: a MERGE   \

@@ -25,6 +25,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/phone.h"
+#include "outbox/handoff.h"
 #include "outbox/outbox_test.h"
 #include "sms/sms.h"
 #include "store/store.h"
@@ -649,6 +650,48 @@ static void failing_ack_gives_up_before_the_lease(void)
 	otp_store_faults_free(plan);
 }
 
+/* The acks of a batch go together, in one store operation: with every
+ * single ack failing, three messages sent in one round are marked sent
+ * all the same, once each; and when one of them fails, the others' acks
+ * are tried again with it until they land. */
+static void acks_of_a_batch_go_in_one_operation(void)
+{
+	struct fixture fx;
+	struct otp_store_faults *plan = NULL;
+	char id[3][OTP_ID_LEN + 1], phone[OTP_PHONE_MAX];
+	CHECK(fx_open_faulty(&fx,
+			     "outbox_ack:before:unavail,"
+			     "outbox_ack_claim:before:unavail:2",
+			     &plan));
+	for (int i = 0; i < 3; i++) {
+		snprintf(phone, sizeof phone, "+1415555%04d", 700 + i);
+		CHECK_INT(issue(&fx, phone, "Your code is 171717", T0,
+				T0 + HOUR, id[i]),
+			  0);
+	}
+	CHECK_ROUND(&fx, T0, 3);
+	CHECK_INT(otp_store_faults_fired(plan), 0); /* no single ack */
+	for (int i = 0; i < 3; i++)
+		CHECK_INT(state_of(&fx, id[i]), OTP_MSG_SENT);
+	CHECK_INT(fx.sms.calls, 3);
+
+	/* The next batch's first try fails: tried again, all land. */
+	for (int i = 0; i < 2; i++) {
+		snprintf(phone, sizeof phone, "+1415555%04d", 710 + i);
+		CHECK_INT(issue(&fx, phone, "Your code is 181818", T0 + 1,
+				T0 + HOUR, id[i]),
+			  0);
+	}
+	CHECK_ROUND(&fx, T0 + 1, 2);
+	CHECK_INT(otp_store_faults_fired(plan), 1);
+	CHECK_INT(state_of(&fx, id[0]), OTP_MSG_SENT);
+	CHECK_INT(state_of(&fx, id[1]), OTP_MSG_SENT);
+	CHECK_ROUND(&fx, T0 + 10 * 60000, 0); /* nothing left to resend */
+	CHECK_INT(fx.sms.calls, 5);
+	fx_close(&fx);
+	otp_store_faults_free(plan);
+}
+
 static void full_batch_then_rest(void)
 {
 	struct fixture fx;
@@ -1007,6 +1050,83 @@ static void start_fails_on_bad_store(void)
 	pthread_mutex_destroy(&sms.mu);
 }
 
+/* A message its request hands over in memory after the commit goes out
+ * without a claim: its row was written claimed for the pool's lease, the
+ * worker settles it with that claim's token (attempts stay 1: no claim
+ * was made), and meanwhile no claim round could have taken it. */
+static void handed_message_is_sent_without_a_claim(void)
+{
+	struct fixture fx;
+	char err[256];
+	struct otp_outbox *o = NULL;
+	CHECK(fx_open(&fx));
+	fx.cfg.poll_ms = 60000; /* only the hand-over explains a send */
+	CHECK_INT(otp_outbox_start(&o, &fx.cfg, err, sizeof err), 0);
+	int64_t lease = 0, now = otp_clock_now_ms();
+	CHECK(otp_outbox_reserve(o, &lease));
+	CHECK(lease >= 30000);
+	struct otp_code_new c = {.attempts = 5, .expires_ms = now + HOUR};
+	unsigned char body[600];
+	snprintf(c.id, sizeof c.id, "%032x", 0x4a4du);
+	snprintf(c.phone, sizeof c.phone, "+14155550177");
+	struct otp_issue in = {.code = c,
+			       .body = body,
+			       .body_len = seal("Your code is 424242", body),
+			       .lease_ms = lease};
+	struct otp_issue_out out;
+	CHECK_INT(otp_store_code_issue(fx.s, &in, now, &out), 0);
+	CHECK(out.msg_id > 0);
+	struct otp_msg m = {.id = out.msg_id,
+			    .body = malloc(in.body_len),
+			    .body_len = in.body_len,
+			    .attempts = 1,
+			    .expires_ms = c.expires_ms,
+			    .created_ms = now};
+	memcpy(m.body, body, in.body_len);
+	memcpy(m.request_id, c.id, sizeof m.request_id);
+	snprintf(m.to, sizeof m.to, "%s", c.phone);
+	otp_outbox_hand(o, &m, now + lease);
+	CHECK(m.body == NULL); /* the pool's now */
+	CHECK(wait_sent(&fx, c.id, 1));
+	otp_outbox_stop(o);
+	CHECK_INT(script_calls(&fx.sms), 1);
+	CHECK_STR(fx.sms.recs[0].body, "Your code is 424242");
+	CHECK_STR(fx.sms.recs[0].to, "+14155550177");
+	CHECK_INT(fx.sms.recs[0].message_id, out.msg_id);
+	struct otp_msg_info l[2];
+	size_t n = 0;
+	CHECK_INT(otp_store_outbox_list(fx.s, OTP_MSG_SENT, l, 2, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(l[0].attempts, 1);
+	fx_close(&fx);
+}
+
+/* The in-memory queue is bounded: with every place taken a send is told
+ * no (it then queues its row for a claim), and a place given back can be
+ * taken again. */
+static void hand_over_is_bounded(void)
+{
+	struct fixture fx;
+	char err[256];
+	struct otp_outbox *o = NULL;
+	int64_t lease = -1;
+	CHECK(fx_open(&fx));
+	fx.cfg.poll_ms = 60000;
+	CHECK_INT(otp_outbox_start(&o, &fx.cfg, err, sizeof err), 0);
+	int got = 0;
+	while (got <= OTP_HANDOFF_MAX && otp_outbox_reserve(o, &lease))
+		got++;
+	CHECK_INT(got, OTP_HANDOFF_MAX);
+	CHECK_INT(lease, 0);
+	otp_outbox_cancel(o);
+	CHECK(otp_outbox_reserve(o, &lease));
+	CHECK(lease > 0);
+	for (int i = 0; i < got; i++)
+		otp_outbox_cancel(o);
+	otp_outbox_stop(o);
+	fx_close(&fx);
+}
+
 /* ---- failover, the retry timeline, what each try carries ---- */
 
 static void test_token(void *arg, int64_t id, char *out, size_t cap)
@@ -1270,6 +1390,7 @@ static const struct harness_test tests[] = {
     TEST(failed_ack_is_tried_again_not_resent),
     TEST(failing_ack_gives_up_before_the_lease),
     TEST(full_batch_then_rest),
+    TEST(acks_of_a_batch_go_in_one_operation),
     TEST(logs_mask_phone_and_hide_text),
     TEST(backoff_grows_with_jitter_and_caps),
     TEST(sms_open_picks_by_prefix),
@@ -1279,6 +1400,8 @@ static const struct harness_test tests[] = {
     TEST(outbox_with_file_driver),
     TEST(thread_delivers_on_notify),
     TEST(start_fails_on_bad_store),
+    TEST(handed_message_is_sent_without_a_claim),
+    TEST(hand_over_is_bounded),
 };
 
 HARNESS_MAIN("outbox", tests)
