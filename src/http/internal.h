@@ -127,11 +127,13 @@ void otp_http_free_plain(struct otp_http *h);
 /* waits.c: n threads, each running otp_http_dispatch for the requests
  * posted (suspended and in h->deferred already) and finishing them; stop
  * joins them once their requests are done, then answers 503 what is still
- * queued. */
+ * queued, and what is posted after it; free, once libmicrohttpd has
+ * stopped, releases it. */
 struct otp_http_waits;
 struct otp_http_waits *otp_http_waits_start(unsigned n);
 void otp_http_waits_post(struct otp_http_waits *w, struct ctx *c);
 void otp_http_waits_stop(struct otp_http_waits *w);
+void otp_http_waits_free(struct otp_http_waits *w);
 
 /* respond.c */
 bool otp_http_origin_listed(const char *list, const char *origin);

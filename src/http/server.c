@@ -410,7 +410,6 @@ void otp_http_stop(struct otp_http *h, int64_t drain_ms)
 	/* The pool's threads end their requests; what they did not take is
 	 * answered 503. */
 	otp_http_waits_stop(h->waits);
-	h->waits = NULL;
 	/* libmicrohttpd 0.9.75 aborts in MHD_stop_daemon while a connection
 	 * is suspended: what is still deferred is answered 503 first. */
 	pthread_mutex_lock(&h->deferred_mu);
@@ -426,6 +425,7 @@ void otp_http_stop(struct otp_http *h, int64_t drain_ms)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(h->d);
+	otp_http_waits_free(h->waits);
 	pthread_mutex_destroy(&h->deferred_mu);
 	otp_http_free_plain(h);
 	otp_edge_free(h->edge);

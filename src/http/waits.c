@@ -83,6 +83,11 @@ void otp_http_waits_post(struct otp_http_waits *w, struct ctx *c)
 {
 	c->wait_next = NULL;
 	pthread_mutex_lock(&w->mu);
+	if (w->stop) { /* a kept-alive connection's request after the stop */
+		pthread_mutex_unlock(&w->mu);
+		otp_req_finish(&c->r, OTP_EBUSY);
+		return;
+	}
 	*w->tail = c;
 	w->tail = &c->wait_next;
 	pthread_cond_signal(&w->ready);
@@ -104,6 +109,13 @@ void otp_http_waits_stop(struct otp_http_waits *w)
 		next = c->wait_next;
 		otp_req_finish(&c->r, OTP_EBUSY);
 	}
+	w->head = NULL;
+}
+
+void otp_http_waits_free(struct otp_http_waits *w)
+{
+	if (!w)
+		return;
 	pthread_cond_destroy(&w->ready);
 	pthread_mutex_destroy(&w->mu);
 	free(w->th);
