@@ -122,9 +122,11 @@ def test_kill_9_under_load_loses_nothing_and_doubles_only_in_flight(otpd):
             # the same message, the same key, the same code
             assert len({k for _, k, _ in d}) == 1, d
             assert len({c for _, _, c in d}) == 1, d
-            # in flight at a kill: first received before it, again after
+            # in flight at a kill: first received before it (or just
+            # after: bytes written before the SIGKILL can reach the
+            # gateway's thread a scheduling slice later), again after
             firsts = [t for t, _, _ in d[:-1]]
-            assert any(any(t < k < d[-1][0] for k in kills)
+            assert any(any(t < k + 0.05 and k < d[-1][0] for k in kills)
                        for t in firsts), (rid, d, kills)
         assert len(doubled) <= ROUNDS * THREADS * 2, len(doubled)
         print(f"crash: {ROUNDS} kills, {len(acked)} sends acknowledged, "
