@@ -126,6 +126,22 @@ static int start_server(void)
 	return -1;
 }
 
+static char url[128]; /* the runner's store URL, database 3 */
+
+/* A runner's set-up: its server on a free port, in dir (its log there
+ * too), and url naming it. */
+static int set_up(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if ((port = free_port()) < 0 || start_server() < 0) {
+		fprintf(stderr, "cannot start redis-server (is it installed?)"
+				"\n");
+		return -1;
+	}
+	snprintf(url, sizeof url, "redis://127.0.0.1:%d/3", port);
+	return 0;
+}
+
 static void stop_server(void)
 {
 	if (server > 0) {

@@ -27,8 +27,6 @@
 
 #include "redis_server.h"
 
-static char url[128]; /* store URL, database 3 */
-
 static int open_fresh(struct otp_store **out)
 {
 	if (raw_cmd("FLUSHALL") != 0)
@@ -423,19 +421,6 @@ static const struct harness_test tests[] = {
     TEST(rd_hung),
     TEST(rd_down_and_back),
 };
-
-/* The runner's server on a free port, in dir (its log there too). */
-static int set_up(void)
-{
-	signal(SIGPIPE, SIG_IGN);
-	if ((port = free_port()) < 0 || start_server() < 0) {
-		fprintf(stderr, "cannot start redis-server (is it installed?)"
-				"\n");
-		return -1;
-	}
-	snprintf(url, sizeof url, "redis://127.0.0.1:%d/3", port);
-	return 0;
-}
 
 static const struct contract_backend backend = {open_fresh, flush, reopen_url,
 						count_keys};

@@ -27,8 +27,6 @@
 
 #include "redis_server.h"
 
-static char url[128]; /* store URL, database 3 */
-
 /* The cache and tracker of the store last opened for the contract. */
 static struct otp_session_cache *contract_cache;
 static struct otp_store_tracker *contract_tracker;
@@ -327,18 +325,6 @@ static const struct harness_test tests[] = {
     TEST(tr_server_restarted),
     TEST(tr_bad_url),
 };
-
-static int set_up(void)
-{
-	signal(SIGPIPE, SIG_IGN);
-	if ((port = free_port()) < 0 || start_server() < 0) {
-		fprintf(stderr, "cannot start redis-server (is it installed?)"
-				"\n");
-		return -1;
-	}
-	snprintf(url, sizeof url, "redis://127.0.0.1:%d/3", port);
-	return 0;
-}
 
 static void tear_down(void)
 {
