@@ -164,6 +164,17 @@ static int subscribe(struct tracker *t, char *why, size_t cap)
 	return ok ? 0 : -1;
 }
 
+/* A warning logged at most every 10 s, with how many it held back. */
+static void warn_every(struct otp_log_every *every, const char *msg,
+		       const char *why)
+{
+	long held;
+	char n[OTP_LOG_NUM_LEN];
+	if (otp_log_every_due(every, otp_clock_mono_ms(), 10000, &held))
+		otp_log(OTP_LOG_WARN, msg, "error", why, "#repeated",
+			otp_log_num(n, held), NULL);
+}
+
 /* The connection is of no more use: every row goes, until the next one
  * is subscribed. */
 static void lose(struct tracker *t, const char *why)
@@ -172,13 +183,10 @@ static void lose(struct tracker *t, const char *why)
 	otp_session_cache_suspend(t->cache);
 	atomic_store(&up, false);
 	bump(STAT_tracking_lost, 1);
-	long held;
-	char n[OTP_LOG_NUM_LEN];
-	if (otp_log_every_due(&lost, otp_clock_mono_ms(), 10000, &held))
-		otp_log(OTP_LOG_WARN,
-			"redis session tracking lost: sessions read from "
-			"redis until it is back",
-			"error", why, "#repeated", otp_log_num(n, held), NULL);
+	warn_every(&lost,
+		   "redis session tracking lost: sessions read from redis "
+		   "until it is back",
+		   why);
 	redisFree(t->c);
 	t->c = NULL;
 	t->pong_by = 0;
@@ -202,13 +210,10 @@ static bool dial(struct tracker *t)
 	if (t->c)
 		redisFree(t->c);
 	t->c = NULL;
-	long held;
-	char n[OTP_LOG_NUM_LEN];
-	if (otp_log_every_due(&failed, otp_clock_mono_ms(), 10000, &held))
-		otp_log(OTP_LOG_WARN,
-			"redis session tracking unavailable: sessions read "
-			"from redis",
-			"error", why, "#repeated", otp_log_num(n, held), NULL);
+	warn_every(&failed,
+		   "redis session tracking unavailable: sessions read from "
+		   "redis",
+		   why);
 	t->backoff_ms = t->backoff_ms ? 2 * t->backoff_ms : BACKOFF_MIN_MS;
 	if (t->backoff_ms > BACKOFF_MAX_MS)
 		t->backoff_ms = BACKOFF_MAX_MS;
