@@ -148,8 +148,8 @@ const struct setting otp_cfg_settings[] = {
 	    "OTPD_UPSTREAM_TIMEOUT", "seconds an upstream call may take"),
 	INT("session-ttl", session_ttl, "86400", 60, 31536000,
 	    "OTPD_SESSION_TTL", "seconds a login session lasts"),
-	INT("session-cache", session_cache, "65536", 0, 4194304,
-	    "OTPD_SESSION_CACHE", "sessions kept in memory for /auth/check (256 bytes each, 16 MiB "
+	INT("session-cache", session_cache, "32768", 0, 4194304,
+	    "OTPD_SESSION_CACHE", "sessions kept in memory for /auth/check (256 bytes each, 8 MiB "
 	    "at most by default); on redis, kept coherent with every process by Redis's "
 	    "invalidation messages, each row read again within 1 s; 0 = off"),
 	STR("cookie-name", cookie_name, "otpd_session", 1, 64, otp_cfg_check_token, "1..64 of A-Z a-z 0-9 _ -",
