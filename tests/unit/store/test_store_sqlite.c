@@ -413,13 +413,26 @@ static void sq_migrate_v1(void)
 	CHECK_INT(open_path(path, &s), 0);
 	otp_store_close(s);
 	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
-	CHECK_INT(query_int(db, "PRAGMA user_version", NULL), 6);
+	CHECK_INT(query_int(db, "PRAGMA user_version", NULL), 7);
 	CHECK_INT(query_int(db, "SELECT count(*) FROM outbox", NULL), 4);
 	CHECK_INT(query_int(db,
 			    "SELECT count(*) FROM sqlite_master"
-			    " WHERE name LIKE '%v2%'",
+			    " WHERE name LIKE '%v2%' OR name LIKE '%v7%'",
 			    NULL),
 		  0);
+	/* v7: codes keyed by id alone, with its two indexes. */
+	CHECK_INT(query_int(db,
+			    "SELECT count(*) FROM sqlite_master WHERE name ="
+			    " 'codes' AND sql LIKE '%WITHOUT ROWID'",
+			    NULL),
+		  1);
+	CHECK_INT(query_int(db,
+			    "SELECT count(*) FROM sqlite_master WHERE type ="
+			    " 'index' AND tbl_name = 'codes'"
+			    " AND name IN ('codes_expires',"
+			    " 'codes_phone_owner_state')",
+			    NULL),
+		  2);
 	CHECK_INT(query_int(db,
 			    "SELECT count(*) FROM sqlite_master WHERE type ="
 			    " 'index' AND tbl_name = 'outbox'"
