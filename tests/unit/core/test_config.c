@@ -179,7 +179,7 @@ static const struct want_default want_defaults[] = {
     {FIELD(limit_phone), "5"},
     {FIELD(resend_cooldown), "30"},
     {FIELD(limit_scope), "process"},
-    {FIELD(session_cache), "65536"},
+    {FIELD(session_cache), "32768"},
     {FIELD(session_ttl), "86400"},
     {FIELD(cookie_name), "otpd_session"},
     {FIELD(cookie_samesite), "Lax"},
