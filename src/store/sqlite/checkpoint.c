@@ -107,8 +107,8 @@ static int catch_up(struct otp_sqlite_ckpt *c, int *log, int *ckpt)
  * flushes the database file only in a checkpoint that reaches the WAL's
  * end, so that flush would carry every page the rounds before copied (all
  * of a threshold's frames, 20 ms of a batch's wait on this machine's disk):
- * the rounds and a flush of ours run first, without the hold, and what is
- * left under it is a few frames and two short fsyncs. */
+ * the rounds and flushes of ours run first, without the hold, and what
+ * is left under it is a few frames and two short fsyncs. */
 static int checkpoint(struct otp_sqlite_ckpt *c, int mode, int *copied)
 {
 	int log = 0, ckpt = 0;
@@ -116,8 +116,19 @@ static int checkpoint(struct otp_sqlite_ckpt *c, int mode, int *copied)
 	int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, mode, &log, &ckpt);
 	if (rc == SQLITE_OK && mode == SQLITE_CHECKPOINT_PASSIVE && c->hold) {
 		rc = catch_up(c, &log, &ckpt);
-		if (rc == SQLITE_OK && c->dbfd >= 0 && fdatasync(c->dbfd) == 0)
+		/* Flush what is copied, copy what came meanwhile, until what
+		 * is copied and not flushed is a few frames: on a big file a
+		 * flush of scattered pages takes long enough for many. */
+		for (int i = 0;
+		     rc == SQLITE_OK && c->dbfd >= 0 && i < CATCH_UP_ROUNDS;
+		     i++) {
+			int flushed = ckpt;
+			if (fdatasync(c->dbfd) != 0)
+				break;
 			rc = catch_up(c, &log, &ckpt);
+			if (ckpt - flushed <= CATCH_UP)
+				break;
+		}
 		if (rc == SQLITE_OK) {
 			c->hold(c->hold_arg, true);
 			rc = sqlite3_wal_checkpoint_v2(c->db, NULL, mode, &log,
