@@ -16,14 +16,12 @@
 #include "store/sqlite/checkpoint.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/err.h"
@@ -41,12 +39,12 @@ struct otp_sqlite_ckpt {
 	void *hold_arg;
 	bool stop;
 	int pages, idle_ms;
-	int wal_pages; /* frames in the WAL at the last commit */
-	int mark;      /* frames the last checkpoint had copied */
-	bool dirty;    /* a commit since the last TRUNCATE */
-	bool urged;    /* a full disk: TRUNCATE now */
-	char *path;    /* for the free space */
-	int dbfd;      /* the database file, for a flush of ours; or -1 */
+	int wal_pages;	      /* frames in the WAL at the last commit */
+	int mark;	      /* frames the last checkpoint had copied */
+	bool dirty;	      /* a commit since the last TRUNCATE */
+	bool urged;	      /* a full disk: TRUNCATE now */
+	char *path;	      /* for the free space */
+	sqlite3_file *dbfile; /* db's database file, for a flush of ours */
 	int page_size, max_pages;
 	long long capped_ms; /* when pages was last fitted to the space */
 	struct otp_sqlite_ckpt_stats stats;
@@ -120,10 +118,12 @@ static int checkpoint(struct otp_sqlite_ckpt *c, int mode, int *copied)
 		 * is copied and not flushed is a few frames: on a big file a
 		 * flush of scattered pages takes long enough for many. */
 		for (int i = 0;
-		     rc == SQLITE_OK && c->dbfd >= 0 && i < CATCH_UP_ROUNDS;
-		     i++) {
+		     rc == SQLITE_OK && c->dbfile && i < CATCH_UP_ROUNDS; i++) {
 			int flushed = ckpt;
-			if (fdatasync(c->dbfd) != 0)
+			if (c->dbfile->pMethods->xSync(
+				c->dbfile,
+				SQLITE_SYNC_NORMAL | SQLITE_SYNC_DATAONLY) !=
+			    SQLITE_OK)
 				break;
 			rc = catch_up(c, &log, &ckpt);
 			if (ckpt - flushed <= CATCH_UP)
@@ -226,8 +226,6 @@ static void release(struct otp_sqlite_ckpt *c)
 	pthread_cond_destroy(&c->wake);
 	pthread_mutex_destroy(&c->mu);
 	sqlite3_close(c->db);
-	if (c->dbfd >= 0)
-		close(c->dbfd);
 	free(c->path);
 	free(c);
 }
@@ -246,7 +244,6 @@ int otp_sqlite_ckpt_start(const char *path, void (*hold)(void *, bool),
 	c->path = strdup(path);
 	if (!c->path)
 		abort();
-	c->dbfd = open(path, O_RDONLY | O_CLOEXEC);
 	c->capped_ms = -c->idle_ms;
 	/* No busy handler: PASSIVE never waits, TRUNCATE is skipped if the
 	 * file is in use. */
@@ -259,6 +256,13 @@ int otp_sqlite_ckpt_start(const char *path, void (*hold)(void *, bool),
 	if (sqlite3_exec(c->db, "SELECT 1 FROM sqlite_schema LIMIT 1", NULL,
 			 NULL, NULL) != SQLITE_OK)
 		goto fail_open;
+	/* The connection's own descriptor, through its VFS: a second one of
+	 * ours, once closed, would drop the process's POSIX locks on the
+	 * file, SQLite's included. */
+	if (sqlite3_file_control(c->db, "main", SQLITE_FCNTL_FILE_POINTER,
+				 &c->dbfile) != SQLITE_OK ||
+	    !c->dbfile || !c->dbfile->pMethods)
+		c->dbfile = NULL;
 	c->page_size = 4096;
 	sqlite3_stmt *ps = NULL;
 	if (sqlite3_prepare_v2(c->db, "PRAGMA page_size", -1, &ps, NULL) ==
@@ -283,8 +287,6 @@ fail_thread:
 	return OTP_EINTERNAL;
 fail_open:
 	sqlite3_close(c->db);
-	if (c->dbfd >= 0)
-		close(c->dbfd);
 	free(c->path);
 	free(c);
 	return OTP_EINTERNAL;
