@@ -14,17 +14,17 @@
 #include "store/redis/conn.h"
 
 #include <poll.h>
-#include <stdatomic.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <stdatomic.h>
 #include <string.h>
 
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/hostport.h"
 #include "core/log.h"
+#include "store/redis/pipe.h"
 #include "store/redis/stats.h"
 
 /* A connect, a command and a probe each wait at most this long, so that a
@@ -52,6 +52,13 @@ static void bump(int which)
 	atomic_fetch_add_explicit(&stats[which], 1, memory_order_relaxed);
 }
 
+void otp_redis_stats_pipe(uint64_t calls)
+{
+	atomic_fetch_add_explicit(&stats[STAT_pipe_calls], calls,
+				  memory_order_relaxed);
+	bump(STAT_pipe_batches);
+}
+
 struct otp_redis_stats otp_redis_stats(void)
 {
 	struct otp_redis_stats out;
@@ -65,6 +72,8 @@ struct otp_redis_stats otp_redis_stats(void)
 
 static void drop(struct otp_redis *r)
 {
+	if (r->pipe) /* the shared connection, before its next commands */
+		otp_redis_pipe_reset(r->pipe);
 	if (r->c) {
 		redisFree(r->c);
 		r->c = NULL;
@@ -209,15 +218,6 @@ static int sha_of(struct otp_redis *r, redisReply *rep,
 	return rc;
 }
 
-static int load_script(struct otp_redis *r, redisContext *c,
-		       enum otp_redis_script sc)
-{
-	const char *v[] = {"SCRIPT", "LOAD", otp_redis_lua[sc]};
-	size_t len[] = {6, 4, strlen(otp_redis_lua[sc])};
-	redisReply *rep = redisCommandArgv(c, 3, v, len);
-	return rep ? sha_of(r, rep, sc, false) : OTP_EUNAVAIL;
-}
-
 /* AUTH, SELECT and every script, on a new connection. */
 static int handshake(struct otp_redis *r, redisContext *c)
 {
@@ -309,8 +309,29 @@ static bool stale(const redisContext *c)
 	return poll(&p, 1, 0) != 0;
 }
 
+/* Connected to the shared connection: its scripts' SHA1s, from its first
+ * connection (a probe of no commands that makes it). */
+static int hello(struct otp_redis *r)
+{
+	int rc = otp_redis_pipe_call(r->pipe, NULL, 0, NULL, 0, false);
+	if (rc == 0) {
+		otp_redis_pipe_sha(r->pipe, r->sha);
+		r->sha_ok = true;
+	}
+	return rc;
+}
+
 static int ready(struct otp_redis *r)
 {
+	if (r->pipe) { /* the rest is the shared connection's, but a stall
+			* answers at once, not behind its probe */
+		int64_t until = atomic_load(&stall_until);
+		if (until && otp_clock_mono_ms() < until) {
+			bump(STAT_backoff_refusals);
+			return OTP_EUNAVAIL;
+		}
+		return r->sha_ok ? 0 : hello(r);
+	}
 	if (stalled()) {
 		bump(STAT_backoff_refusals);
 		return OTP_EUNAVAIL;
@@ -336,6 +357,33 @@ static int lost(struct otp_redis *r)
 static bool writes(enum otp_redis_script sc)
 {
 	return sc != OTP_RS_KEY_LIST && sc != OTP_RS_LIST && sc != OTP_RS_STATE;
+}
+
+/* Adds a command to the call's: on r->c, or (piped) to r->out. */
+static int append(struct otp_redis *r, int argc, const char **v,
+		  const size_t *len)
+{
+	if (!r->pipe)
+		return redisAppendCommandArgv(r->c, argc, v, len) == REDIS_OK
+			   ? 0
+			   : lost(r);
+	char *cmd;
+	int n = redisFormatCommandArgv(&cmd, argc, v, len);
+	if (n < 0)
+		abort(); /* out of memory */
+	if (r->out_len + (size_t)n > r->out_cap) {
+		size_t cap = r->out_cap ? r->out_cap : 1024;
+		while (cap < r->out_len + (size_t)n)
+			cap *= 2;
+		r->out = realloc(r->out, cap);
+		if (!r->out)
+			abort();
+		r->out_cap = cap;
+	}
+	memcpy(r->out + r->out_len, cmd, (size_t)n);
+	r->out_len += (size_t)n;
+	redisFreeCommand(cmd);
+	return 0;
 }
 
 /* Sends what is appended on r->c and reads n replies into rep[]: 0, or
@@ -364,6 +412,29 @@ static int roundtrip(struct otp_redis *r, redisReply **rep, int n, bool wrote)
 	return 0;
 }
 
+/* The call's commands, appended, and their n replies: on r->c, or on the
+ * shared connection (the same answers, roundtrip's). */
+static int exchange(struct otp_redis *r, redisReply **rep, int n, bool wrote)
+{
+	if (!r->pipe)
+		return roundtrip(r, rep, n, wrote);
+	int rc =
+	    otp_redis_pipe_call(r->pipe, r->out, r->out_len, rep, n, wrote);
+	r->out_len = 0;
+	return rc;
+}
+
+static int load_script(struct otp_redis *r, enum otp_redis_script sc)
+{
+	const char *v[] = {"SCRIPT", "LOAD", otp_redis_lua[sc]};
+	size_t len[] = {6, 4, strlen(otp_redis_lua[sc])};
+	redisReply *rep;
+	int rc = append(r, 3, v, len);
+	if (rc == 0)
+		rc = exchange(r, &rep, 1, false);
+	return rc ? rc : sha_of(r, rep, sc, false);
+}
+
 /* Runs a plain command of args a (from slot OTP_REDIS_ARGS_FIRST). *out gets a
  * reply that is not an error. */
 int otp_redis_cmd(struct otp_redis *r, struct otp_redis_args *a,
@@ -374,11 +445,10 @@ int otp_redis_cmd(struct otp_redis *r, struct otp_redis_args *a,
 		return rc;
 	redisReply *rep;
 	/* Reads, and DEL, which is safe to repeat: nothing to be unsure of. */
-	if (redisAppendCommandArgv(r->c, a->n - OTP_REDIS_ARGS_FIRST,
-				   a->v + OTP_REDIS_ARGS_FIRST,
-				   a->len + OTP_REDIS_ARGS_FIRST) != REDIS_OK)
-		return lost(r);
-	rc = roundtrip(r, &rep, 1, false);
+	rc = append(r, a->n - OTP_REDIS_ARGS_FIRST, a->v + OTP_REDIS_ARGS_FIRST,
+		    a->len + OTP_REDIS_ARGS_FIRST);
+	if (rc == 0)
+		rc = exchange(r, &rep, 1, false);
 	if (rc)
 		return rc;
 	if (rep->type == REDIS_REPLY_ERROR) {
@@ -426,17 +496,15 @@ int otp_redis_eval(struct otp_redis *r, enum otp_redis_script sc, int nkeys,
 	for (int tries = 0;; tries++) {
 		evalsha(r, v, len, nbuf, sc, nkeys);
 		redisReply *rep;
-		if (redisAppendCommandArgv(r->c, argc, v, len) != REDIS_OK)
-			return lost(r);
-		rc = roundtrip(r, &rep, 1, writes(sc));
+		rc = append(r, argc, v, len);
+		if (rc == 0)
+			rc = exchange(r, &rep, 1, writes(sc));
 		if (rc)
 			return rc;
 		if (is_noscript(rep) && tries == 0) {
 			freeReplyObject(rep);
 			bump(STAT_script_reloads);
-			rc = load_script(r, r->c, sc);
-			if (rc && r->c && r->c->err)
-				return lost(r);
+			rc = load_script(r, sc);
 			if (rc)
 				return rc;
 			continue;
@@ -543,6 +611,13 @@ int otp_redis_init(struct otp_redis *r, const char *url)
 
 void otp_redis_deinit(struct otp_redis *r)
 {
+	if (r->pipe) {
+		otp_redis_pipe_put(r->pipe);
+		r->pipe = NULL;
+	}
+	free(r->out);
+	r->out = NULL;
+	r->out_len = r->out_cap = 0;
 	drop(r);
 	if (r->user)
 		sodium_free(r->user);
@@ -556,6 +631,45 @@ int otp_redis_connect(struct otp_redis *r)
 	return ready(r);
 }
 
+int otp_redis_attach(struct otp_redis *r, const char *url)
+{
+	r->pipe = otp_redis_pipe_get(url);
+	return r->pipe ? 0 : OTP_EINTERNAL;
+}
+
+int otp_redis_wire_ready(struct otp_redis *r)
+{
+	return ready(r);
+}
+
+int otp_redis_wire_write(struct otp_redis *r, const char *buf, size_t len)
+{
+	int64_t since = otp_clock_mono_ms();
+	int done = 0;
+	if (len && redisAppendFormattedCommand(r->c, buf, len) != REDIS_OK)
+		return lost(r);
+	while (!done)
+		if (redisBufferWrite(r->c, &done) != REDIS_OK) {
+			timed_out(since);
+			return lost(r);
+		}
+	return 0;
+}
+
+int otp_redis_wire_read(struct otp_redis *r, redisReply **rep, int64_t since)
+{
+	*rep = NULL;
+	if (redisGetReply(r->c, (void **)rep) == REDIS_OK)
+		return 0;
+	timed_out(since);
+	return lost(r);
+}
+
+void otp_redis_wire_drop(struct otp_redis *r)
+{
+	drop(r);
+}
+
 int otp_redis_cmd_eval(struct otp_redis *r, struct otp_redis_args *a,
 		       enum otp_redis_script sc, int nkeys,
 		       struct otp_redis_args *b, redisReply **ra,
@@ -566,12 +680,13 @@ int otp_redis_cmd_eval(struct otp_redis *r, struct otp_redis_args *a,
 	if (rc)
 		return rc;
 	evalsha(r, b->v, b->len, b->text[2], sc, nkeys);
-	redisAppendCommandArgv(r->c, a->n - OTP_REDIS_ARGS_FIRST,
-			       a->v + OTP_REDIS_ARGS_FIRST,
-			       a->len + OTP_REDIS_ARGS_FIRST);
-	redisAppendCommandArgv(r->c, b->n, b->v, b->len);
 	redisReply *xy[2];
-	rc = roundtrip(r, xy, 2, writes(sc));
+	rc = append(r, a->n - OTP_REDIS_ARGS_FIRST, a->v + OTP_REDIS_ARGS_FIRST,
+		    a->len + OTP_REDIS_ARGS_FIRST);
+	if (rc == 0)
+		rc = append(r, b->n, b->v, b->len);
+	if (rc == 0)
+		rc = exchange(r, xy, 2, writes(sc));
 	if (rc)
 		return rc;
 	redisReply *x = xy[0], *y = xy[1];

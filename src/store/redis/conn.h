@@ -13,6 +13,11 @@
  * busy, out of memory or read-only; OTP_EINTERNAL for any other error
  * reply (logged) or a refused AUTH or SELECT (a configuration error).
  * Not thread-safe: one per store handle, used by one thread at a time.
+ *
+ * A store handle's connection is piped (otp_redis_attach): it has no
+ * socket of its own, and each call's commands go out on the process's
+ * shared connection to the same URL (pipe.h), pipelined with every other
+ * handle's. What a call answers is the same either way.
  */
 #ifndef OTP_STORE_REDIS_CONN_H
 #define OTP_STORE_REDIS_CONN_H
@@ -34,8 +39,14 @@
 #define OTP_REDIS_ARG_TEXT   200 /* a key or a number the caller formats */
 #define OTP_REDIS_ARGS_FIRST 3	 /* slots kept for EVALSHA, SHA1, key count */
 
+struct otp_redis_pipe;
+
 struct otp_redis {
-	redisContext *c; /* NULL while disconnected */
+	redisContext *c; /* NULL while disconnected, and always when piped */
+	struct otp_redis_pipe *pipe; /* the shared connection, or NULL */
+	char *out;		     /* piped: the call's formatted commands */
+	size_t out_len, out_cap;
+	bool sha_ok; /* piped: sha[] copied from the shared connection */
 	char host[256];
 	int port, db;
 	char *user, *pass; /* sodium_malloc'd, or NULL */
@@ -60,6 +71,11 @@ struct otp_redis_args {
 int otp_redis_init(struct otp_redis *r, const char *url);
 void otp_redis_deinit(struct otp_redis *r);
 
+/* Makes r, initialised from url, a piped one: its calls go through the
+ * process's shared connection to url, made with its first user. 0 or
+ * OTP_EINTERNAL (no thread). Undone by otp_redis_deinit. */
+int otp_redis_attach(struct otp_redis *r, const char *url);
+
 /* Connected and ready, connecting now if needed (unless in backoff). */
 int otp_redis_connect(struct otp_redis *r);
 
@@ -80,5 +96,18 @@ int otp_redis_cmd_eval(struct otp_redis *r, struct otp_redis_args *a,
 		       enum otp_redis_script sc, int nkeys,
 		       struct otp_redis_args *b, redisReply **ra,
 		       redisReply **rb);
+
+/* ---- for pipe.c: the steps of a connection that is not piped ---- */
+
+/* Connected and ready (the stall, a closed socket, the backoff). */
+int otp_redis_wire_ready(struct otp_redis *r);
+/* Appends len bytes of formatted commands and writes all that is
+ * appended: 0, or OTP_EUNAVAIL with the connection dropped. */
+int otp_redis_wire_write(struct otp_redis *r, const char *buf, size_t len);
+/* The next reply: 0, or OTP_EUNAVAIL with the connection dropped (a
+ * whole timeout since `since` starts the stall). */
+int otp_redis_wire_read(struct otp_redis *r, redisReply **rep, int64_t since);
+/* Drops the connection (the next ready() makes a new one). */
+void otp_redis_wire_drop(struct otp_redis *r);
 
 #endif

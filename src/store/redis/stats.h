@@ -1,8 +1,9 @@
 /* stats.h - the counters of the Redis store's connections, for /metrics:
  * what every handle of the process did since it started (connections
  * made and failed, calls refused in a backoff, connections lost, idle ones
- * found closed, scripts loaded again after NOSCRIPT), counted in conn.c
- * on those events only, never per command; and what the session cache's
+ * found closed, scripts loaded again after NOSCRIPT, calls and batches
+ * of the shared connection), counted in conn.c on those events only, and
+ * once a batch, never per command; and what the session cache's
  * tracker (tracking.c) did: subscriptions made and lost, session keys
  * heard of, flushes heard of, and whether it is subscribed now. Not here:
  * per-operation counts or latencies (the engine and the HTTP layer).
@@ -20,7 +21,9 @@
 	X(backoff_refusals)                                                    \
 	X(lost)                                                                \
 	X(stale_drops)                                                         \
-	X(script_reloads)
+	X(script_reloads)                                                      \
+	X(pipe_calls)                                                          \
+	X(pipe_batches)
 
 struct otp_redis_stats {
 #define OTP_REDIS_STAT_FIELD(name) uint64_t name;
@@ -30,6 +33,9 @@ struct otp_redis_stats {
 
 /* A snapshot of the counters (each read on its own, not all at once). */
 struct otp_redis_stats otp_redis_stats(void);
+
+/* A batch of the shared connection (pipe.c) went out with `calls` calls. */
+void otp_redis_stats_pipe(uint64_t calls);
 
 #define OTP_REDIS_TRACKING_STATS(X)                                            \
 	X(tracking_connects)                                                   \

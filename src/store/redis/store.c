@@ -201,6 +201,8 @@ static int open_rd(const char *arg, struct otp_store **out)
 		abort();
 	r->base.ops = &otp_store_redis_ops;
 	int rc = otp_redis_init(&r->conn, arg);
+	if (rc == 0)
+		rc = otp_redis_attach(&r->conn, arg);
 	if (rc == 0) {
 		rc = otp_redis_connect(&r->conn);
 		if (rc == OTP_EUNAVAIL)

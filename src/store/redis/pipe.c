@@ -1,0 +1,250 @@
+/* pipe.c - the process's shared connection to one Redis (see pipe.h): the
+ * registry of one per URL, the callers' queue, and the thread that writes
+ * each batch and hands every reply to its caller.
+ *
+ * A caller's call lives on its stack: queued under the lock, woken by its
+ * own semaphore when its replies are in (or its error is known), never
+ * touched by the thread after that. The thread sleeps on the condition
+ * only when the queue is empty; a caller signals it only then.
+ * Not here: connecting, the stall, the timeouts and what an error reply
+ * means (conn.c), what the commands are (the domain files).
+ */
+#include "store/redis/pipe.h"
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/thread.h"
+#include "store/redis/conn.h"
+#include "store/redis/stats.h"
+
+struct call {
+	const char *buf;
+	size_t len;
+	int n; /* replies expected */
+	bool wrote;
+	redisReply **rep;
+	int rc;
+	sem_t done;
+	struct call *next;
+};
+
+struct otp_redis_pipe {
+	struct otp_redis_pipe *next; /* in the registry */
+	char *url;
+	int users;	       /* under the registry's lock */
+	struct otp_redis conn; /* the thread's alone */
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct call *head, **tail; /* under mu */
+	bool idle, stop;	   /* under mu */
+	atomic_bool reset;
+	atomic_bool sha_ok;
+	char sha[OTP_RS_COUNT][41]; /* written once, before sha_ok */
+};
+
+static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct otp_redis_pipe *registry;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* A child of fork() has none of its parent's threads: it makes its own. */
+static void forget_all(void)
+{
+	registry = NULL;
+	pthread_mutex_init(&registry_mu, NULL);
+}
+
+static void set_atfork(void)
+{
+	pthread_atfork(NULL, NULL, forget_all);
+}
+
+static void finish(struct call *c, int rc)
+{
+	c->rc = rc;
+	sem_post(&c->done); /* c may be gone from here on */
+}
+
+/* Fails every call from c on: those whose commands left and wrote may
+ * have run. */
+static void fail_from(struct call *c, int rc)
+{
+	while (c) {
+		struct call *next = c->next;
+		finish(c, rc == OTP_EUNAVAIL && c->wrote ? OTP_EOUTCOME : rc);
+		c = next;
+	}
+}
+
+/* One batch: ready, write every call's commands, read each call's
+ * replies in turn and wake it. */
+static void run(struct otp_redis_pipe *p, struct call *batch)
+{
+	struct otp_redis *r = &p->conn;
+	if (atomic_exchange(&p->reset, false))
+		otp_redis_wire_drop(r);
+	int rc = otp_redis_wire_ready(r);
+	if (rc) {
+		for (struct call *c = batch, *next; c; c = next) {
+			next = c->next;
+			finish(c, rc);
+		}
+		return;
+	}
+	if (!atomic_load(&p->sha_ok)) {
+		memcpy(p->sha, r->sha, sizeof p->sha);
+		atomic_store(&p->sha_ok, true);
+	}
+	uint64_t calls = 0;
+	for (struct call *c = batch; c; c = c->next, calls++)
+		if (c->len && redisAppendFormattedCommand(r->c, c->buf,
+							  c->len) != REDIS_OK)
+			abort(); /* out of memory */
+	otp_redis_stats_pipe(calls);
+	int64_t since = otp_clock_mono_ms();
+	if ((rc = otp_redis_wire_write(r, NULL, 0)) != 0) {
+		/* Not all left: none is known to have run. */
+		for (struct call *c = batch, *next; c; c = next) {
+			next = c->next;
+			finish(c, OTP_EUNAVAIL);
+		}
+		return;
+	}
+	for (struct call *c = batch, *next; c; c = next) {
+		next = c->next;
+		int i = 0;
+		while (i < c->n && rc == 0)
+			if ((rc = otp_redis_wire_read(r, &c->rep[i], since)) ==
+			    0)
+				i++;
+		if (rc == 0) {
+			finish(c, 0);
+			continue;
+		}
+		while (i > 0)
+			freeReplyObject(c->rep[--i]);
+		/* Left and unanswered: a read only is unavailable, a write's
+		 * outcome is unknown. */
+		fail_from(c, OTP_EUNAVAIL);
+		return;
+	}
+}
+
+static void *loop(void *arg)
+{
+	struct otp_redis_pipe *p = arg;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->head && !p->stop) {
+			p->idle = true;
+			pthread_cond_wait(&p->cv, &p->mu);
+		}
+		p->idle = false;
+		struct call *batch = p->head;
+		p->head = NULL;
+		p->tail = &p->head;
+		if (!batch) /* stopping, and nothing is queued */
+			break;
+		pthread_mutex_unlock(&p->mu);
+		run(p, batch);
+		pthread_mutex_lock(&p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+int otp_redis_pipe_call(struct otp_redis_pipe *p, const char *buf, size_t len,
+			redisReply **rep, int n, bool wrote)
+{
+	struct call c = {
+	    .buf = buf, .len = len, .n = n, .wrote = wrote, .rep = rep};
+	sem_init(&c.done, 0, 0);
+	pthread_mutex_lock(&p->mu);
+	*p->tail = &c;
+	p->tail = &c.next;
+	bool wake = p->idle;
+	p->idle = false;
+	pthread_mutex_unlock(&p->mu);
+	if (wake)
+		pthread_cond_signal(&p->cv);
+	while (sem_wait(&c.done) != 0)
+		; /* EINTR */
+	sem_destroy(&c.done);
+	return c.rc;
+}
+
+void otp_redis_pipe_sha(struct otp_redis_pipe *p, char (*sha)[41])
+{
+	if (atomic_load(&p->sha_ok))
+		memcpy(sha, p->sha, sizeof p->sha);
+}
+
+void otp_redis_pipe_reset(struct otp_redis_pipe *p)
+{
+	atomic_store(&p->reset, true);
+}
+
+static void pipe_free(struct otp_redis_pipe *p)
+{
+	otp_redis_deinit(&p->conn);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	free(p->url);
+	free(p);
+}
+
+static struct otp_redis_pipe *pipe_new(const char *url)
+{
+	struct otp_redis_pipe *p = calloc(1, sizeof *p);
+	if (!p || !(p->url = strdup(url)))
+		abort();
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->tail = &p->head;
+	if (otp_redis_init(&p->conn, url) != 0 ||
+	    pthread_create(&p->th, NULL, loop, p) != 0) {
+		pipe_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+struct otp_redis_pipe *otp_redis_pipe_get(const char *url)
+{
+	pthread_once(&atfork_once, set_atfork);
+	pthread_mutex_lock(&registry_mu);
+	struct otp_redis_pipe *p = registry;
+	while (p && strcmp(p->url, url) != 0)
+		p = p->next;
+	if (!p && (p = pipe_new(url)) != NULL) {
+		p->next = registry;
+		registry = p;
+	}
+	if (p)
+		p->users++;
+	pthread_mutex_unlock(&registry_mu);
+	return p;
+}
+
+void otp_redis_pipe_put(struct otp_redis_pipe *p)
+{
+	pthread_mutex_lock(&registry_mu);
+	bool last = --p->users == 0;
+	if (last) {
+		struct otp_redis_pipe **at = &registry;
+		while (*at != p)
+			at = &(*at)->next;
+		*at = p->next;
+	}
+	pthread_mutex_unlock(&registry_mu);
+	if (!last)
+		return;
+	otp_thread_stop(&p->mu, &p->cv, &p->stop, p->th);
+	pipe_free(p);
+}
