@@ -110,10 +110,14 @@
  * ms last seen. sig_trim drops the hash's buckets before hour hk and day
  * dk (and any field not of that shape), answering how many. sig_add adds
  * n0, n1 at hour h and day d (decimal text, the caller's arithmetic) and
- * sees member m at now; the first add of an hour trims the hash, so it
- * never holds more than the kept buckets and those of one hour, and it
- * lives 15 days after its last add. A set takes no new member while it
- * holds SIG_SET live ones (seen after now - SIG_SEEN, 48 h). */
+ * sees member m at now. A counter that adds 0 writes nothing (a field
+ * not there reads 0: a send leaves the verified fields alone). The hour's
+ * first add (no sent field for it yet) trims the hash, so it never holds
+ * more than the kept buckets and those of one hour, and sets its TTL: 15
+ * days from within the hour of its last add, which outlives every day
+ * bucket a read can use (day d's is read until d + 15 days begins), at
+ * one PEXPIRE an hour instead of one an add. A set takes no new member
+ * while it holds SIG_SET live ones (seen after now - SIG_SEEN, 48 h). */
 #define SIGNALS                                                                \
 	"local SIG_HOURS, SIG_DAYS = " STR(OTP_SIG_HOURS_KEPT) ", "             \
 	    STR(OTP_SIG_DAYS_KEPT) "\n"                                        \
@@ -135,14 +139,21 @@
 	"local function sig_add(k, z, n0, n1, m, now, h, d)\n"                 \
 	"  if n(n0) ~= 0 or n(n1) ~= 0 then\n"                                 \
 	"    local hf, df = 'h' .. h .. ':', 'd' .. d .. ':'\n"                \
-	"    if redis.call('HEXISTS', k, hf .. '0') == 0 then\n"               \
+	"    local first = redis.call('HEXISTS', k, hf .. '0') == 0\n"         \
+	"    if first then\n"                                                  \
 	"      sig_trim(k, n(h) - (SIG_HOURS - 1), n(d) - (SIG_DAYS - 1))\n"   \
 	"    end\n"                                                            \
-	"    redis.call('HINCRBY', k, hf .. '0', n0)\n"                        \
-	"    redis.call('HINCRBY', k, hf .. '1', n1)\n"                        \
-	"    redis.call('HINCRBY', k, df .. '0', n0)\n"                        \
-	"    redis.call('HINCRBY', k, df .. '1', n1)\n"                        \
-	"    redis.call('PEXPIRE', k, s(SIG_DAYS * DAY + SLACK))\n"            \
+	"    if n(n0) ~= 0 then\n"                                             \
+	"      redis.call('HINCRBY', k, hf .. '0', n0)\n"                      \
+	"      redis.call('HINCRBY', k, df .. '0', n0)\n"                      \
+	"    end\n"                                                            \
+	"    if n(n1) ~= 0 then\n"                                             \
+	"      redis.call('HINCRBY', k, hf .. '1', n1)\n"                      \
+	"      redis.call('HINCRBY', k, df .. '1', n1)\n"                      \
+	"    end\n"                                                            \
+	"    if first then\n"                                                  \
+	"      redis.call('PEXPIRE', k, s(SIG_DAYS * DAY + SLACK))\n"          \
+	"    end\n"                                                            \
 	"  end\n"                                                              \
 	"  if m ~= '' then\n"                                                  \
 	"    local cut = s(now - SIG_SEEN)\n"                                  \
