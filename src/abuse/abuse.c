@@ -261,10 +261,30 @@ int otp_abuse_check(struct otp_abuse *a, struct otp_store *s,
 		members[nkeys] = "";
 		keys[nkeys++] = refused;
 	}
+	/* the blocks of the scopes (not "x:" nor spend) and the number's */
+	const char *bkeys[OTP_ABUSE_SCOPES + 1];
+	char whole[OTP_SIGNAL_KEY_MAX];
+	size_t nb = 0;
+	if (rules) {
+		for (size_t i = 0; i + 1 < nkeys; i++)
+			bkeys[nb++] = keys[i];
+		snprintf(whole, sizeof whole, "e:%s",
+			 in->phone_tag ? in->phone_tag : "");
+		bkeys[nb++] = whole;
+	}
 	members[nkeys] = members[nkeys + 1] = "";
 	keys[nkeys++] = out->adds[out->nadds - 2].key;
 	keys[nkeys++] = out->adds[out->nadds - 1].key;
-	rc = otp_store_signal_read(s, keys, members, nkeys, in->now, sig);
+	/* one call, one round trip on Redis: the signals and the blocks */
+	const struct otp_abuse_read q = {
+	    .keys = keys,
+	    .members = members,
+	    .n = nkeys,
+	    .block_keys = bkeys,
+	    .nblock = nb,
+	    .now = in->now,
+	};
+	rc = otp_store_abuse_read(s, &q, sig, hits.rows, &hits.n);
 	if (rc < 0)
 		return rc;
 	for (int sc = 0; sc < OTP_ABUSE_SCOPES; sc++)
@@ -275,13 +295,7 @@ int otp_abuse_check(struct otp_abuse *a, struct otp_store *s,
 
 	bool allowed = false;
 	if (rules) {
-		char whole[OTP_SIGNAL_KEY_MAX];
-		size_t nb = nkeys - 3; /* the scopes, not "x:" nor spend */
-		snprintf(whole, sizeof whole, "e:%s",
-			 in->phone_tag ? in->phone_tag : "");
-		keys[nb++] = whole;
-		if ((rc = otp_blocks_find(s, keys, nb, in->now, &hits)) < 0)
-			return rc;
+		otp_blocks_judge(&hits, in->now);
 		allowed = hits.allowed || otp_allow_has(&a->allow, in->phone,
 							in->ip, in->key_id);
 		if (allowed) {

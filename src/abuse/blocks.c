@@ -20,28 +20,19 @@ static bool live(const struct otp_block *b, int64_t now)
 	return b->until_ms == 0 || now < b->until_ms;
 }
 
-int otp_blocks_find(struct otp_store *s, const char *const *keys, size_t n,
-		    int64_t now, struct otp_block_hits *out)
+void otp_blocks_judge(struct otp_block_hits *h, int64_t now)
 {
-	out->allowed = false;
-	out->deny = -1;
-	out->n = 0;
-	if (n > OTP_ABUSE_SCOPES + 1)
-		n = OTP_ABUSE_SCOPES + 1;
-	int rc = otp_store_block_find(s, keys, n, out->rows, &out->n);
-	if (rc < 0)
-		return rc;
-	for (size_t i = 0; i < out->n; i++) {
-		const struct otp_block *b = &out->rows[i];
+	h->allowed = false;
+	h->deny = -1;
+	for (size_t i = 0; i < h->n; i++) {
+		const struct otp_block *b = &h->rows[i];
 		if (!live(b, now))
 			continue;
 		if (b->kind == OTP_BLOCK_ALLOW)
-			out->allowed = true;
-		else if (out->deny < 0 ||
-			 b->until_ms > out->rows[out->deny].until_ms)
-			out->deny = (int)i;
+			h->allowed = true;
+		else if (h->deny < 0 || b->until_ms > h->rows[h->deny].until_ms)
+			h->deny = (int)i;
 	}
-	return 0;
 }
 
 int otp_blocks_put(const struct otp_abuse *a, struct otp_store *s,

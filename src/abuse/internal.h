@@ -27,21 +27,21 @@ int otp_spend_check(const struct otp_abuse *a, const char *region, int64_t cost,
 		    const struct otp_signal *all, const struct otp_signal *reg,
 		    int64_t now, int64_t *retry_after_s);
 
-/* The block rows of keys[0..n): is one a live allow entry (*allowed),
- * which live deny entry refuses (its index into rows, or -1); rows and
- * *nrows as block_find gave them. */
+/* The block rows a send meets (rows and n as the store's abuse_read
+ * gave them): is one a live allow entry (allowed), which live deny entry
+ * refuses (its index into rows, or -1). */
 struct otp_block_hits {
 	struct otp_block rows[OTP_ABUSE_SCOPES + 1];
 	size_t n;
 	bool allowed;
 	int deny; /* index into rows of a live deny, or -1 */
 };
-int otp_blocks_find(struct otp_store *s, const char *const *keys, size_t n,
-		    int64_t now, struct otp_block_hits *out);
+/* Sets h's allowed and deny from its rows, live at now. */
+void otp_blocks_judge(struct otp_block_hits *h, int64_t now);
 
 /* Blocks key for a's TTL (a quarter of it for a scope with users,
  * `known`), doubled for each strike within 30 days that rows (from
- * otp_blocks_find) record; *until_ms gets its end. */
+ * abuse_read) record; *until_ms gets its end. */
 int otp_blocks_put(const struct otp_abuse *a, struct otp_store *s,
 		   const struct otp_block_hits *hits, const char *key,
 		   const char *rule, bool known, int64_t now,

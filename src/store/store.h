@@ -100,6 +100,16 @@ struct otp_block {
 	int strikes;	  /* times this key was blocked (its TTL grows) */
 	char rule[OTP_BLOCK_RULE_MAX]; /* the rule that set it, or "otpctl" */
 };
+/* What abuse_read reads: signal_read's keys and members (members NULL
+ * for none), block_find's keys, at now. */
+struct otp_abuse_read {
+	const char *const *keys;
+	const char *const *members;
+	size_t n;
+	const char *const *block_keys;
+	size_t nblock;
+	int64_t now;
+};
 /* The kinds' stable names ("deny", "allow"): what the backends store.
  * Block keys, like signal keys, are stored as they are (the sealing
  * decorator forwards them): a whole number's row names it by its keyed
@@ -468,6 +478,11 @@ struct otp_session_cache; /* store_cache.h */
  * block_put: writes b, replacing the row of its key if there is one.
  * block_find: the rows (live or not; the caller reads until_ms) of the n
  * keys, into out (room for n); *nout says how many were found.
+ * abuse_read: what a send's rules read, in one call (one round trip on
+ * Redis): signal_read of q's n keys and members into sig[0..n-1], then
+ * block_find of its nblock block keys into blocks (room for nblock),
+ * *nblocks how many were found; each as that operation answers, not one
+ * snapshot of both. On an error, sig is zeroed and *nblocks is 0.
  * block_list: up to max rows, any state, newest first; *n says how many.
  * block_delete: removes the row of key; OTP_ENOTFOUND if there was none.
  *
@@ -586,6 +601,10 @@ typedef int otp_reseal_fn(void *arg, const char *stored,
 	X(block_find, (struct otp_store *s, const char *const *keys, size_t n, \
 		       struct otp_block *out, size_t *nout),                   \
 	  (s, keys, n, out, nout))                                             \
+	X(abuse_read, (struct otp_store *s, const struct otp_abuse_read *q,    \
+		       struct otp_signal *sig, struct otp_block *blocks,       \
+		       size_t *nblocks),                                       \
+	  (s, q, sig, blocks, nblocks))                                        \
 	X(block_list, (struct otp_store *s, struct otp_block *out, size_t max, \
 		       size_t *n),                                             \
 	  (s, out, max, n))                                                    \

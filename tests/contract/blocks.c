@@ -1,7 +1,8 @@
 /* blocks.c - the store contract on the abuse rules' blocks and allow
  * entries: put replaces by key, find returns rows in any state, list is
  * newest first, delete says when there was nothing, purge drops rows that
- * ended 30 days ago.
+ * ended 30 days ago; abuse_read answers what signal_read and block_find
+ * answer, in one call.
  *
  * Each case opens a fresh store through ct_open(); the list of cases and
  * the entry point are in contract.c, the shared helpers in helpers.c.
@@ -59,6 +60,64 @@ static const struct otp_block *row_of(const struct otp_block *out, size_t n,
 		if (harness_failed_)                                           \
 			return;                                                \
 	} while (0)
+
+/* abuse_read is signal_read then block_find, each answered as alone:
+ * with blocks and signals, with no block key, with no signal key. */
+void ct_abuse_read(void)
+{
+	struct otp_store *s = ct_open();
+	CHECK(s);
+	struct otp_block b[2] = {
+	    make_block("ip:192.0.2.1", OTP_BLOCK_DENY, CT_T0, CT_T0 + 3600000,
+		       2, "ip_burst"),
+	    make_block("e:" CT_P1, OTP_BLOCK_ALLOW, CT_T0 + 1, 0, 0, "otpctl"),
+	};
+	for (int i = 0; i < 2; i++)
+		CHECK_INT(otp_store_block_put(s, &b[i]), 0);
+	struct otp_signal_add add[2] = {
+	    {.key = "r:NG", .n = {7, 2}, .member = "NG"},
+	    {.key = "ip:192.0.2.1", .n = {3, 0}, .member = "GB"},
+	};
+	CHECK_INT(otp_store_signal_add(s, add, 2, CT_T0), 0);
+	const char *keys[3] = {"r:NG", "r:GB", "ip:192.0.2.1"};
+	const char *members[3] = {"", "", "GB"};
+	const char *bkeys[3] = {"r:NG", "ip:192.0.2.1", "e:" CT_P1};
+	struct otp_signal want[3], got[3];
+	struct otp_block rows[3];
+	size_t n = 9;
+	CHECK_INT(
+	    otp_store_signal_read(s, keys, members, 3, CT_T0 + 1000, want), 0);
+	struct otp_abuse_read q = {.keys = keys,
+				   .members = members,
+				   .n = 3,
+				   .block_keys = bkeys,
+				   .nblock = 3,
+				   .now = CT_T0 + 1000};
+	memset(got, 0x55, sizeof got);
+	CHECK_INT(otp_store_abuse_read(s, &q, got, rows, &n), 0);
+	CHECK(memcmp(got, want, sizeof want) == 0);
+	CHECK_INT(got[0].w[OTP_SIG_SENT].hour, 7);
+	CHECK_INT(got[2].seen, 1);
+	CHECK_INT(n, 2);
+	for (int i = 0; i < 2 && n == 2; i++) {
+		const struct otp_block *r = row_of(rows, n, b[i].key);
+		CHECK(r);
+		if (r)
+			check_block(r, &b[i]);
+	}
+	/* No block key: the signals alone; no signal key: the blocks. */
+	q.nblock = 0;
+	n = 9;
+	memset(got, 0x55, sizeof got);
+	CHECK_INT(otp_store_abuse_read(s, &q, got, rows, &n), 0);
+	CHECK(memcmp(got, want, sizeof want) == 0);
+	CHECK_INT(n, 0);
+	q.nblock = 3;
+	q.n = 0;
+	CHECK_INT(otp_store_abuse_read(s, &q, got, rows, &n), 0);
+	CHECK_INT(n, 2);
+	otp_store_close(s);
+}
 
 static size_t found(struct otp_store *s, const char *key)
 {

@@ -141,6 +141,7 @@ struct otp_store *ct_open_claimed_each(struct otp_code_new *c,
 	X(ct_signal_verify_credit) \
 	X(ct_signal_purge) \
 	X(ct_blocks) \
+	X(ct_abuse_read) \
 	X(ct_blocks_fields) \
 	X(ct_blocks_purge)
 

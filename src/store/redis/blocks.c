@@ -60,20 +60,18 @@ static int copy_fields(const redisReply *rep, size_t i, struct otp_block *b)
 	return 0;
 }
 
-int otp_redis_block_find(struct otp_store *s, const char *const *keys, size_t n,
-			 struct otp_block *out, size_t *nout)
+int otp_redis_block_find_args(struct otp_redis_args *a, const char *const *keys,
+			      size_t n)
 {
-	*nout = 0;
-	if (n == 0)
-		return 0;
-	struct otp_redis_args a;
-	if (keys_of(&a, keys, n, key_block) < 0)
-		return OTP_EINTERNAL;
-	redisReply *rep;
-	int rc = run(cast(s), OTP_RS_BLOCK_FIND, (int)n, &a, &rep);
-	if (rc)
-		return rc;
+	return keys_of(a, keys, n, key_block) < 0 ? OTP_EINTERNAL : 0;
+}
+
+int otp_redis_block_find_reply(const redisReply *rep, const char *const *keys,
+			       size_t n, struct otp_block *out, size_t *nout)
+{
 	size_t k = 0;
+	int rc = 0;
+	*nout = 0;
 	if (!said(rep, "ok"))
 		rc = OTP_EINTERNAL;
 	for (size_t i = 1; rc == 0 && i + BLOCK_ROW_WIDTH <= rep->elements;
@@ -89,9 +87,26 @@ int otp_redis_block_find(struct otp_store *s, const char *const *keys, size_t n,
 		rc = copy_fields(rep, i + 1, b);
 		k += rc == 0;
 	}
-	freeReplyObject(rep);
 	if (rc == 0)
 		*nout = k;
+	return rc;
+}
+
+int otp_redis_block_find(struct otp_store *s, const char *const *keys, size_t n,
+			 struct otp_block *out, size_t *nout)
+{
+	*nout = 0;
+	if (n == 0)
+		return 0;
+	struct otp_redis_args a;
+	if (otp_redis_block_find_args(&a, keys, n) < 0)
+		return OTP_EINTERNAL;
+	redisReply *rep;
+	int rc = run(cast(s), OTP_RS_BLOCK_FIND, (int)n, &a, &rep);
+	if (rc)
+		return rc;
+	rc = otp_redis_block_find_reply(rep, keys, n, out, nout);
+	freeReplyObject(rep);
 	return rc;
 }
 

@@ -524,6 +524,31 @@ int otp_redis_eval(struct otp_redis *r, enum otp_redis_script sc, int nkeys,
 	}
 }
 
+/* Script sc's reply *rep from a pipelined call (b its arguments, slots
+ * 0-2 filled): NOSCRIPT runs it alone, loading it again (rare); an error
+ * reply is mapped, and so is one that is not an array. On an error *rep
+ * is freed and NULL. */
+static int script_reply(struct otp_redis *r, enum otp_redis_script sc,
+			int nkeys, struct otp_redis_args *b, redisReply **rep)
+{
+	redisReply *y = *rep;
+	int rc = 0;
+	if (is_noscript(y)) {
+		freeReplyObject(y);
+		*rep = NULL;
+		return otp_redis_eval(r, sc, nkeys, b->n, b->v, b->len, rep);
+	}
+	if (y->type == REDIS_REPLY_ERROR)
+		rc = reply_error(r, y->str);
+	else if (y->type != REDIS_REPLY_ARRAY || y->elements < 1)
+		rc = OTP_EINTERNAL;
+	if (rc) {
+		freeReplyObject(y);
+		*rep = NULL;
+	}
+	return rc;
+}
+
 /* Decodes %XX escapes of a URL's user or password into sodium_malloc'd
  * memory; NULL if malformed. */
 static char *decode(const char *p, size_t n)
@@ -689,27 +714,55 @@ int otp_redis_cmd_eval(struct otp_redis *r, struct otp_redis_args *a,
 		rc = exchange(r, xy, 2, writes(sc));
 	if (rc)
 		return rc;
-	redisReply *x = xy[0], *y = xy[1];
-	if (is_noscript(y)) { /* rare: run it alone, loading it again */
-		freeReplyObject(y);
-		y = NULL;
-		rc = otp_redis_eval(r, sc, nkeys, b->n, b->v, b->len, &y);
-	} else if (y->type == REDIS_REPLY_ERROR) {
-		rc = reply_error(r, y->str);
-	} else if (y->type != REDIS_REPLY_ARRAY || y->elements < 1) {
-		rc = OTP_EINTERNAL;
-	}
+	redisReply *x = xy[0];
+	rc = script_reply(r, sc, nkeys, b, &xy[1]);
 	if (rc == 0 && x->type == REDIS_REPLY_ERROR)
 		rc = reply_error(r, x->str);
 	if (rc == 0)
 		note_up(r);
 	if (rc) {
 		freeReplyObject(x);
-		if (y)
-			freeReplyObject(y);
+		if (xy[1])
+			freeReplyObject(xy[1]);
 		return rc;
 	}
 	*ra = x;
-	*rb = y;
+	*rb = xy[1];
+	return 0;
+}
+
+int otp_redis_eval_eval(struct otp_redis *r, enum otp_redis_script sa, int nka,
+			struct otp_redis_args *a, enum otp_redis_script sb,
+			int nkb, struct otp_redis_args *b, redisReply **ra,
+			redisReply **rb)
+{
+	*ra = *rb = NULL;
+	int rc = ready(r);
+	if (rc)
+		return rc;
+	evalsha(r, a->v, a->len, a->text[2], sa, nka);
+	evalsha(r, b->v, b->len, b->text[2], sb, nkb);
+	redisReply *xy[2];
+	rc = append(r, a->n, a->v, a->len);
+	if (rc == 0)
+		rc = append(r, b->n, b->v, b->len);
+	if (rc == 0)
+		rc = exchange(r, xy, 2, writes(sa) || writes(sb));
+	if (rc)
+		return rc;
+	rc = script_reply(r, sa, nka, a, &xy[0]);
+	int rc2 = script_reply(r, sb, nkb, b, &xy[1]);
+	if (rc == 0)
+		rc = rc2;
+	if (rc == 0)
+		note_up(r);
+	if (rc) {
+		for (int i = 0; i < 2; i++)
+			if (xy[i])
+				freeReplyObject(xy[i]);
+		return rc;
+	}
+	*ra = xy[0];
+	*rb = xy[1];
 	return 0;
 }

@@ -97,6 +97,14 @@ int otp_redis_cmd_eval(struct otp_redis *r, struct otp_redis_args *a,
 		       struct otp_redis_args *b, redisReply **ra,
 		       redisReply **rb);
 
+/* Scripts sa (nka keys, a) and sb (nkb, b) in one round trip, not one
+ * snapshot. *ra and *rb get their replies (arrays); the caller frees
+ * both. */
+int otp_redis_eval_eval(struct otp_redis *r, enum otp_redis_script sa, int nka,
+			struct otp_redis_args *a, enum otp_redis_script sb,
+			int nkb, struct otp_redis_args *b, redisReply **ra,
+			redisReply **rb);
+
 /* ---- for pipe.c: the steps of a connection that is not piped ---- */
 
 /* Connected and ready (the stall, a closed socket, the backoff). */

@@ -284,6 +284,13 @@ int otp_redis_eval_batch_args(struct rd *r, enum otp_redis_script sc,
 int otp_redis_signals_purge(struct rd *r, int64_t now, long *count);
 int otp_redis_blocks_purge(struct rd *r, int64_t now, long *count);
 
+/* block_find's script (blocks.c): its arguments for n keys, and its
+ * reply read into out (*nout rows), for abuse_read (signals.c) too. */
+int otp_redis_block_find_args(struct otp_redis_args *a, const char *const *keys,
+			      size_t n);
+int otp_redis_block_find_reply(const redisReply *rep, const char *const *keys,
+			       size_t n, struct otp_block *out, size_t *nout);
+
 /* ---- the operations, one file per domain ---- */
 
 /* otp_redis_<op> for each of OTP_STORE_OPS (ping included). */

@@ -7,8 +7,9 @@
  * Each operation is one script: an add of n keys, a read of n keys (their
  * buckets as they are, folded here by signal_window.h, so that the
  * windows are computed as SQLite's are), and purge's pass over the
- * signal keys on the caller's clock. Not here: the blocks (blocks.c),
- * what the counts mean (src/abuse/).
+ * signal keys on the caller's clock; abuse_read is the read and
+ * block_find's script in one round trip. Not here: the blocks
+ * (blocks.c), what the counts mean (src/abuse/).
  */
 #include "store/redis/redis.h"
 
@@ -62,24 +63,24 @@ static int fold(const redisReply *h, int64_t now, struct otp_signal *out)
 	return 0;
 }
 
-int otp_redis_signal_read(struct otp_store *s, const char *const *keys,
-			  const char *const *members, size_t n, int64_t now,
-			  struct otp_signal *out)
+/* signal_read's script: its arguments for n keys (never 0). */
+static int read_args(struct otp_redis_args *a, const char *const *keys,
+		     const char *const *members, size_t n, int64_t now)
 {
-	memset(out, 0, n * sizeof *out);
-	if (n == 0)
-		return 0;
-	struct otp_redis_args a;
-	if (keys_of(&a, keys, n, key_signal) < 0)
+	if (keys_of(a, keys, n, key_signal) < 0)
 		return OTP_EINTERNAL;
-	add_int(&a, now - OTP_SIG_SEEN_MS);
-	add_int(&a, now - OTP_SIG_DAY_MS);
+	add_int(a, now - OTP_SIG_SEEN_MS);
+	add_int(a, now - OTP_SIG_DAY_MS);
 	for (size_t i = 0; i < n; i++)
-		add_str(&a, members ? members[i] : "", OTP_SIGNAL_MEMBER_MAX);
-	redisReply *rep;
-	int rc = run(cast(s), OTP_RS_SIGNAL_READ, 2 * (int)n, &a, &rep);
-	if (rc)
-		return rc;
+		add_str(a, members ? members[i] : "", OTP_SIGNAL_MEMBER_MAX);
+	return 0;
+}
+
+/* Its reply, folded into out[0..n-1] (zeroed on an error). */
+static int read_reply(const redisReply *rep, size_t n, int64_t now,
+		      struct otp_signal *out)
+{
+	int rc = 0;
 	if (!said(rep, "ok") || rep->elements != 1 + 4 * n)
 		rc = OTP_EINTERNAL;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -88,9 +89,62 @@ int otp_redis_signal_read(struct otp_store *s, const char *const *keys,
 		out[i].distinct_day = el_int(rep, 3 + 4 * i);
 		out[i].seen = el_int(rep, 4 + 4 * i);
 	}
-	freeReplyObject(rep);
 	if (rc)
 		memset(out, 0, n * sizeof *out);
+	return rc;
+}
+
+int otp_redis_signal_read(struct otp_store *s, const char *const *keys,
+			  const char *const *members, size_t n, int64_t now,
+			  struct otp_signal *out)
+{
+	memset(out, 0, n * sizeof *out);
+	if (n == 0)
+		return 0;
+	struct otp_redis_args a;
+	if (read_args(&a, keys, members, n, now) < 0)
+		return OTP_EINTERNAL;
+	redisReply *rep;
+	int rc = run(cast(s), OTP_RS_SIGNAL_READ, 2 * (int)n, &a, &rep);
+	if (rc)
+		return rc;
+	rc = read_reply(rep, n, now, out);
+	freeReplyObject(rep);
+	return rc;
+}
+
+/* Both scripts in one round trip (conn.h's eval_eval). */
+int otp_redis_abuse_read(struct otp_store *s, const struct otp_abuse_read *q,
+			 struct otp_signal *sig, struct otp_block *blocks,
+			 size_t *nblocks)
+{
+	*nblocks = 0;
+	if (q->n == 0 || q->nblock == 0) {
+		int rc = otp_redis_signal_read(s, q->keys, q->members, q->n,
+					       q->now, sig);
+		return rc ? rc
+			  : otp_redis_block_find(s, q->block_keys, q->nblock,
+						 blocks, nblocks);
+	}
+	memset(sig, 0, q->n * sizeof *sig);
+	struct otp_redis_args a, b;
+	if (read_args(&a, q->keys, q->members, q->n, q->now) < 0 ||
+	    otp_redis_block_find_args(&b, q->block_keys, q->nblock) < 0)
+		return OTP_EINTERNAL;
+	redisReply *ra, *rb;
+	int rc = otp_redis_eval_eval(&cast(s)->conn, OTP_RS_SIGNAL_READ,
+				     2 * (int)q->n, &a, OTP_RS_BLOCK_FIND,
+				     (int)q->nblock, &b, &ra, &rb);
+	if (rc)
+		return rc;
+	rc = read_reply(ra, q->n, q->now, sig);
+	if (rc == 0)
+		rc = otp_redis_block_find_reply(rb, q->block_keys, q->nblock,
+						blocks, nblocks);
+	freeReplyObject(ra);
+	freeReplyObject(rb);
+	if (rc)
+		memset(sig, 0, q->n * sizeof *sig);
 	return rc;
 }
 

@@ -63,6 +63,21 @@ int otp_sq_block_find(struct otp_store *s, const char *const *keys, size_t n,
 	return rc;
 }
 
+/* The two reads one after the other (each its own snapshot). */
+int otp_sq_abuse_read(struct otp_store *s, const struct otp_abuse_read *q,
+		      struct otp_signal *sig, struct otp_block *blocks,
+		      size_t *nblocks)
+{
+	*nblocks = 0;
+	int rc = otp_sq_signal_read(s, q->keys, q->members, q->n, q->now, sig);
+	if (rc == 0)
+		rc = otp_sq_block_find(s, q->block_keys, q->nblock, blocks,
+				       nblocks);
+	if (rc)
+		memset(sig, 0, q->n * sizeof *sig);
+	return rc;
+}
+
 int otp_sq_block_list(struct otp_store *s, struct otp_block *out, size_t max,
 		      size_t *n)
 {
