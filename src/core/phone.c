@@ -260,12 +260,19 @@ static bool filter(const char *in, size_t len, char buf[IN_MAX + 1])
 	return digit;
 }
 
+/* The region of the number this thread parsed last (otp_phone_region
+ * asks for it right after a send's parse: a second parse saved). */
+static _Thread_local struct {
+	char e164[OTP_PHONE_MAX];
+	char region[3];
+} last;
+
 int otp_phone_parse(const struct otp_phone_rules *rules, const char *in,
 		    size_t len, char out[OTP_PHONE_MAX],
 		    enum otp_phone_type *type)
 {
 	static const struct otp_phone_rules none = {NULL, NULL, NULL};
-	char buf[IN_MAX + 1];
+	char buf[IN_MAX + 1], where[3];
 	int t, valid, rc;
 
 	if (rules == NULL)
@@ -275,7 +282,7 @@ int otp_phone_parse(const struct otp_phone_rules *rules, const char *in,
 		return OTP_EPHONE;
 	rc = otp_lpn_parse(buf,
 			   rules->default_region ? rules->default_region : "",
-			   out, OTP_PHONE_MAX, &t, &valid);
+			   out, OTP_PHONE_MAX, &t, &valid, where);
 	if (rc == OTP_LPN_NATIONAL)
 		return OTP_ENATIONAL;
 	if (rc == 0 && !valid && in_ranges(rules->ranges_allow, out) &&
@@ -287,6 +294,10 @@ int otp_phone_parse(const struct otp_phone_rules *rules, const char *in,
 	    otp_phone_calling_code(out, (char[4]){0}) == 0) {
 		out[0] = '\0';
 		return OTP_EPHONE;
+	}
+	if (where[0]) {
+		memcpy(last.e164, out, sizeof last.e164);
+		memcpy(last.region, where, sizeof last.region);
 	}
 	if (type)
 		*type = (enum otp_phone_type)t;
@@ -377,6 +388,10 @@ static bool is_e164(const char *s)
 
 void otp_phone_region(const char *e164, char out[3])
 {
+	if (last.region[0] && strcmp(last.e164, e164) == 0) {
+		memcpy(out, last.region, 3);
+		return;
+	}
 	if (otp_lpn_region(e164, out) < 0)
 		memcpy(out, "ZZ", 3);
 }

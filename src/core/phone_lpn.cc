@@ -20,9 +20,11 @@ using i18n::phonenumbers::PhoneNumber;
 using i18n::phonenumbers::PhoneNumberUtil;
 
 extern "C" int otp_lpn_parse(const char *in, const char *region, char *out,
-			     unsigned cap, int *type, int *valid)
+			     unsigned cap, int *type, int *valid,
+			     char where[3])
 {
 	out[0] = '\0';
+	where[0] = '\0';
 	*type = PhoneNumberUtil::UNKNOWN;
 	*valid = 0;
 	try {
@@ -46,6 +48,13 @@ extern "C" int otp_lpn_parse(const char *in, const char *region, char *out,
 		PhoneNumberUtil::PhoneNumberType t = u->GetNumberType(n);
 		*type = static_cast<int>(t);
 		*valid = t != PhoneNumberUtil::UNKNOWN ? 1 : 0;
+		/* A send's abuse scopes need it: here it costs the plan's
+		 * walk, not a second parse (otp_lpn_region). */
+		std::string reg;
+		if (*valid)
+			u->GetRegionCodeForNumber(n, &reg);
+		if (reg.size() == 2)
+			std::memcpy(where, reg.c_str(), 3);
 		return OTP_LPN_OK;
 	} catch (...) {
 		out[0] = '\0';

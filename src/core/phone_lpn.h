@@ -18,9 +18,11 @@ extern "C" {
 /* Parses the NUL-terminated `in` with `region` ("" = none, so "+" is
  * needed) into E.164 in `out` (`cap` bytes). `*type` gets libphonenumber's
  * PhoneNumberType (same order as enum otp_phone_type), `*valid` whether the
- * country's numbering plan knows the number. Thread-safe. */
+ * country's numbering plan knows the number, `where` its region as
+ * otp_lpn_region names it ("" when the plan names none), from the same
+ * parse. Thread-safe. */
 int otp_lpn_parse(const char *in, const char *region, char *out, unsigned cap,
-		  int *type, int *valid);
+		  int *type, int *valid, char where[3]);
 
 /* The ISO region (e.g. "US", "CA" for +1 416...) of a valid E.164 number
  * into out: 0, or -1 when the plan names none. A calling code that only

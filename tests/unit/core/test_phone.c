@@ -284,6 +284,33 @@ static void idempotent(void)
 	}
 }
 
+/* A number's region, on a calling code several regions share, is the
+ * same whether it comes from the send's own parse (the thread's last) or
+ * from a parse of its own; a number not parsed last is not given the
+ * last one's region. */
+static void regions(void)
+{
+	static const struct {
+		const char *e164, *region;
+	} t[] = {
+	    {"+12015550123", "US"},  {"+15062345678", "CA"},
+	    {"+447400123456", "GB"}, {"+447797712345", "JE"},
+	    {"+79123456789", "RU"},  {"+77710009998", "KZ"},
+	    {"+33612345678", "FR"},
+	};
+	char out[OTP_PHONE_MAX], r[3];
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		const char *other = t[(i + 1) % (sizeof t / sizeof t[0])].e164;
+		CHECK_INT(otp_phone_normalize(other, strlen(other), out), 0);
+		otp_phone_region(t[i].e164, r); /* not the last parsed */
+		CHECK_STR(r, t[i].region);
+		CHECK_INT(
+		    otp_phone_normalize(t[i].e164, strlen(t[i].e164), out), 0);
+		otp_phone_region(t[i].e164, r); /* the last parsed */
+		CHECK_STR(r, t[i].region);
+	}
+}
+
 static void calling_codes(void)
 {
 	static const struct {
@@ -607,14 +634,23 @@ static void case_count(void)
 }
 
 static const struct harness_test tests[] = {
-    TEST(north_america),     TEST(europe),
-    TEST(rest_of_world),     TEST(refused_shape),
-    TEST(refused_bytes),     TEST(refused_unassigned),
-    TEST(lengths),	     TEST(idempotent),
-    TEST(calling_codes),     TEST(itu_list_prefix_free),
-    TEST(itu_table_matches), TEST(mask),
-    TEST(mask_hides),	     TEST(rules),
-    TEST(setting_checks),    TEST(parse_cost),
+    TEST(north_america),
+    TEST(europe),
+    TEST(rest_of_world),
+    TEST(refused_shape),
+    TEST(refused_bytes),
+    TEST(refused_unassigned),
+    TEST(lengths),
+    TEST(idempotent),
+    TEST(regions),
+    TEST(calling_codes),
+    TEST(itu_list_prefix_free),
+    TEST(itu_table_matches),
+    TEST(mask),
+    TEST(mask_hides),
+    TEST(rules),
+    TEST(setting_checks),
+    TEST(parse_cost),
     TEST(case_count),
 };
 
