@@ -105,7 +105,7 @@ static void issue_one(struct otp_store *store, const char *phone, int attempts,
 
 	memcpy(c.phone, phone, OTP_PHONE_MAX);
 	c.expires_ms = now + cfg.code_ttl * 1000;
-	otp_request_id_new(c.id);
+	otp_request_id_new(now, c.id);
 	otp_code_generate((int)cfg.code_length, code);
 	otp_code_mac(engine.keys, c.id, code, strlen(code), c.mac);
 	otp_token_new(tok);

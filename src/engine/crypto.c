@@ -102,10 +102,15 @@ void otp_code_mac(const struct otp_keys *k, const char *id, const char *code,
 	sodium_memzero(&st, sizeof st);
 }
 
-void otp_request_id_new(char id[OTP_ID_LEN + 1])
+void otp_request_id_new(int64_t now_ms, char id[OTP_ID_LEN + 1])
 {
 	unsigned char raw[OTP_ID_LEN / 2];
-	randombytes_buf(raw, sizeof raw);
+	uint64_t t = now_ms > 0 ? (uint64_t)now_ms : 0;
+	for (int i = 0; i < OTP_ID_TIME_BYTES; i++)
+		raw[i] =
+		    (unsigned char)(t >> (8 * (OTP_ID_TIME_BYTES - 1 - i)));
+	randombytes_buf(raw + OTP_ID_TIME_BYTES,
+			sizeof raw - OTP_ID_TIME_BYTES);
 	sodium_bin2hex(id, OTP_ID_LEN + 1, raw, sizeof raw);
 }
 

@@ -45,8 +45,12 @@ void otp_code_generate(int len, char out[OTP_CODE_MAX + 1]);
 void otp_code_mac(const struct otp_keys *k, const char *id, const char *code,
 		  size_t code_len, unsigned char mac[OTP_MAC_LEN]);
 
-/* A new random request id: 32 lowercase hex characters. */
-void otp_request_id_new(char id[OTP_ID_LEN + 1]);
+/* A new request id, 32 lowercase hex characters: now_ms in the first
+ * OTP_ID_TIME_BYTES bytes (big-endian: ids sort by when they were made,
+ * so the store's indexes on them take each new one at their end, not on
+ * a random page), then 80 random bits (what makes it unguessable). */
+#define OTP_ID_TIME_BYTES 6
+void otp_request_id_new(int64_t now_ms, char id[OTP_ID_LEN + 1]);
 
 /* A new random session token, and the keyed hash the store keeps. */
 void otp_token_new(char tok[OTP_TOKEN_LEN + 1]);

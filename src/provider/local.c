@@ -79,7 +79,7 @@ static int l_send(struct otp_provider *p, struct otp_store *s,
 		idem.expires_ms = in->now + IDEM_TTL_MS;
 		is.idem = &idem;
 	}
-	otp_request_id_new(is.code.id);
+	otp_request_id_new(in->now, is.code.id);
 	if (in->fixed_code)
 		snprintf(digits, sizeof digits, "%s", in->fixed_code);
 	else

@@ -63,11 +63,24 @@ static void ids_and_tokens_are_random_and_well_formed(void)
 {
 	char id1[OTP_ID_LEN + 1], id2[OTP_ID_LEN + 1];
 	char t1[OTP_TOKEN_LEN + 1], t2[OTP_TOKEN_LEN + 1];
-	otp_request_id_new(id1);
-	otp_request_id_new(id2);
+	const int64_t t = 1764547200123; /* 2025-12-01 */
+	otp_request_id_new(t, id1);
+	otp_request_id_new(t, id2);
 	CHECK_INT(strlen(id1), OTP_ID_LEN);
 	CHECK(strspn(id1, "0123456789abcdef") == OTP_ID_LEN);
 	CHECK(strcmp(id1, id2) != 0);
+	/* the same millisecond: the time part alike, the random part not */
+	CHECK(memcmp(id1, id2, 2 * OTP_ID_TIME_BYTES) == 0);
+	CHECK(strcmp(id1 + 2 * OTP_ID_TIME_BYTES,
+		     id2 + 2 * OTP_ID_TIME_BYTES) != 0);
+	/* a later one sorts after, also across a carry (0x..ff -> 0x..00) */
+	char later[OTP_ID_LEN + 1];
+	otp_request_id_new(t + 1, later);
+	CHECK(strcmp(id1, later) < 0 && strcmp(id2, later) < 0);
+	otp_request_id_new(0x1000000000LL - 1, id1);
+	otp_request_id_new(0x1000000000LL, later);
+	CHECK(strcmp(id1, later) < 0);
+	CHECK(strncmp(later, "001000000000", 12) == 0);
 	otp_token_new(t1);
 	otp_token_new(t2);
 	CHECK_INT(strlen(t1), OTP_TOKEN_LEN);
