@@ -576,6 +576,34 @@ static void sq_purge_counts(void)
 	otp_store_close(s);
 }
 
+/* The writer does not run the states' CHECK constraints (commit.c): a
+ * state no table names, written behind its back, is refused by every
+ * read, never taken for one it knows. */
+static void sq_unknown_state(void)
+{
+	OPEN_NAMED("state");
+	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	CHECK_INT(ct_issue(s, &c, NULL, CT_T0), 0);
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 2000);
+	CHECK_INT(sqlite3_exec(db,
+			       "PRAGMA ignore_check_constraints = ON;"
+			       "UPDATE codes SET state = 'bogus';"
+			       "UPDATE outbox SET state = 'bogus';",
+			       NULL, NULL, NULL),
+		  SQLITE_OK);
+	sqlite3_close(db);
+	struct otp_code_info info;
+	CHECK_INT(otp_store_code_get(s, c.id, &info), OTP_EINTERNAL);
+	enum otp_msg_state st;
+	CHECK_INT(otp_store_outbox_state(s, c.id, &st), OTP_EINTERNAL);
+	struct otp_verify_in in = ct_make_try(c.id, CT_RIGHT);
+	struct otp_verify_out out;
+	CHECK(ct_verify(s, &in, CT_T0 + 1, &out) != OTP_VERIFY_OK);
+	otp_store_close(s);
+}
+
 static void sq_outbox_on_disk(void)
 {
 	OPEN_NAMED("disk");
@@ -1122,6 +1150,7 @@ static const struct harness_test tests[] = {
 	TEST(sq_open_errors),
 	TEST(sq_purge_counts),
 	TEST(sq_signal_rows),
+	TEST(sq_unknown_state),
 	TEST(sq_outbox_on_disk),
 	TEST(sq_busy),
 	TEST(sq_writer_many_threads),
