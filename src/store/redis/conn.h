@@ -73,7 +73,7 @@ void otp_redis_deinit(struct otp_redis *r);
 
 /* Makes r, initialised from url, a piped one: its calls go through the
  * process's shared connection to url, made with its first user. 0 or
- * OTP_EINTERNAL (no thread). Undone by otp_redis_deinit. */
+ * OTP_EINTERNAL. Undone by otp_redis_deinit. */
 int otp_redis_attach(struct otp_redis *r, const char *url);
 
 /* Connected and ready, connecting now if needed (unless in backoff). */

@@ -1,11 +1,12 @@
 /* pipe.c - the process's shared connection to one Redis (see pipe.h): the
- * registry of one per URL, the callers' queue, and the thread that writes
- * each batch and hands every reply to its caller.
+ * registry of one per URL, the callers' queue, and the lead: the caller
+ * that writes a batch and hands every reply to its caller.
  *
- * A caller's call lives on its stack: queued under the lock, woken by its
- * own semaphore when its replies are in (or its error is known), never
- * touched by the thread after that. The thread sleeps on the condition
- * only when the queue is empty; a caller signals it only then.
+ * A call lives on its caller's stack: queued under the lock, woken by its
+ * own semaphore when its replies are in (or its error is known), or to
+ * lead the next batch; never touched by another thread after its answer.
+ * The connection is used by one leader at a time (busy, under the lock;
+ * the hand-off is a semaphore: each leader sees the last one's writes).
  * Not here: connecting, the stall, the timeouts and what an error reply
  * means (conn.c), what the commands are (the domain files).
  */
@@ -19,7 +20,6 @@
 
 #include "core/clock.h"
 #include "core/err.h"
-#include "core/thread.h"
 #include "store/redis/conn.h"
 #include "store/redis/stats.h"
 
@@ -28,6 +28,7 @@ struct call {
 	size_t len;
 	int n; /* replies expected */
 	bool wrote;
+	bool lead; /* woken to write the next batch, not with an answer */
 	redisReply **rep;
 	int rc;
 	sem_t done;
@@ -38,12 +39,10 @@ struct otp_redis_pipe {
 	struct otp_redis_pipe *next; /* in the registry */
 	char *url;
 	int users;	       /* under the registry's lock */
-	struct otp_redis conn; /* the thread's alone */
-	pthread_t th;
+	struct otp_redis conn; /* the leader's alone */
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
 	struct call *head, **tail; /* under mu */
-	bool idle, stop;	   /* under mu */
+	bool busy; /* under mu: a leader is writing or reading */
 	atomic_bool reset;
 	atomic_bool sha_ok;
 	char sha[OTP_RS_COUNT][41]; /* written once, before sha_ok */
@@ -53,7 +52,8 @@ static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct otp_redis_pipe *registry;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-/* A child of fork() has none of its parent's threads: it makes its own. */
+/* A child of fork() must not write on its parent's socket: it makes its
+ * own connections. */
 static void forget_all(void)
 {
 	registry = NULL;
@@ -65,26 +65,30 @@ static void set_atfork(void)
 	pthread_atfork(NULL, NULL, forget_all);
 }
 
-static void finish(struct call *c, int rc)
+/* c's answer; the leader's own call is not waiting for it. */
+static void finish(struct call *c, int rc, const struct call *self)
 {
 	c->rc = rc;
-	sem_post(&c->done); /* c may be gone from here on */
+	if (c != self)
+		sem_post(&c->done); /* c may be gone from here on */
 }
 
 /* Fails every call from c on: those whose commands left and wrote may
  * have run. */
-static void fail_from(struct call *c, int rc)
+static void fail_from(struct call *c, int rc, const struct call *self)
 {
 	while (c) {
 		struct call *next = c->next;
-		finish(c, rc == OTP_EUNAVAIL && c->wrote ? OTP_EOUTCOME : rc);
+		finish(c, rc == OTP_EUNAVAIL && c->wrote ? OTP_EOUTCOME : rc,
+		       self);
 		c = next;
 	}
 }
 
 /* One batch: ready, write every call's commands, read each call's
  * replies in turn and wake it. */
-static void run(struct otp_redis_pipe *p, struct call *batch)
+static void run(struct otp_redis_pipe *p, struct call *batch,
+		const struct call *self)
 {
 	struct otp_redis *r = &p->conn;
 	if (atomic_exchange(&p->reset, false))
@@ -93,7 +97,7 @@ static void run(struct otp_redis_pipe *p, struct call *batch)
 	if (rc) {
 		for (struct call *c = batch, *next; c; c = next) {
 			next = c->next;
-			finish(c, rc);
+			finish(c, rc, self);
 		}
 		return;
 	}
@@ -112,7 +116,7 @@ static void run(struct otp_redis_pipe *p, struct call *batch)
 		/* Not all left: none is known to have run. */
 		for (struct call *c = batch, *next; c; c = next) {
 			next = c->next;
-			finish(c, OTP_EUNAVAIL);
+			finish(c, OTP_EUNAVAIL, self);
 		}
 		return;
 	}
@@ -124,39 +128,38 @@ static void run(struct otp_redis_pipe *p, struct call *batch)
 			    0)
 				i++;
 		if (rc == 0) {
-			finish(c, 0);
+			finish(c, 0, self);
 			continue;
 		}
 		while (i > 0)
 			freeReplyObject(c->rep[--i]);
 		/* Left and unanswered: a read only is unavailable, a write's
 		 * outcome is unknown. */
-		fail_from(c, OTP_EUNAVAIL);
+		fail_from(c, OTP_EUNAVAIL, self);
 		return;
 	}
 }
 
-static void *loop(void *arg)
+/* self leads: writes every call queued (its own among them) as one
+ * batch, then hands the lead to the first call queued meanwhile, if any,
+ * and returns with its own answer. */
+static void lead(struct otp_redis_pipe *p, struct call *self)
 {
-	struct otp_redis_pipe *p = arg;
 	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		while (!p->head && !p->stop) {
-			p->idle = true;
-			pthread_cond_wait(&p->cv, &p->mu);
-		}
-		p->idle = false;
-		struct call *batch = p->head;
-		p->head = NULL;
-		p->tail = &p->head;
-		if (!batch) /* stopping, and nothing is queued */
-			break;
-		pthread_mutex_unlock(&p->mu);
-		run(p, batch);
-		pthread_mutex_lock(&p->mu);
-	}
+	struct call *batch = p->head;
+	p->head = NULL;
+	p->tail = &p->head;
 	pthread_mutex_unlock(&p->mu);
-	return NULL;
+	run(p, batch, self);
+	pthread_mutex_lock(&p->mu);
+	struct call *next = p->head;
+	if (next)
+		next->lead = true;
+	else
+		p->busy = false;
+	pthread_mutex_unlock(&p->mu);
+	if (next)
+		sem_post(&next->done);
 }
 
 int otp_redis_pipe_call(struct otp_redis_pipe *p, const char *buf, size_t len,
@@ -168,13 +171,16 @@ int otp_redis_pipe_call(struct otp_redis_pipe *p, const char *buf, size_t len,
 	pthread_mutex_lock(&p->mu);
 	*p->tail = &c;
 	p->tail = &c.next;
-	bool wake = p->idle;
-	p->idle = false;
+	bool leader = !p->busy;
+	p->busy = true;
 	pthread_mutex_unlock(&p->mu);
-	if (wake)
-		pthread_cond_signal(&p->cv);
-	while (sem_wait(&c.done) != 0)
-		; /* EINTR */
+	if (!leader) {
+		while (sem_wait(&c.done) != 0)
+			; /* EINTR */
+		leader = c.lead;
+	}
+	if (leader)
+		lead(p, &c);
 	sem_destroy(&c.done);
 	return c.rc;
 }
@@ -193,7 +199,6 @@ void otp_redis_pipe_reset(struct otp_redis_pipe *p)
 static void pipe_free(struct otp_redis_pipe *p)
 {
 	otp_redis_deinit(&p->conn);
-	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->mu);
 	free(p->url);
 	free(p);
@@ -205,10 +210,8 @@ static struct otp_redis_pipe *pipe_new(const char *url)
 	if (!p || !(p->url = strdup(url)))
 		abort();
 	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->cv, NULL);
 	p->tail = &p->head;
-	if (otp_redis_init(&p->conn, url) != 0 ||
-	    pthread_create(&p->th, NULL, loop, p) != 0) {
+	if (otp_redis_init(&p->conn, url) != 0) {
 		pipe_free(p);
 		return NULL;
 	}
@@ -243,8 +246,6 @@ void otp_redis_pipe_put(struct otp_redis_pipe *p)
 		*at = p->next;
 	}
 	pthread_mutex_unlock(&registry_mu);
-	if (!last)
-		return;
-	otp_thread_stop(&p->mu, &p->cv, &p->stop, p->th);
-	pipe_free(p);
+	if (last) /* its users' calls are over: nothing is in flight */
+		pipe_free(p);
 }

@@ -1,13 +1,15 @@
 /* pipe.h - the process's shared connection to one Redis: every piped
  * handle's calls (conn.h's otp_redis_attach) go out on it, pipelined.
  *
- * One per URL, made by its first user and ended by its last, with a
- * thread of its own. A caller hands it a call (its commands formatted,
- * how many replies they give) and waits; the thread takes every call
- * queued since its last write, writes them all at once, and reads their
- * replies in order, waking each caller when its own are in. So many
- * handles' requests cost Redis one read and otpd one write a batch, not
- * one each, and no handle holds a connection of its own.
+ * One per URL, made by its first user and ended by its last. A caller
+ * queues its call (its commands formatted, how many replies they give);
+ * if no other caller is writing or reading on the connection, it leads:
+ * it takes every call queued, writes them all at once, reads their
+ * replies in order and wakes each caller when its own are in; then, if
+ * calls were queued meanwhile, it hands the lead to the first of them and
+ * returns. So a lone call costs one round trip and no thread switch, and
+ * many handles' calls cost Redis one read and otpd one write a batch, not
+ * one each. No thread of its own, and no handle holds a connection.
  *
  * The connection is conn.h's, not piped: the stall, the backoff, a
  * socket closed while idle, the timeouts and the reconnection are as for
@@ -26,9 +28,9 @@
 struct otp_redis_pipe;
 
 /* The shared connection to url (conn.h's URL form), made if this is its
- * first user; NULL if it cannot be (no thread). Connects to nothing. */
+ * first user; NULL if url does not parse. Connects to nothing. */
 struct otp_redis_pipe *otp_redis_pipe_get(const char *url);
-/* One user fewer; the last stops the thread and closes the connection. */
+/* One user fewer; the last closes the connection. */
 void otp_redis_pipe_put(struct otp_redis_pipe *p);
 
 /* Sends len bytes of formatted commands (none: only connects) and waits
