@@ -413,14 +413,15 @@ static void sq_migrate_v1(void)
 	CHECK_INT(open_path(path, &s), 0);
 	otp_store_close(s);
 	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
-	CHECK_INT(query_int(db, "PRAGMA user_version", NULL), 7);
+	CHECK_INT(query_int(db, "PRAGMA user_version", NULL), 8);
 	CHECK_INT(query_int(db, "SELECT count(*) FROM outbox", NULL), 4);
 	CHECK_INT(query_int(db,
 			    "SELECT count(*) FROM sqlite_master"
 			    " WHERE name LIKE '%v2%' OR name LIKE '%v7%'",
 			    NULL),
 		  0);
-	/* v7: codes keyed by id alone, with its two indexes. */
+	/* v7: codes keyed by id alone, with its two indexes (v8: the
+	 * retire's without the state). */
 	CHECK_INT(query_int(db,
 			    "SELECT count(*) FROM sqlite_master WHERE name ="
 			    " 'codes' AND sql LIKE '%WITHOUT ROWID'",
@@ -430,7 +431,12 @@ static void sq_migrate_v1(void)
 			    "SELECT count(*) FROM sqlite_master WHERE type ="
 			    " 'index' AND tbl_name = 'codes'"
 			    " AND name IN ('codes_expires',"
-			    " 'codes_phone_owner_state')",
+			    " 'codes_phone_owner')",
+			    NULL),
+		  2);
+	CHECK_INT(query_int(db,
+			    "SELECT count(*) FROM sqlite_master WHERE type ="
+			    " 'index' AND tbl_name = 'codes'",
 			    NULL),
 		  2);
 	CHECK_INT(query_int(db,
