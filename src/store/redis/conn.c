@@ -359,14 +359,10 @@ static bool writes(enum otp_redis_script sc)
 	return sc != OTP_RS_KEY_LIST && sc != OTP_RS_LIST && sc != OTP_RS_STATE;
 }
 
-/* Adds a command to the call's: on r->c, or (piped) to r->out. */
+/* Adds a command to the call's, in r->out. */
 static int append(struct otp_redis *r, int argc, const char **v,
 		  const size_t *len)
 {
-	if (!r->pipe)
-		return redisAppendCommandArgv(r->c, argc, v, len) == REDIS_OK
-			   ? 0
-			   : lost(r);
 	char *cmd;
 	int n = redisFormatCommandArgv(&cmd, argc, v, len);
 	if (n < 0)
@@ -386,38 +382,13 @@ static int append(struct otp_redis *r, int argc, const char **v,
 	return 0;
 }
 
-/* Sends what is appended on r->c and reads n replies into rep[]: 0, or
- * OTP_EUNAVAIL if the commands did not all leave, or if they did and no
- * answer came: OTP_EOUTCOME when `wrote` (Redis may have run them, and
- * will if it was only frozen), OTP_EUNAVAIL for reads. */
-static int roundtrip(struct otp_redis *r, redisReply **rep, int n, bool wrote)
-{
-	int64_t since = otp_clock_mono_ms();
-	int done = 0;
-	for (int i = 0; i < n; i++)
-		rep[i] = NULL;
-	while (!done)
-		if (redisBufferWrite(r->c, &done) != REDIS_OK) {
-			timed_out(since);
-			return lost(r);
-		}
-	for (int i = 0; i < n; i++)
-		if (redisGetReply(r->c, (void **)&rep[i]) != REDIS_OK) {
-			timed_out(since);
-			for (int j = 0; j < i; j++)
-				freeReplyObject(rep[j]);
-			lost(r);
-			return wrote ? OTP_EOUTCOME : OTP_EUNAVAIL;
-		}
-	return 0;
-}
-
-/* The call's commands, appended, and their n replies: on r->c, or on the
- * shared connection (the same answers, roundtrip's). */
+/* The call's commands, appended, and their n replies, on the shared
+ * connection: 0, or OTP_EUNAVAIL if the commands did not all leave, or
+ * if they did and no answer came: OTP_EOUTCOME when `wrote` (Redis may
+ * have run them, and will if it was only frozen), OTP_EUNAVAIL for
+ * reads. */
 static int exchange(struct otp_redis *r, redisReply **rep, int n, bool wrote)
 {
-	if (!r->pipe)
-		return roundtrip(r, rep, n, wrote);
 	int rc =
 	    otp_redis_pipe_call(r->pipe, r->out, r->out_len, rep, n, wrote);
 	r->out_len = 0;

@@ -14,10 +14,11 @@
  * reply (logged) or a refused AUTH or SELECT (a configuration error).
  * Not thread-safe: one per store handle, used by one thread at a time.
  *
- * A store handle's connection is piped (otp_redis_attach): it has no
- * socket of its own, and each call's commands go out on the process's
- * shared connection to the same URL (pipe.h), pipelined with every other
- * handle's. What a call answers is the same either way.
+ * A store handle's is piped (otp_redis_attach): it has no socket of its
+ * own, and each call's commands go out on the process's shared
+ * connection to the same URL (pipe.h), pipelined with every other
+ * handle's. That shared connection is one of these, not piped, and
+ * driven by pipe.c through the otp_redis_wire_ calls.
  */
 #ifndef OTP_STORE_REDIS_CONN_H
 #define OTP_STORE_REDIS_CONN_H
@@ -72,8 +73,8 @@ int otp_redis_init(struct otp_redis *r, const char *url);
 void otp_redis_deinit(struct otp_redis *r);
 
 /* Makes r, initialised from url, a piped one: its calls go through the
- * process's shared connection to url, made with its first user. 0 or
- * OTP_EINTERNAL. Undone by otp_redis_deinit. */
+ * process's shared connection to url, made with its first user. The
+ * calls below need it. 0 or OTP_EINTERNAL. Undone by otp_redis_deinit. */
 int otp_redis_attach(struct otp_redis *r, const char *url);
 
 /* Connected and ready, connecting now if needed (unless in backoff). */

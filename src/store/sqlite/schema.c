@@ -198,8 +198,8 @@ static const char *const migrations[] = {
      * so moved its entry in that index too, one more page written per
      * verify. The retire reads a phone and owner's few codes instead of
      * its pending ones. */
-    "DROP INDEX codes_phone_owner_state;"
-    "CREATE INDEX codes_phone_owner ON codes (phone, owner);",
+    ("DROP INDEX codes_phone_owner_state;"
+     "CREATE INDEX codes_phone_owner ON codes (phone, owner);"),
 };
 
 #define SCHEMA_VERSION ((int)OTP_SQ_COUNT(migrations))
