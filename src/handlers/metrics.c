@@ -120,7 +120,7 @@ static void write_store(FILE *f, struct otp_store *s)
 		struct otp_redis_stats rs = otp_redis_stats();
 #define REDIS_STAT(name)                                                       \
 	counter(f, "otpd_redis_" #name "_total",                               \
-		"Redis connection events of every handle: " #name ".",         \
+		"The Redis store's shared data connection: " #name ".",        \
 		(double)rs.name);
 		OTP_REDIS_STATS(REDIS_STAT)
 #undef REDIS_STAT
