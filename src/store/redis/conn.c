@@ -321,17 +321,21 @@ static int hello(struct otp_redis *r)
 	return rc;
 }
 
+/* A handle's: the rest is the shared connection's (wire_ready), but a
+ * stall answers at once, not behind the shared connection's probe. */
 static int ready(struct otp_redis *r)
 {
-	if (r->pipe) { /* the rest is the shared connection's, but a stall
-			* answers at once, not behind its probe */
-		int64_t until = atomic_load(&stall_until);
-		if (until && otp_clock_mono_ms() < until) {
-			bump(STAT_backoff_refusals);
-			return OTP_EUNAVAIL;
-		}
-		return r->sha_ok ? 0 : hello(r);
+	int64_t until = atomic_load(&stall_until);
+	if (until && otp_clock_mono_ms() < until) {
+		bump(STAT_backoff_refusals);
+		return OTP_EUNAVAIL;
 	}
+	return r->sha_ok ? 0 : hello(r);
+}
+
+/* The shared connection's: connected and ready, or why not. */
+static int wire_ready(struct otp_redis *r)
+{
 	if (stalled()) {
 		bump(STAT_backoff_refusals);
 		return OTP_EUNAVAIL;
@@ -360,8 +364,8 @@ static bool writes(enum otp_redis_script sc)
 }
 
 /* Adds a command to the call's, in r->out. */
-static int append(struct otp_redis *r, int argc, const char **v,
-		  const size_t *len)
+static void append(struct otp_redis *r, int argc, const char **v,
+		   const size_t *len)
 {
 	char *cmd;
 	int n = redisFormatCommandArgv(&cmd, argc, v, len);
@@ -379,7 +383,6 @@ static int append(struct otp_redis *r, int argc, const char **v,
 	memcpy(r->out + r->out_len, cmd, (size_t)n);
 	r->out_len += (size_t)n;
 	redisFreeCommand(cmd);
-	return 0;
 }
 
 /* The call's commands, appended, and their n replies, on the shared
@@ -400,9 +403,8 @@ static int load_script(struct otp_redis *r, enum otp_redis_script sc)
 	const char *v[] = {"SCRIPT", "LOAD", otp_redis_lua[sc]};
 	size_t len[] = {6, 4, strlen(otp_redis_lua[sc])};
 	redisReply *rep;
-	int rc = append(r, 3, v, len);
-	if (rc == 0)
-		rc = exchange(r, &rep, 1, false);
+	append(r, 3, v, len);
+	int rc = exchange(r, &rep, 1, false);
 	return rc ? rc : sha_of(r, rep, sc, false);
 }
 
@@ -416,10 +418,9 @@ int otp_redis_cmd(struct otp_redis *r, struct otp_redis_args *a,
 		return rc;
 	redisReply *rep;
 	/* Reads, and DEL, which is safe to repeat: nothing to be unsure of. */
-	rc = append(r, a->n - OTP_REDIS_ARGS_FIRST, a->v + OTP_REDIS_ARGS_FIRST,
-		    a->len + OTP_REDIS_ARGS_FIRST);
-	if (rc == 0)
-		rc = exchange(r, &rep, 1, false);
+	append(r, a->n - OTP_REDIS_ARGS_FIRST, a->v + OTP_REDIS_ARGS_FIRST,
+	       a->len + OTP_REDIS_ARGS_FIRST);
+	rc = exchange(r, &rep, 1, false);
 	if (rc)
 		return rc;
 	if (rep->type == REDIS_REPLY_ERROR) {
@@ -467,9 +468,8 @@ int otp_redis_eval(struct otp_redis *r, enum otp_redis_script sc, int nkeys,
 	for (int tries = 0;; tries++) {
 		evalsha(r, v, len, nbuf, sc, nkeys);
 		redisReply *rep;
-		rc = append(r, argc, v, len);
-		if (rc == 0)
-			rc = exchange(r, &rep, 1, writes(sc));
+		append(r, argc, v, len);
+		rc = exchange(r, &rep, 1, writes(sc));
 		if (rc)
 			return rc;
 		if (is_noscript(rep) && tries == 0) {
@@ -635,15 +635,19 @@ int otp_redis_attach(struct otp_redis *r, const char *url)
 
 int otp_redis_wire_ready(struct otp_redis *r)
 {
-	return ready(r);
+	return wire_ready(r);
 }
 
-int otp_redis_wire_write(struct otp_redis *r, const char *buf, size_t len)
+void otp_redis_wire_append(struct otp_redis *r, const char *buf, size_t len)
+{
+	if (len && redisAppendFormattedCommand(r->c, buf, len) != REDIS_OK)
+		abort(); /* out of memory: hiredis's only failure here */
+}
+
+int otp_redis_wire_write(struct otp_redis *r)
 {
 	int64_t since = otp_clock_mono_ms();
 	int done = 0;
-	if (len && redisAppendFormattedCommand(r->c, buf, len) != REDIS_OK)
-		return lost(r);
 	while (!done)
 		if (redisBufferWrite(r->c, &done) != REDIS_OK) {
 			timed_out(since);
@@ -666,40 +670,85 @@ void otp_redis_wire_drop(struct otp_redis *r)
 	drop(r);
 }
 
+/* One of a pipelined pair: script sc (nkeys keys; slots 0-2 filled
+ * here), or a plain command (sc < 0; its arguments from slot
+ * OTP_REDIS_ARGS_FIRST). */
+struct part {
+	int sc;
+	int nkeys;
+	struct otp_redis_args *a;
+};
+
+static void part_append(struct otp_redis *r, const struct part *p)
+{
+	struct otp_redis_args *a = p->a;
+	if (p->sc < 0) {
+		append(r, a->n - OTP_REDIS_ARGS_FIRST,
+		       a->v + OTP_REDIS_ARGS_FIRST,
+		       a->len + OTP_REDIS_ARGS_FIRST);
+		return;
+	}
+	evalsha(r, a->v, a->len, a->text[2], (enum otp_redis_script)p->sc,
+		p->nkeys);
+	append(r, a->n, a->v, a->len);
+}
+
+/* Its reply: a script's as script_reply takes it; a plain command's
+ * error reply mapped (and *rep freed and NULL). */
+static int part_reply(struct otp_redis *r, const struct part *p,
+		      redisReply **rep)
+{
+	if (p->sc >= 0)
+		return script_reply(r, (enum otp_redis_script)p->sc, p->nkeys,
+				    p->a, rep);
+	if ((*rep)->type != REDIS_REPLY_ERROR)
+		return 0;
+	int rc = reply_error(r, (*rep)->str);
+	freeReplyObject(*rep);
+	*rep = NULL;
+	return rc;
+}
+
+/* x and y in one round trip, not one snapshot: *rx and *ry get their
+ * replies, the caller's to free; on an error neither. */
+static int pair(struct otp_redis *r, struct part x, struct part y,
+		redisReply **rx, redisReply **ry)
+{
+	*rx = *ry = NULL;
+	int rc = ready(r);
+	if (rc)
+		return rc;
+	part_append(r, &x);
+	part_append(r, &y);
+	bool wrote = (x.sc >= 0 && writes((enum otp_redis_script)x.sc)) ||
+		     (y.sc >= 0 && writes((enum otp_redis_script)y.sc));
+	redisReply *xy[2];
+	rc = exchange(r, xy, 2, wrote);
+	if (rc)
+		return rc;
+	rc = part_reply(r, &x, &xy[0]);
+	int rc2 = part_reply(r, &y, &xy[1]);
+	if (rc == 0)
+		rc = rc2;
+	if (rc) {
+		for (int i = 0; i < 2; i++)
+			if (xy[i])
+				freeReplyObject(xy[i]);
+		return rc;
+	}
+	note_up(r);
+	*rx = xy[0];
+	*ry = xy[1];
+	return 0;
+}
+
 int otp_redis_cmd_eval(struct otp_redis *r, struct otp_redis_args *a,
 		       enum otp_redis_script sc, int nkeys,
 		       struct otp_redis_args *b, redisReply **ra,
 		       redisReply **rb)
 {
-	*ra = *rb = NULL;
-	int rc = ready(r);
-	if (rc)
-		return rc;
-	evalsha(r, b->v, b->len, b->text[2], sc, nkeys);
-	redisReply *xy[2];
-	rc = append(r, a->n - OTP_REDIS_ARGS_FIRST, a->v + OTP_REDIS_ARGS_FIRST,
-		    a->len + OTP_REDIS_ARGS_FIRST);
-	if (rc == 0)
-		rc = append(r, b->n, b->v, b->len);
-	if (rc == 0)
-		rc = exchange(r, xy, 2, writes(sc));
-	if (rc)
-		return rc;
-	redisReply *x = xy[0];
-	rc = script_reply(r, sc, nkeys, b, &xy[1]);
-	if (rc == 0 && x->type == REDIS_REPLY_ERROR)
-		rc = reply_error(r, x->str);
-	if (rc == 0)
-		note_up(r);
-	if (rc) {
-		freeReplyObject(x);
-		if (xy[1])
-			freeReplyObject(xy[1]);
-		return rc;
-	}
-	*ra = x;
-	*rb = xy[1];
-	return 0;
+	return pair(r, (struct part){-1, 0, a},
+		    (struct part){(int)sc, nkeys, b}, ra, rb);
 }
 
 int otp_redis_eval_eval(struct otp_redis *r, enum otp_redis_script sa, int nka,
@@ -707,33 +756,6 @@ int otp_redis_eval_eval(struct otp_redis *r, enum otp_redis_script sa, int nka,
 			int nkb, struct otp_redis_args *b, redisReply **ra,
 			redisReply **rb)
 {
-	*ra = *rb = NULL;
-	int rc = ready(r);
-	if (rc)
-		return rc;
-	evalsha(r, a->v, a->len, a->text[2], sa, nka);
-	evalsha(r, b->v, b->len, b->text[2], sb, nkb);
-	redisReply *xy[2];
-	rc = append(r, a->n, a->v, a->len);
-	if (rc == 0)
-		rc = append(r, b->n, b->v, b->len);
-	if (rc == 0)
-		rc = exchange(r, xy, 2, writes(sa) || writes(sb));
-	if (rc)
-		return rc;
-	rc = script_reply(r, sa, nka, a, &xy[0]);
-	int rc2 = script_reply(r, sb, nkb, b, &xy[1]);
-	if (rc == 0)
-		rc = rc2;
-	if (rc == 0)
-		note_up(r);
-	if (rc) {
-		for (int i = 0; i < 2; i++)
-			if (xy[i])
-				freeReplyObject(xy[i]);
-		return rc;
-	}
-	*ra = xy[0];
-	*rb = xy[1];
-	return 0;
+	return pair(r, (struct part){(int)sa, nka, a},
+		    (struct part){(int)sb, nkb, b}, ra, rb);
 }

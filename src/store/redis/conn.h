@@ -110,9 +110,11 @@ int otp_redis_eval_eval(struct otp_redis *r, enum otp_redis_script sa, int nka,
 
 /* Connected and ready (the stall, a closed socket, the backoff). */
 int otp_redis_wire_ready(struct otp_redis *r);
-/* Appends len bytes of formatted commands and writes all that is
- * appended: 0, or OTP_EUNAVAIL with the connection dropped. */
-int otp_redis_wire_write(struct otp_redis *r, const char *buf, size_t len);
+/* Appends len bytes of formatted commands, to go with the next write. */
+void otp_redis_wire_append(struct otp_redis *r, const char *buf, size_t len);
+/* Writes all that is appended: 0, or OTP_EUNAVAIL with the connection
+ * dropped. */
+int otp_redis_wire_write(struct otp_redis *r);
 /* The next reply: 0, or OTP_EUNAVAIL with the connection dropped (a
  * whole timeout since `since` starts the stall). */
 int otp_redis_wire_read(struct otp_redis *r, redisReply **rep, int64_t since);

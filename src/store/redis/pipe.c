@@ -73,14 +73,23 @@ static void finish(struct call *c, int rc, const struct call *self)
 		sem_post(&c->done); /* c may be gone from here on */
 }
 
-/* Fails every call from c on: those whose commands left and wrote may
- * have run. */
-static void fail_from(struct call *c, int rc, const struct call *self)
+/* Answers rc to every call from c on. */
+static void finish_all(struct call *c, int rc, const struct call *self)
 {
 	while (c) {
 		struct call *next = c->next;
-		finish(c, rc == OTP_EUNAVAIL && c->wrote ? OTP_EOUTCOME : rc,
-		       self);
+		finish(c, rc, self);
+		c = next;
+	}
+}
+
+/* Fails every call from c on whose commands left without an answer:
+ * one that wrote may have run (OTP_EOUTCOME), a read is unavailable. */
+static void fail_from(struct call *c, const struct call *self)
+{
+	while (c) {
+		struct call *next = c->next;
+		finish(c, c->wrote ? OTP_EOUTCOME : OTP_EUNAVAIL, self);
 		c = next;
 	}
 }
@@ -95,10 +104,7 @@ static void run(struct otp_redis_pipe *p, struct call *batch,
 		otp_redis_wire_drop(r);
 	int rc = otp_redis_wire_ready(r);
 	if (rc) {
-		for (struct call *c = batch, *next; c; c = next) {
-			next = c->next;
-			finish(c, rc, self);
-		}
+		finish_all(batch, rc, self);
 		return;
 	}
 	if (!atomic_load(&p->sha_ok)) {
@@ -107,17 +113,12 @@ static void run(struct otp_redis_pipe *p, struct call *batch,
 	}
 	uint64_t calls = 0;
 	for (struct call *c = batch; c; c = c->next, calls++)
-		if (c->len && redisAppendFormattedCommand(r->c, c->buf,
-							  c->len) != REDIS_OK)
-			abort(); /* out of memory */
+		otp_redis_wire_append(r, c->buf, c->len);
 	otp_redis_stats_pipe(calls);
 	int64_t since = otp_clock_mono_ms();
-	if ((rc = otp_redis_wire_write(r, NULL, 0)) != 0) {
+	if ((rc = otp_redis_wire_write(r)) != 0) {
 		/* Not all left: none is known to have run. */
-		for (struct call *c = batch, *next; c; c = next) {
-			next = c->next;
-			finish(c, OTP_EUNAVAIL, self);
-		}
+		finish_all(batch, OTP_EUNAVAIL, self);
 		return;
 	}
 	for (struct call *c = batch, *next; c; c = next) {
@@ -133,9 +134,7 @@ static void run(struct otp_redis_pipe *p, struct call *batch,
 		}
 		while (i > 0)
 			freeReplyObject(c->rep[--i]);
-		/* Left and unanswered: a read only is unavailable, a write's
-		 * outcome is unknown. */
-		fail_from(c, OTP_EUNAVAIL, self);
+		fail_from(c, self);
 		return;
 	}
 }
