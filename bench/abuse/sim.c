@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,9 +81,20 @@ static int parse_names(const char *list, const char *const *names, int n,
 	return 0;
 }
 
-/* -- a private redis-server ------------------------------------------------ */
-static pid_t redis_pid = -1;
-static char redis_dir[] = "/tmp/otpd-abuse-sim-redis-XXXXXX";
+/* -- private redis-servers, one a job slot --------------------------------
+ * A run on Redis is one round trip after another. On a machine of several
+ * cores a round trip between two of them costs a cross-core wakeup each
+ * way (on a VM, an IPI through the hypervisor); with the run and its
+ * server on one core it is a context switch, and a run takes about half
+ * the time. So each slot has its own server, and a slot's runs on Redis
+ * and its server share one core (slot modulo the cores). */
+struct server {
+	pid_t pid;
+	int port, core;
+	char dir[40];
+};
+static struct server servers[MAX_JOBS];
+static int nservers;
 
 static int free_port(void)
 {
@@ -115,35 +127,47 @@ static bool redis_answers(int port)
 	return ok;
 }
 
+/* The calling process on one core (best effort: a failure only costs
+ * time). */
+static void pin(int core)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(core, &set);
+	sched_setaffinity(0, sizeof set, &set);
+}
+
 /* No persistence, as the store's own Redis tests run it. */
-static int redis_start(void)
+static int redis_start(struct server *s)
 {
 	char p[16], log[128];
-	int port = free_port();
-	if (port < 0 || !mkdtemp(redis_dir))
+	s->port = free_port();
+	snprintf(s->dir, sizeof s->dir, "/tmp/otpd-abuse-sim-redis-XXXXXX");
+	if (s->port < 0 || !mkdtemp(s->dir))
 		return -1;
-	snprintf(p, sizeof p, "%d", port);
-	snprintf(log, sizeof log, "%s/redis.log", redis_dir);
-	redis_pid = fork();
-	if (redis_pid < 0)
+	snprintf(p, sizeof p, "%d", s->port);
+	snprintf(log, sizeof log, "%s/redis.log", s->dir);
+	s->pid = fork();
+	if (s->pid < 0)
 		return -1;
-	if (redis_pid == 0) {
+	if (s->pid == 0) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (fd >= 0) {
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
+		pin(s->core);
 		execlp("redis-server", "redis-server", "--port", p, "--bind",
 		       "127.0.0.1", "--save", "", "--appendonly", "no",
 		       "--daemonize", "no", "--databases", "16", "--dir",
-		       redis_dir, (char *)NULL);
+		       s->dir, (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 500; i++) {
-		if (redis_answers(port))
-			return port;
-		if (waitpid(redis_pid, NULL, WNOHANG) == redis_pid) {
-			redis_pid = -1;
+		if (redis_answers(s->port))
+			return 0;
+		if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
+			s->pid = -1;
 			return -1;
 		}
 		usleep(10000);
@@ -151,17 +175,37 @@ static int redis_start(void)
 	return -1;
 }
 
-static void redis_stop(void)
+static void redis_stop_all(void)
 {
 	char log[128];
-	if (redis_pid > 0) {
-		kill(redis_pid, SIGTERM);
-		waitpid(redis_pid, NULL, 0);
-		redis_pid = -1;
+	for (int i = 0; i < nservers; i++) {
+		struct server *s = &servers[i];
+		if (s->pid > 0) {
+			kill(s->pid, SIGTERM);
+			waitpid(s->pid, NULL, 0);
+			s->pid = -1;
+		}
+		snprintf(log, sizeof log, "%s/redis.log", s->dir);
+		unlink(log);
+		rmdir(s->dir);
 	}
-	snprintf(log, sizeof log, "%s/redis.log", redis_dir);
-	unlink(log);
-	rmdir(redis_dir);
+	nservers = 0;
+}
+
+/* n servers, slot i's on core i modulo the cores; 0 or -1. */
+static int redis_start_all(int n)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	for (nservers = 0; nservers < n; nservers++) {
+		servers[nservers].core =
+		    (int)(nservers % (cores < 1 ? 1 : cores));
+		if (redis_start(&servers[nservers]) < 0) {
+			nservers++;
+			redis_stop_all();
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* -- the runs, forked ------------------------------------------------------ */
@@ -195,7 +239,12 @@ static void start(const struct sim_world *w, const struct sim_opts *o,
 		signal(SIGTERM, SIG_DFL);
 		close(p[0]);
 		struct sim_result r;
-		int rc = sim_run(w, o, j->scenario, j->rules, j->store,
+		struct sim_opts so = *o;
+		if (j->store == SIM_S_REDIS) {
+			pin(servers[j->slot].core);
+			so.redis_port = servers[j->slot].port;
+		}
+		int rc = sim_run(w, &so, j->scenario, j->rules, j->store,
 				 j->slot + 1, j->seed, &r);
 		if (getenv("ABUSE_SIM_DEBUG")) /* this run's decisions */
 			otp_abuse_metrics_write(stderr);
@@ -290,8 +339,12 @@ static int run_all(const struct sim_world *w, const struct sim_opts *o,
 	bool slot_used[MAX_JOBS] = {0};
 	int errors = 0;
 	if (njobs == 1) { /* in this process, one after the other */
+		struct sim_opts so = *o;
+		so.redis_port = nservers ? servers[0].port : 0;
 		for (size_t i = 0; i < n && !stopping; i++) {
-			if (sim_run(w, o, jobs[i].scenario, jobs[i].rules,
+			if (jobs[i].store == SIM_S_REDIS)
+				pin(servers[0].core);
+			if (sim_run(w, &so, jobs[i].scenario, jobs[i].rules,
 				    jobs[i].store, 1, jobs[i].seed,
 				    &jobs[i].r) < 0 &&
 			    !jobs[i].r.error)
@@ -445,14 +498,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	o.dir = dir;
-	if (stores & (1u << SIM_S_REDIS)) {
-		o.redis_port = redis_start();
-		if (o.redis_port < 0) {
-			fprintf(stderr, "abuse-sim: cannot start redis-server; "
-					"SQLite only\n");
-			stores &= ~(1u << SIM_S_REDIS);
-			o.redis_port = 0;
-		}
+	if ((stores & (1u << SIM_S_REDIS)) && redis_start_all(njobs) < 0) {
+		fprintf(stderr, "abuse-sim: cannot start redis-server; "
+				"SQLite only\n");
+		stores &= ~(1u << SIM_S_REDIS);
 	}
 
 	size_t n = 0, cap = (size_t)sim_nscenarios * SIM_RULESETS * SIM_STORES *
@@ -476,8 +525,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	int errors = run_all(&world, &o, jobs, n, njobs);
-	if (o.redis_port)
-		redis_stop();
+	redis_stop_all();
 	remove_scratch(dir);
 	if (stopping) {
 		fprintf(stderr, "abuse-sim: stopped\n");
