@@ -8,8 +8,13 @@
  *   abuse-sim                      the full run: seeds 101-103 (never
  *                                  used for tuning), SQLite and Redis
  *   abuse-sim --short              make test's: legit alone and the
- *                                  burst, SQLite, seed 101, --check
+ *                                  burst, seed 101, --check: both rule
+ *                                  sets on SQLite, otpd's on Redis
  *   abuse-sim --seeds 1,2,3 ...    the tuning seeds
+ *   abuse-sim --redis-seeds 101 --redis-rules otpd
+ *                                  Redis on one seed and otpd's rules only
+ *                                  (make bench): --check asserts that it
+ *                                  decides as SQLite did on those runs
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -38,6 +43,9 @@ static void usage(FILE *f)
 	fputs("usage: abuse-sim [options]\n"
 	      "  --seeds LIST      comma-separated (default 101,102,103: the "
 	      "report seeds)\n"
+	      "  --redis-seeds LIST  the seeds of the runs on Redis (default: "
+	      "--seeds)\n"
+	      "  --redis-rules LIST  their rule sets (default: --rules)\n"
 	      "  --stores LIST     sqlite,redis (default both)\n"
 	      "  --scenarios LIST  legit,burst,slow,poisoned,rotating (default "
 	      "all)\n"
@@ -53,8 +61,8 @@ static void usage(FILE *f)
 	      "  --check           assert the goals; ends with \"N passed, N "
 	      "failed\"\n"
 	      "  --world           print the number space found, and exit\n"
-	      "  --short           --scenarios legit,burst --stores sqlite "
-	      "--seeds 101 --check\n",
+	      "  --short           --scenarios legit,burst --seeds 101 "
+	      "--redis-rules otpd --check\n",
 	      f);
 }
 
@@ -79,6 +87,23 @@ static int parse_names(const char *list, const char *const *names, int n,
 		p += len + (p[len] == ',');
 	}
 	return 0;
+}
+
+/* A comma-separated list of seeds into seeds[], at most MAX_SEEDS. */
+static int parse_seeds(const char *list, uint64_t *seeds, size_t *n)
+{
+	*n = 0;
+	for (const char *p = list; *p && *n < MAX_SEEDS;) {
+		char *end;
+		unsigned long long sd = strtoull(p, &end, 10);
+		if (end == p || (*end && *end != ',')) {
+			usage(stderr);
+			return -1;
+		}
+		seeds[(*n)++] = sd;
+		p = end + (*end == ',');
+	}
+	return *n ? 0 : -1;
 }
 
 /* -- private redis-servers, one a job slot --------------------------------
@@ -391,9 +416,12 @@ int main(int argc, char **argv)
 {
 	static struct sim_world world;
 	struct sim_opts o = {.prices = "bench/abuse/prices.csv", .scale = 1};
-	uint64_t seeds[MAX_SEEDS] = {101, 102, 103};
-	size_t nseeds = 3;
-	unsigned stores = 3, scen = (1u << sim_nscenarios) - 1, rules = 3;
+	uint64_t seeds[MAX_SEEDS] = {101, 102, 103},
+		 rseeds[MAX_SEEDS] = {101, 102, 103};
+	size_t nseeds = 3, nrseeds = 3;
+	bool redis_own = false; /* --redis-seeds given */
+	unsigned stores = 3, scen = (1u << sim_nscenarios) - 1, rules = 3,
+		 rrules = 0; /* --redis-rules; 0: --rules */
 	const char *out = NULL;
 	bool check = false, short_run = false, show_world = false;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -406,12 +434,13 @@ int main(int argc, char **argv)
 			check = true;
 		} else if (strcmp(a, "--short") == 0) {
 			/* full scale (the rules' floors do not scale with the
-			 * traffic): legit alone and the burst, one seed */
+			 * traffic): legit alone and the burst, one seed; on
+			 * Redis otpd's rules, checked to decide as on SQLite */
 			short_run = check = true;
-			stores = 1;
+			rrules = 1u << SIM_R_OTPD;
 			scen = 1u << 0 | 1u << 1;
-			seeds[0] = 101;
-			nseeds = 1;
+			seeds[0] = rseeds[0] = 101;
+			nseeds = nrseeds = 1;
 		} else if (strcmp(a, "--world") == 0) {
 			show_world = true;
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -421,20 +450,23 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		} else if (strcmp(a, "--seeds") == 0) {
-			nseeds = 0;
-			for (char *p = argv[++i]; *p && nseeds < MAX_SEEDS;) {
-				char *end;
-				unsigned long long sd = strtoull(p, &end, 10);
-				if (end == p) {
-					usage(stderr);
-					return 2;
-				}
-				seeds[nseeds++] = sd;
-				p = end + (*end == ',');
+			if (parse_seeds(argv[++i], seeds, &nseeds) < 0)
+				return 2;
+			if (!redis_own) {
+				memcpy(rseeds, seeds, sizeof seeds);
+				nrseeds = nseeds;
 			}
+		} else if (strcmp(a, "--redis-seeds") == 0) {
+			if (parse_seeds(argv[++i], rseeds, &nrseeds) < 0)
+				return 2;
+			redis_own = true;
 		} else if (strcmp(a, "--stores") == 0) {
 			if (parse_names(argv[++i], sim_store_names, SIM_STORES,
 					&stores) < 0)
+				return 2;
+		} else if (strcmp(a, "--redis-rules") == 0) {
+			if (parse_names(argv[++i], sim_rules_names,
+					SIM_RULESETS, &rrules) < 0)
 				return 2;
 		} else if (strcmp(a, "--rules") == 0) {
 			if (parse_names(argv[++i], sim_rules_names,
@@ -504,22 +536,26 @@ int main(int argc, char **argv)
 		stores &= ~(1u << SIM_S_REDIS);
 	}
 
-	size_t n = 0, cap = (size_t)sim_nscenarios * SIM_RULESETS * SIM_STORES *
-			    nseeds;
+	size_t n = 0,
+	       cap = (size_t)sim_nscenarios * SIM_RULESETS * (nseeds + nrseeds);
 	struct job *jobs = calloc(cap, sizeof *jobs);
 	if (!jobs)
 		abort();
-	for (int st = 0; st < SIM_STORES; st++)
-		for (size_t k = 0; k < nseeds; k++)
+	for (int st = 0; st < SIM_STORES; st++) {
+		const uint64_t *sd = st == SIM_S_REDIS ? rseeds : seeds;
+		size_t nsd = st == SIM_S_REDIS ? nrseeds : nseeds;
+		unsigned ru = st == SIM_S_REDIS && rrules ? rrules : rules;
+		for (size_t k = 0; k < nsd; k++)
 			for (int s = 0; s < sim_nscenarios; s++)
 				for (int r = 0; r < SIM_RULESETS; r++)
 					if ((stores >> st & 1) &&
-					    (scen >> s & 1) && (rules >> r & 1))
-						jobs[n++] = (struct job){
-						    .scenario = s,
-						    .rules = r,
-						    .store = st,
-						    .seed = seeds[k]};
+					    (scen >> s & 1) && (ru >> r & 1))
+						jobs[n++] =
+						    (struct job){.scenario = s,
+								 .rules = r,
+								 .store = st,
+								 .seed = sd[k]};
+	}
 	struct sigaction sa = {.sa_handler = on_stop};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
