@@ -103,6 +103,8 @@ static int parse_seeds(const char *list, uint64_t *seeds, size_t *n)
 		seeds[(*n)++] = sd;
 		p = end + (*end == ',');
 	}
+	if (!*n)
+		usage(stderr);
 	return *n ? 0 : -1;
 }
 
