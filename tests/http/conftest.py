@@ -29,6 +29,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -296,17 +297,25 @@ REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
 class RedisServer(Child):
-    """redis-server on a free loopback port, its files in `workdir`."""
+    """redis-server on a free loopback port and a unix socket, its files in
+    `workdir` (the socket in a short directory of its own: a socket's path
+    has at most 107 bytes)."""
 
     def __init__(self, workdir):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
+        self.sockdir = tempfile.mkdtemp(prefix="otpd-rs-", dir="/tmp")
+        self.sock = os.path.join(self.sockdir, "redis.sock")
         self.proc = None
 
     @property
     def url(self):
         return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def unix_url(self):
+        return f"redis+unix://{self.sock}?db=0"
 
     def ping(self):
         try:
@@ -324,7 +333,8 @@ class RedisServer(Child):
         with open(self.dir / "redis.log", "ab") as log:
             self.proc = subprocess.Popen(
                 [REDIS_SERVER, "--port", str(self.port), "--bind",
-                 "127.0.0.1", "--save", "", "--appendonly", "no",
+                 "127.0.0.1", "--unixsocket", self.sock,
+                 "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
                  "--daemonize", "no", "--dir", str(self.dir)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         deadline = time.monotonic() + 10
@@ -353,3 +363,4 @@ def redis_server(tmp_path):
     yield make
     for rs in servers:
         rs.stop()
+        shutil.rmtree(rs.sockdir, ignore_errors=True)

@@ -129,6 +129,20 @@ def test_logout_on_b_stops_check_on_a_within_100ms(ab):
     assert old.get(a.url("/auth/session"), timeout=5).status_code == 401
 
 
+def test_over_unix_socket_logout_on_b_stops_check_on_a(otpd, redis_server):
+    """A on Redis's unix socket (its store, its pipe, its tracking
+    connection), B on TCP: one store, and A's cache as coherent."""
+    rs = redis_server()
+    a, b = node(otpd, rs.unix_url), node(otpd, rs.url)
+    br = logged_in(a, [a, b])
+    clients = redis_cmd(rs.port, "CLIENT", "LIST").decode()
+    assert "addr=/" in clients or "laddr=" + rs.sock in clients, clients
+    old = stale_browser(br)
+    assert br.post(b.url("/auth/logout"), timeout=5).status_code == 204
+    assert check_stops(a, old, WITHIN, time.monotonic()) == 401
+    assert metric(a, "otpd_redis_invalidations_total") >= 1
+
+
 def test_rotation_by_verify_on_b_stops_the_old_token_on_a(ab):
     rs, a, b = ab
     br = logged_in(a, [a, b])

@@ -1,5 +1,6 @@
 /* check.c - the shape of a Redis store URL
- * ("redis://[[USER]:PASSWORD@]HOST:PORT[/DB]"), without connecting. Parsing
+ * ("redis://[[USER]:PASSWORD@]HOST:PORT[/DB]" or
+ * "redis+unix://[[USER]:PASSWORD@]/PATH[?db=DB]"), without connecting. Parsing
  * it for real (user, password, database) happens when the backend connects,
  * in its connection code; config.c reaches this only through struct
  * otp_store_ops. */
@@ -12,8 +13,10 @@
 #include "core/err.h"
 #include "store/store.h"
 
-/* The longest host the connection keeps (struct otp_redis's host). */
-#define HOST_MAX 255
+/* The longest host and socket path the connection keeps (struct
+ * otp_redis's host and path). */
+#define HOST_MAX  255
+#define PATH_MAX_ 107
 
 /* "%XX" escapes only, in [p, end), none of them %00 (the connection reads
  * the password as a C string). */
@@ -28,17 +31,32 @@ static bool escapes_ok(const char *p, const char *end)
 	return true;
 }
 
+/* Printable ASCII, no space. */
+static bool printable(const char *v)
+{
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/* A number of 1 to max digits, nothing after it. */
+static bool db_ok(const char *v, size_t max)
+{
+	size_t n = strspn(v, "0123456789");
+	return n >= 1 && n <= max && !v[n];
+}
+
 /* [[USER]:PASSWORD@]HOST:PORT[/DB] (what follows "redis://"), HOST a name,
  * IPv4 or [IPv6]: the shape only; the store reads it again when it
  * connects. */
-static bool is_redis_url(const char *v)
+static bool is_tcp_url(const char *v)
 {
 	const char *at, *host, *end, *port;
 	size_t n;
 
-	for (const char *p = v; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f)
-			return false;
+	if (!printable(v))
+		return false;
 	host = v;
 	at = strrchr(host, '@');
 	if (at) {
@@ -68,17 +86,41 @@ static bool is_redis_url(const char *v)
 		return false;
 	if (!port[n])
 		return true;
-	if (port[n] != '/')
-		return false;
-	v = port + n + 1;
-	n = strspn(v, "0123456789");
-	return n >= 1 && n <= 6 && !v[n];
+	return port[n] == '/' && db_ok(port + n + 1, 6);
 }
 
+/* [[USER]:PASSWORD@]/PATH[?db=DB] (what follows "redis+unix://"), PATH
+ * absolute: as conn.c's unix_where reads it. */
+static bool is_unix_url(const char *v)
+{
+	const char *path = v, *q;
+	if (!printable(v))
+		return false;
+	if (*v != '/') {
+		const char *at = strstr(v, "@/");
+		if (!at || !memchr(v, ':', (size_t)(at - v)) ||
+		    !escapes_ok(v, at))
+			return false;
+		path = at + 1;
+	}
+	q = strchr(path, '?');
+	size_t n = q ? (size_t)(q - path) : strlen(path);
+	if (n < 2 || n > PATH_MAX_)
+		return false;
+	return !q || (strncmp(q, "?db=", 4) == 0 && db_ok(q + 4, 6));
+}
+
+/* arg: what follows "redis" (the backend's scheme). */
 int otp_store_redis_check(const char *arg, char *err, size_t errlen)
 {
-	if (is_redis_url(arg))
+	if (strncmp(arg, "://", 3) == 0 && is_tcp_url(arg + 3))
 		return 0;
-	snprintf(err, errlen, "use redis://[[USER]:PASSWORD@]HOST:PORT[/DB]");
+	if (strncmp(arg, "+unix://", 8) == 0 && is_unix_url(arg + 8))
+		return 0;
+	snprintf(err, errlen,
+		 "use redis://[[USER]:PASSWORD@]HOST:PORT[/DB] or "
+		 "redis+unix://[[USER]:PASSWORD@]/PATH[?db=DB] (PATH "
+		 "absolute, at most %d bytes)",
+		 PATH_MAX_);
 	return OTP_ETYPE;
 }

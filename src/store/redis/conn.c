@@ -270,11 +270,10 @@ static int dial(struct otp_redis *r)
 	int64_t since = otp_clock_mono_ms();
 	struct timeval ct = {CONNECT_MS / 1000, (CONNECT_MS % 1000) * 1000};
 	struct timeval tv = {COMMAND_MS / 1000, (COMMAND_MS % 1000) * 1000};
-	redisContext *c = redisConnectWithTimeout(r->host, r->port, ct);
+	redisContext *c = otp_redis_dial(r, ct);
 	int rc = OTP_EUNAVAIL;
 	if (!c || c->err || redisSetTimeout(c, tv) != REDIS_OK)
 		goto fail;
-	redisEnableKeepAlive(c);
 	rc = handshake(r, c);
 	if (rc)
 		goto fail;
@@ -566,22 +565,27 @@ static long number(const char *p, size_t n, long lo, long hi)
 	return v >= lo && v <= hi ? v : -1;
 }
 
-/* [[user]:password@]host:port[/db], host a name, IPv4 or [IPv6]. On an
- * error, the caller still calls otp_redis_deinit. */
-int otp_redis_init(struct otp_redis *r, const char *url)
+/* The [[user]:password@] of a URL, [url, at): 0 or OTP_ETYPE. */
+static int credentials(struct otp_redis *r, const char *url, const char *at)
+{
+	const char *colon = memchr(url, ':', (size_t)(at - url));
+	if (!colon)
+		return OTP_ETYPE;
+	if (colon > url) {
+		r->user = decode(url, (size_t)(colon - url));
+		if (!r->user)
+			return OTP_ETYPE;
+	}
+	r->pass = decode(colon + 1, (size_t)(at - colon - 1));
+	return r->pass ? 0 : OTP_ETYPE;
+}
+
+/* [[user]:password@]host:port[/db], host a name, IPv4 or [IPv6]. */
+static int tcp_where(struct otp_redis *r, const char *url)
 {
 	const char *at = strrchr(url, '@'), *h = url;
 	if (at) {
-		const char *colon = memchr(url, ':', (size_t)(at - url));
-		if (!colon)
-			return OTP_ETYPE;
-		if (colon > url) {
-			r->user = decode(url, (size_t)(colon - url));
-			if (!r->user)
-				return OTP_ETYPE;
-		}
-		r->pass = decode(colon + 1, (size_t)(at - colon - 1));
-		if (!r->pass)
+		if (credentials(r, url, at))
 			return OTP_ETYPE;
 		h = at + 1;
 	}
@@ -603,6 +607,59 @@ int otp_redis_init(struct otp_redis *r, const char *url)
 	r->port = (int)p;
 	r->db = (int)db;
 	return 0;
+}
+
+/* [[user]:password@]/path[?db=N]: the path absolute, up to the '?'; a
+ * user or password with '@' or '?' in it percent-encoded. */
+static int unix_where(struct otp_redis *r, const char *url)
+{
+	const char *path = url;
+	if (*url != '/') {
+		const char *at = strstr(url, "@/");
+		if (!at || credentials(r, url, at))
+			return OTP_ETYPE;
+		path = at + 1;
+	}
+	const char *q = strchr(path, '?');
+	size_t n = q ? (size_t)(q - path) : strlen(path);
+	if (n < 2 || n >= sizeof r->path)
+		return OTP_ETYPE;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)path[i] <= ' ' || path[i] == 0x7f)
+			return OTP_ETYPE;
+	memcpy(r->path, path, n);
+	r->path[n] = '\0';
+	long db = 0;
+	if (q) {
+		if (strncmp(q, "?db=", 4) != 0)
+			return OTP_ETYPE;
+		db = number(q + 4, strlen(q + 4), 0, 1000000);
+	}
+	if (db < 0)
+		return OTP_ETYPE;
+	r->db = (int)db;
+	return 0;
+}
+
+/* "://" then tcp_where's form, or "+unix://" then unix_where's (the URL
+ * after "redis"). On an error, the caller still calls otp_redis_deinit. */
+int otp_redis_init(struct otp_redis *r, const char *url)
+{
+	if (strncmp(url, "://", 3) == 0)
+		return tcp_where(r, url + 3);
+	if (strncmp(url, "+unix://", 8) == 0)
+		return unix_where(r, url + 8);
+	return OTP_ETYPE;
+}
+
+redisContext *otp_redis_dial(const struct otp_redis *r, struct timeval ct)
+{
+	if (r->path[0])
+		return redisConnectUnixWithTimeout(r->path, ct);
+	redisContext *c = redisConnectWithTimeout(r->host, r->port, ct);
+	if (c && !c->err)
+		redisEnableKeepAlive(c);
+	return c;
 }
 
 void otp_redis_deinit(struct otp_redis *r)

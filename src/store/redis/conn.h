@@ -50,6 +50,7 @@ struct otp_redis {
 	bool sha_ok; /* piped: sha[] copied from the shared connection */
 	char host[256];
 	int port, db;
+	char path[108]; /* a unix socket's (sun_path), or "": host and port */
 	char *user, *pass; /* sodium_malloc'd, or NULL */
 	int64_t retry_at;  /* monotonic ms: no new connection before */
 	int64_t backoff_ms;
@@ -67,9 +68,15 @@ struct otp_redis_args {
 	char text[OTP_REDIS_ARGS_MAX][OTP_REDIS_ARG_TEXT];
 };
 
-/* Reads [[USER]:PASSWORD@]HOST:PORT[/DB] (the URL after "redis://") into
+/* Reads "://[[USER]:PASSWORD@]HOST:PORT[/DB]" or
+ * "+unix://[[USER]:PASSWORD@]/PATH[?db=DB]" (the URL after "redis") into
  * zeroed *r: 0 or OTP_ETYPE. Connects to nothing. */
 int otp_redis_init(struct otp_redis *r, const char *url);
+
+/* A new hiredis connection to where r says (TCP with keep-alive, or the
+ * unix socket), within ct; NULL or with c->err set on a failure. For this
+ * file and the tracker's own connection (tracking.c). */
+redisContext *otp_redis_dial(const struct otp_redis *r, struct timeval ct);
 void otp_redis_deinit(struct otp_redis *r);
 
 /* Makes r, initialised from url, a piped one: its calls go through the

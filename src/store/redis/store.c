@@ -235,8 +235,9 @@ int otp_redis_ping(struct otp_store *s)
 
 const struct otp_store_ops otp_store_redis_ops = {
     .name = "redis",
-    .scheme = "redis://",
-    .form = "redis://[[USER]:PASSWORD@]HOST:PORT[/DB]",
+    .scheme = "redis", /* "redis://" and "redis+unix://": otp_redis_init */
+    .form = "redis://[[USER]:PASSWORD@]HOST:PORT[/DB] or "
+	    "redis+unix://[[USER]:PASSWORD@]/PATH[?db=DB]",
     .check = otp_store_redis_check,
     .track = otp_redis_track,
     .version = 2,

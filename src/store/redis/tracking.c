@@ -59,7 +59,8 @@
 
 struct tracker {
 	struct otp_store_tracker base;
-	struct otp_redis where; /* the URL: host, port, credentials */
+	struct otp_redis
+	    where; /* the URL: host and port or path, credentials */
 	struct otp_session_cache *cache;
 	redisContext *c; /* NULL while down */
 	int wake[2];	 /* a byte on wake[1] stops the thread */
@@ -123,12 +124,11 @@ static redisReply *call(struct tracker *t, int argc, const char **v, char *why,
 static int subscribe(struct tracker *t, char *why, size_t cap)
 {
 	struct timeval tv = {0, CONNECT_MS * 1000};
-	t->c = redisConnectWithTimeout(t->where.host, t->where.port, tv);
+	t->c = otp_redis_dial(&t->where, tv);
 	if (!t->c || t->c->err || redisSetTimeout(t->c, tv) != REDIS_OK) {
 		snprintf(why, cap, "%s", t->c ? t->c->errstr : "out of memory");
 		return -1;
 	}
-	redisEnableKeepAlive(t->c);
 	redisReply *rep;
 	if (t->where.pass) {
 		const char *v[] = {

@@ -1,10 +1,10 @@
 /* redis_server.h - a private redis-server for a unit runner of the Redis
  * store (test_store_redis.c, test_store_redis_cache.c): started on a free
- * loopback port without persistence, its files and log in the runner's
- * temporary `dir`, stopped at the end; and raw hiredis connections to its
- * database 3, to look at keys or play another client, around the store.
- * Static functions over the runner's globals: include it once, in the
- * runner.
+ * loopback port without persistence, and on a unix socket (`sock`, in
+ * the runner's temporary `dir` with its files and log), stopped at the end; and
+ * raw hiredis connections to its database 3, to look at keys or play another
+ * client, around the store. Static functions over the runner's globals: include
+ * it once, in the runner.
  */
 #ifndef OTP_TESTS_UNIT_STORE_REDIS_SERVER_H
 #define OTP_TESTS_UNIT_STORE_REDIS_SERVER_H
@@ -22,6 +22,7 @@
 
 static char dir[] = "/tmp/otpd-redis-XXXXXX";
 static int port;
+static char sock[64]; /* the server's unix socket: dir/redis.sock */
 static pid_t server = -1;
 
 static int free_port(void)
@@ -100,6 +101,7 @@ static int start_server(void)
 	char p[16], log[128];
 	snprintf(p, sizeof p, "%d", port);
 	snprintf(log, sizeof log, "%s/redis.log", dir);
+	snprintf(sock, sizeof sock, "%s/redis.sock", dir);
 	server = fork();
 	if (server < 0)
 		return -1;
@@ -110,8 +112,9 @@ static int start_server(void)
 			dup2(fd, 2);
 		}
 		execlp("redis-server", "redis-server", "--port", p, "--bind",
-		       "127.0.0.1", "--save", "", "--appendonly", "no",
-		       "--daemonize", "no", "--dir", dir, (char *)NULL);
+		       "127.0.0.1", "--unixsocket", sock, "--unixsocketperm",
+		       "700", "--save", "", "--appendonly", "no", "--daemonize",
+		       "no", "--dir", dir, (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 500; i++) {

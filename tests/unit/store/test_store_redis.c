@@ -6,9 +6,10 @@
  * promise: handles racing on one server (verify, idempotency, limits, a
  * lease), scripts loaded again after SCRIPT FLUSH, a connection closed by
  * the server picked up without an error, TTLs on every record, URLs,
- * passwords and databases, exact purges, and the outage cases: a stopped
- * or hung server answers OTP_EUNAVAIL within the timeouts, and a restarted
- * one is used again without reopening. Time is injected except there.
+ * passwords and databases (over TCP and the server's unix socket), exact
+ * purges, and the outage cases: a stopped or hung server answers OTP_EUNAVAIL
+ * within the timeouts, and a restarted one is used again without reopening.
+ * Time is injected except there.
  */
 #include <hiredis/hiredis.h>
 #include <pthread.h>
@@ -330,6 +331,60 @@ static void rd_password(void)
 	CHECK_INT(none, OTP_EINTERNAL);
 }
 
+/* The server's unix socket: the same data as its TCP port, a database
+ * chosen by ?db=, a password, and a socket nobody listens on. */
+static void rd_unix_socket(void)
+{
+	static const char *const bad[] = {
+	    "redis+unix://",
+	    "redis+unix:///",
+	    "redis+unix://r.sock",
+	    "redis+unix:///r.sock?db=",
+	    "redis+unix:///r.sock?x=1",
+	    "redis+unix://pw@/r.sock",
+	    "redis:///r.sock",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		struct otp_store *s = NULL;
+		CHECK_INT(otp_store_open(bad[i], &s), OTP_ETYPE);
+		CHECK(s == NULL);
+	}
+	struct otp_store *tcp, *over;
+	char u[160];
+	CHECK_INT(open_fresh(&tcp), 0);
+	snprintf(u, sizeof u, "redis+unix://%s?db=3", sock);
+	CHECK_INT(otp_store_open(u, &over), 0);
+	struct otp_code_new c = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	CHECK_INT(ct_issue(over, &c, NULL, CT_T0), 0);
+	struct otp_code_info info;
+	CHECK_INT(otp_store_code_get(tcp, c.id, &info), 0);
+	otp_store_close(over);
+	/* No ?db: database 0, not the one the code went to. */
+	snprintf(u, sizeof u, "redis+unix://%s", sock);
+	CHECK_INT(otp_store_open(u, &over), 0);
+	CHECK_INT(otp_store_code_get(over, c.id, &info), OTP_ENOTFOUND);
+	otp_store_close(over);
+	otp_store_close(tcp);
+
+	CHECK_INT(raw_cmd("CONFIG SET requirepass %s", "s@ck"), 0);
+	int with = open_url("redis+unix://:s%%40ck@%s?db=3", sock);
+	int none = open_url("redis+unix://%s", sock);
+	redisContext *rc = redisConnectUnix(sock);
+	CHECK(rc && !rc->err);
+	redisReply *r = redisCommand(rc, "AUTH %s", "s@ck");
+	CHECK(r && r->type == REDIS_REPLY_STATUS);
+	freeReplyObject(r);
+	r = redisCommand(rc, "CONFIG SET requirepass %s", "");
+	CHECK(r && r->type == REDIS_REPLY_STATUS);
+	freeReplyObject(r);
+	redisFree(rc);
+	CHECK_INT(with, 0);
+	CHECK_INT(none, OTP_EINTERNAL);
+	/* Opens (connects later), and answers unavailable. */
+	snprintf(u, sizeof u, "redis+unix://%s/none.sock", dir);
+	CHECK_INT(open_url("%s", u), OTP_EUNAVAIL);
+}
+
 /* Many threads, a handle each: their calls go out on one connection,
  * pipelined (batches of more than one call), and each gets its own
  * answers. */
@@ -469,11 +524,17 @@ static void rd_down_and_back(void)
 }
 
 static const struct harness_test tests[] = {
-    TEST(rd_lease_two_handles), TEST(rd_noscript),
-    TEST(rd_closed_by_server),	TEST(rd_ttls),
-    TEST(rd_purge_exact),	TEST(rd_urls),
-    TEST(rd_databases),		TEST(rd_password),
-    TEST(rd_pipelined),		TEST(rd_hung),
+    TEST(rd_lease_two_handles),
+    TEST(rd_noscript),
+    TEST(rd_closed_by_server),
+    TEST(rd_ttls),
+    TEST(rd_purge_exact),
+    TEST(rd_urls),
+    TEST(rd_databases),
+    TEST(rd_password),
+    TEST(rd_unix_socket),
+    TEST(rd_pipelined),
+    TEST(rd_hung),
     TEST(rd_down_and_back),
 };
 
