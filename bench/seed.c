@@ -108,7 +108,7 @@ static void issue_one(struct otp_store *store, const char *phone, int attempts,
 	otp_request_id_new(now, c.id);
 	otp_code_generate((int)cfg.code_length, code);
 	otp_code_mac(engine.keys, c.id, code, strlen(code), c.mac);
-	otp_token_new(tok);
+	otp_token_new(now, tok);
 	otp_token_hash(engine.keys, tok, OTP_TOKEN_LEN, b.hash);
 	b.expires_ms = c.expires_ms;
 	otp_seal(engine.keys, text, sizeof text - 1, &body, &body_len);
@@ -152,7 +152,7 @@ static void auth(struct otp_store *store, long count, const char *prefix,
 		issue_one(store, phone, 1, true, now, tok, code, v.id);
 		otp_token_hash(engine.keys, tok, OTP_TOKEN_LEN, v.old_hash);
 		otp_code_mac(engine.keys, v.id, code, strlen(code), v.mac);
-		otp_token_new(tok);
+		otp_token_new(now, tok);
 		otp_token_hash(engine.keys, tok, OTP_TOKEN_LEN, v.new_hash);
 		v.session_expires_ms = now + cfg.session_ttl * 1000;
 		int rc = otp_store_code_verify(store, &v, now, &vo);

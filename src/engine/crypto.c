@@ -114,13 +114,32 @@ void otp_request_id_new(int64_t now_ms, char id[OTP_ID_LEN + 1])
 	sodium_bin2hex(id, OTP_ID_LEN + 1, raw, sizeof raw);
 }
 
-void otp_token_new(char tok[OTP_TOKEN_LEN + 1])
+void otp_token_new(int64_t now_ms, char tok[OTP_TOKEN_LEN + 1])
 {
-	unsigned char raw[32];
-	randombytes_buf(raw, sizeof raw);
+	unsigned char raw[OTP_TOKEN_LEN / 4 * 3];
+	uint64_t t = (uint64_t)now_ms;
+	for (int i = 0; i < OTP_TOKEN_TIME_BYTES; i++)
+		raw[i] =
+		    (unsigned char)(t >> (8 * (OTP_TOKEN_TIME_BYTES - 1 - i)));
+	randombytes_buf(raw + OTP_TOKEN_TIME_BYTES,
+			sizeof raw - OTP_TOKEN_TIME_BYTES);
 	sodium_bin2base64(tok, OTP_TOKEN_LEN + 1, raw, sizeof raw,
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(raw, sizeof raw);
+}
+
+/* The time bytes of a token of OTP_TOKEN_LEN (its first 8 characters)
+ * into t: true, or false for any other token. */
+static bool token_time(const char *tok, size_t len,
+		       unsigned char t[OTP_TOKEN_TIME_BYTES])
+{
+	size_t n = 0;
+	return len == OTP_TOKEN_LEN &&
+	       sodium_base642bin(t, OTP_TOKEN_TIME_BYTES, tok,
+				 OTP_TOKEN_TIME_BYTES / 3 * 4, NULL, &n, NULL,
+				 sodium_base64_VARIANT_URLSAFE_NO_PADDING) ==
+		   0 &&
+	       n == OTP_TOKEN_TIME_BYTES;
 }
 
 void otp_token_hash(const struct otp_keys *k, const char *tok, size_t len,
@@ -128,9 +147,17 @@ void otp_token_hash(const struct otp_keys *k, const char *tok, size_t len,
 {
 	/* = crypto_generichash(hash, OTP_HASH_LEN, tok, len, k->session) */
 	crypto_generichash_state st = k->session_st;
+	unsigned char full[OTP_HASH_LEN], t[OTP_TOKEN_TIME_BYTES];
 	crypto_generichash_update(&st, (const unsigned char *)tok, len);
-	crypto_generichash_final(&st, hash, OTP_HASH_LEN);
+	crypto_generichash_final(&st, full, OTP_HASH_LEN);
 	sodium_memzero(&st, sizeof st);
+	if (token_time(tok, len, t)) {
+		memcpy(hash, t, sizeof t);
+		memcpy(hash + sizeof t, full, OTP_HASH_LEN - sizeof t);
+	} else {
+		memcpy(hash, full, OTP_HASH_LEN);
+	}
+	sodium_memzero(full, sizeof full);
 }
 
 void otp_seal(const struct otp_keys *k, const char *text, size_t len,

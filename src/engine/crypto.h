@@ -18,9 +18,15 @@
 #include "store/store.h"
 
 #define OTP_SECRET_LEN 32
-#define OTP_TOKEN_LEN  43 /* base64url, no padding, of 32 random bytes */
-#define OTP_CODE_MIN   4
-#define OTP_CODE_MAX   10
+/* A session token: base64url, no padding, of 33 bytes: the millisecond it
+ * was made (6 bytes, big-endian) and 27 random ones (216 bits). Tokens
+ * made before it had 32 random bytes, 43 characters; they are still
+ * read. */
+#define OTP_TOKEN_LEN	     44
+#define OTP_TOKEN_LEN_OLD    43
+#define OTP_TOKEN_TIME_BYTES 6
+#define OTP_CODE_MIN	     4
+#define OTP_CODE_MAX	     10
 
 struct otp_keys;
 
@@ -52,8 +58,14 @@ void otp_code_mac(const struct otp_keys *k, const char *id, const char *code,
 #define OTP_ID_TIME_BYTES 6
 void otp_request_id_new(int64_t now_ms, char id[OTP_ID_LEN + 1]);
 
-/* A new random session token, and the keyed hash the store keeps. */
-void otp_token_new(char tok[OTP_TOKEN_LEN + 1]);
+/* A new session token made at now_ms (wall clock). */
+void otp_token_new(int64_t now_ms, char tok[OTP_TOKEN_LEN + 1]);
+/* The hash the store keeps for a token, its key there. For a token of
+ * OTP_TOKEN_LEN: its 6 time bytes, then the first 26 bytes of the token's
+ * keyed hash (208 bits), so that tokens made together are keys together
+ * (a send's or a verify's new session goes to the end of the sessions'
+ * B-tree, not to a random page, and recent sessions share pages). For
+ * any other token: 32 bytes of keyed hash, as before. */
 void otp_token_hash(const struct otp_keys *k, const char *tok, size_t len,
 		    unsigned char hash[OTP_HASH_LEN]);
 

@@ -154,7 +154,7 @@ int otp_engine_send(struct otp_engine *e, struct otp_store *s,
 	if (otp_engine_token_ok(in->token, in->token_len)) {
 		otp_token_hash(e->keys, in->token, in->token_len, bind.hash);
 	} else {
-		otp_token_new(out->new_token);
+		otp_token_new(in->now, out->new_token);
 		otp_token_hash(e->keys, out->new_token, OTP_TOKEN_LEN,
 			       bind.hash);
 	}

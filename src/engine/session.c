@@ -27,7 +27,8 @@ void otp_owner_of_session(const unsigned char hash[OTP_HASH_LEN],
 
 bool otp_engine_token_ok(const char *tok, size_t len)
 {
-	return tok && len == OTP_TOKEN_LEN && otp_text_is_b64url(tok, len);
+	return tok && (len == OTP_TOKEN_LEN || len == OTP_TOKEN_LEN_OLD) &&
+	       otp_text_is_b64url(tok, len);
 }
 
 int otp_engine_session_find(struct otp_engine *e, struct otp_store *s,

@@ -70,7 +70,7 @@ static int session_scope(struct otp_engine *e, struct otp_store *s,
 			return rc;
 		v->request_id = sess->pending_id;
 	}
-	otp_token_new(in->new_token);
+	otp_token_new(in->now, in->new_token);
 	otp_token_hash(e->keys, in->new_token, OTP_TOKEN_LEN, v->new_hash);
 	v->rotate = true;
 	v->session_expires_ms = in->now + e->cfg->session_ttl * 1000;

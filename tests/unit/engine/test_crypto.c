@@ -81,10 +81,55 @@ static void ids_and_tokens_are_random_and_well_formed(void)
 	otp_request_id_new(0x1000000000LL, later);
 	CHECK(strcmp(id1, later) < 0);
 	CHECK(strncmp(later, "001000000000", 12) == 0);
-	otp_token_new(t1);
-	otp_token_new(t2);
+	otp_token_new(t, t1);
+	otp_token_new(t, t2);
 	CHECK_INT(strlen(t1), OTP_TOKEN_LEN);
 	CHECK(strcmp(t1, t2) != 0);
+}
+
+/* A token's store key starts with the millisecond it was made: tokens
+ * made later sort later there, whatever their random part; the rest is
+ * its keyed hash, which every character of the token changes. A token
+ * of the old length keeps the whole keyed hash. */
+static void token_keys_sort_by_time(void)
+{
+	struct otp_keys *k = otp_keys_new(secret);
+	unsigned char h1[OTP_HASH_LEN], h2[OTP_HASH_LEN], h3[OTP_HASH_LEN];
+	char t1[OTP_TOKEN_LEN + 1], t2[OTP_TOKEN_LEN + 1];
+	int64_t t = 1780000000123LL;
+	for (int i = 0; i < 50; i++) {
+		otp_token_new(t + i, t1);
+		otp_token_new(t + i + 1, t2);
+		otp_token_hash(k, t1, OTP_TOKEN_LEN, h1);
+		otp_token_hash(k, t2, OTP_TOKEN_LEN, h2);
+		CHECK(memcmp(h1, h2, OTP_HASH_LEN) < 0);
+		CHECK(memcmp(h1, h2, OTP_TOKEN_TIME_BYTES) < 0);
+	}
+	unsigned char want[OTP_TOKEN_TIME_BYTES];
+	for (int i = 0; i < OTP_TOKEN_TIME_BYTES; i++)
+		want[i] = (unsigned char)((uint64_t)t >> (40 - 8 * i));
+	otp_token_new(t, t1);
+	otp_token_hash(k, t1, OTP_TOKEN_LEN, h1);
+	CHECK(memcmp(h1, want, OTP_TOKEN_TIME_BYTES) == 0);
+	/* one character changed, in the random part or the time's: another
+	 * keyed hash */
+	for (size_t at = 0; at < OTP_TOKEN_LEN; at += 7) {
+		memcpy(t2, t1, sizeof t1);
+		t2[at] = t2[at] == 'A' ? 'B' : 'A';
+		otp_token_hash(k, t2, OTP_TOKEN_LEN, h2);
+		CHECK(memcmp(h1 + OTP_TOKEN_TIME_BYTES,
+			     h2 + OTP_TOKEN_TIME_BYTES,
+			     OTP_HASH_LEN - OTP_TOKEN_TIME_BYTES) != 0);
+	}
+	/* the old form: all 32 bytes keyed hash (its first 6 are not the
+	 * first 8 characters decoded) */
+	otp_token_hash(k, t1, OTP_TOKEN_LEN_OLD, h3);
+	unsigned char skey[32], full[OTP_HASH_LEN];
+	crypto_kdf_derive_from_key(skey, 32, 2, "otpdsess", secret);
+	crypto_generichash(full, OTP_HASH_LEN, (const unsigned char *)t1,
+			   OTP_TOKEN_LEN_OLD, skey, 32);
+	CHECK(memcmp(h3, full, OTP_HASH_LEN) == 0);
+	otp_keys_free(k);
 }
 
 static void token_hash_is_keyed(void)
@@ -114,7 +159,9 @@ static void hashes_equal_one_shot_keyed_blake2b(void)
 		crypto_generichash(want, OTP_HASH_LEN,
 				   (const unsigned char *)tok, len, skey, 32);
 		otp_token_hash(k, tok, len, got);
-		CHECK(memcmp(want, got, OTP_HASH_LEN) == 0);
+		/* a token of today's length: its time, then the hash */
+		size_t at = len == OTP_TOKEN_LEN ? OTP_TOKEN_TIME_BYTES : 0;
+		CHECK(memcmp(want, got + at, OTP_HASH_LEN - at) == 0);
 	}
 	crypto_generichash(want, OTP_MAC_LEN,
 			   (const unsigned char *)"id1\0"
@@ -274,6 +321,7 @@ static const struct harness_test tests[] = {
     TEST(mac_binds_id_code_and_key),
     TEST(ids_and_tokens_are_random_and_well_formed),
     TEST(token_hash_is_keyed),
+    TEST(token_keys_sort_by_time),
     TEST(hashes_equal_one_shot_keyed_blake2b),
     TEST(seal_round_trip_and_tamper),
     TEST(message_text_and_autofill_line),

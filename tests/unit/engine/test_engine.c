@@ -1,5 +1,6 @@
 /* test_engine.c - the login flows of the engine over a real SQLite store,
  * with an injected clock and codes read back from the sealed outbox. */
+#include <sodium.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -399,6 +400,35 @@ static void logout_destroys_session(void)
 	    OTP_EUNAUTH);
 }
 
+/* A session made by an otpd before tokens carried their time (43
+ * characters, 32 random bytes, stored under the whole keyed hash) still
+ * logs in after the upgrade; its rotation gives a token of today's form. */
+static void tokens_of_the_old_length_still_work(void)
+{
+	struct otp_send_out o;
+	struct otp_verify_res r;
+	struct otp_session s;
+	char old[OTP_TOKEN_LEN_OLD + 1], code[16];
+	unsigned char raw[32];
+	setup();
+	randombytes_buf(raw, sizeof raw);
+	sodium_bin2base64(old, sizeof old, raw, sizeof raw,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	CHECK_INT(strlen(old), OTP_TOKEN_LEN_OLD);
+	CHECK_INT(send("+14155550100", old, &o), 0);
+	CHECK_STR(o.new_token, ""); /* the cookie stays */
+	last_code(code);
+	CHECK_INT(verify(old, code, NULL, &r), 0);
+	CHECK(r.verified);
+	CHECK_INT(strlen(r.new_token), OTP_TOKEN_LEN);
+	CHECK_INT(
+	    otp_engine_session(&eng, st, r.new_token, OTP_TOKEN_LEN, now, &s),
+	    0);
+	CHECK_STR(s.phone, "+14155550100");
+	CHECK_INT(otp_engine_session(&eng, st, old, OTP_TOKEN_LEN_OLD, now, &s),
+		  OTP_EUNAUTH);
+}
+
 static const struct harness_test tests[] = {
     TEST(full_flow),
     TEST(wrong_codes_then_dead),
@@ -415,6 +445,7 @@ static const struct harness_test tests[] = {
     TEST(both_apis_share_the_policy),
     TEST(ceiling_bounds_codes_per_phone_per_hour),
     TEST(logout_destroys_session),
+    TEST(tokens_of_the_old_length_still_work),
 };
 
 ENGINE_FIXTURE_MAIN("engine", tests)
