@@ -1,7 +1,9 @@
 /* store_cache.c - session rows cached in process memory (store_cache.h).
  *
- * The cache is a set-associative table: a token hash (already a keyed hash,
- * so uniform) picks a bucket of four entries; a full bucket gives up its
+ * The cache is a set-associative table: a token hash's last 8 bytes (keyed
+ * hash, so uniform; its first 6 are the time the token was made, the same
+ * for every session of a millisecond: engine/crypto.h) pick a bucket of
+ * four entries; a full bucket gives up its
  * least recently used entry. Buckets are guarded by a fixed array of striped
  * mutexes, and each bucket has a generation number that every invalidation
  * bumps. A miss notes the generation before it asks the backend and fills
@@ -105,11 +107,16 @@ void otp_session_cache_set_max_age(struct otp_session_cache *c, int64_t ms)
 	c->max_age_ms = ms > 0 ? ms : 0;
 }
 
+/* The bytes of a hash a bucket and a row's life are picked by: the
+ * keyed hash's, never the token's time (see the top). */
+#define BUCKET_AT (OTP_HASH_LEN - 8)
+#define LIFE_AT	  (OTP_HASH_LEN - 16)
+
 static size_t bucket_of(const struct otp_session_cache *c,
 			const unsigned char hash[OTP_HASH_LEN])
 {
 	uint64_t v;
-	memcpy(&v, hash, sizeof v);
+	memcpy(&v, hash + BUCKET_AT, sizeof v);
 	return (size_t)v & c->mask;
 }
 
@@ -135,7 +142,7 @@ static struct entry *find(struct otp_session_cache *c, size_t b,
 static int64_t life_of(const struct otp_session_cache *c, const struct entry *e)
 {
 	uint64_t v;
-	memcpy(&v, e->hash + 8, sizeof v);
+	memcpy(&v, e->hash + LIFE_AT, sizeof v);
 	uint64_t half = (uint64_t)c->max_age_ms / 2;
 	return c->max_age_ms - (half ? (int64_t)(v % half) : 0);
 }

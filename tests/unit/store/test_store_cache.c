@@ -15,6 +15,7 @@
 #include "harness.h"
 
 #include "../../contract/contract.h"
+#include "engine/crypto.h"
 #include "store/store_cache.h"
 
 static char dir[] = "/tmp/otpd-cache-XXXXXX";
@@ -345,6 +346,39 @@ static void bounded(void)
 	fx_close(&f);
 }
 
+/* Real tokens made in one millisecond share their hashes' first 6 bytes
+ * (engine/crypto.h): they must still spread over the buckets. 64 of them
+ * in a cache of 1024 (256 buckets of 4) all stay, but for a rare bucket
+ * that draws five; sharing a bucket they would keep 4. */
+#define SAME_MS 64
+static void one_millisecond_spreads(void)
+{
+	struct fixture f;
+	struct otp_session s;
+	static const unsigned char secret[32] = {42};
+	struct otp_keys *k = otp_keys_new(secret);
+	unsigned char h[SAME_MS][OTP_HASH_LEN];
+	fx_open(&f, 1024);
+	for (unsigned i = 0; i < SAME_MS; i++) {
+		char tok[OTP_TOKEN_LEN + 1];
+		otp_token_new(CT_T0, tok);
+		otp_token_hash(k, tok, OTP_TOKEN_LEN, h[i]);
+		struct otp_code_new c =
+		    ct_make_code(i + 1, CT_P1, CT_T0 + CT_TTL);
+		struct otp_session_bind b = {.expires_ms = CT_T0 + CT_TTL};
+		memcpy(b.hash, h[i], sizeof b.hash);
+		CHECK_INT(ct_issue(f.a, &c, &b, CT_T0), 0);
+		CHECK(memcmp(h[i], h[0], OTP_TOKEN_TIME_BYTES) == 0);
+	}
+	for (int round = 0; round < 2; round++)
+		for (unsigned i = 0; i < SAME_MS; i++)
+			CHECK_INT(otp_store_session_get(f.a, h[i], CT_T0, &s),
+				  0);
+	CHECK(hits(&f) >= SAME_MS - 8);
+	otp_keys_free(k);
+	fx_close(&f);
+}
+
 static uint64_t misses(struct fixture *f)
 {
 	uint64_t h, m;
@@ -540,6 +574,7 @@ static const struct harness_test tests[] = {
 	TEST(logout_seen_by_another_thread),
 	TEST(fill_racing_a_logout_is_dropped),
 	TEST(bounded),
+	TEST(one_millisecond_spreads),
 	TEST(max_age_by_now),
 	TEST(outside_notices),
 	TEST(fill_racing_a_notice_is_dropped),
