@@ -9,7 +9,8 @@
  * the text before its port; a --listen value passed has a port 1..65535; a
  * Redis URL the config check passes is one the backend then reads (else
  * otpd would start and fail on its first connection), and what it reads
- * of such a URL (host, port, database) reads back the same; every refusal
+ * of such a URL (host and port or socket path, database) reads back the
+ * same; every refusal
  * says why. */
 #include <sodium.h>
 
@@ -52,21 +53,28 @@ static void check_redis(const char *url)
 	bool ok = otp_store_check(url, err, sizeof err) == 0;
 	if (!ok)
 		FUZZ_CHECK(err[0] && strnlen(err, sizeof err) < sizeof err);
-	if (strncmp(url, "redis://", 8) != 0)
+	if (strncmp(url, "redis://", 8) != 0 &&
+	    strncmp(url, "redis+unix://", 13) != 0)
 		return;
 	struct otp_redis r = {0}, r2 = {0};
-	int rc = otp_redis_init(&r, url + 8);
+	int rc = otp_redis_init(&r, url + 5); /* after the scheme, "redis" */
 	if (ok)
 		FUZZ_CHECK(rc == 0);
-	if (rc == 0 && ok) {
+	if (rc == 0 && ok && url[5] == ':') {
 		FUZZ_CHECK(r.host[0] && r.port >= 1 && r.port <= 65535);
-		FUZZ_CHECK(r.db >= 0 && r.db <= 1000000);
+		FUZZ_CHECK(!r.path[0]);
 		bool v6 = strchr(r.host, ':') != NULL;
-		snprintf(again, sizeof again, "%s%s%s:%d/%d", v6 ? "[" : "",
+		snprintf(again, sizeof again, "://%s%s%s:%d/%d", v6 ? "[" : "",
 			 r.host, v6 ? "]" : "", r.port, r.db);
+	} else if (rc == 0 && ok) {
+		FUZZ_CHECK(r.path[0] == '/' && !r.host[0]);
+		snprintf(again, sizeof again, "+unix://%s?db=%d", r.path, r.db);
+	}
+	if (rc == 0 && ok) {
+		FUZZ_CHECK(r.db >= 0 && r.db <= 1000000);
 		FUZZ_CHECK(otp_redis_init(&r2, again) == 0);
 		FUZZ_CHECK(strcmp(r2.host, r.host) == 0 && r2.port == r.port &&
-			   r2.db == r.db);
+			   strcmp(r2.path, r.path) == 0 && r2.db == r.db);
 	}
 	otp_redis_deinit(&r);
 	otp_redis_deinit(&r2);
