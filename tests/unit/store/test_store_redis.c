@@ -306,6 +306,21 @@ static void rd_databases(void)
 	otp_store_close(s4);
 }
 
+/* Undoes CONFIG SET requirepass pass, with a connection that
+ * authenticates. */
+static void clear_password(const char *pass)
+{
+	redisContext *c = redisConnect("127.0.0.1", port);
+	CHECK(c && !c->err);
+	redisReply *r = redisCommand(c, "AUTH %s", pass);
+	CHECK(r && r->type == REDIS_REPLY_STATUS);
+	freeReplyObject(r);
+	r = redisCommand(c, "CONFIG SET requirepass %s", "");
+	CHECK(r && r->type == REDIS_REPLY_STATUS);
+	freeReplyObject(r);
+	redisFree(c);
+}
+
 static void rd_password(void)
 {
 	CHECK_INT(raw_cmd("CONFIG SET requirepass %s", "p@ss:w/rd"), 0);
@@ -315,16 +330,7 @@ static void rd_password(void)
 	    open_url("redis://default:p%%40ss%%3Aw%%2Frd@127.0.0.1:%d", port);
 	int wrong = open_url("redis://:nope@127.0.0.1:%d/3", port);
 	int none = open_url("redis://127.0.0.1:%d", port);
-	/* Undo with a connection that authenticates. */
-	redisContext *c = redisConnect("127.0.0.1", port);
-	CHECK(c && !c->err);
-	redisReply *r = redisCommand(c, "AUTH %s", "p@ss:w/rd");
-	CHECK(r && r->type == REDIS_REPLY_STATUS);
-	freeReplyObject(r);
-	r = redisCommand(c, "CONFIG SET requirepass %s", "");
-	CHECK(r && r->type == REDIS_REPLY_STATUS);
-	freeReplyObject(r);
-	redisFree(c);
+	clear_password("p@ss:w/rd");
 	CHECK_INT(with, 0);
 	CHECK_INT(user, 0);
 	CHECK_INT(wrong, OTP_EINTERNAL);
@@ -369,15 +375,7 @@ static void rd_unix_socket(void)
 	CHECK_INT(raw_cmd("CONFIG SET requirepass %s", "s@ck"), 0);
 	int with = open_url("redis+unix://:s%%40ck@%s?db=3", sock);
 	int none = open_url("redis+unix://%s", sock);
-	redisContext *rc = redisConnectUnix(sock);
-	CHECK(rc && !rc->err);
-	redisReply *r = redisCommand(rc, "AUTH %s", "s@ck");
-	CHECK(r && r->type == REDIS_REPLY_STATUS);
-	freeReplyObject(r);
-	r = redisCommand(rc, "CONFIG SET requirepass %s", "");
-	CHECK(r && r->type == REDIS_REPLY_STATUS);
-	freeReplyObject(r);
-	redisFree(rc);
+	clear_password("s@ck");
 	CHECK_INT(with, 0);
 	CHECK_INT(none, OTP_EINTERNAL);
 	/* Opens (connects later), and answers unavailable. */
