@@ -413,7 +413,7 @@ static void sq_migrate_v1(void)
 	CHECK_INT(open_path(path, &s), 0);
 	otp_store_close(s);
 	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
-	CHECK_INT(query_int(db, "PRAGMA user_version", NULL), 8);
+	CHECK_INT(query_int(db, "PRAGMA user_version", NULL), 9);
 	CHECK_INT(query_int(db, "SELECT count(*) FROM outbox", NULL), 4);
 	CHECK_INT(query_int(db,
 			    "SELECT count(*) FROM sqlite_master"
@@ -421,7 +421,7 @@ static void sq_migrate_v1(void)
 			    NULL),
 		  0);
 	/* v7: codes keyed by id alone, with its two indexes (v8: the
-	 * retire's without the state). */
+	 * retire's without the state; v9: owner first). */
 	CHECK_INT(query_int(db,
 			    "SELECT count(*) FROM sqlite_master WHERE name ="
 			    " 'codes' AND sql LIKE '%WITHOUT ROWID'",
@@ -431,7 +431,7 @@ static void sq_migrate_v1(void)
 			    "SELECT count(*) FROM sqlite_master WHERE type ="
 			    " 'index' AND tbl_name = 'codes'"
 			    " AND name IN ('codes_expires',"
-			    " 'codes_phone_owner')",
+			    " 'codes_owner_phone')",
 			    NULL),
 		  2);
 	CHECK_INT(query_int(db,
@@ -439,6 +439,21 @@ static void sq_migrate_v1(void)
 			    " 'index' AND tbl_name = 'codes'",
 			    NULL),
 		  2);
+	/* the retire finds its codes through it */
+	sqlite3_stmt *plan;
+	bool used = false;
+	CHECK_INT(sqlite3_prepare_v2(db,
+				     "EXPLAIN QUERY PLAN UPDATE codes SET"
+				     " state = 'retired' WHERE phone = 'p'"
+				     " AND owner = 'o' AND state = 'pending'",
+				     -1, &plan, NULL),
+		  SQLITE_OK);
+	while (sqlite3_step(plan) == SQLITE_ROW)
+		used =
+		    used || strstr((const char *)sqlite3_column_text(plan, 3),
+				   "codes_owner_phone (owner=? AND phone=?)");
+	sqlite3_finalize(plan);
+	CHECK(used);
 	CHECK_INT(query_int(db,
 			    "SELECT count(*) FROM sqlite_master WHERE type ="
 			    " 'index' AND tbl_name = 'outbox'"
