@@ -3,22 +3,21 @@
  * The cache is a set-associative table: a token hash's last 8 bytes (keyed
  * hash, so uniform; its first 6 are the time the token was made, the same
  * for every session of a millisecond: engine/crypto.h) pick a bucket of
- * four entries; a full bucket gives up its
- * least recently used entry. Buckets are guarded by a fixed array of striped
- * mutexes, and each bucket has a generation number that every invalidation
- * bumps. A miss notes the generation before it asks the backend and fills
- * the cache only if it is unchanged afterwards: a row read just before a
- * concurrent logout committed can never be put back after that logout's
- * invalidation. A cache-wide epoch does the same for every bucket at once
- * (otp_session_cache_drop_all, _suspend, _resume): a row filled under an
- * older epoch is never answered, and an odd epoch (suspended) fills
- * nothing. Rows may also be given a maximum age, by the callers' now
- * (each row's spread between half of it and all of it).
- * It deliberately does not cache misses (a flood of made-up tokens would
- * push real sessions out), nor anything but sessions: codes, limits, keys
- * and the outbox go straight to the backend. It knows no SQL, nor how a
- * shared store tells it of other processes' writes (its backend's
- * tracker, e.g. src/store/redis/tracking.c, calls the entry points).
+ * four entries; a full bucket gives up its least recently used entry.
+ * Buckets are guarded by a fixed array of striped mutexes, and each bucket
+ * has a generation number that every invalidation bumps. A miss notes the
+ * generation before it asks the backend and fills the cache only if it is
+ * unchanged afterwards: a row read just before a concurrent logout committed
+ * can never be put back after that logout's invalidation. A cache-wide epoch
+ * does the same for every bucket at once (otp_session_cache_drop_all, _suspend,
+ * _resume): a row filled under an older epoch is never answered, and an odd
+ * epoch (suspended) fills nothing. Rows may also be given a maximum age, by the
+ * callers' now (each row's spread between half of it and all of it). It
+ * deliberately does not cache misses (a flood of made-up tokens would push real
+ * sessions out), nor anything but sessions: codes, limits, keys and the outbox
+ * go straight to the backend. It knows no SQL, nor how a shared store tells it
+ * of other processes' writes (its backend's tracker, e.g.
+ * src/store/redis/tracking.c, calls the entry points).
  */
 #include "store/store_cache.h"
 

@@ -59,8 +59,7 @@
 
 struct tracker {
 	struct otp_store_tracker base;
-	struct otp_redis
-	    where; /* the URL: host and port or path, credentials */
+	struct otp_redis where; /* the URL: where, credentials */
 	struct otp_session_cache *cache;
 	redisContext *c; /* NULL while down */
 	int wake[2];	 /* a byte on wake[1] stops the thread */
