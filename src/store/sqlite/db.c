@@ -255,6 +255,20 @@ static void conn_close(struct conn *c)
 	sqlite3_close(c->db);
 }
 
+/* A read connection prepares a statement at its first use, not all of
+ * them at open: a handle is a thread's (the wait pool has one a thread),
+ * and it reads with a few of the statements while the writer runs all the
+ * others; each prepared statement costs ~4 KiB, ~210 KiB for all of them
+ * on every thread. The writer has prepared every one against this schema
+ * at open, so only memory can fail here: as for any allocation, abort. */
+sqlite3_stmt *otp_sq_rd_prepare(struct conn *c, enum stmt i)
+{
+	if (sqlite3_prepare_v3(c->db, sqls[i], -1, SQLITE_PREPARE_PERSISTENT,
+			       &c->st[i], NULL) != SQLITE_OK)
+		abort();
+	return c->st[i];
+}
+
 static int prepare_all(struct conn *c)
 {
 	for (int i = 0; i < ST_COUNT; i++) {
@@ -326,13 +340,19 @@ static int open_db(const char *arg, struct otp_store **out)
 	err = otp_sq_migrate(h->rd.db);
 	if (err)
 		goto fail_setup;
-	err = prepare_all(&h->rd);
-	if (err)
-		goto fail_setup;
 	/* After the migration: the writer prepares against the schema. */
 	err = otp_sqlite_writer_get(arg, writer_init, writer_fini, &h->w);
 	if (err)
 		goto fail_setup;
+	/* The read connection reads the schema now, so that a first use
+	 * later has nothing to read. */
+	rc = sqlite3_prepare_v3(h->rd.db, sqls[ST_SESSION_GET], -1,
+				SQLITE_PREPARE_PERSISTENT,
+				&h->rd.st[ST_SESSION_GET], NULL);
+	if (rc != SQLITE_OK) {
+		err = otp_sqlite_err(rc);
+		goto fail_setup;
+	}
 	*out = &h->base;
 	return 0;
 fail_setup:

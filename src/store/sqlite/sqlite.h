@@ -44,7 +44,9 @@ enum stmt {
 	    ST_COUNT
 };
 
-/* A connection and every statement prepared on it. */
+/* A connection and the statements prepared on it: the writer's has all of
+ * them from its open, a handle's read connection each one from its first
+ * use (otp_sq_rd). */
 struct conn {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
@@ -65,10 +67,14 @@ static inline struct sq *otp_sq_cast(struct otp_store *s)
 	return (struct sq *)s;
 }
 
-/* The handle's read statement i. */
+/* Prepares statement i on a handle's read connection (db.c). */
+sqlite3_stmt *otp_sq_rd_prepare(struct conn *c, enum stmt i);
+
+/* The handle's read statement i, prepared at its first use. */
 static inline sqlite3_stmt *otp_sq_rd(struct otp_store *s, enum stmt i)
 {
-	return otp_sq_cast(s)->rd.st[i];
+	struct conn *c = &otp_sq_cast(s)->rd;
+	return c->st[i] ? c->st[i] : otp_sq_rd_prepare(c, i);
 }
 
 /* Returns a cached statement to its pristine state for the next use. */
