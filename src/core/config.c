@@ -68,10 +68,11 @@ const struct setting otp_cfg_settings[] = {
 	    "(PATH.ctl for sqlite:PATH, else ./var/otpd.ctl); off = none"),
 	INT("threads", threads, "0", 0, 256,
 	    "OTPD_THREADS", "worker threads; 0 = one per CPU core"),
-	INT("wait-threads", wait_threads, "16", 0, 256,
+	INT("wait-threads", wait_threads, "64", 0, 256,
 	    "OTPD_WAIT_THREADS", "threads for requests that wait on the store or a remote (send, "
 	    "verify, logout, delivery reports) while their connections are suspended: the "
-	    "sends and verifies in flight share one store COMMIT; 0 = they run on the worker threads"),
+	    "sends and verifies in flight share one store COMMIT, of up to 64 operations (one a "
+	    "thread); 0 = they run on the worker threads"),
 	INT("conn-limit", conn_limit, "1024", 1, 65536,
 	    "OTPD_CONN_LIMIT", "open connections at most"),
 	INT("conn-timeout", conn_timeout, "10", 1, 3600,
