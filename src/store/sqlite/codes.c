@@ -37,10 +37,10 @@ static int idem_find(struct conn *q, const struct otp_idem *k,
 }
 
 /* Queues the code's message, or writes it claimed by the issuer (its id
- * into *msg_id) when in->lease_ms asks. Never NULL for a queued message:
- * NULL means "wiped". */
+ * into *msg_id) when in->lease_ms asks; its id into *row either way. Never
+ * NULL for a queued message: NULL means "wiped". */
 static int queue_msg(struct conn *q, const struct otp_issue *in, int64_t now,
-		     int64_t *msg_id)
+		     int64_t *msg_id, int64_t *row)
 {
 	const struct otp_code_new *code = &in->code;
 	sqlite3_stmt *st = q->st[ST_MSG_INSERT];
@@ -54,8 +54,10 @@ static int queue_msg(struct conn *q, const struct otp_issue *in, int64_t now,
 	bool claimed = in->body && in->lease_ms > 0;
 	rc = otp_sq_exec(st, "dp_iii", code->id, code->phone, now,
 			 code->expires_ms, claimed ? now + in->lease_ms : 0);
+	if (rc == 0)
+		*row = sqlite3_last_insert_rowid(q->db);
 	if (rc == 0 && claimed)
-		*msg_id = sqlite3_last_insert_rowid(q->db);
+		*msg_id = *row;
 	return rc;
 }
 
@@ -79,13 +81,16 @@ static int issue_in_tx(struct conn *q, const struct otp_issue *in, int64_t now,
 		if (rc)
 			return rc;
 	}
+	/* The message first: the code's row names it (codes.msg). */
+	int64_t msg = 0;
 	rc = otp_sq_exec(q->st[ST_CODE_RETIRE], "po", code->phone, code->owner);
 	if (rc == 0)
-		rc = otp_sq_exec(q->st[ST_CODE_INSERT], "dpmniioc", code->id,
-				 code->phone, code->mac, code->attempts, now,
-				 code->expires_ms, code->owner, code->credit);
+		rc = queue_msg(q, in, now, &out->msg_id, &msg);
 	if (rc == 0)
-		rc = queue_msg(q, in, now, &out->msg_id);
+		rc = otp_sq_exec(q->st[ST_CODE_INSERT], "dpmniioci", code->id,
+				 code->phone, code->mac, code->attempts, now,
+				 code->expires_ms, code->owner, code->credit,
+				 msg);
 	if (rc == 0 && in->idem)
 		rc = otp_sq_exec(q->st[ST_IDEM_PUT], "xdpii", in->idem->key,
 				 code->id, code->phone, code->expires_ms,

@@ -377,9 +377,9 @@ int otp_sq_purge(struct otp_store *s, int64_t now, long *removed)
 		enum stmt st;
 		int64_t grace_ms;
 	} steps[] = {
-	    {ST_PURGE_CODES, DAY_MS}, {ST_PURGE_MSGS, DAY_MS},
-	    {ST_PURGE_IDEM, 0},	      {ST_PURGE_SESSIONS, 0},
-	    {ST_PURGE_LIMITS, 0},     {ST_PURGE_BLOCKS, OTP_BLOCK_KEPT_MS},
+	    {ST_PURGE_MSGS, DAY_MS}, {ST_PURGE_CODES, DAY_MS}, /* codes.msg */
+	    {ST_PURGE_IDEM, 0},	     {ST_PURGE_SESSIONS, 0},
+	    {ST_PURGE_LIMITS, 0},    {ST_PURGE_BLOCKS, OTP_BLOCK_KEPT_MS},
 	};
 	struct sq *h = otp_sq_cast(s);
 	struct conn *q;

@@ -23,13 +23,13 @@
 	  "UPDATE codes SET state = 'retired'"                                 \
 	  " WHERE phone = ?1 AND owner = ?2 AND state = 'pending'")            \
 	X(CODE_INSERT, "INSERT INTO codes (id, phone, mac, attempts_left,"     \
-		       " state, created, expires, owner, credit)"              \
-		       " VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8)")  \
+		       " state, created, expires, owner, credit, msg)"         \
+		       " VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8,"   \
+		       " ?9)")                                                 \
 	X(CODE_GET, "SELECT phone, mac, attempts_left, state, expires, owner," \
 		    " credit FROM codes WHERE id = ?1")                        \
 	X(CODE_INFO, "SELECT phone, state, attempts_left, created, expires,"   \
-		     " (SELECT state FROM outbox WHERE request_id = codes.id"  \
-		     "  ORDER BY id DESC LIMIT 1), owner"                      \
+		     " (SELECT state FROM outbox WHERE id = codes.msg), owner" \
 		     " FROM codes WHERE id = ?1")                              \
 	X(CODE_SET, "UPDATE codes SET state = ?2, attempts_left = ?3"          \
 		    " WHERE id = ?1")                                          \
@@ -130,10 +130,13 @@
 		    " driver, next_at, expires, updated, last_error"           \
 		    " FROM outbox WHERE ?1 IS NULL OR state = ?1"              \
 		    " ORDER BY id DESC LIMIT ?2")                              \
-	X(MSG_STATE, "SELECT state FROM outbox WHERE request_id = ?1"          \
-		     " ORDER BY id DESC LIMIT 1")                              \
+	/* A message is its code's (codes.msg, schema.c v10): found, and       \
+	 * purged before it, through the code. */                              \
+	X(MSG_STATE, "SELECT outbox.state FROM codes JOIN outbox"              \
+		     " ON outbox.id = codes.msg WHERE codes.id = ?1")          \
 	X(PURGE_CODES, "DELETE FROM codes WHERE expires < ?1")                 \
-	X(PURGE_MSGS, "DELETE FROM outbox WHERE expires < ?1")                 \
+	X(PURGE_MSGS, "DELETE FROM outbox WHERE id IN"                         \
+		      " (SELECT msg FROM codes WHERE expires < ?1)")           \
 	X(PURGE_IDEM, "DELETE FROM idem WHERE expires <= ?1")                  \
 	X(PURGE_SESSIONS, "DELETE FROM sessions WHERE expires <= ?1")          \
 	X(PURGE_LIMITS, "DELETE FROM limits WHERE tat <= ?1")                  \

@@ -413,7 +413,7 @@ static void sq_migrate_v1(void)
 	CHECK_INT(open_path(path, &s), 0);
 	otp_store_close(s);
 	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
-	CHECK_INT(query_int(db, "PRAGMA user_version", NULL), 9);
+	CHECK_INT(query_int(db, "PRAGMA user_version", NULL), 10);
 	CHECK_INT(query_int(db, "SELECT count(*) FROM outbox", NULL), 4);
 	CHECK_INT(query_int(db,
 			    "SELECT count(*) FROM sqlite_master"
@@ -459,7 +459,28 @@ static void sq_migrate_v1(void)
 			    " 'index' AND tbl_name = 'outbox'"
 			    " AND name LIKE 'outbox_%'",
 			    NULL),
+		  2);
+	/* v10: each code names its message; the purge finds a code's
+	 * message through codes_expires, not an index of the outbox. */
+	CHECK_INT(query_int(db,
+			    "SELECT count(*) FROM codes JOIN outbox"
+			    " ON outbox.id = codes.msg"
+			    " WHERE outbox.request_id = codes.id",
+			    NULL),
 		  4);
+	used = false;
+	CHECK_INT(sqlite3_prepare_v2(db,
+				     "EXPLAIN QUERY PLAN DELETE FROM outbox"
+				     " WHERE id IN (SELECT msg FROM codes"
+				     " WHERE expires < 1)",
+				     -1, &plan, NULL),
+		  SQLITE_OK);
+	while (sqlite3_step(plan) == SQLITE_ROW)
+		used =
+		    used || strstr((const char *)sqlite3_column_text(plan, 3),
+				   "codes_expires (expires<?)");
+	sqlite3_finalize(plan);
+	CHECK(used);
 	/* v3: the claim's partial indexes replaced outbox_state_next. */
 	CHECK_INT(query_int(db,
 			    "SELECT count(*) FROM sqlite_master WHERE type ="
