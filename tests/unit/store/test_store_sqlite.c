@@ -76,6 +76,23 @@ static int64_t query_int(sqlite3 *db, const char *sql, const char *param)
 	return v;
 }
 
+/* Whether EXPLAIN QUERY PLAN of sql names `step` in one of its rows
+ * (the index a query walks). */
+static bool plan_uses(sqlite3 *db, const char *sql, const char *step)
+{
+	char q[512];
+	sqlite3_stmt *plan;
+	bool used = false;
+	snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
+	if (sqlite3_prepare_v2(db, q, -1, &plan, NULL) != SQLITE_OK)
+		return false;
+	while (!used && sqlite3_step(plan) == SQLITE_ROW)
+		used = strstr((const char *)sqlite3_column_text(plan, 3),
+			      step) != NULL;
+	sqlite3_finalize(plan);
+	return used;
+}
+
 /* The contract's race cases count rows straight from the file. */
 static char race_path[128];
 
@@ -440,20 +457,10 @@ static void sq_migrate_v1(void)
 			    NULL),
 		  2);
 	/* the retire finds its codes through it */
-	sqlite3_stmt *plan;
-	bool used = false;
-	CHECK_INT(sqlite3_prepare_v2(db,
-				     "EXPLAIN QUERY PLAN UPDATE codes SET"
-				     " state = 'retired' WHERE phone = 'p'"
-				     " AND owner = 'o' AND state = 'pending'",
-				     -1, &plan, NULL),
-		  SQLITE_OK);
-	while (sqlite3_step(plan) == SQLITE_ROW)
-		used =
-		    used || strstr((const char *)sqlite3_column_text(plan, 3),
-				   "codes_owner_phone (owner=? AND phone=?)");
-	sqlite3_finalize(plan);
-	CHECK(used);
+	CHECK(plan_uses(db,
+			"UPDATE codes SET state = 'retired' WHERE phone = 'p'"
+			" AND owner = 'o' AND state = 'pending'",
+			"codes_owner_phone (owner=? AND phone=?)"));
 	CHECK_INT(query_int(db,
 			    "SELECT count(*) FROM sqlite_master WHERE type ="
 			    " 'index' AND tbl_name = 'outbox'"
@@ -468,19 +475,10 @@ static void sq_migrate_v1(void)
 			    " WHERE outbox.request_id = codes.id",
 			    NULL),
 		  4);
-	used = false;
-	CHECK_INT(sqlite3_prepare_v2(db,
-				     "EXPLAIN QUERY PLAN DELETE FROM outbox"
-				     " WHERE id IN (SELECT msg FROM codes"
-				     " WHERE expires < 1)",
-				     -1, &plan, NULL),
-		  SQLITE_OK);
-	while (sqlite3_step(plan) == SQLITE_ROW)
-		used =
-		    used || strstr((const char *)sqlite3_column_text(plan, 3),
-				   "codes_expires (expires<?)");
-	sqlite3_finalize(plan);
-	CHECK(used);
+	CHECK(plan_uses(db,
+			"DELETE FROM outbox WHERE id IN"
+			" (SELECT msg FROM codes WHERE expires < 1)",
+			"codes_expires (expires<?)"));
 	/* v3: the claim's partial indexes replaced outbox_state_next. */
 	CHECK_INT(query_int(db,
 			    "SELECT count(*) FROM sqlite_master WHERE type ="
