@@ -482,7 +482,10 @@ struct otp_session_cache; /* store_cache.h */
  * Redis): signal_read of q's n keys and members into sig[0..n-1], then
  * block_find of its nblock block keys into blocks (room for nblock),
  * *nblocks how many were found; each as that operation answers, not one
- * snapshot of both. On an error, sig is zeroed and *nblocks is 0.
+ * snapshot of both, except that SQLite may count adds of its open batch
+ * before their COMMIT (it reads on its writer when that is free; a COMMIT
+ * that fails takes them back). On an error, sig is zeroed and *nblocks
+ * is 0.
  * block_list: up to max rows, any state, newest first; *n says how many.
  * block_delete: removes the row of key; OTP_ENOTFOUND if there was none.
  *

@@ -63,16 +63,57 @@ int otp_sq_block_find(struct otp_store *s, const char *const *keys, size_t n,
 	return rc;
 }
 
-/* The two reads one after the other (each its own snapshot). */
-int otp_sq_abuse_read(struct otp_store *s, const struct otp_abuse_read *q,
+/* On the handle's read connection: the two reads one after the other
+ * (each its own snapshot). */
+static int read_apart(struct otp_store *s, const struct otp_abuse_read *q,
 		      struct otp_signal *sig, struct otp_block *blocks,
 		      size_t *nblocks)
 {
-	*nblocks = 0;
 	int rc = otp_sq_signal_read(s, q->keys, q->members, q->n, q->now, sig);
 	if (rc == 0)
 		rc = otp_sq_block_find(s, q->block_keys, q->nblock, blocks,
 				       nblocks);
+	return rc;
+}
+
+/* On the writer's connection under one hold of it, when it is free: its
+ * page cache, which its own commits keep, and no snapshot to take (a read
+ * connection's cache is dropped by any commit since its last read). They
+ * count the adds of the open batch before its COMMIT: the rules see a
+ * moment early what is about to be there. While the writer is busy (a
+ * batch's statements or its COMMIT), the read connection's reads, rather
+ * than a wait behind it. */
+static int read_on_writer(struct sq *h, struct conn *w,
+			  const struct otp_abuse_read *q,
+			  struct otp_signal *sig, struct otp_block *blocks,
+			  size_t *nblocks)
+{
+	size_t k = 0;
+	int rc =
+	    otp_sq_signals_read_on(w, q->keys, q->members, q->n, q->now, sig);
+	for (size_t i = 0; i < q->nblock && rc == 0; i++) {
+		sqlite3_stmt *st = w->st[ST_BLOCK_GET];
+		rc = otp_sq_row(st, "g", q->block_keys[i]);
+		if (rc == 1) {
+			rc = copy_block(st, &blocks[k++]);
+			otp_sq_done(st);
+		}
+	}
+	rc = otp_sq_wr_read_end(h, rc);
+	*nblocks = rc ? 0 : k;
+	return rc;
+}
+
+int otp_sq_abuse_read(struct otp_store *s, const struct otp_abuse_read *q,
+		      struct otp_signal *sig, struct otp_block *blocks,
+		      size_t *nblocks)
+{
+	struct sq *h = otp_sq_cast(s);
+	struct conn *w;
+	*nblocks = 0;
+	int rc = otp_sq_wr_read_begin(h, &w)
+		     ? read_on_writer(h, w, q, sig, blocks, nblocks)
+		     : read_apart(s, q, sig, blocks, nblocks);
 	if (rc)
 		memset(sig, 0, q->n * sizeof *sig);
 	return rc;

@@ -383,6 +383,25 @@ int otp_sqlite_writer_begin(struct otp_sqlite_writer *w,
 	return 0;
 }
 
+bool otp_sqlite_writer_read_begin(struct otp_sqlite_writer *w, void **user)
+{
+	if (pthread_mutex_trylock(&w->mu) != 0)
+		return false;
+	*user = w->user;
+	return true;
+}
+
+int otp_sqlite_writer_read_end(struct otp_sqlite_writer *w, int rc)
+{
+	/* Some errors (I/O, memory) roll the whole transaction back. */
+	if (w->in_tx && sqlite3_get_autocommit(w->db))
+		finish(w, rc == OTP_EUNAVAIL || rc == OTP_EFULL
+			      ? rc
+			      : OTP_EINTERNAL);
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
 void otp_sqlite_writer_stats(struct otp_sqlite_writer *w,
 			     struct otp_sqlite_writer_stats *out)
 {

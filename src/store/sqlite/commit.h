@@ -67,6 +67,19 @@ int otp_sqlite_writer_begin(struct otp_sqlite_writer *w,
 int otp_sqlite_writer_end(struct otp_sqlite_writer *w,
 			  struct otp_sqlite_ticket *t, int rc);
 
+/* A read on the writer's connection, between two operations, if it is
+ * free: read_begin takes the writer only if nobody holds it (no ticket: it
+ * neither joins nor waits for a batch) and gives its connection in *user,
+ * or returns false at once (a batch's statements or its COMMIT are
+ * running: read elsewhere). read_end gives it back and returns rc. The
+ * reads see the open batch's work before its COMMIT, so only a read whose
+ * answer may count what is about to commit goes here (the rules' counters,
+ * abuse_read): for it, the writer's page cache, which its own commits
+ * keep, and no snapshot of its own. A read error that rolled the batch
+ * back fails the batch's operations. */
+bool otp_sqlite_writer_read_begin(struct otp_sqlite_writer *w, void **user);
+int otp_sqlite_writer_read_end(struct otp_sqlite_writer *w, int rc);
+
 /* Whether the file is marked full (space.h): operations whose ticket
  * grows then end at begin with OTP_EFULL. Rechecks the free space at most
  * every 200 ms, and clears the mark when it has come back. */

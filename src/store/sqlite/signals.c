@@ -6,8 +6,9 @@
  * one more for a set member); a read is two ranges of one key's primary
  * key, folded into windows by signal_window.h, which holds all the
  * arithmetic. code_issue and code_verify (codes.c) add in their own
- * transaction through the _in_tx functions. The blocks are blocks.c's;
- * what the counts mean is src/abuse/'s.
+ * transaction through the _in_tx functions; abuse_read (blocks.c) reads
+ * on the writer's connection through otp_sq_signals_read_on. The blocks are
+ * blocks.c's; what the counts mean is src/abuse/'s.
  */
 #include <string.h>
 
@@ -81,12 +82,12 @@ int otp_sq_signal_add(struct otp_store *s, const struct otp_signal_add *adds,
 	return otp_sq_end(h, otp_sq_signals_add_in_tx(q, adds, n, now));
 }
 
-/* One key's windows, on the read connection: at most 24 hour rows and 14
- * day rows, and its live members counted (member among them or not). */
-static int read_one(struct otp_store *s, const char *key, const char *member,
-		    int64_t now, struct otp_signal *out)
+/* One key's windows, with the statements ST_SIG_READ and ST_SIG_DISTINCT
+ * of a connection: at most 24 hour rows and 14 day rows, and its live
+ * members counted (member among them or not). */
+static int read_one(sqlite3_stmt *st, sqlite3_stmt *distinct, const char *key,
+		    const char *member, int64_t now, struct otp_signal *out)
 {
-	sqlite3_stmt *st = otp_sq_rd(s, ST_SIG_READ);
 	int64_t hour = otp_sig_hour(now), day = otp_sig_day(now);
 	memset(out, 0, sizeof *out);
 	otp_sq_bind(st, "giiii", key, hour - 23, hour, day_bucket(day - 1),
@@ -104,19 +105,30 @@ static int read_one(struct otp_store *s, const char *key, const char *member,
 	otp_sq_done(st);
 	if (rc < 0)
 		return rc;
-	st = otp_sq_rd(s, ST_SIG_DISTINCT);
-	rc = otp_sq_row(st, "giwi", key, now - OTP_SIG_SEEN_MS, member,
+	rc = otp_sq_row(distinct, "giwi", key, now - OTP_SIG_SEEN_MS, member,
 			now - OTP_SIG_DAY_MS);
 	if (rc == 1) {
-		out->distinct = sqlite3_column_int64(st, 0);
-		out->seen = sqlite3_column_int64(st, 1) > 0;
-		out->distinct_day = sqlite3_column_int64(st, 2);
-		otp_sq_done(st);
+		out->distinct = sqlite3_column_int64(distinct, 0);
+		out->seen = sqlite3_column_int64(distinct, 1) > 0;
+		out->distinct_day = sqlite3_column_int64(distinct, 2);
+		otp_sq_done(distinct);
 	}
 	return rc < 0 ? rc : 0;
 }
 
-/* All keys in one snapshot: a send's adds show in all or none. */
+static int read_all(sqlite3_stmt *st, sqlite3_stmt *distinct,
+		    const char *const *keys, const char *const *members,
+		    size_t n, int64_t now, struct otp_signal *out)
+{
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = read_one(st, distinct, keys[i], members ? members[i] : "",
+			      now, &out[i]);
+	return rc;
+}
+
+/* All keys in one snapshot of the handle's read connection: a send's adds
+ * show in all or none. */
 int otp_sq_signal_read(struct otp_store *s, const char *const *keys,
 		       const char *const *members, size_t n, int64_t now,
 		       struct otp_signal *out)
@@ -124,14 +136,21 @@ int otp_sq_signal_read(struct otp_store *s, const char *const *keys,
 	int rc = n ? otp_sq_read_begin(s) : 0;
 	if (rc)
 		return rc;
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = read_one(s, keys[i], members ? members[i] : "", now,
-			      &out[i]);
 	if (n)
-		rc = otp_sq_read_end(s, rc);
+		rc = otp_sq_read_end(s, read_all(otp_sq_rd(s, ST_SIG_READ),
+						 otp_sq_rd(s, ST_SIG_DISTINCT),
+						 keys, members, n, now, out));
 	if (rc)
 		memset(out, 0, n * sizeof *out);
 	return rc;
+}
+
+int otp_sq_signals_read_on(struct conn *q, const char *const *keys,
+			   const char *const *members, size_t n, int64_t now,
+			   struct otp_signal *out)
+{
+	return read_all(q->st[ST_SIG_READ], q->st[ST_SIG_DISTINCT], keys,
+			members, n, now, out);
 }
 
 int otp_sq_signals_purge_in_tx(struct conn *q, int64_t now, long *count)

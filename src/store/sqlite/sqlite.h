@@ -163,6 +163,23 @@ static inline int otp_sq_end(struct sq *h, int rc)
 	return otp_sqlite_writer_end(h->w, &h->t, rc);
 }
 
+/* A read on the writer's connection if it is free, beside the batches
+ * (commit.h's otp_sqlite_writer_read_begin: it sees their work before its
+ * COMMIT): true with *q that connection until otp_sq_wr_read_end, which
+ * returns rc; false if the writer is busy. */
+static inline bool otp_sq_wr_read_begin(struct sq *h, struct conn **q)
+{
+	void *user;
+	bool ok = otp_sqlite_writer_read_begin(h->w, &user);
+	*q = user;
+	return ok;
+}
+
+static inline int otp_sq_wr_read_end(struct sq *h, int rc)
+{
+	return otp_sqlite_writer_read_end(h->w, rc);
+}
+
 /* What a one-statement write expects of the rows it changes. */
 enum sq_want {
 	SQ_ANY, /* nothing */
@@ -211,6 +228,10 @@ int otp_sq_take_in_tx(struct conn *q, const struct otp_limit *lims, size_t n,
 int otp_sq_signals_add_in_tx(struct conn *q, const struct otp_signal_add *adds,
 			     size_t n, int64_t now);
 int otp_sq_credit_in_tx(struct conn *q, const char *credit, int64_t now);
+/* signal_read's reads on connection q (the writer's, for abuse_read). */
+int otp_sq_signals_read_on(struct conn *q, const char *const *keys,
+			   const char *const *members, size_t n, int64_t now,
+			   struct otp_signal *out);
 /* purge's part for the buckets and set members out of their windows at
  * now; adds the rows removed to *count. */
 int otp_sq_signals_purge_in_tx(struct conn *q, int64_t now, long *count);

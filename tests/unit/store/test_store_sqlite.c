@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "store/sqlite/sqlite.h"
 #include "store/sqlite/sqlite_test.h"
 #include "store/sqlite/stats.h"
 
@@ -841,6 +842,7 @@ struct batch_op {
 	struct otp_code_new code;
 	const struct otp_idem *idem;
 	const struct otp_limit *limit;
+	const struct otp_signal_add *signal; /* one add, or NULL */
 	bool verify;
 	int rc;
 	struct otp_issue_out out;
@@ -863,6 +865,8 @@ static void *run_batch_op(void *arg)
 	    .idem = o->idem,
 	    .limits = o->limit,
 	    .nlimits = o->limit ? 1 : 0,
+	    .signals = o->signal,
+	    .nsignals = o->signal ? 1 : 0,
 	};
 	o->rc = otp_store_code_issue(o->s, &in, CT_T0, &o->out);
 	return NULL;
@@ -954,6 +958,64 @@ static void sq_writer_batch(void)
 	CHECK_INT(ct_issue_full(s, &again, NULL, &k, CT_T0 + 2, &out), 0);
 	CHECK(out.replayed);
 	CHECK_STR(out.id, o[A].code.id);
+	otp_store_close(s);
+}
+
+/* The sends an abuse_read of key "r:NG" counts this hour. */
+static int64_t ng_sent(struct otp_store *s)
+{
+	const char *keys[1] = {"r:NG"};
+	struct otp_signal sig;
+	size_t n = 9;
+	struct otp_abuse_read q = {.keys = keys, .n = 1, .now = CT_T0 + 1000};
+	if (otp_store_abuse_read(s, &q, &sig, NULL, &n) != 0)
+		return -1;
+	return sig.w[OTP_SIG_SENT].hour;
+}
+
+static struct otp_store *held_reader;
+static int64_t held_seen;
+static void read_held(void)
+{
+	held_seen = ng_sent(held_reader);
+}
+
+/* abuse_read reads on the writer when it is free, so a send's rules count
+ * the adds of a batch that has not committed yet (another send of the same
+ * moment); while an operation runs on the writer it answers at once from
+ * the read connection, with what is committed, rather than wait. */
+static void sq_abuse_read_writer(void)
+{
+	OPEN_NAMED("abuseread");
+	const struct otp_signal_add two = {.key = "r:NG", .n = {2, 0}};
+	const struct otp_signal_add three = {.key = "r:NG", .n = {3, 0}};
+	CHECK_INT(otp_store_signal_add(s, &two, 1, CT_T0), 0);
+	CHECK_INT(ng_sent(s), 2);
+
+	struct batch_op o;
+	memset(&o, 0, sizeof o);
+	o.code = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	o.signal = &three;
+	held_reader = s;
+	held_seen = -1;
+	run_held(s, path, &o, 1, read_held);
+	CHECK_INT(o.rc, 0);
+	CHECK_INT(held_seen, 5); /* in the open batch */
+	otp_store_close(o.s);
+	CHECK_INT(ng_sent(s), 5);
+
+	/* This thread runs an operation on the writer (holds it) and adds
+	 * three more in it: the read does not wait, nor see them. */
+	struct otp_sqlite_writer *w = otp_sqlite_writer_peek(path);
+	CHECK(w != NULL);
+	struct otp_sqlite_ticket t;
+	memset(&t, 0, sizeof t);
+	void *conn;
+	CHECK_INT(otp_sqlite_writer_begin(w, &t, &conn), 0);
+	CHECK_INT(otp_sq_signals_add_in_tx(conn, &three, 1, CT_T0), 0);
+	CHECK_INT(ng_sent(s), 5);
+	CHECK_INT(otp_sqlite_writer_end(w, &t, 0), 0);
+	CHECK_INT(ng_sent(s), 8);
 	otp_store_close(s);
 }
 
@@ -1195,6 +1257,7 @@ static const struct harness_test tests[] = {
 	TEST(sq_busy),
 	TEST(sq_writer_many_threads),
 	TEST(sq_writer_batch),
+	TEST(sq_abuse_read_writer),
 	TEST(sq_checkpointer),
 	TEST(sq_writer_per_file),
 	TEST(sq_fault_issue),
