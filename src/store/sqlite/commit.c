@@ -64,7 +64,7 @@ struct otp_sqlite_writer {
 	sqlite3 *db;
 	sqlite3_stmt *st[W_N];
 	void *user;
-	void (*fini)(void *);
+	const struct otp_sqlite_writer_hooks *hooks;
 	struct otp_sqlite_ckpt *ckpt;
 	struct otp_sqlite_space *space;
 
@@ -142,8 +142,8 @@ static void destroy(struct otp_sqlite_writer *w)
 {
 	otp_sqlite_ckpt_stop(w->ckpt);
 	otp_sqlite_space_close(w->space);
-	if (w->fini && w->user)
-		w->fini(w->user);
+	if (w->hooks->fini && w->user)
+		w->hooks->fini(w->user);
 	for (int i = 0; i < W_N; i++)
 		sqlite3_finalize(w->st[i]);
 	sqlite3_close(w->db);
@@ -153,8 +153,8 @@ static void destroy(struct otp_sqlite_writer *w)
 	free(w);
 }
 
-static int create(char *key, int (*init)(sqlite3 *, void **),
-		  void (*fini)(void *), struct otp_sqlite_writer **out)
+static int create(char *key, const struct otp_sqlite_writer_hooks *hooks,
+		  struct otp_sqlite_writer **out)
 {
 	struct otp_sqlite_writer *w = calloc(1, sizeof *w);
 	if (!w)
@@ -162,7 +162,7 @@ static int create(char *key, int (*init)(sqlite3 *, void **),
 	w->path = key;
 	w->pid = getpid();
 	w->refs = 1;
-	w->fini = fini;
+	w->hooks = hooks;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->committed, NULL);
 	/* NOMUTEX: w->mu serialises every use. */
@@ -202,7 +202,7 @@ static int create(char *key, int (*init)(sqlite3 *, void **),
 	if (err)
 		goto fail;
 	sqlite3_wal_hook(w->db, on_wal, w->ckpt);
-	err = init(w->db, &w->user);
+	err = hooks->init(w->db, &w->user);
 	if (err)
 		goto fail;
 	atomic_fetch_add(&live, 1);
@@ -213,8 +213,9 @@ fail:
 	return err;
 }
 
-int otp_sqlite_writer_get(const char *path, int (*init)(sqlite3 *, void **),
-			  void (*fini)(void *), struct otp_sqlite_writer **out)
+int otp_sqlite_writer_get(const char *path,
+			  const struct otp_sqlite_writer_hooks *hooks,
+			  struct otp_sqlite_writer **out)
 {
 	*out = NULL;
 	char *key = key_of(path);
@@ -227,7 +228,7 @@ int otp_sqlite_writer_get(const char *path, int (*init)(sqlite3 *, void **),
 		free(key);
 	} else {
 		/* Under reg_mu, so two first handles open one writer. */
-		err = create(key, init, fini, &w);
+		err = create(key, hooks, &w);
 		if (err == 0) {
 			w->next = reg;
 			reg = w;
@@ -269,6 +270,12 @@ static int note_full(struct otp_sqlite_writer *w, int rc)
 	return rc;
 }
 
+static void op_end(struct otp_sqlite_writer *w, bool kept)
+{
+	if (w->hooks->op_end)
+		w->hooks->op_end(w->user, kept);
+}
+
 /* Ends the batch with the mutex held: commits it (unless lost, i.e. an
  * error has rolled the transaction back already) and gives every waiting
  * ticket its result. Returns the batch's error, or 0. */
@@ -276,12 +283,17 @@ static int finish(struct otp_sqlite_writer *w, int lost)
 {
 	int rc = lost;
 	if (!rc) {
-		rc = step(w, W_COMMIT);
+		if (w->hooks->flush)
+			rc = w->hooks->flush(w->user);
+		if (!rc)
+			rc = step(w, W_COMMIT);
 		/* Some errors (I/O, full disk) have rolled back already. */
 		if (rc && !sqlite3_get_autocommit(w->db))
 			step(w, W_ROLLBACK);
 		note_full(w, rc);
 	}
+	if (w->hooks->clear)
+		w->hooks->clear(w->user);
 	for (struct otp_sqlite_ticket *t = w->batch; t; t = t->next) {
 		if (rc)
 			t->rc = rc;
@@ -305,6 +317,9 @@ int otp_sqlite_writer_end(struct otp_sqlite_writer *w,
 		 * empty again (nobody could join while we held the mutex). */
 		if (!sqlite3_get_autocommit(w->db))
 			step(w, W_ROLLBACK);
+		op_end(w, false);
+		if (w->hooks->clear)
+			w->hooks->clear(w->user);
 		w->in_tx = false;
 		w->nops = 0;
 		pthread_mutex_unlock(&w->mu);
@@ -316,6 +331,7 @@ int otp_sqlite_writer_end(struct otp_sqlite_writer *w,
 		step(w, W_UNDO);
 		step(w, W_RELEASE);
 	}
+	op_end(w, rc == 0 && !sqlite3_get_autocommit(w->db));
 	w->nops++;
 	if (sqlite3_get_autocommit(w->db)) {
 		/* An error rolled the whole transaction back: the batch's

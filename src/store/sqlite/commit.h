@@ -42,11 +42,26 @@ struct otp_sqlite_ticket {
 /* At most this many operations share one COMMIT. */
 #define OTP_SQLITE_BATCH_MAX 64
 
-/* Finds the writer of the file at path (which must exist) or opens one: its
- * connection, then init(db, &user). Returns 0, or OTP_EINTERNAL (or init's
+/* What the writer calls: init(db, &user) once its connection is open
+ * (user data for the operations: commit.c knows nothing of it), fini(user)
+ * before it closes, op_end(user, kept) as each operation ends (kept: its
+ * work stays in the batch), flush(user) inside the batch's transaction just
+ * before its COMMIT (an error fails the whole batch), and clear(user) once
+ * a batch has ended, committed or not. Only init is required. */
+struct otp_sqlite_writer_hooks {
+	int (*init)(sqlite3 *db, void **user);
+	void (*fini)(void *user);
+	void (*op_end)(void *user, bool kept);
+	int (*flush)(void *user);
+	void (*clear)(void *user);
+};
+
+/* Finds the writer of the file at path (which must exist) or opens one with
+ * hooks (which must outlive it). Returns 0, or OTP_EINTERNAL (or init's
  * error). Thread-safe. */
-int otp_sqlite_writer_get(const char *path, int (*init)(sqlite3 *, void **),
-			  void (*fini)(void *), struct otp_sqlite_writer **out);
+int otp_sqlite_writer_get(const char *path,
+			  const struct otp_sqlite_writer_hooks *hooks,
+			  struct otp_sqlite_writer **out);
 
 /* Drops a reference; the last one stops the checkpointer, calls fini and
  * closes the connection. No operation may be running on it. */

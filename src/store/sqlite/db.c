@@ -281,14 +281,16 @@ static int prepare_all(struct conn *c)
 	return 0;
 }
 
-/* The writer's init and fini (commit.h): its connection gets its own copy
- * of the statements; the writer closes the connection itself. */
+/* The writer's hooks (commit.h): its connection gets its own copy of the
+ * statements and the batch's signal sums (sigbatch.h); the writer closes
+ * the connection itself. */
 static int writer_init(sqlite3 *db, void **user)
 {
 	struct conn *c = calloc(1, sizeof *c);
 	if (!c)
 		abort();
 	c->db = db;
+	c->sb = otp_sq_sigbatch_new();
 	*user = c;
 	return prepare_all(c);
 }
@@ -298,8 +300,32 @@ static void writer_fini(void *user)
 	struct conn *c = user;
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(c->st[i]);
+	otp_sq_sigbatch_free(c->sb);
 	free(c);
 }
+
+static void writer_op_end(void *user, bool kept)
+{
+	otp_sq_sigbatch_op_end(((struct conn *)user)->sb, kept);
+}
+
+static int writer_flush(void *user)
+{
+	return otp_sq_signals_flush(user);
+}
+
+static void writer_clear(void *user)
+{
+	otp_sq_sigbatch_clear(((struct conn *)user)->sb);
+}
+
+static const struct otp_sqlite_writer_hooks writer_hooks = {
+    .init = writer_init,
+    .fini = writer_fini,
+    .op_end = writer_op_end,
+    .flush = writer_flush,
+    .clear = writer_clear,
+};
 
 static void close_db(struct otp_store *s)
 {
@@ -341,7 +367,7 @@ static int open_db(const char *arg, struct otp_store **out)
 	if (err)
 		goto fail_setup;
 	/* After the migration: the writer prepares against the schema. */
-	err = otp_sqlite_writer_get(arg, writer_init, writer_fini, &h->w);
+	err = otp_sqlite_writer_get(arg, &writer_hooks, &h->w);
 	if (err)
 		goto fail_setup;
 	/* The read connection reads the schema now, so that a first use

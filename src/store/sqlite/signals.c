@@ -3,7 +3,9 @@
  * in it, and sets of members by when each was last seen (schema.c, v6).
  *
  * An add is one UPSERT per key writing its hour row and its day row (and
- * one more for a set member); a read is two ranges of one key's primary
+ * one more for a set member); on the writer, the counts of a batch are
+ * summed first and written once a key before its COMMIT (sigbatch.h),
+ * and its reads add the sums in. A read is two ranges of one key's primary
  * key, folded into windows by signal_window.h, which holds all the
  * arithmetic. code_issue and code_verify (codes.c) add in their own
  * transaction through the _in_tx functions; abuse_read (blocks.c) reads
@@ -22,11 +24,29 @@ static int64_t day_bucket(int64_t day)
 	return -1 - day;
 }
 
+static int write_sum(void *arg, const char *key,
+		     const struct otp_sq_sigsum *sum)
+{
+	struct conn *q = arg;
+	return otp_sq_exec(q->st[ST_SIG_ADD], "giiii", key, sum->hour,
+			   day_bucket(sum->day), sum->n[OTP_SIG_SENT],
+			   sum->n[OTP_SIG_VERIFIED]);
+}
+
+int otp_sq_signals_flush(struct conn *q)
+{
+	return otp_sq_sigbatch_each(q->sb, write_sum, q);
+}
+
+/* To the writer's batch sums, or (when they have no room) written now. */
 static int add_one(struct conn *q, const char *key,
 		   const int64_t n[OTP_SIG_COUNTERS], int64_t now)
 {
 	if (n[OTP_SIG_SENT] == 0 && n[OTP_SIG_VERIFIED] == 0)
 		return 0; /* nothing to count: no row */
+	if (q->sb && otp_sq_sigbatch_add(q->sb, key, otp_sig_hour(now),
+					 otp_sig_day(now), n))
+		return 0;
 	return otp_sq_exec(q->st[ST_SIG_ADD], "giiii", key, otp_sig_hour(now),
 			   day_bucket(otp_sig_day(now)), n[OTP_SIG_SENT],
 			   n[OTP_SIG_VERIFIED]);
@@ -82,12 +102,61 @@ int otp_sq_signal_add(struct otp_store *s, const struct otp_signal_add *adds,
 	return otp_sq_end(h, otp_sq_signals_add_in_tx(q, adds, n, now));
 }
 
+/* Adds to row n (bucket b) the batch's sums of the same bucket, marking
+ * those it took. */
+static void add_pending(int64_t b, int64_t n[OTP_SIG_COUNTERS],
+			const struct otp_sq_sigsum *p, int np, bool *hour_in,
+			bool *day_in)
+{
+	for (int j = 0; j < np; j++) {
+		bool same = b >= 0 ? p[j].hour == b : -1 - b == p[j].day;
+		if (!same)
+			continue;
+		for (int c = 0; c < OTP_SIG_COUNTERS; c++)
+			n[c] += p[j].n[c];
+		if (b >= 0)
+			hour_in[j] = true;
+		else
+			day_in[j] = true;
+	}
+}
+
+/* The batch's sums of buckets without a row yet, folded as rows of
+ * their own (a day's from all of its hours). */
+static void fold_pending(struct otp_signal *out, int64_t now,
+			 const struct otp_sq_sigsum *p, int np, bool *hour_in,
+			 bool *day_in)
+{
+	for (int j = 0; j < np; j++) {
+		if (!hour_in[j])
+			otp_sig_fold_hour(out, now, p[j].hour, p[j].n);
+		if (day_in[j])
+			continue;
+		int64_t n[OTP_SIG_COUNTERS];
+		memcpy(n, p[j].n, sizeof n);
+		for (int k = j + 1; k < np; k++)
+			if (!day_in[k] && p[k].day == p[j].day) {
+				for (int c = 0; c < OTP_SIG_COUNTERS; c++)
+					n[c] += p[k].n[c];
+				day_in[k] = true;
+			}
+		otp_sig_fold_day(out, now, p[j].day, n);
+	}
+}
+
 /* One key's windows, with the statements ST_SIG_READ and ST_SIG_DISTINCT
- * of a connection: at most 24 hour rows and 14 day rows, and its live
- * members counted (member among them or not). */
-static int read_one(sqlite3_stmt *st, sqlite3_stmt *distinct, const char *key,
+ * of a connection and, on the writer, its batch's sums sb: at most 24 hour
+ * rows and 14 day rows, and its live members counted (member among them
+ * or not). */
+static int read_one(sqlite3_stmt *st, sqlite3_stmt *distinct,
+		    const struct otp_sq_sigbatch *sb, const char *key,
 		    const char *member, int64_t now, struct otp_signal *out)
 {
+	struct otp_sq_sigsum p[OTP_SQ_SIGBATCH_HOURS];
+	bool hour_in[OTP_SQ_SIGBATCH_HOURS] = {false};
+	bool day_in[OTP_SQ_SIGBATCH_HOURS] = {false};
+	int np =
+	    sb ? otp_sq_sigbatch_pending(sb, key, p, OTP_SQ_SIGBATCH_HOURS) : 0;
 	int64_t hour = otp_sig_hour(now), day = otp_sig_day(now);
 	memset(out, 0, sizeof *out);
 	otp_sq_bind(st, "giiii", key, hour - 23, hour, day_bucket(day - 1),
@@ -97,6 +166,7 @@ static int read_one(sqlite3_stmt *st, sqlite3_stmt *distinct, const char *key,
 		int64_t b = sqlite3_column_int64(st, 0);
 		int64_t n[OTP_SIG_COUNTERS] = {sqlite3_column_int64(st, 1),
 					       sqlite3_column_int64(st, 2)};
+		add_pending(b, n, p, np, hour_in, day_in);
 		if (b >= 0)
 			otp_sig_fold_hour(out, now, b, n);
 		else
@@ -105,6 +175,7 @@ static int read_one(sqlite3_stmt *st, sqlite3_stmt *distinct, const char *key,
 	otp_sq_done(st);
 	if (rc < 0)
 		return rc;
+	fold_pending(out, now, p, np, hour_in, day_in);
 	rc = otp_sq_row(distinct, "giwi", key, now - OTP_SIG_SEEN_MS, member,
 			now - OTP_SIG_DAY_MS);
 	if (rc == 1) {
@@ -117,13 +188,14 @@ static int read_one(sqlite3_stmt *st, sqlite3_stmt *distinct, const char *key,
 }
 
 static int read_all(sqlite3_stmt *st, sqlite3_stmt *distinct,
-		    const char *const *keys, const char *const *members,
-		    size_t n, int64_t now, struct otp_signal *out)
+		    const struct otp_sq_sigbatch *sb, const char *const *keys,
+		    const char *const *members, size_t n, int64_t now,
+		    struct otp_signal *out)
 {
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = read_one(st, distinct, keys[i], members ? members[i] : "",
-			      now, &out[i]);
+		rc = read_one(st, distinct, sb, keys[i],
+			      members ? members[i] : "", now, &out[i]);
 	return rc;
 }
 
@@ -139,7 +211,8 @@ int otp_sq_signal_read(struct otp_store *s, const char *const *keys,
 	if (n)
 		rc = otp_sq_read_end(s, read_all(otp_sq_rd(s, ST_SIG_READ),
 						 otp_sq_rd(s, ST_SIG_DISTINCT),
-						 keys, members, n, now, out));
+						 NULL, keys, members, n, now,
+						 out));
 	if (rc)
 		memset(out, 0, n * sizeof *out);
 	return rc;
@@ -149,7 +222,7 @@ int otp_sq_signals_read_on(struct conn *q, const char *const *keys,
 			   const char *const *members, size_t n, int64_t now,
 			   struct otp_signal *out)
 {
-	return read_all(q->st[ST_SIG_READ], q->st[ST_SIG_DISTINCT], keys,
+	return read_all(q->st[ST_SIG_READ], q->st[ST_SIG_DISTINCT], q->sb, keys,
 			members, n, now, out);
 }
 

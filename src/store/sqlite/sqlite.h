@@ -31,6 +31,7 @@
 
 #include "store/sqlite/commit.h"
 #include "store/sqlite/err.h"
+#include "store/sqlite/sigbatch.h"
 #include "store/sqlite/statements.h"
 #include "store/store.h"
 
@@ -46,10 +47,11 @@ enum stmt {
 
 /* A connection and the statements prepared on it: the writer's has all of
  * them from its open, a handle's read connection each one from its first
- * use (otp_sq_rd). */
+ * use (otp_sq_rd). The writer's also sums its batch's signal adds. */
 struct conn {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
+	struct otp_sq_sigbatch *sb; /* the writer's only: sigbatch.h */
 };
 
 /* base comes first: a struct otp_store * is a struct sq *. A handle reads on
@@ -224,11 +226,15 @@ int otp_sq_take_in_tx(struct conn *q, const struct otp_limit *lims, size_t n,
 
 /* Inside an open write transaction (signals.c): the n adds at now
  * (signal_add and code_issue), and one OTP_SIG_VERIFIED for each
- * space-separated key of a code's credit (code_verify). */
+ * space-separated key of a code's credit (code_verify); on the writer,
+ * counts go to its batch's sums (sigbatch.h), written before the COMMIT. */
 int otp_sq_signals_add_in_tx(struct conn *q, const struct otp_signal_add *adds,
 			     size_t n, int64_t now);
 int otp_sq_credit_in_tx(struct conn *q, const char *credit, int64_t now);
-/* signal_read's reads on connection q (the writer's, for abuse_read). */
+/* The writer's batch sums (sigbatch.h) written, before its COMMIT. */
+int otp_sq_signals_flush(struct conn *q);
+/* signal_read's reads on connection q (the writer's, for abuse_read:
+ * its batch's sums added in). */
 int otp_sq_signals_read_on(struct conn *q, const char *const *keys,
 			   const char *const *members, size_t n, int64_t now,
 			   struct otp_signal *out);

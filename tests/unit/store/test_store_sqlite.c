@@ -1019,6 +1019,53 @@ static void sq_abuse_read_writer(void)
 	otp_store_close(s);
 }
 
+/* A batch's signal counts are summed and written at its COMMIT: the adds
+ * of a send that is undone (an idempotency conflict) never count, those of
+ * the others all do; an operation adding more keys than the batch stages
+ * counts each of them all the same. */
+static void sq_signal_batch(void)
+{
+	OPEN_NAMED("sigbatch");
+	struct otp_idem k = ct_make_idem(CT_IDEM_A, CT_T0 + CT_DAY);
+	const struct otp_signal_add three = {.key = "r:NG", .n = {3, 0}};
+	const struct otp_signal_add four = {.key = "r:NG", .n = {4, 0}};
+	enum { A, B, C, NOPS };
+	struct batch_op o[NOPS];
+	memset(o, 0, sizeof o);
+	o[A].code = ct_make_code(1, CT_P1, CT_T0 + CT_TTL);
+	o[A].idem = &k;
+	o[A].signal = &three;
+	o[B].code = ct_make_code(2, CT_P2, CT_T0 + CT_TTL);
+	o[B].idem = &k; /* same key, other phone: conflict, undone */
+	o[B].signal = &four;
+	o[C].code = ct_make_code(3, CT_P3, CT_T0 + CT_TTL);
+	o[C].signal = &four;
+	run_held(s, path, o, NOPS, NULL);
+	CHECK_INT(o[A].rc, 0);
+	CHECK_INT(o[B].rc, OTP_ECONFLICT);
+	CHECK_INT(o[C].rc, 0);
+	for (int i = 0; i < NOPS; i++)
+		otp_store_close(o[i].s);
+	CHECK_INT(ng_sent(s), 7);
+
+	enum { N = 40 };
+	struct otp_signal_add many[N];
+	const char *keys[N];
+	struct otp_signal got[N];
+	memset(many, 0, sizeof many);
+	for (int i = 0; i < N; i++) {
+		snprintf(many[i].key, sizeof many[i].key, "p:+1%03d", i);
+		many[i].n[OTP_SIG_SENT] = i + 1;
+		keys[i] = many[i].key;
+	}
+	CHECK_INT(otp_store_signal_add(s, many, N, CT_T0), 0);
+	CHECK_INT(otp_store_signal_read(s, keys, NULL, N, CT_T0 + 1000, got),
+		  0);
+	for (int i = 0; i < N; i++)
+		CHECK_INT(got[i].w[OTP_SIG_SENT].hour, i + 1);
+	otp_store_close(s);
+}
+
 static long file_size(const char *path)
 {
 	struct stat sb;
@@ -1195,9 +1242,12 @@ static void sq_fault_commit_batch(void)
 	struct batch_op o[NOPS];
 	memset(o, 0, sizeof o);
 	static const char *const phones[NOPS] = {CT_P1, CT_P2, CT_P3};
-	for (int i = 0; i < NOPS; i++)
+	const struct otp_signal_add one = {.key = "r:NG", .n = {1, 0}};
+	for (int i = 0; i < NOPS; i++) {
 		o[i].code =
 		    ct_make_code((unsigned)i + 1, phones[i], CT_T0 + CT_TTL);
+		o[i].signal = &one;
+	}
 	run_held(s, path, o, NOPS, fill_disk);
 	otp_sqlite_fault_disarm();
 	unsigned long hits = otp_sqlite_fault_hits();
@@ -1208,6 +1258,7 @@ static void sq_fault_commit_batch(void)
 			  OTP_ENOTFOUND);
 	}
 	check_rows(path, 0);
+	CHECK_INT(ng_sent(s), 0); /* the counts went with the batch */
 	CHECK(hits > 0);
 	otp_sqlite_writer_check_space(otp_sqlite_writer_peek(path));
 	for (int i = 0; i < NOPS; i++) {
@@ -1215,6 +1266,7 @@ static void sq_fault_commit_batch(void)
 		otp_store_close(o[i].s);
 	}
 	check_rows(path, NOPS);
+	CHECK_INT(ng_sent(s), 0);
 	otp_store_close(s);
 	otp_sqlite_fault_uninstall();
 }
@@ -1258,6 +1310,7 @@ static const struct harness_test tests[] = {
 	TEST(sq_writer_many_threads),
 	TEST(sq_writer_batch),
 	TEST(sq_abuse_read_writer),
+	TEST(sq_signal_batch),
 	TEST(sq_checkpointer),
 	TEST(sq_writer_per_file),
 	TEST(sq_fault_issue),
