@@ -15,9 +15,12 @@
  * gathers.
  *
  * It does not know the schema, its statements or what an operation does:
- * the domain files beside it do (sqlite.h). A registry entry belongs to one
- * process: a child of fork() does not inherit its parent's writers (SQLite
- * connections must not cross a fork), it opens its own.
+ * the domain files beside it do (sqlite.h), and what they keep for a batch
+ * (its signal sums, sigbatch.h) they keep through the hooks it calls as
+ * each operation and each batch ends (commit.h). Between two operations a
+ * read may take the writer if it is free (read_begin). A registry entry belongs
+ * to one process: a child of fork() does not inherit its parent's writers
+ * (SQLite connections must not cross a fork), it opens its own.
  */
 #include "store/sqlite/commit.h"
 

@@ -10,7 +10,7 @@
 #define KEYS  512  /* keys one batch sums; more are written at once */
 #define SLOTS 1024 /* the table's slots: a power of two, twice KEYS */
 #define SUMS  OTP_SQ_SIGBATCH_HOURS /* a batch spans a moment */
-#define STAGE 16   /* adds one operation stages (a send makes 5) */
+#define STAGE 16 /* adds one operation stages (a send makes 5) */
 
 _Static_assert((SLOTS & (SLOTS - 1)) == 0 && SLOTS >= 2 * KEYS,
 	       "a table at most half full");
@@ -56,8 +56,7 @@ static unsigned hash(const char *s)
 
 /* The index of key in keys, or -1; *at is its slot, or the free slot
  * where it would go. */
-static int find(const struct otp_sq_sigbatch *b, const char *key,
-		unsigned *at)
+static int find(const struct otp_sq_sigbatch *b, const char *key, unsigned *at)
 {
 	unsigned i = hash(key) & (SLOTS - 1);
 	for (; b->slot[i]; i = (i + 1) & (SLOTS - 1)) {
@@ -93,9 +92,9 @@ bool otp_sq_sigbatch_add(struct otp_sq_sigbatch *b, const char *key,
 		same += strcmp(b->staged[i].key, key) == 0;
 	unsigned at;
 	int k = find(b, key, &at);
-	if (k < 0 ? b->nkeys + b->nstaged >= KEYS || same >= SUMS
-		  : !sum_of(&b->keys[k], hour) &&
-			b->keys[k].nsums + same >= SUMS)
+	if (k < 0
+		? b->nkeys + b->nstaged >= KEYS || same >= SUMS
+		: !sum_of(&b->keys[k], hour) && b->keys[k].nsums + same >= SUMS)
 		return false;
 	struct staged *s = &b->staged[b->nstaged++];
 	memcpy(s->key, key, len + 1);

@@ -115,7 +115,8 @@ static void what_does_not_fit_is_refused(void)
 	CHECK_INT(fit, 512);
 	CHECK_INT(writes(b), 512);
 	CHECK_INT(sent(b, "ip:10.0.0.0", 10), 1);
-	CHECK(otp_sq_sigbatch_add(b, "ip:10.0.0.0", 10, 0, ONE)); /* a key it has */
+	/* a key it has still takes adds */
+	CHECK(otp_sq_sigbatch_add(b, "ip:10.0.0.0", 10, 0, ONE));
 	otp_sq_sigbatch_op_end(b, true);
 	CHECK_INT(sent(b, "ip:10.0.0.0", 10), 2);
 	otp_sq_sigbatch_free(b);
