@@ -38,7 +38,25 @@ static int copy_block(sqlite3_stmt *st, void *arg)
 	return 0;
 }
 
-/* One primary-key lookup per key, in the order given, in one snapshot. */
+/* One primary-key lookup per key with st (a connection's ST_BLOCK_GET),
+ * in the order given: the rows found into out, their count into *k. */
+static int find_with(sqlite3_stmt *st, const char *const *keys, size_t n,
+		     struct otp_block *out, size_t *k)
+{
+	int rc = 0;
+	*k = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		rc = otp_sq_row(st, "g", keys[i]);
+		if (rc == 1) {
+			rc = copy_block(st, &out[*k]);
+			otp_sq_done(st);
+			*k += rc == 0;
+		}
+	}
+	return rc;
+}
+
+/* On the handle's read connection, in one snapshot. */
 int otp_sq_block_find(struct otp_store *s, const char *const *keys, size_t n,
 		      struct otp_block *out, size_t *nout)
 {
@@ -49,15 +67,8 @@ int otp_sq_block_find(struct otp_store *s, const char *const *keys, size_t n,
 	int rc = otp_sq_read_begin(s);
 	if (rc)
 		return rc;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		rc = otp_sq_get(s, ST_BLOCK_GET, copy_block, &out[k], "g",
-				keys[i]);
-		if (rc == 0)
-			k++;
-		else if (rc == OTP_ENOTFOUND)
-			rc = 0;
-	}
-	rc = otp_sq_read_end(s, rc);
+	rc = otp_sq_read_end(
+	    s, find_with(otp_sq_rd(s, ST_BLOCK_GET), keys, n, out, &k));
 	if (rc == 0)
 		*nout = k;
 	return rc;
@@ -91,14 +102,9 @@ static int read_on_writer(struct sq *h, struct conn *w,
 	size_t k = 0;
 	int rc =
 	    otp_sq_signals_read_on(w, q->keys, q->members, q->n, q->now, sig);
-	for (size_t i = 0; i < q->nblock && rc == 0; i++) {
-		sqlite3_stmt *st = w->st[ST_BLOCK_GET];
-		rc = otp_sq_row(st, "g", q->block_keys[i]);
-		if (rc == 1) {
-			rc = copy_block(st, &blocks[k++]);
-			otp_sq_done(st);
-		}
-	}
+	if (rc == 0)
+		rc = find_with(w->st[ST_BLOCK_GET], q->block_keys, q->nblock,
+			       blocks, &k);
 	rc = otp_sq_wr_read_end(h, rc);
 	*nblocks = rc ? 0 : k;
 	return rc;

@@ -279,6 +279,19 @@ static void op_end(struct otp_sqlite_writer *w, bool kept)
 		w->hooks->op_end(w->user, kept);
 }
 
+static void batch_clear(struct otp_sqlite_writer *w)
+{
+	if (w->hooks->clear)
+		w->hooks->clear(w->user);
+}
+
+/* What an error that rolled the whole batch back fails its operations
+ * with: the store out of reach or full, or else an internal error. */
+static int lost_as(int rc)
+{
+	return rc == OTP_EUNAVAIL || rc == OTP_EFULL ? rc : OTP_EINTERNAL;
+}
+
 /* Ends the batch with the mutex held: commits it (unless lost, i.e. an
  * error has rolled the transaction back already) and gives every waiting
  * ticket its result. Returns the batch's error, or 0. */
@@ -295,8 +308,7 @@ static int finish(struct otp_sqlite_writer *w, int lost)
 			step(w, W_ROLLBACK);
 		note_full(w, rc);
 	}
-	if (w->hooks->clear)
-		w->hooks->clear(w->user);
+	batch_clear(w);
 	for (struct otp_sqlite_ticket *t = w->batch; t; t = t->next) {
 		if (rc)
 			t->rc = rc;
@@ -321,8 +333,7 @@ int otp_sqlite_writer_end(struct otp_sqlite_writer *w,
 		if (!sqlite3_get_autocommit(w->db))
 			step(w, W_ROLLBACK);
 		op_end(w, false);
-		if (w->hooks->clear)
-			w->hooks->clear(w->user);
+		batch_clear(w);
 		w->in_tx = false;
 		w->nops = 0;
 		pthread_mutex_unlock(&w->mu);
@@ -341,9 +352,7 @@ int otp_sqlite_writer_end(struct otp_sqlite_writer *w,
 		 * earlier work is gone with it. */
 		if (!rc)
 			rc = OTP_EINTERNAL;
-		finish(w, rc == OTP_EUNAVAIL || rc == OTP_EFULL
-			      ? rc
-			      : OTP_EINTERNAL);
+		finish(w, lost_as(rc));
 	} else if (w->nops < OTP_SQLITE_BATCH_MAX) {
 		t->rc = rc;
 		t->done = false;
@@ -414,9 +423,7 @@ int otp_sqlite_writer_read_end(struct otp_sqlite_writer *w, int rc)
 {
 	/* Some errors (I/O, memory) roll the whole transaction back. */
 	if (w->in_tx && sqlite3_get_autocommit(w->db))
-		finish(w, rc == OTP_EUNAVAIL || rc == OTP_EFULL
-			      ? rc
-			      : OTP_EINTERNAL);
+		finish(w, lost_as(rc));
 	pthread_mutex_unlock(&w->mu);
 	return rc;
 }

@@ -44,12 +44,12 @@ static int add_one(struct conn *q, const char *key,
 {
 	if (n[OTP_SIG_SENT] == 0 && n[OTP_SIG_VERIFIED] == 0)
 		return 0; /* nothing to count: no row */
-	if (q->sb && otp_sq_sigbatch_add(q->sb, key, otp_sig_hour(now),
-					 otp_sig_day(now), n))
+	struct otp_sq_sigsum sum = {.hour = otp_sig_hour(now),
+				    .day = otp_sig_day(now)};
+	memcpy(sum.n, n, sizeof sum.n);
+	if (q->sb && otp_sq_sigbatch_add(q->sb, key, sum.hour, sum.day, n))
 		return 0;
-	return otp_sq_exec(q->st[ST_SIG_ADD], "giiii", key, otp_sig_hour(now),
-			   day_bucket(otp_sig_day(now)), n[OTP_SIG_SENT],
-			   n[OTP_SIG_VERIFIED]);
+	return write_sum(q, key, &sum);
 }
 
 int otp_sq_signals_add_in_tx(struct conn *q, const struct otp_signal_add *adds,
