@@ -1,7 +1,8 @@
 /* blocks.c - the Redis store's blocks and allow entries of the abuse rules
  * (store.h): a hash per scope key under otp:{blocks}:, with a zset of the
  * keys by created (block_list, newest first) and one of those with an end
- * by until_ms (purge). All in one slot; each operation one script.
+ * by until_ms (purge). All in one slot; each write one script, block_find
+ * an HMGET a row (plain reads, in one round trip).
  *
  * A row has no TTL: block_put is given no `now`, and a row is the
  * caller's to read in any state; purge drops those ended 30 days before
@@ -60,36 +61,40 @@ static int copy_fields(const redisReply *rep, size_t i, struct otp_block *b)
 	return 0;
 }
 
-int otp_redis_block_find_args(struct otp_redis_args *a, const char *const *keys,
-			      size_t n)
+int otp_redis_block_reads(struct otp_redis_reads *q, struct otp_redis_args *k,
+			  const char *const *keys, size_t n)
 {
-	return keys_of(a, keys, n, key_block) < 0 ? OTP_EINTERNAL : 0;
+	if (keys_of(k, keys, n, key_block) < 0)
+		return OTP_EINTERNAL;
+	for (size_t i = 0; i < n; i++)
+		read_cmd(q, 2 + BLOCK_FIELDS,
+			 (const char *const[]){"HMGET",
+					       k->v[OTP_REDIS_ARGS_FIRST + i],
+					       "k", "c", "u", "n", "r"});
+	return 0;
 }
 
-int otp_redis_block_find_reply(const redisReply *rep, const char *const *keys,
-			       size_t n, struct otp_block *out, size_t *nout)
+int otp_redis_block_rows(redisReply *const *rep, const char *const *keys,
+			 size_t n, struct otp_block *out, size_t *nout)
 {
 	size_t k = 0;
-	int rc = 0;
 	*nout = 0;
-	if (!said(rep, "ok"))
-		rc = OTP_EINTERNAL;
-	for (size_t i = 1; rc == 0 && i + BLOCK_ROW_WIDTH <= rep->elements;
-	     i += BLOCK_ROW_WIDTH) {
-		int64_t at = el_int(rep, i);
-		if (at < 0 || (size_t)at >= n || k >= n) {
-			rc = OTP_EINTERNAL;
-			break;
-		}
+	for (size_t i = 0; i < n; i++) {
+		const redisReply *f = rep[i];
+		if (f->type != REDIS_REPLY_ARRAY || f->elements != BLOCK_FIELDS)
+			return OTP_EINTERNAL;
+		if (f->element[0]->type == REDIS_REPLY_NIL)
+			continue; /* no row */
 		struct otp_block *b = &out[k];
 		memset(b, 0, sizeof *b);
-		snprintf(b->key, sizeof b->key, "%s", keys[at]);
-		rc = copy_fields(rep, i + 1, b);
-		k += rc == 0;
+		snprintf(b->key, sizeof b->key, "%s", keys[i]);
+		int rc = copy_fields(f, 0, b);
+		if (rc)
+			return rc;
+		k++;
 	}
-	if (rc == 0)
-		*nout = k;
-	return rc;
+	*nout = k;
+	return 0;
 }
 
 int otp_redis_block_find(struct otp_store *s, const char *const *keys, size_t n,
@@ -98,15 +103,18 @@ int otp_redis_block_find(struct otp_store *s, const char *const *keys, size_t n,
 	*nout = 0;
 	if (n == 0)
 		return 0;
-	struct otp_redis_args a;
-	if (otp_redis_block_find_args(&a, keys, n) < 0)
+	struct otp_redis_args k;
+	struct otp_redis_reads q = {0};
+	if (otp_redis_block_reads(&q, &k, keys, n) < 0)
 		return OTP_EINTERNAL;
-	redisReply *rep;
-	int rc = run(cast(s), OTP_RS_BLOCK_FIND, (int)n, &a, &rep);
+	redisReply *rep[OTP_REDIS_READS];
+	int rc = reads(cast(s), &q, rep);
 	if (rc)
 		return rc;
-	rc = otp_redis_block_find_reply(rep, keys, n, out, nout);
-	freeReplyObject(rep);
+	rc = otp_redis_block_rows(rep, keys, n, out, nout);
+	free_replies(rep, q.n);
+	if (rc)
+		*nout = 0;
 	return rc;
 }
 

@@ -362,26 +362,49 @@ static bool writes(enum otp_redis_script sc)
 	return sc != OTP_RS_KEY_LIST && sc != OTP_RS_LIST && sc != OTP_RS_STATE;
 }
 
-/* Adds a command to the call's, in r->out. */
-static void append(struct otp_redis *r, int argc, const char **v,
-		   const size_t *len)
+/* Room for `more` bytes at the end of r->out. */
+static char *out_room(struct otp_redis *r, size_t more)
 {
-	char *cmd;
-	int n = redisFormatCommandArgv(&cmd, argc, v, len);
-	if (n < 0)
-		abort(); /* out of memory */
-	if (r->out_len + (size_t)n > r->out_cap) {
+	if (r->out_len + more > r->out_cap) {
 		size_t cap = r->out_cap ? r->out_cap : 1024;
-		while (cap < r->out_len + (size_t)n)
+		while (cap < r->out_len + more)
 			cap *= 2;
 		r->out = realloc(r->out, cap);
 		if (!r->out)
 			abort();
 		r->out_cap = cap;
 	}
-	memcpy(r->out + r->out_len, cmd, (size_t)n);
-	r->out_len += (size_t)n;
-	redisFreeCommand(cmd);
+	return r->out + r->out_len;
+}
+
+/* "<tag><n>\r\n" at the end of r->out. */
+static void out_head(struct otp_redis *r, char tag, size_t n)
+{
+	char d[24], *q = d + sizeof d;
+	do
+		*--q = (char)('0' + n % 10);
+	while (n /= 10);
+	size_t k = (size_t)(d + sizeof d - q);
+	char *p = out_room(r, k + 3);
+	p[0] = tag;
+	memcpy(p + 1, q, k);
+	memcpy(p + 1 + k, "\r\n", 2);
+	r->out_len += k + 3;
+}
+
+/* Adds a command to the call's, in r->out: RESP written in place, as
+ * redisFormatCommandArgv would, without its allocation a command. */
+static void append(struct otp_redis *r, int argc, const char **v,
+		   const size_t *len)
+{
+	out_head(r, '*', (size_t)argc);
+	for (int i = 0; i < argc; i++) {
+		out_head(r, '$', len[i]);
+		char *p = out_room(r, len[i] + 2);
+		memcpy(p, v[i], len[i]);
+		memcpy(p + len[i], "\r\n", 2);
+		r->out_len += len[i] + 2;
+	}
 }
 
 /* The call's commands, appended, and their n replies, on the shared
@@ -808,11 +831,25 @@ int otp_redis_cmd_eval(struct otp_redis *r, struct otp_redis_args *a,
 		    (struct part){(int)sc, nkeys, b}, ra, rb);
 }
 
-int otp_redis_eval_eval(struct otp_redis *r, enum otp_redis_script sa, int nka,
-			struct otp_redis_args *a, enum otp_redis_script sb,
-			int nkb, struct otp_redis_args *b, redisReply **ra,
-			redisReply **rb)
+int otp_redis_reads(struct otp_redis *r, int n, const int *argc, const char **v,
+		    const size_t *len, redisReply **reps)
 {
-	return pair(r, (struct part){(int)sa, nka, a},
-		    (struct part){(int)sb, nkb, b}, ra, rb);
+	int rc = ready(r);
+	if (rc)
+		return rc;
+	for (int i = 0, at = 0; i < n; at += argc[i++])
+		append(r, argc[i], v + at, len + at);
+	rc = exchange(r, reps, n, false);
+	if (rc)
+		return rc;
+	for (int i = 0; i < n; i++)
+		if (rc == 0 && reps[i]->type == REDIS_REPLY_ERROR)
+			rc = reply_error(r, reps[i]->str);
+	if (rc) {
+		for (int i = 0; i < n; i++)
+			freeReplyObject(reps[i]);
+		return rc;
+	}
+	note_up(r);
+	return 0;
 }

@@ -105,13 +105,13 @@ int otp_redis_cmd_eval(struct otp_redis *r, struct otp_redis_args *a,
 		       struct otp_redis_args *b, redisReply **ra,
 		       redisReply **rb);
 
-/* Scripts sa (nka keys, a) and sb (nkb, b) in one round trip, not one
- * snapshot. *ra and *rb get their replies (arrays); the caller frees
- * both. */
-int otp_redis_eval_eval(struct otp_redis *r, enum otp_redis_script sa, int nka,
-			struct otp_redis_args *a, enum otp_redis_script sb,
-			int nkb, struct otp_redis_args *b, redisReply **ra,
-			redisReply **rb);
+/* n plain read commands in one round trip, not one snapshot: the i-th
+ * has argc[i] arguments, after the one before's in v and len. reps[i]
+ * gets its reply, the caller's to free; when any is an error, it is
+ * mapped and none is kept. No script: Redis runs each as it runs a
+ * client's, without a Lua call a command. */
+int otp_redis_reads(struct otp_redis *r, int n, const int *argc, const char **v,
+		    const size_t *len, redisReply **reps);
 
 /* ---- for pipe.c: the steps of a connection that is not piped ---- */
 

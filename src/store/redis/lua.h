@@ -169,10 +169,8 @@
 /* clang-format on */
 
 extern const char otp_rs_signal_add[];
-extern const char otp_rs_signal_read[];
 extern const char otp_rs_purge_signals[];
 extern const char otp_rs_block_put[];
-extern const char otp_rs_block_find[];
 extern const char otp_rs_block_list[];
 extern const char otp_rs_block_delete[];
 extern const char otp_rs_purge_blocks[];

@@ -284,12 +284,51 @@ int otp_redis_eval_batch_args(struct rd *r, enum otp_redis_script sc,
 int otp_redis_signals_purge(struct rd *r, int64_t now, long *count);
 int otp_redis_blocks_purge(struct rd *r, int64_t now, long *count);
 
-/* block_find's script (blocks.c): its arguments for n keys, and its
- * reply read into out (*nout rows), for abuse_read (signals.c) too. */
-int otp_redis_block_find_args(struct otp_redis_args *a, const char *const *keys,
-			      size_t n);
-int otp_redis_block_find_reply(const redisReply *rep, const char *const *keys,
-			       size_t n, struct otp_block *out, size_t *nout);
+/* Plain read commands for otp_redis_reads (conn.h), added one at a time:
+ * at most OTP_REDIS_READS of them with OTP_REDIS_READ_ARGS arguments in
+ * all (more is a bug: abort). The arguments are NUL-terminated texts of
+ * the caller's (keys made in an otp_redis_args, literals) that outlive
+ * the call. */
+#define OTP_REDIS_READS	    (5 * OTP_REDIS_SIGNALS_MAX)
+#define OTP_REDIS_READ_ARGS (20 * OTP_REDIS_SIGNALS_MAX)
+struct otp_redis_reads {
+	int n, nv;
+	int argc[OTP_REDIS_READS];
+	const char *v[OTP_REDIS_READ_ARGS];
+	size_t len[OTP_REDIS_READ_ARGS];
+};
+
+static inline void read_cmd(struct otp_redis_reads *q, int argc,
+			    const char *const *w)
+{
+	if (q->n >= OTP_REDIS_READS || q->nv + argc > OTP_REDIS_READ_ARGS)
+		abort();
+	for (int i = 0; i < argc; i++) {
+		q->v[q->nv] = w[i];
+		q->len[q->nv++] = strlen(w[i]);
+	}
+	q->argc[q->n++] = argc;
+}
+
+static inline int reads(struct rd *r, struct otp_redis_reads *q,
+			redisReply **reps)
+{
+	return otp_redis_reads(&r->conn, q->n, q->argc, q->v, q->len, reps);
+}
+
+static inline void free_replies(redisReply **reps, int n)
+{
+	for (int i = 0; i < n; i++)
+		freeReplyObject(reps[i]);
+}
+
+/* block_find's reads (blocks.c): an HMGET of each of n rows, its keys
+ * made in k; and their replies read into out (*nout rows), for
+ * abuse_read (signals.c) too. */
+int otp_redis_block_reads(struct otp_redis_reads *q, struct otp_redis_args *k,
+			  const char *const *keys, size_t n);
+int otp_redis_block_rows(redisReply *const *rep, const char *const *keys,
+			 size_t n, struct otp_block *out, size_t *nout);
 
 /* ---- the operations, one file per domain ---- */
 

@@ -18,28 +18,6 @@ const char otp_rs_signal_add[] =
     "end\n"
     "return {'ok'}\n";
 
-/* KEYS: the hash and set of each key. ARGV: seen after (now - 48 h), the
- * last day's start (now - 24 h), then a member per key ("" for none).
- * Answers each key's buckets as HGETALL does, its live members' count,
- * those of the last day, and 1 if its member is one of the live ones: the
- * caller folds them (signal_window.h). */
-const char otp_rs_signal_read[] =
-    "local out = {'ok'}\n"
-    "for i = 1, #KEYS, 2 do\n"
-    "  out[#out + 1] = redis.call('HGETALL', KEYS[i])\n"
-    "  out[#out + 1] = redis.call('ZCOUNT', KEYS[i + 1], '(' .. ARGV[1],\n"
-    "    '+inf')\n"
-    "  out[#out + 1] = redis.call('ZCOUNT', KEYS[i + 1], '(' .. ARGV[2],\n"
-    "    '+inf')\n"
-    "  local m, seen = ARGV[3 + (i - 1) / 2], 0\n"
-    "  if m ~= '' then\n"
-    "    local t = redis.call('ZSCORE', KEYS[i + 1], m)\n"
-    "    if t and tonumber(t) > tonumber(ARGV[1]) then seen = 1 end\n"
-    "  end\n"
-    "  out[#out + 1] = seen\n"
-    "end\n"
-    "return out\n";
-
 /* KEYS: signal hashes and sets found by SCAN. ARGV: the oldest hour and
  * day kept, the newest seen time dropped. Answers {'ok', buckets and
  * members dropped}. A key of another type is left alone. */
@@ -69,19 +47,6 @@ const char otp_rs_block_put[] =
     "if ARGV[4] == '0' then redis.call('ZREM', KEYS[3], ARGV[1])\n"
     "else redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1]) end\n"
     "return {'ok'}\n";
-
-/* KEYS: rows. Answers {'ok', i, kind, created, until, strikes, rule, ...}
- * for each row there is, i its place in KEYS (from 0). */
-const char otp_rs_block_find[] =
-    "local out = {'ok'}\n"
-    "for i, k in ipairs(KEYS) do\n"
-    "  local f = redis.call('HMGET', k, 'k', 'c', 'u', 'n', 'r')\n"
-    "  if f[1] then\n"
-    "    out[#out + 1] = string.format('%d', i - 1)\n"
-    "    for j = 1, 5 do out[#out + 1] = f[j] or '' end\n"
-    "  end\n"
-    "end\n"
-    "return out\n";
 
 /* KEYS: new. ARGV: max. Newest first (ties: key, descending). */
 const char otp_rs_block_list[] =

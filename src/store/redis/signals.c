@@ -4,11 +4,15 @@
  * the keys; scripts.c's sig_add, which code_issue and code_verify run
  * too, the writes).
  *
- * Each operation is one script: an add of n keys, a read of n keys (their
- * buckets as they are, folded here by signal_window.h, so that the
- * windows are computed as SQLite's are), and purge's pass over the
- * signal keys on the caller's clock; abuse_read is the read and
- * block_find's script in one round trip. Not here: the blocks
+ * An add of n keys is one script, and so is each batch of purge's pass
+ * over the signal keys on the caller's clock. A read of n keys is plain
+ * commands in one round trip, four a key (its buckets as they are,
+ * folded here by signal_window.h so that the windows are computed as
+ * SQLite's are; its members' counts; its member's last sighting): a
+ * read needs no snapshot, and a script's Lua call a command cost Redis,
+ * which every otpd process shares, more than the commands (a send's
+ * redis-server CPU 158 -> 141 us). abuse_read is the read and
+ * block_find's HMGETs in the same round trip. Not here: the blocks
  * (blocks.c), what the counts mean (src/abuse/).
  */
 #include "store/redis/redis.h"
@@ -63,31 +67,66 @@ static int fold(const redisReply *h, int64_t now, struct otp_signal *out)
 	return 0;
 }
 
-/* signal_read's script: its arguments for n keys (never 0). */
-static int read_args(struct otp_redis_args *a, const char *const *keys,
+/* A signal key's reads, as plain commands (no script: each runs as a
+ * client's command, without a Lua call a command): its buckets as they
+ * are (HGETALL), its set's live members and those of the last day
+ * (ZCOUNT), and when its member was last seen (ZSCORE; of "" when it has
+ * none, which no set holds). cut[] gets the two bounds' text. */
+#define KEY_READS 4
+static int key_reads(struct otp_redis_reads *q, struct otp_redis_args *k,
+		     char cut[2][24], const char *const *keys,
 		     const char *const *members, size_t n, int64_t now)
 {
-	if (keys_of(a, keys, n, key_signal) < 0)
+	if (keys_of(k, keys, n, key_signal) < 0)
 		return OTP_EINTERNAL;
-	add_int(a, now - OTP_SIG_SEEN_MS);
-	add_int(a, now - OTP_SIG_DAY_MS);
-	for (size_t i = 0; i < n; i++)
-		add_str(a, members ? members[i] : "", OTP_SIGNAL_MEMBER_MAX);
+	snprintf(cut[0], 24, "(%lld", (long long)(now - OTP_SIG_SEEN_MS));
+	snprintf(cut[1], 24, "(%lld", (long long)(now - OTP_SIG_DAY_MS));
+	for (size_t i = 0; i < n; i++) {
+		const char *h = k->v[OTP_REDIS_ARGS_FIRST + 2 * i],
+			   *z = k->v[OTP_REDIS_ARGS_FIRST + 2 * i + 1];
+		const char *m = members && members[i] ? members[i] : "";
+		if (strnlen(m, OTP_SIGNAL_MEMBER_MAX) >= OTP_SIGNAL_MEMBER_MAX)
+			return OTP_EINTERNAL;
+		read_cmd(q, 2, (const char *const[]){"HGETALL", h});
+		read_cmd(q, 4,
+			 (const char *const[]){"ZCOUNT", z, cut[0], "+inf"});
+		read_cmd(q, 4,
+			 (const char *const[]){"ZCOUNT", z, cut[1], "+inf"});
+		read_cmd(q, 3, (const char *const[]){"ZSCORE", z, m});
+	}
 	return 0;
 }
 
-/* Its reply, folded into out[0..n-1] (zeroed on an error). */
-static int read_reply(const redisReply *rep, size_t n, int64_t now,
-		      struct otp_signal *out)
+static int count_of(const redisReply *rep, int64_t *out)
+{
+	if (rep->type != REDIS_REPLY_INTEGER)
+		return OTP_EINTERNAL;
+	*out = (int64_t)rep->integer;
+	return 0;
+}
+
+/* Their replies (KEY_READS a key), folded into out[0..n-1] (zeroed on an
+ * error). A member counts as seen when its last sighting is within
+ * OTP_SIG_SEEN_MS of now. */
+static int key_replies(redisReply *const *rep, size_t n, int64_t now,
+		       struct otp_signal *out)
 {
 	int rc = 0;
-	if (!said(rep, "ok") || rep->elements != 1 + 4 * n)
-		rc = OTP_EINTERNAL;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		rc = fold(el(rep, 1 + 4 * i), now, &out[i]);
-		out[i].distinct = el_int(rep, 2 + 4 * i);
-		out[i].distinct_day = el_int(rep, 3 + 4 * i);
-		out[i].seen = el_int(rep, 4 + 4 * i);
+		redisReply *const *r = rep + KEY_READS * i;
+		int64_t d = 0, dd = 0;
+		rc = fold(r[0], now, &out[i]);
+		if (rc == 0)
+			rc = count_of(r[1], &d);
+		if (rc == 0)
+			rc = count_of(r[2], &dd);
+		out[i].distinct = d;
+		out[i].distinct_day = dd;
+		if (r[3]->type == REDIS_REPLY_STRING)
+			out[i].seen = strtod(r[3]->str, NULL) >
+				      (double)(now - OTP_SIG_SEEN_MS);
+		else if (r[3]->type != REDIS_REPLY_NIL)
+			rc = OTP_EINTERNAL;
 	}
 	if (rc)
 		memset(out, 0, n * sizeof *out);
@@ -101,48 +140,44 @@ int otp_redis_signal_read(struct otp_store *s, const char *const *keys,
 	memset(out, 0, n * sizeof *out);
 	if (n == 0)
 		return 0;
-	struct otp_redis_args a;
-	if (read_args(&a, keys, members, n, now) < 0)
+	struct otp_redis_args k;
+	struct otp_redis_reads q = {0};
+	char cut[2][24];
+	if (key_reads(&q, &k, cut, keys, members, n, now) < 0)
 		return OTP_EINTERNAL;
-	redisReply *rep;
-	int rc = run(cast(s), OTP_RS_SIGNAL_READ, 2 * (int)n, &a, &rep);
+	redisReply *rep[OTP_REDIS_READS];
+	int rc = reads(cast(s), &q, rep);
 	if (rc)
 		return rc;
-	rc = read_reply(rep, n, now, out);
-	freeReplyObject(rep);
+	rc = key_replies(rep, n, now, out);
+	free_replies(rep, q.n);
 	return rc;
 }
 
-/* Both scripts in one round trip (conn.h's eval_eval). */
+/* The signals' reads and block_find's in one round trip. */
 int otp_redis_abuse_read(struct otp_store *s, const struct otp_abuse_read *q,
 			 struct otp_signal *sig, struct otp_block *blocks,
 			 size_t *nblocks)
 {
 	*nblocks = 0;
-	if (q->n == 0 || q->nblock == 0) {
-		int rc = otp_redis_signal_read(s, q->keys, q->members, q->n,
-					       q->now, sig);
-		return rc ? rc
-			  : otp_redis_block_find(s, q->block_keys, q->nblock,
-						 blocks, nblocks);
-	}
 	memset(sig, 0, q->n * sizeof *sig);
-	struct otp_redis_args a, b;
-	if (read_args(&a, q->keys, q->members, q->n, q->now) < 0 ||
-	    otp_redis_block_find_args(&b, q->block_keys, q->nblock) < 0)
+	if (q->n == 0 && q->nblock == 0)
+		return 0;
+	struct otp_redis_args k, kb;
+	struct otp_redis_reads rq = {0};
+	char cut[2][24];
+	if (key_reads(&rq, &k, cut, q->keys, q->members, q->n, q->now) < 0 ||
+	    otp_redis_block_reads(&rq, &kb, q->block_keys, q->nblock) < 0)
 		return OTP_EINTERNAL;
-	redisReply *ra, *rb;
-	int rc = otp_redis_eval_eval(&cast(s)->conn, OTP_RS_SIGNAL_READ,
-				     2 * (int)q->n, &a, OTP_RS_BLOCK_FIND,
-				     (int)q->nblock, &b, &ra, &rb);
+	redisReply *rep[OTP_REDIS_READS];
+	int rc = reads(cast(s), &rq, rep);
 	if (rc)
 		return rc;
-	rc = read_reply(ra, q->n, q->now, sig);
+	rc = key_replies(rep, q->n, q->now, sig);
 	if (rc == 0)
-		rc = otp_redis_block_find_reply(rb, q->block_keys, q->nblock,
-						blocks, nblocks);
-	freeReplyObject(ra);
-	freeReplyObject(rb);
+		rc = otp_redis_block_rows(rep + KEY_READS * q->n, q->block_keys,
+					  q->nblock, blocks, nblocks);
+	free_replies(rep, rq.n);
 	if (rc)
 		memset(sig, 0, q->n * sizeof *sig);
 	return rc;
