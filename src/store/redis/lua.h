@@ -18,17 +18,21 @@
 
 
 /* Shared by every script. keep() gives a key the TTL of a record living
- * until `till` (ms, caller's clock). n() and s() convert; s() formats with
- * %d because Lua's own number-to-text would write 1e+14 one day. */
+ * until `till` (ms, caller's clock), ttl() is that TTL's text for a SET's
+ * PX (one command, not two). n() and s() convert; s() formats with %d
+ * because Lua's own number-to-text would write 1e+14 one day. */
 #define PRELUDE                                                                \
 	"local SLACK, DAY = 60000, 86400000\n"                                 \
 	"local OB = '" OB "'\n"                                                \
 	"local function n(x) return tonumber(x) end\n"                         \
 	"local function s(x) return string.format('%d', x) end\n"              \
-	"local function keep(k, till, now)\n"                                  \
+	"local function ttl(till, now)\n"                                      \
 	"  local t = till - now\n"                                             \
 	"  if t < 0 then t = 0 end\n"                                          \
-	"  redis.call('PEXPIRE', k, s(t + SLACK))\n"                           \
+	"  return s(t + SLACK)\n"                                              \
+	"end\n"                                                                \
+	"local function keep(k, till, now)\n"                                  \
+	"  redis.call('PEXPIRE', k, ttl(till, now))\n"                         \
 	"end\n"                                                                \
 	"local STATES = {'queued', 'sending', 'sent', 'delivered',\n"          \
 	"  'undelivered', 'failed', 'expired'}\n"                              \
@@ -112,7 +116,9 @@
  * n0, n1 at hour h and day d (decimal text, the caller's arithmetic) and
  * sees member m at now. A counter that adds 0 writes nothing (a field
  * not there reads 0: a send leaves the verified fields alone). The hour's
- * first add (no sent field for it yet) trims the hash, so it never holds
+ * first add (no sent field for it yet: an add of sent knows from what
+ * its HINCRBY answers, with no HEXISTS) trims the hash, after its adds
+ * (a trim keeps the hour and day added to), so it never holds
  * more than the kept buckets and those of one hour, and sets its TTL: 15
  * days from within the hour of its last add, which outlives every day
  * bucket a read can use (day d's is read until d + 15 days begins), at
@@ -139,19 +145,19 @@
 	"local function sig_add(k, z, n0, n1, m, now, h, d)\n"                 \
 	"  if n(n0) ~= 0 or n(n1) ~= 0 then\n"                                 \
 	"    local hf, df = 'h' .. h .. ':', 'd' .. d .. ':'\n"                \
-	"    local first = redis.call('HEXISTS', k, hf .. '0') == 0\n"         \
-	"    if first then\n"                                                  \
-	"      sig_trim(k, n(h) - (SIG_HOURS - 1), n(d) - (SIG_DAYS - 1))\n"   \
-	"    end\n"                                                            \
+	"    local first\n"                                                    \
 	"    if n(n0) ~= 0 then\n"                                             \
-	"      redis.call('HINCRBY', k, hf .. '0', n0)\n"                      \
+	"      first = redis.call('HINCRBY', k, hf .. '0', n0) == n(n0)\n"     \
 	"      redis.call('HINCRBY', k, df .. '0', n0)\n"                      \
+	"    else\n"                                                           \
+	"      first = redis.call('HEXISTS', k, hf .. '0') == 0\n"             \
 	"    end\n"                                                            \
 	"    if n(n1) ~= 0 then\n"                                             \
 	"      redis.call('HINCRBY', k, hf .. '1', n1)\n"                      \
 	"      redis.call('HINCRBY', k, df .. '1', n1)\n"                      \
 	"    end\n"                                                            \
 	"    if first then\n"                                                  \
+	"      sig_trim(k, n(h) - (SIG_HOURS - 1), n(d) - (SIG_DAYS - 1))\n"   \
 	"      redis.call('PEXPIRE', k, s(SIG_DAYS * DAY + SLACK))\n"          \
 	"    end\n"                                                            \
 	"  end\n"                                                              \
