@@ -7,6 +7,7 @@
  * and exits 0.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -314,10 +315,28 @@ static void reclaim_orphans(struct otp_store *store)
 			"#messages", otp_log_num(nbuf, n), NULL);
 }
 
+/* glibc gives threads up to 8 malloc arenas a core, and otpd runs ~70
+ * threads (the wait pool's 64 among them) that each leave freed memory
+ * in theirs: a 5 s send burst on a store of 2*10^5 codes left RSS at
+ * 74-76 MiB with the default, 57-59 MiB with one arena a core, at the
+ * same rates (bench/ab send, verify, check, 3 pairs: within noise). Only as
+ * many threads as cores run at once, so one arena a core is as many as
+ * can be busy. Before any thread, and not over an operator's own
+ * MALLOC_ARENA_MAX or glibc.malloc tunable. */
+static void bound_arenas(void)
+{
+	const char *t = getenv("GLIBC_TUNABLES");
+	if (getenv("MALLOC_ARENA_MAX") || (t && strstr(t, "arena_max")))
+		return;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	mallopt(M_ARENA_MAX, n > 0 ? (int)n : 1);
+}
+
 int main(int argc, char **argv)
 {
 	struct otp_config cfg = {0};
 	char err[512], secret_path[4200];
+	bound_arenas();
 	int rc = otp_config_load(&cfg, argc, argv, env, err, sizeof err);
 	if (rc > 0) {
 		otp_config_help(stdout, rc);
