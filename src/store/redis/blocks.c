@@ -113,8 +113,6 @@ int otp_redis_block_find(struct otp_store *s, const char *const *keys, size_t n,
 		return rc;
 	rc = otp_redis_block_rows(rep, keys, n, out, nout);
 	free_replies(rep, q.n);
-	if (rc)
-		*nout = 0;
 	return rc;
 }
 
