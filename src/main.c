@@ -19,6 +19,7 @@
 
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/cpus.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/secret.h"
@@ -319,17 +320,16 @@ static void reclaim_orphans(struct otp_store *store)
  * threads (the wait pool's 64 among them) that each leave freed memory
  * in theirs: a 5 s send burst on a store of 2*10^5 codes left RSS at
  * 74-76 MiB with the default, 57-59 MiB with one arena a core, at the
- * same rates (bench/ab send, verify, check, 3 pairs: within noise). Only as
- * many threads as cores run at once, so one arena a core is as many as
- * can be busy. Before any thread, and not over an operator's own
- * MALLOC_ARENA_MAX or glibc.malloc tunable. */
+ * same rates (bench/ab send, verify, check, 3 pairs: within noise). Only
+ * as many threads as CPUs (those otpd may run on: cpus.h) run at once, so
+ * one arena a CPU is as many as can be busy. Before any thread, and not
+ * over an operator's own MALLOC_ARENA_MAX or glibc.malloc tunable. */
 static void bound_arenas(void)
 {
 	const char *t = getenv("GLIBC_TUNABLES");
 	if (getenv("MALLOC_ARENA_MAX") || (t && strstr(t, "arena_max")))
 		return;
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	mallopt(M_ARENA_MAX, n > 0 ? (int)n : 1);
+	mallopt(M_ARENA_MAX, (int)otp_cpus());
 }
 
 int main(int argc, char **argv)
@@ -524,7 +524,7 @@ int main(int argc, char **argv)
 	struct otp_http_cfg hcfg = {
 	    .listen = cfg.listen,
 	    .listen_fd = listen_fd,
-	    .threads = (unsigned)cfg.threads,
+	    .threads = cfg.threads ? (unsigned)cfg.threads : otp_cpus(),
 	    .wait_threads = (unsigned)cfg.wait_threads,
 	    .conn_limit = (unsigned)cfg.conn_limit,
 	    .conn_timeout_s = (unsigned)cfg.conn_timeout,
@@ -545,9 +545,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "otpd: %s\n", err);
 		goto fail_ctl;
 	}
+	char tbuf[OTP_LOG_NUM_LEN];
 	otp_log(OTP_LOG_INFO, "listening", "addr", cfg.listen, "store",
 		otp_store_backend(cfg.store)->name, "sms", cfg.sms, "provider",
-		engine.provider->ops->name, NULL);
+		engine.provider->ops->name, "#threads",
+		otp_log_num(tbuf, hcfg.threads), NULL);
 	int afd = admin_fd;
 	admin_fd = -1; /* the admin server's now, even if it fails to start */
 	if (afd >= 0 && start_admin(&hcfg, afd, &admin) < 0)

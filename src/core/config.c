@@ -67,7 +67,7 @@ const struct setting otp_cfg_settings[] = {
 	    "OTPD_ADMIN_SOCKET", "otpctl's Unix socket (0600): empty = beside the store "
 	    "(PATH.ctl for sqlite:PATH, else ./var/otpd.ctl); off = none"),
 	INT("threads", threads, "0", 0, 256,
-	    "OTPD_THREADS", "worker threads; 0 = one per CPU core"),
+	    "OTPD_THREADS", "worker threads; 0 = one per CPU this process may run on (its affinity: taskset, CPUAffinity=)"),
 	INT("wait-threads", wait_threads, "64", 0, 256,
 	    "OTPD_WAIT_THREADS", "threads for requests that wait on the store or a remote (send, "
 	    "verify, logout, delivery reports) while their connections are suspended: the "

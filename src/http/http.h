@@ -160,7 +160,7 @@ struct otp_http_cfg {
 	const char *listen;    /* "HOST:PORT" */
 	int listen_fd;	       /* >= 0: bound by otp_http_bind (taken over);
 				  -1: start binds `listen` itself */
-	unsigned threads;      /* 0: one per core */
+	unsigned threads;      /* 0: one per CPU it may run on (cpus.h) */
 	unsigned wait_threads; /* the wait pool's (OTP_R_WAITS routes); 0: none,
 				  those handlers run on the server's threads */
 	unsigned conn_limit;

@@ -22,6 +22,8 @@
  */
 #include "http/internal.h"
 
+#include "core/cpus.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
@@ -365,11 +367,7 @@ int otp_http_start(struct otp_http **out, const struct otp_http_cfg *cfg,
 	pthread_mutex_init(&h->deferred_mu, NULL);
 	h->edge = otp_edge_new(cfg->conn_limit, cfg->conn_per_ip,
 			       cfg->conn_timeout_s, cfg->request_timeout_s);
-	unsigned threads = cfg->threads;
-	if (threads == 0) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		threads = n > 0 ? (unsigned)n : 1;
-	}
+	unsigned threads = cfg->threads ? cfg->threads : otp_cpus();
 	h->d = MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,

@@ -1,6 +1,7 @@
 """Operations: health, logs, command line, restarts, the outbox's durability."""
 
 import json
+import os
 import re
 import stat
 import subprocess
@@ -85,6 +86,35 @@ def test_passed_checks_and_probes_log_at_debug(otpd):
         assert ("/auth/verify-otp", 200) in seen
         assert (("/auth/check", 204) in seen) is not quiet, (level, seen)
         assert (("/healthz", 200) in seen) is not quiet, (level, seen)
+
+
+def listening(srv):
+    """The start-up line, written just after the server answers."""
+    deadline = time.monotonic() + 5
+    while True:
+        for ln in map(json.loads, srv.log_text().splitlines()):
+            if ln.get("msg") == "listening":
+                return ln
+        assert time.monotonic() < deadline, srv.log_tail()
+        time.sleep(0.01)
+
+
+def test_server_threads_follow_the_cpu_affinity(otpd):
+    """--threads 0 (the default) is one server thread a CPU otpd may run
+    on: under `taskset -c N` (or systemd's CPUAffinity=) one, not one a
+    core of the machine, which would take turns on that CPU."""
+    mask = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(mask)})
+    try:
+        one = otpd()
+    finally:
+        os.sched_setaffinity(0, mask)
+    b = one.browser()
+    one.login(b, PHONE)
+    assert b.get(one.url("/auth/check")).status_code == 204
+    assert listening(one)["threads"] == 1
+    assert listening(otpd())["threads"] == len(mask)
+    assert listening(otpd("--threads", "3"))["threads"] == 3
 
 
 # -- command line ----------------------------------------------------------
