@@ -26,7 +26,7 @@ void otp_sqlite_writer_gate(struct otp_sqlite_writer *w, bool closed);
 struct otp_sqlite_ckpt *otp_sqlite_writer_ckpt(struct otp_sqlite_writer *w);
 
 /* Process-wide knobs: pages of WAL growth that trigger a PASSIVE checkpoint
- * (default 4000) and the idle period before a TRUNCATE one (default 1000
+ * (default 16000) and the idle period before a TRUNCATE one (default 1000
  * ms). Values <= 0 keep the current one. They apply to checkpointers started
  * afterwards. */
 void otp_sqlite_ckpt_tune(int pages, int idle_ms);
