@@ -150,7 +150,7 @@ run: deps-build
 # of them touches build/.
 TSAN_TESTS   := test_outbox test_store_sqlite test_store_cache \
 		test_store_redis test_store_redis_cache test_store_faults test_limiter test_metrics \
-		test_http_server test_sms test_phone
+		test_http_server test_sms test_phone test_fiber
 EXTRA_SUITES ?= $(if $(SANITIZE),,san tsan fuzz)
 SAN_JOBS     ?= 2
 .PHONY: unit-bins tsan-bins extra-bins test-extra
