@@ -632,6 +632,13 @@ typedef int otp_reseal_fn(void *arg, const char *stored,
  * keep). Without it the engine reads the session first (session_get). */
 #define OTP_STORE_CAP_VERIFY_SESSION (1u << 2)
 
+/* caps: called on a fiber (core/fiber.h), the backend's operations wait by
+ * parking it, never by sleeping its thread for long (SQLite: a COMMIT's
+ * wait is a park; its mutex is held only while statements run). Requests
+ * that wait on such a store may run as fibers (http.h's cfg.fibers), and
+ * the store handle they use is their fiber's own. */
+#define OTP_STORE_CAP_FIBERS (1u << 3)
+
 struct otp_store_ops {
 	const char *name;   /* "sqlite" */
 	const char *scheme; /* URL prefix it answers to: "sqlite:" */

@@ -9,7 +9,13 @@
  * ticket's result. One that ends with nobody queued first yields the CPU
  * once with the mutex released (sched_yield: immediate when nothing else is
  * ready to run), so that request threads sharing its core can bring their
- * operations into the batch, then commits if nobody came. With
+ * operations into the batch, then commits if nobody came. An operation on
+ * a fiber (core/fiber.h: the wait pool's, http/waits.c) neither yields nor
+ * sleeps its thread: while its runner has other work ready, or threads
+ * queue here, it parks with its ticket marked (t->fiber) and leaves the
+ * COMMIT to them; else it commits itself. A runner that runs out of work
+ * commits the batches its parked fibers wait for (on_idle), and finish()
+ * wakes every parked fiber of the batch it ends. With
  * synchronous=NORMAL in WAL, a COMMIT writes the WAL frames but does not
  * fsync; it is done with the mutex held, during which the next batch
  * gathers.
@@ -33,6 +39,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/fiber.h"
 #include "store/sqlite/sqlite_test.h"
 #include "store/sqlite/err.h"
 #include "store/sqlite/space.h"
@@ -87,6 +94,28 @@ static atomic_int live;
 int otp_sqlite_writer_live(void)
 {
 	return atomic_load(&live);
+}
+
+static int finish(struct otp_sqlite_writer *w, int lost);
+
+/* A runner with nothing left to run (fiber.h): the batches its parked
+ * fibers wait for are committed now, unless threads queue to join them
+ * (the last of those commits). */
+static void on_idle(void)
+{
+	pthread_mutex_lock(&reg_mu);
+	for (struct otp_sqlite_writer *w = reg; w; w = w->next) {
+		if (atomic_load(&w->waiting) > 0)
+			continue;
+		pthread_mutex_lock(&w->mu);
+		bool parked = false;
+		for (struct otp_sqlite_ticket *t = w->batch; t; t = t->next)
+			parked |= t->fiber != NULL;
+		if (parked && w->in_tx)
+			finish(w, 0);
+		pthread_mutex_unlock(&w->mu);
+	}
+	pthread_mutex_unlock(&reg_mu);
 }
 
 static int step(struct otp_sqlite_writer *w, enum wst i)
@@ -221,6 +250,7 @@ int otp_sqlite_writer_get(const char *path,
 			  struct otp_sqlite_writer **out)
 {
 	*out = NULL;
+	otp_fibers_set_idle(on_idle);
 	char *key = key_of(path);
 	pid_t pid = getpid();
 	pthread_mutex_lock(&reg_mu);
@@ -309,10 +339,15 @@ static int finish(struct otp_sqlite_writer *w, int lost)
 		note_full(w, rc);
 	}
 	batch_clear(w);
-	for (struct otp_sqlite_ticket *t = w->batch; t; t = t->next) {
+	for (struct otp_sqlite_ticket *t = w->batch, *next; t; t = next) {
+		next = t->next; /* a woken fiber may reuse its ticket */
 		if (rc)
 			t->rc = rc;
+		struct otp_fiber *f = t->fiber;
+		t->fiber = NULL;
 		t->done = true;
+		if (f)
+			otp_fiber_wake(f);
 	}
 	w->batch = NULL;
 	w->nops = 0;
@@ -358,6 +393,24 @@ int otp_sqlite_writer_end(struct otp_sqlite_writer *w,
 		t->done = false;
 		t->next = w->batch;
 		w->batch = t;
+		struct otp_fiber *f = otp_fiber_self();
+		if (f) {
+			/* On a fiber: while its runner has others ready to
+			 * run, or threads queue here, one of them (or the
+			 * runner, once it has nothing else: on_idle) commits;
+			 * the fiber parks meanwhile, holding no thread. */
+			if (otp_fiber_others_ready() ||
+			    atomic_load(&w->waiting) > 0) {
+				t->fiber = f;
+				while (!t->done)
+					otp_fiber_park(f, &w->mu);
+			} else {
+				finish(w, 0);
+			}
+			rc = t->rc;
+			pthread_mutex_unlock(&w->mu);
+			return rc;
+		}
 		if (atomic_load(&w->waiting) == 0) {
 			/* Nobody queued yet: let threads that are ready to
 			 * run (on this core, when the server is pinned to

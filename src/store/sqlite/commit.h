@@ -11,7 +11,9 @@
  * operation's caller gets its answer only once that COMMIT is done; a failed
  * operation is rolled back to its savepoint alone; a failed COMMIT fails every
  * operation of its batch. Other processes on the file just queue on SQLite's
- * write lock (busy timeout), as before.
+ * write lock (busy timeout), as before. Called on a fiber (core/fiber.h),
+ * end parks the fiber instead of sleeping its thread while it waits for
+ * the COMMIT, so that its runner can bring more operations into the batch.
  *
  * The writer also owns the file's background checkpointer
  * (checkpoint.h): SQLite's automatic checkpoints are off on it.
@@ -37,6 +39,7 @@ struct otp_sqlite_ticket {
 	bool first; /* opened the transaction: no savepoint of its own */
 	bool grows; /* the caller's: the operation adds data (a send), so a
 		     * full disk refuses it (space.h) */
+	struct otp_fiber *fiber; /* parked on its COMMIT, or NULL: a thread */
 };
 
 /* At most this many operations share one COMMIT. */

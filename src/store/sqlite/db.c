@@ -452,7 +452,7 @@ const struct otp_store_ops otp_store_sqlite_ops = {
     .home = otp_store_sqlite_home,
     .version = 2,
     .caps = OTP_STORE_CAP_ONE_PROCESS | OTP_STORE_CAP_FILE |
-	    OTP_STORE_CAP_VERIFY_SESSION,
+	    OTP_STORE_CAP_VERIFY_SESSION | OTP_STORE_CAP_FIBERS,
     .open = open_db,
     .lock = otp_store_sqlite_lock,
     .backup = otp_store_sqlite_backup,

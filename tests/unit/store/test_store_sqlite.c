@@ -9,6 +9,7 @@
  * busy timeout (5 s) because that timeout is what it tests.
  */
 #include <pthread.h>
+#include <semaphore.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/fiber.h"
 #include "harness.h"
 #include "store/sqlite/sqlite.h"
 #include "store/sqlite/sqlite_test.h"
@@ -1271,6 +1273,92 @@ static void sq_fault_commit_batch(void)
 	otp_sqlite_fault_uninstall();
 }
 
+/* Operations on fibers (core/fiber.h): a fiber whose operation ends while
+ * others are ready to run parks on its COMMIT instead of sleeping its
+ * thread, and one COMMIT covers them all. The first work blocks the one
+ * runner until every operation is queued, so that they run back to back;
+ * before_commit (if given) runs while the first of them are parked. */
+static sem_t fiber_go;
+static void fiber_block(void *arg)
+{
+	(void)arg;
+	while (sem_wait(&fiber_go) != 0)
+		;
+}
+
+static void fiber_op(void *arg)
+{
+	run_batch_op(arg);
+}
+
+static void run_on_fibers(struct otp_store *s, const char *path,
+			  struct batch_op *o, int n)
+{
+	struct otp_sqlite_stats st0, st;
+	for (int i = 0; i < n; i++)
+		CHECK_INT(open_path(path, &o[i].s), 0);
+	otp_sqlite_stats(s, &st0);
+	CHECK_INT(sem_init(&fiber_go, 0, 0), 0);
+	struct otp_fibers *fs = otp_fibers_start(1, (unsigned)n + 1, 256);
+	CHECK(otp_fibers_post(fs, fiber_block, NULL));
+	for (int i = 0; i < n; i++)
+		CHECK(otp_fibers_post(fs, fiber_op, &o[i]));
+	sem_post(&fiber_go);
+	otp_fibers_stop(fs, NULL); /* every operation ran to its end */
+	otp_fibers_free(fs);
+	sem_destroy(&fiber_go);
+	otp_sqlite_stats(s, &st);
+	CHECK_INT(st.ops, st0.ops + (unsigned long)n);
+	CHECK_INT(st.batches, st0.batches + 1);
+}
+
+static void sq_fibers_share_one_commit(void)
+{
+	enum { NOPS = 6 };
+	OPEN_NAMED("fibers");
+	struct batch_op o[NOPS];
+	memset(o, 0, sizeof o);
+	for (int i = 0; i < NOPS; i++)
+		o[i].code =
+		    ct_make_code((unsigned)i + 1, CT_P1, CT_T0 + CT_TTL);
+	run_on_fibers(s, path, o, NOPS);
+	for (int i = 0; i < NOPS; i++) {
+		CHECK_INT(o[i].rc, 0);
+		struct otp_code_info info;
+		CHECK_INT(otp_store_code_get(s, o[i].code.id, &info), 0);
+		otp_store_close(o[i].s);
+	}
+	check_rows(path, NOPS);
+	otp_store_close(s);
+}
+
+/* A failed COMMIT fails every parked fiber's operation, and none of their
+ * work is kept. */
+static void sq_fibers_failed_commit(void)
+{
+	enum { NOPS = 4 };
+	CHECK_INT(otp_sqlite_fault_install(), 0);
+	OPEN_NAMED("fiberfault");
+	struct batch_op o[NOPS];
+	memset(o, 0, sizeof o);
+	for (int i = 0; i < NOPS; i++)
+		o[i].code =
+		    ct_make_code((unsigned)i + 1, CT_P2, CT_T0 + CT_TTL);
+	fill_disk();
+	run_on_fibers(s, path, o, NOPS);
+	otp_sqlite_fault_disarm();
+	for (int i = 0; i < NOPS; i++) {
+		CHECK_INT(o[i].rc, OTP_EFULL);
+		struct otp_code_info info;
+		CHECK_INT(otp_store_code_get(s, o[i].code.id, &info),
+			  OTP_ENOTFOUND);
+		otp_store_close(o[i].s);
+	}
+	check_rows(path, 0);
+	otp_store_close(s);
+	otp_sqlite_fault_uninstall();
+}
+
 /* The environment variable's grammar. */
 static void sq_fault_parse(void)
 {
@@ -1315,6 +1403,8 @@ static const struct harness_test tests[] = {
 	TEST(sq_writer_per_file),
 	TEST(sq_fault_issue),
 	TEST(sq_fault_commit_batch),
+	TEST(sq_fibers_share_one_commit),
+	TEST(sq_fibers_failed_commit),
 	TEST(sq_fault_parse),
 };
 /* clang-format on */
