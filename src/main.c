@@ -526,6 +526,12 @@ int main(int argc, char **argv)
 	    .listen_fd = listen_fd,
 	    .threads = cfg.threads ? (unsigned)cfg.threads : otp_cpus(),
 	    .wait_threads = (unsigned)cfg.wait_threads,
+	    /* The local provider's waits are the store's; an upstream's are
+	     * not (a call of up to --upstream-timeout). */
+	    .fibers =
+		cfg.fibers &&
+		(otp_store_backend(cfg.store)->caps & OTP_STORE_CAP_FIBERS) &&
+		strcmp(engine.provider->ops->name, "local") == 0,
 	    .conn_limit = (unsigned)cfg.conn_limit,
 	    .conn_timeout_s = (unsigned)cfg.conn_timeout,
 	    .conn_per_ip = (unsigned)cfg.conn_per_ip,
@@ -549,7 +555,11 @@ int main(int argc, char **argv)
 	otp_log(OTP_LOG_INFO, "listening", "addr", cfg.listen, "store",
 		otp_store_backend(cfg.store)->name, "sms", cfg.sms, "provider",
 		engine.provider->ops->name, "#threads",
-		otp_log_num(tbuf, hcfg.threads), NULL);
+		otp_log_num(tbuf, hcfg.threads), "waits",
+		!hcfg.wait_threads ? "server threads"
+		: hcfg.fibers	   ? "fibers"
+				   : "threads",
+		NULL);
 	int afd = admin_fd;
 	admin_fd = -1; /* the admin server's now, even if it fails to start */
 	if (afd >= 0 && start_admin(&hcfg, afd, &admin) < 0)

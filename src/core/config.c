@@ -69,10 +69,15 @@ const struct setting otp_cfg_settings[] = {
 	INT("threads", threads, "0", 0, 256,
 	    "OTPD_THREADS", "worker threads; 0 = one per CPU this process may run on (its affinity: taskset, CPUAffinity=)"),
 	INT("wait-threads", wait_threads, "64", 0, 256,
-	    "OTPD_WAIT_THREADS", "threads for requests that wait on the store or a remote (send, "
-	    "verify, logout, delivery reports) while their connections are suspended: the "
-	    "sends and verifies in flight share one store COMMIT, of up to 64 operations (one a "
-	    "thread); 0 = they run on the worker threads"),
+	    "OTPD_WAIT_THREADS", "requests that wait on the store or a remote (send, verify, "
+	    "logout, delivery reports) run, while their connections are suspended, on this many "
+	    "threads, or as this many fibers (see --fibers): the sends and verifies in flight "
+	    "share one store COMMIT, of up to 64 operations; 0 = they run on the worker threads"),
+	BOOL("fibers", fibers, "true",
+	     "OTPD_FIBERS", "on a store whose waits park fibers (sqlite) and with the local "
+	     "provider, the requests that wait on the store run as fibers on one thread a CPU, "
+	     "parked while their COMMIT is pending, instead of one thread each; delivery "
+	     "reports still get threads"),
 	INT("conn-limit", conn_limit, "1024", 1, 65536,
 	    "OTPD_CONN_LIMIT", "open connections at most"),
 	INT("conn-timeout", conn_timeout, "10", 1, 3600,

@@ -20,6 +20,7 @@ struct otp_config {
 	char *admin_socket;    /* otpctl's socket; "" = beside the store */
 	long threads;	       /* 0: one per core */
 	long wait_threads;     /* the wait pool; 0: none */
+	bool fibers;	       /* its store waits on fibers where they park */
 	long conn_limit;       /* open connections at most */
 	long conn_timeout;     /* s an idle or slow connection may live */
 	long conn_per_ip;      /* open connections per client address */

@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/fiber.h"
 #include "core/log.h"
 #include "engine/apikey.h"
 #include "engine/delivery.h"
@@ -53,6 +54,7 @@ static void make_key(void)
 {
 	if (pthread_key_create(&store_key, close_store) != 0)
 		abort();
+	otp_fibers_set_local_free(close_store);
 }
 
 void otp_app_init(const struct otp_app *app)
@@ -84,7 +86,11 @@ const struct otp_app *otp_app(void)
 
 int otp_app_store(struct otp_store **out)
 {
-	struct otp_store *s = pthread_getspecific(store_key);
+	/* A fiber's handle is its own: a handle holds one operation's
+	 * place in a batch, and another fiber of this thread may start one
+	 * while this one waits for its COMMIT. */
+	void **fl = otp_fiber_local();
+	struct otp_store *s = fl ? *fl : pthread_getspecific(store_key);
 	if (!s) {
 		int rc = otp_store_open(the_app.store_url, &s);
 		if (rc < 0) {
@@ -103,7 +109,10 @@ int otp_app_store(struct otp_store **out)
 		pthread_once(&sessions_once, make_sessions);
 		if (sessions)
 			s = otp_store_cached_new(s, sessions);
-		pthread_setspecific(store_key, s);
+		if (fl)
+			*fl = s;
+		else
+			pthread_setspecific(store_key, s);
 	}
 	*out = s;
 	return 0;

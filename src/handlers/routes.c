@@ -65,10 +65,11 @@ const struct otp_route otp_routes[] = {
     {"GET", "/readyz", otp_h_readyz, OTP_R_NOLIMIT | OTP_R_QUIET, 0, NULL, 0,
      NULL, NULL},
     /* gateway callbacks (authenticated by a per-message token) */
-    {"GET", "/hooks/kannel/dlr", otp_h_kannel_dlr, OTP_R_NOLIMIT | OTP_R_WAITS,
-     0, NULL, 0, NULL, NULL},
-    {"POST", "/hooks/kannel/dlr", otp_h_kannel_dlr, OTP_R_NOLIMIT | OTP_R_WAITS,
-     0, NULL, 0, NULL, NULL},
+    /* A report that overtakes its ack sleeps for it (hooks.c): a thread. */
+    {"GET", "/hooks/kannel/dlr", otp_h_kannel_dlr,
+     OTP_R_NOLIMIT | OTP_R_WAITS | OTP_R_REMOTE, 0, NULL, 0, NULL, NULL},
+    {"POST", "/hooks/kannel/dlr", otp_h_kannel_dlr,
+     OTP_R_NOLIMIT | OTP_R_WAITS | OTP_R_REMOTE, 0, NULL, 0, NULL, NULL},
 };
 const size_t otp_nroutes = LEN(otp_routes);
 

@@ -39,6 +39,9 @@ enum otp_route_flags {
 				   upstream, a delivery report): it runs on the
 				   wait pool, its connection suspended, not on
 				   a server thread (cfg.wait_threads) */
+	OTP_R_REMOTE = 1 << 7,	/* with OTP_R_WAITS: it also waits in a way
+				   that does not park a fiber (a sleep, a
+				   remote): always on a wait thread */
 };
 
 struct otp_req;
@@ -163,6 +166,9 @@ struct otp_http_cfg {
 	unsigned threads;      /* 0: one per CPU it may run on (cpus.h) */
 	unsigned wait_threads; /* the wait pool's (OTP_R_WAITS routes); 0: none,
 				  those handlers run on the server's threads */
+	bool fibers;	       /* the wait pool's routes but OTP_R_REMOTE ones
+				  run as wait_threads fibers (core/fiber.h) on
+				  one runner a CPU: their waits park them */
 	unsigned conn_limit;
 	unsigned conn_timeout_s;
 	unsigned conn_per_ip;	    /* open connections per client address

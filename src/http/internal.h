@@ -124,13 +124,14 @@ void otp_http_error_body(struct ctx *c, int err);
 void otp_http_make_plain(struct otp_http *h);
 void otp_http_free_plain(struct otp_http *h);
 
-/* waits.c: n threads, each running otp_http_dispatch for the requests
- * posted (suspended and in h->deferred already) and finishing them; stop
- * joins them once their requests are done, then answers 503 what is still
- * queued, and what is posted after it; free, once libmicrohttpd has
- * stopped, releases it. */
+/* waits.c: n threads (and, with fibers, n fibers on one runner a CPU),
+ * each running otp_http_dispatch for the requests posted (suspended and in
+ * h->deferred already) and finishing them; a request goes to a fiber
+ * unless its route is OTP_R_REMOTE. stop lets every fiber and thread end
+ * its request, then answers 503 what is still queued, and what is posted
+ * after it; free, once libmicrohttpd has stopped, releases it. */
 struct otp_http_waits;
-struct otp_http_waits *otp_http_waits_start(unsigned n);
+struct otp_http_waits *otp_http_waits_start(unsigned n, bool fibers);
 void otp_http_waits_post(struct otp_http_waits *w, struct ctx *c);
 void otp_http_waits_stop(struct otp_http_waits *w);
 void otp_http_waits_free(struct otp_http_waits *w);

@@ -385,7 +385,7 @@ int otp_http_start(struct otp_http **out, const struct otp_http_cfg *cfg,
 		return OTP_EINTERNAL;
 	}
 	if (cfg->wait_threads)
-		h->waits = otp_http_waits_start(cfg->wait_threads);
+		h->waits = otp_http_waits_start(cfg->wait_threads, cfg->fibers);
 	*out = h;
 	return 0;
 }

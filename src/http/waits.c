@@ -1,20 +1,28 @@
-/* waits.c - the wait pool: threads that run the handlers of routes marked
- * OTP_R_WAITS while their connections are suspended.
+/* waits.c - the wait pool: where the handlers of routes marked OTP_R_WAITS
+ * run while their connections are suspended.
  *
  * A send, a verify or a logout waits for its store operation's COMMIT (or
  * an upstream's answer, or a delivery report's wait); on the server's
  * threads, one a core, those waits would hold the thread that also serves
  * /auth/check, and a COMMIT could cover at most one operation a thread. Here
  * the server suspends such a request's connection (it holds no server
- * thread), queues it, and one of the pool's threads runs the dispatch
- * (auth, parse, guard, handler) and resumes the connection with the answer.
- * With many requests in flight, many pool threads are inside the store at
- * once, so the SQLite writer's group commit (store/sqlite/commit.c) puts
- * all of them into one COMMIT, and each Redis round trip overlaps the
- * others'. No answer goes out before its handler returned: a 200 still
- * means committed.
+ * thread), queues it, and the pool runs the dispatch (auth, parse, guard,
+ * handler) and resumes the connection with the answer. No answer goes out
+ * before its handler returned: a 200 still means committed.
  *
- * The queue is unbounded in count but not in memory: each entry is a
+ * Two kinds of worker, chosen by the server's cfg.fibers and the route:
+ * - fibers (core/fiber.h), n of them on one runner thread a CPU, for a
+ *   store whose waits park a fiber (SQLite's COMMIT: store/sqlite/commit.c).
+ *   A request waiting for its COMMIT holds no thread: the runner goes on
+ *   with the next one, whose operation joins the same batch, and commits
+ *   once it has nothing else to run; no thread sleeps and wakes a request.
+ * - threads, n of them, for everything else: a Redis round trip, an
+ *   upstream call, an OTP_R_REMOTE route (a delivery report that sleeps for
+ *   its ack). With many requests in flight, many are inside the store at
+ *   once, so the SQLite writer's group commit puts all of them into one
+ *   COMMIT, and each Redis round trip overlaps the others'.
+ *
+ * The queues are unbounded in count but not in memory: each entry is a
  * request that libmicrohttpd holds already (the connection limit bounds
  * them). Not here: suspension and resumption (server.c), what a handler
  * does (src/handlers/).
@@ -24,6 +32,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "core/cpus.h"
+#include "core/fiber.h"
+
 struct otp_http_waits {
 	pthread_mutex_t mu;
 	pthread_cond_t ready;
@@ -31,7 +42,23 @@ struct otp_http_waits {
 	bool stop;
 	unsigned n;
 	pthread_t *th;
+	struct otp_fibers *fibers; /* NULL: threads only */
 };
+
+/* A handler that defers on its own answers later itself. */
+static void run_one(void *arg)
+{
+	struct ctx *c = arg;
+	if (!otp_http_dispatch(c))
+		otp_req_finish(&c->r, 0);
+}
+
+/* Not started by the stop: answered 503 (the daemon is stopping). */
+static void refuse(void *arg)
+{
+	struct ctx *c = arg;
+	otp_req_finish(&c->r, OTP_EBUSY);
+}
 
 static void *run(void *arg)
 {
@@ -47,16 +74,14 @@ static void *run(void *arg)
 		if (!w->head)
 			w->tail = &w->head;
 		pthread_mutex_unlock(&w->mu);
-		/* A handler that defers on its own answers later itself. */
-		if (!otp_http_dispatch(c))
-			otp_req_finish(&c->r, 0);
+		run_one(c);
 		pthread_mutex_lock(&w->mu);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
 }
 
-struct otp_http_waits *otp_http_waits_start(unsigned n)
+struct otp_http_waits *otp_http_waits_start(unsigned n, bool fibers)
 {
 	struct otp_http_waits *w = calloc(1, sizeof *w);
 	if (!w)
@@ -64,6 +89,9 @@ struct otp_http_waits *otp_http_waits_start(unsigned n)
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->ready, NULL);
 	w->tail = &w->head;
+	/* A fiber's stack holds what a thread's would (below). */
+	if (fibers)
+		w->fibers = otp_fibers_start(otp_cpus(), n, 256);
 	w->th = calloc(n, sizeof *w->th);
 	if (!w->th)
 		abort();
@@ -82,6 +110,12 @@ struct otp_http_waits *otp_http_waits_start(unsigned n)
 void otp_http_waits_post(struct otp_http_waits *w, struct ctx *c)
 {
 	c->wait_next = NULL;
+	if (w->fibers && !(c->r.route->flags & OTP_R_REMOTE)) {
+		/* After the stop: a kept-alive connection's request. */
+		if (!otp_fibers_post(w->fibers, run_one, c))
+			otp_req_finish(&c->r, OTP_EBUSY);
+		return;
+	}
 	pthread_mutex_lock(&w->mu);
 	if (w->stop) { /* a kept-alive connection's request after the stop */
 		pthread_mutex_unlock(&w->mu);
@@ -98,6 +132,9 @@ void otp_http_waits_stop(struct otp_http_waits *w)
 {
 	if (!w)
 		return;
+	/* The fibers' requests end, then the threads'; what neither took is
+	 * answered 503. */
+	otp_fibers_stop(w->fibers, refuse);
 	pthread_mutex_lock(&w->mu);
 	w->stop = true;
 	pthread_cond_broadcast(&w->ready);
@@ -116,6 +153,7 @@ void otp_http_waits_free(struct otp_http_waits *w)
 {
 	if (!w)
 		return;
+	otp_fibers_free(w->fibers);
 	pthread_cond_destroy(&w->ready);
 	pthread_mutex_destroy(&w->mu);
 	free(w->th);

@@ -69,6 +69,7 @@ static const char *flags[] = {
     "metrics",
     "threads",
     "wait-threads",
+    "fibers",
     "conn-limit",
     "conn-timeout",
     "conn-per-ip",
