@@ -117,6 +117,19 @@ def test_server_threads_follow_the_cpu_affinity(otpd):
     assert listening(otpd("--threads", "3"))["threads"] == 3
 
 
+def test_waits_run_on_fibers_on_sqlite(otpd):
+    """On SQLite with the local provider a send and a verify wait for their
+    COMMIT on a fiber (--fibers, the default); --fibers false gives them
+    threads, and the login works either way."""
+    for flags, waits in (((), "fibers"), (("--fibers", "false"), "threads"),
+                         (("--wait-threads", "0"), "server threads")):
+        srv = otpd(*flags)
+        assert listening(srv)["waits"] == waits, flags
+        b = srv.browser()
+        srv.login(b, PHONE)
+        assert b.get(srv.url("/auth/check")).status_code == 204
+
+
 # -- command line ----------------------------------------------------------
 def run_cli(args, env=None, cwd=None):
     require_binary()
