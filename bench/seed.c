@@ -23,8 +23,11 @@
  * (the store's `now` is the caller's) so the server's delivery thread leaves
  * them alone during the run; in a real store they would have gone long
  * before. Codes and sessions expire on the real clock. The work is split
- * over OTPD_SEED_THREADS threads (default 8), each with its own store handle,
- * as otpd's request threads are: the store batches their commits alike.
+ * over OTPD_SEED_JOBS jobs (default 32), each with its own store handle,
+ * run as otpd's wait pool runs sends, so that the store batches their
+ * commits alike: on a store whose waits park a fiber (SQLite) as fibers on
+ * one runner thread a CPU (50,000 codes in 2.0-2.1 s here, against 2.8-2.9
+ * s on 8 to 64 threads), else (Redis) one thread each.
  * Not shipped: bench/ only.
  */
 #include <errno.h>
@@ -38,7 +41,9 @@
 
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/cpus.h"
 #include "core/err.h"
+#include "core/fiber.h"
 #include "core/secret.h"
 #include "engine/sealed.h"
 #include "engine/crypto.h"
@@ -50,14 +55,14 @@
  * minus this `now`). */
 #define AHEAD_MS (1800 * 1000LL)
 
-#define THREADS_MAX 64
+#define JOBS_MAX 64
 
 static struct otp_config cfg;
 static struct otp_engine engine;
 
-/* One thread's share: items [start, start + count) into its own buffer. */
+/* One job's share: items [start, start + count) into its own buffer. */
 struct job {
-	pthread_t thread;
+	pthread_t thread; /* on a store without fibers */
 	struct otp_store *store;
 	const char *mode, *prefix, *kind;
 	long count, start;
@@ -162,7 +167,7 @@ static void auth(struct otp_store *store, long count, const char *prefix,
 	}
 }
 
-static void *run(void *arg)
+static void run(void *arg)
 {
 	struct job *j = arg;
 	FILE *out = open_memstream(&j->buf, &j->len);
@@ -175,6 +180,11 @@ static void *run(void *arg)
 		auth(j->store, j->count, j->prefix, j->start, out);
 	if (fclose(out) != 0)
 		abort();
+}
+
+static void *run_thread(void *arg)
+{
+	run(arg);
 	return NULL;
 }
 
@@ -199,7 +209,7 @@ static int usage(void)
 		"OUT\n"
 		"       seed auth COUNT PREFIX START OUT\n"
 		"settings and the secret come from the OTPD_* environment;\n"
-		"OTPD_SEED_THREADS threads share the work (default 8)\n");
+		"OTPD_SEED_JOBS jobs share the work (default 32)\n");
 	return 2;
 }
 
@@ -247,36 +257,49 @@ int main(int argc, char **argv)
 	otp_secret_free(secret);
 	/* phones sealed as otpd seals them: no reseal pass at its start */
 	otp_store_wrap_opens(otp_sealed_wrap, &engine.ring);
-	const char *t = getenv("OTPD_SEED_THREADS");
-	long nthreads = t ? number(t, 1) : 8;
-	if (nthreads < 1 || nthreads > THREADS_MAX)
+	const char *t = getenv("OTPD_SEED_JOBS");
+	long njobs = t ? number(t, 1) : 32;
+	if (njobs < 1 || njobs > JOBS_MAX)
 		return usage();
-	if (nthreads > count)
-		nthreads = count > 0 ? count : 1;
-	struct job jobs[THREADS_MAX];
-	for (long i = 0; i < nthreads; i++) {
+	if (njobs > count)
+		njobs = count > 0 ? count : 1;
+	struct job jobs[JOBS_MAX];
+	for (long i = 0; i < njobs; i++) {
 		struct job *j = &jobs[i];
 		*j = (struct job){.mode = mode,
 				  .prefix = prefix,
 				  .kind = argv[5],
 				  .attempts = (int)attempts,
-				  .start = start + count * i / nthreads,
-				  .count = count * (i + 1) / nthreads -
-					   count * i / nthreads};
+				  .start = start + count * i / njobs,
+				  .count = count * (i + 1) / njobs -
+					   count * i / njobs};
 		rc = otp_store_open(cfg.store, &j->store);
 		if (rc < 0)
 			die("otp_store_open", rc);
 	}
-	for (long i = 0; i < nthreads; i++)
-		if (pthread_create(&jobs[i].thread, NULL, run, &jobs[i]) != 0)
-			die("pthread_create", -1);
+	if (otp_store_backend(cfg.store)->caps & OTP_STORE_CAP_FIBERS) {
+		/* Each parked on its COMMIT while the others join the batch. */
+		struct otp_fibers *fs =
+		    otp_fibers_start(otp_cpus(), (unsigned)njobs, 256);
+		for (long i = 0; i < njobs; i++)
+			if (!otp_fibers_post(fs, run, &jobs[i]))
+				die("otp_fibers_post", -1);
+		otp_fibers_stop(fs, NULL); /* every job ran to its end */
+		otp_fibers_free(fs);
+	} else {
+		for (long i = 0; i < njobs; i++)
+			if (pthread_create(&jobs[i].thread, NULL, run_thread,
+					   &jobs[i]) != 0)
+				die("pthread_create", -1);
+		for (long i = 0; i < njobs; i++)
+			pthread_join(jobs[i].thread, NULL);
+	}
 	FILE *out = fopen(path, "a");
 	if (!out) {
 		perror(path);
 		return 1;
 	}
-	for (long i = 0; i < nthreads; i++) {
-		pthread_join(jobs[i].thread, NULL);
+	for (long i = 0; i < njobs; i++) {
 		fwrite(jobs[i].buf, 1, jobs[i].len, out);
 		free(jobs[i].buf);
 		otp_store_close(jobs[i].store);
