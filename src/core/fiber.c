@@ -100,12 +100,34 @@ struct otp_fibers {
 static _Thread_local struct otp_fiber *cur;
 static _Thread_local struct runner *cur_runner;
 /* Set by the parts above (any thread, any time): atomics. */
-static void (*_Atomic idle_hook)(void);
+#define IDLE_MAX 4
+static void (*_Atomic idle_hooks[IDLE_MAX])(void);
+static pthread_mutex_t idle_mu = PTHREAD_MUTEX_INITIALIZER;
 static void (*_Atomic local_free)(void *);
 
-void otp_fibers_set_idle(void (*idle)(void))
+void otp_fibers_add_idle(void (*idle)(void))
 {
-	atomic_store(&idle_hook, idle);
+	pthread_mutex_lock(&idle_mu);
+	for (int i = 0; i < IDLE_MAX; i++) {
+		void (*h)(void) = atomic_load(&idle_hooks[i]);
+		if (h == idle)
+			break;
+		if (!h) {
+			atomic_store(&idle_hooks[i], idle);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&idle_mu);
+}
+
+static void run_idle_hooks(void)
+{
+	for (int i = 0; i < IDLE_MAX; i++) {
+		void (*h)(void) = atomic_load(&idle_hooks[i]);
+		if (!h)
+			break;
+		h();
+	}
 }
 
 void otp_fibers_set_local_free(void (*free_local)(void *))
@@ -241,9 +263,7 @@ static void *run(void *arg)
 			if (fs->stop && !fs->work && r->live == 0)
 				break;
 			pthread_mutex_unlock(&fs->mu);
-			void (*idle)(void) = atomic_load(&idle_hook);
-			if (idle)
-				idle();
+			run_idle_hooks();
 			pthread_mutex_lock(&fs->mu);
 			f = next_fiber(r);
 			if (!f) {

@@ -54,8 +54,9 @@ bool otp_fiber_others_ready(void);
 void **otp_fiber_local(void);
 void otp_fibers_set_local_free(void (*free_local)(void *));
 
-/* Called by a runner before it sleeps (its fibers are all parked or done):
- * the place to commit what parked fibers wait for. One hook per process. */
-void otp_fibers_set_idle(void (*idle)(void));
+/* Adds a hook a runner calls before it sleeps (its fibers are all parked or
+ * done): the place to commit, or send, what parked fibers wait for. At most
+ * 4 hooks a process; adding one twice adds it once. Any thread. */
+void otp_fibers_add_idle(void (*idle)(void));
 
 #endif

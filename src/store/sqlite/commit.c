@@ -250,7 +250,7 @@ int otp_sqlite_writer_get(const char *path,
 			  struct otp_sqlite_writer **out)
 {
 	*out = NULL;
-	otp_fibers_set_idle(on_idle);
+	otp_fibers_add_idle(on_idle);
 	char *key = key_of(path);
 	pid_t pid = getpid();
 	pthread_mutex_lock(&reg_mu);
