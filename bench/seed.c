@@ -25,9 +25,9 @@
  * before. Codes and sessions expire on the real clock. The work is split
  * over OTPD_SEED_JOBS jobs (default 32), each with its own store handle,
  * run as otpd's wait pool runs sends, so that the store batches their
- * commits alike: on a store whose waits park a fiber (SQLite) as fibers on
- * one runner thread a CPU (50,000 codes in 2.0-2.1 s here, against 2.8-2.9
- * s on 8 to 64 threads), else (Redis) one thread each.
+ * commits alike: on a store whose waits park a fiber (SQLite, Redis) as
+ * fibers on one runner thread a CPU (50,000 codes in 2.0-2.1 s here on
+ * SQLite, against 2.8-2.9 s on 8 to 64 threads), else one thread each.
  * Not shipped: bench/ only.
  */
 #include <errno.h>

@@ -74,7 +74,7 @@ const struct setting otp_cfg_settings[] = {
 	    "threads, or as this many fibers (see --fibers): the sends and verifies in flight "
 	    "share one store COMMIT, of up to 64 operations; 0 = they run on the worker threads"),
 	BOOL("fibers", fibers, "true",
-	     "OTPD_FIBERS", "on a store whose waits park fibers (sqlite) and with the local "
+	     "OTPD_FIBERS", "on a store whose waits park fibers (sqlite, redis) and with the local "
 	     "provider, the requests that wait on the store run as fibers on one thread a CPU, "
 	     "parked while their COMMIT is pending, instead of one thread each; delivery "
 	     "reports still get threads"),

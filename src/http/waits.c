@@ -12,15 +12,18 @@
  *
  * Two kinds of worker, chosen by the server's cfg.fibers and the route:
  * - fibers (core/fiber.h), n of them on one runner thread a CPU, for a
- *   store whose waits park a fiber (SQLite's COMMIT: store/sqlite/commit.c).
- *   A request waiting for its COMMIT holds no thread: the runner goes on
- *   with the next one, whose operation joins the same batch, and commits
- *   once it has nothing else to run; no thread sleeps and wakes a request.
- * - threads, n of them, for everything else: a Redis round trip, an
- *   upstream call, an OTP_R_REMOTE route (a delivery report that sleeps for
- *   its ack). With many requests in flight, many are inside the store at
- *   once, so the SQLite writer's group commit puts all of them into one
- *   COMMIT, and each Redis round trip overlaps the others'.
+ *   store whose waits park a fiber (SQLite's COMMIT: store/sqlite/commit.c;
+ *   a Redis round trip: store/redis/pipe.c). A request waiting for its
+ *   COMMIT or its replies holds no thread: the runner goes on with the next
+ *   one, whose operation joins the same batch, and commits (or writes the
+ *   batch) once it has nothing else to run; no thread sleeps and wakes a
+ *   request.
+ * - threads, n of them, for everything else: an upstream call, an
+ *   OTP_R_REMOTE route (a delivery report that sleeps for its ack), and
+ *   every route with --fibers false. With many requests in flight, many
+ *   are inside the store at once, so the SQLite writer's group commit puts
+ *   all of them into one COMMIT, and each Redis round trip carries
+ *   several.
  *
  * The queues are unbounded in count but not in memory: each entry is a
  * request that libmicrohttpd holds already (the connection limit bounds

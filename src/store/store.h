@@ -634,7 +634,8 @@ typedef int otp_reseal_fn(void *arg, const char *stored,
 
 /* caps: called on a fiber (core/fiber.h), the backend's operations wait by
  * parking it, never by sleeping its thread for long (SQLite: a COMMIT's
- * wait is a park; its mutex is held only while statements run). Requests
+ * wait is a park, its mutex is held only while statements run; Redis: a
+ * round trip's wait on the shared connection is a park). Requests
  * that wait on such a store may run as fibers (http.h's cfg.fibers), and
  * the store handle they use is their fiber's own. */
 #define OTP_STORE_CAP_FIBERS (1u << 3)

@@ -118,9 +118,9 @@ def test_server_threads_follow_the_cpu_affinity(otpd):
 
 
 def test_waits_run_on_fibers_on_sqlite(otpd):
-    """On SQLite with the local provider a send and a verify wait for their
-    COMMIT on a fiber (--fibers, the default); --fibers false gives them
-    threads, and the login works either way."""
+    """With the local provider a send and a verify wait for their COMMIT
+    (or Redis round trip) on a fiber (--fibers, the default); --fibers
+    false gives them threads, and the login works either way."""
     for flags, waits in (((), "fibers"), (("--fibers", "false"), "threads"),
                          (("--wait-threads", "0"), "server threads")):
         srv = otpd(*flags)

@@ -7,6 +7,12 @@
  * lead the next batch; never touched by another thread after its answer.
  * The connection is used by one leader at a time (busy, under the lock;
  * the hand-off is a semaphore: each leader sees the last one's writes).
+ * A call made on a fiber (core/fiber.h) waits by parking it, not on a
+ * semaphore, and does not lead while its runner has other work ready: it
+ * leaves the batch open for the calls that work is about to make, so that
+ * one round trip carries every request the runner has in hand. The last
+ * of them leads, or the runner does (on_idle) once it has nothing left to
+ * run.
  * Not here: connecting, the stall, the timeouts and what an error reply
  * means (conn.c), what the commands are (the domain files).
  */
@@ -20,6 +26,7 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/fiber.h"
 #include "store/redis/conn.h"
 #include "store/redis/stats.h"
 
@@ -31,7 +38,9 @@ struct call {
 	bool lead; /* woken to write the next batch, not with an answer */
 	redisReply **rep;
 	int rc;
-	sem_t done;
+	sem_t done;		 /* a thread's wait */
+	struct otp_fiber *fiber; /* or the fiber that parks for it */
+	atomic_bool answered;	 /* the fiber's: rc is in */
 	struct call *next;
 };
 
@@ -65,12 +74,25 @@ static void set_atfork(void)
 	pthread_atfork(NULL, NULL, forget_all);
 }
 
+/* Wakes c: to its answer, or to lead. */
+static void wake(struct call *c)
+{
+	struct otp_fiber *f = c->fiber;
+	if (!f) {
+		sem_post(&c->done); /* c may be gone from here on */
+		return;
+	}
+	if (!c->lead)
+		atomic_store(&c->answered, true); /* c may be gone from here */
+	otp_fiber_wake(f);
+}
+
 /* c's answer; the leader's own call is not waiting for it. */
 static void finish(struct call *c, int rc, const struct call *self)
 {
 	c->rc = rc;
 	if (c != self)
-		sem_post(&c->done); /* c may be gone from here on */
+		wake(c);
 }
 
 /* Answers rc to every call from c on. */
@@ -158,14 +180,60 @@ static void lead(struct otp_redis_pipe *p, struct call *self)
 		p->busy = false;
 	pthread_mutex_unlock(&p->mu);
 	if (next)
-		sem_post(&next->done);
+		wake(next);
+}
+
+/* A runner with nothing left to run: each pipe's batch that its fibers
+ * left open (no leader yet) goes now, led by the runner itself. */
+static void on_idle(void)
+{
+	pthread_mutex_lock(&registry_mu);
+	for (struct otp_redis_pipe *p = registry; p; p = p->next) {
+		pthread_mutex_lock(&p->mu);
+		bool go = p->head && !p->busy;
+		if (go)
+			p->busy = true;
+		pthread_mutex_unlock(&p->mu);
+		if (go)
+			lead(p, NULL);
+	}
+	pthread_mutex_unlock(&registry_mu);
+}
+
+/* On a fiber: queues c and waits for its answer, or to lead, or (while
+ * its runner has other work ready and nobody leads) leaves the batch open
+ * for that work's calls. Returns whether it leads now. */
+static bool fiber_wait(struct otp_redis_pipe *p, struct call *c)
+{
+	pthread_mutex_lock(&p->mu);
+	*p->tail = c;
+	p->tail = &c->next;
+	bool leader = !p->busy && !otp_fiber_others_ready();
+	if (leader) {
+		p->busy = true;
+	} else {
+		while (!c->lead && !atomic_load(&c->answered))
+			otp_fiber_park(c->fiber, &p->mu);
+		leader = c->lead;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return leader;
 }
 
 int otp_redis_pipe_call(struct otp_redis_pipe *p, const char *buf, size_t len,
 			redisReply **rep, int n, bool wrote)
 {
-	struct call c = {
-	    .buf = buf, .len = len, .n = n, .wrote = wrote, .rep = rep};
+	struct call c = {.buf = buf,
+			 .len = len,
+			 .n = n,
+			 .wrote = wrote,
+			 .rep = rep,
+			 .fiber = otp_fiber_self()};
+	if (c.fiber) {
+		if (fiber_wait(p, &c))
+			lead(p, &c);
+		return c.rc;
+	}
 	sem_init(&c.done, 0, 0);
 	pthread_mutex_lock(&p->mu);
 	*p->tail = &c;
@@ -220,6 +288,7 @@ static struct otp_redis_pipe *pipe_new(const char *url)
 struct otp_redis_pipe *otp_redis_pipe_get(const char *url)
 {
 	pthread_once(&atfork_once, set_atfork);
+	otp_fibers_add_idle(on_idle);
 	pthread_mutex_lock(&registry_mu);
 	struct otp_redis_pipe *p = registry;
 	while (p && strcmp(p->url, url) != 0)

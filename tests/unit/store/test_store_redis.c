@@ -13,6 +13,7 @@
  */
 #include <hiredis/hiredis.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -25,6 +26,7 @@
 
 #include "../../contract/contract.h"
 #include "core/clock.h"
+#include "core/fiber.h"
 #include "store/redis/stats.h"
 
 #include "redis_server.h"
@@ -434,6 +436,101 @@ static void rd_pipelined(void)
 	otp_store_close(keep);
 }
 
+/* Calls on fibers (core/fiber.h): one that has others ready on its runner
+ * parks and leaves the batch open, so the six sends of six fibers go out
+ * in one round trip; a first fiber holds the runner until all are queued. */
+static sem_t fiber_go;
+static void fiber_block(void *arg)
+{
+	(void)arg;
+	while (sem_wait(&fiber_go) != 0)
+		;
+}
+
+struct fiber_send {
+	struct otp_store *s;
+	struct otp_code_new code;
+	int rc;
+};
+
+static void fiber_send(void *arg)
+{
+	struct fiber_send *f = arg;
+	f->rc = ct_issue(f->s, &f->code, NULL, CT_T0);
+}
+
+static void rd_fibers_one_round_trip(void)
+{
+	enum { N = 6 };
+	struct otp_store *keep;
+	CHECK_INT(open_fresh(&keep), 0);
+	struct fiber_send f[N];
+	memset(f, 0, sizeof f);
+	for (unsigned i = 0; i < N; i++) {
+		CHECK_INT(otp_store_open(url, &f[i].s), 0);
+		f[i].code = ct_make_code(i + 1, CT_P1, CT_T0 + CT_TTL);
+	}
+	struct otp_code_new warm = ct_make_code(99, CT_P2, CT_T0 + CT_TTL);
+	CHECK_INT(ct_issue(keep, &warm, NULL, CT_T0), 0); /* scripts loaded */
+	CHECK_INT(sem_init(&fiber_go, 0, 0), 0);
+	struct otp_fibers *fs = otp_fibers_start(1, N + 1, 256);
+	struct otp_redis_stats before = otp_redis_stats();
+	CHECK(otp_fibers_post(fs, fiber_block, NULL));
+	for (int i = 0; i < N; i++)
+		CHECK(otp_fibers_post(fs, fiber_send, &f[i]));
+	sem_post(&fiber_go);
+	otp_fibers_stop(fs, NULL);
+	otp_fibers_free(fs);
+	sem_destroy(&fiber_go);
+	struct otp_redis_stats after = otp_redis_stats();
+	CHECK_INT(after.pipe_calls - before.pipe_calls, N);
+	CHECK_INT(after.pipe_batches - before.pipe_batches, 1);
+	for (int i = 0; i < N; i++) {
+		CHECK_INT(f[i].rc, 0);
+		struct otp_code_info info;
+		CHECK_INT(otp_store_code_get(keep, f[i].code.id, &info), 0);
+		otp_store_close(f[i].s);
+	}
+	otp_store_close(keep);
+}
+
+/* Fibers and threads on one connection at once: each call gets its own
+ * answers, whoever leads its batch. */
+static void fiber_worker(void *arg)
+{
+	*(long *)arg = (long)(uintptr_t)pipe_worker(
+	    (void *)(uintptr_t)(PIPE_THREADS + (unsigned)(*(long *)arg)));
+}
+
+static void rd_fibers_and_threads(void)
+{
+	struct otp_store *keep;
+	CHECK_INT(open_fresh(&keep), 0);
+	enum { NF = 4, NT = 4 };
+	long res[NF];
+	struct otp_fibers *fs = otp_fibers_start(1, NF, 256);
+	for (long i = 0; i < NF; i++) {
+		res[i] = i;
+		CHECK(otp_fibers_post(fs, fiber_worker, &res[i]));
+	}
+	pthread_t th[NT];
+	for (uintptr_t t = 0; t < NT; t++)
+		CHECK_INT(pthread_create(&th[t], NULL, pipe_worker, (void *)t),
+			  0);
+	long bad = 0;
+	for (int t = 0; t < NT; t++) {
+		void *r;
+		pthread_join(th[t], &r);
+		bad += (long)(uintptr_t)r;
+	}
+	otp_fibers_stop(fs, NULL);
+	otp_fibers_free(fs);
+	for (int i = 0; i < NF; i++)
+		bad += res[i];
+	CHECK_INT(bad, 0);
+	otp_store_close(keep);
+}
+
 /* ---- outages (real time) ---- */
 
 /* A hung server (SIGSTOP): the command timeout, 500 ms, answers. */
@@ -526,6 +623,8 @@ static const struct harness_test tests[] = {
     TEST(rd_password),
     TEST(rd_unix_socket),
     TEST(rd_pipelined),
+    TEST(rd_fibers_one_round_trip),
+    TEST(rd_fibers_and_threads),
     TEST(rd_hung),
     TEST(rd_down_and_back),
 };
