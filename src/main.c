@@ -526,12 +526,13 @@ int main(int argc, char **argv)
 	    .listen_fd = listen_fd,
 	    .threads = cfg.threads ? (unsigned)cfg.threads : otp_cpus(),
 	    .wait_threads = (unsigned)cfg.wait_threads,
-	    /* The local provider's waits are the store's; an upstream's are
-	     * not (a call of up to --upstream-timeout). */
+	    /* A provider whose codes are the store's waits on the store
+	     * alone; an upstream waits on its calls (up to
+	     * --upstream-timeout), which do not park a fiber. */
 	    .fibers =
 		cfg.fibers &&
 		(otp_store_backend(cfg.store)->caps & OTP_STORE_CAP_FIBERS) &&
-		strcmp(engine.provider->ops->name, "local") == 0,
+		(engine.provider->ops->caps & OTP_PROVIDER_CAP_STORE_CODES),
 	    .conn_limit = (unsigned)cfg.conn_limit,
 	    .conn_timeout_s = (unsigned)cfg.conn_timeout,
 	    .conn_per_ip = (unsigned)cfg.conn_per_ip,

@@ -13,7 +13,6 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -287,8 +286,6 @@ static void *run(void *arg)
 			f->next = fs->free;
 			fs->free = f;
 			r->live--;
-			if (fs->work && !r->ready)
-				nudge(fs);
 		} else if (f->wake_pending) {
 			push_ready(r, f);
 		} else {

@@ -78,7 +78,9 @@ struct otp_pverify {
 };
 
 /* caps: its codes are the store's (code_verify): a login's try can name
- * its session instead of a request id (otp_pverify.by_session). */
+ * its session instead of a request id (otp_pverify.by_session), and its
+ * send and verify wait on the store alone, never on a remote (so they may
+ * run on fibers where the store parks them: main.c). */
 #define OTP_PROVIDER_CAP_STORE_CODES (1u << 0)
 
 struct otp_provider;

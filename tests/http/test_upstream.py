@@ -148,6 +148,9 @@ def restart_b(b, relay):
 # -- the happy path ----------------------------------------------------------
 def test_full_login_through_upstream(pair):
     a, b, relay = pair
+    # an upstream call does not park a fiber: A's waits get threads
+    assert '"waits":"threads"' in a.log_text()
+    assert '"waits":"fibers"' in b.log_text()
     br = a.browser()
     before = time.time()
     r = a.send(br, "+1 415-555-0100")

@@ -2,6 +2,7 @@
  * thread (a wake before the park is not lost), keep a slot of their own,
  * and a stop refuses what no fiber started. */
 #include "core/fiber.h"
+#include "fiber_hold.h"
 #include "harness.h"
 
 #include <pthread.h>
@@ -55,14 +56,6 @@ static bool all_parked(struct waiter *w, int n)
 	return false;
 }
 
-static sem_t gate;
-static void blocker(void *arg)
-{
-	(void)arg;
-	while (sem_wait(&gate) != 0)
-		;
-}
-
 /* Eight fibers on one runner all park at once (the runner is not held by
  * any of them), and each ends once woken, with its own slot. A first one
  * holds the runner until all are queued, so that the first sees the
@@ -71,12 +64,11 @@ static void park_and_wake(void)
 {
 	enum { N = 8 };
 	struct waiter w[N] = {0};
-	CHECK_INT(sem_init(&gate, 0, 0), 0);
 	struct otp_fibers *fs = otp_fibers_start(1, N + 1, 64);
-	CHECK(otp_fibers_post(fs, blocker, NULL));
+	CHECK(fiber_hold(fs));
 	for (int i = 0; i < N; i++)
 		CHECK(otp_fibers_post(fs, park_until_go, &w[i]));
-	sem_post(&gate);
+	fiber_hold_release();
 	CHECK(all_parked(w, N));
 	CHECK(otp_fiber_self() == NULL); /* a plain thread */
 	CHECK(otp_fiber_local() == NULL);
@@ -95,7 +87,7 @@ static void park_and_wake(void)
 		CHECK(pthread_equal(w[i].runner, w[0].runner));
 	}
 	otp_fibers_free(fs);
-	sem_destroy(&gate);
+	fiber_hold_done();
 }
 
 /* A wake that comes while the fiber is still running (before it parks)

@@ -13,7 +13,6 @@
  */
 #include <hiredis/hiredis.h>
 #include <pthread.h>
-#include <semaphore.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -26,7 +25,7 @@
 
 #include "../../contract/contract.h"
 #include "core/clock.h"
-#include "core/fiber.h"
+#include "fiber_hold.h"
 #include "store/redis/stats.h"
 
 #include "redis_server.h"
@@ -439,14 +438,6 @@ static void rd_pipelined(void)
 /* Calls on fibers (core/fiber.h): one that has others ready on its runner
  * parks and leaves the batch open, so the six sends of six fibers go out
  * in one round trip; a first fiber holds the runner until all are queued. */
-static sem_t fiber_go;
-static void fiber_block(void *arg)
-{
-	(void)arg;
-	while (sem_wait(&fiber_go) != 0)
-		;
-}
-
 struct fiber_send {
 	struct otp_store *s;
 	struct otp_code_new code;
@@ -472,16 +463,15 @@ static void rd_fibers_one_round_trip(void)
 	}
 	struct otp_code_new warm = ct_make_code(99, CT_P2, CT_T0 + CT_TTL);
 	CHECK_INT(ct_issue(keep, &warm, NULL, CT_T0), 0); /* scripts loaded */
-	CHECK_INT(sem_init(&fiber_go, 0, 0), 0);
 	struct otp_fibers *fs = otp_fibers_start(1, N + 1, 256);
 	struct otp_redis_stats before = otp_redis_stats();
-	CHECK(otp_fibers_post(fs, fiber_block, NULL));
+	CHECK(fiber_hold(fs));
 	for (int i = 0; i < N; i++)
 		CHECK(otp_fibers_post(fs, fiber_send, &f[i]));
-	sem_post(&fiber_go);
+	fiber_hold_release();
 	otp_fibers_stop(fs, NULL);
 	otp_fibers_free(fs);
-	sem_destroy(&fiber_go);
+	fiber_hold_done();
 	struct otp_redis_stats after = otp_redis_stats();
 	CHECK_INT(after.pipe_calls - before.pipe_calls, N);
 	CHECK_INT(after.pipe_batches - before.pipe_batches, 1);

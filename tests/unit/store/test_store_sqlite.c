@@ -9,7 +9,6 @@
  * busy timeout (5 s) because that timeout is what it tests.
  */
 #include <pthread.h>
-#include <semaphore.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/fiber.h"
+#include "fiber_hold.h"
 #include "harness.h"
 #include "store/sqlite/sqlite.h"
 #include "store/sqlite/sqlite_test.h"
@@ -1236,6 +1235,20 @@ static void fill_disk(void)
 	});
 }
 
+/* Every operation of a batch whose COMMIT failed on a full disk got the
+ * error, and none of their codes is there. */
+static void check_lost(struct otp_store *s, const char *path,
+		       const struct batch_op *o, int n)
+{
+	for (int i = 0; i < n; i++) {
+		CHECK_INT(o[i].rc, OTP_EFULL);
+		struct otp_code_info info;
+		CHECK_INT(otp_store_code_get(s, o[i].code.id, &info),
+			  OTP_ENOTFOUND);
+	}
+	check_rows(path, 0);
+}
+
 static void sq_fault_commit_batch(void)
 {
 	enum { NOPS = 3 };
@@ -1253,13 +1266,7 @@ static void sq_fault_commit_batch(void)
 	run_held(s, path, o, NOPS, fill_disk);
 	otp_sqlite_fault_disarm();
 	unsigned long hits = otp_sqlite_fault_hits();
-	for (int i = 0; i < NOPS; i++) {
-		CHECK_INT(o[i].rc, OTP_EFULL);
-		struct otp_code_info info;
-		CHECK_INT(otp_store_code_get(s, o[i].code.id, &info),
-			  OTP_ENOTFOUND);
-	}
-	check_rows(path, 0);
+	check_lost(s, path, o, NOPS);
 	CHECK_INT(ng_sent(s), 0); /* the counts went with the batch */
 	CHECK(hits > 0);
 	otp_sqlite_writer_check_space(otp_sqlite_writer_peek(path));
@@ -1278,14 +1285,6 @@ static void sq_fault_commit_batch(void)
  * thread, and one COMMIT covers them all. The first work blocks the one
  * runner until every operation is queued, so that they run back to back;
  * before_commit (if given) runs while the first of them are parked. */
-static sem_t fiber_go;
-static void fiber_block(void *arg)
-{
-	(void)arg;
-	while (sem_wait(&fiber_go) != 0)
-		;
-}
-
 static void fiber_op(void *arg)
 {
 	run_batch_op(arg);
@@ -1298,15 +1297,14 @@ static void run_on_fibers(struct otp_store *s, const char *path,
 	for (int i = 0; i < n; i++)
 		CHECK_INT(open_path(path, &o[i].s), 0);
 	otp_sqlite_stats(s, &st0);
-	CHECK_INT(sem_init(&fiber_go, 0, 0), 0);
 	struct otp_fibers *fs = otp_fibers_start(1, (unsigned)n + 1, 256);
-	CHECK(otp_fibers_post(fs, fiber_block, NULL));
+	CHECK(fiber_hold(fs));
 	for (int i = 0; i < n; i++)
 		CHECK(otp_fibers_post(fs, fiber_op, &o[i]));
-	sem_post(&fiber_go);
+	fiber_hold_release();
 	otp_fibers_stop(fs, NULL); /* every operation ran to its end */
 	otp_fibers_free(fs);
-	sem_destroy(&fiber_go);
+	fiber_hold_done();
 	otp_sqlite_stats(s, &st);
 	CHECK_INT(st.ops, st0.ops + (unsigned long)n);
 	CHECK_INT(st.batches, st0.batches + 1);
@@ -1347,14 +1345,9 @@ static void sq_fibers_failed_commit(void)
 	fill_disk();
 	run_on_fibers(s, path, o, NOPS);
 	otp_sqlite_fault_disarm();
-	for (int i = 0; i < NOPS; i++) {
-		CHECK_INT(o[i].rc, OTP_EFULL);
-		struct otp_code_info info;
-		CHECK_INT(otp_store_code_get(s, o[i].code.id, &info),
-			  OTP_ENOTFOUND);
+	check_lost(s, path, o, NOPS);
+	for (int i = 0; i < NOPS; i++)
 		otp_store_close(o[i].s);
-	}
-	check_rows(path, 0);
 	otp_store_close(s);
 	otp_sqlite_fault_uninstall();
 }
