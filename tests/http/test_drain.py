@@ -1,12 +1,14 @@
 """SIGTERM drains, bounded: /readyz turns 503 at once, new connections are
-refused at once, a request in flight is answered, a hung gateway does not
-hold the exit past --drain-timeout, and otpd exits 0."""
+refused at once, a request in flight is answered (an upstream call on the
+wait pool's threads, or a send on a fiber waiting for the store), a hung
+gateway does not hold the exit past --drain-timeout, and otpd exits 0."""
 
 import http.client
 import json
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import threading
 import time
@@ -75,6 +77,50 @@ def test_sigterm_answers_in_flight_refuses_new_and_exits_in_bound(otpd):
         assert time.monotonic() - signalled < 3 + 1.5
     finally:
         slow.stop()
+
+
+def test_sigterm_answers_a_send_that_waits_for_the_store(otpd):
+    """A login send runs on a fiber with its connection suspended (the
+    default). Another connection to the file holds its write lock, so the
+    send waits in the store's busy timeout when SIGTERM comes; it is
+    answered 200 once the lock goes, and only then does otpd exit."""
+    srv = otpd("--drain-timeout", "5")
+    assert '"waits":"fibers"' in srv.log_text()
+    holder = sqlite3.connect(srv.db_path, timeout=5, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    answer = {}
+    c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+    c.request("POST", "/auth/send-otp", json.dumps({"phone": PHONE}),
+              {"Content-Type": "application/json"})
+
+    def read():
+        r = c.getresponse()
+        answer["status"], answer["at"] = r.status, time.monotonic()
+        answer["body"] = r.read()
+
+    t = threading.Thread(target=read)
+    t.start()
+    # The request is on the socket; otpd reads it within a moment. Had it
+    # not by the signal, the drain would refuse it and the 200 below fails.
+    time.sleep(0.3)
+    srv.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert srv.proc.poll() is None, "otpd exited with a send in flight"
+    assert "status" not in answer, answer
+    released = time.monotonic()
+    holder.execute("ROLLBACK")
+    holder.close()
+    t.join(10)
+    assert answer.get("status") == 200, answer
+    assert answer["at"] >= released
+    assert srv.proc.wait(5) == 0
+    db = sqlite3.connect(srv.db_path)
+    try:  # committed: its code and its message are in the file
+        assert db.execute("SELECT count(*) FROM codes WHERE state = 'pending'"
+                          " AND msg IN (SELECT id FROM outbox)").fetchone() \
+            == (1,)
+    finally:
+        db.close()
 
 
 def test_hung_gateway_does_not_hold_the_exit(otpd):
