@@ -85,7 +85,6 @@ def test_sigterm_answers_a_send_that_waits_for_the_store(otpd):
     send waits in the store's busy timeout when SIGTERM comes; it is
     answered 200 once the lock goes, and only then does otpd exit."""
     srv = otpd("--drain-timeout", "5")
-    assert '"waits":"fibers"' in srv.log_text()
     holder = sqlite3.connect(srv.db_path, timeout=5, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     answer = {}
@@ -114,6 +113,8 @@ def test_sigterm_answers_a_send_that_waits_for_the_store(otpd):
     assert answer.get("status") == 200, answer
     assert answer["at"] >= released
     assert srv.proc.wait(5) == 0
+    # (the start-up line, written after /healthz answers: read it now)
+    assert '"waits":"fibers"' in srv.log_text()
     db = sqlite3.connect(srv.db_path)
     try:  # committed: its code and its message are in the file
         assert db.execute("SELECT count(*) FROM codes WHERE state = 'pending'"
