@@ -253,6 +253,17 @@ class Otpd(Child):
         except FileNotFoundError:
             return ""
 
+    def wait_log(self, text, timeout=5):
+        """The log once it holds `text` (e.g. the start-up line, which otpd
+        writes just after /healthz starts to answer); fails after timeout."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log_text():
+            assert time.monotonic() < deadline, \
+                f"{text!r} not in the log within {timeout} s:\n" \
+                + self.log_tail()
+            time.sleep(0.02)
+        return self.log_text()
+
     def log_tail(self, n=40):
         return "\n".join(self.log_text().splitlines()[-n:])
 

@@ -113,8 +113,7 @@ def test_sigterm_answers_a_send_that_waits_for_the_store(otpd):
     assert answer.get("status") == 200, answer
     assert answer["at"] >= released
     assert srv.proc.wait(5) == 0
-    # (the start-up line, written after /healthz answers: read it now)
-    assert '"waits":"fibers"' in srv.log_text()
+    srv.wait_log('"waits":"fibers"')  # the send ran on a fiber
     db = sqlite3.connect(srv.db_path)
     try:  # committed: its code and its message are in the file
         assert db.execute("SELECT count(*) FROM codes WHERE state = 'pending'"

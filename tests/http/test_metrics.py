@@ -94,7 +94,7 @@ def test_metrics_only_on_the_admin_port(otpd):
     assert r.status_code in (404, 405)
     assert requests.get(srv.admin + "/auth/check", timeout=5) \
         .status_code == 404
-    assert "admin listening" in srv.log_text()
+    srv.wait_log("admin listening")
     assert srv.stop() == 0  # both listeners drain and stop on SIGTERM
 
 

@@ -68,7 +68,7 @@ def test_send_on_a_verify_on_b(otpd, redis_server):
         assert r.json()["phone"] == PHONE
     assert a.verify(br, code).status_code != 200
     # a Redis round trip parks a fiber, as a COMMIT does (store/redis/pipe.c)
-    assert '"waits":"fibers"' in a.log_text()
+    a.wait_log('"waits":"fibers"')
 
 
 def test_wrong_attempts_add_up_across_processes(otpd, redis_server):

@@ -176,10 +176,9 @@ def test_full_login_through_upstream(pair):
     assert a.sms_messages() == []
     assert relay.sends == 1
     assert b.db_count("outbox") == 1
-    # an upstream call does not park a fiber: A's waits get threads (the
-    # start-up lines, written after /healthz answers: read them last)
-    assert '"waits":"threads"' in a.log_text()
-    assert '"waits":"fibers"' in b.log_text()
+    # an upstream call does not park a fiber: A's waits get threads
+    a.wait_log('"waits":"threads"')
+    b.wait_log('"waits":"fibers"')
 
 
 def test_wrong_codes_through_upstream(pair):
