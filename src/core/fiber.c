@@ -17,6 +17,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "core/thread.h"
+
 /* The sanitizers follow a switch of stacks only when told (make test runs
  * the suites under ASan, UBSan and TSan). */
 #if defined(__SANITIZE_ADDRESS__)
@@ -338,18 +340,13 @@ struct otp_fibers *otp_fibers_start(unsigned runners, unsigned max,
 	fs->runners = calloc(runners, sizeof *fs->runners);
 	if (!fs->runners)
 		abort();
-	pthread_attr_t a;
-	pthread_attr_init(&a);
-	pthread_attr_setstacksize(&a, 256 * 1024);
 	for (unsigned i = 0; i < runners; i++) {
 		struct runner *r = &fs->runners[i];
 		r->fs = fs;
 		r->ready_tail = &r->ready;
 		pthread_cond_init(&r->cv, NULL);
-		if (pthread_create(&r->th, &a, run, r) != 0)
-			abort();
+		otp_thread_start(&r->th, run, r, 256);
 	}
-	pthread_attr_destroy(&a);
 	return fs;
 }
 

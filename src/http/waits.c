@@ -37,6 +37,7 @@
 
 #include "core/cpus.h"
 #include "core/fiber.h"
+#include "core/thread.h"
 
 struct otp_http_waits {
 	pthread_mutex_t mu;
@@ -100,13 +101,8 @@ struct otp_http_waits *otp_http_waits_start(unsigned n, bool fibers)
 		abort();
 	/* Their stacks hold a handler's frames and SQLite's or hiredis's
 	 * below: 256 KiB is ample, and n of them stay cheap. */
-	pthread_attr_t a;
-	pthread_attr_init(&a);
-	pthread_attr_setstacksize(&a, 256 * 1024);
 	for (; w->n < n; w->n++)
-		if (pthread_create(&w->th[w->n], &a, run, w) != 0)
-			abort();
-	pthread_attr_destroy(&a);
+		otp_thread_start(&w->th[w->n], run, w, 256);
 	return w;
 }
 
