@@ -410,21 +410,31 @@ static void *pipe_worker(void *arg)
 	return (void *)(uintptr_t)bad;
 }
 
+/* n threads of pipe_worker at once; *bad gets the sum of what they found
+ * wrong. */
+static void run_pipe_workers(int n, long *bad)
+{
+	pthread_t th[PIPE_THREADS];
+	*bad = 1;
+	CHECK(n <= PIPE_THREADS);
+	for (uintptr_t t = 0; t < (uintptr_t)n; t++)
+		CHECK_INT(pthread_create(&th[t], NULL, pipe_worker, (void *)t),
+			  0);
+	*bad = 0;
+	for (int t = 0; t < n; t++) {
+		void *r;
+		pthread_join(th[t], &r);
+		*bad += (long)(uintptr_t)r;
+	}
+}
+
 static void rd_pipelined(void)
 {
 	struct otp_store *keep;
 	CHECK_INT(open_fresh(&keep), 0);
 	struct otp_redis_stats before = otp_redis_stats();
-	pthread_t th[PIPE_THREADS];
-	for (uintptr_t t = 0; t < PIPE_THREADS; t++)
-		CHECK_INT(pthread_create(&th[t], NULL, pipe_worker, (void *)t),
-			  0);
-	long bad = 0;
-	for (int t = 0; t < PIPE_THREADS; t++) {
-		void *r;
-		pthread_join(th[t], &r);
-		bad += (long)(uintptr_t)r;
-	}
+	long bad;
+	run_pipe_workers(PIPE_THREADS, &bad);
 	CHECK_INT(bad, 0);
 	struct otp_redis_stats after = otp_redis_stats();
 	uint64_t calls = after.pipe_calls - before.pipe_calls;
@@ -503,16 +513,8 @@ static void rd_fibers_and_threads(void)
 		res[i] = i;
 		CHECK(otp_fibers_post(fs, fiber_worker, &res[i]));
 	}
-	pthread_t th[NT];
-	for (uintptr_t t = 0; t < NT; t++)
-		CHECK_INT(pthread_create(&th[t], NULL, pipe_worker, (void *)t),
-			  0);
-	long bad = 0;
-	for (int t = 0; t < NT; t++) {
-		void *r;
-		pthread_join(th[t], &r);
-		bad += (long)(uintptr_t)r;
-	}
+	long bad;
+	run_pipe_workers(NT, &bad);
 	otp_fibers_stop(fs, NULL);
 	otp_fibers_free(fs);
 	for (int i = 0; i < NF; i++)

@@ -1237,6 +1237,19 @@ static void fill_disk(void)
 
 /* Every operation of a batch whose COMMIT failed on a full disk got the
  * error, and none of their codes is there. */
+/* n sends, of codes 1..n, to phones[i % nphones], each adding `signal`
+ * (or nothing). */
+static void make_sends(struct batch_op *o, int n, const char *const *phones,
+		       int nphones, const struct otp_signal_add *signal)
+{
+	memset(o, 0, (size_t)n * sizeof *o);
+	for (int i = 0; i < n; i++) {
+		o[i].code = ct_make_code((unsigned)i + 1, phones[i % nphones],
+					 CT_T0 + CT_TTL);
+		o[i].signal = signal;
+	}
+}
+
 static void check_lost(struct otp_store *s, const char *path,
 		       const struct batch_op *o, int n)
 {
@@ -1255,14 +1268,9 @@ static void sq_fault_commit_batch(void)
 	CHECK_INT(otp_sqlite_fault_install(), 0);
 	OPEN_NAMED("faultbatch");
 	struct batch_op o[NOPS];
-	memset(o, 0, sizeof o);
 	static const char *const phones[NOPS] = {CT_P1, CT_P2, CT_P3};
 	const struct otp_signal_add one = {.key = "r:NG", .n = {1, 0}};
-	for (int i = 0; i < NOPS; i++) {
-		o[i].code =
-		    ct_make_code((unsigned)i + 1, phones[i], CT_T0 + CT_TTL);
-		o[i].signal = &one;
-	}
+	make_sends(o, NOPS, phones, NOPS, &one);
 	run_held(s, path, o, NOPS, fill_disk);
 	otp_sqlite_fault_disarm();
 	unsigned long hits = otp_sqlite_fault_hits();
@@ -1315,10 +1323,7 @@ static void sq_fibers_share_one_commit(void)
 	enum { NOPS = 6 };
 	OPEN_NAMED("fibers");
 	struct batch_op o[NOPS];
-	memset(o, 0, sizeof o);
-	for (int i = 0; i < NOPS; i++)
-		o[i].code =
-		    ct_make_code((unsigned)i + 1, CT_P1, CT_T0 + CT_TTL);
+	make_sends(o, NOPS, (const char *const[]){CT_P1}, 1, NULL);
 	run_on_fibers(s, path, o, NOPS);
 	for (int i = 0; i < NOPS; i++) {
 		CHECK_INT(o[i].rc, 0);
@@ -1338,10 +1343,7 @@ static void sq_fibers_failed_commit(void)
 	CHECK_INT(otp_sqlite_fault_install(), 0);
 	OPEN_NAMED("fiberfault");
 	struct batch_op o[NOPS];
-	memset(o, 0, sizeof o);
-	for (int i = 0; i < NOPS; i++)
-		o[i].code =
-		    ct_make_code((unsigned)i + 1, CT_P2, CT_T0 + CT_TTL);
+	make_sends(o, NOPS, (const char *const[]){CT_P2}, 1, NULL);
 	fill_disk();
 	run_on_fibers(s, path, o, NOPS);
 	otp_sqlite_fault_disarm();
