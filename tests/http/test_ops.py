@@ -90,13 +90,9 @@ def test_passed_checks_and_probes_log_at_debug(otpd):
 
 def listening(srv):
     """The start-up line, written just after the server answers."""
-    deadline = time.monotonic() + 5
-    while True:
-        for ln in map(json.loads, srv.log_text().splitlines()):
-            if ln.get("msg") == "listening":
-                return ln
-        assert time.monotonic() < deadline, srv.log_tail()
-        time.sleep(0.01)
+    text = srv.wait_log('"msg":"listening"')
+    return next(ln for ln in map(json.loads, text.splitlines())
+                if ln.get("msg") == "listening")
 
 
 def test_server_threads_follow_the_cpu_affinity(otpd):
